@@ -1,0 +1,39 @@
+// Domain errors of the pure C++ cores. Every failure carries a stable code (the same strings as
+// lib/errors.ts) so the N-API glue can hand it across the boundary unchanged.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace de {
+
+namespace code {
+inline constexpr const char* kInvalidArgument = "DE_INVALID_ARGUMENT";
+inline constexpr const char* kFileNotFound = "DE_FILE_NOT_FOUND";
+inline constexpr const char* kPermissionDenied = "DE_PERMISSION_DENIED";
+inline constexpr const char* kIsDirectory = "DE_IS_DIRECTORY";
+inline constexpr const char* kEmptyFile = "DE_EMPTY_FILE";
+inline constexpr const char* kUnsupportedFormat = "DE_UNSUPPORTED_FORMAT";
+inline constexpr const char* kCorruptAudio = "DE_CORRUPT_AUDIO";
+inline constexpr const char* kNonFiniteSamples = "DE_NON_FINITE_SAMPLES";
+inline constexpr const char* kWriteFailed = "DE_WRITE_FAILED";
+inline constexpr const char* kResampleFailed = "DE_RESAMPLE_FAILED";
+inline constexpr const char* kRuntimeMissing = "DE_NATIVE_RUNTIME_MISSING";
+inline constexpr const char* kRuntimeTooOld = "DE_NATIVE_RUNTIME_TOO_OLD";
+inline constexpr const char* kModelInvalid = "DE_MODEL_INVALID";
+inline constexpr const char* kInferenceFailed = "DE_INFERENCE_FAILED";
+inline constexpr const char* kAborted = "DE_ABORTED";
+inline constexpr const char* kOutOfMemory = "DE_OUT_OF_MEMORY";
+}  // namespace code
+
+class Error : public std::runtime_error {
+ public:
+  Error(std::string code, const std::string& message)
+      : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const noexcept { return code_; }
+
+ private:
+  std::string code_;
+};
+
+}  // namespace de
