@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+import { fromNative, InvalidArgumentError } from '../errors.js';
+import { withCancel } from '../native/cancel.js';
+import { loadBinding } from '../native/load.js';
+import { parseOptions } from '../util/validate.js';
+
+export const DecodeOptionsSchema = z.strictObject({
+  /** Average all channels into one (in double precision per frame). */
+  mono: z.boolean().default(false),
+  /** Channel-major output (`[c0 f0..fn, c1 f0..fn]`) instead of interleaved frames. */
+  planar: z.boolean().default(false),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+export type DecodeOptions = z.input<typeof DecodeOptionsSchema>;
+
+export interface DecodedAudio {
+  /** Float32 samples at the native rate, interleaved unless `planar` was asked for. */
+  samples: Float32Array;
+  sampleRate: number;
+  /** Channels in `samples` (1 after a mono down-mix). */
+  channels: number;
+  /** Channels in the source file. */
+  sourceChannels: number;
+  frames: number;
+  /** Seconds: frames / sampleRate. */
+  duration: number;
+  /** Container in python-soundfile's naming: WAV, WAVEX, RF64, W64, AIFF, FLAC, OGG, ... */
+  container: string;
+  /** Sample format in python-soundfile's naming: PCM_16, PCM_24, FLOAT, VORBIS, OPUS, ... */
+  sampleFormat: string;
+  layout: 'interleaved' | 'planar';
+}
+
+/**
+ * Decodes an audio file (path) or an in-memory file (Buffer/Uint8Array) with libsndfile, off the
+ * event loop. Integer PCM is scaled by 2^(bits-1) as python-soundfile does.
+ */
+export async function decodeAudio(input: string | Uint8Array, options?: DecodeOptions): Promise<DecodedAudio> {
+  const context = new Error();
+  const opts = parseOptions('decode', DecodeOptionsSchema, options);
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
+    throw new InvalidArgumentError('decode: input must be a file path or a Buffer/Uint8Array', { op: 'decode' });
+  }
+  const binding = loadBinding();
+  const nativeOptions = { mono: opts.mono, planar: opts.planar };
+  try {
+    const decoded = await withCancel(opts.signal, (token) =>
+      typeof input === 'string'
+        ? binding.decodeFile(input, nativeOptions, token)
+        : binding.decodeBuffer(input, nativeOptions, token),
+    );
+    return {
+      ...decoded,
+      duration: decoded.sampleRate > 0 ? decoded.frames / decoded.sampleRate : 0,
+      layout: opts.planar && decoded.channels > 1 ? 'planar' : 'interleaved',
+    };
+  } catch (err) {
+    throw fromNative(err, context, 'decode');
+  }
+}

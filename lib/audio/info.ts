@@ -1,0 +1,36 @@
+import { decodeAudio } from './decode.js';
+
+export interface AudioInfo {
+  path: string;
+  container: string;
+  sampleFormat: string;
+  sampleRate: number;
+  channels: number;
+  frames: number;
+  duration: number;
+  peak: number;
+  rms: number;
+}
+
+/** Decodes a file and summarises it (format, shape, peak and RMS level). */
+export async function audioInfo(path: string, options: { signal?: AbortSignal } = {}): Promise<AudioInfo> {
+  const audio = await decodeAudio(path, { signal: options.signal });
+  let peak = 0;
+  let sumSquares = 0;
+  for (const s of audio.samples) {
+    const a = Math.abs(s);
+    if (a > peak) peak = a;
+    sumSquares += s * s;
+  }
+  return {
+    path,
+    container: audio.container,
+    sampleFormat: audio.sampleFormat,
+    sampleRate: audio.sampleRate,
+    channels: audio.channels,
+    frames: audio.frames,
+    duration: audio.duration,
+    peak,
+    rms: audio.samples.length > 0 ? Math.sqrt(sumSquares / audio.samples.length) : 0,
+  };
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+import { fromNative, InvalidArgumentError } from '../errors.js';
+import { withCancel } from '../native/cancel.js';
+import { loadBinding } from '../native/load.js';
+import { parseOptions } from '../util/validate.js';
+
+export const ResampleEngineSchema = z.enum([
+  'soxr_hq',
+  'soxr_vhq',
+  'soxr_mq',
+  'soxr_lq',
+  'sinc_best',
+  'sinc_medium',
+  'sinc_fastest',
+]);
+export type ResampleEngine = z.infer<typeof ResampleEngineSchema>;
+
+export const ResampleOptionsSchema = z.strictObject({
+  inRate: z.number().positive().finite(),
+  outRate: z.number().positive().finite(),
+  channels: z.number().int().min(1).max(64).default(1),
+  /** libsoxr HQ: the resampler librosa and basic-pitch use, so numbers match theirs. */
+  engine: ResampleEngineSchema.default('soxr_hq'),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+export type ResampleOptions = z.input<typeof ResampleOptionsSchema>;
+
+/** Output frames for `frames` input frames: ceil(frames * outRate / inRate), as python-soxr. */
+export function resampledLength(frames: number, inRate: number, outRate: number): number {
+  return Math.ceil((frames * outRate) / inRate);
+}
+
+/** Resamples interleaved float samples off the event loop. Output length is exactly resampledLength(). */
+export async function resample(samples: Float32Array, options: ResampleOptions): Promise<Float32Array> {
+  const context = new Error();
+  const opts = parseOptions('resample', ResampleOptionsSchema, options);
+  if (!(samples instanceof Float32Array)) {
+    throw new InvalidArgumentError('resample: samples must be a Float32Array', { op: 'resample' });
+  }
+  if (samples.length % opts.channels !== 0) {
+    throw new InvalidArgumentError(
+      `resample: samples length (${samples.length}) must be a multiple of channels (${opts.channels})`,
+      { op: 'resample' },
+    );
+  }
+  const binding = loadBinding();
+  try {
+    return await withCancel(opts.signal, (token) =>
+      binding.resample(
+        samples,
+        { channels: opts.channels, inRate: opts.inRate, outRate: opts.outRate, engine: opts.engine },
+        token,
+      ),
+    );
+  } catch (err) {
+    throw fromNative(err, context, 'resample');
+  }
+}

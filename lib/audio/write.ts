@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+import { fromNative, InvalidArgumentError } from '../errors.js';
+import { loadBinding } from '../native/load.js';
+import { parseOptions } from '../util/validate.js';
+
+export const WavSubtypeSchema = z.enum(['PCM_16', 'PCM_24', 'FLOAT']);
+export type WavSubtype = z.infer<typeof WavSubtypeSchema>;
+
+export const WriteWavOptionsSchema = z.strictObject({
+  sampleRate: z.number().int().positive(),
+  channels: z.number().int().min(1).max(64).default(1),
+  /** PCM_16 is what the Python original (soundfile's default) writes. */
+  subtype: WavSubtypeSchema.default('PCM_16'),
+});
+export type WriteWavOptions = z.input<typeof WriteWavOptionsSchema>;
+
+export interface WriteWavResult {
+  frames: number;
+  /** Samples outside [-1, 1] that were clipped (always 0 for FLOAT). */
+  clippedSamples: number;
+  bytes: number;
+}
+
+/**
+ * Writes interleaved float samples as a WAV file, atomically (a temp file in the same folder is
+ * renamed into place, so a failure never leaves a partial file). PCM output clips to [-1, 1].
+ */
+export async function writeWav(path: string, samples: Float32Array, options: WriteWavOptions): Promise<WriteWavResult> {
+  const context = new Error();
+  const opts = parseOptions('writeWav', WriteWavOptionsSchema, options);
+  if (!(samples instanceof Float32Array)) {
+    throw new InvalidArgumentError('writeWav: samples must be a Float32Array', { op: 'writeWav' });
+  }
+  if (samples.length % opts.channels !== 0) {
+    throw new InvalidArgumentError(
+      `writeWav: samples length (${samples.length}) must be a multiple of channels (${opts.channels})`,
+      { op: 'writeWav' },
+    );
+  }
+  try {
+    return await loadBinding().writeWav(path, samples, opts);
+  } catch (err) {
+    throw fromNative(err, context, 'writeWav');
+  }
+}

@@ -1,0 +1,14 @@
+export * from './errors.js';
+export { decodeAudio, DecodeOptionsSchema } from './audio/decode.js';
+export type { DecodedAudio, DecodeOptions } from './audio/decode.js';
+export { writeWav, WriteWavOptionsSchema, WavSubtypeSchema } from './audio/write.js';
+export type { WavSubtype, WriteWavOptions, WriteWavResult } from './audio/write.js';
+export { resample, resampledLength, ResampleOptionsSchema, ResampleEngineSchema } from './audio/resample.js';
+export type { ResampleEngine, ResampleOptions } from './audio/resample.js';
+export { audioInfo } from './audio/info.js';
+export type { AudioInfo } from './audio/info.js';
+export { createSession, OrtSession, SessionOptionsSchema, ExecutionProviderSchema } from './models/session.js';
+export type { ExecutionProvider, SessionOptions, Tensor } from './models/session.js';
+export { ensureOrtRuntime, ortLibraryPath, ortRuntimeInfo } from './models/runtime.js';
+export type { RuntimeInfo } from './models/runtime.js';
+export { addonOrigin } from './native/load.js';

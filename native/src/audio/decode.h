@@ -1,0 +1,35 @@
+// Decoding with libsndfile to float32 at the file's native rate.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/cancel.h"
+
+namespace de::audio {
+
+struct DecodeOptions {
+  bool mono = false;    // average all channels into one
+  bool planar = false;  // channel-major output instead of interleaved frames
+};
+
+struct DecodedAudio {
+  std::vector<float> samples;
+  int sampleRate = 0;
+  int channels = 0;  // channels of `samples` (1 after a mono down-mix)
+  int sourceChannels = 0;
+  int64_t frames = 0;
+  std::string container;     // python-soundfile's major format names: WAV, WAVEX, RF64, W64, AIFF, FLAC, OGG, ...
+  std::string sampleFormat;  // python-soundfile's subtype names: PCM_16, PCM_24, FLOAT, VORBIS, OPUS, ...
+};
+
+DecodedAudio decodeFile(const std::string& path, const DecodeOptions& options, const CancelToken* cancel);
+DecodedAudio decodeMemory(const uint8_t* data, size_t size, const DecodeOptions& options,
+                          const CancelToken* cancel);
+
+// Versions of the vendored codec stack, for `doctor` and `info`.
+std::string sndfileVersion();
+
+}  // namespace de::audio

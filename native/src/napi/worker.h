@@ -1,0 +1,155 @@
+// Boundary helpers shared by every *_binding.cc: coded errors, promise workers, buffer transfer.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/cancel.h"
+#include "common/error.h"
+
+namespace de::napi {
+
+inline constexpr const char* kUnknownNativeError = "DE_NATIVE_UNKNOWN";
+
+// A JS Error with `.code` and `.op`, which lib/errors.ts maps onto the package's error classes.
+inline Napi::Error makeCodedError(Napi::Env env, const std::string& code, const std::string& message,
+                                  const std::string& op) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Value().Set("code", Napi::String::New(env, code));
+  error.Value().Set("op", Napi::String::New(env, op));
+  return error;
+}
+
+// Misuse of the raw binding (TS validates first, so reaching this is a bug in our own code).
+[[noreturn]] inline void throwInvalidArgument(Napi::Env env, const std::string& op, const std::string& message) {
+  Napi::TypeError error = Napi::TypeError::New(env, op + ": " + message);
+  error.Value().Set("code", Napi::String::New(env, code::kInvalidArgument));
+  error.Value().Set("op", Napi::String::New(env, op));
+  throw error;
+}
+
+// Runs Run() on a libuv worker thread and settles a promise. Run() must not touch N-API values;
+// Result() builds the JS value on the main thread. C++ exceptions never cross Execute().
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, const char* op)
+      : Napi::AsyncWorker(env, op), deferred_(Napi::Promise::Deferred::New(env)), op_(op) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  virtual void Run() = 0;
+  virtual Napi::Value Result(Napi::Env env) = 0;
+
+  void Execute() final {
+    try {
+      Run();
+    } catch (const Error& e) {
+      code_ = e.code();
+      SetError(e.what());
+    } catch (const std::bad_alloc&) {
+      code_ = code::kOutOfMemory;
+      SetError(op_ + ": out of memory");
+    } catch (const std::exception& e) {
+      code_ = kUnknownNativeError;
+      SetError(op_ + ": " + e.what());
+    } catch (...) {
+      code_ = kUnknownNativeError;
+      SetError("unknown native error in " + op_);
+    }
+  }
+
+  void OnOK() final {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    try {
+      deferred_.Resolve(Result(env));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+  void OnError(const Napi::Error& e) final {
+    Napi::HandleScope scope(Env());
+    deferred_.Reject(makeCodedError(Env(), code_, e.Message(), op_).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string op_;
+  std::string code_ = kUnknownNativeError;
+};
+
+// A pinned view of a Float32Array: the reference keeps the buffer alive while a worker reads it.
+struct PinnedFloats {
+  Napi::Reference<Napi::Float32Array> ref;
+  const float* data = nullptr;
+  size_t size = 0;
+};
+
+inline PinnedFloats pinFloat32(Napi::Env env, const Napi::Value& value, const std::string& op,
+                               const char* what) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throwInvalidArgument(env, op, std::string(what) + " must be a Float32Array");
+  }
+  Napi::Float32Array array = value.As<Napi::Float32Array>();
+  PinnedFloats pinned;
+  pinned.ref = Napi::Persistent(array);
+  pinned.data = array.Data();
+  pinned.size = array.ElementLength();
+  return pinned;
+}
+
+// Hands a vector to JS without copying: the ArrayBuffer owns it and frees it when collected.
+inline Napi::Float32Array toFloat32Array(Napi::Env env, std::vector<float>&& samples) {
+  auto* owned = new std::vector<float>(std::move(samples));
+  if (owned->empty()) {
+    delete owned;
+    return Napi::Float32Array::New(env, 0);
+  }
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, owned->data(), owned->size() * sizeof(float),
+      [](Napi::Env, void*, std::vector<float>* hint) { delete hint; }, owned);
+  return Napi::Float32Array::New(env, owned->size(), buffer, 0);
+}
+
+// Option readers for objects whose fields TS has already validated and filled with defaults.
+inline double numberField(Napi::Env env, const Napi::Object& obj, const char* key, const std::string& op) {
+  Napi::Value v = obj.Get(key);
+  if (!v.IsNumber()) throwInvalidArgument(env, op, std::string("option '") + key + "' must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+inline bool boolField(Napi::Env env, const Napi::Object& obj, const char* key, const std::string& op) {
+  Napi::Value v = obj.Get(key);
+  if (!v.IsBoolean()) throwInvalidArgument(env, op, std::string("option '") + key + "' must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+inline std::string stringField(Napi::Env env, const Napi::Object& obj, const char* key, const std::string& op) {
+  Napi::Value v = obj.Get(key);
+  if (!v.IsString()) throwInvalidArgument(env, op, std::string("option '") + key + "' must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+inline Napi::Object objectArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const std::string& op) {
+  if (info.Length() <= i || !info[i].IsObject()) throwInvalidArgument(env, op, "argument " + std::to_string(i) + " must be an object");
+  return info[i].As<Napi::Object>();
+}
+
+// A cancel token shared between JS (an object with an abort() method) and workers.
+class CancelTokenWrap : public Napi::ObjectWrap<CancelTokenWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit CancelTokenWrap(const Napi::CallbackInfo& info);
+  const CancelTokenPtr& token() const { return token_; }
+
+ private:
+  Napi::Value Abort(const Napi::CallbackInfo& info);
+  CancelTokenPtr token_;
+};
+
+// Returns the token of an optional CancelToken argument, or nullptr.
+CancelTokenPtr cancelTokenArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const std::string& op);
+
+}  // namespace de::napi
