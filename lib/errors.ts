@@ -112,6 +112,8 @@ export class RetryExhaustedError extends DidacticError {
 
 const RETRYABLE = new Set<ErrorCode>(['DE_TIMEOUT', 'DE_INFERENCE_FAILED', 'DE_WRITE_FAILED', 'DE_OUT_OF_MEMORY']);
 
+const FILE_CODES = new Set(['DE_FILE_NOT_FOUND', 'DE_PERMISSION_DENIED', 'DE_IS_DIRECTORY', 'DE_NON_FINITE_SAMPLES']);
+
 type ErrorClass = new (code: ErrorCode, message: string, options?: DidacticErrorOptions) => DidacticError;
 
 /** One code table: which class each native code becomes. */
@@ -152,7 +154,9 @@ export function fromNative(err: unknown, context?: Error, opOverride?: string): 
   if (code === 'DE_ABORTED') result = new AbortError(err.message, { op, cause: err });
   else if (code === 'DE_INVALID_ARGUMENT') result = new InvalidArgumentError(err.message, { op, cause: err });
   else {
-    const Cls = CLASS_BY_CODE[code] ?? DidacticError;
+    // File-system codes describe the input when decoding and the output when writing.
+    const writing = op !== undefined && /^write/i.test(op) && FILE_CODES.has(code);
+    const Cls = writing ? WriteError : (CLASS_BY_CODE[code] ?? DidacticError);
     const known = Cls !== DidacticError || code === 'DE_NATIVE_UNKNOWN';
     result = new Cls(known ? (code as ErrorCode) : 'DE_NATIVE_UNKNOWN', err.message, { op, cause: err });
   }

@@ -104,7 +104,8 @@ const RuntimeInfo& loadRuntime(const std::string& libraryPath) {
                                           " (need onnxruntime >= 1." + std::to_string(ORT_API_VERSION) + ")");
   }
   api = candidate;
-  OrtStatus* st = api->CreateEnv(ORT_LOGGING_LEVEL_ERROR, "didactic-engine", &env);
+  // FATAL only: recoverable problems (e.g. a missing CUDA provider) reach users as our own warnings.
+  OrtStatus* st = api->CreateEnv(ORT_LOGGING_LEVEL_FATAL, "didactic-engine", &env);
   check(st, code::kRuntimeMissing, "onnxruntime: CreateEnv");
   runtime.libraryPath = libraryPath;
   runtime.version = version;

@@ -1,0 +1,116 @@
+/**
+ * A small ONNX graph builder over onnx-proto: used to generate test and stand-in models in code
+ * (no downloads) and by the model converters.
+ */
+import { createRequire } from 'node:module';
+
+import type { onnx as OnnxNs } from 'onnx-proto';
+
+const require = createRequire(import.meta.url);
+// onnx-proto is CommonJS; load it through require so ESM interop stays predictable.
+const { onnx } = require('onnx-proto') as { onnx: typeof OnnxNs };
+
+export type Dim = number | string;
+
+export interface ValueInfo {
+  name: string;
+  /** Element type: 1 = FLOAT, 7 = INT64 (onnx.TensorProto.DataType). */
+  elemType?: number;
+  shape: Dim[];
+}
+
+export type AttributeValue = number | number[] | string | { ints: number[] } | { floats: number[] } | { float: number };
+
+export interface NodeSpec {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  name?: string;
+  domain?: string;
+  attributes?: Record<string, AttributeValue>;
+}
+
+export interface InitializerSpec {
+  name: string;
+  dims: number[];
+  /** Float32 or Int64 (BigInt64Array) data. */
+  data: Float32Array | BigInt64Array;
+}
+
+export interface ModelSpec {
+  nodes: NodeSpec[];
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  initializers?: InitializerSpec[];
+  opset?: number;
+  graphName?: string;
+  producer?: string;
+  metadata?: Record<string, string>;
+}
+
+export const FLOAT = 1;
+export const INT64 = 7;
+
+function valueInfo(v: ValueInfo): OnnxNs.IValueInfoProto {
+  return {
+    name: v.name,
+    type: {
+      tensorType: {
+        elemType: v.elemType ?? FLOAT,
+        shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function attribute(name: string, value: AttributeValue): OnnxNs.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof value === 'number') {
+    return Number.isInteger(value) ? { name, type: T.INT, i: value } : { name, type: T.FLOAT, f: value };
+  }
+  if (typeof value === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(value) };
+  if (Array.isArray(value)) return { name, type: T.INTS, ints: value };
+  if ('ints' in value) return { name, type: T.INTS, ints: value.ints };
+  if ('floats' in value) return { name, type: T.FLOATS, floats: value.floats };
+  return { name, type: T.FLOAT, f: value.float };
+}
+
+function initializer(spec: InitializerSpec): OnnxNs.ITensorProto {
+  const isFloat = spec.data instanceof Float32Array;
+  return {
+    name: spec.name,
+    dims: spec.dims,
+    dataType: isFloat ? FLOAT : INT64,
+    rawData: new Uint8Array(spec.data.buffer, spec.data.byteOffset, spec.data.byteLength),
+  };
+}
+
+/** Serialises a model to ONNX protobuf bytes. */
+export function buildModel(spec: ModelSpec): Uint8Array {
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: spec.producer ?? 'didactic-engine',
+    opsetImport: [{ domain: '', version: spec.opset ?? 17 }],
+    metadataProps: Object.entries(spec.metadata ?? {}).map(([key, value]) => ({ key, value })),
+    graph: {
+      name: spec.graphName ?? 'graph',
+      node: spec.nodes.map((n, i) => ({
+        opType: n.op,
+        input: n.inputs,
+        output: n.outputs,
+        name: n.name ?? `${n.op}_${i}`,
+        domain: n.domain ?? '',
+        attribute: Object.entries(n.attributes ?? {}).map(([k, v]) => attribute(k, v)),
+      })),
+      input: spec.inputs.map(valueInfo),
+      output: spec.outputs.map(valueInfo),
+      initializer: (spec.initializers ?? []).map(initializer),
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Parses ONNX bytes (for inspection in tests and converters). */
+export function parseModel(bytes: Uint8Array): OnnxNs.ModelProto {
+  return onnx.ModelProto.decode(bytes);
+}
