@@ -141,16 +141,21 @@ DecodedAudio readAll(SNDFILE* file, const SF_INFO& info, const std::string& what
   out.sampleFormat = sampleFormatName(info.format);
 
   const bool knownLength = info.frames > 0 && info.frames < (int64_t{1} << 40);
-  std::vector<float> interleaved;
+  // Mono is mixed block by block, so a mono decode never holds the interleaved file in memory.
+  const bool mixToMono = options.mono && channels > 1;
+  const int storedChannels = mixToMono ? 1 : channels;
+  std::vector<float> stored;
   if (knownLength) {
     try {
-      interleaved.reserve(static_cast<size_t>(info.frames) * static_cast<size_t>(channels));
+      stored.reserve(static_cast<size_t>(info.frames) * static_cast<size_t>(storedChannels));
     } catch (const std::bad_alloc&) {
       throw Error(code::kOutOfMemory, "decode: " + what + " is too large to hold in memory");
     }
   }
   std::vector<float> block(static_cast<size_t>(kReadBlockFrames) * channels);
   const bool checkFinite = isFloatSubtype(info.format);
+  const double scale = 1.0 / channels;
+  int64_t frames = 0;
   for (;;) {
     if (cancel) cancel->throwIfRequested("decode");
     sf_count_t got = sf_readf_float(file, block.data(), kReadBlockFrames);
@@ -159,41 +164,44 @@ DecodedAudio readAll(SNDFILE* file, const SF_INFO& info, const std::string& what
     if (checkFinite) {
       for (size_t i = 0; i < n; ++i) {
         if (!std::isfinite(block[i])) {
-          const int64_t frame = static_cast<int64_t>(interleaved.size() + i) / channels;
+          const int64_t frame = frames + static_cast<int64_t>(i) / channels;
           throw Error(code::kNonFiniteSamples, "decode: " + what + " contains a non-finite sample (" +
                                                    std::to_string(block[i]) + " at frame " +
                                                    std::to_string(frame) + ")");
         }
       }
     }
-    interleaved.insert(interleaved.end(), block.begin(), block.begin() + n);
+    if (mixToMono) {
+      const size_t base = stored.size();
+      stored.resize(base + static_cast<size_t>(got));
+      float* dst = stored.data() + base;
+      for (sf_count_t f = 0; f < got; ++f) {
+        const float* frame = block.data() + f * channels;
+        double sum = 0.0;
+        for (int c = 0; c < channels; ++c) sum += frame[c];
+        dst[f] = static_cast<float>(sum * scale);
+      }
+    } else {
+      stored.insert(stored.end(), block.begin(), block.begin() + n);
+    }
+    frames += got;
   }
   if (sf_error(file) != SF_ERR_NO_ERROR) {
     throw Error(code::kCorruptAudio, "decode: " + what + " failed while reading (" + sf_strerror(file) + ")");
   }
-  const int64_t frames = static_cast<int64_t>(interleaved.size()) / channels;
   if (knownLength && frames < info.frames) {
     throw Error(code::kCorruptAudio, "decode: " + what + " is truncated (" + std::to_string(frames) +
                                          " of " + std::to_string(info.frames) + " frames readable)");
   }
   out.frames = frames;
 
-  if (options.mono && channels > 1) {
-    out.samples.resize(static_cast<size_t>(frames));
-    const double scale = 1.0 / channels;
+  if (options.planar && storedChannels > 1) {
+    out.samples.resize(stored.size());
     for (int64_t f = 0; f < frames; ++f) {
-      const float* frame = interleaved.data() + f * channels;
-      double sum = 0.0;
-      for (int c = 0; c < channels; ++c) sum += frame[c];
-      out.samples[f] = static_cast<float>(sum * scale);
-    }
-  } else if (options.planar && channels > 1) {
-    out.samples.resize(interleaved.size());
-    for (int64_t f = 0; f < frames; ++f) {
-      for (int c = 0; c < channels; ++c) out.samples[c * frames + f] = interleaved[f * channels + c];
+      for (int c = 0; c < channels; ++c) out.samples[c * frames + f] = stored[f * channels + c];
     }
   } else {
-    out.samples = std::move(interleaved);
+    out.samples = std::move(stored);
   }
   return out;
 }
