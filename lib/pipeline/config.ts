@@ -1,0 +1,521 @@
+/**
+ * PipelineConfig: every field of the Python original's `PipelineConfig`, with its defaults, its
+ * validation rules (same order, same messages) and its derived output folders.
+ *
+ * TypeScript callers use camelCase keys; JSON config files may use the original's snake_case keys
+ * (either spelling is accepted everywhere, but not both for the same field). Unknown keys are an
+ * error naming the key. Deliberate differences from the original (type checks, a null timeout
+ * meaning "no timeout", song_id path safety) are listed in docs/compatibility.md.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+
+import { z } from 'zod';
+
+import { ConfigError } from '../errors.js';
+
+export const BASIC_PITCH_BACKENDS = ['tf', 'onnx', 'tflite', 'coreml'] as const;
+export type BasicPitchBackend = (typeof BASIC_PITCH_BACKENDS)[number];
+
+/** Allowed `time_signature_den` values (the original's rule 5). */
+export const TIME_SIGNATURE_DENOMINATORS = [1, 2, 4, 8, 16, 32] as const;
+
+/** The validated, frozen configuration fields (camelCase). */
+export interface PipelineConfigFields {
+  songId: string;
+  inputWav: string;
+  outDir: string;
+  demucsModel: string;
+  demucsDevice: string;
+  analysisSr: number;
+  hopLength: number;
+  timeSignatureNum: number;
+  timeSignatureDen: number;
+  usePydubPreprocess: boolean;
+  preprocessTargetSr: number;
+  preprocessMono: boolean;
+  preprocessNormalize: boolean;
+  preprocessTrimSilence: boolean;
+  preprocessSilenceThreshDbfs: number;
+  preprocessKeepSilenceMs: number;
+  useEssentiaFeatures: boolean;
+  writeBarChunks: boolean;
+  writeBarChunkWavs: boolean;
+  preserveChunkAudio: boolean;
+  /** null = on iff stderr is a TTY. */
+  enableProgress: boolean | null;
+  basicPitchBackend: BasicPitchBackend;
+  /** Kept for compatibility; unused (dead in the original too). */
+  basicPitchKeepRuns: number | null;
+  useDemucsSeparation: boolean;
+  useBasicPitchTranscription: boolean;
+  /** Seconds; null = no timeout. */
+  demucsTimeoutS: number | null;
+  /** Seconds per stem; null = no timeout. */
+  basicPitchTimeoutS: number | null;
+  barFeaturePrecompute: boolean;
+}
+
+/** What callers pass: the three required fields plus any overrides, camelCase. */
+export type PipelineConfigInput = Pick<PipelineConfigFields, 'songId' | 'inputWav' | 'outDir'> &
+  Partial<Omit<PipelineConfigFields, 'songId' | 'inputWav' | 'outDir'>>;
+
+/** Field names in the original's declaration order, snake_case (the JSON/Python spelling). */
+export const CONFIG_FIELD_NAMES = [
+  'song_id',
+  'input_wav',
+  'out_dir',
+  'demucs_model',
+  'demucs_device',
+  'analysis_sr',
+  'hop_length',
+  'time_signature_num',
+  'time_signature_den',
+  'use_pydub_preprocess',
+  'preprocess_target_sr',
+  'preprocess_mono',
+  'preprocess_normalize',
+  'preprocess_trim_silence',
+  'preprocess_silence_thresh_dbfs',
+  'preprocess_keep_silence_ms',
+  'use_essentia_features',
+  'write_bar_chunks',
+  'write_bar_chunk_wavs',
+  'preserve_chunk_audio',
+  'enable_progress',
+  'basic_pitch_backend',
+  'basic_pitch_keep_runs',
+  'use_demucs_separation',
+  'use_basic_pitch_transcription',
+  'demucs_timeout_s',
+  'basic_pitch_timeout_s',
+  'bar_feature_precompute',
+] as const;
+export type ConfigFieldSnakeName = (typeof CONFIG_FIELD_NAMES)[number];
+
+export function snakeToCamel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+const CAMEL_BY_SNAKE = new Map<string, keyof PipelineConfigFields>(
+  CONFIG_FIELD_NAMES.map((snake) => [snake, snakeToCamel(snake) as keyof PipelineConfigFields]),
+);
+const SNAKE_BY_CAMEL = new Map<string, ConfigFieldSnakeName>(
+  CONFIG_FIELD_NAMES.map((snake) => [snakeToCamel(snake), snake]),
+);
+
+/** Renders a value the way the original's messages show it (Python str() of the value). */
+export function pythonValueText(value: unknown): string {
+  if (value === null || value === undefined) return 'None';
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  if (typeof value === 'number') {
+    if (Number.isNaN(value)) return 'nan';
+    if (value === Infinity) return 'inf';
+    if (value === -Infinity) return '-inf';
+    return String(value);
+  }
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function typeMessage(camel: string, expected: string) {
+  const snake = SNAKE_BY_CAMEL.get(camel) ?? camel;
+  return (issue: { input?: unknown }) =>
+    `${snake} must be ${expected}, got ${typeof issue.input === 'string' ? `'${issue.input}'` : pythonValueText(issue.input)}`;
+}
+
+const integerField = (camel: string) =>
+  z.number({ error: typeMessage(camel, 'an integer') }).int({ error: typeMessage(camel, 'an integer') });
+const finiteNumberField = (camel: string) =>
+  z.number({ error: typeMessage(camel, 'a finite number') }).refine(Number.isFinite, { error: typeMessage(camel, 'a finite number') });
+const boolField = (camel: string) => z.boolean({ error: typeMessage(camel, 'a boolean (true or false)') });
+const stringField = (camel: string) => z.string({ error: typeMessage(camel, 'a string') });
+/** A timeout in seconds: a number (+Infinity allowed) or null meaning "no timeout". */
+const timeoutField = (camel: string) =>
+  z
+    .number({ error: typeMessage(camel, 'a number of seconds or null (no timeout)') })
+    .refine((v) => !Number.isNaN(v), { error: typeMessage(camel, 'a number of seconds or null (no timeout)') })
+    .nullable();
+
+/** Base shape: types and defaults. The original's value rules run afterwards, in order. */
+const PipelineConfigShape = z.strictObject({
+  songId: stringField('songId'),
+  inputWav: stringField('inputWav').min(1, { error: 'input_wav must be a non-empty path' }),
+  outDir: stringField('outDir').min(1, { error: 'out_dir must be a non-empty path' }),
+  demucsModel: stringField('demucsModel').default('htdemucs'),
+  demucsDevice: stringField('demucsDevice').default('cpu'),
+  analysisSr: integerField('analysisSr').default(22050),
+  hopLength: integerField('hopLength').default(512),
+  timeSignatureNum: integerField('timeSignatureNum').default(4),
+  timeSignatureDen: integerField('timeSignatureDen').default(4),
+  usePydubPreprocess: boolField('usePydubPreprocess').default(true),
+  preprocessTargetSr: integerField('preprocessTargetSr').default(44100),
+  preprocessMono: boolField('preprocessMono').default(true),
+  preprocessNormalize: boolField('preprocessNormalize').default(true),
+  preprocessTrimSilence: boolField('preprocessTrimSilence').default(true),
+  preprocessSilenceThreshDbfs: finiteNumberField('preprocessSilenceThreshDbfs').default(-40.0),
+  preprocessKeepSilenceMs: integerField('preprocessKeepSilenceMs').default(80),
+  useEssentiaFeatures: boolField('useEssentiaFeatures').default(false),
+  writeBarChunks: boolField('writeBarChunks').default(true),
+  writeBarChunkWavs: boolField('writeBarChunkWavs').default(true),
+  preserveChunkAudio: boolField('preserveChunkAudio').default(false),
+  enableProgress: boolField('enableProgress').nullable().default(null),
+  // The enum check is rule 10 below (its message must win in order), so only the type is checked here.
+  basicPitchBackend: stringField('basicPitchBackend').default('tf'),
+  basicPitchKeepRuns: integerField('basicPitchKeepRuns').nullable().default(5),
+  useDemucsSeparation: boolField('useDemucsSeparation').default(true),
+  useBasicPitchTranscription: boolField('useBasicPitchTranscription').default(true),
+  demucsTimeoutS: timeoutField('demucsTimeoutS').default(3600.0),
+  basicPitchTimeoutS: timeoutField('basicPitchTimeoutS').default(1800.0),
+  barFeaturePrecompute: boolField('barFeaturePrecompute').default(true),
+});
+
+type ShapeOutput = z.output<typeof PipelineConfigShape>;
+
+interface ValueRule {
+  path: keyof PipelineConfigFields;
+  fails: (c: ShapeOutput) => boolean;
+  message: (c: ShapeOutput) => string;
+}
+
+/** The original's validation rules 1–10, in its order (first failure wins), then ours. */
+const VALUE_RULES: readonly ValueRule[] = [
+  { path: 'analysisSr', fails: (c) => c.analysisSr <= 0, message: (c) => `analysis_sr must be positive, got ${pythonValueText(c.analysisSr)}` },
+  {
+    path: 'preprocessTargetSr',
+    fails: (c) => c.preprocessTargetSr <= 0,
+    message: (c) => `preprocess_target_sr must be positive, got ${pythonValueText(c.preprocessTargetSr)}`,
+  },
+  { path: 'hopLength', fails: (c) => c.hopLength <= 0, message: (c) => `hop_length must be positive, got ${pythonValueText(c.hopLength)}` },
+  {
+    path: 'timeSignatureNum',
+    fails: (c) => c.timeSignatureNum <= 0,
+    message: (c) => `time_signature_num must be positive, got ${pythonValueText(c.timeSignatureNum)}`,
+  },
+  {
+    path: 'timeSignatureDen',
+    fails: (c) => !(TIME_SIGNATURE_DENOMINATORS as readonly number[]).includes(c.timeSignatureDen),
+    message: (c) => `time_signature_den must be a power of 2 (1, 2, 4, 8, 16, 32), got ${pythonValueText(c.timeSignatureDen)}`,
+  },
+  {
+    path: 'demucsTimeoutS',
+    fails: (c) => c.demucsTimeoutS !== null && c.demucsTimeoutS < 0,
+    message: (c) => `demucs_timeout_s cannot be negative, got ${pythonValueText(c.demucsTimeoutS)}`,
+  },
+  {
+    path: 'basicPitchTimeoutS',
+    fails: (c) => c.basicPitchTimeoutS !== null && c.basicPitchTimeoutS < 0,
+    message: (c) => `basic_pitch_timeout_s cannot be negative, got ${pythonValueText(c.basicPitchTimeoutS)}`,
+  },
+  {
+    // 0 is accepted, as in the original, although the message says "negative".
+    path: 'preprocessSilenceThreshDbfs',
+    fails: (c) => c.preprocessSilenceThreshDbfs > 0,
+    message: (c) => `preprocess_silence_thresh_dbfs must be negative (dBFS), got ${pythonValueText(c.preprocessSilenceThreshDbfs)}`,
+  },
+  {
+    path: 'preprocessKeepSilenceMs',
+    fails: (c) => c.preprocessKeepSilenceMs < 0,
+    message: (c) => `preprocess_keep_silence_ms cannot be negative, got ${pythonValueText(c.preprocessKeepSilenceMs)}`,
+  },
+  {
+    path: 'basicPitchBackend',
+    fails: (c) => !(BASIC_PITCH_BACKENDS as readonly string[]).includes(c.basicPitchBackend),
+    message: (c) => `basic_pitch_backend must be one of 'tf', 'onnx', 'tflite', 'coreml', got '${c.basicPitchBackend}'`,
+  },
+  // Ours: song_id becomes a folder name under every output kind; it must not escape out_dir.
+  {
+    path: 'songId',
+    fails: (c) => !isSafeSongId(c.songId),
+    message: (c) =>
+      `song_id must be a single folder name (not empty, not '.' or '..', no '/', '\\' or NUL), got '${c.songId}'`,
+  },
+];
+
+/** True when `songId` used as one path component cannot leave the folder it is joined to. */
+export function isSafeSongId(songId: string): boolean {
+  if (songId.length === 0 || songId === '.' || songId === '..') return false;
+  if (/[/\\\0]/.test(songId)) return false;
+  // Windows drive-relative names such as "C:x" would also escape on that platform.
+  if (/^[A-Za-z]:/.test(songId) || isAbsolute(songId)) return false;
+  return true;
+}
+
+const PipelineConfigSchema = PipelineConfigShape.superRefine((config, ctx) => {
+  for (const rule of VALUE_RULES) {
+    if (rule.fails(config)) {
+      ctx.addIssue({ code: 'custom', path: [rule.path], message: rule.message(config), input: config[rule.path] });
+      return; // first failure wins, as in the original
+    }
+  }
+});
+
+/** Maps snake_case or camelCase keys onto camelCase; unknown or doubled keys are errors. */
+function normaliseKeys(input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const unknown: string[] = [];
+  const spelledAs = new Map<string, string>();
+  for (const [key, value] of Object.entries(input)) {
+    const camel = CAMEL_BY_SNAKE.get(key) ?? (SNAKE_BY_CAMEL.has(key) ? key : undefined);
+    if (camel === undefined) {
+      unknown.push(key);
+      continue;
+    }
+    const previous = spelledAs.get(camel);
+    if (previous !== undefined) {
+      throw new ConfigError(`Config key '${key}' given twice (also as '${previous}')`, [
+        { code: 'duplicate_key', path: [camel], message: `given as both '${previous}' and '${key}'` },
+      ]);
+    }
+    spelledAs.set(camel, key);
+    // An explicit undefined means "use the default", as an omitted key does.
+    if (value !== undefined) out[camel] = value;
+  }
+  if (unknown.length > 0) {
+    const list = unknown.map((k) => `'${k}'`).join(', ');
+    throw new ConfigError(
+      `Unknown config key${unknown.length > 1 ? 's' : ''} ${list}: PipelineConfig has no such field`,
+      unknown.map((k) => ({ code: 'unrecognized_keys', keys: [k], path: [], message: `Unknown config key '${k}'` })),
+    );
+  }
+  return out;
+}
+
+export interface ConfigParseOptions {
+  /**
+   * Receives the original's "input not found" warning (rule 11, a warning, not an error).
+   * Default: process.emitWarning with code DE_INPUT_NOT_FOUND. Pass `null` to silence it.
+   */
+  warn?: ((message: string) => void) | null;
+}
+
+function defaultWarn(message: string): void {
+  process.emitWarning(message, { type: 'UserWarning', code: 'DE_INPUT_NOT_FOUND' });
+}
+
+/**
+ * Validates a plain object (camelCase or snake_case keys) into frozen fields. Throws ConfigError
+ * (code DE_INVALID_CONFIG) whose message is the first failing rule's message.
+ */
+export function parsePipelineConfigFields(input: unknown, options: ConfigParseOptions = {}): PipelineConfigFields {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new ConfigError(`PipelineConfig expects an object of fields, got ${pythonValueText(input)}`);
+  }
+  const normalised = normaliseKeys(input as Record<string, unknown>);
+  const result = PipelineConfigSchema.safeParse(normalised);
+  if (!result.success) {
+    const issues = result.error.issues;
+    const first = issues[0];
+    const message = first?.path.length === 1 && first.code === 'invalid_type' && (normalised[first.path[0] as string] === undefined)
+      ? `${SNAKE_BY_CAMEL.get(String(first.path[0])) ?? String(first.path[0])} is required`
+      : (first?.message ?? 'Invalid PipelineConfig');
+    throw new ConfigError(message, issues);
+  }
+  const fields = result.data as PipelineConfigFields;
+  const warn = options.warn === undefined ? defaultWarn : options.warn;
+  if (warn && !existsSync(fields.inputWav)) {
+    warn(`Input WAV file not found at initialization: ${fields.inputWav}. Ensure it exists before running the pipeline.`);
+  }
+  return fields;
+}
+
+/** The eight derived output folders, in the order `createDirectories` makes them. */
+export const OUTPUT_DIRECTORY_KINDS = [
+  ['stemsDir', 'stems'],
+  ['preprocessDir', 'preprocessed'],
+  ['chunksDir', 'chunks'],
+  ['midiDir', 'midi'],
+  ['analysisDir', 'analysis'],
+  ['reportsDir', 'reports'],
+  ['datasetsDir', 'datasets'],
+  ['inputDir', 'input'],
+] as const;
+
+/** The `config` object of combined.json: these keys, in this order (spec §4.1). */
+export interface SummaryConfig {
+  analysis_sr: number;
+  hop_length: number;
+  time_signature_num: number;
+  time_signature_den: number;
+  use_pydub_preprocess: boolean;
+  use_essentia_features: boolean;
+  write_bar_chunks: boolean;
+  write_bar_chunk_wavs: boolean;
+  preserve_chunk_audio: boolean;
+  bar_feature_precompute: boolean;
+  use_demucs_separation: boolean;
+  demucs_model: string;
+  demucs_device: string;
+  demucs_timeout_s: number | null;
+  use_basic_pitch_transcription: boolean;
+  basic_pitch_backend: string;
+  basic_pitch_timeout_s: number | null;
+}
+
+/**
+ * Immutable pipeline configuration (the original is a frozen dataclass). Build a modified copy
+ * with `with({...})`, which re-runs validation.
+ */
+export class PipelineConfig implements PipelineConfigFields {
+  declare readonly songId: string;
+  declare readonly inputWav: string;
+  declare readonly outDir: string;
+  declare readonly demucsModel: string;
+  declare readonly demucsDevice: string;
+  declare readonly analysisSr: number;
+  declare readonly hopLength: number;
+  declare readonly timeSignatureNum: number;
+  declare readonly timeSignatureDen: number;
+  declare readonly usePydubPreprocess: boolean;
+  declare readonly preprocessTargetSr: number;
+  declare readonly preprocessMono: boolean;
+  declare readonly preprocessNormalize: boolean;
+  declare readonly preprocessTrimSilence: boolean;
+  declare readonly preprocessSilenceThreshDbfs: number;
+  declare readonly preprocessKeepSilenceMs: number;
+  declare readonly useEssentiaFeatures: boolean;
+  declare readonly writeBarChunks: boolean;
+  declare readonly writeBarChunkWavs: boolean;
+  declare readonly preserveChunkAudio: boolean;
+  declare readonly enableProgress: boolean | null;
+  declare readonly basicPitchBackend: BasicPitchBackend;
+  declare readonly basicPitchKeepRuns: number | null;
+  declare readonly useDemucsSeparation: boolean;
+  declare readonly useBasicPitchTranscription: boolean;
+  declare readonly demucsTimeoutS: number | null;
+  declare readonly basicPitchTimeoutS: number | null;
+  declare readonly barFeaturePrecompute: boolean;
+
+  /** Accepts camelCase (PipelineConfigInput) or the original's snake_case keys. */
+  constructor(input: PipelineConfigInput | Record<string, unknown>, options: ConfigParseOptions = {}) {
+    Object.assign(this, parsePipelineConfigFields(input, options));
+    Object.freeze(this);
+  }
+
+  /** A validated copy with some fields replaced (the original's dataclasses.replace). */
+  with(overrides: Partial<PipelineConfigFields> | Record<string, unknown>, options: ConfigParseOptions = {}): PipelineConfig {
+    return new PipelineConfig({ ...this.toFields(), ...normaliseKeys(overrides as Record<string, unknown>) } as PipelineConfigInput, {
+      warn: null,
+      ...options,
+    });
+  }
+
+  /** beats per bar = num × 4 / den (a float: 7/8 → 3.5), as the original computes it. */
+  get beatsPerBar(): number {
+    return (this.timeSignatureNum * 4) / this.timeSignatureDen;
+  }
+
+  get stemsDir(): string {
+    return join(this.outDir, 'stems', this.songId);
+  }
+  get preprocessDir(): string {
+    return join(this.outDir, 'preprocessed', this.songId);
+  }
+  get chunksDir(): string {
+    return join(this.outDir, 'chunks', this.songId);
+  }
+  get midiDir(): string {
+    return join(this.outDir, 'midi', this.songId);
+  }
+  get analysisDir(): string {
+    return join(this.outDir, 'analysis', this.songId);
+  }
+  get reportsDir(): string {
+    return join(this.outDir, 'reports', this.songId);
+  }
+  get datasetsDir(): string {
+    return join(this.outDir, 'datasets', this.songId);
+  }
+  get inputDir(): string {
+    return join(this.outDir, 'input', this.songId);
+  }
+
+  /** Creates all eight output folders (recursively, existing OK) in the original's order. */
+  async createDirectories(): Promise<void> {
+    for (const [property] of OUTPUT_DIRECTORY_KINDS) {
+      await mkdir(this[property], { recursive: true });
+    }
+  }
+
+  /** Plain camelCase fields (no derived paths). */
+  toFields(): PipelineConfigFields {
+    const out: Record<string, unknown> = {};
+    for (const snake of CONFIG_FIELD_NAMES) {
+      const camel = CAMEL_BY_SNAKE.get(snake)!;
+      out[camel] = this[camel];
+    }
+    return out as unknown as PipelineConfigFields;
+  }
+
+  /** All fields with the original's snake_case keys, in declaration order (for JSON config files). */
+  toSnakeCase(): Record<ConfigFieldSnakeName, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const snake of CONFIG_FIELD_NAMES) out[snake] = this[CAMEL_BY_SNAKE.get(snake)!];
+    return out as Record<ConfigFieldSnakeName, unknown>;
+  }
+
+  /** The subset serialised into combined.json's `config`, in the original's key order. */
+  toSummaryConfig(): SummaryConfig {
+    return {
+      analysis_sr: this.analysisSr,
+      hop_length: this.hopLength,
+      time_signature_num: this.timeSignatureNum,
+      time_signature_den: this.timeSignatureDen,
+      use_pydub_preprocess: this.usePydubPreprocess,
+      use_essentia_features: this.useEssentiaFeatures,
+      write_bar_chunks: this.writeBarChunks,
+      write_bar_chunk_wavs: this.writeBarChunkWavs,
+      preserve_chunk_audio: this.preserveChunkAudio,
+      bar_feature_precompute: this.barFeaturePrecompute,
+      use_demucs_separation: this.useDemucsSeparation,
+      demucs_model: this.demucsModel,
+      demucs_device: this.demucsDevice,
+      demucs_timeout_s: this.demucsTimeoutS,
+      use_basic_pitch_transcription: this.useBasicPitchTranscription,
+      basic_pitch_backend: this.basicPitchBackend,
+      basic_pitch_timeout_s: this.basicPitchTimeoutS,
+    };
+  }
+
+  toJSON(): Record<ConfigFieldSnakeName, unknown> {
+    return this.toSnakeCase();
+  }
+}
+
+/**
+ * Reads a JSON config file (snake_case or camelCase keys) and validates it, with `overrides`
+ * (e.g. from CLI flags) taking precedence over the file's values.
+ */
+export async function loadPipelineConfigFile(
+  path: string,
+  overrides: Record<string, unknown> = {},
+  options: ConfigParseOptions = {},
+): Promise<PipelineConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Could not read config file ${path}: ${(err as Error).message}`, [], { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`Config file ${path} is not valid JSON: ${(err as Error).message}`, [], { cause: err });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`Config file ${path} must hold a JSON object of PipelineConfig fields`);
+  }
+  const merged = { ...normaliseKeys(parsed as Record<string, unknown>), ...normaliseKeys(overrides) };
+  return new PipelineConfig(merged as PipelineConfigInput, options);
+}
+
+/** JSON Schema (draft 2020-12) of the camelCase input, for editors and docs. */
+export function pipelineConfigJsonSchema(): unknown {
+  return z.toJSONSchema(PipelineConfigShape, { io: 'input', unrepresentable: 'any' });
+}
