@@ -6,9 +6,18 @@
 #include "napi/instance.h"
 #include "napi/worker.h"
 
+// Domains still being built register themselves once their glue header exists.
 #if __has_include("dsp/dsp_binding.h")
 #include "dsp/dsp_binding.h"
 #define DIDACTIC_HAS_DSP 1
+#endif
+#if __has_include("ml/basic_pitch_binding.h")
+#include "ml/basic_pitch_binding.h"
+#define DIDACTIC_HAS_BASIC_PITCH 1
+#endif
+#if __has_include("ml/demucs_binding.h")
+#include "ml/demucs_binding.h"
+#define DIDACTIC_HAS_DEMUCS 1
 #endif
 
 namespace {
@@ -23,6 +32,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   de::ml::RegisterMl(env, exports);
 #ifdef DIDACTIC_HAS_DSP
   de::dsp::RegisterDsp(env, exports);
+#endif
+#ifdef DIDACTIC_HAS_BASIC_PITCH
+  de::ml::RegisterBasicPitch(env, exports);
+#endif
+#ifdef DIDACTIC_HAS_DEMUCS
+  de::ml::RegisterDemucs(env, exports);
 #endif
   return exports;
 }

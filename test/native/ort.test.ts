@@ -121,3 +121,23 @@ describe('onnxruntime through the C API', () => {
     expect((result as number[]).map((v) => Number(v.toFixed(4)))).toEqual(want.map((v) => Number(v.toFixed(4))));
   });
 });
+
+describe('onnxruntime missing', () => {
+  it('fails with DE_NATIVE_RUNTIME_MISSING naming the path when the library is absent', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const root = join(import.meta.dirname, '..', '..');
+    const script = `
+      import('${join(root, 'dist', 'index.js')}').then(async (m) => {
+        try { await m.ensureOrtRuntime(); console.log('loaded'); }
+        catch (e) { console.log(JSON.stringify({ code: e.code, name: e.name, message: e.message })); }
+      });`;
+    const out = execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, DIDACTIC_ORT_LIBRARY: '/nonexistent/libonnxruntime.so.1' },
+    });
+    const err = JSON.parse(out) as { code: string; name: string; message: string };
+    expect(err.code).toBe('DE_NATIVE_RUNTIME_MISSING');
+    expect(err.name).toBe('NativeError');
+    expect(err.message).toContain('/nonexistent/libonnxruntime.so.1');
+  });
+});
