@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+
+import { detectNonsilentMs, normalizePeak, trimSilence } from '../../lib/pipeline/preprocess.js';
+
+function padded(sr: number, leadS: number, toneS: number, tailS: number): Float32Array {
+  const out = new Float32Array(Math.round(sr * (leadS + toneS + tailS)));
+  const a = Math.round(sr * leadS);
+  for (let i = 0; i < Math.round(sr * toneS); i++) out[a + i] = 0.5 * Math.sin((2 * Math.PI * 440 * i) / sr);
+  return out;
+}
+
+describe('trimSilence (pydub rules, in float)', () => {
+  it('removes leading/trailing silence, keeps 80 ms, and reports the offset', () => {
+    const sr = 22050;
+    const x = padded(sr, 1.0, 2.0, 0.5);
+    const r = trimSilence(x, sr, { silenceThreshDbfs: -40, keepSilenceMs: 80 });
+    expect(r.trimmed).toBe(true);
+    // The first non-silent window starts within one 10 ms step of the tone (windows are 100 ms long).
+    expect(r.offsetSeconds).toBeGreaterThan(1.0 - 0.08 - 0.1 - 1e-9);
+    expect(r.offsetSeconds).toBeLessThanOrEqual(1.0 - 0.08 + 1e-9);
+    const kept = r.audio.length / sr;
+    expect(kept).toBeGreaterThan(2.0 + 0.08);
+    expect(kept).toBeLessThan(2.0 + 2 * 0.08 + 0.25);
+  });
+
+  it('returns all-silent audio untouched', () => {
+    const x = new Float32Array(22050);
+    const r = trimSilence(x, 22050, { silenceThreshDbfs: -40, keepSilenceMs: 80 });
+    expect(r).toMatchObject({ trimmed: false, offsetSeconds: 0 });
+    expect(r.audio).toBe(x);
+    expect(detectNonsilentMs(x, 22050, -40)).toEqual([]);
+  });
+
+  it('never treats audio shorter than a window as silent', () => {
+    expect(detectNonsilentMs(new Float32Array(1000), 22050, -40)).toEqual([[0, 45]]);
+  });
+
+  it('keeps loud audio whole', () => {
+    const x = padded(8000, 0, 1, 0);
+    expect(trimSilence(x, 8000, { silenceThreshDbfs: -40, keepSilenceMs: 80 }).trimmed).toBe(false);
+  });
+});
+
+describe('normalizePeak', () => {
+  it('scales the peak to 0.1 dB below full scale', () => {
+    const { audio, gain } = normalizePeak(new Float32Array([0.1, -0.25, 0.2]));
+    expect(gain).toBeCloseTo(10 ** (-0.1 / 20) / 0.25, 9);
+    expect(Math.max(...audio.map(Math.abs))).toBeCloseTo(10 ** (-0.1 / 20), 6);
+  });
+  it('leaves silence alone', () => {
+    expect(normalizePeak(new Float32Array(4)).gain).toBe(1);
+  });
+});
