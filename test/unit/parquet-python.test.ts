@@ -1,0 +1,61 @@
+/**
+ * Reads our Parquet datasets with Python's pyarrow + pandas and compares dtypes, Arrow schema and
+ * Parquet leaf types with what the original (DataFrame.to_parquet via pyarrow) writes for the same
+ * rows. Development-only: skipped, with the reason, when .venv/bin/python or pyarrow is missing.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { writeSongDatasets } from '../../lib/datasets/tables.js';
+import { BEATS, EVENTS, SONG_ID, STEMS, stemBarFeatures, TEMPO } from './datasetFixtures.js';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const python = join(root, '.venv', 'bin', 'python');
+const script = join(root, 'scripts', 'reference', 'check_parquet_dtypes.py');
+
+function pythonSkipReason(): string | null {
+  if (!existsSync(python)) return `${python} not found (create it from scripts/reference/requirements.txt)`;
+  const probe = spawnSync(python, ['-c', 'import pyarrow, pandas'], { encoding: 'utf8' });
+  if (probe.status !== 0) return `pyarrow/pandas not importable: ${probe.stderr.trim().split('\n').at(-1)}`;
+  return null;
+}
+
+const skipReason = pythonSkipReason();
+if (skipReason) console.warn(`[parquet-python] skipped: ${skipReason}`);
+
+interface DatasetReport {
+  dataset: string;
+  ok: boolean;
+  rows: number;
+  dtypes: Record<string, string>;
+  problems: string[];
+}
+
+describe.skipIf(skipReason !== null)('datasets read by pyarrow/pandas match what the original writes', () => {
+  it('events, beats, bars and bar_features: same schema, dtypes, leaf types and values', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'de-pyparquet-'));
+    await writeSongDatasets({
+      datasetsDir: dir,
+      songId: SONG_ID,
+      stems: [...STEMS],
+      beatTimes: BEATS,
+      tempoBpm: TEMPO,
+      events: EVENTS,
+      barFeatures: [stemBarFeatures('bass', 4), stemBarFeatures('drums', 3)],
+    });
+    const run = spawnSync(python, [script, dir], { encoding: 'utf8', timeout: 120_000 });
+    const report = JSON.parse(run.stdout) as { ok: boolean; datasets: DatasetReport[] };
+    for (const d of report.datasets) expect(d.problems, d.dataset).toEqual([]);
+    expect(report.datasets.map((d) => d.dataset)).toEqual(['bar_features', 'bars', 'beats', 'events']);
+    const events = report.datasets.find((d) => d.dataset === 'events')!;
+    expect(events.dtypes.pitch).toBe('int64');
+    expect(events.dtypes.is_drum).toBe('bool');
+    expect(events.dtypes.start_s).toBe('float64');
+    expect(run.status).toBe(0);
+    expect(report.ok).toBe(true);
+  });
+});
