@@ -1,44 +1,320 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+/**
+ * The `didactic-engine` command: the original's flags and exit codes for the main job (single
+ * file or batch), plus `--jobs`, `--json`, `--resume`, `--quiet/--verbose`, and subcommands.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { Command, CommanderError, InvalidArgumentError as CommanderArgError, Option } from 'commander';
 
 import { audioInfo } from '../audio/info.js';
 import { DidacticError } from '../errors.js';
+import { processBatch, type BatchResult } from '../pipeline/batch.js';
+import { BASIC_PITCH_BACKENDS, loadPipelineConfigFile, PipelineConfig } from '../pipeline/config.js';
+import { AudioPipeline } from '../pipeline/pipeline.js';
+import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '../util/logger.js';
+import { createProgress } from './progress.js';
 
-const program = new Command();
-program.name('didactic-engine').description('Turn music into learning datasets (native-accelerated).').showHelpAfterError();
+const packageJson = JSON.parse(
+  readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'),
+) as { version: string };
 
-program
-  .command('info')
-  .description('print the decoded metadata of an audio file')
-  .argument('<file>', 'audio file (WAV, AIFF, FLAC, Ogg Vorbis, Opus, ...)')
-  .option('--json', 'print JSON')
-  .action(async (file: string, opts: { json?: boolean }) => {
-    const info = await audioInfo(file);
-    if (opts.json) {
-      process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
-      return;
-    }
-    const lines = [
-      `file:          ${info.path}`,
-      `container:     ${info.container}`,
-      `sample format: ${info.sampleFormat}`,
-      `sample rate:   ${info.sampleRate} Hz`,
-      `channels:      ${info.channels}`,
-      `frames:        ${info.frames}`,
-      `duration:      ${info.duration.toFixed(3)} s`,
-      `peak:          ${info.peak.toFixed(4)} (${(20 * Math.log10(info.peak || 1e-12)).toFixed(1)} dBFS)`,
-      `rms:           ${info.rms.toFixed(4)} (${(20 * Math.log10(info.rms || 1e-12)).toFixed(1)} dBFS)`,
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
-  });
+function intArg(value: string): number {
+  if (!/^[+-]?\d+$/.test(value.trim())) throw new CommanderArgError(`invalid int value: '${value}'`);
+  return Number.parseInt(value, 10);
+}
+function floatArg(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || Number.isNaN(n)) throw new CommanderArgError(`invalid float value: '${value}'`);
+  return n;
+}
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof DidacticError) {
-    process.stderr.write(`didactic-engine: ${err.message} [${err.code}]\n`);
-    process.exitCode = 1;
-  } else {
-    throw err;
+interface MainOptions {
+  wav?: string[];
+  songId?: string;
+  out: string;
+  demucsModel: string;
+  demucsDevice: string;
+  demucs: boolean;
+  demucsTimeout?: number;
+  sr: number;
+  hop: number;
+  tsNum: number;
+  tsDen: number;
+  useEssentia?: boolean;
+  preprocess: boolean;
+  barChunks: boolean;
+  chunkWavs: boolean;
+  preserveChunkAudio?: boolean;
+  basicPitchBackend: string;
+  transcription: boolean;
+  basicPitchTimeout?: number;
+  progress?: boolean;
+  logLevel: LogLevel;
+  logFormat: 'text' | 'json';
+  config?: string;
+  jobs: number;
+  json?: boolean;
+  resume?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+function buildLogger(opts: MainOptions): Logger {
+  const level: LogLevel = opts.quiet ? 'WARNING' : opts.verbose ? 'DEBUG' : opts.logLevel;
+  return opts.logFormat === 'json' ? jsonLogger({ level }) : textLogger({ level, name: 'didactic_engine.cli' });
+}
+
+/** CLI flags → config fields. Omitted timeouts mean "no timeout" (the original crashed on them). */
+function configFromFlags(opts: MainOptions, given: (name: string) => boolean): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    demucsModel: opts.demucsModel,
+    demucsDevice: opts.demucsDevice,
+    useDemucsSeparation: opts.demucs,
+    analysisSr: opts.sr,
+    hopLength: opts.hop,
+    timeSignatureNum: opts.tsNum,
+    timeSignatureDen: opts.tsDen,
+    useEssentiaFeatures: Boolean(opts.useEssentia),
+    usePydubPreprocess: opts.preprocess,
+    writeBarChunks: opts.barChunks,
+    writeBarChunkWavs: opts.chunkWavs && opts.barChunks,
+    preserveChunkAudio: Boolean(opts.preserveChunkAudio),
+    basicPitchBackend: opts.basicPitchBackend,
+    useBasicPitchTranscription: opts.transcription,
+    demucsTimeoutS: opts.demucsTimeout ?? null,
+    basicPitchTimeoutS: opts.basicPitchTimeout ?? null,
+    enableProgress: opts.progress ?? null,
+  };
+  if (opts.config) {
+    // With a config file, only flags given explicitly override the file's values.
+    const flagOf: Record<string, string> = {
+      demucsModel: 'demucsModel', demucsDevice: 'demucsDevice', useDemucsSeparation: 'demucs', analysisSr: 'sr',
+      hopLength: 'hop', timeSignatureNum: 'tsNum', timeSignatureDen: 'tsDen', useEssentiaFeatures: 'useEssentia',
+      usePydubPreprocess: 'preprocess', writeBarChunks: 'barChunks', writeBarChunkWavs: 'chunkWavs',
+      preserveChunkAudio: 'preserveChunkAudio', basicPitchBackend: 'basicPitchBackend', useBasicPitchTranscription: 'transcription',
+      demucsTimeoutS: 'demucsTimeout', basicPitchTimeoutS: 'basicPitchTimeout', enableProgress: 'progress',
+    };
+    for (const key of Object.keys(fields)) if (!given(flagOf[key]!)) delete fields[key];
   }
+  return fields;
+}
+
+async function runMain(opts: MainOptions, given: (name: string) => boolean): Promise<number> {
+  const log = buildLogger(opts);
+  const files = opts.wav ?? [];
+  const missing = files.filter((f) => !existsSync(f));
+  if (missing.length > 0) {
+    log.error('Input file(s) not found:');
+    for (const f of missing) log.error(`  - ${f}`);
+    return 1;
+  }
+  const overrides = configFromFlags(opts, given);
+  const fileConfig = opts.config ? (await loadPipelineConfigFile(opts.config, { songId: '_', inputWav: files[0]!, outDir: opts.out }, { warn: null })).toFields() : {};
+  const baseFields = { ...fileConfig, ...overrides } as Record<string, unknown>;
+  delete baseFields.songId;
+  delete baseFields.inputWav;
+  delete baseFields.outDir;
+  const showProgress = opts.progress ?? Boolean(process.stderr.isTTY);
+  const controller = new AbortController();
+  const onSignal = () => {
+    log.warn('Interrupted: cancelling (outputs of unfinished songs are discarded)');
+    controller.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    if (files.length === 1) {
+      if (!opts.songId) {
+        log.error('--song-id is required when processing a single file');
+        return 1;
+      }
+      const config = new PipelineConfig({ ...baseFields, songId: opts.songId, inputWav: files[0]!, outDir: opts.out } as never, { warn: null });
+      log.info('Didactic Engine - Audio Processing Pipeline');
+      log.info(`Input: ${files[0]}`);
+      log.info(`Song ID: ${opts.songId}`);
+      log.info(`Output: ${opts.out}`);
+      const progress = showProgress ? createProgress(1, log) : null;
+      const batch = await processBatch(files, opts.out, {
+        songIds: [opts.songId],
+        config: config.toFields() as never,
+        logger: silentPrefix(log),
+        resume: Boolean(opts.resume),
+        signal: controller.signal,
+        ...(progress ? { onProgress: progress.onProgress, onSongDone: progress.onSongDone } : {}),
+      });
+      progress?.stop();
+      if (opts.json) process.stdout.write(`${JSON.stringify(batchJson(batch), null, 2)}\n`);
+      if (batch.failure_count > 0) {
+        log.error(`Error during processing: ${batch.failed[0]![2]}`);
+        return 1;
+      }
+      log.info(`Processing completed successfully; results saved to: ${opts.out}`);
+      return 0;
+    }
+
+    if (opts.songId) log.warn('--song-id is ignored in batch mode. Song IDs are auto-generated from filenames.');
+    log.info('Didactic Engine - Batch Processing Mode');
+    log.info(`Files to process: ${files.length}`);
+    log.info(`Output directory: ${opts.out}`);
+    const progress = showProgress ? createProgress(files.length, log) : null;
+    const batch = await processBatch(files, opts.out, {
+      config: baseFields,
+      logger: log,
+      jobs: opts.jobs,
+      resume: Boolean(opts.resume),
+      signal: controller.signal,
+      ...(progress ? { onProgress: progress.onProgress, onSongDone: progress.onSongDone } : {}),
+    });
+    progress?.stop();
+    log.info(`Batch results: total=${batch.total} successful=${batch.success_count} failed=${batch.failure_count}`);
+    if (batch.failure_count > 0) {
+      log.warn('Failed files:');
+      for (const [songId, path, error] of batch.failed) log.warn(`  - ${path.split('/').pop()} (${songId}): ${error}`);
+    }
+    log.info(`Results saved to: ${opts.out}`);
+    if (opts.json) process.stdout.write(`${JSON.stringify(batchJson(batch), null, 2)}\n`);
+    return batch.failure_count > 0 ? 1 : 0;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+/** Single mode logs the pipeline's own lines, not the batch bookkeeping. */
+function silentPrefix(log: Logger): Logger {
+  const skip = (m: string) => /^\[\d+\/\d+\] Processing:|^ {2}[✓✗↷]|^Batch processing complete/.test(m);
+  return {
+    debug: (m, f) => log.debug(m, f),
+    info: (m, f) => (skip(m) ? undefined : log.info(m, f)),
+    warn: (m, f) => (skip(m) ? undefined : log.warn(m, f)),
+    error: (m, f) => (skip(m) ? undefined : log.error(m, f)),
+  };
+}
+
+function batchJson(batch: BatchResult) {
+  return {
+    total: batch.total,
+    success_count: batch.success_count,
+    failure_count: batch.failure_count,
+    successful: batch.successful.map(([song_id, input_path, results]) => ({ song_id, input_path, results })),
+    skipped: batch.skipped.map(([song_id, input_path, summary_json]) => ({ song_id, input_path, summary_json })),
+    failed: batch.failed.map(([song_id, input_path, error]) => ({ song_id, input_path, error })),
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('didactic-engine')
+    .description('Audio processing pipeline for stem separation, analysis, MIDI transcription, and feature extraction')
+    .version(`didactic-engine ${packageJson.version}`, '--version')
+    .showHelpAfterError()
+    .option('--wav <path...>', 'input audio file(s); more than one means batch mode')
+    .option('--song-id <id>', 'song identifier (required for a single file; batch mode uses file names)')
+    .option('-o, --out <dir>', 'output root', 'data')
+    .option('--demucs-model <name>', 'Demucs model name (a file <name>.onnx in the models folder) or path', 'htdemucs')
+    .option('--demucs-device <device>', 'cpu or cuda', 'cpu')
+    .option('--no-demucs', 'skip stem separation (single full_mix stem)')
+    .option('--demucs-timeout <seconds>', 'Demucs timeout; if not set, Demucs runs without a timeout', floatArg)
+    .option('--sr <hz>', 'analysis sample rate', intArg, 22050)
+    .option('--hop <samples>', 'hop length of the per-bar features', intArg, 512)
+    .option('--ts-num <n>', 'time signature numerator', intArg, 4)
+    .option('--ts-den <n>', 'time signature denominator', intArg, 4)
+    .option('--use-essentia', 'request Essentia features (not available in this engine; recorded as unavailable)')
+    .option('--no-preprocess', 'skip preprocessing (trim, normalise)')
+    .option('--no-bar-chunks', 'skip per-bar features and chunk WAVs')
+    .option('--no-chunk-wavs', 'compute per-bar features but write no chunk WAVs')
+    .option('--preserve-chunk-audio', 'chunk WAVs keep the stem’s native rate and channels')
+    .addOption(new Option('--basic-pitch-backend <backend>', 'Basic Pitch model serialisation').choices([...BASIC_PITCH_BACKENDS]).default('tf'))
+    .option('--no-transcription', 'skip MIDI transcription')
+    .option('--basic-pitch-timeout <seconds>', 'per-stem transcription timeout; none if not set', floatArg)
+    .addOption(new Option('--progress', 'show progress bars').conflicts('noProgress'))
+    .addOption(new Option('--no-progress', 'hide progress bars'))
+    .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).default('INFO'))
+    .addOption(new Option('--log-format <format>', 'text (the original’s format) or json (structured)').choices(['text', 'json']).default('text'))
+    .option('--config <file.json>', 'JSON config file (snake_case or camelCase keys); flags given explicitly override it')
+    .option('-j, --jobs <n>', 'songs processed in parallel in batch mode', intArg, 1)
+    .option('--json', 'print a JSON summary on stdout')
+    .option('--resume', 'skip songs whose outputs are complete and were made from the same input and config')
+    .option('-q, --quiet', 'only warnings and errors')
+    .option('-v, --verbose', 'debug logging')
+    .action(async function (this: Command) {
+      const opts = this.opts<MainOptions>();
+      if (!opts.wav || opts.wav.length === 0) {
+        this.error("error: the following arguments are required: --wav", { exitCode: 2, code: 'didactic.missingWav' });
+      }
+      if (opts.jobs < 1) this.error('error: --jobs must be at least 1', { exitCode: 2 });
+      const given = (name: string) => this.getOptionValueSource(name) === 'cli';
+      process.exitCode = await runMain(opts, given);
+    });
+
+  program
+    .command('info')
+    .description('print the decoded metadata of an audio file')
+    .argument('<file>', 'audio file (WAV, AIFF, FLAC, Ogg Vorbis, Opus, ...)')
+    .option('--json', 'print JSON')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const info = await audioInfo(file);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+        return;
+      }
+      const lines = [
+        `file:          ${info.path}`,
+        `container:     ${info.container}`,
+        `sample format: ${info.sampleFormat}`,
+        `sample rate:   ${info.sampleRate} Hz`,
+        `channels:      ${info.channels}`,
+        `frames:        ${info.frames}`,
+        `duration:      ${info.duration.toFixed(3)} s`,
+        `peak:          ${info.peak.toFixed(4)} (${(20 * Math.log10(info.peak || 1e-12)).toFixed(1)} dBFS)`,
+        `rms:           ${info.rms.toFixed(4)} (${(20 * Math.log10(info.rms || 1e-12)).toFixed(1)} dBFS)`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+  program
+    .command('doctor')
+    .description('check what this installation can do (addon, audio, ONNX Runtime providers, models, output folder)')
+    .option('-o, --out <dir>', 'output folder to check', 'data')
+    .option('--demucs-model <name>', 'Demucs model to look for', 'htdemucs')
+    .option('--json', 'print JSON')
+    .action(async (opts: { out: string; demucsModel: string; json?: boolean }) => {
+      const { runDoctor, formatDoctorReport } = await import('../doctor.js');
+      const report = await runDoctor({ outDir: opts.out, demucsModel: opts.demucsModel });
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctorReport(report)}\n`);
+      process.exitCode = report.ok ? 0 : 1;
+    });
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = buildProgram();
+  // argparse's conventions: usage errors exit 2, help and version exit 0.
+  program.exitOverride();
+  program.commands.forEach((c) => c.exitOverride());
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return err.exitCode === 1 ? 2 : err.exitCode;
+    }
+    if (err instanceof DidacticError) {
+      process.stderr.write(`didactic-engine: ${err.message} [${err.code}]\n`);
+      return 1;
+    }
+    process.stderr.write(`didactic-engine: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+// Run when executed directly (bin), not when imported by tests.
+const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
+if (invokedDirectly) {
+  process.exitCode = await main();
 }

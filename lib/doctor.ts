@@ -1,0 +1,166 @@
+/**
+ * Health check: what this installation can actually do, established by doing it (loading the
+ * addon, decoding and resampling a generated signal, creating an ONNX session per execution
+ * provider, writing into the output folder), not by looking for files alone.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+import { decodeAudio } from './audio/decode.js';
+import { resample } from './audio/resample.js';
+import { writeWav } from './audio/write.js';
+import { buildModel } from './models/onnxBuilder.js';
+import { ensureOrtRuntime } from './models/runtime.js';
+import { createSession } from './models/session.js';
+import { addonOrigin, loadBinding, packageRoot } from './native/load.js';
+import { resolveModelFile } from './pipeline/modelServices.js';
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  /** Whether the core pipeline needs this check to pass (doctor exits non-zero only for these). */
+  required: boolean;
+  details: string;
+  data?: Record<string, unknown>;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: CheckResult[];
+}
+
+async function check(
+  name: string,
+  required: boolean,
+  body: () => Promise<{ ok?: boolean; details: string; data?: Record<string, unknown> }>,
+): Promise<CheckResult> {
+  try {
+    const r = await body();
+    return { name, required, ok: r.ok ?? true, details: r.details, ...(r.data ? { data: r.data } : {}) };
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    return { name, required, ok: false, details: `${e.message}${e.code ? ` [${e.code}]` : ''}` };
+  }
+}
+
+/** A one-node model (y = x + 1) used to prove that a provider can build and run a session. */
+function probeModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', shape: [4] }],
+    outputs: [{ name: 'y', shape: [4] }],
+    initializers: [{ name: 'one', dims: [1], data: new Float32Array([1]) }],
+    nodes: [{ op: 'Add', inputs: ['x', 'one'], outputs: ['y'] }],
+  });
+}
+
+export async function runDoctor(options: { outDir?: string; demucsModel?: string } = {}): Promise<DoctorReport> {
+  const checks: CheckResult[] = [];
+
+  checks.push(
+    await check('addon', true, async () => {
+      const binding = loadBinding();
+      const origin = addonOrigin();
+      const versions = binding.libraryVersions();
+      return {
+        details: `${origin.prebuilt ? 'prebuilt' : 'local build'} ${origin.path} (N-API ${binding.napiVersion}); ${versions.sndfile}, ${versions.soxr}, ${versions.samplerate.split(' ')[0]}, kissfft 131.1.0`,
+        data: { ...origin, napiVersion: binding.napiVersion, libraries: versions },
+      };
+    }),
+  );
+
+  checks.push(
+    await check('audio', true, async () => {
+      const dir = join(resolve(options.outDir ?? '.'), `.didactic-doctor-${randomBytes(3).toString('hex')}`);
+      await mkdir(dir, { recursive: true });
+      try {
+        const tone = new Float32Array(44100);
+        for (let i = 0; i < tone.length; i++) tone[i] = 0.5 * Math.sin((2 * Math.PI * 440 * i) / 44100);
+        const path = join(dir, 'tone.wav');
+        await writeWav(path, tone, { sampleRate: 44100 });
+        const decoded = await decodeAudio(path);
+        const y = await resample(decoded.samples, { inRate: 44100, outRate: 22050 });
+        const ok = decoded.frames === 44100 && y.length === 22050;
+        return { ok, details: ok ? 'write WAV → decode → soxr resample round trip works' : 'round trip returned wrong lengths' };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }),
+  );
+
+  const runtime = await check('onnxruntime', true, async () => {
+    const info = await ensureOrtRuntime();
+    return {
+      details: `onnxruntime ${info.version} (C API ${info.apiVersion}) from ${info.libraryPath}`,
+      data: { ...info },
+    };
+  });
+  checks.push(runtime);
+
+  if (runtime.ok) {
+    for (const provider of ['cpu', 'cuda'] as const) {
+      checks.push(
+        await check(`provider:${provider}`, provider === 'cpu', async () => {
+          const session = await createSession(probeModel(), { providers: [provider] });
+          const usable = session.providers.includes(provider);
+          if (!usable) return { ok: false, details: `not usable: ${session.warnings.join('; ') || 'fell back to CPU'}` };
+          const out = await session.run({ x: { data: new Float32Array([1, 2, 3, 4]), dims: [4] } });
+          const ok = Array.from(out.y!.data).join(',') === '2,3,4,5';
+          return { ok, details: ok ? 'session created and ran a probe model' : 'probe model returned wrong numbers' };
+        }),
+      );
+    }
+  }
+
+  checks.push(
+    await check('model:basic-pitch', false, async () => {
+      const official = join(packageRoot, '..', 'shared', 'basic-pitch', 'nmp.onnx');
+      const { path, searched } = resolveModelFile('basic-pitch-nmp');
+      if (path) return { details: `converted model cached at ${path}` };
+      const tfjs = existsSync(join(packageRoot, 'node_modules', '@spotify', 'basic-pitch', 'model', 'model.json'));
+      return {
+        ok: false,
+        details: `no converted model in ${searched.join(', ')}; ${tfjs ? 'the TF.js weights are installed and can be converted' : 'the @spotify/basic-pitch weights are not installed'}${existsSync(official) ? `; an official nmp.onnx exists at ${official}` : ''}`,
+      };
+    }),
+  );
+
+  checks.push(
+    await check('model:demucs', false, async () => {
+      const name = options.demucsModel ?? 'htdemucs';
+      const { path, searched } = resolveModelFile(name);
+      return path
+        ? { details: `${name} found at ${path}` }
+        : { ok: false, details: `${name} not found (looked for ${searched.join(', ')}); separation falls back to full_mix` };
+    }),
+  );
+
+  checks.push(
+    await check('output', true, async () => {
+      const dir = resolve(options.outDir ?? '.');
+      await mkdir(dir, { recursive: true });
+      const probe = join(dir, `.didactic-write-test-${randomBytes(3).toString('hex')}`);
+      await writeFile(probe, 'ok');
+      await rm(probe);
+      const fs = await statfs(dir);
+      const freeGiB = (fs.bavail * fs.bsize) / 2 ** 30;
+      return {
+        ok: freeGiB > 0.5,
+        details: `${dir} is writable; ${freeGiB.toFixed(1)} GiB free`,
+        data: { dir, freeBytes: fs.bavail * fs.bsize },
+      };
+    }),
+  );
+
+  return { ok: checks.every((c) => c.ok || !c.required), checks };
+}
+
+export function formatDoctorReport(report: DoctorReport): string {
+  const lines = ['didactic-engine doctor', ''];
+  for (const c of report.checks) {
+    lines.push(`${c.ok ? '✓' : c.required ? '✗' : '-'} ${c.name.padEnd(18)} ${c.details}`);
+  }
+  lines.push('', report.ok ? 'core: OK' : 'core: NOT WORKING (see ✗ above)');
+  return lines.join('\n');
+}

@@ -1,0 +1,166 @@
+/**
+ * Batch processing (the original's AudioPipeline.process_batch), with bounded parallelism
+ * (`jobs`), resume of songs whose outputs are complete, and cancellation. Per-file failures never
+ * throw: they are collected, as in the original.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, extname, resolve } from 'node:path';
+
+import pLimit from 'p-limit';
+
+import { DidacticError, InvalidArgumentError } from '../errors.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+import { PipelineConfig, type PipelineConfigFields } from './config.js';
+import { AudioPipeline, createPipelineBreakers, type PipelineResult, type ProgressEvent } from './pipeline.js';
+import type { PipelineServices } from './services.js';
+
+export type BatchSuccess = [songId: string, inputPath: string, results: PipelineResult];
+export type BatchFailure = [songId: string, inputPath: string, error: string];
+export type BatchSkip = [songId: string, inputPath: string, summaryJson: string];
+
+export interface BatchResult {
+  successful: BatchSuccess[];
+  failed: BatchFailure[];
+  total: number;
+  success_count: number;
+  failure_count: number;
+  /** Additive: songs skipped by `resume` because their outputs were complete. */
+  skipped: BatchSkip[];
+}
+
+export interface BatchOptions {
+  songIds?: readonly string[];
+  /** Config fields applied to every song (camelCase or snake_case). */
+  config?: Partial<PipelineConfigFields> | Record<string, unknown>;
+  logger?: Logger;
+  /** Songs processed at once (default 1, like the original). */
+  jobs?: number;
+  /** Skip songs whose previous outputs are complete and were made from the same input and config. */
+  resume?: boolean;
+  signal?: AbortSignal;
+  services?: PipelineServices;
+  onProgress?: (event: ProgressEvent) => void;
+  onSongDone?: (outcome: { songId: string; inputPath: string; ok: boolean; skipped: boolean; error?: string }) => void;
+}
+
+/**
+ * A fingerprint of what produced a song's outputs: the input file's identity (path, size, mtime)
+ * and every config field. `--resume` redoes a song whenever it changes.
+ */
+export async function runFingerprint(config: PipelineConfig): Promise<string> {
+  const info = await stat(config.inputWav);
+  const fields = { ...config.toSnakeCase(), out_dir: undefined, enable_progress: undefined };
+  const payload = JSON.stringify({ input: resolve(config.inputWav), size: info.size, mtimeMs: info.mtimeMs, fields });
+  return createHash('sha256').update(payload).digest('hex');
+}
+
+/**
+ * True when `analysis/<id>/combined.json` exists, parses, was made from the same input and config,
+ * and every file it lists exists.
+ */
+export async function isSongComplete(config: PipelineConfig): Promise<string | null> {
+  const summary = `${config.analysisDir}/combined.json`;
+  if (!existsSync(summary)) return null;
+  try {
+    const parsed = JSON.parse(await readFile(summary, 'utf8')) as Record<string, unknown>;
+    if (parsed.run_fingerprint !== (await runFingerprint(config))) return null;
+    const files = parsed.files_generated;
+    if (!Array.isArray(files) || !files.every((f) => typeof f === 'string' && existsSync(f))) return null;
+    return summary;
+  } catch {
+    return null;
+  }
+}
+
+export async function processBatch(
+  inputFiles: readonly string[],
+  outDir: string,
+  options: BatchOptions = {},
+): Promise<BatchResult> {
+  if (inputFiles.length === 0) throw new InvalidArgumentError('input_files list cannot be empty');
+  const songIds = options.songIds ?? inputFiles.map((f) => basename(f, extname(f)));
+  if (songIds.length !== inputFiles.length) {
+    throw new InvalidArgumentError(
+      `Number of song_ids (${songIds.length}) must match number of input_files (${inputFiles.length})`,
+    );
+  }
+  const log = options.logger ?? silentLogger;
+  const limit = pLimit(Math.max(1, options.jobs ?? 1));
+  // One set of breakers for the whole batch: a model that keeps failing is skipped fast for the
+  // following songs, as in the original (whose breakers were process-global).
+  const breakers = createPipelineBreakers();
+  const total = inputFiles.length;
+  const outcomes: Array<{ kind: 'ok'; v: BatchSuccess } | { kind: 'fail'; v: BatchFailure } | { kind: 'skip'; v: BatchSkip }> = [];
+
+  await Promise.all(
+    inputFiles.map((inputPath, i) =>
+      limit(async () => {
+        const songId = songIds[i]!;
+        log.info(`[${i + 1}/${total}] Processing: ${basename(inputPath)} (song_id=${songId})`);
+        const done = (o: (typeof outcomes)[number]) => {
+          outcomes[i] = o;
+          options.onSongDone?.({
+            songId,
+            inputPath,
+            ok: o.kind !== 'fail',
+            skipped: o.kind === 'skip',
+            ...(o.kind === 'fail' ? { error: o.v[2] } : {}),
+          });
+        };
+        if (options.signal?.aborted) {
+          done({ kind: 'fail', v: [songId, inputPath, 'AbortError: the batch was cancelled'] });
+          return;
+        }
+        if (!existsSync(inputPath)) {
+          const message = `File not found: Input file not found: ${inputPath}`;
+          log.warn(`  ✗ Failed (missing file): ${message}`);
+          done({ kind: 'fail', v: [songId, inputPath, message] });
+          return;
+        }
+        try {
+          const config = new PipelineConfig({ ...(options.config ?? {}), songId, inputWav: inputPath, outDir } as never, { warn: null });
+          if (options.resume) {
+            const summary = await isSongComplete(config);
+            if (summary) {
+              log.info(`  ↷ Skipped (complete outputs from an earlier run): ${summary}`);
+              done({ kind: 'skip', v: [songId, inputPath, summary] });
+              return;
+            }
+          }
+          const pipeline = new AudioPipeline(config, {
+            logger: log,
+            breakers,
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.services ? { services: options.services } : {}),
+            ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          });
+          const results = await pipeline.run();
+          log.info('  ✓ Completed successfully');
+          done({ kind: 'ok', v: [songId, inputPath, results] });
+        } catch (err) {
+          const notFound = err instanceof DidacticError && err.code === 'DE_FILE_NOT_FOUND';
+          const name = err instanceof DidacticError ? err.name : (err as Error)?.name ?? 'Error';
+          const message = notFound ? `File not found: ${(err as Error).message}` : `${name}: ${(err as Error)?.message ?? String(err)}`;
+          if (notFound) log.warn(`  ✗ Failed (missing file): ${message}`);
+          else log.error(`  ✗ Failed: ${message}`);
+          done({ kind: 'fail', v: [songId, inputPath, message] });
+        }
+      }),
+    ),
+  );
+
+  const successful = outcomes.filter((o) => o.kind === 'ok').map((o) => o.v as BatchSuccess);
+  const failed = outcomes.filter((o) => o.kind === 'fail').map((o) => o.v as BatchFailure);
+  const skipped = outcomes.filter((o) => o.kind === 'skip').map((o) => o.v as BatchSkip);
+  log.info(`Batch processing complete: ${successful.length + skipped.length}/${total} successful`);
+  return {
+    successful,
+    failed,
+    total,
+    success_count: successful.length + skipped.length,
+    failure_count: failed.length,
+    skipped,
+  };
+}

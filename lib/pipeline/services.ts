@@ -1,0 +1,66 @@
+/**
+ * What the pipeline needs from the model-backed steps. Separation and transcription are services
+ * so a server can share one loaded model between many runs; when none is available the pipeline
+ * degrades as the original does (single `full_mix` stem, no notes) and says why.
+ */
+
+/** One pitch bend reading, in semitones, at a time in seconds. */
+export interface PitchBendPoint {
+  timeS: number;
+  semitones: number;
+}
+
+/** A transcribed note, times in seconds on the stem's (= input's) timeline. */
+export interface TranscribedNote {
+  startS: number;
+  endS: number;
+  /** MIDI note number. */
+  pitch: number;
+  /** 0–127. */
+  velocity: number;
+  pitchBends?: PitchBendPoint[];
+}
+
+export interface TranscribeRequest {
+  /** Mono float samples. */
+  samples: Float32Array;
+  sampleRate: number;
+  signal: AbortSignal;
+}
+
+export interface Transcriber {
+  /** For logs and combined.json (e.g. "basic-pitch nmp (onnx)"). */
+  readonly description: string;
+  transcribe(request: TranscribeRequest): Promise<TranscribedNote[]>;
+}
+
+export interface SeparateRequest {
+  /** Interleaved samples at `sampleRate` with `channels` channels (the decoded input). */
+  samples: Float32Array;
+  sampleRate: number;
+  channels: number;
+  signal: AbortSignal;
+}
+
+export interface SeparatedStem {
+  name: string;
+  /** Interleaved samples. */
+  samples: Float32Array;
+  sampleRate: number;
+  channels: number;
+}
+
+export interface StemSeparator {
+  /** The model's name, used as the stems sub-folder as Demucs does (`stems/<id>/<model>/…`). */
+  readonly modelName: string;
+  separate(request: SeparateRequest): Promise<SeparatedStem[]>;
+}
+
+/**
+ * How the pipeline obtains its services for a run. `undefined` means "resolve from the config"
+ * (the default); `null` means "not available" and triggers the graceful fallback.
+ */
+export interface PipelineServices {
+  separator?: StemSeparator | null;
+  transcriber?: Transcriber | null;
+}
