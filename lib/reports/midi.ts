@@ -26,7 +26,7 @@ export interface PitchBendPoint {
 
 export interface MidiNote {
   pitch: number;
-  /** 1–127. */
+  /** 0–127; rounded, and raised to 1 (a note-on with velocity 0 would be a note-off). */
   velocity: number;
   startS: number;
   endS: number;
@@ -90,9 +90,11 @@ export function encodeStemMidi(notes: readonly MidiNote[], tempoBpm: number, opt
   const push = (tick: number, rank: number, event: MidiEvent) => timed.push({ tick, rank, seq: timed.length, event });
   let bendCount = 0;
   notes.forEach((note, i) => {
-    const { pitch, velocity, startS, endS } = note;
+    const { pitch, startS, endS } = note;
     if (!Number.isInteger(pitch) || pitch < 0 || pitch > 127) fail(`note ${i}: pitch must be an integer 0…127, got ${pitch}`);
-    if (!Number.isInteger(velocity) || velocity < 1 || velocity > 127) fail(`note ${i}: velocity must be an integer 1…127, got ${velocity}`);
+    if (!Number.isFinite(note.velocity)) fail(`note ${i}: velocity must be a number, got ${note.velocity}`);
+    // A note-on with velocity 0 is a note-off: the quietest audible note is 1.
+    const velocity = Math.min(127, Math.max(1, Math.round(note.velocity)));
     if (!Number.isFinite(startS) || !Number.isFinite(endS) || startS < 0 || endS < startS) {
       fail(`note ${i}: needs 0 ≤ startS ≤ endS, got ${startS}…${endS}`);
     }

@@ -89,7 +89,10 @@ describe('writeStemMidi round trip', () => {
   it('uses 120 BPM when no tempo was detected, and validates notes', () => {
     expect(encodeStemMidi([], 0).info.microsecondsPerBeat).toBe(500000);
     expect(() => encodeStemMidi([{ pitch: 128, velocity: 10, startS: 0, endS: 1 }], 120)).toThrow(InvalidArgumentError);
-    expect(() => encodeStemMidi([{ pitch: 60, velocity: 0, startS: 0, endS: 1 }], 120)).toThrow(/velocity/);
+    expect(() => encodeStemMidi([{ pitch: 60, velocity: Number.NaN, startS: 0, endS: 1 }], 120)).toThrow(/velocity/);
+    const quiet = midiFile.parseMidi(encodeStemMidi([{ pitch: 60, velocity: 0, startS: 0, endS: 1 }, { pitch: 61, velocity: 300.4, startS: 0, endS: 1 }], 120).bytes);
+    const ons = quiet.tracks[1]!.filter((e) => e.type === 'noteOn').map((e) => (e as { velocity: number }).velocity);
+    expect(ons).toEqual([1, 127]);
     expect(() => encodeStemMidi([{ pitch: 60, velocity: 10, startS: 1, endS: 0.5 }], 120)).toThrow(/startS/);
   });
 
