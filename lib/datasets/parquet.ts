@@ -194,3 +194,35 @@ export async function readParquetInfo(path: string): Promise<ParquetFileInfo> {
     keyValueMetadata: kv,
   };
 }
+
+export interface DatasetCheck {
+  ok: boolean;
+  rows: number;
+  problems: string[];
+}
+
+/**
+ * Whether a Parquet file on disk is a complete, readable dataset with exactly `schema`'s columns,
+ * types and nullability (e.g. for `--resume` deciding that a song's outputs are valid).
+ */
+export async function checkParquetDataset(path: string, schema: DatasetSchema): Promise<DatasetCheck> {
+  let table: Table;
+  try {
+    table = await readParquetTable(path);
+  } catch (err) {
+    return { ok: false, rows: 0, problems: [`unreadable: ${err instanceof Error ? err.message : String(err)}`] };
+  }
+  const problems: string[] = [];
+  const expected = arrowSchemaFor(schema).fields;
+  const actual = table.schema.fields;
+  if (actual.map((f) => f.name).join(',') !== expected.map((f) => f.name).join(',')) {
+    problems.push(`columns [${actual.map((f) => f.name).join(', ')}] differ from [${expected.map((f) => f.name).join(', ')}]`);
+  } else {
+    actual.forEach((field, i) => {
+      const want = expected[i]!;
+      if (String(field.type) !== String(want.type)) problems.push(`${field.name}: type ${String(field.type)}, expected ${String(want.type)}`);
+      if (!field.nullable) problems.push(`${field.name}: not nullable`);
+    });
+  }
+  return { ok: problems.length === 0, rows: table.numRows, problems };
+}

@@ -221,7 +221,8 @@ export function renderAbc(notes: readonly AbcNote[], options: AbcOptions): strin
   body[lastLine] = `${body[lastLine]!.slice(0, -1)}|]`;
 
   const tempo = Number.isFinite(options.tempoBpm) && options.tempoBpm > 0 ? Math.max(1, Math.round(options.tempoBpm)) : 120;
-  const title = options.title.replace(/\s+/g, ' ').trim() || 'Untitled';
+  // One line; `%` would start a comment in a field, so it is escaped as ABC text requires.
+  const title = options.title.replace(/\s+/g, ' ').trim().replace(/%/g, '\\%') || 'Untitled';
   const header = [
     `X:${options.referenceNumber ?? 1}`,
     `T:${title}`,

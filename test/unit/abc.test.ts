@@ -109,6 +109,7 @@ describe('renderAbc', () => {
     const empty = renderAbc([], { ...base, tempoBpm: 0, title: ' \n ' });
     expect(empty).toBe('X:1\nT:Untitled\nM:4/4\nL:1/16\nQ:1/4=120\nK:C\nZ |]\n');
     expect(readAbc(empty).bars).toBe(1);
+    expect(renderAbc([], { ...base, title: '100% mix' }).split('\n')[1]).toBe('T:100\\% mix');
   });
 
   it('round-trips a dense random polyphonic stem through the strict reader', () => {

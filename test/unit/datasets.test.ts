@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { DatasetWriteError, InvalidArgumentError } from '../../lib/errors.js';
 import { buildRecordBatch } from '../../lib/datasets/arrow.js';
-import { ParquetDatasetWriter, readParquetInfo, readParquetTable, writeParquetDataset } from '../../lib/datasets/parquet.js';
+import { checkParquetDataset, ParquetDatasetWriter, readParquetInfo, readParquetTable, writeParquetDataset } from '../../lib/datasets/parquet.js';
 import { BAR_FEATURES_SCHEMA, BARS_SCHEMA, BEATS_SCHEMA, type DatasetSchema, EVENTS_SCHEMA } from '../../lib/datasets/schema.js';
 import { barFeaturesBatch, barsBatch, beatsBatch, eventsBatch, writeSongDatasets } from '../../lib/datasets/tables.js';
 import { BEATS, EVENTS, SONG_ID, STEMS, stemBarFeatures, TEMPO } from './datasetFixtures.js';
@@ -184,6 +184,26 @@ describe('atomic writes', () => {
     writer.append(beatsBatch('s', ['a'], [1], 1));
     await writer.close();
     expect(() => writer.append(beatsBatch('s', ['a'], [1], 1))).toThrow(DatasetWriteError);
+  });
+});
+
+describe('checkParquetDataset', () => {
+  it('accepts our files and rejects truncated, foreign or differently typed ones', async () => {
+    const dir = tmp();
+    const path = join(dir, 'beats.parquet');
+    await writeParquetDataset(path, BEATS_SCHEMA, [beatsBatch('s', ['a', 'b'], BEATS, TEMPO)]);
+    expect(await checkParquetDataset(path, BEATS_SCHEMA)).toEqual({ ok: true, rows: 32, problems: [] });
+    const wrongSchema = await checkParquetDataset(path, BARS_SCHEMA);
+    expect(wrongSchema.ok).toBe(false);
+    expect(wrongSchema.problems[0]).toMatch(/^columns/);
+    const bytes = readFileSync(path);
+    const truncated = join(dir, 'truncated.parquet');
+    writeFileSync(truncated, bytes.subarray(0, bytes.length - 20));
+    expect((await checkParquetDataset(truncated, BEATS_SCHEMA)).problems[0]).toMatch(/^unreadable/);
+    const retyped = join(dir, 'retyped.parquet');
+    const floatIndex = { name: 'beats', columns: BEATS_SCHEMA.columns.map((c) => (c.name === 'beat_index' ? { ...c, kind: 'float64' as const } : c)) };
+    await writeParquetDataset(retyped, floatIndex, [beatsBatch('s', ['a'], BEATS, TEMPO)]);
+    expect((await checkParquetDataset(retyped, BEATS_SCHEMA)).problems).toEqual(['beat_index: type Float64, expected Int64']);
   });
 });
 
