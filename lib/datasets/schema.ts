@@ -97,11 +97,32 @@ export const BAR_FEATURES_SCHEMA: DatasetSchema = {
   ],
 };
 
+/**
+ * bar_grid.parquet — ours, additive (Appendix C #25): the audio bar grid itself, one row per bar
+ * boundary, which the original only exposed through bar_features rows and `num_bars`.
+ * `extrapolated` is true for bars that reach past the detected beats (grid extended at a constant
+ * interval, or a pickup bar before the first beat).
+ */
+export const BAR_GRID_SCHEMA: DatasetSchema = {
+  name: 'bar_grid',
+  columns: [
+    col('song_id', 'utf8'),
+    col('bar_index', 'int64'),
+    col('start_s', 'float64'),
+    col('end_s', 'float64'),
+    col('duration_s', 'float64'),
+    col('beats_per_bar', 'float64'),
+    col('tempo_bpm', 'float64'),
+    col('extrapolated', 'bool'),
+  ],
+};
+
 export const DATASET_SCHEMAS = {
   events: EVENTS_SCHEMA,
   beats: BEATS_SCHEMA,
   bars: BARS_SCHEMA,
   bar_features: BAR_FEATURES_SCHEMA,
+  bar_grid: BAR_GRID_SCHEMA,
 } as const;
 
 export type DatasetName = keyof typeof DATASET_SCHEMAS;

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 
 import { InvalidArgumentError } from '../errors.js';
 import type { NoteAlignment } from '../pipeline/align.js';
+import type { BarBoundary } from '../pipeline/segmentation.js';
 import type { ColumnBatch } from './arrow.js';
 import { type ParquetWriteResult, writeParquetDataset } from './parquet.js';
-import { BAR_FEATURES_SCHEMA, BARS_SCHEMA, BEATS_SCHEMA, EVENTS_SCHEMA, N_CHROMA, N_MFCC } from './schema.js';
+import { BAR_FEATURES_SCHEMA, BAR_GRID_SCHEMA, BARS_SCHEMA, BEATS_SCHEMA, EVENTS_SCHEMA, N_CHROMA, N_MFCC } from './schema.js';
 
 /** Notes of one stem as parsed from its MIDI (pretty_midi's fields), column-major. */
 export interface NoteColumns {
@@ -232,13 +233,47 @@ export function barFeaturesBatch(input: StemBarFeatures): ColumnBatch {
   };
 }
 
-/** Paths of the four datasets under `datasets/<song_id>/`. */
+/**
+ * bar_grid rows (our additive dataset): one row per bar boundary. A bar is `extrapolated` when it
+ * starts before the first detected beat or ends after the last one.
+ */
+export function barGridBatch(
+  songId: string,
+  bars: readonly BarBoundary[],
+  beatTimes: ArrayLike<number>,
+  beatsPerBar: number,
+  tempoBpm: number,
+): ColumnBatch {
+  const length = bars.length;
+  const first = beatTimes.length > 0 ? beatTimes[0]! : Infinity;
+  const last = beatTimes.length > 0 ? beatTimes[beatTimes.length - 1]! : -Infinity;
+  const extrapolated = new Uint8Array(length);
+  bars.forEach((b, i) => {
+    extrapolated[i] = b.startS < first || b.endS > last ? 1 : 0;
+  });
+  return {
+    length,
+    columns: {
+      song_id: songId,
+      bar_index: Int32Array.from(bars, (b) => b.barIndex),
+      start_s: Float64Array.from(bars, (b) => b.startS),
+      end_s: Float64Array.from(bars, (b) => b.endS),
+      duration_s: Float64Array.from(bars, (b) => b.endS - b.startS),
+      beats_per_bar: beatsPerBar,
+      tempo_bpm: tempoBpm,
+      extrapolated,
+    },
+  };
+}
+
+/** Paths of the datasets under `datasets/<song_id>/`. */
 export function datasetPaths(datasetsDir: string) {
   return {
     events: join(datasetsDir, 'events.parquet'),
     beats: join(datasetsDir, 'beats.parquet'),
     bars: join(datasetsDir, 'bars.parquet'),
     bar_features: join(datasetsDir, 'bar_features.parquet'),
+    bar_grid: join(datasetsDir, 'bar_grid.parquet'),
   } as const;
 }
 
@@ -252,6 +287,8 @@ export interface SongDatasetsInput {
   events: readonly StemEvents[];
   /** Per stem, in stem order. */
   barFeatures: readonly StemBarFeatures[];
+  /** When given, also writes the additive bar_grid.parquet (after the original four). */
+  barGrid?: { bars: readonly BarBoundary[]; beatsPerBar: number };
 }
 
 export interface SongDatasetsResult {
@@ -259,11 +296,13 @@ export interface SongDatasetsResult {
   beats?: ParquetWriteResult;
   bars?: ParquetWriteResult;
   bar_features?: ParquetWriteResult;
+  bar_grid?: ParquetWriteResult;
 }
 
 /**
- * Writes the non-empty datasets in the original's order (events, beats, bars, bar_features);
- * empty ones get no file and no key, as in the original's step 9.
+ * Writes the non-empty datasets in the original's order (events, beats, bars, bar_features), then
+ * our additive bar_grid when requested; empty ones get no file and no key, as in the original's
+ * step 9.
  */
 export async function writeSongDatasets(input: SongDatasetsInput): Promise<SongDatasetsResult> {
   const paths = datasetPaths(input.datasetsDir);
@@ -276,5 +315,11 @@ export async function writeSongDatasets(input: SongDatasetsInput): Promise<SongD
   if (bars) result.bars = bars;
   const features = await writeParquetDataset(paths.bar_features, BAR_FEATURES_SCHEMA, input.barFeatures.map(barFeaturesBatch));
   if (features) result.bar_features = features;
+  if (input.barGrid) {
+    const grid = await writeParquetDataset(paths.bar_grid, BAR_GRID_SCHEMA, [
+      barGridBatch(input.songId, input.barGrid.bars, input.beatTimes, input.barGrid.beatsPerBar, input.tempoBpm),
+    ]);
+    if (grid) result.bar_grid = grid;
+  }
   return result;
 }

@@ -44,6 +44,11 @@ SPEC = {
         ("song_id", str), ("stem", str), ("bar_index", int), ("start_s", float), ("end_s", float),
         ("duration_s", float), ("tempo_bpm", float), ("chunk_path", str), ("audio_source", str),
     ],
+    # Ours (additive): the bar grid itself.
+    "bar_grid": [
+        ("song_id", str), ("bar_index", int), ("start_s", float), ("end_s", float), ("duration_s", float),
+        ("beats_per_bar", float), ("tempo_bpm", float), ("extrapolated", bool),
+    ],
 }
 
 

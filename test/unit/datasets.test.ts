@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { DatasetWriteError, InvalidArgumentError } from '../../lib/errors.js';
 import { buildRecordBatch } from '../../lib/datasets/arrow.js';
 import { checkParquetDataset, ParquetDatasetWriter, readParquetInfo, readParquetTable, writeParquetDataset } from '../../lib/datasets/parquet.js';
-import { BAR_FEATURES_SCHEMA, BARS_SCHEMA, BEATS_SCHEMA, type DatasetSchema, EVENTS_SCHEMA } from '../../lib/datasets/schema.js';
+import { BAR_FEATURES_SCHEMA, BAR_GRID_SCHEMA, BARS_SCHEMA, BEATS_SCHEMA, type DatasetSchema, EVENTS_SCHEMA } from '../../lib/datasets/schema.js';
+import { segmentBeatsIntoBars } from '../../lib/pipeline/segmentation.js';
 import { barFeaturesBatch, barsBatch, beatsBatch, eventsBatch, writeSongDatasets } from '../../lib/datasets/tables.js';
 import { BEATS, EVENTS, SONG_ID, STEMS, stemBarFeatures, TEMPO } from './datasetFixtures.js';
 
@@ -103,6 +104,36 @@ describe('song datasets written and read back', () => {
     expect((c.mean_velocity as Float64Array)[0]).toBe((80 + 83) / 2);
     expect((c.start_s as Float64Array)[2]).toBe(0.2);
     expect((c.end_s as Float64Array)[2]).toBe(1.35);
+  });
+
+  it('writes the additive bar_grid dataset only when asked, flagging extrapolated bars', async () => {
+    const dir = tmp();
+    const bars = segmentBeatsIntoBars(BEATS, TEMPO, 4, 4, 12, { pickup: true });
+    const result = await writeSongDatasets({
+      datasetsDir: dir,
+      songId: SONG_ID,
+      stems: [...STEMS],
+      beatTimes: BEATS,
+      tempoBpm: TEMPO,
+      events: [],
+      barFeatures: [],
+      barGrid: { bars, beatsPerBar: 4 },
+    });
+    expect(Object.keys(result)).toEqual(['beats', 'bar_grid']);
+    const table = await readParquetTable(join(dir, 'bar_grid.parquet'));
+    expectSchema(table, BAR_GRID_SCHEMA);
+    const rows = rowsOf(table);
+    expect(rows.map((r) => [r.bar_index, r.start_s, r.end_s, r.extrapolated])).toEqual([
+      [-1n, 0, 1, true],
+      [0n, 1, 3, false],
+      [1n, 3, 5, false],
+      [2n, 5, 7, false],
+      [3n, 7, 9, true], // the last detected beat is 8.5 s
+      [4n, 9, 11, true],
+      [5n, 11, 12, true],
+    ]);
+    expect(rows[6]!.duration_s).toBe(1);
+    expect(rows[0]!.beats_per_bar).toBe(4);
   });
 
   it('writes no file for an empty dataset (the original skips empty datasets)', async () => {

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { writeSongDatasets } from '../../lib/datasets/tables.js';
+import { segmentBeatsIntoBars } from '../../lib/pipeline/segmentation.js';
 import { BEATS, EVENTS, SONG_ID, STEMS, stemBarFeatures, TEMPO } from './datasetFixtures.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -46,11 +47,12 @@ describe.skipIf(skipReason !== null)('datasets read by pyarrow/pandas match what
       tempoBpm: TEMPO,
       events: EVENTS,
       barFeatures: [stemBarFeatures('bass', 4), stemBarFeatures('drums', 3)],
+      barGrid: { bars: segmentBeatsIntoBars(BEATS, TEMPO, 4, 4, 10), beatsPerBar: 4 },
     });
     const run = spawnSync(python, [script, dir], { encoding: 'utf8', timeout: 120_000 });
     const report = JSON.parse(run.stdout) as { ok: boolean; datasets: DatasetReport[] };
     for (const d of report.datasets) expect(d.problems, d.dataset).toEqual([]);
-    expect(report.datasets.map((d) => d.dataset)).toEqual(['bar_features', 'bars', 'beats', 'events']);
+    expect(report.datasets.map((d) => d.dataset)).toEqual(['bar_features', 'bar_grid', 'bars', 'beats', 'events']);
     const events = report.datasets.find((d) => d.dataset === 'events')!;
     expect(events.dtypes.pitch).toBe('int64');
     expect(events.dtypes.is_drum).toBe('bool');
