@@ -167,3 +167,132 @@ export async function writeStemMidi(
   await writeFileAtomic(path, bytes, { op: 'writeStemMidi' });
   return { ...info, path };
 }
+
+/** Notes of a MIDI file read with pretty_midi's rules, column-major (the events dataset's note columns). */
+export interface ParsedMidiNotes {
+  pitch: number[];
+  velocity: number[];
+  startS: number[];
+  endS: number[];
+  durS: number[];
+  instrumentIndex: number[];
+  instrumentName: string[];
+  program: number[];
+  isDrum: boolean[];
+  /** Tempo changes of track 0: seconds and BPM. */
+  tempoChanges: { timeS: number; tempoBpm: number }[];
+}
+
+/**
+ * Reads the notes of a Standard MIDI File as the original's parser (pretty_midi 0.2.10) does
+ * (spec Appendix A.3): ticks → seconds through track 0's tempo map; a note-off (or note-on with
+ * velocity 0) closes every open note of that channel and pitch except ones opened on the same
+ * tick (a zero-length note is dropped); notes are listed per instrument in closing order;
+ * instruments are keyed by (program, channel, track) in creation order, named by their track's
+ * name (as read when the instrument is created) or `Instrument_<index>` when it has none, and
+ * channel 10 is drums.
+ */
+export function parseMidiNotes(bytes: ArrayLike<number>): ParsedMidiNotes {
+  let data: MidiData;
+  try {
+    data = midiFile.parseMidi(bytes);
+  } catch (err) {
+    throw new InvalidArgumentError(`parseMidiNotes: not a Standard MIDI File: ${(err as Error).message}`, { op: 'parseMidiNotes', cause: err });
+  }
+  const ppq = data.header.ticksPerBeat;
+  if (!ppq) throw new InvalidArgumentError('parseMidiNotes: SMPTE time division is not supported', { op: 'parseMidiNotes' });
+
+  // Tempo map from track 0 (pretty_midi reads tempo changes there only), default 120 BPM.
+  const tempos: { tick: number; usPerBeat: number }[] = [{ tick: 0, usPerBeat: 500000 }];
+  let tick0 = 0;
+  for (const e of data.tracks[0] ?? []) {
+    tick0 += e.deltaTime;
+    if (e.type === 'setTempo') {
+      if (tick0 === 0) tempos[0] = { tick: 0, usPerBeat: e.microsecondsPerBeat };
+      else tempos.push({ tick: tick0, usPerBeat: e.microsecondsPerBeat });
+    }
+  }
+  const segmentStarts: number[] = [0];
+  for (let i = 1; i < tempos.length; i++) {
+    const prev = tempos[i - 1]!;
+    segmentStarts.push(segmentStarts[i - 1]! + ((tempos[i]!.tick - prev.tick) * prev.usPerBeat) / 1e6 / ppq);
+  }
+  const tickToTime = (tick: number) => {
+    let i = tempos.length - 1;
+    while (i > 0 && tempos[i]!.tick > tick) i--;
+    return segmentStarts[i]! + ((tick - tempos[i]!.tick) * tempos[i]!.usPerBeat) / 1e6 / ppq;
+  };
+
+  interface Instrument {
+    program: number;
+    channel: number;
+    track: number;
+    name: string;
+    notes: { pitch: number; velocity: number; start: number; end: number }[];
+  }
+  const instruments: Instrument[] = [];
+  const byKey = new Map<string, Instrument>();
+  data.tracks.forEach((track, trackIndex) => {
+    let tick = 0;
+    let trackName = '';
+    const programOf = new Map<number, number>();
+    const open = new Map<string, { tick: number; velocity: number }[]>();
+    for (const e of track) {
+      tick += e.deltaTime;
+      if (e.type === 'trackName') trackName = e.text;
+      else if (e.type === 'programChange') programOf.set(e.channel, e.programNumber);
+      else if (e.type === 'noteOn' && e.velocity > 0) {
+        const key = `${e.channel}:${e.noteNumber}`;
+        const list = open.get(key) ?? [];
+        list.push({ tick, velocity: e.velocity });
+        open.set(key, list);
+      } else if (e.type === 'noteOff' || e.type === 'noteOn') {
+        const key = `${e.channel}:${e.noteNumber}`;
+        const list = open.get(key);
+        if (!list) continue;
+        const toClose = list.filter((n) => n.tick !== tick);
+        const toKeep = list.filter((n) => n.tick === tick);
+        if (toClose.length > 0) {
+          const program = programOf.get(e.channel) ?? 0;
+          const instrumentKey = `${program}:${e.channel}:${trackIndex}`;
+          let instrument = byKey.get(instrumentKey);
+          if (!instrument) {
+            instrument = { program, channel: e.channel, track: trackIndex, name: trackName, notes: [] };
+            byKey.set(instrumentKey, instrument);
+            instruments.push(instrument);
+          }
+          for (const n of toClose) instrument.notes.push({ pitch: e.noteNumber, velocity: n.velocity, start: tickToTime(n.tick), end: tickToTime(tick) });
+        }
+        if (toClose.length > 0 && toKeep.length > 0) open.set(key, toKeep);
+        else open.delete(key);
+      }
+    }
+  });
+
+  const out: ParsedMidiNotes = {
+    pitch: [],
+    velocity: [],
+    startS: [],
+    endS: [],
+    durS: [],
+    instrumentIndex: [],
+    instrumentName: [],
+    program: [],
+    isDrum: [],
+    tempoChanges: tempos.map((t) => ({ timeS: tickToTime(t.tick), tempoBpm: 60_000_000 / t.usPerBeat })),
+  };
+  instruments.forEach((instrument, index) => {
+    for (const n of instrument.notes) {
+      out.pitch.push(n.pitch);
+      out.velocity.push(n.velocity);
+      out.startS.push(n.start);
+      out.endS.push(n.end);
+      out.durS.push(n.end - n.start);
+      out.instrumentIndex.push(index);
+      out.instrumentName.push(instrument.name || `Instrument_${index}`);
+      out.program.push(instrument.program);
+      out.isDrum.push(instrument.channel === 9);
+    }
+  });
+  return out;
+}

@@ -7,7 +7,7 @@ import midiFile from 'midi-file';
 import { describe, expect, it } from 'vitest';
 
 import { InvalidArgumentError } from '../../lib/errors.js';
-import { encodeStemMidi, type MidiNote, pitchBendValue, writeStemMidi } from '../../lib/reports/midi.js';
+import { encodeStemMidi, type MidiNote, parseMidiNotes, pitchBendValue, writeStemMidi } from '../../lib/reports/midi.js';
 
 const { Midi } = tonejs;
 
@@ -100,5 +100,52 @@ describe('writeStemMidi round trip', () => {
     const raw = midiFile.parseMidi(encodeStemMidi([{ pitch: 50, velocity: 64, startS: 1, endS: 1 }], 120).bytes);
     const noteOff = raw.tracks[1]!.find((e) => e.type === 'noteOff')!;
     expect(noteOff.deltaTime).toBe(1);
+  });
+});
+
+describe('parseMidiNotes (pretty_midi rules)', () => {
+  it('reads our files back: closing order, seconds through the tempo map, instrument fields', () => {
+    const { bytes } = encodeStemMidi(notes, 117.45383522727273, { trackName: 'vocals' });
+    const parsed = parseMidiNotes(bytes);
+    // Closed in note-off order: C(0.5), C(1.0), E(1.75), G(3.0)
+    expect(parsed.pitch).toEqual([60, 60, 64, 67]);
+    expect(parsed.velocity).toEqual([100, 90, 1, 127]);
+    const tick = 510839 / 1e6 / 960;
+    expect(Math.abs(parsed.endS[2]! - 1.7523)).toBeLessThanOrEqual(tick / 2);
+    expect(parsed.durS[0]).toBe(parsed.endS[0]! - parsed.startS[0]!);
+    expect(new Set(parsed.instrumentName)).toEqual(new Set(['vocals']));
+    expect(new Set(parsed.program)).toEqual(new Set([4]));
+    expect(parsed.isDrum.every((d) => !d)).toBe(true);
+    expect(parsed.tempoChanges[0]!.tempoBpm).toBeCloseTo(117.4538, 3);
+  });
+
+  it('closes all open notes of a pitch except those opened on the same tick, and drops zero-length notes', () => {
+    const ev = (deltaTime: number, type: 'noteOn' | 'noteOff', noteNumber: number, velocity = 64, channel = 0) =>
+      ({ deltaTime, type, channel, noteNumber, velocity }) as const;
+    const bytes = midiFile.writeMidi({
+      header: { format: 0, numTracks: 1, ticksPerBeat: 100 },
+      tracks: [
+        [
+          ev(0, 'noteOn', 60, 10),
+          ev(10, 'noteOn', 60, 20),
+          ev(0, 'noteOff', 60), // closes the first only: the second opened on this tick
+          ev(10, 'noteOn', 62, 30, 9),
+          ev(0, 'noteOff', 62, 0, 9), // zero length: dropped
+          ev(5, 'noteOn', 60, 0), // velocity-0 note-on closes the second C
+          ev(5, 'noteOn', 64, 40),
+          { deltaTime: 0, meta: true, type: 'endOfTrack' },
+        ],
+      ],
+    });
+    const parsed = parseMidiNotes(bytes);
+    expect(parsed.pitch).toEqual([60, 60]);
+    expect(parsed.velocity).toEqual([10, 20]);
+    expect(parsed.startS).toEqual([0, 0.05]);
+    expect(parsed.endS).toEqual([0.05, 0.125]); // 120 BPM default, 100 ticks per beat
+    expect(parsed.instrumentName).toEqual(['Instrument_0', 'Instrument_0']);
+  });
+
+  it('rejects bytes that are not a MIDI file', () => {
+    expect(() => parseMidiNotes(new Uint8Array([1, 2, 3, 4]))).toThrow(InvalidArgumentError);
   });
 });
