@@ -6,10 +6,12 @@
  * 960 ticks per quarter, and pitch bends are scaled to the 14-bit range with the bend range
  * announced by RPN 0.
  *
- * Encoded with midi-file (the encoder @tonejs/midi itself uses) rather than @tonejs/midi's
- * object model: the latter fixes the resolution at 480 ppq and writes `addPitchBend` values
- * unscaled (−1…1 becomes raw 0/1), and this way the event order at equal ticks is explicit
- * (note-offs before note-ons, so a repeated note is never cut by its predecessor's note-off).
+ * Encoded here, with midi-file's event types, rather than through @tonejs/midi's object model:
+ * that fixes the resolution at 480 ppq and writes `addPitchBend` values unscaled (−1…1 becomes
+ * raw 0/1); and midi-file's own writer copies its whole buffer for every delta time above 127
+ * (quadratic: 7.8 s for 20,000 notes). Our encoder is linear, and the event order at equal ticks is
+ * explicit (note-offs before note-ons, so a repeated note is never cut by its predecessor's
+ * note-off). midi-file parses, and tests read our files back with midi-file and @tonejs/midi.
  */
 import midiFile from 'midi-file';
 import type { MidiData, MidiEvent } from 'midi-file';
@@ -151,9 +153,108 @@ export function encodeStemMidi(notes: readonly MidiNote[], tempoBpm: number, opt
   ];
   const data: MidiData = { header: { format: 1, numTracks: 2, ticksPerBeat: ppq }, tracks: [conductor, noteTrack] };
   return {
-    bytes: Uint8Array.from(midiFile.writeMidi(data)),
+    bytes: encodeSmf(data),
     info: { ticksPerBeat: ppq, microsecondsPerBeat, tempoBpm: 60_000_000 / microsecondsPerBeat, notes: notes.length, pitchBends: bendCount },
   };
+}
+
+/** A growable byte buffer for the SMF encoder. */
+class ByteWriter {
+  private bytes = new Uint8Array(1024);
+  length = 0;
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < this.length + n) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+  }
+  u8(...values: number[]): void {
+    this.reserve(values.length);
+    for (const v of values) this.bytes[this.length++] = v & 0xff;
+  }
+  u16(v: number): void {
+    this.u8(v >> 8, v);
+  }
+  u32(v: number): void {
+    this.u8(v >>> 24, v >>> 16, v >>> 8, v);
+  }
+  /** MIDI variable-length quantity (7 bits per byte, high bit = more). */
+  varInt(v: number): void {
+    if (!Number.isInteger(v) || v < 0 || v > 0x0fffffff) throw new InvalidArgumentError(`MIDI variable-length value out of range: ${v}`, { op: 'encodeSmf' });
+    const groups = [v & 0x7f];
+    for (let rest = v >>> 7; rest > 0; rest >>>= 7) groups.push((rest & 0x7f) | 0x80);
+    this.u8(...groups.reverse());
+  }
+  raw(data: Uint8Array): void {
+    this.reserve(data.length);
+    this.bytes.set(data, this.length);
+    this.length += data.length;
+  }
+  view(): Uint8Array {
+    return this.bytes.subarray(0, this.length);
+  }
+}
+
+const textEncoder = new TextEncoder();
+
+/** Encodes the event types this module emits as an SMF (no running status, 0x80 note-offs). */
+function encodeSmf(data: MidiData): Uint8Array {
+  const out = new ByteWriter();
+  out.raw(textEncoder.encode('MThd'));
+  out.u32(6);
+  out.u16(data.header.format);
+  out.u16(data.tracks.length);
+  out.u16(data.header.ticksPerBeat! & 0x7fff);
+  for (const track of data.tracks) {
+    const t = new ByteWriter();
+    for (const e of track) {
+      t.varInt(e.deltaTime);
+      switch (e.type) {
+        case 'noteOn':
+          t.u8(0x90 | e.channel, e.noteNumber, e.velocity);
+          break;
+        case 'noteOff':
+          t.u8(0x80 | e.channel, e.noteNumber, e.velocity);
+          break;
+        case 'controller':
+          t.u8(0xb0 | e.channel, e.controllerType, e.value);
+          break;
+        case 'programChange':
+          t.u8(0xc0 | e.channel, e.programNumber);
+          break;
+        case 'pitchBend': {
+          const v = e.value + 0x2000;
+          t.u8(0xe0 | e.channel, v & 0x7f, (v >> 7) & 0x7f);
+          break;
+        }
+        case 'trackName': {
+          const text = textEncoder.encode(e.text);
+          t.u8(0xff, 0x03);
+          t.varInt(text.length);
+          t.raw(text);
+          break;
+        }
+        case 'setTempo':
+          t.u8(0xff, 0x51, 0x03, e.microsecondsPerBeat >> 16, e.microsecondsPerBeat >> 8, e.microsecondsPerBeat);
+          break;
+        case 'timeSignature':
+          t.u8(0xff, 0x58, 0x04, e.numerator, Math.log2(e.denominator), e.metronome, e.thirtyseconds);
+          break;
+        case 'endOfTrack':
+          t.u8(0xff, 0x2f, 0x00);
+          break;
+        default:
+          throw new InvalidArgumentError(`encodeSmf: unsupported event ${e.type}`, { op: 'encodeSmf' });
+      }
+    }
+    out.raw(textEncoder.encode('MTrk'));
+    out.u32(t.length);
+    out.raw(t.view());
+  }
+  return out.view().slice();
 }
 
 /** Writes a stem's notes as a Standard MIDI File at the detected tempo, atomically. */

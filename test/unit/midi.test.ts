@@ -86,6 +86,19 @@ describe('writeStemMidi round trip', () => {
     expect(bends[2]).toBe(-2);
   });
 
+  it('encodes exactly what midi-file would write for the same events', () => {
+    const { bytes } = encodeStemMidi(notes, 97.3, { trackName: 'bässe', timeSignature: { numerator: 7, denominator: 8 } });
+    expect(Uint8Array.from(midiFile.writeMidi(midiFile.parseMidi(bytes)))).toEqual(bytes);
+  });
+
+  it('is linear in the number of notes (midi-file\'s writer is quadratic)', () => {
+    const many = Array.from({ length: 20_000 }, (_, i) => ({ pitch: 40 + (i % 40), velocity: 80, startS: i * 0.37, endS: i * 0.37 + 0.3 }));
+    const t0 = performance.now();
+    const { bytes } = encodeStemMidi(many, 120);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(parseMidiNotes(bytes).pitch.length).toBe(20_000);
+  });
+
   it('uses 120 BPM when no tempo was detected, and validates notes', () => {
     expect(encodeStemMidi([], 0).info.microsecondsPerBeat).toBe(500000);
     expect(() => encodeStemMidi([{ pitch: 128, velocity: 10, startS: 0, endS: 1 }], 120)).toThrow(InvalidArgumentError);
