@@ -1,0 +1,183 @@
+#include "beat/beat_track.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "common/error.h"
+
+namespace de::beat {
+
+namespace {
+
+// float32 median as numpy.ma.median: middle value, or the float32 mean of the two middle values.
+float medianF(std::vector<float> v) {
+  const size_t n = v.size();
+  const size_t mid = n / 2;
+  std::nth_element(v.begin(), v.begin() + mid, v.end());
+  const float hi = v[mid];
+  if (n % 2 == 1) return hi;
+  const float lo = *std::max_element(v.begin(), v.begin() + mid);
+  return (lo + hi) / 2.0f;
+}
+
+}  // namespace
+
+std::vector<double> localTempo(const std::vector<int64_t>& beats, double frameRate, double fallbackBpm) {
+  std::vector<double> out(beats.size(), fallbackBpm);
+  const size_t b = beats.size();
+  if (b < 2) return out;
+  for (size_t i = 0; i < b; ++i) {
+    double interval;
+    if (i == 0) interval = static_cast<double>(beats[1] - beats[0]);
+    else if (i + 1 == b) interval = static_cast<double>(beats[b - 1] - beats[b - 2]);
+    else interval = static_cast<double>(beats[i + 1] - beats[i - 1]) / 2.0;
+    out[i] = interval > 0 ? 60.0 * frameRate / interval : fallbackBpm;
+  }
+  return out;
+}
+
+BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const CancelToken* cancel) {
+  if (!(p.tightness > 0)) throw Error(code::kInvalidArgument, "beatTrack: tightness must be strictly positive");
+  if (p.bpm < 0) throw Error(code::kInvalidArgument, "beatTrack: bpm must be strictly positive");
+  BeatResult res;
+  bool any = false;
+  for (int64_t i = 0; i < n; ++i)
+    if (env[i] != 0.0f) {
+      any = true;
+      break;
+    }
+  if (!any) return res;  // librosa: tempo 0.0, no beats
+
+  res.bpm = p.bpm > 0 ? p.bpm : estimateTempo(env, n, p.tempo, cancel).bpm;
+  if (cancel) cancel->throwIfRequested("beatTrack");
+  const double frameRate = p.tempo.sr / p.tempo.hopLength;
+  const double fpb = std::nearbyint(frameRate * 60.0 / res.bpm);  // half-to-even under the default mode
+  const float fpbF = static_cast<float>(fpb);
+
+  // 1. normalise by the sample standard deviation (ddof = 1)
+  double mean = 0.0;
+  for (int64_t i = 0; i < n; ++i) mean += env[i];
+  mean /= static_cast<double>(n);
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; ++i) ss += (env[i] - mean) * (env[i] - mean);
+  const float sd = n > 1 ? static_cast<float>(std::sqrt(ss / static_cast<double>(n - 1)))
+                         : std::numeric_limits<float>::quiet_NaN();
+  const float denom = sd + std::numeric_limits<float>::min();
+  std::vector<float> x(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) x[i] = env[i] / denom;
+
+  // 2. local score: Gaussian-weighted correlation, accumulated in float32 like the numba kernel
+  const int64_t P = static_cast<int64_t>(fpb);
+  const int64_t K = 2 * P + 1;
+  std::vector<double> window(static_cast<size_t>(K));
+  for (int64_t j = 0; j < K; ++j) {
+    const double z = static_cast<double>(j - P) * 32.0 / fpb;
+    window[j] = std::exp(-0.5 * z * z);
+  }
+  std::vector<float> local(static_cast<size_t>(n));
+  const int64_t h = K / 2;
+  for (int64_t i = 0; i < n; ++i) {
+    if ((i & 4095) == 0 && cancel) cancel->throwIfRequested("beatTrack");
+    float acc = 0.0f;
+    const int64_t kLo = std::max<int64_t>(0, i + h - n + 1);
+    const int64_t kHi = std::min<int64_t>(i + h, K);
+    for (int64_t k = kLo; k < kHi; ++k) acc = static_cast<float>(acc + window[k] * static_cast<double>(x[i + h - k]));
+    local[i] = acc;
+  }
+
+  // 3. dynamic programme
+  std::vector<float> cum(static_cast<size_t>(n));
+  std::vector<int64_t> back(static_cast<size_t>(n));
+  const float localMax = *std::max_element(local.begin(), local.end());
+  const double scoreThresh = 0.01 * static_cast<double>(localMax);
+  bool firstBeat = true;
+  const double logP = static_cast<double>(std::log(fpbF));  // numba: np.log of a float32 is float32
+  const int64_t near = static_cast<int64_t>(std::nearbyint(static_cast<double>(fpbF) / 2.0));
+  const int64_t far = 2 * static_cast<int64_t>(fpbF);
+  // penalty depends only on the distance d = i - loc
+  std::vector<double> penalty(static_cast<size_t>(far + 1), 0.0);
+  for (int64_t d = 1; d <= far; ++d) {
+    const double l = std::log(static_cast<double>(d)) - logP;
+    penalty[d] = static_cast<double>(static_cast<float>(p.tightness)) * l * l;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if ((i & 4095) == 0 && cancel) cancel->throwIfRequested("beatTrack");
+    double best = -std::numeric_limits<double>::infinity();
+    int64_t loc = -1;
+    for (int64_t l = i - near; l > i - far - 1; --l) {
+      if (l < 0) break;
+      const double score = static_cast<double>(cum[l]) - penalty[i - l];
+      if (score > best) {
+        best = score;
+        loc = l;
+      }
+    }
+    cum[i] = loc >= 0 ? static_cast<float>(static_cast<double>(local[i]) + best) : local[i];
+    if (firstBeat && static_cast<double>(local[i]) < scoreThresh) {
+      back[i] = -1;
+    } else {
+      back[i] = loc;
+      firstBeat = false;
+    }
+  }
+
+  // 4. last beat: the last local maximum of cum with cum >= 0.5 * median(cum at local maxima)
+  std::vector<char> isMax(static_cast<size_t>(n), 0);
+  std::vector<float> peaks;
+  for (int64_t i = 1; i < n; ++i) {
+    bool m;
+    if (i == n - 1) m = cum[i] > cum[i - 1];
+    else m = cum[i] > cum[i - 1] && cum[i] >= cum[i + 1];
+    if (m) {
+      isMax[i] = 1;
+      peaks.push_back(cum[i]);
+    }
+  }
+  int64_t tail = n - 1;
+  if (!peaks.empty()) {
+    const float threshold = 0.5f * medianF(peaks);
+    for (int64_t i = n - 1; i >= 0; --i) {
+      if (isMax[i] && cum[i] >= threshold) {
+        tail = i;
+        break;
+      }
+    }
+  }
+  std::vector<char> beats(static_cast<size_t>(n), 0);
+  for (int64_t i = tail; i >= 0; i = back[i]) beats[i] = 1;
+
+  // 5. trim weak leading/trailing beats (librosa >= 0.10.2)
+  std::vector<float> bl;
+  for (int64_t i = 0; i < n; ++i)
+    if (beats[i]) bl.push_back(local[i]);
+  double threshold = 0.0;
+  if (p.trim && !bl.empty()) {
+    const double w[5] = {0.0, 0.5, 1.0, 0.5, 0.0};  // numpy.hanning(5)
+    const int64_t B = static_cast<int64_t>(bl.size());
+    const int64_t fullLen = B + 4;
+    const int64_t lo = 2, hi = std::min<int64_t>(fullLen, n + 2);
+    double sq = 0.0;
+    int64_t cnt = 0;
+    for (int64_t j = lo; j < hi; ++j) {
+      double s = 0.0;  // full convolution element j
+      for (int q = 0; q < 5; ++q) {
+        const int64_t b = j - q;
+        if (b >= 0 && b < B) s += static_cast<double>(bl[b]) * w[q];
+      }
+      sq += s * s;
+      ++cnt;
+    }
+    threshold = cnt > 0 ? 0.5 * std::sqrt(sq / cnt) : 0.0;
+  }
+  for (int64_t i = 0; i < n && static_cast<double>(local[i]) <= threshold; ++i) beats[i] = 0;
+  for (int64_t i = n - 1; i >= 0 && static_cast<double>(local[i]) <= threshold; --i) beats[i] = 0;
+
+  for (int64_t i = 0; i < n; ++i)
+    if (beats[i]) res.beats.push_back(i);
+  res.localBpm = localTempo(res.beats, frameRate, res.bpm);
+  return res;
+}
+
+}  // namespace de::beat

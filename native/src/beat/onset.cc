@@ -1,0 +1,99 @@
+#include "beat/onset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "common/error.h"
+
+namespace de::beat {
+
+namespace {
+
+// scipy.ndimage "reflect" (half-sample symmetric) index.
+int reflectIndex(int i, int n) {
+  if (n == 1) return 0;
+  const int period = 2 * n;
+  i %= period;
+  if (i < 0) i += period;
+  return i < n ? i : period - 1 - i;
+}
+
+}  // namespace
+
+std::vector<float> onsetStrengthFromDb(const float* db, int bands, int64_t frames, const OnsetParams& p) {
+  if (p.lag < 1) throw Error(code::kInvalidArgument, "onsetStrength: lag must be a positive integer");
+  if (p.maxSize < 1) throw Error(code::kInvalidArgument, "onsetStrength: maxSize must be a positive integer");
+  if (bands < 1) throw Error(code::kInvalidArgument, "onsetStrength: at least one band is needed");
+  const int64_t T = frames;
+  const int64_t diffs = std::max<int64_t>(0, T - p.lag);
+  int64_t padWidth = p.lag;
+  if (p.center) padWidth += p.nFft / (2 * p.hopLength);
+  const int64_t total = padWidth + diffs;
+  std::vector<float> env(static_cast<size_t>(total), 0.0f);
+
+  // Reference spectrum: S itself, or its maximum filter across frequency.
+  std::vector<float> refBuf;
+  const float* ref = db;
+  if (p.maxSize > 1) {
+    refBuf.resize(static_cast<size_t>(bands) * T);
+    const int lo = p.maxSize / 2;
+    for (int f = 0; f < bands; ++f) {
+      for (int64_t t = 0; t < T; ++t) {
+        float m = -std::numeric_limits<float>::infinity();
+        for (int j = 0; j < p.maxSize; ++j) {
+          const int g = reflectIndex(f - lo + j, bands);
+          m = std::max(m, db[static_cast<size_t>(g) * T + t]);
+        }
+        refBuf[static_cast<size_t>(f) * T + t] = m;
+      }
+    }
+    ref = refBuf.data();
+  }
+
+  std::vector<float> col(static_cast<size_t>(bands));
+  for (int64_t t = 0; t < diffs; ++t) {
+    for (int f = 0; f < bands; ++f) {
+      const size_t row = static_cast<size_t>(f) * T;
+      col[f] = std::max(0.0f, db[row + t + p.lag] - ref[row + t]);
+    }
+    float v = 0.0f;
+    switch (p.aggregate) {
+      case Aggregate::Mean: {
+        double s = 0.0;
+        for (float c : col) s += c;
+        v = static_cast<float>(s / bands);
+        break;
+      }
+      case Aggregate::Median: {
+        const size_t mid = col.size() / 2;
+        std::nth_element(col.begin(), col.begin() + mid, col.end());
+        const float hi = col[mid];
+        if (col.size() % 2 == 1) {
+          v = hi;
+        } else {
+          const float lo = *std::max_element(col.begin(), col.begin() + mid);
+          v = (lo + hi) / 2.0f;
+        }
+        break;
+      }
+      case Aggregate::Max: v = *std::max_element(col.begin(), col.end()); break;
+      case Aggregate::Min: v = *std::min_element(col.begin(), col.end()); break;
+    }
+    env[padWidth + t] = v;
+  }
+  if (p.detrend) {
+    // scipy.signal.lfilter([1, -1], [1, -0.99], env)
+    double prevX = 0.0, prevY = 0.0;
+    for (float& e : env) {
+      const double y = e - prevX + 0.99 * prevY;
+      prevX = e;
+      prevY = y;
+      e = static_cast<float>(y);
+    }
+  }
+  if (p.center) env.resize(static_cast<size_t>(T));
+  return env;
+}
+
+}  // namespace de::beat

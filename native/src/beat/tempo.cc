@@ -1,0 +1,178 @@
+#include "beat/tempo.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "common/error.h"
+
+namespace de::beat {
+
+int tempogramWindow(const TempoParams& p) {
+  const double samples = std::trunc(p.acSize * p.sr);
+  return static_cast<int>(std::floor(samples / p.hopLength));
+}
+
+std::vector<double> tempoFrequencies(int n, double sr, int hop) {
+  std::vector<double> f(static_cast<size_t>(n));
+  if (n > 0) f[0] = std::numeric_limits<double>::infinity();
+  for (int k = 1; k < n; ++k) f[k] = 60.0 * sr / (hop * static_cast<double>(k));
+  return f;
+}
+
+// Each frame's windowed, zero-padded (N = 2W) spectrum is obtained from a sliding DFT of the
+// unwindowed frame (O(W) per frame) and the periodic Hann window applied as a 3-tap kernel in
+// frequency. Since every frame's autocorrelation is divided by its lag-0 value and the inverse
+// DFT is linear, the mean autocorrelation is the inverse DFT of the mean normalised power
+// spectrum: one inverse transform in total. The sliding DFT is re-anchored exactly every
+// kResync frames so rounding cannot drift.
+std::vector<double> meanTempogram(const float* env, int64_t n, int W, const CancelToken* cancel) {
+  if (W < 1) throw Error(code::kInvalidArgument, "tempo: window must be at least one frame");
+  std::vector<double> out(static_cast<size_t>(W), 0.0);
+  if (n <= 0) return out;
+  const int L = W / 2;
+  // Linear-ramp padding to zero on both sides (numpy.pad mode='linear_ramp'), float32 like librosa.
+  const int64_t np = n + 2 * static_cast<int64_t>(L);
+  std::vector<double> e(static_cast<size_t>(np + W + 1), 0.0);
+  {
+    const double stepL = static_cast<double>(env[0]) / L;
+    const double stepR = static_cast<double>(env[n - 1]) / L;
+    for (int i = 0; i < L; ++i) {
+      e[i] = static_cast<float>(i * stepL);
+      e[L + n + i] = static_cast<float>((L - 1 - i) * stepR);
+    }
+    for (int64_t i = 0; i < n; ++i) e[L + i] = env[i];
+  }
+  const int N = 2 * W;
+  const int B = W + 1;  // bins 0..W
+  // twiddles w^f = e^{i 2 pi f / N}
+  std::vector<double> cr(B), ci(B);
+  for (int f = 0; f < B; ++f) {
+    cr[f] = std::cos(2.0 * M_PI * f / N);
+    ci[f] = std::sin(2.0 * M_PI * f / N);
+  }
+  std::vector<double> xr(B + 4), xi(B + 4);  // X[f] stored at f + 2 (room for mirrored neighbours)
+  std::vector<double> pw(B), acc(B, 0.0);
+  auto anchor = [&](int64_t t) {
+    // X_t[f] = sum_j e[t + j] * w^{-f j}, via a rotating phasor per bin
+    for (int f = 0; f < B; ++f) {
+      double sr = 0.0, si = 0.0;
+      double pr = 1.0, pi = 0.0;  // w^{-f j}
+      const double stepR = cr[f], stepI = -ci[f];
+      for (int j = 0; j < W; ++j) {
+        const double v = e[t + j];
+        sr += v * pr;
+        si += v * pi;
+        const double npr = pr * stepR - pi * stepI;
+        pi = pr * stepI + pi * stepR;
+        pr = npr;
+        if ((j & 63) == 63) {  // renormalise the phasor
+          const double m = 1.0 / std::sqrt(pr * pr + pi * pi);
+          pr *= m;
+          pi *= m;
+        }
+      }
+      xr[f + 2] = sr;
+      xi[f + 2] = si;
+    }
+  };
+  constexpr int64_t kResync = 1024;
+  // Non-zero samples under the window's non-zero part (offsets 1..W-1; Hann is 0 at offset 0):
+  // a frame without any is exactly zero in librosa and skipped by its normalisation, so it is
+  // skipped here too instead of being normalised by the sliding DFT's rounding residue.
+  int64_t live = 0;
+  for (int j = 1; j < W; ++j) live += e[j] != 0.0;
+  for (int64_t t = 0; t < n; ++t) {
+    if (t > 0) live += (e[t + W - 1] != 0.0) - (e[t] != 0.0);
+    if (t % kResync == 0) {
+      if (cancel) cancel->throwIfRequested("tempo");
+      anchor(t);
+    } else {
+      // X_t = w^f (X_{t-1} - e[t-1] + e[t-1+W] (-1)^f)
+      const double out0 = e[t - 1], in0 = e[t - 1 + W];
+      double* XR = xr.data() + 2;
+      double* XI = xi.data() + 2;
+      for (int f = 0; f < B; ++f) {
+        const double d = (f & 1) ? -out0 - in0 : in0 - out0;
+        const double a = XR[f] + d, b = XI[f];
+        XR[f] = a * cr[f] - b * ci[f];
+        XI[f] = a * ci[f] + b * cr[f];
+      }
+    }
+    // mirrored neighbours: X[-f] = conj X[f], X[W + f] = conj X[W - f]
+    xr[1] = xr[3];
+    xi[1] = -xi[3];
+    xr[0] = xr[4];
+    xi[0] = -xi[4];
+    xr[B + 2] = xr[B];
+    xi[B + 2] = -xi[B];
+    xr[B + 3] = xr[B - 1];
+    xi[B + 3] = -xi[B - 1];
+    double energy = 0.0;
+    for (int f = 0; f < B; ++f) {
+      const double yr = 0.5 * xr[f + 2] - 0.25 * (xr[f] + xr[f + 4]);
+      const double yi = 0.5 * xi[f + 2] - 0.25 * (xi[f] + xi[f + 4]);
+      const double p = yr * yr + yi * yi;
+      pw[f] = p;
+      energy += (f == 0 || f == W) ? p : 2.0 * p;
+    }
+    const double r0 = energy / N;  // lag-0 autocorrelation (Parseval)
+    if (live == 0 || r0 < std::numeric_limits<double>::min()) continue;
+    const double q = 1.0 / r0;
+    for (int f = 0; f < B; ++f) acc[f] += pw[f] * q;
+  }
+  // a[k] = (1 / (n N)) * (S0 + (-1)^k S_W + 2 sum_{f=1}^{W-1} S_f cos(2 pi f k / N))
+  const double scale = 1.0 / (static_cast<double>(n) * N);
+  std::vector<double> cosTab(static_cast<size_t>(N));
+  for (int i = 0; i < N; ++i) cosTab[i] = std::cos(2.0 * M_PI * i / N);
+  for (int k = 0; k < W; ++k) {
+    double s = acc[0] + ((k & 1) ? -acc[W] : acc[W]);
+    for (int f = 1; f < W; ++f) {
+      const int64_t idx = (static_cast<int64_t>(f) * k) % N;
+      s += 2.0 * acc[f] * cosTab[idx];
+    }
+    out[k] = s * scale;
+  }
+  return out;
+}
+
+TempoEstimate estimateTempo(const float* env, int64_t n, const TempoParams& p, const CancelToken* cancel) {
+  if (!(p.startBpm > 0)) throw Error(code::kInvalidArgument, "tempo: startBpm must be strictly positive");
+  const int W = tempogramWindow(p);
+  if (W < 1) throw Error(code::kInvalidArgument, "tempo: acSize is shorter than one hop");
+  const std::vector<double> tg = meanTempogram(env, n, W, cancel);
+  const std::vector<double> bpms = tempoFrequencies(W, p.sr, p.hopLength);
+  int maxIdx = 0;
+  if (std::isfinite(p.maxTempo) && p.maxTempo > 0) {
+    // argmax(bpms < max_tempo): first lag below the limit (0 if none)
+    for (int k = 0; k < W; ++k) {
+      if (bpms[k] < p.maxTempo) {
+        maxIdx = k;
+        break;
+      }
+    }
+  }
+  TempoEstimate best;
+  double bestScore = -std::numeric_limits<double>::infinity();
+  bool found = false;
+  const double logStart = std::log2(p.startBpm);
+  for (int k = 0; k < W; ++k) {
+    double prior = k < maxIdx ? -std::numeric_limits<double>::infinity()
+                              : -0.5 * std::pow((std::log2(bpms[k]) - logStart) / p.stdBpm, 2.0);
+    const double score = std::log1p(1e6 * tg[k]) + prior;
+    if (!found || score > bestScore) {  // numpy.argmax: first maximum (NaN wins first)
+      if (std::isnan(score)) {
+        best.lag = k;
+        found = true;
+        break;
+      }
+      bestScore = score;
+      best.lag = k;
+      found = true;
+    }
+  }
+  best.bpm = bpms[best.lag];
+  return best;
+}
+
+}  // namespace de::beat

@@ -1,0 +1,371 @@
+#include "dsp/features.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "common/error.h"
+
+namespace de::dsp {
+
+namespace {
+
+constexpr float kTinyF = std::numeric_limits<float>::min();
+
+// numpy's float32 median: middle element, or the float32 mean of the two middle elements.
+float medianF(std::vector<float>& v) {
+  const size_t n = v.size();
+  const size_t mid = n / 2;
+  std::nth_element(v.begin(), v.begin() + mid, v.end());
+  const float hi = v[mid];
+  if (n % 2 == 1) return hi;
+  const float lo = *std::max_element(v.begin(), v.begin() + mid);
+  return static_cast<float>(lo + hi) / 2.0f;
+}
+
+void validateFeatureParams(const FeatureParams& p) {
+  if (!(p.sr > 0) || !std::isfinite(p.sr)) throw Error(code::kInvalidArgument, "features: sampleRate must be positive");
+  validateStftParams(p.stft, "features");
+  if (p.nMels < 1) throw Error(code::kInvalidArgument, "features: nMels must be >= 1");
+  if (p.nMfcc < 1 || p.nMfcc > p.nMels)
+    throw Error(code::kInvalidArgument, "features: nMfcc (" + std::to_string(p.nMfcc) + ") must be in [1, nMels]");
+  if (p.nChroma < 1) throw Error(code::kInvalidArgument, "features: nChroma must be >= 1");
+  if (!(p.rollPercent > 0.0 && p.rollPercent < 1.0))
+    throw Error(code::kInvalidArgument, "features: rollPercent must lie in (0, 1)");
+  if (!(p.dbAmin > 0)) throw Error(code::kInvalidArgument, "features: amin must be > 0");
+  if (p.frameLength < 1 || p.frameHop < 1)
+    throw Error(code::kInvalidArgument, "features: frameLength and frameHop must be >= 1");
+}
+
+}  // namespace
+
+void powerToDb(float* s, size_t count, double ref, double amin, double topDb) {
+  const float aminF = static_cast<float>(amin);
+  const float refDb = static_cast<float>(10.0 * std::log10(std::max(amin, std::fabs(ref))));
+  float maxv = -std::numeric_limits<float>::infinity();
+  for (size_t i = 0; i < count; ++i) {
+    float v = 10.0f * std::log10(std::max(aminF, s[i]));
+    v -= refDb;
+    s[i] = v;
+    maxv = std::max(maxv, v);
+  }
+  if (std::isfinite(topDb) && topDb >= 0 && count > 0) {
+    const float floorDb = maxv - static_cast<float>(topDb);
+    for (size_t i = 0; i < count; ++i) s[i] = std::max(s[i], floorDb);
+  }
+}
+
+void piptrackFrame(const float* s, int bins, const PiptrackParams& p, const std::vector<double>& fftFreqs,
+                   std::vector<float>& pitches, std::vector<float>& mags) {
+  if (bins < 3) return;
+  float maxv = s[0];
+  for (int k = 1; k < bins; ++k) maxv = std::max(maxv, s[k]);
+  const float ref = static_cast<float>(p.threshold) * maxv;
+  auto masked = [&](int k) { return s[k] > ref ? s[k] : 0.0f; };
+  const double fmin = std::max(p.fmin, 0.0);
+  const double fmax = std::min(p.fmax, p.sr / 2.0);
+  for (int k = 1; k < bins; ++k) {
+    const double f = fftFreqs[k];
+    if (!(fmin <= f && f < fmax)) continue;
+    const float m = masked(k);
+    bool isMax;
+    if (k == bins - 1) {
+      isMax = m > masked(k - 1);
+    } else {
+      isMax = m > masked(k - 1) && m >= masked(k + 1);
+    }
+    if (!isMax) continue;
+    float shift = 0.0f, grad;
+    if (k == bins - 1) {
+      grad = s[k] - s[k - 1];
+    } else {
+      const double a = static_cast<double>(s[k + 1] + s[k - 1]) - 2.0 * s[k];
+      const double b = static_cast<double>(s[k + 1] - s[k - 1]) / 2.0;
+      shift = std::fabs(b) >= std::fabs(a) ? 0.0f : static_cast<float>(-b / a);
+      grad = (s[k + 1] - s[k - 1]) / 2.0f;
+    }
+    const float dskew = 0.5f * grad * shift;
+    pitches.push_back(static_cast<float>((k + static_cast<double>(shift)) * p.sr / p.nFft));
+    mags.push_back(s[k] + dskew);
+  }
+}
+
+double estimateTuning(const std::vector<float>& pitches, const std::vector<float>& mags, double resolution,
+                      int binsPerOctave) {
+  std::vector<float> pos;
+  for (size_t i = 0; i < pitches.size(); ++i)
+    if (pitches[i] > 0) pos.push_back(mags[i]);
+  float threshold = 0.0f;
+  if (!pos.empty()) threshold = medianF(pos);
+  const int nBins = static_cast<int>(std::ceil(1.0 / resolution));
+  std::vector<double> edges(static_cast<size_t>(nBins) + 1);
+  const double step = 1.0 / nBins;
+  for (int i = 0; i <= nBins; ++i) edges[i] = i * step + -0.5;
+  edges[nBins] = 0.5;
+  std::vector<int64_t> counts(static_cast<size_t>(nBins), 0);
+  bool any = false;
+  const float bpo = static_cast<float>(binsPerOctave);
+  for (size_t i = 0; i < pitches.size(); ++i) {
+    const float f = pitches[i];
+    if (!(f > 0) || !(mags[i] >= threshold)) continue;
+    float octs = std::log2(f / 27.5f);
+    float r = std::fmod(bpo * octs, 1.0f);
+    if (r < 0) r += 1.0f;
+    if (r >= 0.5f) r -= 1.0f;
+    const double v = r;
+    if (v < edges[0] || v > edges[nBins]) continue;
+    int j = static_cast<int>((v - edges[0]) * nBins / (edges[nBins] - edges[0]));
+    if (j >= nBins) j = nBins - 1;
+    if (j > 0 && v < edges[j]) --j;
+    if (j < nBins - 1 && v >= edges[j + 1]) ++j;
+    ++counts[j];
+    any = true;
+  }
+  if (!any) return 0.0;
+  const size_t best = static_cast<size_t>(std::max_element(counts.begin(), counts.end()) - counts.begin());
+  return edges[best];
+}
+
+std::vector<float> zeroCrossingRate(const float* x, int64_t n, int frameLength, int hop, bool center,
+                                    double threshold, bool zeroPos) {
+  if (n <= 0) return {};
+  const int64_t half = center ? frameLength / 2 : 0;
+  const int64_t np = n + 2 * half;
+  if (np < frameLength) return {};
+  const int64_t frames = 1 + (np - frameLength) / hop;
+  const float th = static_cast<float>(threshold);
+  auto val = [&](int64_t i) {
+    float v = x[padIndex(i - half, n, PadMode::Edge)];
+    if (-th <= v && v <= th) v = 0.0f;
+    return v;
+  };
+  // crossing between padded samples i-1 and i
+  auto cross = [&](int64_t i) -> int {
+    const float a = val(i - 1), b = val(i);
+    if (zeroPos) return std::signbit(a) != std::signbit(b);
+    const int sa = (a > 0) - (a < 0), sb = (b > 0) - (b < 0);
+    return sa != sb;
+  };
+  std::vector<float> out(static_cast<size_t>(frames));
+  // frame t counts crossings at i in [t*hop + 1, t*hop + L - 1]; slide the window exactly (integers).
+  int64_t count = 0;
+  for (int64_t i = 1; i < frameLength; ++i) count += cross(i);
+  for (int64_t t = 0; t < frames; ++t) {
+    out[t] = static_cast<float>(static_cast<double>(count) / frameLength);
+    if (t + 1 == frames) break;
+    const int64_t a = t * hop + 1, b = a + frameLength - 1;  // [a, b)
+    for (int64_t i = a; i < a + hop; ++i) count -= cross(i);
+    for (int64_t i = b; i < b + hop; ++i) count += cross(i);
+  }
+  return out;
+}
+
+std::vector<float> rmsFrames(const float* x, int64_t n, int frameLength, int hop, bool center, PadMode pad) {
+  if (n <= 0) return {};
+  const int64_t half = center ? frameLength / 2 : 0;
+  const int64_t np = n + 2 * half;
+  if (np < frameLength) return {};
+  const int64_t frames = 1 + (np - frameLength) / hop;
+  auto sq = [&](int64_t i) -> double {  // padded index
+    const int64_t j = i - half;
+    const int64_t k = (j >= 0 && j < n) ? j : padIndex(j, n, pad);
+    if (k < 0) return 0.0;
+    const double v = x[k];
+    return v * v;
+  };
+  std::vector<float> out(static_cast<size_t>(frames));
+  if (frameLength % hop == 0) {
+    const int64_t per = frameLength / hop;
+    const int64_t blocks = frames + per - 1;
+    std::vector<double> bs(static_cast<size_t>(blocks));
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t s = b * hop;
+      double acc = 0.0;
+      if (s - half >= 0 && s - half + hop <= n) {
+        const float* p = x + (s - half);
+        for (int i = 0; i < hop; ++i) acc += static_cast<double>(p[i]) * p[i];
+      } else {
+        for (int i = 0; i < hop; ++i) acc += sq(s + i);
+      }
+      bs[b] = acc;
+    }
+    for (int64_t t = 0; t < frames; ++t) {
+      double acc = 0.0;
+      for (int64_t b = 0; b < per; ++b) acc += bs[t + b];
+      out[t] = static_cast<float>(std::sqrt(acc / frameLength));
+    }
+  } else {
+    for (int64_t t = 0; t < frames; ++t) {
+      double acc = 0.0;
+      for (int64_t i = 0; i < frameLength; ++i) acc += sq(t * hop + i);
+      out[t] = static_cast<float>(std::sqrt(acc / frameLength));
+    }
+  }
+  return out;
+}
+
+FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, const CancelToken* cancel) {
+  validateFeatureParams(p);
+  requireFinite(x, n, "features");
+  FeatureSet out;
+  const bool needMel = p.melPower || p.melDb || p.mfcc;
+  const bool needSpec = needMel || p.chroma || p.centroid || p.bandwidth || p.rolloff;
+
+  if (needSpec) {
+    StftFramer framer(p.stft);
+    const int bins = framer.bins();
+    const int64_t T = stftFrameCount(n, p.stft);
+    out.frames = T;
+    const double fmax = p.fmax < 0 ? p.sr / 2.0 : p.fmax;
+    SparseRows melFb;
+    if (needMel) {
+      melFb = SparseRows::fromDense(melFilterbank(p.sr, p.stft.nFft, p.nMels, p.fmin, fmax, p.htk, p.melNorm),
+                                    p.nMels, bins);
+      out.nMels = p.nMels;
+    }
+    const std::vector<double> freqs = fftFrequencies(p.sr, p.stft.nFft);
+    const bool estimate = p.chroma && std::isnan(p.tuning);
+    std::vector<float> pitches, pitchMags;
+    std::vector<float> powerFrames;  // kept for the chroma pass
+    if (p.chroma) powerFrames.resize(static_cast<size_t>(T) * bins);
+    std::vector<float> mel(needMel ? static_cast<size_t>(p.nMels) * T : 0);
+    if (p.centroid) out.centroid.resize(T);
+    if (p.bandwidth) out.bandwidth.resize(T);
+    if (p.rolloff) out.rolloff.resize(T);
+
+    std::vector<std::complex<float>> spec(bins);
+    std::vector<float> mag(bins), pw(bins), melIn, melOut(p.nMels);
+    if (needMel && p.melPowerExp != 2.0 && p.melPowerExp != 1.0) melIn.resize(bins);
+    PiptrackParams pp{p.sr, p.stft.nFft};
+    for (int64_t t = 0; t < T; ++t) {
+      if ((t & 127) == 0 && cancel) cancel->throwIfRequested("features");
+      framer.frame(x, n, t, spec.data());
+      for (int k = 0; k < bins; ++k) {
+        const float re = spec[k].real(), im = spec[k].imag();
+        const float m = std::sqrt(re * re + im * im);
+        mag[k] = m;
+        pw[k] = m * m;
+      }
+      if (needMel) {
+        const float* in = pw.data();
+        if (p.melPowerExp == 1.0) {
+          in = mag.data();
+        } else if (p.melPowerExp != 2.0) {
+          for (int k = 0; k < bins; ++k) melIn[k] = std::pow(mag[k], static_cast<float>(p.melPowerExp));
+          in = melIn.data();
+        }
+        melFb.apply(in, melOut.data());
+        for (int m = 0; m < p.nMels; ++m) mel[static_cast<size_t>(m) * T + t] = melOut[m];
+      }
+      if (p.centroid || p.bandwidth) {
+        double total = 0.0, wsum = 0.0;
+        for (int k = 0; k < bins; ++k) {
+          total += mag[k];
+          wsum += freqs[k] * mag[k];
+        }
+        const double len = total < kTinyF ? 1.0 : total;
+        const double c = wsum / len;
+        if (p.centroid) out.centroid[t] = static_cast<float>(c);
+        if (p.bandwidth) {
+          const double norm = p.bandwidthNorm ? len : 1.0;
+          double acc = 0.0;
+          if (p.bandwidthP == 2.0) {
+            for (int k = 0; k < bins; ++k) {
+              const double d = freqs[k] - c;
+              acc += mag[k] * d * d;
+            }
+          } else {
+            for (int k = 0; k < bins; ++k) acc += mag[k] * std::pow(std::fabs(freqs[k] - c), p.bandwidthP);
+          }
+          out.bandwidth[t] = static_cast<float>(std::pow(acc / norm, 1.0 / p.bandwidthP));
+        }
+      }
+      if (p.rolloff) {
+        // float32 running sum, as numpy.cumsum over a float32 spectrogram
+        float total = 0.0f;
+        for (int k = 0; k < bins; ++k) total += mag[k];
+        const float threshold = static_cast<float>(p.rollPercent) * total;
+        float cum = 0.0f;
+        double f = freqs[bins - 1];
+        for (int k = 0; k < bins; ++k) {
+          cum += mag[k];
+          if (cum >= threshold) {
+            f = freqs[k];
+            break;
+          }
+        }
+        out.rolloff[t] = static_cast<float>(f);
+      }
+      if (p.chroma) {
+        std::copy(pw.begin(), pw.end(), powerFrames.begin() + static_cast<ptrdiff_t>(t) * bins);
+        if (estimate) piptrackFrame(pw.data(), bins, pp, freqs, pitches, pitchMags);
+      }
+    }
+
+    if (needMel) {
+      if (p.melPower) out.melPower = mel;
+      if (p.melDb || p.mfcc) {
+        std::vector<float> db = std::move(mel);
+        powerToDb(db.data(), db.size(), p.dbRef, p.dbAmin, std::isnan(p.dbTopDb) ? -1.0 : p.dbTopDb);
+        if (p.mfcc) {
+          const std::vector<double> dct = dctOrthoMatrix(p.nMfcc, p.nMels);
+          out.nMfcc = p.nMfcc;
+          out.mfcc.assign(static_cast<size_t>(p.nMfcc) * T, 0.0f);
+          std::vector<double> acc(static_cast<size_t>(T));
+          for (int k = 0; k < p.nMfcc; ++k) {
+            std::fill(acc.begin(), acc.end(), 0.0);
+            for (int m = 0; m < p.nMels; ++m) {
+              const double c = dct[static_cast<size_t>(k) * p.nMels + m];
+              const float* row = db.data() + static_cast<size_t>(m) * T;
+              for (int64_t t = 0; t < T; ++t) acc[t] += c * row[t];
+            }
+            double lift = 1.0;
+            if (p.lifter > 0) lift = 1.0 + (p.lifter / 2.0) * std::sin(M_PI * (k + 1) / p.lifter);
+            float* dst = out.mfcc.data() + static_cast<size_t>(k) * T;
+            for (int64_t t = 0; t < T; ++t) dst[t] = static_cast<float>(static_cast<float>(acc[t]) * lift);
+          }
+        }
+        if (p.melDb) out.melDb = std::move(db);
+      }
+    }
+
+    if (p.chroma) {
+      if (cancel) cancel->throwIfRequested("features");
+      out.tuning = estimate ? estimateTuning(pitches, pitchMags, 0.01, p.nChroma) : p.tuning;
+      const std::vector<float> dense =
+          chromaFilterbank(p.sr, p.stft.nFft, p.nChroma, out.tuning, p.ctroct, p.octwidth, p.chromaBaseC);
+      const SparseRows fb = SparseRows::fromDense(dense, p.nChroma, bins, 1e-10f);
+      out.nChroma = p.nChroma;
+      out.chroma.assign(static_cast<size_t>(p.nChroma) * T, 0.0f);
+      std::vector<float> raw(p.nChroma);
+      for (int64_t t = 0; t < T; ++t) {
+        if ((t & 255) == 0 && cancel) cancel->throwIfRequested("features");
+        fb.apply(powerFrames.data() + static_cast<size_t>(t) * bins, raw.data());
+        double len = 1.0;
+        if (p.chromaNorm > 0) {
+          len = 0.0;
+          if (std::isinf(p.chromaNorm)) {
+            for (float v : raw) len = std::max(len, static_cast<double>(std::fabs(v)));
+          } else {
+            for (float v : raw) len += std::pow(std::fabs(static_cast<double>(v)), p.chromaNorm);
+            len = std::pow(len, 1.0 / p.chromaNorm);
+          }
+          if (len < kTinyF) len = 1.0;
+        }
+        for (int c = 0; c < p.nChroma; ++c) out.chroma[static_cast<size_t>(c) * T + t] = static_cast<float>(raw[c] / len);
+      }
+    }
+  }
+
+  if (p.zcr) {
+    out.zcr = zeroCrossingRate(x, n, p.frameLength, p.frameHop, p.frameCenter, p.zcrThreshold, p.zcrZeroPos);
+    out.frameFrames = static_cast<int64_t>(out.zcr.size());
+  }
+  if (p.rms) {
+    out.rms = rmsFrames(x, n, p.frameLength, p.frameHop, p.frameCenter, PadMode::Constant);
+    out.frameFrames = static_cast<int64_t>(out.rms.size());
+  }
+  return out;
+}
+
+}  // namespace de::dsp

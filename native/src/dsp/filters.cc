@@ -1,0 +1,206 @@
+#include "dsp/filters.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "common/error.h"
+
+namespace de::dsp {
+
+double hzToMel(double hz, bool htk) {
+  if (htk) return 2595.0 * std::log10(1.0 + hz / 700.0);
+  const double fSp = 200.0 / 3;
+  double mel = hz / fSp;
+  const double minLogHz = 1000.0;
+  const double minLogMel = minLogHz / fSp;
+  const double logstep = std::log(6.4) / 27.0;
+  if (hz >= minLogHz) mel = minLogMel + std::log(hz / minLogHz) / logstep;
+  return mel;
+}
+
+double melToHz(double mel, bool htk) {
+  if (htk) return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0);
+  const double fSp = 200.0 / 3;
+  double hz = fSp * mel;
+  const double minLogHz = 1000.0;
+  const double minLogMel = minLogHz / fSp;
+  const double logstep = std::log(6.4) / 27.0;
+  if (mel >= minLogMel) hz = minLogHz * std::exp(logstep * (mel - minLogMel));
+  return hz;
+}
+
+// numpy.linspace(start, stop, num) with endpoint: arange * step + start, last = stop.
+static std::vector<double> linspace(double start, double stop, int num) {
+  std::vector<double> out(static_cast<size_t>(std::max(num, 0)));
+  if (num == 1) {
+    out[0] = start;
+    return out;
+  }
+  const double step = (stop - start) / (num - 1);
+  for (int i = 0; i < num; ++i) out[i] = i * step + start;
+  if (num > 1) out[num - 1] = stop;
+  return out;
+}
+
+std::vector<double> melFrequencies(int n, double fmin, double fmax, bool htk) {
+  std::vector<double> mels = linspace(hzToMel(fmin, htk), hzToMel(fmax, htk), n);
+  for (double& m : mels) m = melToHz(m, htk);
+  return mels;
+}
+
+std::vector<double> fftFrequencies(double sr, int nFft) {
+  const double val = 1.0 / (nFft * (1.0 / sr));
+  std::vector<double> f(static_cast<size_t>(nFft / 2 + 1));
+  for (size_t k = 0; k < f.size(); ++k) f[k] = static_cast<double>(k) * val;
+  return f;
+}
+
+SparseRows SparseRows::fromDense(const std::vector<float>& dense, int rows, int cols, float dropBelow) {
+  SparseRows s;
+  s.rows = rows;
+  s.cols = cols;
+  s.begin.resize(rows);
+  s.len.resize(rows);
+  s.offset.resize(rows);
+  for (int r = 0; r < rows; ++r) {
+    const float* row = dense.data() + static_cast<size_t>(r) * cols;
+    float rowMax = 0.0f;
+    for (int c = 0; c < cols; ++c) rowMax = std::max(rowMax, std::fabs(row[c]));
+    const float cut = rowMax * dropBelow;
+    int b = 0, e = cols;
+    while (b < cols && std::fabs(row[b]) <= cut && !(row[b] != 0.0f && dropBelow == 0.0f)) ++b;
+    while (e > b && std::fabs(row[e - 1]) <= cut && !(row[e - 1] != 0.0f && dropBelow == 0.0f)) --e;
+    s.begin[r] = b;
+    s.len[r] = e - b;
+    s.offset[r] = s.weights.size();
+    s.weights.insert(s.weights.end(), row + b, row + e);
+  }
+  return s;
+}
+
+void SparseRows::apply(const float* x, float* out) const {
+  for (int r = 0; r < rows; ++r) {
+    const float* w = weights.data() + offset[r];
+    const float* xs = x + begin[r];
+    const int n = len[r];
+    double acc0 = 0.0, acc1 = 0.0;
+    int c = 0;
+    for (; c + 1 < n; c += 2) {
+      acc0 += static_cast<double>(w[c]) * xs[c];
+      acc1 += static_cast<double>(w[c + 1]) * xs[c + 1];
+    }
+    if (c < n) acc0 += static_cast<double>(w[c]) * xs[c];
+    out[r] = static_cast<float>(acc0 + acc1);
+  }
+}
+
+std::vector<float> melFilterbank(double sr, int nFft, int nMels, double fmin, double fmax, bool htk, MelNorm norm) {
+  if (nMels < 1) throw Error(code::kInvalidArgument, "mel: nMels must be >= 1 (" + std::to_string(nMels) + ")");
+  const int bins = nFft / 2 + 1;
+  std::vector<float> w(static_cast<size_t>(nMels) * bins, 0.0f);
+  const std::vector<double> fftf = fftFrequencies(sr, nFft);
+  const std::vector<double> melf = melFrequencies(nMels + 2, fmin, fmax, htk);
+  for (int i = 0; i < nMels; ++i) {
+    const double fdl = melf[i + 1] - melf[i];
+    const double fdu = melf[i + 2] - melf[i + 1];
+    for (int k = 0; k < bins; ++k) {
+      const double lower = -(melf[i] - fftf[k]) / fdl;
+      const double upper = (melf[i + 2] - fftf[k]) / fdu;
+      w[static_cast<size_t>(i) * bins + k] = static_cast<float>(std::max(0.0, std::min(lower, upper)));
+    }
+  }
+  if (norm.kind == MelNorm::Slaney) {
+    for (int i = 0; i < nMels; ++i) {
+      const double enorm = 2.0 / (melf[i + 2] - melf[i]);
+      for (int k = 0; k < bins; ++k) {
+        float& v = w[static_cast<size_t>(i) * bins + k];
+        v = static_cast<float>(v * enorm);
+      }
+    }
+  } else if (norm.kind == MelNorm::PNorm) {
+    const double tiny = std::numeric_limits<float>::min();
+    for (int i = 0; i < nMels; ++i) {
+      float* row = w.data() + static_cast<size_t>(i) * bins;
+      double len = 0.0;
+      if (std::isinf(norm.p)) {
+        for (int k = 0; k < bins; ++k) len = std::max(len, static_cast<double>(std::fabs(row[k])));
+      } else {
+        for (int k = 0; k < bins; ++k) len += std::pow(std::fabs(row[k]), norm.p);
+        len = std::pow(len, 1.0 / norm.p);
+      }
+      if (len < tiny) len = 1.0;
+      for (int k = 0; k < bins; ++k) row[k] = static_cast<float>(row[k] / len);
+    }
+  }
+  return w;
+}
+
+// numpy.remainder (floor modulo) for doubles.
+static double floorMod(double a, double b) {
+  double m = std::fmod(a, b);
+  if (m != 0.0 && ((b < 0) != (m < 0))) m += b;
+  return m;
+}
+
+std::vector<float> chromaFilterbank(double sr, int nFft, int nChroma, double tuning, double ctroct, double octwidth,
+                                    bool baseC) {
+  if (nChroma < 1) throw Error(code::kInvalidArgument, "chroma: nChroma must be >= 1");
+  const double a440 = 440.0 * std::pow(2.0, tuning / nChroma);
+  const double ref = a440 / 16;
+  std::vector<double> frq(static_cast<size_t>(nFft));
+  const double step = sr / nFft;  // numpy.linspace(0, sr, nFft, endpoint=False)
+  for (int k = 1; k < nFft; ++k) frq[k] = nChroma * std::log2((k * step) / ref);
+  frq[0] = nFft > 1 ? frq[1] - 1.5 * nChroma : 0.0;
+  std::vector<double> width(static_cast<size_t>(nFft), 1.0);
+  for (int k = 0; k + 1 < nFft; ++k) width[k] = std::max(frq[k + 1] - frq[k], 1.0);
+  const double half = std::nearbyint(nChroma / 2.0);
+  std::vector<double> wts(static_cast<size_t>(nChroma) * nFft);
+  for (int c = 0; c < nChroma; ++c) {
+    for (int k = 0; k < nFft; ++k) {
+      const double d = floorMod(frq[k] - c + half + 10.0 * nChroma, nChroma) - half;
+      const double z = 2.0 * d / width[k];
+      wts[static_cast<size_t>(c) * nFft + k] = std::exp(-0.5 * z * z);
+    }
+  }
+  const double tiny = std::numeric_limits<double>::min();
+  for (int k = 0; k < nFft; ++k) {
+    double len = 0.0;
+    for (int c = 0; c < nChroma; ++c) {
+      const double v = wts[static_cast<size_t>(c) * nFft + k];
+      len += v * v;
+    }
+    len = std::sqrt(len);
+    if (len < tiny) len = 1.0;
+    double oct = 1.0;
+    if (octwidth > 0) {
+      const double z = (frq[k] / nChroma - ctroct) / octwidth;
+      oct = std::exp(-0.5 * z * z);
+    }
+    for (int c = 0; c < nChroma; ++c) {
+      double& v = wts[static_cast<size_t>(c) * nFft + k];
+      v = (v / len) * oct;
+    }
+  }
+  const int shift = baseC ? 3 * (nChroma / 12) : 0;
+  const int bins = nFft / 2 + 1;
+  std::vector<float> out(static_cast<size_t>(nChroma) * bins);
+  for (int r = 0; r < nChroma; ++r) {
+    const int src = ((r + shift) % nChroma + nChroma) % nChroma;
+    for (int k = 0; k < bins; ++k)
+      out[static_cast<size_t>(r) * bins + k] = static_cast<float>(wts[static_cast<size_t>(src) * nFft + k]);
+  }
+  return out;
+}
+
+std::vector<double> dctOrthoMatrix(int nOut, int n) {
+  std::vector<double> m(static_cast<size_t>(nOut) * n);
+  for (int k = 0; k < nOut; ++k) {
+    const double s = k == 0 ? std::sqrt(1.0 / n) : std::sqrt(2.0 / n);
+    for (int i = 0; i < n; ++i) m[static_cast<size_t>(k) * n + i] = s * std::cos(M_PI * k * (2.0 * i + 1) / (2.0 * n));
+  }
+  return m;
+}
+
+}  // namespace de::dsp

@@ -1,0 +1,146 @@
+#include "dsp/stft.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "common/error.h"
+
+namespace de::dsp {
+
+PadMode parsePadMode(const std::string& name) {
+  if (name == "constant") return PadMode::Constant;
+  if (name == "reflect") return PadMode::Reflect;
+  if (name == "edge") return PadMode::Edge;
+  throw Error(code::kInvalidArgument, "stft: unknown padMode '" + name + "' (constant, reflect, edge)");
+}
+
+void validateStftParams(const StftParams& p, const char* op) {
+  const std::string o(op);
+  if (p.nFft < 1) throw Error(code::kInvalidArgument, o + ": nFft (" + std::to_string(p.nFft) + ") must be >= 1");
+  if (p.hopLength < 1)
+    throw Error(code::kInvalidArgument, o + ": hopLength (" + std::to_string(p.hopLength) + ") must be >= 1");
+  if (p.winLength < 1 || p.winLength > p.nFft)
+    throw Error(code::kInvalidArgument,
+                o + ": winLength (" + std::to_string(p.winLength) + ") must be in [1, nFft=" + std::to_string(p.nFft) + "]");
+}
+
+int64_t stftFrameCount(int64_t n, const StftParams& p) {
+  const int64_t padded = p.center ? n + 2 * (p.nFft / 2) : n;
+  if (padded < p.nFft) return 0;
+  return 1 + (padded - p.nFft) / p.hopLength;
+}
+
+int64_t padIndex(int64_t i, int64_t n, PadMode mode) {
+  if (i >= 0 && i < n) return i;
+  if (n <= 0) return -1;
+  switch (mode) {
+    case PadMode::Constant: return -1;
+    case PadMode::Edge: return i < 0 ? 0 : n - 1;
+    case PadMode::Reflect: {
+      if (n == 1) return 0;
+      const int64_t period = 2 * (n - 1);
+      int64_t j = i % period;
+      if (j < 0) j += period;
+      return j < n ? j : period - j;
+    }
+  }
+  return -1;
+}
+
+StftFramer::StftFramer(const StftParams& p) : p_(p), fft_(p.nFft) {
+  validateStftParams(p, "stft");
+  const std::vector<double> w = padCenter(makeWindow(p.window, p.winLength), p.nFft);
+  window_.assign(w.begin(), w.end());
+  buf_.resize(static_cast<size_t>(p.nFft));
+}
+
+void StftFramer::frame(const float* x, int64_t n, int64_t t, std::complex<float>* out) {
+  const int nFft = p_.nFft;
+  const int64_t start = t * p_.hopLength - (p_.center ? nFft / 2 : 0);
+  float* b = buf_.data();
+  const float* w = window_.data();
+  if (start >= 0 && start + nFft <= n) {
+    const float* src = x + start;
+    for (int j = 0; j < nFft; ++j) b[j] = src[j] * w[j];
+  } else {
+    for (int j = 0; j < nFft; ++j) {
+      const int64_t idx = padIndex(start + j, n, p_.padMode);
+      b[j] = idx < 0 ? 0.0f : x[idx] * w[j];
+    }
+  }
+  fft_.forward(b, out);
+}
+
+Spectrogram stft(const float* x, int64_t n, const StftParams& p, const CancelToken* cancel) {
+  StftFramer framer(p);
+  Spectrogram s;
+  s.bins = framer.bins();
+  s.frames = stftFrameCount(n, p);
+  s.data.resize(static_cast<size_t>(s.frames) * s.bins);
+  for (int64_t t = 0; t < s.frames; ++t) {
+    if ((t & 255) == 0 && cancel) cancel->throwIfRequested("stft");
+    framer.frame(x, n, t, s.data.data() + t * s.bins);
+  }
+  return s;
+}
+
+std::vector<float> istft(const std::complex<float>* spec, int bins, int64_t frames, const StftParams& p,
+                         int64_t length, const CancelToken* cancel) {
+  validateStftParams(p, "istft");
+  if (bins != p.nFft / 2 + 1)
+    throw Error(code::kInvalidArgument, "istft: bins (" + std::to_string(bins) + ") must be nFft/2 + 1 (" +
+                                            std::to_string(p.nFft / 2 + 1) + ")");
+  const int nFft = p.nFft, hop = p.hopLength;
+  const int64_t half = p.center ? nFft / 2 : 0;
+  int64_t nFrames = frames;
+  if (length >= 0) {
+    const int64_t padded = length + 2 * half;
+    nFrames = std::min<int64_t>(frames, (padded + hop - 1) / hop);
+  }
+  int64_t outLen;
+  if (length >= 0) {
+    outLen = length;
+  } else {
+    outLen = nFrames > 0 ? nFft + static_cast<int64_t>(hop) * (nFrames - 1) - 2 * half : 0;
+    if (outLen < 0) outLen = 0;
+  }
+  const int64_t fullLen = nFrames > 0 ? nFft + static_cast<int64_t>(hop) * (nFrames - 1) : 0;
+  std::vector<double> acc(static_cast<size_t>(fullLen), 0.0);
+  std::vector<double> wss(static_cast<size_t>(fullLen), 0.0);
+  const std::vector<double> w = padCenter(makeWindow(p.window, p.winLength), nFft);
+  RealFft fft(nFft);
+  std::vector<float> buf(static_cast<size_t>(nFft));
+  for (int64_t t = 0; t < nFrames; ++t) {
+    if ((t & 255) == 0 && cancel) cancel->throwIfRequested("istft");
+    fft.inverse(spec + t * bins, buf.data());
+    double* a = acc.data() + t * hop;
+    double* s = wss.data() + t * hop;
+    for (int j = 0; j < nFft; ++j) {
+      a[j] += w[j] * static_cast<double>(buf[j]);
+      s[j] += w[j] * w[j];
+    }
+  }
+  // librosa computes the window sum in the output dtype (float32) and compares with its "tiny".
+  const double tiny = std::numeric_limits<float>::min();
+  std::vector<float> y(static_cast<size_t>(outLen), 0.0f);
+  for (int64_t i = 0; i < outLen; ++i) {
+    const int64_t k = i + half;
+    if (k >= fullLen) break;
+    const double ws = static_cast<float>(wss[k]);
+    y[i] = static_cast<float>(ws > tiny ? acc[k] / ws : acc[k]);
+  }
+  return y;
+}
+
+void requireFinite(const float* x, int64_t n, const char* op) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i])) {
+      throw Error(code::kNonFiniteSamples, std::string(op) + ": input contains a non-finite sample at index " +
+                                                std::to_string(i) + " (NaN or infinity)");
+    }
+  }
+}
+
+}  // namespace de::dsp
