@@ -8,7 +8,8 @@
  * detected beat (bar 0), or earlier when notes come before it. Polyphony is written as chords over
  * time slices: wherever any note starts or ends the slice changes, and a note that goes on past a
  * slice (or a bar line) is tied (`-`) into the next one. Empty bars become multi-bar rests `Z`.
- * Accidentals are sharps, written on every sharp note, and cancelled with `=` within a bar.
+ * Accidentals are sharps, written on every sharp note; naturals of a letter sharpened earlier in
+ * the bar get `=`.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -147,23 +148,24 @@ export function renderAbc(notes: readonly AbcNote[], options: AbcOptions): strin
 
   const bars: string[][] = [];
   let barTokens: string[] = [];
-  let accidentals = new Map<string, boolean>(); // letter+octave → currently sharp
+  let accidentals = new Map<string, boolean>(); // letter → sharpened earlier in this bar
   let active: Interval[] = [];
   let nextNote = 0;
   let barIndex = firstBar;
 
-  // Every sharp is written out (redundant within a bar but valid ABC, and right even in readers
-  // that do not carry accidentals through the bar); a natural after a sharp of the same letter
-  // and octave in the bar gets `=`, as ABC 2.1 requires.
+  // Every sharp is written out, and every natural of a letter sharpened earlier in the bar (in
+  // any octave) gets `=`. Redundant for ABC 2.1 (accidentals hold for that pitch to the bar line)
+  // but unambiguous for readers that carry accidentals to all octaves (abc2midi) or not at all
+  // (music21).
   const noteText = (n: Interval, units: number, tie: boolean) => {
     const { letterWithOctave, sharp } = abcPitch(n.pitch);
+    const letter = letterWithOctave[0]!.toUpperCase();
     let prefix = '';
     if (sharp) {
       prefix = '^';
-      accidentals.set(letterWithOctave, true);
-    } else if (accidentals.get(letterWithOctave)) {
+      accidentals.set(letter, true);
+    } else if (accidentals.get(letter)) {
       prefix = '=';
-      accidentals.set(letterWithOctave, false);
     }
     return `${prefix}${letterWithOctave}${lengthText(units)}${tie ? '-' : ''}`;
   };

@@ -65,6 +65,10 @@ describe('renderAbc', () => {
     ]);
   });
 
+  it('marks naturals of a letter sharpened in another octave (abc2midi carries accidentals across octaves)', () => {
+    expect(renderAbc([n(80, 0, 1), n(55, 1, 2)], base).split('\n')[6]).toBe("^g4 =G,4 z8 |]");
+  });
+
   it('restates a sharp after the bar line on a tied note', () => {
     const text = renderAbc([n(66, 2, 6)], base);
     expect(text.split('\n')[6]).toBe('z8 ^F8- | ^F8 z8 |]');
@@ -145,6 +149,28 @@ describe.skipIf(!abc2midi)('abc2midi reads our ABC', () => {
     const midi = midiFile.parseMidi(readFileSync(out));
     const pitches = midi.tracks.flat().flatMap((e) => (e.type === 'noteOn' && e.velocity > 0 ? [e.noteNumber] : []));
     expect(pitches.sort()).toEqual([48, 60, 61, 64, 66]);
+  });
+});
+
+describe.skipIf(!abc2midi)('abc2midi on a dense random stem', () => {
+  it('reads 400 polyphonic notes in 7/8 without errors or warnings, with every pitch present', async () => {
+    let seed = 99;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const notes: AbcNote[] = [];
+    for (let i = 0; i < 400; i++) {
+      const start = Math.round(rand() * 600) / 4 - 2;
+      notes.push(n(24 + Math.floor(rand() * 72), start, start + 0.25 + Math.round(rand() * 16) / 4));
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'de-abc-'));
+    const path = join(dir, 'dense.abc');
+    await writeAbc(path, notes, { ...base, timeSignatureNum: 7, timeSignatureDen: 8 });
+    const out = join(dir, 'dense.mid');
+    const run = spawnSync(abc2midi!, [path, '-o', out], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(`${run.stdout}${run.stderr}`).not.toMatch(/error|warning/i);
+    const midi = midiFile.parseMidi(readFileSync(out));
+    const played = new Set(midi.tracks.flat().flatMap((e) => (e.type === 'noteOn' && e.velocity > 0 ? [e.noteNumber] : [])));
+    expect(played).toEqual(new Set(notes.map((x) => x.pitch)));
   });
 });
 
