@@ -11,15 +11,15 @@ namespace de::beat {
 
 namespace {
 
-// float32 median as numpy.ma.median: middle value, or the float32 mean of the two middle values.
-float medianF(std::vector<float> v) {
+// numpy.ma.median: middle value, or the mean of the two middle values.
+double medianD(std::vector<double> v) {
   const size_t n = v.size();
   const size_t mid = n / 2;
   std::nth_element(v.begin(), v.begin() + mid, v.end());
-  const float hi = v[mid];
+  const double hi = v[mid];
   if (n % 2 == 1) return hi;
-  const float lo = *std::max_element(v.begin(), v.begin() + mid);
-  return (lo + hi) / 2.0f;
+  const double lo = *std::max_element(v.begin(), v.begin() + mid);
+  return (lo + hi) / 2.0;
 }
 
 }  // namespace
@@ -54,7 +54,6 @@ BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const Can
   if (cancel) cancel->throwIfRequested("beatTrack");
   const double frameRate = p.tempo.sr / p.tempo.hopLength;
   const double fpb = std::nearbyint(frameRate * 60.0 / res.bpm);  // half-to-even under the default mode
-  const float fpbF = static_cast<float>(fpb);
 
   // 1. normalise by the sample standard deviation (ddof = 1)
   double mean = 0.0;
@@ -68,7 +67,9 @@ BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const Can
   std::vector<float> x(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) x[i] = env[i] / denom;
 
-  // 2. local score: Gaussian-weighted correlation, accumulated in float32 like the numba kernel
+  // 2. local score: Gaussian-weighted correlation. numba's guvectorize dispatches on the float64
+  //    frames-per-beat array, so the normalised float32 envelope is promoted and every score below
+  //    is float64.
   const int64_t P = static_cast<int64_t>(fpb);
   const int64_t K = 2 * P + 1;
   std::vector<double> window(static_cast<size_t>(K));
@@ -76,26 +77,25 @@ BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const Can
     const double z = static_cast<double>(j - P) * 32.0 / fpb;
     window[j] = std::exp(-0.5 * z * z);
   }
-  std::vector<float> local(static_cast<size_t>(n));
+  std::vector<double> local(static_cast<size_t>(n));
   const int64_t h = K / 2;
   for (int64_t i = 0; i < n; ++i) {
     if ((i & 4095) == 0 && cancel) cancel->throwIfRequested("beatTrack");
-    float acc = 0.0f;
+    double acc = 0.0;
     const int64_t kLo = std::max<int64_t>(0, i + h - n + 1);
     const int64_t kHi = std::min<int64_t>(i + h, K);
-    for (int64_t k = kLo; k < kHi; ++k) acc = static_cast<float>(acc + window[k] * static_cast<double>(x[i + h - k]));
+    for (int64_t k = kLo; k < kHi; ++k) acc += window[k] * static_cast<double>(x[i + h - k]);
     local[i] = acc;
   }
 
   // 3. dynamic programme
-  std::vector<float> cum(static_cast<size_t>(n));
+  std::vector<double> cum(static_cast<size_t>(n));
   std::vector<int64_t> back(static_cast<size_t>(n));
-  const float localMax = *std::max_element(local.begin(), local.end());
-  const double scoreThresh = 0.01 * static_cast<double>(localMax);
+  const double scoreThresh = 0.01 * *std::max_element(local.begin(), local.end());
   bool firstBeat = true;
-  const double logP = static_cast<double>(std::log(fpbF));  // numba: np.log of a float32 is float32
-  const int64_t near = static_cast<int64_t>(std::nearbyint(static_cast<double>(fpbF) / 2.0));
-  const int64_t far = 2 * static_cast<int64_t>(fpbF);
+  const double logP = std::log(fpb);
+  const int64_t near = static_cast<int64_t>(std::nearbyint(fpb / 2.0));
+  const int64_t far = 2 * static_cast<int64_t>(fpb);
   // penalty depends only on the distance d = i - loc
   std::vector<double> penalty(static_cast<size_t>(far + 1), 0.0);
   for (int64_t d = 1; d <= far; ++d) {
@@ -108,14 +108,14 @@ BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const Can
     int64_t loc = -1;
     for (int64_t l = i - near; l > i - far - 1; --l) {
       if (l < 0) break;
-      const double score = static_cast<double>(cum[l]) - penalty[i - l];
+      const double score = cum[l] - penalty[i - l];
       if (score > best) {
         best = score;
         loc = l;
       }
     }
-    cum[i] = loc >= 0 ? static_cast<float>(static_cast<double>(local[i]) + best) : local[i];
-    if (firstBeat && static_cast<double>(local[i]) < scoreThresh) {
+    cum[i] = loc >= 0 ? local[i] + best : local[i];
+    if (firstBeat && local[i] < scoreThresh) {
       back[i] = -1;
     } else {
       back[i] = loc;
@@ -125,7 +125,7 @@ BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const Can
 
   // 4. last beat: the last local maximum of cum with cum >= 0.5 * median(cum at local maxima)
   std::vector<char> isMax(static_cast<size_t>(n), 0);
-  std::vector<float> peaks;
+  std::vector<double> peaks;
   for (int64_t i = 1; i < n; ++i) {
     bool m;
     if (i == n - 1) m = cum[i] > cum[i - 1];
@@ -137,7 +137,7 @@ BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const Can
   }
   int64_t tail = n - 1;
   if (!peaks.empty()) {
-    const float threshold = 0.5f * medianF(peaks);
+    const double threshold = 0.5 * medianD(peaks);
     for (int64_t i = n - 1; i >= 0; --i) {
       if (isMax[i] && cum[i] >= threshold) {
         tail = i;
@@ -149,7 +149,7 @@ BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const Can
   for (int64_t i = tail; i >= 0; i = back[i]) beats[i] = 1;
 
   // 5. trim weak leading/trailing beats (librosa >= 0.10.2)
-  std::vector<float> bl;
+  std::vector<double> bl;
   for (int64_t i = 0; i < n; ++i)
     if (beats[i]) bl.push_back(local[i]);
   double threshold = 0.0;
@@ -164,15 +164,15 @@ BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const Can
       double s = 0.0;  // full convolution element j
       for (int q = 0; q < 5; ++q) {
         const int64_t b = j - q;
-        if (b >= 0 && b < B) s += static_cast<double>(bl[b]) * w[q];
+        if (b >= 0 && b < B) s += bl[b] * w[q];
       }
       sq += s * s;
       ++cnt;
     }
     threshold = cnt > 0 ? 0.5 * std::sqrt(sq / cnt) : 0.0;
   }
-  for (int64_t i = 0; i < n && static_cast<double>(local[i]) <= threshold; ++i) beats[i] = 0;
-  for (int64_t i = n - 1; i >= 0 && static_cast<double>(local[i]) <= threshold; --i) beats[i] = 0;
+  for (int64_t i = 0; i < n && local[i] <= threshold; ++i) beats[i] = 0;
+  for (int64_t i = n - 1; i >= 0 && local[i] <= threshold; --i) beats[i] = 0;
 
   for (int64_t i = 0; i < n; ++i)
     if (beats[i]) res.beats.push_back(i);
