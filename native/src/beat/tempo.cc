@@ -53,6 +53,8 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
   }
   std::vector<double> xr(B + 4), xi(B + 4);  // X[f] stored at f + 2 (room for mirrored neighbours)
   std::vector<double> pw(B), acc(B, 0.0);
+  std::vector<double> sgn(B);
+  for (int f = 0; f < B; ++f) sgn[f] = (f & 1) ? -1.0 : 1.0;
   auto anchor = [&](int64_t t) {
     // X_t[f] = sum_j e[t + j] * w^{-f j}, via a rotating phasor per bin
     for (int f = 0; f < B; ++f) {
@@ -90,10 +92,11 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
     } else {
       // X_t = w^f (X_{t-1} - e[t-1] + e[t-1+W] (-1)^f)
       const double out0 = e[t - 1], in0 = e[t - 1 + W];
+      const double dEven = in0 - out0, dOdd = -out0 - in0;
       double* XR = xr.data() + 2;
       double* XI = xi.data() + 2;
       for (int f = 0; f < B; ++f) {
-        const double d = (f & 1) ? -out0 - in0 : in0 - out0;
+        const double d = sgn[f] > 0 ? dEven : dOdd;
         const double a = XR[f] + d, b = XI[f];
         XR[f] = a * cr[f] - b * ci[f];
         XI[f] = a * ci[f] + b * cr[f];
@@ -108,14 +111,23 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
     xi[B + 2] = -xi[B];
     xr[B + 3] = xr[B - 1];
     xi[B + 3] = -xi[B - 1];
-    double energy = 0.0;
-    for (int f = 0; f < B; ++f) {
-      const double yr = 0.5 * xr[f + 2] - 0.25 * (xr[f] + xr[f + 4]);
-      const double yi = 0.5 * xi[f + 2] - 0.25 * (xi[f] + xi[f + 4]);
-      const double p = yr * yr + yi * yi;
-      pw[f] = p;
-      energy += (f == 0 || f == W) ? p : 2.0 * p;
+    {
+      const double* XR = xr.data();
+      const double* XI = xi.data();
+      double* PW = pw.data();
+      for (int f = 0; f < B; ++f) {
+        const double yr = 0.5 * XR[f + 2] - 0.25 * (XR[f] + XR[f + 4]);
+        const double yi = 0.5 * XI[f + 2] - 0.25 * (XI[f] + XI[f + 4]);
+        PW[f] = yr * yr + yi * yi;
+      }
     }
+    double e4[4] = {0, 0, 0, 0};
+    int f4 = 1;
+    for (; f4 + 3 < W; f4 += 4)
+      for (int l = 0; l < 4; ++l) e4[l] += pw[f4 + l];
+    double energy = (e4[0] + e4[1]) + (e4[2] + e4[3]);
+    for (; f4 < W; ++f4) energy += pw[f4];
+    energy = 2.0 * energy + pw[0] + pw[W];
     const double r0 = energy / N;  // lag-0 autocorrelation (Parseval)
     if (live == 0 || r0 < std::numeric_limits<double>::min()) continue;
     const double q = 1.0 / r0;

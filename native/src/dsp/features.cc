@@ -134,29 +134,53 @@ std::vector<float> zeroCrossingRate(const float* x, int64_t n, int frameLength, 
   if (np < frameLength) return {};
   const int64_t frames = 1 + (np - frameLength) / hop;
   const float th = static_cast<float>(threshold);
-  auto val = [&](int64_t i) {
-    float v = x[padIndex(i - half, n, PadMode::Edge)];
-    if (-th <= v && v <= th) v = 0.0f;
-    return v;
+  // Sign class after thresholding (|v| <= th becomes 0): with zeroPos only "negative" matters
+  // (zero counts as positive); otherwise -1 / 0 / +1.
+  auto cls = [&](float v) -> int {
+    if (zeroPos) return v < -th;
+    return (v > th) - (v < -th);
   };
-  // crossing between padded samples i-1 and i
-  auto cross = [&](int64_t i) -> int {
-    const float a = val(i - 1), b = val(i);
-    if (zeroPos) return std::signbit(a) != std::signbit(b);
-    const int sa = (a > 0) - (a < 0), sb = (b > 0) - (b < 0);
-    return sa != sb;
+  auto clsAt = [&](int64_t i) { return cls(x[padIndex(i - half, n, PadMode::Edge)]); };
+  // crossing indicator between padded samples i-1 and i, for i in [lo, hi): fast in the interior
+  auto countRange = [&](int64_t lo, int64_t hi) -> int64_t {
+    int64_t c = 0;
+    int64_t i = lo;
+    const int64_t intLo = std::max<int64_t>(lo, half + 1), intHi = std::min<int64_t>(hi, half + n);
+    for (; i < std::min(hi, intLo); ++i) c += clsAt(i) != clsAt(i - 1);
+    if (intLo < intHi) {
+      const float* p = x + (intLo - half);
+      const int64_t m = intHi - intLo;
+      if (zeroPos) {
+        const float nth = -th;
+        int64_t acc = 0;
+        for (int64_t j = 0; j < m; ++j) acc += (p[j] < nth) != (p[j - 1] < nth);
+        c += acc;
+      } else {
+        for (int64_t j = 0; j < m; ++j) c += cls(p[j]) != cls(p[j - 1]);
+      }
+      i = intHi;
+    }
+    for (; i < hi; ++i) c += clsAt(i) != clsAt(i - 1);
+    return c;
   };
   std::vector<float> out(static_cast<size_t>(frames));
-  // frame t counts crossings at i in [t*hop + 1, t*hop + L - 1]; slide the window exactly (integers).
-  int64_t count = 0;
-  for (int64_t i = 1; i < frameLength; ++i) count += cross(i);
-  for (int64_t t = 0; t < frames; ++t) {
-    out[t] = static_cast<float>(static_cast<double>(count) / frameLength);
-    if (t + 1 == frames) break;
-    const int64_t a = t * hop + 1, b = a + frameLength - 1;  // [a, b)
-    for (int64_t i = a; i < a + hop; ++i) count -= cross(i);
-    for (int64_t i = b; i < b + hop; ++i) count += cross(i);
+  // frame t counts crossings at i in [t*hop + 1, t*hop + L - 1]
+  if (frameLength % hop == 0) {
+    const int64_t per = frameLength / hop;
+    const int64_t blocks = frames + per - 1;
+    std::vector<int32_t> cb(static_cast<size_t>(blocks));  // block b: i in [b*hop + 1, (b+1)*hop + 1)
+    for (int64_t b = 0; b < blocks; ++b) cb[b] = static_cast<int32_t>(countRange(b * hop + 1, std::min<int64_t>((b + 1) * hop + 1, np)));
+    for (int64_t t = 0; t < frames; ++t) {
+      int64_t c = 0;
+      for (int64_t b = 0; b < per; ++b) c += cb[t + b];
+      const int64_t last = t * hop + frameLength;  // counted by the last block but outside the frame
+      if (last < np) c -= clsAt(last) != clsAt(last - 1);
+      out[t] = static_cast<float>(static_cast<double>(c) / frameLength);
+    }
+    return out;
   }
+  for (int64_t t = 0; t < frames; ++t)
+    out[t] = static_cast<float>(static_cast<double>(countRange(t * hop + 1, t * hop + frameLength)) / frameLength);
   return out;
 }
 
@@ -183,7 +207,16 @@ std::vector<float> rmsFrames(const float* x, int64_t n, int frameLength, int hop
       double acc = 0.0;
       if (s - half >= 0 && s - half + hop <= n) {
         const float* p = x + (s - half);
-        for (int i = 0; i < hop; ++i) acc += static_cast<double>(p[i]) * p[i];
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+        int i = 0;
+        for (; i + 3 < hop; i += 4) {
+          a0 += static_cast<double>(p[i]) * p[i];
+          a1 += static_cast<double>(p[i + 1]) * p[i + 1];
+          a2 += static_cast<double>(p[i + 2]) * p[i + 2];
+          a3 += static_cast<double>(p[i + 3]) * p[i + 3];
+        }
+        for (; i < hop; ++i) a0 += static_cast<double>(p[i]) * p[i];
+        acc = (a0 + a1) + (a2 + a3);
       } else {
         for (int i = 0; i < hop; ++i) acc += sq(s + i);
       }
@@ -258,8 +291,15 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
         for (int m = 0; m < p.nMels; ++m) mel[static_cast<size_t>(m) * T + t] = melOut[m];
       }
       if (p.centroid || p.bandwidth) {
-        double total = 0.0, wsum = 0.0;
-        for (int k = 0; k < bins; ++k) {
+        double t4[4] = {0, 0, 0, 0}, w4[4] = {0, 0, 0, 0};
+        int k = 0;
+        for (; k + 3 < bins; k += 4)
+          for (int l = 0; l < 4; ++l) {
+            t4[l] += mag[k + l];
+            w4[l] += freqs[k + l] * mag[k + l];
+          }
+        double total = (t4[0] + t4[1]) + (t4[2] + t4[3]), wsum = (w4[0] + w4[1]) + (w4[2] + w4[3]);
+        for (; k < bins; ++k) {
           total += mag[k];
           wsum += freqs[k] * mag[k];
         }
@@ -270,9 +310,17 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           const double norm = p.bandwidthNorm ? len : 1.0;
           double acc = 0.0;
           if (p.bandwidthP == 2.0) {
-            for (int k = 0; k < bins; ++k) {
-              const double d = freqs[k] - c;
-              acc += mag[k] * d * d;
+            double a4[4] = {0, 0, 0, 0};
+            int k2 = 0;
+            for (; k2 + 3 < bins; k2 += 4)
+              for (int l = 0; l < 4; ++l) {
+                const double d = freqs[k2 + l] - c;
+                a4[l] += mag[k2 + l] * d * d;
+              }
+            acc = (a4[0] + a4[1]) + (a4[2] + a4[3]);
+            for (; k2 < bins; ++k2) {
+              const double d = freqs[k2] - c;
+              acc += mag[k2] * d * d;
             }
           } else {
             for (int k = 0; k < bins; ++k) acc += mag[k] * std::pow(std::fabs(freqs[k] - c), p.bandwidthP);
@@ -334,7 +382,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
       out.tuning = estimate ? estimateTuning(pitches, pitchMags, 0.01, p.nChroma) : p.tuning;
       const std::vector<float> dense =
           chromaFilterbank(p.sr, p.stft.nFft, p.nChroma, out.tuning, p.ctroct, p.octwidth, p.chromaBaseC);
-      const SparseRows fb = SparseRows::fromDense(dense, p.nChroma, bins, 1e-10f);
+      const SparseRows fb = SparseRows::fromDense(dense, p.nChroma, bins, 1e-8f);
       out.nChroma = p.nChroma;
       out.chroma.assign(static_cast<size_t>(p.nChroma) * T, 0.0f);
       std::vector<float> raw(p.nChroma);
