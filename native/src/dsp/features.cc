@@ -266,13 +266,17 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     if (p.bandwidth) out.bandwidth.resize(T);
     if (p.rolloff) out.rolloff.resize(T);
 
-    std::vector<std::complex<float>> spec(bins);
+    std::vector<std::complex<float>> spec4(static_cast<size_t>(4) * bins);
+    const std::complex<float>* spec = nullptr;
     std::vector<float> mag(bins), pw(bins), melIn, melOut(p.nMels);
     if (needMel && p.melPowerExp != 2.0 && p.melPowerExp != 1.0) melIn.resize(bins);
     PiptrackParams pp{p.sr, p.stft.nFft};
     for (int64_t t = 0; t < T; ++t) {
-      if ((t & 127) == 0 && cancel) cancel->throwIfRequested("features");
-      framer.frame(x, n, t, spec.data());
+      if ((t & 3) == 0) {
+        if ((t & 127) == 0 && cancel) cancel->throwIfRequested("features");
+        framer.frames(x, n, t, static_cast<int>(std::min<int64_t>(4, T - t)), spec4.data());
+      }
+      spec = spec4.data() + static_cast<size_t>(t & 3) * bins;
       for (int k = 0; k < bins; ++k) {
         const float re = spec[k].real(), im = spec[k].imag();
         const float m = std::sqrt(re * re + im * im);

@@ -6,6 +6,16 @@
 #include <cstdlib>
 #include <new>
 
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define DE_HAVE_KISS_SIMD 1
+// The renamed SSE build of kissfft (kissfft_simd.cc).
+extern "C" {
+void* de_kissv_fftr_alloc(int nfft, int inverse_fft, void* mem, size_t* lenmem);
+void de_kissv_fftr(void* cfg, const __m128* timedata, void* freqdata);
+}
+#endif
+
 #include "common/error.h"
 
 namespace de::dsp {
@@ -72,6 +82,41 @@ void RealFft::inverse(const std::complex<float>* in, float* out) {
   for (int k = nb; k < n_; ++k) impl_->a[k] = kiss_fft_cpx{in[n_ - k].real(), -in[n_ - k].imag()};
   kiss_fft(impl_->cinv, impl_->a.data(), impl_->b.data());
   for (int i = 0; i < n_; ++i) out[i] = impl_->b[i].r * scale;
+}
+
+bool RealFft4::supported(int n) {
+#ifdef DE_HAVE_KISS_SIMD
+  return n >= 2 && n % 2 == 0;
+#else
+  (void)n;
+  return false;
+#endif
+}
+
+RealFft4::RealFft4(int n) {
+#ifdef DE_HAVE_KISS_SIMD
+  if (!supported(n)) throw Error(code::kInvalidArgument, "fft: the 4-lane transform needs an even size");
+  cfg_ = de_kissv_fftr_alloc(n, 0, nullptr, nullptr);
+  if (!cfg_) throw std::bad_alloc();
+#else
+  (void)n;
+  throw Error(code::kInvalidArgument, "fft: the 4-lane transform is not available on this CPU");
+#endif
+}
+
+RealFft4::~RealFft4() {
+#ifdef DE_HAVE_KISS_SIMD
+  if (cfg_) _mm_free(cfg_);
+#endif
+}
+
+void RealFft4::forward(const float* in, float* out) {
+#ifdef DE_HAVE_KISS_SIMD
+  de_kissv_fftr(cfg_, reinterpret_cast<const __m128*>(in), out);
+#else
+  (void)in;
+  (void)out;
+#endif
 }
 
 }  // namespace de::dsp

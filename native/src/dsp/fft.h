@@ -29,4 +29,20 @@ class RealFft {
   std::unique_ptr<Impl> impl_;
 };
 
+// Four real forward transforms of the same even size at once (kissfft's SSE build). Input is
+// interleaved by lane: sample j of signal s at in[4 * j + s]; output bin k of signal s is
+// (out[8 * k + s], out[8 * k + 4 + s]). Both buffers must be 16-byte aligned.
+class RealFft4 {
+ public:
+  static bool supported(int n);
+  explicit RealFft4(int n);
+  ~RealFft4();
+  RealFft4(const RealFft4&) = delete;
+  RealFft4& operator=(const RealFft4&) = delete;
+  void forward(const float* in, float* out);
+
+ private:
+  void* cfg_ = nullptr;
+};
+
 }  // namespace de::dsp

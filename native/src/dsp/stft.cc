@@ -1,6 +1,7 @@
 #include "dsp/stft.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -54,23 +55,56 @@ StftFramer::StftFramer(const StftParams& p) : p_(p), fft_(p.nFft) {
   const std::vector<double> w = padCenter(makeWindow(p.window, p.winLength), p.nFft);
   window_.assign(w.begin(), w.end());
   buf_.resize(static_cast<size_t>(p.nFft));
+  if (RealFft4::supported(p.nFft)) {
+    fft4_ = std::make_unique<RealFft4>(p.nFft);
+    const size_t floats = static_cast<size_t>(4) * p.nFft + static_cast<size_t>(8) * fft_.bins() + 8;
+    store4_.resize(floats);
+    auto align = [](float* q) {
+      return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(q) + 15) & ~static_cast<uintptr_t>(15));
+    };
+    in4_ = align(store4_.data());
+    out4_ = align(in4_ + static_cast<size_t>(4) * p.nFft);
+  }
 }
 
-void StftFramer::frame(const float* x, int64_t n, int64_t t, std::complex<float>* out) {
+void StftFramer::fill(const float* x, int64_t n, int64_t t, float* dst, int stride) {
   const int nFft = p_.nFft;
   const int64_t start = t * p_.hopLength - (p_.center ? nFft / 2 : 0);
-  float* b = buf_.data();
   const float* w = window_.data();
   if (start >= 0 && start + nFft <= n) {
     const float* src = x + start;
-    for (int j = 0; j < nFft; ++j) b[j] = src[j] * w[j];
+    for (int j = 0; j < nFft; ++j) dst[static_cast<size_t>(j) * stride] = src[j] * w[j];
   } else {
     for (int j = 0; j < nFft; ++j) {
       const int64_t idx = padIndex(start + j, n, p_.padMode);
-      b[j] = idx < 0 ? 0.0f : x[idx] * w[j];
+      dst[static_cast<size_t>(j) * stride] = idx < 0 ? 0.0f : x[idx] * w[j];
     }
   }
-  fft_.forward(b, out);
+}
+
+void StftFramer::frame(const float* x, int64_t n, int64_t t, std::complex<float>* out) {
+  fill(x, n, t, buf_.data(), 1);
+  fft_.forward(buf_.data(), out);
+}
+
+void StftFramer::frames(const float* x, int64_t n, int64_t t0, int count, std::complex<float>* out) {
+  const int bins = fft_.bins();
+  if (!fft4_ || count < 2) {
+    for (int j = 0; j < count; ++j) frame(x, n, t0 + j, out + static_cast<size_t>(j) * bins);
+    return;
+  }
+  for (int s = 0; s < 4; ++s) {
+    if (s < count) {
+      fill(x, n, t0 + s, in4_ + s, 4);
+    } else {
+      for (int j = 0; j < p_.nFft; ++j) in4_[static_cast<size_t>(j) * 4 + s] = 0.0f;
+    }
+  }
+  fft4_->forward(in4_, out4_);
+  for (int s = 0; s < count; ++s) {
+    std::complex<float>* o = out + static_cast<size_t>(s) * bins;
+    for (int k = 0; k < bins; ++k) o[k] = {out4_[static_cast<size_t>(k) * 8 + s], out4_[static_cast<size_t>(k) * 8 + 4 + s]};
+  }
 }
 
 Spectrogram stft(const float* x, int64_t n, const StftParams& p, const CancelToken* cancel) {
@@ -79,9 +113,9 @@ Spectrogram stft(const float* x, int64_t n, const StftParams& p, const CancelTok
   s.bins = framer.bins();
   s.frames = stftFrameCount(n, p);
   s.data.resize(static_cast<size_t>(s.frames) * s.bins);
-  for (int64_t t = 0; t < s.frames; ++t) {
+  for (int64_t t = 0; t < s.frames; t += 4) {
     if ((t & 255) == 0 && cancel) cancel->throwIfRequested("stft");
-    framer.frame(x, n, t, s.data.data() + t * s.bins);
+    framer.frames(x, n, t, static_cast<int>(std::min<int64_t>(4, s.frames - t)), s.data.data() + t * s.bins);
   }
   return s;
 }

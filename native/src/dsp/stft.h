@@ -3,6 +3,7 @@
 
 #include <complex>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,12 +45,20 @@ class StftFramer {
   const StftParams& params() const { return p_; }
   // Spectrum of frame t of x[0, n) into out[0, bins).
   void frame(const float* x, int64_t n, int64_t t, std::complex<float>* out);
+  // Spectra of frames t0 .. t0 + count - 1 (count <= 4) into out[j * bins + k]; four lanes of
+  // one SSE transform where available, identical results to frame().
+  void frames(const float* x, int64_t n, int64_t t0, int count, std::complex<float>* out);
 
  private:
+  void fill(const float* x, int64_t n, int64_t t, float* dst, int stride);
   StftParams p_;
   RealFft fft_;
+  std::unique_ptr<RealFft4> fft4_;
   std::vector<float> window_;  // nFft, centred winLength window
   std::vector<float> buf_;
+  float* in4_ = nullptr;   // 16-byte aligned, 4 * nFft
+  float* out4_ = nullptr;  // 16-byte aligned, 8 * bins
+  std::vector<float> store4_;
 };
 
 // Complex spectrogram, frame-major: data[t * bins + k].
