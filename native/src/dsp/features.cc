@@ -2,9 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "common/error.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace de::dsp {
 
@@ -259,8 +264,8 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     const std::vector<double> freqs = fftFrequencies(p.sr, p.stft.nFft);
     const bool estimate = p.chroma && std::isnan(p.tuning);
     std::vector<float> pitches, pitchMags;
-    std::vector<float> powerFrames;  // kept for the chroma pass
-    if (p.chroma) powerFrames.resize(static_cast<size_t>(T) * bins);
+    std::unique_ptr<float[]> powerFrames;  // kept for the chroma pass (not zero-filled)
+    if (p.chroma) powerFrames.reset(new float[static_cast<size_t>(T) * bins]);
     std::vector<float> mel(needMel ? static_cast<size_t>(p.nMels) * T : 0);
     if (p.centroid) out.centroid.resize(T);
     if (p.bandwidth) out.bandwidth.resize(T);
@@ -277,11 +282,28 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
         framer.frames(x, n, t, static_cast<int>(std::min<int64_t>(4, T - t)), spec4.data());
       }
       spec = spec4.data() + static_cast<size_t>(t & 3) * bins;
-      for (int k = 0; k < bins; ++k) {
-        const float re = spec[k].real(), im = spec[k].imag();
-        const float m = std::sqrt(re * re + im * im);
-        mag[k] = m;
-        pw[k] = m * m;
+      {
+        const float* sp = reinterpret_cast<const float*>(spec);
+        float* mg = mag.data();
+        float* pv = pw.data();
+        int k = 0;
+#ifdef __SSE2__
+        for (; k + 3 < bins; k += 4) {
+          const __m128 a = _mm_loadu_ps(sp + 2 * k);      // r0 i0 r1 i1
+          const __m128 b = _mm_loadu_ps(sp + 2 * k + 4);  // r2 i2 r3 i3
+          const __m128 re = _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+          const __m128 im = _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+          const __m128 m = _mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(re, re), _mm_mul_ps(im, im)));
+          _mm_storeu_ps(mg + k, m);
+          _mm_storeu_ps(pv + k, _mm_mul_ps(m, m));
+        }
+#endif
+        for (; k < bins; ++k) {
+          const float re = sp[2 * k], im = sp[2 * k + 1];
+          const float m = std::sqrt(re * re + im * im);
+          mg[k] = m;
+          pv[k] = m * m;
+        }
       }
       if (needMel) {
         const float* in = pw.data();
@@ -333,23 +355,46 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
         }
       }
       if (p.rolloff) {
-        // float32 running sum, as numpy.cumsum over a float32 spectrogram
-        float total = 0.0f;
-        for (int k = 0; k < bins; ++k) total += mag[k];
-        const float threshold = static_cast<float>(p.rollPercent) * total;
-        float cum = 0.0f;
+        // smallest bin whose cumulative magnitude reaches rollPercent of the total: block sums
+        // (vectorisable) locate the block, then one block is scanned
+        constexpr int kBlock = 16;
+        const int nb = (bins + kBlock - 1) / kBlock;
+        double bsum[128];
+        std::vector<double> bigBlocks;
+        double* bs = bsum;
+        if (nb > 128) {
+          bigBlocks.resize(nb);
+          bs = bigBlocks.data();
+        }
+        double total = 0.0;
+        for (int b = 0; b < nb; ++b) {
+          const int k0 = b * kBlock, k1 = std::min(bins, k0 + kBlock);
+          double a = 0.0;
+          for (int k = k0; k < k1; ++k) a += mag[k];
+          bs[b] = a;
+          total += a;
+        }
+        const double threshold = p.rollPercent * total;
+        double cum = 0.0;
         double f = freqs[bins - 1];
-        for (int k = 0; k < bins; ++k) {
-          cum += mag[k];
-          if (cum >= threshold) {
-            f = freqs[k];
+        for (int b = 0; b < nb; ++b) {
+          if (cum + bs[b] >= threshold || b == nb - 1) {
+            const int k0 = b * kBlock, k1 = std::min(bins, k0 + kBlock);
+            for (int k = k0; k < k1; ++k) {
+              cum += mag[k];
+              if (cum >= threshold) {
+                f = freqs[k];
+                break;
+              }
+            }
             break;
           }
+          cum += bs[b];
         }
         out.rolloff[t] = static_cast<float>(f);
       }
       if (p.chroma) {
-        std::copy(pw.begin(), pw.end(), powerFrames.begin() + static_cast<ptrdiff_t>(t) * bins);
+        std::copy(pw.begin(), pw.end(), powerFrames.get() + static_cast<size_t>(t) * bins);
         if (estimate) piptrackFrame(pw.data(), bins, pp, freqs, pitches, pitchMags);
       }
     }
@@ -392,7 +437,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
       std::vector<float> raw(p.nChroma);
       for (int64_t t = 0; t < T; ++t) {
         if ((t & 255) == 0 && cancel) cancel->throwIfRequested("features");
-        fb.apply(powerFrames.data() + static_cast<size_t>(t) * bins, raw.data());
+        fb.apply(powerFrames.get() + static_cast<size_t>(t) * bins, raw.data());
         double len = 1.0;
         if (p.chromaNorm > 0) {
           len = 0.0;
