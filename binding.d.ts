@@ -94,6 +94,125 @@ export interface NativeLibraryVersions {
   samplerate: string;
 }
 
+// ---- analysis (native/src/dsp, native/src/beat) ----
+
+export type NativeWindow = 'hann' | 'hamming' | 'blackman' | 'rectangular' | 'bartlett';
+export type NativePadMode = 'constant' | 'reflect' | 'edge';
+
+export interface NativeStftParams {
+  nFft: number;
+  hopLength: number;
+  winLength: number;
+  window: NativeWindow;
+  center: boolean;
+  padMode: NativePadMode;
+}
+
+export interface NativeStftOptions extends NativeStftParams {
+  output: 'complex' | 'magnitude' | 'power';
+}
+
+/** Row-major [bins][frames] (complex: [bins][frames][re, im]). */
+export interface NativeStftResult {
+  data: Float32Array;
+  bins: number;
+  frames: number;
+}
+
+export interface NativeIstftOptions extends NativeStftParams {
+  bins: number;
+  frames: number;
+  /** Output length in samples; -1: librosa's default length. */
+  length: number;
+}
+
+export interface NativeBeatOptions {
+  startBpm: number;
+  stdBpm: number;
+  acSize: number;
+  /** <= 0: no limit. */
+  maxTempo: number;
+  tightness: number;
+  trim: boolean;
+  /** 0: estimate the tempo. */
+  bpm: number;
+}
+
+export interface NativeBeatEnvelopeOptions extends NativeBeatOptions {
+  sampleRate: number;
+  hopLength: number;
+}
+
+export interface NativeBeatResult {
+  tempo: number;
+  beats: Int32Array;
+  localTempo: Float64Array;
+}
+
+/** Every field required; numbers encode the optional settings (see lib/analysis/options.ts). */
+export interface NativeAnalyzeOptions extends NativeStftParams, NativeBeatOptions {
+  sampleRate: number;
+  melPower: boolean;
+  melDb: boolean;
+  mfcc: boolean;
+  chroma: boolean;
+  centroid: boolean;
+  bandwidth: boolean;
+  rolloff: boolean;
+  zcr: boolean;
+  rms: boolean;
+  onset: boolean;
+  beats: boolean;
+  nMels: number;
+  fmin: number;
+  /** < 0: sampleRate / 2. */
+  fmax: number;
+  htk: boolean;
+  /** -1: slaney, 0: none, p > 0: p-norm (Infinity allowed). */
+  melNorm: number;
+  power: number;
+  ref: number;
+  amin: number;
+  /** < 0: no floor. */
+  topDb: number;
+  nMfcc: number;
+  lifter: number;
+  nChroma: number;
+  /** NaN: estimate (librosa.estimate_tuning). */
+  tuning: number;
+  ctroct: number;
+  /** <= 0: no octave weighting. */
+  octwidth: number;
+  /** 0: none; Infinity: max. */
+  chromaNorm: number;
+  bandwidthP: number;
+  rollPercent: number;
+  frameLength: number;
+  frameHop: number;
+  onsetAggregate: 'mean' | 'median' | 'max' | 'min';
+  lag: number;
+  maxSize: number;
+  detrend: boolean;
+}
+
+/** Matrices are row-major [rows][frames]; only the requested keys are present. */
+export interface NativeAnalyzeResult {
+  frames: number;
+  frameFrames: number;
+  melPower?: Float32Array;
+  melDb?: Float32Array;
+  mfcc?: Float32Array;
+  chroma?: Float32Array;
+  tuning?: number;
+  centroid?: Float32Array;
+  bandwidth?: Float32Array;
+  rolloff?: Float32Array;
+  zcr?: Float32Array;
+  rms?: Float32Array;
+  onset?: Float32Array;
+  beat?: NativeBeatResult;
+}
+
 export interface NativeBinding {
   readonly napiVersion: number;
   readonly CancelToken: new () => NativeCancelToken;
@@ -105,4 +224,12 @@ export interface NativeBinding {
   ortLoad(libraryPath: string): Promise<NativeRuntimeInfo>;
   ortInfo(): NativeRuntimeInfo | null;
   createSession(model: string | Uint8Array, options: NativeSessionOptions): Promise<NativeOrtSession>;
+  stft(samples: Float32Array, options: NativeStftOptions, cancel?: NativeCancelToken): Promise<NativeStftResult>;
+  istft(spectrogram: Float32Array, options: NativeIstftOptions, cancel?: NativeCancelToken): Promise<Float32Array>;
+  analyze(samples: Float32Array, options: NativeAnalyzeOptions, cancel?: NativeCancelToken): Promise<NativeAnalyzeResult>;
+  beatTrackEnvelope(
+    onsetEnvelope: Float32Array,
+    options: NativeBeatEnvelopeOptions,
+    cancel?: NativeCancelToken,
+  ): Promise<NativeBeatResult>;
 }

@@ -1,0 +1,105 @@
+/**
+ * Onset strength, tempo and beats with librosa 0.11.0's semantics (librosa.onset.onset_strength,
+ * librosa.feature.tempo, librosa.beat.beat_track), computed natively.
+ */
+import { z } from 'zod';
+
+import { fromNative, InvalidArgumentError } from '../errors.js';
+import { withCancel } from '../native/cancel.js';
+import { loadBinding } from '../native/load.js';
+import { parseOptions } from '../util/validate.js';
+import { beatParams, beatShape, FeatureOptionsSchema, type FeatureOptions } from './options.js';
+import { requireSamples, runNative } from './spectral.js';
+
+/** librosa.onset.onset_strength(y, sr, ...) (aggregate 'mean' unless given). */
+export async function onsetStrength(samples: Float32Array, sampleRate: number, options?: FeatureOptions): Promise<Float32Array> {
+  const context = new Error();
+  const op = 'onsetStrength';
+  requireSamples(op, samples, sampleRate);
+  const o = parseOptions(op, FeatureOptionsSchema, options);
+  const r = await runNative(op, samples, sampleRate, o, new Set(['onset']), o.aggregate, context);
+  return r.onset as Float32Array;
+}
+
+export interface BeatTrack {
+  /** Global tempo in BPM (0 when the onset envelope is all zero). */
+  tempo: number;
+  /** Beat positions as frame indices (hop `hopLength`). */
+  beatFrames: Int32Array;
+  /** Beat positions in seconds: frame * hop / sr. */
+  beatTimes: Float64Array;
+  /** Per-beat tempo from the neighbouring inter-beat intervals (BPM). */
+  localTempo: Float64Array;
+  /** The onset envelope the tracker used (median over mel bands, as beat_track computes it). */
+  onsetEnvelope: Float32Array;
+  hopLength: number;
+  sampleRate: number;
+}
+
+function framesToTimes(frames: Int32Array, hop: number, sr: number): Float64Array {
+  const t = new Float64Array(frames.length);
+  for (let i = 0; i < frames.length; i++) t[i] = ((frames[i] as number) * hop) / sr;
+  return t;
+}
+
+/**
+ * librosa.beat.beat_track(y=y, sr=sr): onset strength (median aggregate), tempo estimate with a
+ * log-normal prior, dynamic-programming tracker. `onsetEnvelope` is returned too.
+ */
+export async function beatTrack(samples: Float32Array, sampleRate: number, options?: FeatureOptions): Promise<BeatTrack> {
+  const context = new Error();
+  const op = 'beatTrack';
+  requireSamples(op, samples, sampleRate);
+  const o = parseOptions(op, FeatureOptionsSchema, options);
+  const r = await runNative(op, samples, sampleRate, o, new Set(['onset', 'beats']), 'median', context);
+  const beat = r.beat!;
+  return {
+    tempo: beat.tempo,
+    beatFrames: beat.beats,
+    beatTimes: framesToTimes(beat.beats, o.hopLength, sampleRate),
+    localTempo: beat.localTempo,
+    onsetEnvelope: r.onset as Float32Array,
+    hopLength: o.hopLength,
+    sampleRate,
+  };
+}
+
+export const BeatEnvelopeOptionsSchema = z.strictObject({
+  hopLength: z.number().int().min(1).default(512),
+  ...beatShape,
+  signal: z.instanceof(AbortSignal).optional(),
+});
+export type BeatEnvelopeOptions = z.input<typeof BeatEnvelopeOptionsSchema>;
+
+/** librosa.beat.beat_track(onset_envelope=env, sr=sr, ...) on a precomputed envelope. */
+export async function beatTrackFromEnvelope(
+  onsetEnvelope: Float32Array,
+  sampleRate: number,
+  options?: BeatEnvelopeOptions,
+): Promise<Omit<BeatTrack, 'onsetEnvelope'>> {
+  const context = new Error();
+  const op = 'beatTrack';
+  if (!(onsetEnvelope instanceof Float32Array)) {
+    throw new InvalidArgumentError(`${op}: the onset envelope must be a Float32Array`, { op });
+  }
+  if (!(Number.isFinite(sampleRate) && sampleRate > 0)) {
+    throw new InvalidArgumentError(`${op}: sampleRate must be a positive number`, { op });
+  }
+  const o = parseOptions(op, BeatEnvelopeOptionsSchema, options);
+  const binding = loadBinding();
+  try {
+    const beat = await withCancel(o.signal, (token) =>
+      binding.beatTrackEnvelope(onsetEnvelope, { sampleRate, hopLength: o.hopLength, ...beatParams(o) }, token),
+    );
+    return {
+      tempo: beat.tempo,
+      beatFrames: beat.beats,
+      beatTimes: framesToTimes(beat.beats, o.hopLength, sampleRate),
+      localTempo: beat.localTempo,
+      hopLength: o.hopLength,
+      sampleRate,
+    };
+  } catch (err) {
+    throw fromNative(err, context, op);
+  }
+}
