@@ -63,16 +63,32 @@ void powerToDb(float* s, size_t count, double ref, double amin, double topDb) {
 void piptrackFrame(const float* s, int bins, const PiptrackParams& p, const std::vector<double>& fftFreqs,
                    std::vector<float>& pitches, std::vector<float>& mags) {
   if (bins < 3) return;
-  float maxv = s[0];
-  for (int k = 1; k < bins; ++k) maxv = std::max(maxv, s[k]);
+  float maxv;
+  {
+    int k = 0;
+#ifdef __SSE2__
+    __m128 m4 = _mm_set1_ps(s[0]);
+    for (; k + 3 < bins; k += 4) m4 = _mm_max_ps(m4, _mm_loadu_ps(s + k));
+    float lanes[4];
+    _mm_storeu_ps(lanes, m4);
+    maxv = std::max(std::max(lanes[0], lanes[1]), std::max(lanes[2], lanes[3]));
+#else
+    maxv = s[0];
+#endif
+    for (; k < bins; ++k) maxv = std::max(maxv, s[k]);
+  }
   const float ref = static_cast<float>(p.threshold) * maxv;
   auto masked = [&](int k) { return s[k] > ref ? s[k] : 0.0f; };
   const double fmin = std::max(p.fmin, 0.0);
   const double fmax = std::min(p.fmax, p.sr / 2.0);
-  for (int k = 1; k < bins; ++k) {
-    const double f = fftFreqs[k];
-    if (!(fmin <= f && f < fmax)) continue;
+  // the frequency mask fmin <= f < fmax is a contiguous bin range
+  int kLo = 1;
+  while (kLo < bins && !(fmin <= fftFreqs[kLo])) ++kLo;
+  int kHi = kLo;
+  while (kHi < bins && fftFreqs[kHi] < fmax) ++kHi;
+  for (int k = kLo; k < kHi; ++k) {
     const float m = masked(k);
+    if (!(m > 0.0f)) continue;  // a zero can never be a strict local maximum
     bool isMax;
     if (k == bins - 1) {
       isMax = m > masked(k - 1);
@@ -431,7 +447,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
       out.tuning = estimate ? estimateTuning(pitches, pitchMags, 0.01, p.nChroma) : p.tuning;
       const std::vector<float> dense =
           chromaFilterbank(p.sr, p.stft.nFft, p.nChroma, out.tuning, p.ctroct, p.octwidth, p.chromaBaseC);
-      const SparseRows fb = SparseRows::fromDense(dense, p.nChroma, bins, 1e-8f);
+      const DenseBlocked fb = DenseBlocked::fromDense(dense, p.nChroma, bins);
       out.nChroma = p.nChroma;
       out.chroma.assign(static_cast<size_t>(p.nChroma) * T, 0.0f);
       std::vector<float> raw(p.nChroma);

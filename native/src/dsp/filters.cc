@@ -7,6 +7,10 @@
 
 #include "common/error.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 namespace de::dsp {
 
 double hzToMel(double hz, bool htk) {
@@ -95,6 +99,60 @@ void SparseRows::apply(const float* x, float* out) const {
     for (; c < n; ++c) tail += w[c] * xs[c];
     out[r] = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
   }
+}
+
+DenseBlocked DenseBlocked::fromDense(const std::vector<float>& dense, int rows, int cols) {
+  DenseBlocked d;
+  d.rows = rows;
+  d.cols = cols;
+  d.blocks = (cols + 3) / 4;
+  d.w.assign(static_cast<size_t>(d.blocks) * rows * 4, 0.0f);
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c)
+      d.w[(static_cast<size_t>(c / 4) * rows + r) * 4 + (c % 4)] = dense[static_cast<size_t>(r) * cols + c];
+  return d;
+}
+
+void DenseBlocked::apply(const float* x, float* out) const {
+  constexpr int kMaxRows = 24;
+  if (rows > kMaxRows) {  // generic path
+    for (int r = 0; r < rows; ++r) {
+      float acc = 0.0f;
+      for (int c = 0; c < cols; ++c) acc += w[(static_cast<size_t>(c / 4) * rows + r) * 4 + (c % 4)] * x[c];
+      out[r] = acc;
+    }
+    return;
+  }
+  float xs[4];
+#ifdef __SSE2__
+  __m128 acc[kMaxRows];
+  for (int r = 0; r < rows; ++r) acc[r] = _mm_setzero_ps();
+  const float* wp = w.data();
+  for (int b = 0; b < blocks; ++b, wp += static_cast<size_t>(rows) * 4) {
+    __m128 xv;
+    if (4 * b + 4 <= cols) {
+      xv = _mm_loadu_ps(x + 4 * b);
+    } else {
+      for (int l = 0; l < 4; ++l) xs[l] = 4 * b + l < cols ? x[4 * b + l] : 0.0f;
+      xv = _mm_loadu_ps(xs);
+    }
+    for (int r = 0; r < rows; ++r) acc[r] = _mm_add_ps(acc[r], _mm_mul_ps(_mm_loadu_ps(wp + 4 * r), xv));
+  }
+  for (int r = 0; r < rows; ++r) {
+    float lanes[4];
+    _mm_storeu_ps(lanes, acc[r]);
+    out[r] = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
+  }
+#else
+  float acc[kMaxRows][4] = {};
+  const float* wp = w.data();
+  for (int b = 0; b < blocks; ++b, wp += static_cast<size_t>(rows) * 4) {
+    for (int l = 0; l < 4; ++l) xs[l] = 4 * b + l < cols ? x[4 * b + l] : 0.0f;
+    for (int r = 0; r < rows; ++r)
+      for (int l = 0; l < 4; ++l) acc[r][l] += wp[4 * r + l] * xs[l];
+  }
+  for (int r = 0; r < rows; ++r) out[r] = (acc[r][0] + acc[r][2]) + (acc[r][1] + acc[r][3]);
+#endif
 }
 
 std::vector<float> melFilterbank(double sr, int nFft, int nMels, double fmin, double fmax, bool htk, MelNorm norm) {

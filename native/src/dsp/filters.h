@@ -26,6 +26,15 @@ struct SparseRows {
   void apply(const float* x, float* out) const;
 };
 
+// A dense rows x cols float matrix laid out for a 4-lane matrix-vector product: for every block
+// of 4 columns, the rows' 4 weights are contiguous. apply() sums each row's products in 4 lanes.
+struct DenseBlocked {
+  int rows = 0, cols = 0, blocks = 0;
+  std::vector<float> w;  // [blocks][rows][4], zero-padded past cols
+  static DenseBlocked fromDense(const std::vector<float>& dense, int rows, int cols);
+  void apply(const float* x, float* out) const;  // x: cols values
+};
+
 // Mel filterbank norm: "slaney" area normalisation, none, or a p-norm per filter (p > 0, inf allowed).
 struct MelNorm {
   enum Kind { Slaney, None, PNorm } kind = Slaney;
