@@ -193,6 +193,8 @@ export interface NativeAnalyzeOptions extends NativeStftParams, NativeBeatOption
   lag: number;
   maxSize: number;
   detrend: boolean;
+  /** Threads for the per-frame work (1: the worker thread only). */
+  threads: number;
 }
 
 /** Matrices are row-major [rows][frames]; only the requested keys are present. */

@@ -146,6 +146,11 @@ export const FeatureOptionsSchema = z
     ...beatShape,
     /** Aggregation of onset strength across mel bands (librosa.onset.onset_strength: mean). */
     aggregate: AggregateSchema.default('mean'),
+    /**
+     * Threads for the per-frame work inside the one native job (default 1: only the libuv worker).
+     * Results are identical for any value; raise it only when nothing else is running in parallel.
+     */
+    threads: z.number().int().min(1).max(64).default(1),
     ...signal,
   })
   .superRefine((o, ctx) => {
@@ -238,6 +243,7 @@ export function nativeAnalyzeOptions(
     lag: o.lag,
     maxSize: o.maxSize,
     detrend: o.detrend,
+    threads: o.threads,
     ...beatParams(o),
   };
 }

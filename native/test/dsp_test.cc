@@ -196,3 +196,19 @@ TEST_CASE("power_to_db floors at max - top_db") {
   CHECK_NEAR(s[2], -80.0, 1e-6);
   CHECK_NEAR(s[3], -80.0, 1e-6);
 }
+
+TEST_CASE("features: threads give identical results") {
+  std::vector<float> x = noise(22050 * 6, 9);
+  for (size_t i = 0; i < x.size(); i += 5000) x[i] += 0.9f;
+  FeatureParams p;
+  p.centroid = p.chroma = p.mfcc = p.rolloff = p.bandwidth = p.melDb = true;
+  const FeatureSet a = computeFeatures(x.data(), static_cast<int64_t>(x.size()), p, nullptr);
+  p.threads = 3;
+  const FeatureSet b = computeFeatures(x.data(), static_cast<int64_t>(x.size()), p, nullptr);
+  CHECK(a.tuning == b.tuning);
+  CHECK(a.chroma == b.chroma);
+  CHECK(a.mfcc == b.mfcc);
+  CHECK(a.melDb == b.melDb);
+  CHECK(a.centroid == b.centroid);
+  CHECK(a.rolloff == b.rolloff);
+}

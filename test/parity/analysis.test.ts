@@ -308,6 +308,18 @@ describe('analysis edge cases and API contracts', () => {
     }
   });
 
+  it('threads > 1 gives bit-identical results', async () => {
+    const fx = manifest.fixtures.find((f) => f.name === 'real_chromium_bsu') ?? manifest.fixtures[0]!;
+    const y = load(fx.input);
+    const a = await analyze(y, fx.sr);
+    const b = await analyze(y, fx.sr, { threads: 2 });
+    expect(b.tempoBpm).toBe(a.tempoBpm);
+    expect(Array.from(b.beatFrames)).toEqual(Array.from(a.beatFrames));
+    expect(b.features.chroma.data).toEqual(a.features.chroma.data);
+    expect(b.features.mfcc.data).toEqual(a.features.mfcc.data);
+    expect(b.onsetEnvelope).toEqual(a.onsetEnvelope);
+  });
+
   it('an aborted signal rejects with AbortError', async () => {
     const ac = new AbortController();
     ac.abort();

@@ -1,8 +1,11 @@
 #include "beat/tempo.h"
 
+#include <atomic>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <string>
+#include <thread>
 
 #include "common/error.h"
 
@@ -26,7 +29,7 @@ std::vector<double> tempoFrequencies(int n, double sr, int hop) {
 // DFT is linear, the mean autocorrelation is the inverse DFT of the mean normalised power
 // spectrum: one inverse transform in total. The sliding DFT is re-anchored exactly every
 // kResync frames so rounding cannot drift.
-std::vector<double> meanTempogram(const float* env, int64_t n, int W, const CancelToken* cancel) {
+std::vector<double> meanTempogram(const float* env, int64_t n, int W, const CancelToken* cancel, int threads) {
   if (W < 1) throw Error(code::kInvalidArgument, "tempo: window must be at least one frame");
   std::vector<double> out(static_cast<size_t>(W), 0.0);
   if (n <= 0) return out;
@@ -51,18 +54,26 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
     cr[f] = std::cos(2.0 * M_PI * f / N);
     ci[f] = std::sin(2.0 * M_PI * f / N);
   }
-  std::vector<double> xr(B + 4), xi(B + 4);  // X[f] stored at f + 2 (room for mirrored neighbours)
-  std::vector<double> pw(B), acc(B, 0.0);
   std::vector<double> sgn(B);
   for (int f = 0; f < B; ++f) sgn[f] = (f & 1) ? -1.0 : 1.0;
-  auto anchor = [&](int64_t t) {
-    // X_t[f] = sum_j e[t + j] * w^{-f j}, via a rotating phasor per bin
+  // Frames are processed in fixed chunks of kResync: each chunk starts from an exact DFT and
+  // sums its normalised spectra on its own; chunk sums are added in chunk order, so the result
+  // does not depend on how many threads ran the chunks.
+  constexpr int64_t kResync = 1024;
+  const int64_t chunks = (n + kResync - 1) / kResync;
+  std::vector<double> chunkAcc(static_cast<size_t>(chunks) * B, 0.0);
+  auto runChunk = [&](int64_t c) {
+    std::vector<double> xr(B + 4), xi(B + 4);  // X[f] stored at f + 2 (room for mirrored neighbours)
+    std::vector<double> pw(B);
+    double* acc = chunkAcc.data() + static_cast<size_t>(c) * B;
+    const int64_t t0 = c * kResync, t1 = std::min<int64_t>(n, t0 + kResync);
+    // X_t0[f] = sum_j e[t0 + j] * w^{-f j}, via a rotating phasor per bin
     for (int f = 0; f < B; ++f) {
       double sr = 0.0, si = 0.0;
       double pr = 1.0, pi = 0.0;  // w^{-f j}
       const double stepR = cr[f], stepI = -ci[f];
       for (int j = 0; j < W; ++j) {
-        const double v = e[t + j];
+        const double v = e[t0 + j];
         sr += v * pr;
         si += v * pi;
         const double npr = pr * stepR - pi * stepI;
@@ -77,62 +88,88 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
       xr[f + 2] = sr;
       xi[f + 2] = si;
     }
+    // Non-zero samples under the window's non-zero part (offsets 1..W-1; Hann is 0 at offset 0):
+    // a frame without any is exactly zero in librosa and skipped by its normalisation, so it is
+    // skipped here too instead of being normalised by the sliding DFT's rounding residue.
+    int64_t live = 0;
+    for (int j = 1; j < W; ++j) live += e[t0 + j] != 0.0;
+    for (int64_t t = t0; t < t1; ++t) {
+      if (t > t0) {
+        live += (e[t + W - 1] != 0.0) - (e[t] != 0.0);
+        // X_t = w^f (X_{t-1} - e[t-1] + e[t-1+W] (-1)^f)
+        const double out0 = e[t - 1], in0 = e[t - 1 + W];
+        const double dEven = in0 - out0, dOdd = -out0 - in0;
+        double* XR = xr.data() + 2;
+        double* XI = xi.data() + 2;
+        for (int f = 0; f < B; ++f) {
+          const double d = sgn[f] > 0 ? dEven : dOdd;
+          const double a = XR[f] + d, b = XI[f];
+          XR[f] = a * cr[f] - b * ci[f];
+          XI[f] = a * ci[f] + b * cr[f];
+        }
+      }
+      // mirrored neighbours: X[-f] = conj X[f], X[W + f] = conj X[W - f]
+      xr[1] = xr[3];
+      xi[1] = -xi[3];
+      xr[0] = xr[4];
+      xi[0] = -xi[4];
+      xr[B + 2] = xr[B];
+      xi[B + 2] = -xi[B];
+      xr[B + 3] = xr[B - 1];
+      xi[B + 3] = -xi[B - 1];
+      {
+        const double* XR = xr.data();
+        const double* XI = xi.data();
+        double* PW = pw.data();
+        for (int f = 0; f < B; ++f) {
+          const double yr = 0.5 * XR[f + 2] - 0.25 * (XR[f] + XR[f + 4]);
+          const double yi = 0.5 * XI[f + 2] - 0.25 * (XI[f] + XI[f + 4]);
+          PW[f] = yr * yr + yi * yi;
+        }
+      }
+      double e4[4] = {0, 0, 0, 0};
+      int f4 = 1;
+      for (; f4 + 3 < W; f4 += 4)
+        for (int l = 0; l < 4; ++l) e4[l] += pw[f4 + l];
+      double energy = (e4[0] + e4[1]) + (e4[2] + e4[3]);
+      for (; f4 < W; ++f4) energy += pw[f4];
+      energy = 2.0 * energy + pw[0] + pw[W];
+      const double r0 = energy / N;  // lag-0 autocorrelation (Parseval)
+      if (live == 0 || r0 < std::numeric_limits<double>::min()) continue;
+      const double q = 1.0 / r0;
+      for (int f = 0; f < B; ++f) acc[f] += pw[f] * q;
+    }
   };
-  constexpr int64_t kResync = 1024;
-  // Non-zero samples under the window's non-zero part (offsets 1..W-1; Hann is 0 at offset 0):
-  // a frame without any is exactly zero in librosa and skipped by its normalisation, so it is
-  // skipped here too instead of being normalised by the sliding DFT's rounding residue.
-  int64_t live = 0;
-  for (int j = 1; j < W; ++j) live += e[j] != 0.0;
-  for (int64_t t = 0; t < n; ++t) {
-    if (t > 0) live += (e[t + W - 1] != 0.0) - (e[t] != 0.0);
-    if (t % kResync == 0) {
+  const int nThreads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, chunks)));
+  if (nThreads == 1) {
+    for (int64_t c = 0; c < chunks; ++c) {
       if (cancel) cancel->throwIfRequested("tempo");
-      anchor(t);
-    } else {
-      // X_t = w^f (X_{t-1} - e[t-1] + e[t-1+W] (-1)^f)
-      const double out0 = e[t - 1], in0 = e[t - 1 + W];
-      const double dEven = in0 - out0, dOdd = -out0 - in0;
-      double* XR = xr.data() + 2;
-      double* XI = xi.data() + 2;
-      for (int f = 0; f < B; ++f) {
-        const double d = sgn[f] > 0 ? dEven : dOdd;
-        const double a = XR[f] + d, b = XI[f];
-        XR[f] = a * cr[f] - b * ci[f];
-        XI[f] = a * ci[f] + b * cr[f];
-      }
+      runChunk(c);
     }
-    // mirrored neighbours: X[-f] = conj X[f], X[W + f] = conj X[W - f]
-    xr[1] = xr[3];
-    xi[1] = -xi[3];
-    xr[0] = xr[4];
-    xi[0] = -xi[4];
-    xr[B + 2] = xr[B];
-    xi[B + 2] = -xi[B];
-    xr[B + 3] = xr[B - 1];
-    xi[B + 3] = -xi[B - 1];
-    {
-      const double* XR = xr.data();
-      const double* XI = xi.data();
-      double* PW = pw.data();
-      for (int f = 0; f < B; ++f) {
-        const double yr = 0.5 * XR[f + 2] - 0.25 * (XR[f] + XR[f + 4]);
-        const double yi = 0.5 * XI[f + 2] - 0.25 * (XI[f] + XI[f + 4]);
-        PW[f] = yr * yr + yi * yi;
+  } else {
+    std::atomic<int64_t> next{0};
+    std::vector<std::exception_ptr> errors(nThreads);
+    auto work = [&](int i) {
+      try {
+        for (int64_t c; (c = next.fetch_add(1)) < chunks;) {
+          if (cancel) cancel->throwIfRequested("tempo");
+          runChunk(c);
+        }
+      } catch (...) {
+        errors[i] = std::current_exception();
+        next.store(chunks);
       }
-    }
-    double e4[4] = {0, 0, 0, 0};
-    int f4 = 1;
-    for (; f4 + 3 < W; f4 += 4)
-      for (int l = 0; l < 4; ++l) e4[l] += pw[f4 + l];
-    double energy = (e4[0] + e4[1]) + (e4[2] + e4[3]);
-    for (; f4 < W; ++f4) energy += pw[f4];
-    energy = 2.0 * energy + pw[0] + pw[W];
-    const double r0 = energy / N;  // lag-0 autocorrelation (Parseval)
-    if (live == 0 || r0 < std::numeric_limits<double>::min()) continue;
-    const double q = 1.0 / r0;
-    for (int f = 0; f < B; ++f) acc[f] += pw[f] * q;
+    };
+    std::vector<std::thread> pool;
+    for (int i = 1; i < nThreads; ++i) pool.emplace_back(work, i);
+    work(0);
+    for (auto& th : pool) th.join();
+    for (auto& err : errors)
+      if (err) std::rethrow_exception(err);
   }
+  std::vector<double> acc(B, 0.0);
+  for (int64_t c = 0; c < chunks; ++c)
+    for (int f = 0; f < B; ++f) acc[f] += chunkAcc[static_cast<size_t>(c) * B + f];
   // a[k] = (1 / (n N)) * (S0 + (-1)^k S_W + 2 sum_{f=1}^{W-1} S_f cos(2 pi f k / N))
   const double scale = 1.0 / (static_cast<double>(n) * N);
   std::vector<double> cosTab(static_cast<size_t>(N));
@@ -152,7 +189,7 @@ TempoEstimate estimateTempo(const float* env, int64_t n, const TempoParams& p, c
   if (!(p.startBpm > 0)) throw Error(code::kInvalidArgument, "tempo: startBpm must be strictly positive");
   const int W = tempogramWindow(p);
   if (W < 1) throw Error(code::kInvalidArgument, "tempo: acSize is shorter than one hop");
-  const std::vector<double> tg = meanTempogram(env, n, W, cancel);
+  const std::vector<double> tg = meanTempogram(env, n, W, cancel, p.threads);
   const std::vector<double> bpms = tempoFrequencies(W, p.sr, p.hopLength);
   int maxIdx = 0;
   if (std::isfinite(p.maxTempo) && p.maxTempo > 0) {

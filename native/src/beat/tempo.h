@@ -16,6 +16,7 @@ struct TempoParams {
   double stdBpm = 1.0;
   double acSize = 8.0;     // seconds of autocorrelation window
   double maxTempo = 320.0; // <= 0 or NaN: no limit
+  int threads = 1;         // threads for the tempogram (the result does not depend on it)
 };
 
 // Window length in frames: floor(trunc(acSize * sr) / hop).
@@ -23,7 +24,8 @@ int tempogramWindow(const TempoParams& p);
 
 // mean over frames of librosa.feature.tempogram(onset_envelope, win_length=W, center=True,
 // window='hann', norm=inf): W lags.
-std::vector<double> meanTempogram(const float* env, int64_t n, int winLength, const CancelToken* cancel);
+std::vector<double> meanTempogram(const float* env, int64_t n, int winLength, const CancelToken* cancel,
+                                  int threads = 1);
 
 // BPM of each lag: 60 * sr / (hop * k), lag 0 = +inf.
 std::vector<double> tempoFrequencies(int n, double sr, int hop);

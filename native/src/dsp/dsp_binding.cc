@@ -258,6 +258,8 @@ Napi::Value Analyze(const Napi::CallbackInfo& info) {
   p.frameLength = static_cast<int>(napi::numberField(env, o, "frameLength", op));
   p.frameHop = static_cast<int>(napi::numberField(env, o, "frameHop", op));
   p.frameCenter = p.stft.center;
+  p.threads = static_cast<int>(napi::numberField(env, o, "threads", op));
+  if (p.threads < 1 || p.threads > 64) napi::throwInvalidArgument(env, op, "threads must be in [1, 64]");
   job.onsetParams.aggregate = beat::parseAggregate(env, napi::stringField(env, o, "onsetAggregate", op), op);
   job.onsetParams.lag = static_cast<int>(napi::numberField(env, o, "lag", op));
   job.onsetParams.maxSize = static_cast<int>(napi::numberField(env, o, "maxSize", op));
@@ -265,7 +267,10 @@ Napi::Value Analyze(const Napi::CallbackInfo& info) {
   job.onsetParams.center = p.stft.center;
   job.onsetParams.nFft = p.stft.nFft;
   job.onsetParams.hopLength = p.stft.hopLength;
-  if (job.beats) job.beatParams = beat::readBeatParams(env, o, p.sr, p.stft.hopLength, op);
+  if (job.beats) {
+    job.beatParams = beat::readBeatParams(env, o, p.sr, p.stft.hopLength, op);
+    job.beatParams.tempo.threads = p.threads;
+  }
   auto* worker = new AnalyzeWorker(env, std::move(input), std::move(job), napi::cancelTokenArg(env, info, 2, op));
   worker->Queue();
   return worker->Promise();

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "common/error.h"
 
@@ -266,8 +268,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
   const bool needSpec = needMel || p.chroma || p.centroid || p.bandwidth || p.rolloff;
 
   if (needSpec) {
-    StftFramer framer(p.stft);
-    const int bins = framer.bins();
+    const int bins = p.stft.nFft / 2 + 1;
     const int64_t T = stftFrameCount(n, p.stft);
     out.frames = T;
     const double fmax = p.fmax < 0 ? p.sr / 2.0 : p.fmax;
@@ -287,17 +288,20 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     if (p.bandwidth) out.bandwidth.resize(T);
     if (p.rolloff) out.rolloff.resize(T);
 
+    const PiptrackParams pp{p.sr, p.stft.nFft};
+    // Frames [t0, t1) with private buffers; writes only its own frames' outputs. t0 is a multiple of 4.
+    auto range = [&](int64_t t0, int64_t t1, std::vector<float>& pitches, std::vector<float>& pitchMags) {
+    StftFramer framer(p.stft);
     std::vector<std::complex<float>> spec4(static_cast<size_t>(4) * bins);
     const std::complex<float>* spec = nullptr;
     std::vector<float> mag(bins), pw(bins), melIn, melOut(p.nMels);
     if (needMel && p.melPowerExp != 2.0 && p.melPowerExp != 1.0) melIn.resize(bins);
-    PiptrackParams pp{p.sr, p.stft.nFft};
-    for (int64_t t = 0; t < T; ++t) {
-      if ((t & 3) == 0) {
-        if ((t & 127) == 0 && cancel) cancel->throwIfRequested("features");
-        framer.frames(x, n, t, static_cast<int>(std::min<int64_t>(4, T - t)), spec4.data());
+    for (int64_t t = t0; t < t1; ++t) {
+      if (((t - t0) & 3) == 0) {
+        if (((t - t0) & 127) == 0 && cancel) cancel->throwIfRequested("features");
+        framer.frames(x, n, t, static_cast<int>(std::min<int64_t>(4, t1 - t)), spec4.data());
       }
-      spec = spec4.data() + static_cast<size_t>(t & 3) * bins;
+      spec = spec4.data() + static_cast<size_t>((t - t0) & 3) * bins;
       {
         const float* sp = reinterpret_cast<const float*>(spec);
         float* mg = mag.data();
@@ -414,6 +418,37 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
         if (estimate) piptrackFrame(pw.data(), bins, pp, freqs, pitches, pitchMags);
       }
     }
+    };
+    const int nThreads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(p.threads, (T + 255) / 256)));
+    if (nThreads == 1) {
+      range(0, T, pitches, pitchMags);
+    } else {
+      // contiguous frame ranges (multiples of 4); candidates are concatenated in frame order, so
+      // the result is identical to the single-threaded pass
+      std::vector<std::vector<float>> tp(nThreads), tm(nThreads);
+      std::vector<std::exception_ptr> errors(nThreads);
+      std::vector<std::thread> pool;
+      const int64_t per = ((T + nThreads - 1) / nThreads + 3) / 4 * 4;
+      for (int i = 0; i < nThreads; ++i) {
+        const int64_t a = std::min<int64_t>(T, i * per), b = std::min<int64_t>(T, (i + 1) * per);
+        auto job = [&, i, a, b] {
+          try {
+            range(a, b, tp[i], tm[i]);
+          } catch (...) {
+            errors[i] = std::current_exception();
+          }
+        };
+        if (i + 1 < nThreads) pool.emplace_back(job);
+        else job();
+      }
+      for (auto& th : pool) th.join();
+      for (auto& e : errors)
+        if (e) std::rethrow_exception(e);
+      for (int i = 0; i < nThreads; ++i) {
+        pitches.insert(pitches.end(), tp[i].begin(), tp[i].end());
+        pitchMags.insert(pitchMags.end(), tm[i].begin(), tm[i].end());
+      }
+    }
 
     if (needMel) {
       if (p.melPower) out.melPower = mel;
@@ -450,9 +485,10 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
       const DenseBlocked fb = DenseBlocked::fromDense(dense, p.nChroma, bins);
       out.nChroma = p.nChroma;
       out.chroma.assign(static_cast<size_t>(p.nChroma) * T, 0.0f);
+      auto chromaRange = [&](int64_t t0, int64_t t1) {
       std::vector<float> raw(p.nChroma);
-      for (int64_t t = 0; t < T; ++t) {
-        if ((t & 255) == 0 && cancel) cancel->throwIfRequested("features");
+      for (int64_t t = t0; t < t1; ++t) {
+        if (((t - t0) & 255) == 0 && cancel) cancel->throwIfRequested("features");
         fb.apply(powerFrames.get() + static_cast<size_t>(t) * bins, raw.data());
         double len = 1.0;
         if (p.chromaNorm > 0) {
@@ -466,6 +502,22 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           if (len < kTinyF) len = 1.0;
         }
         for (int c = 0; c < p.nChroma; ++c) out.chroma[static_cast<size_t>(c) * T + t] = static_cast<float>(raw[c] / len);
+      }
+      };
+      if (p.threads > 1 && T >= 512) {
+        std::exception_ptr err;
+        std::thread helper([&] {
+          try {
+            chromaRange(0, T / 2);
+          } catch (...) {
+            err = std::current_exception();
+          }
+        });
+        chromaRange(T / 2, T);
+        helper.join();
+        if (err) std::rethrow_exception(err);
+      } else {
+        chromaRange(0, T);
       }
     }
   }

@@ -66,6 +66,9 @@ struct FeatureParams {
   bool frameCenter = true;
   double zcrThreshold = 1e-10;
   bool zcrZeroPos = true;
+
+  // Threads for the per-frame work (1: the calling thread only). Results do not depend on it.
+  int threads = 1;
 };
 
 struct FeatureSet {
