@@ -51,7 +51,8 @@ std::vector<float> onsetStrengthFromDb(const float* db, int bands, int64_t frame
     ref = refBuf.data();
   }
 
-  std::vector<float> col(static_cast<size_t>(bands));
+  std::vector<float> col(static_cast<size_t>(bands)), pos;
+  pos.reserve(static_cast<size_t>(bands));
   for (int64_t t = 0; t < diffs; ++t) {
     for (int f = 0; f < bands; ++f) {
       const size_t row = static_cast<size_t>(f) * T;
@@ -66,13 +67,25 @@ std::vector<float> onsetStrengthFromDb(const float* db, int bands, int64_t frame
         break;
       }
       case Aggregate::Median: {
+        // values are >= 0 and mostly 0: the sorted column is z zeros then the positives
+        pos.clear();
+        for (float c : col)
+          if (c > 0.0f) pos.push_back(c);
+        const size_t z = col.size() - pos.size();
+        auto sortedAt = [&](size_t i) -> float {
+          if (i < z) return 0.0f;
+          std::nth_element(pos.begin(), pos.begin() + (i - z), pos.end());
+          return pos[i - z];
+        };
         const size_t mid = col.size() / 2;
-        std::nth_element(col.begin(), col.begin() + mid, col.end());
-        const float hi = col[mid];
+        const float hi = sortedAt(mid);
         if (col.size() % 2 == 1) {
           v = hi;
+        } else if (mid - 1 < z) {
+          v = (0.0f + hi) / 2.0f;
         } else {
-          const float lo = *std::max_element(col.begin(), col.begin() + mid);
+          // after nth_element at mid - z, the elements before it are <= it: take their max
+          const float lo = *std::max_element(pos.begin(), pos.begin() + (mid - z));
           v = (lo + hi) / 2.0f;
         }
         break;

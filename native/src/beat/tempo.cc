@@ -59,7 +59,7 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
   // Frames are processed in fixed chunks of kResync: each chunk starts from an exact DFT and
   // sums its normalised spectra on its own; chunk sums are added in chunk order, so the result
   // does not depend on how many threads ran the chunks.
-  constexpr int64_t kResync = 1024;
+  constexpr int64_t kResync = 4096;
   const int64_t chunks = (n + kResync - 1) / kResync;
   std::vector<double> chunkAcc(static_cast<size_t>(chunks) * B, 0.0);
   auto runChunk = [&](int64_t c) {
@@ -67,27 +67,19 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
     std::vector<double> pw(B);
     double* acc = chunkAcc.data() + static_cast<size_t>(c) * B;
     const int64_t t0 = c * kResync, t1 = std::min<int64_t>(n, t0 + kResync);
-    // X_t0[f] = sum_j e[t0 + j] * w^{-f j}, via a rotating phasor per bin
-    for (int f = 0; f < B; ++f) {
-      double sr = 0.0, si = 0.0;
-      double pr = 1.0, pi = 0.0;  // w^{-f j}
-      const double stepR = cr[f], stepI = -ci[f];
-      for (int j = 0; j < W; ++j) {
-        const double v = e[t0 + j];
-        sr += v * pr;
-        si += v * pi;
-        const double npr = pr * stepR - pi * stepI;
-        pi = pr * stepI + pi * stepR;
-        pr = npr;
-        if ((j & 63) == 63) {  // renormalise the phasor
-          const double m = 1.0 / std::sqrt(pr * pr + pi * pi);
-          pr *= m;
-          pi *= m;
-        }
+    double* XR = xr.data() + 2;
+    double* XI = xi.data() + 2;
+    // one slide of the window start by a sample: X <- w^f (X - out + in (-1)^f)
+    auto slide = [&](double out0, double in0) {
+      for (int f = 0; f < B; ++f) {
+        const double a = XR[f] + (sgn[f] * in0 - out0), b = XI[f];
+        XR[f] = a * cr[f] - b * ci[f];
+        XI[f] = a * ci[f] + b * cr[f];
       }
-      xr[f + 2] = sr;
-      xi[f + 2] = si;
-    }
+    };
+    // Anchor: slide an all-zero window W times over e[t0, t0 + W), which yields frame t0's DFT
+    // with the rounding of only W steps.
+    for (int j = 0; j < W; ++j) slide(0.0, e[t0 + j]);
     // Non-zero samples under the window's non-zero part (offsets 1..W-1; Hann is 0 at offset 0):
     // a frame without any is exactly zero in librosa and skipped by its normalisation, so it is
     // skipped here too instead of being normalised by the sliding DFT's rounding residue.
@@ -96,17 +88,7 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
     for (int64_t t = t0; t < t1; ++t) {
       if (t > t0) {
         live += (e[t + W - 1] != 0.0) - (e[t] != 0.0);
-        // X_t = w^f (X_{t-1} - e[t-1] + e[t-1+W] (-1)^f)
-        const double out0 = e[t - 1], in0 = e[t - 1 + W];
-        const double dEven = in0 - out0, dOdd = -out0 - in0;
-        double* XR = xr.data() + 2;
-        double* XI = xi.data() + 2;
-        for (int f = 0; f < B; ++f) {
-          const double d = sgn[f] > 0 ? dEven : dOdd;
-          const double a = XR[f] + d, b = XI[f];
-          XR[f] = a * cr[f] - b * ci[f];
-          XI[f] = a * ci[f] + b * cr[f];
-        }
+        slide(e[t - 1], e[t - 1 + W]);  // X_t from X_{t-1}
       }
       // mirrored neighbours: X[-f] = conj X[f], X[W + f] = conj X[W - f]
       xr[1] = xr[3];
@@ -118,12 +100,12 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
       xr[B + 3] = xr[B - 1];
       xi[B + 3] = -xi[B - 1];
       {
-        const double* XR = xr.data();
-        const double* XI = xi.data();
+        const double* R = xr.data();
+        const double* I = xi.data();
         double* PW = pw.data();
         for (int f = 0; f < B; ++f) {
-          const double yr = 0.5 * XR[f + 2] - 0.25 * (XR[f] + XR[f + 4]);
-          const double yi = 0.5 * XI[f + 2] - 0.25 * (XI[f] + XI[f + 4]);
+          const double yr = 0.5 * R[f + 2] - 0.25 * (R[f] + R[f + 4]);
+          const double yi = 0.5 * I[f + 2] - 0.25 * (I[f] + I[f + 4]);
           PW[f] = yr * yr + yi * yi;
         }
       }
