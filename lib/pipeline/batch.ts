@@ -3,10 +3,9 @@
  * (`jobs`), resume of songs whose outputs are complete, and cancellation. Per-file failures never
  * throw: they are collected, as in the original.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { basename, extname, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
 
 import pLimit from 'p-limit';
 
@@ -15,6 +14,9 @@ import { silentLogger, type Logger } from '../util/logger.js';
 import { PipelineConfig, type PipelineConfigFields } from './config.js';
 import { AudioPipeline, createPipelineBreakers, type PipelineResult, type ProgressEvent } from './pipeline.js';
 import type { PipelineServices } from './services.js';
+import { runFingerprint } from './fingerprint.js';
+
+export { runFingerprint };
 
 export type BatchSuccess = [songId: string, inputPath: string, results: PipelineResult];
 export type BatchFailure = [songId: string, inputPath: string, error: string];
@@ -43,17 +45,6 @@ export interface BatchOptions {
   services?: PipelineServices;
   onProgress?: (event: ProgressEvent) => void;
   onSongDone?: (outcome: { songId: string; inputPath: string; ok: boolean; skipped: boolean; error?: string }) => void;
-}
-
-/**
- * A fingerprint of what produced a song's outputs: the input file's identity (path, size, mtime)
- * and every config field. `--resume` redoes a song whenever it changes.
- */
-export async function runFingerprint(config: PipelineConfig): Promise<string> {
-  const info = await stat(config.inputWav);
-  const fields = { ...config.toSnakeCase(), out_dir: undefined, enable_progress: undefined };
-  const payload = JSON.stringify({ input: resolve(config.inputWav), size: info.size, mtimeMs: info.mtimeMs, fields });
-  return createHash('sha256').update(payload).digest('hex');
 }
 
 /**
