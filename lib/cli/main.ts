@@ -212,6 +212,8 @@ export function buildProgram(): Command {
     .name('didactic-engine')
     .description('Audio processing pipeline for stem separation, analysis, MIDI transcription, and feature extraction')
     .version(`didactic-engine ${packageJson.version}`, '--version')
+    // Options after a subcommand name belong to the subcommand (`info x --json`).
+    .enablePositionalOptions()
     .showHelpAfterError()
     .option('--wav <path...>', 'input audio file(s); more than one means batch mode')
     .option('--song-id <id>', 'song identifier (required for a single file; batch mode uses file names)')
