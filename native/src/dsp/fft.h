@@ -3,6 +3,7 @@
 #pragma once
 
 #include <complex>
+#include <cstddef>
 #include <memory>
 #include <vector>
 
@@ -43,6 +44,26 @@ class RealFft4 {
 
  private:
   void* cfg_ = nullptr;
+};
+
+// PFFFT real forward transform of a power-of-two size >= 32 (SSE). `in` and `out` hold n floats
+// and must be 16-byte aligned (use alignedAlloc). Output order: out[0] = X_0, out[1] = X_{n/2}
+// (both real), then (re, im) of X_1 ... X_{n/2-1}.
+class PffftReal {
+ public:
+  static bool supported(int n);
+  explicit PffftReal(int n);
+  ~PffftReal();
+  PffftReal(const PffftReal&) = delete;
+  PffftReal& operator=(const PffftReal&) = delete;
+  void forward(const float* in, float* out);
+  static float* alignedAlloc(size_t floats);
+  static void alignedFree(float* p);
+
+ private:
+  int n_;
+  void* setup_ = nullptr;
+  float* work_ = nullptr;
 };
 
 }  // namespace de::dsp

@@ -55,7 +55,11 @@ StftFramer::StftFramer(const StftParams& p) : p_(p), fft_(p.nFft) {
   const std::vector<double> w = padCenter(makeWindow(p.window, p.winLength), p.nFft);
   window_.assign(w.begin(), w.end());
   buf_.resize(static_cast<size_t>(p.nFft));
-  if (RealFft4::supported(p.nFft)) {
+  if (PffftReal::supported(p.nFft)) {
+    pffft_ = std::make_unique<PffftReal>(p.nFft);
+    pin_ = PffftReal::alignedAlloc(static_cast<size_t>(p.nFft));
+    pout_ = PffftReal::alignedAlloc(static_cast<size_t>(p.nFft));
+  } else if (RealFft4::supported(p.nFft)) {
     fft4_ = std::make_unique<RealFft4>(p.nFft);
     const size_t floats = static_cast<size_t>(4) * p.nFft + static_cast<size_t>(8) * fft_.bins() + 8;
     store4_.resize(floats);
@@ -82,14 +86,28 @@ void StftFramer::fill(const float* x, int64_t n, int64_t t, float* dst, int stri
   }
 }
 
+StftFramer::~StftFramer() {
+  if (pin_) PffftReal::alignedFree(pin_);
+  if (pout_) PffftReal::alignedFree(pout_);
+}
+
 void StftFramer::frame(const float* x, int64_t n, int64_t t, std::complex<float>* out) {
+  if (pffft_) {
+    fill(x, n, t, pin_, 1);
+    pffft_->forward(pin_, pout_);
+    const int half = p_.nFft / 2;
+    out[0] = {pout_[0], 0.0f};
+    out[half] = {pout_[1], 0.0f};
+    std::copy(pout_ + 2, pout_ + p_.nFft, reinterpret_cast<float*>(out + 1));
+    return;
+  }
   fill(x, n, t, buf_.data(), 1);
   fft_.forward(buf_.data(), out);
 }
 
 void StftFramer::frames(const float* x, int64_t n, int64_t t0, int count, std::complex<float>* out) {
   const int bins = fft_.bins();
-  if (!fft4_ || count < 2) {
+  if (pffft_ || !fft4_ || count < 2) {
     for (int j = 0; j < count; ++j) frame(x, n, t0 + j, out + static_cast<size_t>(j) * bins);
     return;
   }

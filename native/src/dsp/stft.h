@@ -41,6 +41,9 @@ int64_t padIndex(int64_t i, int64_t n, PadMode mode);
 class StftFramer {
  public:
   StftFramer(const StftParams& p);
+  ~StftFramer();
+  StftFramer(const StftFramer&) = delete;
+  StftFramer& operator=(const StftFramer&) = delete;
   int bins() const { return fft_.bins(); }
   const StftParams& params() const { return p_; }
   // Spectrum of frame t of x[0, n) into out[0, bins).
@@ -54,6 +57,9 @@ class StftFramer {
   StftParams p_;
   RealFft fft_;
   std::unique_ptr<RealFft4> fft4_;
+  std::unique_ptr<PffftReal> pffft_;  // preferred for power-of-two sizes
+  float* pin_ = nullptr;              // aligned nFft input / output for pffft
+  float* pout_ = nullptr;
   std::vector<float> window_;  // nFft, centred winLength window
   std::vector<float> buf_;
   float* in4_ = nullptr;   // 16-byte aligned, 4 * nFft
