@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { WriteError } from '../errors.js';
 import { OUTPUT_DIRECTORY_KINDS } from './config.js';
 
 export const STAGING_DIR_NAME = '.didactic-staging';
@@ -42,7 +43,16 @@ export class SongStaging {
   }
 
   async create(): Promise<void> {
-    for (const [, kind] of OUTPUT_DIRECTORY_KINDS) await mkdir(this.stage(kind), { recursive: true });
+    try {
+      for (const [, kind] of OUTPUT_DIRECTORY_KINDS) await mkdir(this.stage(kind), { recursive: true });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const code = e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS' ? 'DE_PERMISSION_DENIED' : 'DE_WRITE_FAILED';
+      throw new WriteError(code, `Cannot create output folder under ${this.outDir}: ${e.code ?? ''} ${e.message}`.trim(), {
+        cause: err,
+        details: { errno: e.code },
+      });
+    }
   }
 
   /**
