@@ -13,7 +13,7 @@ import { audioInfo } from '../audio/info.js';
 import { DidacticError } from '../errors.js';
 import { processBatch, type BatchResult } from '../pipeline/batch.js';
 import { BASIC_PITCH_BACKENDS, loadPipelineConfigFile, PipelineConfig } from '../pipeline/config.js';
-import { AudioPipeline } from '../pipeline/pipeline.js';
+import { planConcurrency } from '../pipeline/concurrency.js';
 import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '../util/logger.js';
 import { createProgress } from './progress.js';
 
@@ -56,6 +56,8 @@ interface MainOptions {
   logFormat: 'text' | 'json';
   config?: string;
   jobs: number;
+  stemJobs?: number;
+  ortThreads?: number;
   json?: boolean;
   resume?: boolean;
   quiet?: boolean;
@@ -118,6 +120,14 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
   delete baseFields.inputWav;
   delete baseFields.outDir;
   const showProgress = opts.progress ?? Boolean(process.stderr.isTTY);
+  const plan = planConcurrency({
+    jobs: files.length > 1 ? opts.jobs : 1,
+    ...(opts.stemJobs !== undefined ? { stemConcurrency: opts.stemJobs } : {}),
+    ...(opts.ortThreads !== undefined ? { ortIntraOpThreads: opts.ortThreads } : {}),
+  });
+  // Only effective before the libuv pool starts, which is why the CLI sets it this early.
+  process.env.UV_THREADPOOL_SIZE ??= String(plan.uvThreadpoolSize);
+  const concurrency = { stemConcurrency: plan.stemConcurrency, ortIntraOpThreads: plan.ortIntraOpThreads };
   const controller = new AbortController();
   const onSignal = () => {
     log.warn('Interrupted: cancelling (outputs of unfinished songs are discarded)');
@@ -144,6 +154,7 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
         logger: silentPrefix(log),
         resume: Boolean(opts.resume),
         signal: controller.signal,
+        ...concurrency,
         ...(progress ? { onProgress: progress.onProgress, onSongDone: progress.onSongDone } : {}),
       });
       progress?.stop();
@@ -165,6 +176,7 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
       config: baseFields,
       logger: log,
       jobs: opts.jobs,
+      ...concurrency,
       resume: Boolean(opts.resume),
       signal: controller.signal,
       ...(progress ? { onProgress: progress.onProgress, onSongDone: progress.onSongDone } : {}),
@@ -240,6 +252,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-format <format>', 'text (the original’s format) or json (structured)').choices(['text', 'json']).default('text'))
     .option('--config <file.json>', 'JSON config file (snake_case or camelCase keys); flags given explicitly override it')
     .option('-j, --jobs <n>', 'songs processed in parallel in batch mode', intArg, 1)
+    .option('--stem-jobs <n>', 'stems processed in parallel inside a song (default: the cores left per song, at most 4)', intArg)
+    .option('--ort-threads <n>', 'ONNX Runtime intra-op threads per model session (default: the cores left)', intArg)
     .option('--json', 'print a JSON summary on stdout')
     .option('--resume', 'skip songs whose outputs are complete and were made from the same input and config')
     .option('-q, --quiet', 'only warnings and errors')

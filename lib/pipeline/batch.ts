@@ -15,6 +15,7 @@ import { PipelineConfig, type PipelineConfigFields } from './config.js';
 import { AudioPipeline, createPipelineBreakers, type PipelineResult, type ProgressEvent } from './pipeline.js';
 import type { PipelineServices } from './services.js';
 import { runFingerprint } from './fingerprint.js';
+import { planConcurrency, setOrtIntraOpThreads } from './concurrency.js';
 
 export { runFingerprint };
 
@@ -44,6 +45,10 @@ export interface BatchOptions {
   signal?: AbortSignal;
   services?: PipelineServices;
   onProgress?: (event: ProgressEvent) => void;
+  /** Stems processed at once per song; default from planConcurrency(). */
+  stemConcurrency?: number;
+  /** ONNX Runtime intra-op threads per session; default from planConcurrency(). */
+  ortIntraOpThreads?: number;
   onSongDone?: (outcome: { songId: string; inputPath: string; ok: boolean; skipped: boolean; error?: string }) => void;
 }
 
@@ -78,7 +83,14 @@ export async function processBatch(
     );
   }
   const log = options.logger ?? silentLogger;
-  const limit = pLimit(Math.max(1, options.jobs ?? 1));
+  const plan = planConcurrency({
+    jobs: options.jobs ?? 1,
+    ...(options.stemConcurrency !== undefined ? { stemConcurrency: options.stemConcurrency } : {}),
+    ...(options.ortIntraOpThreads !== undefined ? { ortIntraOpThreads: options.ortIntraOpThreads } : {}),
+  });
+  setOrtIntraOpThreads(plan.ortIntraOpThreads);
+  log.debug(`Concurrency: ${plan.jobs} song(s) × ${plan.stemConcurrency} stem(s) × ${plan.ortIntraOpThreads} ORT thread(s) on ${plan.cores} core(s)`);
+  const limit = pLimit(plan.jobs);
   // One set of breakers for the whole batch: a model that keeps failing is skipped fast for the
   // following songs, as in the original (whose breakers were process-global).
   const breakers = createPipelineBreakers();
@@ -123,6 +135,7 @@ export async function processBatch(
           const pipeline = new AudioPipeline(config, {
             logger: log,
             breakers,
+            stemConcurrency: plan.stemConcurrency,
             ...(options.signal ? { signal: options.signal } : {}),
             ...(options.services ? { services: options.services } : {}),
             ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -7,6 +7,8 @@
 import { copyFile, mkdir, stat, utimes } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 
+import pLimit from 'p-limit';
+
 import { decodeAudio, type DecodedAudio } from '../audio/decode.js';
 import { resample } from '../audio/resample.js';
 import { writeWav } from '../audio/write.js';
@@ -72,6 +74,10 @@ export interface PipelineOptions {
   services?: PipelineServices;
   breakers?: PipelineBreakers;
   onProgress?: (event: ProgressEvent) => void;
+  /** Stems processed at once inside this song (default 1). See concurrency.ts for the budget rule. */
+  stemConcurrency?: number;
+  /** Chunk WAV writes in flight at once per stem (default 4). */
+  chunkWriteConcurrency?: number;
 }
 
 /** The returned result: the original's keys in its insertion order, plus additive keys. */
@@ -324,53 +330,72 @@ export class AudioPipeline {
       const stemFeatures: StemBarFeatures[] = [];
       const stemNotes = new Map<string, TranscribedNote[]>();
       let transcriber: Transcriber | null | undefined;
+      let transcriberPromise: Promise<Transcriber | null> | undefined;
       await step('Step 7: Process stems (chunks/transcription/align)', async () => {
-        for (const stemName of stemNames) {
-          log.info(`Processing stem '${stemName}'`);
-          const stem = await this.#loadStem(stemName, separated, decoded, ingested, results);
+        // Stems run concurrently within the budget; their results are merged in stem order, so
+        // datasets and result keys are identical to a sequential run.
+        const limit = pLimit(Math.max(1, this.#options.stemConcurrency ?? 1));
+        const perStem = await Promise.all(
+          stemNames.map((stemName) =>
+            limit(async () => {
+              const keys: Record<string, unknown> = {};
+              const outcome: { features?: StemBarFeatures; events?: StemEvents; notes?: TranscribedNote[]; keys: typeof keys } = { keys };
+              log.info(`Processing stem '${stemName}'`);
+              const stem = await this.#loadStem(stemName, separated, decoded, ingested);
 
-          if (cfg.writeBarChunks) {
-            const features = await this.#barFeaturesAndChunks(stem, bars, tempoBpm, staging, signal);
-            if (features) stemFeatures.push(features);
-          } else {
-            log.info(`Bar chunking disabled; skipping chunk export for '${stemName}'`);
-          }
+              if (cfg.writeBarChunks) {
+                const features = await this.#barFeaturesAndChunks(stem, bars, tempoBpm, staging, signal);
+                if (features) outcome.features = features;
+              } else {
+                log.info(`Bar chunking disabled; skipping chunk export for '${stemName}'`);
+              }
 
-          if (!cfg.useBasicPitchTranscription) {
-            log.info(`MIDI transcription disabled by configuration; skipping for stem '${stemName}'`);
-            continue;
-          }
-          try {
-            const notes = await breakers.basicPitch.execute(async () => {
-              if (transcriber === undefined) transcriber = await resolveTranscriber(services, cfg);
-              if (!transcriber) throw new DidacticError('DE_MODEL_NOT_FOUND', 'Basic Pitch transcription is not available in this build yet');
-              const t = transcriber;
-              return withTimeout('Basic Pitch', cfg.basicPitchTimeoutS, (s) =>
-                t.transcribe({ samples: stem.mono, sampleRate: cfg.analysisSr, signal: anySignal(s, signal)! }),
-              signal);
-            }, signal);
-            stemNotes.set(stemName, notes);
-            const midiName = `${stem.fileStem}.mid`;
-            await writeStemMidi(notes, tempoBpm, staging.stage('midi', midiName), {
-              timeSignature: { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
-              trackName: stemName,
-            });
-            results[`midi_${stemName}`] = staging.final('midi', midiName);
-            log.info(`Transcribed ${stemName} to MIDI at ${results[`midi_${stemName}`] as string}`);
-            if (notes.length === 0) {
-              log.info(`No notes detected for stem '${stemName}'`);
-              continue;
-            }
-            const columns = notesToColumns(notes);
-            const alignment = alignNotesToBeats(columns, beatTimes, tempoBpm, cfg.timeSignatureNum, cfg.timeSignatureDen);
-            stemEvents.push({ songId: cfg.songId, stem: stemName, notes: columns, alignment });
-            log.info(`Aligned ${notes.length} notes for stem '${stemName}'`);
-          } catch (err) {
-            if (signal?.aborted) throw err;
-            results[`transcription_error_${stemName}`] = (err as Error).message;
-            log.warn(`MIDI transcription skipped for stem '${stemName}' (circuit state: ${breakers.basicPitch.state}): ${(err as Error).message}`);
-          }
-        }
+              if (!cfg.useBasicPitchTranscription) {
+                log.info(`MIDI transcription disabled by configuration; skipping for stem '${stemName}'`);
+                return outcome;
+              }
+              try {
+                const notes = await breakers.basicPitch.execute(async () => {
+                  if (transcriberPromise === undefined) transcriberPromise = resolveTranscriber(services, cfg);
+                  transcriber = await transcriberPromise;
+                  if (!transcriber) throw new DidacticError('DE_MODEL_NOT_FOUND', 'Basic Pitch transcription is not available (no transcriber configured)');
+                  const t = transcriber;
+                  return withTimeout('Basic Pitch', cfg.basicPitchTimeoutS, (s) =>
+                    t.transcribe({ samples: stem.mono, sampleRate: cfg.analysisSr, signal: anySignal(s, signal)! }),
+                  signal);
+                }, signal);
+                outcome.notes = notes;
+                const midiName = `${stem.fileStem}.mid`;
+                await writeStemMidi(notes, tempoBpm, staging.stage('midi', midiName), {
+                  timeSignature: { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
+                  trackName: stemName,
+                });
+                keys[`midi_${stemName}`] = staging.final('midi', midiName);
+                log.info(`Transcribed ${stemName} to MIDI at ${keys[`midi_${stemName}`] as string}`);
+                if (notes.length === 0) {
+                  log.info(`No notes detected for stem '${stemName}'`);
+                  return outcome;
+                }
+                const columns = notesToColumns(notes);
+                const alignment = alignNotesToBeats(columns, beatTimes, tempoBpm, cfg.timeSignatureNum, cfg.timeSignatureDen);
+                outcome.events = { songId: cfg.songId, stem: stemName, notes: columns, alignment };
+                log.info(`Aligned ${notes.length} notes for stem '${stemName}'`);
+              } catch (err) {
+                if (signal?.aborted) throw err;
+                keys[`transcription_error_${stemName}`] = (err as Error).message;
+                log.warn(`MIDI transcription skipped for stem '${stemName}' (circuit state: ${breakers.basicPitch.state}): ${(err as Error).message}`);
+              }
+              return outcome;
+            }),
+          ),
+        );
+        stemNames.forEach((stemName, i) => {
+          const o = perStem[i]!;
+          Object.assign(results, o.keys);
+          if (o.features) stemFeatures.push(o.features);
+          if (o.notes) stemNotes.set(stemName, o.notes);
+          if (o.events) stemEvents.push(o.events);
+        });
       });
 
       // Step 8: datasets are built from the per-stem pieces collected above.
@@ -455,7 +480,6 @@ export class AudioPipeline {
     separated: SeparatedStem[] | null,
     decoded: DecodedAudio,
     ingested: Float32Array,
-    results: Record<string, unknown>,
   ): Promise<StemAudio> {
     const cfg = this.config;
     if (stemName === FULL_MIX || !separated) {
@@ -472,7 +496,6 @@ export class AudioPipeline {
     const mono = mixToMono(stem.samples, stem.channels);
     const atRate =
       stem.sampleRate === cfg.analysisSr ? mono : await resample(mono, { inRate: stem.sampleRate, outRate: cfg.analysisSr });
-    void results;
     return { name: stemName, mono: atRate, native: stem, source: 'stem', fileStem: stemName };
   }
 
@@ -496,28 +519,31 @@ export class AudioPipeline {
       log.info('Computing bar features without writing chunk WAVs (write_bar_chunk_wavs=False)');
     }
     const features: StemBarFeatureResult = await computeStemBarFeatures(stem.mono, cfg.analysisSr, bars, cfg.hopLength, signal);
-    const chunkPaths: string[] = [];
+    const chunkPaths: string[] = new Array<string>(features.barIndex.length).fill('');
+    const writeLimit = pLimit(Math.max(1, this.#options.chunkWriteConcurrency ?? 4));
     let done = 0;
-    for (let i = 0; i < features.barIndex.length; i++) {
-      const barIndex = features.barIndex[i]!;
-      let chunkPath = '';
-      if (writeWavs) {
-        const name = `bar_${String(barIndex).padStart(4, '0')}.wav`;
-        const bar = { startS: features.startS[i]!, endS: features.endS[i]! };
-        if (cfg.preserveChunkAudio) {
-          const { samples, sampleRate, channels } = stem.native;
-          const [a, b] = barSampleRange(bar, sampleRate, samples.length / channels);
-          await writeWav(staging.stage('chunks', stem.name, name), samples.subarray(a * channels, b * channels), { sampleRate, channels });
-        } else {
-          const [a, b] = barSampleRange(bar, cfg.analysisSr, stem.mono.length);
-          await writeWav(staging.stage('chunks', stem.name, name), stem.mono.subarray(a, b), { sampleRate: cfg.analysisSr });
-        }
-        chunkPath = staging.final('chunks', stem.name, name);
-      }
-      chunkPaths.push(chunkPath);
-      done++;
-      this.#options.onProgress?.({ kind: 'bars', songId: cfg.songId, stem: stem.name, done, total: features.barIndex.length });
-    }
+    await Promise.all(
+      Array.from(features.barIndex, (barIndex, i) =>
+        writeLimit(async () => {
+          if (writeWavs) {
+            if (signal?.aborted) throw new AbortError(`${cfg.songId}: cancelled while writing chunks`);
+            const name = `bar_${String(barIndex).padStart(4, '0')}.wav`;
+            const bar = { startS: features.startS[i]!, endS: features.endS[i]! };
+            if (cfg.preserveChunkAudio) {
+              const { samples, sampleRate, channels } = stem.native;
+              const [a, b] = barSampleRange(bar, sampleRate, samples.length / channels);
+              await writeWav(staging.stage('chunks', stem.name, name), samples.subarray(a * channels, b * channels), { sampleRate, channels });
+            } else {
+              const [a, b] = barSampleRange(bar, cfg.analysisSr, stem.mono.length);
+              await writeWav(staging.stage('chunks', stem.name, name), stem.mono.subarray(a, b), { sampleRate: cfg.analysisSr });
+            }
+            chunkPaths[i] = staging.final('chunks', stem.name, name);
+          }
+          done++;
+          this.#options.onProgress?.({ kind: 'bars', songId: cfg.songId, stem: stem.name, done, total: features.barIndex.length });
+        }),
+      ),
+    );
     return { songId: cfg.songId, stem: stem.name, tempoBpm, features, chunkPath: chunkPaths, audioSource: stem.source };
   }
 }
