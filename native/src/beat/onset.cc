@@ -53,11 +53,20 @@ std::vector<float> onsetStrengthFromDb(const float* db, int bands, int64_t frame
 
   std::vector<float> col(static_cast<size_t>(bands)), pos;
   pos.reserve(static_cast<size_t>(bands));
+  // differences are gathered in tiles of kTile frames (row-wise reads, one page per row per tile)
+  constexpr int64_t kTile = 64;
+  std::vector<float> tile(static_cast<size_t>(kTile) * bands);
   for (int64_t t = 0; t < diffs; ++t) {
-    for (int f = 0; f < bands; ++f) {
-      const size_t row = static_cast<size_t>(f) * T;
-      col[f] = std::max(0.0f, db[row + t + p.lag] - ref[row + t]);
+    const int64_t j = t % kTile;
+    if (j == 0) {
+      const int64_t cnt = std::min(kTile, diffs - t);
+      for (int f = 0; f < bands; ++f) {
+        const float* cur = db + static_cast<size_t>(f) * T + t + p.lag;
+        const float* prev = ref + static_cast<size_t>(f) * T + t;
+        for (int64_t q = 0; q < cnt; ++q) tile[static_cast<size_t>(q) * bands + f] = std::max(0.0f, cur[q] - prev[q]);
+      }
     }
+    std::copy(tile.begin() + j * bands, tile.begin() + (j + 1) * bands, col.begin());
     float v = 0.0f;
     switch (p.aggregate) {
       case Aggregate::Mean: {

@@ -294,7 +294,19 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     StftFramer framer(p.stft);
     std::vector<std::complex<float>> spec4(static_cast<size_t>(4) * bins);
     const std::complex<float>* spec = nullptr;
-    std::vector<float> mag(bins), pw(bins), melIn, melOut(p.nMels);
+    std::vector<float> mag(bins), pw(bins), melIn;
+    // mel rows are written in tiles of kTile frames so each row's page is touched once per tile
+    constexpr int kTile = 16;
+    std::vector<float> melTile(needMel ? static_cast<size_t>(kTile) * p.nMels : 0);
+    int64_t tileStart = t0;
+    auto flushMel = [&](int64_t tEnd) {
+      const int64_t cnt = tEnd - tileStart;
+      for (int m = 0; m < p.nMels; ++m) {
+        float* dst = mel.data() + static_cast<size_t>(m) * T + tileStart;
+        for (int64_t j = 0; j < cnt; ++j) dst[j] = melTile[static_cast<size_t>(j) * p.nMels + m];
+      }
+      tileStart = tEnd;
+    };
     if (needMel && p.melPowerExp != 2.0 && p.melPowerExp != 1.0) melIn.resize(bins);
     for (int64_t t = t0; t < t1; ++t) {
       if (((t - t0) & 3) == 0) {
@@ -333,8 +345,8 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           for (int k = 0; k < bins; ++k) melIn[k] = std::pow(mag[k], static_cast<float>(p.melPowerExp));
           in = melIn.data();
         }
-        melFb.apply(in, melOut.data());
-        for (int m = 0; m < p.nMels; ++m) mel[static_cast<size_t>(m) * T + t] = melOut[m];
+        melFb.apply(in, melTile.data() + static_cast<size_t>(t - tileStart) * p.nMels);
+        if (t + 1 - tileStart == kTile) flushMel(t + 1);
       }
       if (p.centroid || p.bandwidth) {
         double t4[4] = {0, 0, 0, 0}, w4[4] = {0, 0, 0, 0};
@@ -418,6 +430,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
         if (estimate) piptrackFrame(pw.data(), bins, pp, freqs, pitches, pitchMags);
       }
     }
+    if (needMel && tileStart < t1) flushMel(t1);
     };
     const int nThreads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(p.threads, (T + 255) / 256)));
     if (nThreads == 1) {
