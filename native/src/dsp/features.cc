@@ -349,14 +349,26 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
         if (t + 1 - tileStart == kTile) flushMel(t + 1);
       }
       if (p.centroid || p.bandwidth) {
-        double t4[4] = {0, 0, 0, 0}, w4[4] = {0, 0, 0, 0};
+        double total = 0.0, wsum = 0.0;
         int k = 0;
-        for (; k + 3 < bins; k += 4)
-          for (int l = 0; l < 4; ++l) {
-            t4[l] += mag[k + l];
-            w4[l] += freqs[k + l] * mag[k + l];
+#ifdef __SSE2__
+        {
+          __m128d ta = _mm_setzero_pd(), tb = _mm_setzero_pd(), wa = _mm_setzero_pd(), wb = _mm_setzero_pd();
+          for (; k + 3 < bins; k += 4) {
+            const __m128 m4 = _mm_loadu_ps(mag.data() + k);
+            const __m128d lo = _mm_cvtps_pd(m4), hi = _mm_cvtps_pd(_mm_movehl_ps(m4, m4));
+            ta = _mm_add_pd(ta, lo);
+            tb = _mm_add_pd(tb, hi);
+            wa = _mm_add_pd(wa, _mm_mul_pd(_mm_loadu_pd(freqs.data() + k), lo));
+            wb = _mm_add_pd(wb, _mm_mul_pd(_mm_loadu_pd(freqs.data() + k + 2), hi));
           }
-        double total = (t4[0] + t4[1]) + (t4[2] + t4[3]), wsum = (w4[0] + w4[1]) + (w4[2] + w4[3]);
+          double tl[2], wl[2];
+          _mm_storeu_pd(tl, _mm_add_pd(ta, tb));
+          _mm_storeu_pd(wl, _mm_add_pd(wa, wb));
+          total = tl[0] + tl[1];
+          wsum = wl[0] + wl[1];
+        }
+#endif
         for (; k < bins; ++k) {
           total += mag[k];
           wsum += freqs[k] * mag[k];
@@ -368,14 +380,24 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           const double norm = p.bandwidthNorm ? len : 1.0;
           double acc = 0.0;
           if (p.bandwidthP == 2.0) {
-            double a4[4] = {0, 0, 0, 0};
             int k2 = 0;
-            for (; k2 + 3 < bins; k2 += 4)
-              for (int l = 0; l < 4; ++l) {
-                const double d = freqs[k2 + l] - c;
-                a4[l] += mag[k2 + l] * d * d;
+#ifdef __SSE2__
+            {
+              const __m128d cv = _mm_set1_pd(c);
+              __m128d aa = _mm_setzero_pd(), ab = _mm_setzero_pd();
+              for (; k2 + 3 < bins; k2 += 4) {
+                const __m128 m4 = _mm_loadu_ps(mag.data() + k2);
+                const __m128d lo = _mm_cvtps_pd(m4), hi = _mm_cvtps_pd(_mm_movehl_ps(m4, m4));
+                const __m128d d0 = _mm_sub_pd(_mm_loadu_pd(freqs.data() + k2), cv);
+                const __m128d d1 = _mm_sub_pd(_mm_loadu_pd(freqs.data() + k2 + 2), cv);
+                aa = _mm_add_pd(aa, _mm_mul_pd(lo, _mm_mul_pd(d0, d0)));
+                ab = _mm_add_pd(ab, _mm_mul_pd(hi, _mm_mul_pd(d1, d1)));
               }
-            acc = (a4[0] + a4[1]) + (a4[2] + a4[3]);
+              double al[2];
+              _mm_storeu_pd(al, _mm_add_pd(aa, ab));
+              acc = al[0] + al[1];
+            }
+#endif
             for (; k2 < bins; ++k2) {
               const double d = freqs[k2] - c;
               acc += mag[k2] * d * d;
