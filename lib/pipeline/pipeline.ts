@@ -415,8 +415,10 @@ export class AudioPipeline {
           tempoBpm,
           events: stemEvents,
           barFeatures: stemFeatures,
+          // Additive dataset: the bar grid itself (bars before any note or feature filtering).
+          barGrid: { bars, beatsPerBar: cfg.beatsPerBar },
         });
-        for (const name of ['events', 'beats', 'bars', 'bar_features'] as const) {
+        for (const name of ['events', 'beats', 'bars', 'bar_features', 'bar_grid'] as const) {
           const w = written[name];
           if (!w) continue;
           results[`${name}_parquet`] = staging.finalFor(w.path);
