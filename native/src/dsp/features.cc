@@ -9,6 +9,12 @@
 
 #include "common/error.h"
 
+#include <cstdlib>
+#include <new>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -16,6 +22,35 @@
 namespace de::dsp {
 
 namespace {
+
+// A large uninitialised float buffer. On Linux it is 2 MiB aligned and advised for transparent
+// huge pages, which turns ~250 page faults per MiB into one (the chroma pass stores every power
+// frame: 63 MB for 3 minutes at 44.1 kHz).
+class BigBuffer {
+ public:
+  BigBuffer() = default;
+  BigBuffer(const BigBuffer&) = delete;
+  BigBuffer& operator=(const BigBuffer&) = delete;
+  ~BigBuffer() { std::free(p_); }
+  void allocate(size_t floats) {
+    constexpr size_t kHuge = size_t(2) << 20;
+    const size_t bytes = (floats * sizeof(float) + kHuge - 1) / kHuge * kHuge;
+    void* q = nullptr;
+    if (bytes >= kHuge * 2 && posix_memalign(&q, kHuge, bytes) == 0) {
+#ifdef MADV_HUGEPAGE
+      madvise(q, bytes, MADV_HUGEPAGE);
+#endif
+    } else {
+      q = std::malloc(std::max<size_t>(bytes, 1));
+    }
+    if (!q) throw std::bad_alloc();
+    p_ = static_cast<float*>(q);
+  }
+  float* get() const { return p_; }
+
+ private:
+  float* p_ = nullptr;
+};
 
 constexpr float kTinyF = std::numeric_limits<float>::min();
 
@@ -281,8 +316,8 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     const std::vector<double> freqs = fftFrequencies(p.sr, p.stft.nFft);
     const bool estimate = p.chroma && std::isnan(p.tuning);
     std::vector<float> pitches, pitchMags;
-    std::unique_ptr<float[]> powerFrames;  // kept for the chroma pass (not zero-filled)
-    if (p.chroma) powerFrames.reset(new float[static_cast<size_t>(T) * bins]);
+    BigBuffer powerFrames;  // kept for the chroma pass (not zero-filled)
+    if (p.chroma) powerFrames.allocate(static_cast<size_t>(T) * bins);
     std::vector<float> mel(needMel ? static_cast<size_t>(p.nMels) * T : 0);
     if (p.centroid) out.centroid.resize(T);
     if (p.bandwidth) out.bandwidth.resize(T);
