@@ -81,11 +81,59 @@ void validateFeatureParams(const FeatureParams& p) {
 
 }  // namespace
 
+#ifdef __SSE2__
+namespace {
+// Natural log of four positive normal floats (Cephes logf: frexp, then a degree-8 polynomial
+// around 1; about 1 ulp), so power_to_db runs four values per step.
+inline __m128 logPs(__m128 x) {
+  const __m128i bits = _mm_castps_si128(x);
+  __m128i e = _mm_sub_epi32(_mm_srli_epi32(bits, 23), _mm_set1_epi32(126));
+  __m128 m = _mm_castsi128_ps(_mm_or_si128(_mm_and_si128(bits, _mm_set1_epi32(0x007fffff)), _mm_set1_epi32(0x3f000000)));
+  // m in [0.5, 1): if m < sqrt(0.5) use 2m - 1 and e - 1, else m - 1
+  const __m128 small = _mm_cmplt_ps(m, _mm_set1_ps(0.707106781186547524f));
+  e = _mm_sub_epi32(e, _mm_and_si128(_mm_castps_si128(small), _mm_set1_epi32(1)));
+  m = _mm_sub_ps(_mm_add_ps(m, _mm_and_ps(small, m)), _mm_set1_ps(1.0f));
+  const __m128 ef = _mm_cvtepi32_ps(e);
+  const __m128 z = _mm_mul_ps(m, m);
+  __m128 y = _mm_set1_ps(7.0376836292E-2f);
+  y = _mm_add_ps(_mm_mul_ps(y, m), _mm_set1_ps(-1.1514610310E-1f));
+  y = _mm_add_ps(_mm_mul_ps(y, m), _mm_set1_ps(1.1676998740E-1f));
+  y = _mm_add_ps(_mm_mul_ps(y, m), _mm_set1_ps(-1.2420140846E-1f));
+  y = _mm_add_ps(_mm_mul_ps(y, m), _mm_set1_ps(1.4249322787E-1f));
+  y = _mm_add_ps(_mm_mul_ps(y, m), _mm_set1_ps(-1.6668057665E-1f));
+  y = _mm_add_ps(_mm_mul_ps(y, m), _mm_set1_ps(2.0000714765E-1f));
+  y = _mm_add_ps(_mm_mul_ps(y, m), _mm_set1_ps(-2.4999993993E-1f));
+  y = _mm_add_ps(_mm_mul_ps(y, m), _mm_set1_ps(3.3333331174E-1f));
+  y = _mm_mul_ps(_mm_mul_ps(y, m), z);
+  y = _mm_add_ps(y, _mm_mul_ps(ef, _mm_set1_ps(-2.12194440e-4f)));
+  y = _mm_sub_ps(y, _mm_mul_ps(z, _mm_set1_ps(0.5f)));
+  return _mm_add_ps(_mm_add_ps(m, y), _mm_mul_ps(ef, _mm_set1_ps(0.693359375f)));
+}
+}  // namespace
+#endif
+
 void powerToDb(float* s, size_t count, double ref, double amin, double topDb) {
   const float aminF = static_cast<float>(amin);
   const float refDb = static_cast<float>(10.0 * std::log10(std::max(amin, std::fabs(ref))));
   float maxv = -std::numeric_limits<float>::infinity();
-  for (size_t i = 0; i < count; ++i) {
+  size_t i = 0;
+#ifdef __SSE2__
+  // values are >= amin > 0; amin below the smallest normal float takes the scalar path
+  if (aminF >= std::numeric_limits<float>::min()) {
+    const __m128 a = _mm_set1_ps(aminF), r = _mm_set1_ps(refDb);
+    const __m128 k10 = _mm_set1_ps(4.342944819032518f);  // 10 / ln(10)
+    __m128 mx = _mm_set1_ps(-std::numeric_limits<float>::infinity());
+    for (; i + 3 < count; i += 4) {
+      const __m128 v = _mm_sub_ps(_mm_mul_ps(k10, logPs(_mm_max_ps(a, _mm_loadu_ps(s + i)))), r);
+      _mm_storeu_ps(s + i, v);
+      mx = _mm_max_ps(mx, v);
+    }
+    float lanes[4];
+    _mm_storeu_ps(lanes, mx);
+    maxv = std::max(std::max(lanes[0], lanes[1]), std::max(lanes[2], lanes[3]));
+  }
+#endif
+  for (; i < count; ++i) {
     float v = 10.0f * std::log10(std::max(aminF, s[i]));
     v -= refDb;
     s[i] = v;
@@ -93,7 +141,7 @@ void powerToDb(float* s, size_t count, double ref, double amin, double topDb) {
   }
   if (std::isfinite(topDb) && topDb >= 0 && count > 0) {
     const float floorDb = maxv - static_cast<float>(topDb);
-    for (size_t i = 0; i < count; ++i) s[i] = std::max(s[i], floorDb);
+    for (size_t j = 0; j < count; ++j) s[j] = std::max(s[j], floorDb);
   }
 }
 
