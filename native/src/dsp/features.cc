@@ -122,9 +122,14 @@ void powerToDb(float* s, size_t count, double ref, double amin, double topDb) {
   if (aminF >= std::numeric_limits<float>::min()) {
     const __m128 a = _mm_set1_ps(aminF), r = _mm_set1_ps(refDb);
     const __m128 k10 = _mm_set1_ps(4.342944819032518f);  // 10 / ln(10)
+    // values at the floor get exactly the scalar 10 * log10(amin) (digital silence is -100 dB)
+    const __m128 floorDb = _mm_set1_ps(10.0f * std::log10(aminF) - refDb);
     __m128 mx = _mm_set1_ps(-std::numeric_limits<float>::infinity());
     for (; i + 3 < count; i += 4) {
-      const __m128 v = _mm_sub_ps(_mm_mul_ps(k10, logPs(_mm_max_ps(a, _mm_loadu_ps(s + i)))), r);
+      const __m128 x = _mm_loadu_ps(s + i);
+      const __m128 atFloor = _mm_cmple_ps(x, a);
+      const __m128 lv = _mm_sub_ps(_mm_mul_ps(k10, logPs(_mm_max_ps(a, x))), r);
+      const __m128 v = _mm_or_ps(_mm_and_ps(atFloor, floorDb), _mm_andnot_ps(atFloor, lv));
       _mm_storeu_ps(s + i, v);
       mx = _mm_max_ps(mx, v);
     }
