@@ -20,7 +20,8 @@ import { PIPELINE_BREAKER_DEFAULTS, ServiceBreaker, withTimeout } from './resili
 import { segmentBeatsIntoBars, type BarBoundary, barSampleRange } from './segmentation.js';
 import type { PipelineServices, SeparatedStem, StemSeparator, Transcriber, TranscribedNote } from './services.js';
 import { SongStaging } from './staging.js';
-import { writeSongDatasets, type StemBarFeatures, type StemEvents } from '../datasets/tables.js';
+import { SongDatasetSink } from '../datasets/songSink.js';
+import type { StemBarFeatures, StemEvents } from '../datasets/tables.js';
 import { AbortError, DidacticError, fromNative } from '../errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { startStepMetrics, type StepMetrics } from '../util/metrics.js';
@@ -184,6 +185,7 @@ export class AudioPipeline {
     };
 
     await staging.create();
+    let sink: SongDatasetSink | undefined;
     try {
       // Step 1: the input copy keeps its name, bytes and timestamps.
       const inputName = basename(cfg.inputWav);
@@ -327,64 +329,79 @@ export class AudioPipeline {
 
       // Step 7: per stem: bar features and chunks, transcription, alignment.
       const stemEvents: StemEvents[] = [];
-      const stemFeatures: StemBarFeatures[] = [];
       const stemNotes = new Map<string, TranscribedNote[]>();
       let transcriber: Transcriber | null | undefined;
       let transcriberPromise: Promise<Transcriber | null> | undefined;
+      sink = new SongDatasetSink(staging.stage('datasets'), cfg.songId, stemNames, beatTimes, tempoBpm);
+      const datasets = sink;
+      type StemOutcome = { features?: StemBarFeatures; events?: StemEvents; notes?: TranscribedNote[]; keys: Record<string, unknown> };
+      const processStem = async (stemName: string): Promise<StemOutcome> => {
+        const keys: Record<string, unknown> = {};
+        const outcome: { features?: StemBarFeatures; events?: StemEvents; notes?: TranscribedNote[]; keys: typeof keys } = { keys };
+        log.info(`Processing stem '${stemName}'`);
+        const stem = await this.#loadStem(stemName, separated, decoded, ingested);
+
+        if (cfg.writeBarChunks) {
+          const features = await this.#barFeaturesAndChunks(stem, bars, tempoBpm, staging, signal);
+          if (features) outcome.features = features;
+        } else {
+          log.info(`Bar chunking disabled; skipping chunk export for '${stemName}'`);
+        }
+
+        if (!cfg.useBasicPitchTranscription) {
+          log.info(`MIDI transcription disabled by configuration; skipping for stem '${stemName}'`);
+          return outcome;
+        }
+        try {
+          const notes = await breakers.basicPitch.execute(async () => {
+            if (transcriberPromise === undefined) transcriberPromise = resolveTranscriber(services, cfg);
+            transcriber = await transcriberPromise;
+            if (!transcriber) throw new DidacticError('DE_MODEL_NOT_FOUND', 'Basic Pitch transcription is not available (no transcriber configured)');
+            const t = transcriber;
+            return withTimeout('Basic Pitch', cfg.basicPitchTimeoutS, (s) =>
+              t.transcribe({ samples: stem.mono, sampleRate: cfg.analysisSr, signal: anySignal(s, signal)! }),
+            signal);
+          }, signal);
+          outcome.notes = notes;
+          const midiName = `${stem.fileStem}.mid`;
+          await writeStemMidi(notes, tempoBpm, staging.stage('midi', midiName), {
+            timeSignature: { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
+            trackName: stemName,
+          });
+          keys[`midi_${stemName}`] = staging.final('midi', midiName);
+          log.info(`Transcribed ${stemName} to MIDI at ${keys[`midi_${stemName}`] as string}`);
+          if (notes.length === 0) {
+            log.info(`No notes detected for stem '${stemName}'`);
+            return outcome;
+          }
+          const columns = notesToColumns(notes);
+          const alignment = alignNotesToBeats(columns, beatTimes, tempoBpm, cfg.timeSignatureNum, cfg.timeSignatureDen);
+          outcome.events = { songId: cfg.songId, stem: stemName, notes: columns, alignment };
+          log.info(`Aligned ${notes.length} notes for stem '${stemName}'`);
+        } catch (err) {
+          if (signal?.aborted) throw err;
+          keys[`transcription_error_${stemName}`] = (err as Error).message;
+          log.warn(`MIDI transcription skipped for stem '${stemName}' (circuit state: ${breakers.basicPitch.state}): ${(err as Error).message}`);
+        }
+        return outcome;
+      };
+
+      let featureRows = 0;
       await step('Step 7: Process stems (chunks/transcription/align)', async () => {
-        // Stems run concurrently within the budget; their results are merged in stem order, so
-        // datasets and result keys are identical to a sequential run.
+        // Stems run concurrently within the budget. Each stem's rows go to the Parquet writers as
+        // soon as it and every stem before it are done (row order = a sequential run's), and
+        // result keys are merged in stem order, so the outputs equal a sequential run's.
         const limit = pLimit(Math.max(1, this.#options.stemConcurrency ?? 1));
         const perStem = await Promise.all(
-          stemNames.map((stemName) =>
+          stemNames.map((stemName, stemIndex) =>
             limit(async () => {
-              const keys: Record<string, unknown> = {};
-              const outcome: { features?: StemBarFeatures; events?: StemEvents; notes?: TranscribedNote[]; keys: typeof keys } = { keys };
-              log.info(`Processing stem '${stemName}'`);
-              const stem = await this.#loadStem(stemName, separated, decoded, ingested);
-
-              if (cfg.writeBarChunks) {
-                const features = await this.#barFeaturesAndChunks(stem, bars, tempoBpm, staging, signal);
-                if (features) outcome.features = features;
-              } else {
-                log.info(`Bar chunking disabled; skipping chunk export for '${stemName}'`);
-              }
-
-              if (!cfg.useBasicPitchTranscription) {
-                log.info(`MIDI transcription disabled by configuration; skipping for stem '${stemName}'`);
-                return outcome;
-              }
-              try {
-                const notes = await breakers.basicPitch.execute(async () => {
-                  if (transcriberPromise === undefined) transcriberPromise = resolveTranscriber(services, cfg);
-                  transcriber = await transcriberPromise;
-                  if (!transcriber) throw new DidacticError('DE_MODEL_NOT_FOUND', 'Basic Pitch transcription is not available (no transcriber configured)');
-                  const t = transcriber;
-                  return withTimeout('Basic Pitch', cfg.basicPitchTimeoutS, (s) =>
-                    t.transcribe({ samples: stem.mono, sampleRate: cfg.analysisSr, signal: anySignal(s, signal)! }),
-                  signal);
-                }, signal);
-                outcome.notes = notes;
-                const midiName = `${stem.fileStem}.mid`;
-                await writeStemMidi(notes, tempoBpm, staging.stage('midi', midiName), {
-                  timeSignature: { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
-                  trackName: stemName,
-                });
-                keys[`midi_${stemName}`] = staging.final('midi', midiName);
-                log.info(`Transcribed ${stemName} to MIDI at ${keys[`midi_${stemName}`] as string}`);
-                if (notes.length === 0) {
-                  log.info(`No notes detected for stem '${stemName}'`);
-                  return outcome;
-                }
-                const columns = notesToColumns(notes);
-                const alignment = alignNotesToBeats(columns, beatTimes, tempoBpm, cfg.timeSignatureNum, cfg.timeSignatureDen);
-                outcome.events = { songId: cfg.songId, stem: stemName, notes: columns, alignment };
-                log.info(`Aligned ${notes.length} notes for stem '${stemName}'`);
-              } catch (err) {
-                if (signal?.aborted) throw err;
-                keys[`transcription_error_${stemName}`] = (err as Error).message;
-                log.warn(`MIDI transcription skipped for stem '${stemName}' (circuit state: ${breakers.basicPitch.state}): ${(err as Error).message}`);
-              }
+              const outcome = await processStem(stemName);
+              await datasets.stemDone(stemIndex, {
+                ...(outcome.events ? { events: outcome.events } : {}),
+                ...(outcome.features ? { features: outcome.features } : {}),
+              });
+              featureRows += outcome.features?.features.barIndex.length ?? 0;
+              delete outcome.features; // written; only the notes stay for the reports
               return outcome;
             }),
           ),
@@ -392,32 +409,20 @@ export class AudioPipeline {
         stemNames.forEach((stemName, i) => {
           const o = perStem[i]!;
           Object.assign(results, o.keys);
-          if (o.features) stemFeatures.push(o.features);
           if (o.notes) stemNotes.set(stemName, o.notes);
           if (o.events) stemEvents.push(o.events);
         });
       });
 
-      // Step 8: datasets are built from the per-stem pieces collected above.
+      // Step 8: the datasets were built while the stems were processed; report their shapes.
       await step('Step 8: Build datasets', async () => {
         const events = stemEvents.reduce((n, s) => n + s.notes.startS.length, 0);
-        const features = stemFeatures.reduce((n, s) => n + s.features.barIndex.length, 0);
         const noteBars = new Set(stemEvents.flatMap((s) => Array.from(s.alignment.barIndex, (b) => `${s.stem}\u0000${b}`))).size;
-        log.info(`Dataset shapes - events: ${events}, beats: ${beatTimes.length * stemNames.length}, bars: ${noteBars}, bar_features: ${features}`);
+        log.info(`Dataset shapes - events: ${events}, beats: ${beatTimes.length * stemNames.length}, bars: ${noteBars}, bar_features: ${featureRows}`);
       });
 
       await step('Step 9: Write Parquet datasets', async () => {
-        const written = await writeSongDatasets({
-          datasetsDir: staging.stage('datasets'),
-          songId: cfg.songId,
-          stems: stemNames,
-          beatTimes,
-          tempoBpm,
-          events: stemEvents,
-          barFeatures: stemFeatures,
-          // Additive dataset: the bar grid itself (bars before any note or feature filtering).
-          barGrid: { bars, beatsPerBar: cfg.beatsPerBar },
-        });
+        const written = await datasets.finish({ bars, beatsPerBar: cfg.beatsPerBar });
         for (const name of ['events', 'beats', 'bars', 'bar_features', 'bar_grid'] as const) {
           const w = written[name];
           if (!w) continue;
@@ -472,6 +477,7 @@ export class AudioPipeline {
       log.info(`Pipeline completed successfully for ${cfg.songId}`);
       return results as PipelineResult;
     } catch (err) {
+      await sink?.abort();
       await staging.discard();
       throw err;
     }

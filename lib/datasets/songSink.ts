@@ -1,0 +1,85 @@
+/**
+ * A song's datasets written while the song is processed: each stem's rows are appended (as row
+ * groups of streaming Parquet writers) as soon as that stem and every stem before it are done,
+ * so rows keep the stem order of a sequential run and a stem's rows can be freed right away.
+ */
+import type { BarBoundary } from '../pipeline/segmentation.js';
+import { BAR_FEATURES_SCHEMA, BAR_GRID_SCHEMA, BARS_SCHEMA, BEATS_SCHEMA, EVENTS_SCHEMA } from './schema.js';
+import { StreamingParquetWriter } from './streaming.js';
+import {
+  barFeaturesBatch,
+  barGridBatch,
+  barsBatch,
+  beatsBatch,
+  datasetPaths,
+  eventsBatch,
+  type SongDatasetsResult,
+  type StemBarFeatures,
+  type StemEvents,
+} from './tables.js';
+
+export interface StemRows {
+  events?: StemEvents;
+  features?: StemBarFeatures;
+}
+
+export class SongDatasetSink {
+  readonly #writers;
+  readonly #pending = new Map<number, StemRows>();
+  #next = 0;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    datasetsDir: string,
+    readonly songId: string,
+    readonly stems: readonly string[],
+    readonly beatTimes: ArrayLike<number>,
+    readonly tempoBpm: number,
+  ) {
+    const paths = datasetPaths(datasetsDir);
+    this.#writers = {
+      events: new StreamingParquetWriter(paths.events, EVENTS_SCHEMA),
+      beats: new StreamingParquetWriter(paths.beats, BEATS_SCHEMA),
+      // bars.parquet is sorted by stem then bar; appending per stem keeps that order because
+      // stems are processed in sorted order.
+      bars: new StreamingParquetWriter(paths.bars, BARS_SCHEMA),
+      bar_features: new StreamingParquetWriter(paths.bar_features, BAR_FEATURES_SCHEMA),
+      bar_grid: new StreamingParquetWriter(paths.bar_grid, BAR_GRID_SCHEMA),
+    };
+  }
+
+  /** Hands over stem `index`'s rows; they are written once stems 0…index-1 have been. */
+  stemDone(index: number, rows: StemRows): Promise<void> {
+    this.#pending.set(index, rows);
+    this.#chain = this.#chain.then(async () => {
+      while (this.#pending.has(this.#next)) {
+        const r = this.#pending.get(this.#next)!;
+        this.#pending.delete(this.#next);
+        const stem = this.stems[this.#next]!;
+        this.#next++;
+        if (r.events) await this.#writers.events.append(eventsBatch(r.events));
+        await this.#writers.beats.append(beatsBatch(this.songId, [stem], this.beatTimes, this.tempoBpm));
+        if (r.events) await this.#writers.bars.append(barsBatch(this.songId, [r.events]));
+        if (r.features) await this.#writers.bar_features.append(barFeaturesBatch(r.features));
+      }
+    });
+    return this.#chain;
+  }
+
+  /** Closes every file (empty datasets get none), after the additive bar grid. */
+  async finish(barGrid: { bars: readonly BarBoundary[]; beatsPerBar: number }): Promise<SongDatasetsResult> {
+    await this.#chain;
+    await this.#writers.bar_grid.append(barGridBatch(this.songId, barGrid.bars, this.beatTimes, barGrid.beatsPerBar, this.tempoBpm));
+    const result: SongDatasetsResult = {};
+    for (const name of ['events', 'beats', 'bars', 'bar_features', 'bar_grid'] as const) {
+      const written = await this.#writers[name].close();
+      if (written) result[name] = written;
+    }
+    return result;
+  }
+
+  async abort(): Promise<void> {
+    await this.#chain.catch(() => {});
+    await Promise.all(Object.values(this.#writers).map((w) => w.abort()));
+  }
+}
