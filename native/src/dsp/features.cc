@@ -609,23 +609,33 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
       out.nChroma = p.nChroma;
       out.chroma.assign(static_cast<size_t>(p.nChroma) * T, 0.0f);
       auto chromaRange = [&](int64_t t0, int64_t t1) {
-      std::vector<float> raw(p.nChroma);
-      for (int64_t t = t0; t < t1; ++t) {
-        if (((t - t0) & 255) == 0 && cancel) cancel->throwIfRequested("features");
-        fb.apply(powerFrames.get() + static_cast<size_t>(t) * bins, raw.data());
-        double len = 1.0;
-        if (p.chromaNorm > 0) {
-          len = 0.0;
-          if (std::isinf(p.chromaNorm)) {
-            for (float v : raw) len = std::max(len, static_cast<double>(std::fabs(v)));
-          } else {
-            for (float v : raw) len += std::pow(std::fabs(static_cast<double>(v)), p.chromaNorm);
-            len = std::pow(len, 1.0 / p.chromaNorm);
+        std::vector<float> raw(static_cast<size_t>(2) * p.nChroma);
+        auto finish = [&](int64_t t, const float* r) {
+          double len = 1.0;
+          if (p.chromaNorm > 0) {
+            len = 0.0;
+            if (std::isinf(p.chromaNorm)) {
+              for (int c = 0; c < p.nChroma; ++c) len = std::max(len, static_cast<double>(std::fabs(r[c])));
+            } else {
+              for (int c = 0; c < p.nChroma; ++c) len += std::pow(std::fabs(static_cast<double>(r[c])), p.chromaNorm);
+              len = std::pow(len, 1.0 / p.chromaNorm);
+            }
+            if (len < kTinyF) len = 1.0;
           }
-          if (len < kTinyF) len = 1.0;
+          for (int c = 0; c < p.nChroma; ++c) out.chroma[static_cast<size_t>(c) * T + t] = static_cast<float>(r[c] / len);
+        };
+        int64_t t = t0;
+        for (; t + 1 < t1; t += 2) {
+          if (((t - t0) & 254) == 0 && cancel) cancel->throwIfRequested("features");
+          const float* f0 = powerFrames.get() + static_cast<size_t>(t) * bins;
+          fb.apply2(f0, f0 + bins, raw.data(), raw.data() + p.nChroma);
+          finish(t, raw.data());
+          finish(t + 1, raw.data() + p.nChroma);
         }
-        for (int c = 0; c < p.nChroma; ++c) out.chroma[static_cast<size_t>(c) * T + t] = static_cast<float>(raw[c] / len);
-      }
+        for (; t < t1; ++t) {
+          fb.apply(powerFrames.get() + static_cast<size_t>(t) * bins, raw.data());
+          finish(t, raw.data());
+        }
       };
       if (p.threads > 1 && T >= 512) {
         std::exception_ptr err;

@@ -155,6 +155,56 @@ void DenseBlocked::apply(const float* x, float* out) const {
 #endif
 }
 
+void DenseBlocked::apply2(const float* x0, const float* x1, float* out0, float* out1) const {
+#ifdef __SSE2__
+  constexpr int kGroup = 6;  // 2 x 6 accumulators + 2 inputs + 1 weight fit in 16 registers
+  if (rows <= 24) {
+    const int fullBlocks = cols / 4;
+    for (int g = 0; g < rows; g += kGroup) {
+      const int gr = std::min(kGroup, rows - g);
+      __m128 a0[kGroup], a1[kGroup];
+      for (int r = 0; r < kGroup; ++r) a0[r] = a1[r] = _mm_setzero_ps();
+      const float* wp = w.data() + static_cast<size_t>(g) * 4;
+      const size_t stride = static_cast<size_t>(rows) * 4;
+      int b = 0;
+      if (gr == kGroup) {
+        for (; b < fullBlocks; ++b, wp += stride) {
+          const __m128 v0 = _mm_loadu_ps(x0 + 4 * b), v1 = _mm_loadu_ps(x1 + 4 * b);
+          for (int r = 0; r < kGroup; ++r) {
+            const __m128 wv = _mm_loadu_ps(wp + 4 * r);
+            a0[r] = _mm_add_ps(a0[r], _mm_mul_ps(wv, v0));
+            a1[r] = _mm_add_ps(a1[r], _mm_mul_ps(wv, v1));
+          }
+        }
+      }
+      for (; b < blocks; ++b, wp += stride) {
+        float s0[4], s1[4];
+        for (int l = 0; l < 4; ++l) {
+          s0[l] = 4 * b + l < cols ? x0[4 * b + l] : 0.0f;
+          s1[l] = 4 * b + l < cols ? x1[4 * b + l] : 0.0f;
+        }
+        const __m128 v0 = _mm_loadu_ps(s0), v1 = _mm_loadu_ps(s1);
+        for (int r = 0; r < gr; ++r) {
+          const __m128 wv = _mm_loadu_ps(wp + 4 * r);
+          a0[r] = _mm_add_ps(a0[r], _mm_mul_ps(wv, v0));
+          a1[r] = _mm_add_ps(a1[r], _mm_mul_ps(wv, v1));
+        }
+      }
+      for (int r = 0; r < gr; ++r) {
+        float l0[4], l1[4];
+        _mm_storeu_ps(l0, a0[r]);
+        _mm_storeu_ps(l1, a1[r]);
+        out0[g + r] = (l0[0] + l0[2]) + (l0[1] + l0[3]);
+        out1[g + r] = (l1[0] + l1[2]) + (l1[1] + l1[3]);
+      }
+    }
+    return;
+  }
+#endif
+  apply(x0, out0);
+  apply(x1, out1);
+}
+
 std::vector<float> melFilterbank(double sr, int nFft, int nMels, double fmin, double fmax, bool htk, MelNorm norm) {
   if (nMels < 1) throw Error(code::kInvalidArgument, "mel: nMels must be >= 1 (" + std::to_string(nMels) + ")");
   const int bins = nFft / 2 + 1;

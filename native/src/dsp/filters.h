@@ -33,6 +33,8 @@ struct DenseBlocked {
   std::vector<float> w;  // [blocks][rows][4], zero-padded past cols
   static DenseBlocked fromDense(const std::vector<float>& dense, int rows, int cols);
   void apply(const float* x, float* out) const;  // x: cols values
+  // Two vectors at once (each weight load serves both): out0 = W x0, out1 = W x1.
+  void apply2(const float* x0, const float* x1, float* out0, float* out1) const;
 };
 
 // Mel filterbank norm: "slaney" area normalisation, none, or a p-norm per filter (p > 0, inf allowed).
