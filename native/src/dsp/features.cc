@@ -582,18 +582,20 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           const std::vector<double> dct = dctOrthoMatrix(p.nMfcc, p.nMels);
           out.nMfcc = p.nMfcc;
           out.mfcc.assign(static_cast<size_t>(p.nMfcc) * T, 0.0f);
-          std::vector<double> acc(static_cast<size_t>(T));
+          // float32 products and sums (scipy's dct runs in float32 too), vectorised along frames
+          std::vector<float> acc(static_cast<size_t>(T));
           for (int k = 0; k < p.nMfcc; ++k) {
-            std::fill(acc.begin(), acc.end(), 0.0);
+            std::fill(acc.begin(), acc.end(), 0.0f);
             for (int m = 0; m < p.nMels; ++m) {
-              const double c = dct[static_cast<size_t>(k) * p.nMels + m];
+              const float c = static_cast<float>(dct[static_cast<size_t>(k) * p.nMels + m]);
               const float* row = db.data() + static_cast<size_t>(m) * T;
-              for (int64_t t = 0; t < T; ++t) acc[t] += c * row[t];
+              float* a = acc.data();
+              for (int64_t t = 0; t < T; ++t) a[t] += c * row[t];
             }
             double lift = 1.0;
             if (p.lifter > 0) lift = 1.0 + (p.lifter / 2.0) * std::sin(M_PI * (k + 1) / p.lifter);
             float* dst = out.mfcc.data() + static_cast<size_t>(k) * T;
-            for (int64_t t = 0; t < T; ++t) dst[t] = static_cast<float>(static_cast<float>(acc[t]) * lift);
+            for (int64_t t = 0; t < T; ++t) dst[t] = static_cast<float>(acc[t] * lift);
           }
         }
         if (p.melDb) out.melDb = std::move(db);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -77,7 +78,11 @@ void StftFramer::fill(const float* x, int64_t n, int64_t t, float* dst, int stri
   const float* w = window_.data();
   if (start >= 0 && start + nFft <= n) {
     const float* src = x + start;
-    for (int j = 0; j < nFft; ++j) dst[static_cast<size_t>(j) * stride] = src[j] * w[j];
+    if (stride == 1) {
+      for (int j = 0; j < nFft; ++j) dst[j] = src[j] * w[j];
+    } else {
+      for (int j = 0; j < nFft; ++j) dst[static_cast<size_t>(j) * stride] = src[j] * w[j];
+    }
   } else {
     for (int j = 0; j < nFft; ++j) {
       const int64_t idx = padIndex(start + j, n, p_.padMode);
@@ -187,10 +192,23 @@ std::vector<float> istft(const std::complex<float>* spec, int bins, int64_t fram
 }
 
 void requireFinite(const float* x, int64_t n, const char* op) {
-  for (int64_t i = 0; i < n; ++i) {
-    if (!std::isfinite(x[i])) {
-      throw Error(code::kNonFiniteSamples, std::string(op) + ": input contains a non-finite sample at index " +
-                                                std::to_string(i) + " (NaN or infinity)");
+  // Blocks are screened with integer bit tests (an all-ones exponent is NaN or infinity), which
+  // vectorise; the exact index is searched only when a block fails.
+  constexpr int64_t kBlock = 4096;
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t e = std::min(n, b + kBlock);
+    uint32_t bad = 0;
+    for (int64_t i = b; i < e; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, x + i, sizeof bits);
+      bad |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    if (!bad) continue;
+    for (int64_t i = b; i < e; ++i) {
+      if (!std::isfinite(x[i])) {
+        throw Error(code::kNonFiniteSamples, std::string(op) + ": input contains a non-finite sample at index " +
+                                                  std::to_string(i) + " (NaN or infinity)");
+      }
     }
   }
 }
