@@ -209,7 +209,11 @@ export class AudioPipeline {
       let decoded!: DecodedAudio;
       let ingested!: Float32Array;
       await step('Step 2: Ingest WAV file', async () => {
-        decoded = await decodeAudio(cfg.inputWav, { signal });
+        // All channels are kept only when something needs them (separation, native-format
+        // chunks); otherwise the decoder mixes to mono block by block and the multichannel
+        // signal never exists in memory.
+        const needChannels = cfg.useDemucsSeparation || (cfg.writeBarChunks && cfg.writeBarChunkWavs && cfg.preserveChunkAudio);
+        decoded = await decodeAudio(cfg.inputWav, { signal, mono: !needChannels });
         const mono = mixToMono(decoded.samples, decoded.channels);
         ingested =
           decoded.sampleRate === cfg.analysisSr

@@ -1,0 +1,62 @@
+// Memory benchmark: peak RSS of (a) one 5- and one 20-minute song, (b) a batch of many short
+// songs, sampled as the batch goes, to show that memory does not grow with song count.
+// Each scenario runs in its own process. Run: npm run build:ts && node bench/memory.mjs [--songs 200]
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { writeWav } from '../dist/index.js';
+import { exampleSong } from '../scripts/example-song.mjs';
+
+const { values } = parseArgs({ options: { songs: { type: 'string', default: '200' } } });
+const root = join(import.meta.dirname, '..');
+const dir = mkdtempSync(join(tmpdir(), 'didactic-bench-memory-'));
+const config = { useDemucsSeparation: false, useBasicPitchTranscription: false };
+
+function child(script, args) {
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+const api = JSON.stringify(join(root, 'dist', 'index.js'));
+
+try {
+  console.log('| scenario | wall | peak RSS |');
+  console.log('|---|---|---|');
+  for (const minutes of [5, 20]) {
+    const file = join(dir, `song_${minutes}.wav`);
+    await writeWav(file, exampleSong(44100, minutes * 60), { sampleRate: 44100, channels: 2 });
+    const r = child(
+      `import { AudioPipeline } from ${api};
+       const a = JSON.parse(process.argv[1]); const t0 = performance.now();
+       await new AudioPipeline({ songId: 's', inputWav: a.file, outDir: a.out, ...a.config }).run();
+       console.log(JSON.stringify({ s: (performance.now() - t0) / 1000, rss: process.resourceUsage().maxRSS / 1024 }));`,
+      { file, out: join(dir, `out${minutes}`), config },
+    );
+    console.log(`| one ${minutes}-minute song (44.1 kHz stereo) | ${r.s.toFixed(2)} s | ${r.rss.toFixed(0)} MiB |`);
+  }
+
+  const songs = Number(values.songs);
+  const files = [];
+  for (let i = 0; i < 8; i++) {
+    const file = join(dir, `short_${i}.wav`);
+    await writeWav(file, exampleSong(44100, 15, 96 + 6 * i), { sampleRate: 44100, channels: 2 });
+    files.push(file);
+  }
+  const list = Array.from({ length: songs }, (_, i) => files[i % files.length]);
+  const r = child(
+    `import { AudioPipeline } from ${api};
+     const a = JSON.parse(process.argv[1]); const t0 = performance.now();
+     const samples = []; let done = 0;
+     const ids = a.list.map((_, i) => 'song_' + i);
+     const res = await AudioPipeline.processBatch(a.list, a.out, { songIds: ids, jobs: 2, config: a.config,
+       onSongDone: () => { done++; if (done % Math.max(1, Math.floor(a.list.length / 8)) === 0) { globalThis.gc?.(); samples.push([done, process.memoryUsage().rss / 2 ** 20]); } } });
+     console.log(JSON.stringify({ s: (performance.now() - t0) / 1000, rss: process.resourceUsage().maxRSS / 1024, failed: res.failure_count, samples }));`,
+    { list, out: join(dir, 'batch'), config },
+  );
+  console.log(`| batch of ${songs} 15-second songs, --jobs 2 | ${r.s.toFixed(1)} s | ${r.rss.toFixed(0)} MiB (failed: ${r.failed}) |`);
+  console.log(`\nRSS during the batch (songs done → MiB): ${r.samples.map(([d, m]) => `${d}→${m.toFixed(0)}`).join(', ')}`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
