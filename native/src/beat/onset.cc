@@ -51,8 +51,7 @@ std::vector<float> onsetStrengthFromDb(const float* db, int bands, int64_t frame
     ref = refBuf.data();
   }
 
-  std::vector<float> col(static_cast<size_t>(bands)), pos;
-  pos.reserve(static_cast<size_t>(bands));
+  std::vector<float> col(static_cast<size_t>(bands)), pos(static_cast<size_t>(bands));
   // differences are gathered in tiles of kTile frames (row-wise reads, one page per row per tile)
   constexpr int64_t kTile = 64;
   std::vector<float> tile(static_cast<size_t>(kTile) * bands);
@@ -77,14 +76,18 @@ std::vector<float> onsetStrengthFromDb(const float* db, int bands, int64_t frame
       }
       case Aggregate::Median: {
         // values are >= 0 and mostly 0: the sorted column is z zeros then the positives
-        pos.clear();
-        for (float c : col)
-          if (c > 0.0f) pos.push_back(c);
-        const size_t z = col.size() - pos.size();
+        float* pp = pos.data();
+        size_t np = 0;
+        for (int f = 0; f < bands; ++f) {
+          const float c = col[f];
+          pp[np] = c;
+          np += c > 0.0f;  // branch-free compaction of the positives
+        }
+        const size_t z = col.size() - np;
         auto sortedAt = [&](size_t i) -> float {
           if (i < z) return 0.0f;
-          std::nth_element(pos.begin(), pos.begin() + (i - z), pos.end());
-          return pos[i - z];
+          std::nth_element(pp, pp + (i - z), pp + np);
+          return pp[i - z];
         };
         const size_t mid = col.size() / 2;
         const float hi = sortedAt(mid);
@@ -94,7 +97,7 @@ std::vector<float> onsetStrengthFromDb(const float* db, int bands, int64_t frame
           v = (0.0f + hi) / 2.0f;
         } else {
           // after nth_element at mid - z, the elements before it are <= it: take their max
-          const float lo = *std::max_element(pos.begin(), pos.begin() + (mid - z));
+          const float lo = *std::max_element(pp, pp + (mid - z));
           v = (lo + hi) / 2.0f;
         }
         break;
