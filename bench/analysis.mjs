@@ -3,7 +3,8 @@
 // roll-off + zero-crossing rate + RMS — ours (one native pass, one STFT, single-threaded) against
 // librosa doing the same calls, measured in the same run on the same samples. Prints a Markdown
 // table with times, ratios and peak memory (each side measured in its own child process).
-// Run: npm run build:ts && node bench/analysis.mjs [--durations 30,180,600] [--repeats 3]
+// Ours runs single-threaded (the issue's condition) and again with `threads: 2` (one job on two
+// cores). Run: npm run build:ts && node bench/analysis.mjs [--durations 30,180,600] [--repeats 3]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     child: { type: 'string' },
     input: { type: 'string' },
     rate: { type: 'string' },
+    threads: { type: 'string', default: '1' },
   },
 });
 
@@ -41,7 +43,7 @@ if (values.child === 'ours') {
   for (let r = 0; r < repeats + 1; r++) {
     const t0 = performance.now();
     const y = inRate === 44100 ? x : await resample(x, { inRate, outRate: 44100 });
-    result = await analyze(y, 44100);
+    result = await analyze(y, 44100, { threads: Number(values.threads) });
     const dt = (performance.now() - t0) / 1000;
     if (r > 0 || repeats === 0) times.push(dt);
   }
@@ -123,12 +125,16 @@ try {
     const path = join(dir, 'input.f32');
     writeFileSync(path, Buffer.from(x.buffer, x.byteOffset, x.byteLength));
     const repeats = c.seconds >= 600 ? 1 : Number(values.repeats);
-    const ours = JSON.parse(
-      execFileSync(process.execPath, [join(import.meta.dirname, 'analysis.mjs'), '--child', 'ours', '--input', path, '--rate', String(c.rate), '--repeats', String(repeats)], {
-        encoding: 'utf8',
-        env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
-      }),
-    );
+    const runOurs = (threads) =>
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          [join(import.meta.dirname, 'analysis.mjs'), '--child', 'ours', '--input', path, '--rate', String(c.rate), '--repeats', String(repeats), '--threads', String(threads)],
+          { encoding: 'utf8', env: { ...process.env, UV_THREADPOOL_SIZE: '1' } },
+        ),
+      );
+    const ours = runOurs(1);
+    const ours2 = runOurs(2);
     let theirs = null;
     if (existsSync(python)) {
       theirs = JSON.parse(
@@ -144,6 +150,7 @@ try {
     rows.push({
       label: c.label,
       ours: o,
+      ours2: med(ours2.times),
       python: p,
       ratio: p / o,
       oursMem: ours.peakBytes,
@@ -156,10 +163,10 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 const mb = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-console.log('| input | ours | librosa 0.11.0 | ratio | peak memory ours / librosa | tempo, beats (ours/librosa) |');
-console.log('|---|---|---|---|---|---|');
+console.log('| input | ours, 1 thread | ours, threads: 2 | librosa 0.11.0 | ratio (1 thread) | ratio (2 threads) | peak memory ours / librosa | tempo, beats (ours/librosa) |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.label} | ${r.ours.toFixed(3)} s | ${r.python.toFixed(3)} s | **${r.ratio.toFixed(1)}×** | ${mb(r.oursMem)} / ${mb(r.pyMem)} | ${r.agree} |`,
+    `| ${r.label} | ${r.ours.toFixed(3)} s | ${r.ours2.toFixed(3)} s | ${r.python.toFixed(3)} s | **${r.ratio.toFixed(1)}×** | ${(r.python / r.ours2).toFixed(1)}× | ${mb(r.oursMem)} / ${mb(r.pyMem)} | ${r.agree} |`,
   );
 }
