@@ -59,6 +59,7 @@ interface MainOptions {
   stemJobs?: number;
   ortThreads?: number;
   json?: boolean;
+  metricsFile?: string;
   resume?: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -158,6 +159,7 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
         ...(progress ? { onProgress: progress.onProgress, onSongDone: progress.onSongDone } : {}),
       });
       progress?.stop();
+      await writeMetrics(opts, batch);
       if (opts.json) process.stdout.write(`${JSON.stringify(batchJson(batch), null, 2)}\n`);
       if (batch.failure_count > 0) {
         log.error(`Error during processing: ${batch.failed[0]![2]}`);
@@ -182,6 +184,7 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
       ...(progress ? { onProgress: progress.onProgress, onSongDone: progress.onSongDone } : {}),
     });
     progress?.stop();
+    await writeMetrics(opts, batch);
     log.info(`Batch results: total=${batch.total} successful=${batch.success_count} failed=${batch.failure_count}`);
     if (batch.failure_count > 0) {
       log.warn('Failed files:');
@@ -207,6 +210,14 @@ function silentPrefix(log: Logger): Logger {
   };
 }
 
+async function writeMetrics(opts: MainOptions, batch: BatchResult): Promise<void> {
+  if (!opts.metricsFile) return;
+  const { recordBatch, renderPrometheus } = await import('../util/prometheus.js');
+  const { writeFileAtomic } = await import('../util/atomic.js');
+  recordBatch(batch);
+  await writeFileAtomic(opts.metricsFile, renderPrometheus(), { op: 'writeMetrics' });
+}
+
 function batchJson(batch: BatchResult) {
   return {
     total: batch.total,
@@ -215,6 +226,7 @@ function batchJson(batch: BatchResult) {
     successful: batch.successful.map(([song_id, input_path, results]) => ({ song_id, input_path, results })),
     skipped: batch.skipped.map(([song_id, input_path, summary_json]) => ({ song_id, input_path, summary_json })),
     failed: batch.failed.map(([song_id, input_path, error]) => ({ song_id, input_path, error })),
+    metrics: batch.metrics,
   };
 }
 
@@ -254,6 +266,7 @@ export function buildProgram(): Command {
     .option('-j, --jobs <n>', 'songs processed in parallel in batch mode', intArg, 1)
     .option('--stem-jobs <n>', 'stems processed in parallel inside a song (default: the cores left per song, at most 4)', intArg)
     .option('--ort-threads <n>', 'ONNX Runtime intra-op threads per model session (default: the cores left)', intArg)
+    .option('--metrics-file <path>', 'write Prometheus text-format metrics of the run to this file')
     .option('--json', 'print a JSON summary on stdout')
     .option('--resume', 'skip songs whose outputs are complete and were made from the same input and config')
     .option('-q, --quiet', 'only warnings and errors')

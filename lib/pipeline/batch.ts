@@ -31,6 +31,18 @@ export interface BatchResult {
   failure_count: number;
   /** Additive: songs skipped by `resume` because their outputs were complete. */
   skipped: BatchSkip[];
+  /** Additive: resource figures summed over the songs processed in this batch. */
+  metrics: BatchMetrics;
+}
+
+export interface BatchMetrics {
+  wall_s: number;
+  songs_per_minute: number;
+  peak_rss_mib: number;
+  read_bytes: number | null;
+  written_bytes: number | null;
+  /** Per step: seconds summed over songs (wall and CPU). */
+  steps: Record<string, { wall_s: number; cpu_s: number }>;
 }
 
 export interface BatchOptions {
@@ -95,6 +107,10 @@ export async function processBatch(
   // following songs, as in the original (whose breakers were process-global).
   const breakers = createPipelineBreakers();
   const total = inputFiles.length;
+  const started = performance.now();
+  const stepTotals: Record<string, { wall_s: number; cpu_s: number }> = {};
+  let readBytes: number | null = 0;
+  let writtenBytes: number | null = 0;
   const outcomes: Array<{ kind: 'ok'; v: BatchSuccess } | { kind: 'fail'; v: BatchFailure } | { kind: 'skip'; v: BatchSkip }> = [];
 
   await Promise.all(
@@ -140,7 +156,18 @@ export async function processBatch(
             ...(options.services ? { services: options.services } : {}),
             ...(options.onProgress ? { onProgress: options.onProgress } : {}),
           });
-          const results = await pipeline.run();
+          let results: PipelineResult;
+          try {
+            results = await pipeline.run();
+          } finally {
+            for (const [key, m] of Object.entries(pipeline.stepMetrics)) {
+              const t = (stepTotals[key] ??= { wall_s: 0, cpu_s: 0 });
+              t.wall_s += m.wall_s;
+              t.cpu_s += m.cpu_s;
+              readBytes = readBytes === null || m.read_bytes === null ? null : readBytes + m.read_bytes;
+              writtenBytes = writtenBytes === null || m.written_bytes === null ? null : writtenBytes + m.written_bytes;
+            }
+          }
           log.info('  ✓ Completed successfully');
           done({ kind: 'ok', v: [songId, inputPath, results] });
         } catch (err) {
@@ -159,7 +186,19 @@ export async function processBatch(
   const failed = outcomes.filter((o) => o.kind === 'fail').map((o) => o.v as BatchFailure);
   const skipped = outcomes.filter((o) => o.kind === 'skip').map((o) => o.v as BatchSkip);
   log.info(`Batch processing complete: ${successful.length + skipped.length}/${total} successful`);
+  const wall = (performance.now() - started) / 1000;
+  const round3 = (x: number) => Math.round(x * 1000) / 1000;
+  const metrics: BatchMetrics = {
+    wall_s: round3(wall),
+    songs_per_minute: wall > 0 ? round3((successful.length / wall) * 60) : 0,
+    peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
+    read_bytes: readBytes,
+    written_bytes: writtenBytes,
+    steps: Object.fromEntries(Object.entries(stepTotals).map(([k, v]) => [k, { wall_s: round3(v.wall_s), cpu_s: round3(v.cpu_s) }])),
+  };
+  log.info(`Batch metrics: ${metrics.wall_s}s wall, ${metrics.songs_per_minute} songs/min, peak RSS ${metrics.peak_rss_mib} MiB`, { ...metrics });
   return {
+    metrics,
     successful,
     failed,
     total,
