@@ -234,4 +234,10 @@ export interface NativeBinding {
     options: NativeBeatEnvelopeOptions,
     cancel?: NativeCancelToken,
   ): Promise<NativeBeatResult>;
+  /** librosa.feature.tempo on an envelope (tightness, trim and bpm are ignored). */
+  tempoEnvelope(
+    onsetEnvelope: Float32Array,
+    options: NativeBeatEnvelopeOptions,
+    cancel?: NativeCancelToken,
+  ): Promise<{ bpm: number; lag: number }>;
 }

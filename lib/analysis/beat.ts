@@ -103,3 +103,54 @@ export async function beatTrackFromEnvelope(
     throw fromNative(err, context, op);
   }
 }
+
+export interface TempoEstimate {
+  /** BPM of the winning lag: 60 * sampleRate / (hopLength * lag). */
+  bpm: number;
+  /** Frames per beat period on the autocorrelation lag grid. */
+  lag: number;
+}
+
+/**
+ * librosa.feature.tempo(onset_envelope=env, sr=sr): autocorrelation tempogram averaged over
+ * frames, log-normal prior around startBpm, maxTempo cut-off. Unlike beatTrack there is no
+ * all-zero shortcut: silence yields the prior's favourite lag.
+ */
+export async function tempoFromEnvelope(
+  onsetEnvelope: Float32Array,
+  sampleRate: number,
+  options?: BeatEnvelopeOptions,
+): Promise<TempoEstimate> {
+  const context = new Error();
+  const op = 'tempo';
+  if (!(onsetEnvelope instanceof Float32Array) || onsetEnvelope.length === 0) {
+    throw new InvalidArgumentError(`${op}: the onset envelope must be a non-empty Float32Array`, { op });
+  }
+  if (!(Number.isFinite(sampleRate) && sampleRate > 0)) {
+    throw new InvalidArgumentError(`${op}: sampleRate must be a positive number`, { op });
+  }
+  const o = parseOptions(op, BeatEnvelopeOptionsSchema, options);
+  const binding = loadBinding();
+  try {
+    return await withCancel(o.signal, (token) =>
+      binding.tempoEnvelope(onsetEnvelope, { sampleRate, hopLength: o.hopLength, ...beatParams(o) }, token),
+    );
+  } catch (err) {
+    throw fromNative(err, context, op);
+  }
+}
+
+/** librosa.feature.tempo(y=y, sr=sr): onset strength (mean aggregate, as librosa) then tempo. */
+export async function tempo(samples: Float32Array, sampleRate: number, options?: FeatureOptions): Promise<TempoEstimate> {
+  const { signal, ...rest } = options ?? {};
+  const env = await onsetStrength(samples, sampleRate, { ...rest, signal });
+  const o = parseOptions('tempo', FeatureOptionsSchema, options);
+  return tempoFromEnvelope(env, sampleRate, {
+    hopLength: o.hopLength,
+    startBpm: o.startBpm,
+    stdBpm: o.stdBpm,
+    acSize: o.acSize,
+    maxTempo: o.maxTempo,
+    signal,
+  });
+}

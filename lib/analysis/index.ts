@@ -1,7 +1,14 @@
 export { analyze, stats } from './analyze.js';
 export type { AnalysisResult, OriginalAnalysisDict, Stats } from './analyze.js';
-export { beatTrack, beatTrackFromEnvelope, onsetStrength, BeatEnvelopeOptionsSchema } from './beat.js';
-export type { BeatEnvelopeOptions, BeatTrack } from './beat.js';
+export {
+  beatTrack,
+  beatTrackFromEnvelope,
+  onsetStrength,
+  tempo,
+  tempoFromEnvelope,
+  BeatEnvelopeOptionsSchema,
+} from './beat.js';
+export type { BeatEnvelopeOptions, BeatTrack, TempoEstimate } from './beat.js';
 export {
   at,
   chroma,

@@ -178,6 +178,8 @@ def analyse(fx: dict) -> dict:
     env_median = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP, aggregate=np.median)
     outputs["onset_median"] = write(env_median, f"{name}.onset_median.bin", np.float32)
     env_mean = librosa.onset.onset_strength(y=y, sr=sr)
+    # librosa.feature.tempo(y=y) (mean-aggregated onset strength, no all-zero shortcut)
+    entry["tempo_mean"] = float(librosa.feature.tempo(y=y, sr=sr)[0])
     outputs["onset_mean"] = write(env_mean, f"{name}.onset_mean.bin", np.float32)
     if env_median.any():
         entry["tempo_only"] = float(librosa.feature.tempo(onset_envelope=env_median, sr=sr)[0])

@@ -28,6 +28,8 @@ import {
   mfcc,
   onsetStrength,
   stft,
+  tempo,
+  tempoFromEnvelope,
 } from '../../lib/analysis/index.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'analysis');
@@ -46,6 +48,7 @@ interface Fixture {
   tempo: number;
   beats: number[];
   tempo_only?: number;
+  tempo_mean: number;
   beats_untrimmed?: number[];
   tuning: number;
   outputs: Record<string, Arr>;
@@ -228,6 +231,11 @@ describe(`analysis parity with librosa ${manifest.versions.librosa}`, () => {
         note('onset (rel to max)', err);
         expect(err).toBeLessThanOrEqual(1e-3);
         // the tracker alone, fed librosa's own envelope, must reproduce its beats exactly
+        if (fx.tempo_only !== undefined) {
+          const t = await tempoFromEnvelope(out('onset_median'), fx.sr);
+          expect(t.bpm).toBe(fx.tempo_only);
+          expect(t.bpm).toBeCloseTo((60 * fx.sr) / (512 * t.lag), 9);
+        }
         const b = await beatTrackFromEnvelope(out('onset_median'), fx.sr);
         expect(b.tempo).toBeCloseTo(fx.tempo, 9);
         expect(Array.from(b.beatFrames)).toEqual(fx.beats);
@@ -318,6 +326,14 @@ describe('analysis edge cases and API contracts', () => {
     expect(b.features.chroma.data).toEqual(a.features.chroma.data);
     expect(b.features.mfcc.data).toEqual(a.features.mfcc.data);
     expect(b.onsetEnvelope).toEqual(a.onsetEnvelope);
+  });
+
+  it('tempo(y) equals librosa.feature.tempo(y=y) on every fixture (silence included)', async () => {
+    for (const fx of manifest.fixtures) {
+      const t = await tempo(load(fx.input), fx.sr);
+      expect(t.bpm, fx.name).toBe(fx.tempo_mean);
+      expect(t.bpm).toBeCloseTo((60 * fx.sr) / (512 * t.lag), 9);
+    }
   });
 
   it('an aborted signal rejects with AbortError', async () => {

@@ -1,4 +1,4 @@
-// N-API glue for the beat tracker on a precomputed onset envelope.
+// N-API glue for the beat tracker and the tempo estimate on a precomputed onset envelope.
 #include "beat/beat_binding.h"
 
 #include <cmath>
@@ -46,6 +46,48 @@ Napi::Value BeatTrackEnvelope(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
+class TempoWorker : public PromiseWorker {
+ public:
+  TempoWorker(Napi::Env env, napi::PinnedFloats env_, TempoParams params, CancelTokenPtr cancel)
+      : PromiseWorker(env, "tempo"), env_(std::move(env_)), params_(params), cancel_(std::move(cancel)) {}
+
+ protected:
+  void Run() override {
+    for (size_t i = 0; i < env_.size; ++i) {
+      if (!std::isfinite(env_.data[i]))
+        throw Error(code::kNonFiniteSamples, "tempo: the onset envelope contains a non-finite value");
+    }
+    result_ = estimateTempo(env_.data, static_cast<int64_t>(env_.size), params_, cancel_.get());
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("bpm", Napi::Number::New(env, result_.bpm));
+    out.Set("lag", Napi::Number::New(env, result_.lag));
+    return out;
+  }
+
+ private:
+  napi::PinnedFloats env_;
+  TempoParams params_;
+  CancelTokenPtr cancel_;
+  TempoEstimate result_;
+};
+
+Napi::Value TempoEnvelope(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string op = "tempo";
+  napi::PinnedFloats onset = napi::pinFloat32(env, info[0], op, "onset envelope");
+  Napi::Object opts = napi::objectArg(env, info, 1, op);
+  const double sr = napi::numberField(env, opts, "sampleRate", op);
+  const int hop = static_cast<int>(napi::numberField(env, opts, "hopLength", op));
+  if (!(sr > 0) || hop < 1) napi::throwInvalidArgument(env, op, "sampleRate and hopLength must be positive");
+  BeatParams bp = readBeatParams(env, opts, sr, hop, op);
+  if (tempogramWindow(bp.tempo) < 1) napi::throwInvalidArgument(env, op, "acSize is shorter than one hop");
+  auto* worker = new TempoWorker(env, std::move(onset), bp.tempo, napi::cancelTokenArg(env, info, 2, op));
+  worker->Queue();
+  return worker->Promise();
+}
+
 }  // namespace
 
 Aggregate parseAggregate(Napi::Env env, const std::string& name, const std::string& op) {
@@ -84,6 +126,7 @@ Napi::Object beatResultToJs(Napi::Env env, const BeatResult& r) {
 
 void RegisterBeat(Napi::Env env, Napi::Object exports) {
   exports.Set("beatTrackEnvelope", Napi::Function::New(env, BeatTrackEnvelope, "beatTrackEnvelope"));
+  exports.Set("tempoEnvelope", Napi::Function::New(env, TempoEnvelope, "tempoEnvelope"));
 }
 
 }  // namespace de::beat
