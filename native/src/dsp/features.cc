@@ -379,168 +379,168 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     const PiptrackParams pp{p.sr, p.stft.nFft};
     // Frames [t0, t1) with private buffers; writes only its own frames' outputs. t0 is a multiple of 4.
     auto range = [&](int64_t t0, int64_t t1, std::vector<float>& pitches, std::vector<float>& pitchMags) {
-    StftFramer framer(p.stft);
-    std::vector<std::complex<float>> spec4(static_cast<size_t>(4) * bins);
-    const std::complex<float>* spec = nullptr;
-    std::vector<float> mag(bins), pw(bins), melIn;
-    // mel rows are written in tiles of kTile frames so each row's page is touched once per tile
-    constexpr int kTile = 16;
-    std::vector<float> melTile(needMel ? static_cast<size_t>(kTile) * p.nMels : 0);
-    int64_t tileStart = t0;
-    auto flushMel = [&](int64_t tEnd) {
-      const int64_t cnt = tEnd - tileStart;
-      for (int m = 0; m < p.nMels; ++m) {
-        float* dst = mel.data() + static_cast<size_t>(m) * T + tileStart;
-        for (int64_t j = 0; j < cnt; ++j) dst[j] = melTile[static_cast<size_t>(j) * p.nMels + m];
-      }
-      tileStart = tEnd;
-    };
-    if (needMel && p.melPowerExp != 2.0 && p.melPowerExp != 1.0) melIn.resize(bins);
-    for (int64_t t = t0; t < t1; ++t) {
-      if (((t - t0) & 3) == 0) {
-        if (((t - t0) & 127) == 0 && cancel) cancel->throwIfRequested("features");
-        framer.frames(x, n, t, static_cast<int>(std::min<int64_t>(4, t1 - t)), spec4.data());
-      }
-      spec = spec4.data() + static_cast<size_t>((t - t0) & 3) * bins;
-      {
-        const float* sp = reinterpret_cast<const float*>(spec);
-        float* mg = mag.data();
-        float* pv = pw.data();
-        int k = 0;
-#ifdef __SSE2__
-        for (; k + 3 < bins; k += 4) {
-          const __m128 a = _mm_loadu_ps(sp + 2 * k);      // r0 i0 r1 i1
-          const __m128 b = _mm_loadu_ps(sp + 2 * k + 4);  // r2 i2 r3 i3
-          const __m128 re = _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
-          const __m128 im = _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
-          const __m128 m = _mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(re, re), _mm_mul_ps(im, im)));
-          _mm_storeu_ps(mg + k, m);
-          _mm_storeu_ps(pv + k, _mm_mul_ps(m, m));
+      StftFramer framer(p.stft);
+      std::vector<std::complex<float>> spec4(static_cast<size_t>(4) * bins);
+      const std::complex<float>* spec = nullptr;
+      std::vector<float> mag(bins), pw(bins), melIn;
+      // mel rows are written in tiles of kTile frames so each row's page is touched once per tile
+      constexpr int kTile = 16;
+      std::vector<float> melTile(needMel ? static_cast<size_t>(kTile) * p.nMels : 0);
+      int64_t tileStart = t0;
+      auto flushMel = [&](int64_t tEnd) {
+        const int64_t cnt = tEnd - tileStart;
+        for (int m = 0; m < p.nMels; ++m) {
+          float* dst = mel.data() + static_cast<size_t>(m) * T + tileStart;
+          for (int64_t j = 0; j < cnt; ++j) dst[j] = melTile[static_cast<size_t>(j) * p.nMels + m];
         }
-#endif
-        for (; k < bins; ++k) {
-          const float re = sp[2 * k], im = sp[2 * k + 1];
-          const float m = std::sqrt(re * re + im * im);
-          mg[k] = m;
-          pv[k] = m * m;
+        tileStart = tEnd;
+      };
+      if (needMel && p.melPowerExp != 2.0 && p.melPowerExp != 1.0) melIn.resize(bins);
+      for (int64_t t = t0; t < t1; ++t) {
+        if (((t - t0) & 3) == 0) {
+          if (((t - t0) & 127) == 0 && cancel) cancel->throwIfRequested("features");
+          framer.frames(x, n, t, static_cast<int>(std::min<int64_t>(4, t1 - t)), spec4.data());
         }
-      }
-      if (needMel) {
-        const float* in = pw.data();
-        if (p.melPowerExp == 1.0) {
-          in = mag.data();
-        } else if (p.melPowerExp != 2.0) {
-          for (int k = 0; k < bins; ++k) melIn[k] = std::pow(mag[k], static_cast<float>(p.melPowerExp));
-          in = melIn.data();
-        }
-        melFb.apply(in, melTile.data() + static_cast<size_t>(t - tileStart) * p.nMels);
-        if (t + 1 - tileStart == kTile) flushMel(t + 1);
-      }
-      if (p.centroid || p.bandwidth) {
-        double total = 0.0, wsum = 0.0;
-        int k = 0;
-#ifdef __SSE2__
+        spec = spec4.data() + static_cast<size_t>((t - t0) & 3) * bins;
         {
-          __m128d ta = _mm_setzero_pd(), tb = _mm_setzero_pd(), wa = _mm_setzero_pd(), wb = _mm_setzero_pd();
-          for (; k + 3 < bins; k += 4) {
-            const __m128 m4 = _mm_loadu_ps(mag.data() + k);
-            const __m128d lo = _mm_cvtps_pd(m4), hi = _mm_cvtps_pd(_mm_movehl_ps(m4, m4));
-            ta = _mm_add_pd(ta, lo);
-            tb = _mm_add_pd(tb, hi);
-            wa = _mm_add_pd(wa, _mm_mul_pd(_mm_loadu_pd(freqs.data() + k), lo));
-            wb = _mm_add_pd(wb, _mm_mul_pd(_mm_loadu_pd(freqs.data() + k + 2), hi));
-          }
-          double tl[2], wl[2];
-          _mm_storeu_pd(tl, _mm_add_pd(ta, tb));
-          _mm_storeu_pd(wl, _mm_add_pd(wa, wb));
-          total = tl[0] + tl[1];
-          wsum = wl[0] + wl[1];
-        }
-#endif
-        for (; k < bins; ++k) {
-          total += mag[k];
-          wsum += freqs[k] * mag[k];
-        }
-        const double len = total < kTinyF ? 1.0 : total;
-        const double c = wsum / len;
-        if (p.centroid) out.centroid[t] = static_cast<float>(c);
-        if (p.bandwidth) {
-          const double norm = p.bandwidthNorm ? len : 1.0;
-          double acc = 0.0;
-          if (p.bandwidthP == 2.0) {
-            int k2 = 0;
+          const float* sp = reinterpret_cast<const float*>(spec);
+          float* mg = mag.data();
+          float* pv = pw.data();
+          int k = 0;
 #ifdef __SSE2__
-            {
-              const __m128d cv = _mm_set1_pd(c);
-              __m128d aa = _mm_setzero_pd(), ab = _mm_setzero_pd();
-              for (; k2 + 3 < bins; k2 += 4) {
-                const __m128 m4 = _mm_loadu_ps(mag.data() + k2);
-                const __m128d lo = _mm_cvtps_pd(m4), hi = _mm_cvtps_pd(_mm_movehl_ps(m4, m4));
-                const __m128d d0 = _mm_sub_pd(_mm_loadu_pd(freqs.data() + k2), cv);
-                const __m128d d1 = _mm_sub_pd(_mm_loadu_pd(freqs.data() + k2 + 2), cv);
-                aa = _mm_add_pd(aa, _mm_mul_pd(lo, _mm_mul_pd(d0, d0)));
-                ab = _mm_add_pd(ab, _mm_mul_pd(hi, _mm_mul_pd(d1, d1)));
-              }
-              double al[2];
-              _mm_storeu_pd(al, _mm_add_pd(aa, ab));
-              acc = al[0] + al[1];
-            }
+          for (; k + 3 < bins; k += 4) {
+            const __m128 a = _mm_loadu_ps(sp + 2 * k);      // r0 i0 r1 i1
+            const __m128 b = _mm_loadu_ps(sp + 2 * k + 4);  // r2 i2 r3 i3
+            const __m128 re = _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+            const __m128 im = _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+            const __m128 m = _mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(re, re), _mm_mul_ps(im, im)));
+            _mm_storeu_ps(mg + k, m);
+            _mm_storeu_ps(pv + k, _mm_mul_ps(m, m));
+          }
 #endif
-            for (; k2 < bins; ++k2) {
-              const double d = freqs[k2] - c;
-              acc += mag[k2] * d * d;
-            }
-          } else {
-            for (int k = 0; k < bins; ++k) acc += mag[k] * std::pow(std::fabs(freqs[k] - c), p.bandwidthP);
+          for (; k < bins; ++k) {
+            const float re = sp[2 * k], im = sp[2 * k + 1];
+            const float m = std::sqrt(re * re + im * im);
+            mg[k] = m;
+            pv[k] = m * m;
           }
-          out.bandwidth[t] = static_cast<float>(std::pow(acc / norm, 1.0 / p.bandwidthP));
         }
-      }
-      if (p.rolloff) {
-        // smallest bin whose cumulative magnitude reaches rollPercent of the total: block sums
-        // (vectorisable) locate the block, then one block is scanned
-        constexpr int kBlock = 16;
-        const int nb = (bins + kBlock - 1) / kBlock;
-        double bsum[128];
-        std::vector<double> bigBlocks;
-        double* bs = bsum;
-        if (nb > 128) {
-          bigBlocks.resize(nb);
-          bs = bigBlocks.data();
+        if (needMel) {
+          const float* in = pw.data();
+          if (p.melPowerExp == 1.0) {
+            in = mag.data();
+          } else if (p.melPowerExp != 2.0) {
+            for (int k = 0; k < bins; ++k) melIn[k] = std::pow(mag[k], static_cast<float>(p.melPowerExp));
+            in = melIn.data();
+          }
+          melFb.apply(in, melTile.data() + static_cast<size_t>(t - tileStart) * p.nMels);
+          if (t + 1 - tileStart == kTile) flushMel(t + 1);
         }
-        double total = 0.0;
-        for (int b = 0; b < nb; ++b) {
-          const int k0 = b * kBlock, k1 = std::min(bins, k0 + kBlock);
-          double a = 0.0;
-          for (int k = k0; k < k1; ++k) a += mag[k];
-          bs[b] = a;
-          total += a;
-        }
-        const double threshold = p.rollPercent * total;
-        double cum = 0.0;
-        double f = freqs[bins - 1];
-        for (int b = 0; b < nb; ++b) {
-          if (cum + bs[b] >= threshold || b == nb - 1) {
-            const int k0 = b * kBlock, k1 = std::min(bins, k0 + kBlock);
-            for (int k = k0; k < k1; ++k) {
-              cum += mag[k];
-              if (cum >= threshold) {
-                f = freqs[k];
-                break;
+        if (p.centroid || p.bandwidth) {
+          double total = 0.0, wsum = 0.0;
+          int k = 0;
+#ifdef __SSE2__
+          {
+            __m128d ta = _mm_setzero_pd(), tb = _mm_setzero_pd(), wa = _mm_setzero_pd(), wb = _mm_setzero_pd();
+            for (; k + 3 < bins; k += 4) {
+              const __m128 m4 = _mm_loadu_ps(mag.data() + k);
+              const __m128d lo = _mm_cvtps_pd(m4), hi = _mm_cvtps_pd(_mm_movehl_ps(m4, m4));
+              ta = _mm_add_pd(ta, lo);
+              tb = _mm_add_pd(tb, hi);
+              wa = _mm_add_pd(wa, _mm_mul_pd(_mm_loadu_pd(freqs.data() + k), lo));
+              wb = _mm_add_pd(wb, _mm_mul_pd(_mm_loadu_pd(freqs.data() + k + 2), hi));
+            }
+            double tl[2], wl[2];
+            _mm_storeu_pd(tl, _mm_add_pd(ta, tb));
+            _mm_storeu_pd(wl, _mm_add_pd(wa, wb));
+            total = tl[0] + tl[1];
+            wsum = wl[0] + wl[1];
+          }
+#endif
+          for (; k < bins; ++k) {
+            total += mag[k];
+            wsum += freqs[k] * mag[k];
+          }
+          const double len = total < kTinyF ? 1.0 : total;
+          const double c = wsum / len;
+          if (p.centroid) out.centroid[t] = static_cast<float>(c);
+          if (p.bandwidth) {
+            const double norm = p.bandwidthNorm ? len : 1.0;
+            double acc = 0.0;
+            if (p.bandwidthP == 2.0) {
+              int k2 = 0;
+#ifdef __SSE2__
+              {
+                const __m128d cv = _mm_set1_pd(c);
+                __m128d aa = _mm_setzero_pd(), ab = _mm_setzero_pd();
+                for (; k2 + 3 < bins; k2 += 4) {
+                  const __m128 m4 = _mm_loadu_ps(mag.data() + k2);
+                  const __m128d lo = _mm_cvtps_pd(m4), hi = _mm_cvtps_pd(_mm_movehl_ps(m4, m4));
+                  const __m128d d0 = _mm_sub_pd(_mm_loadu_pd(freqs.data() + k2), cv);
+                  const __m128d d1 = _mm_sub_pd(_mm_loadu_pd(freqs.data() + k2 + 2), cv);
+                  aa = _mm_add_pd(aa, _mm_mul_pd(lo, _mm_mul_pd(d0, d0)));
+                  ab = _mm_add_pd(ab, _mm_mul_pd(hi, _mm_mul_pd(d1, d1)));
+                }
+                double al[2];
+                _mm_storeu_pd(al, _mm_add_pd(aa, ab));
+                acc = al[0] + al[1];
               }
+#endif
+              for (; k2 < bins; ++k2) {
+                const double d = freqs[k2] - c;
+                acc += mag[k2] * d * d;
+              }
+            } else {
+              for (int k = 0; k < bins; ++k) acc += mag[k] * std::pow(std::fabs(freqs[k] - c), p.bandwidthP);
             }
-            break;
+            out.bandwidth[t] = static_cast<float>(std::pow(acc / norm, 1.0 / p.bandwidthP));
           }
-          cum += bs[b];
         }
-        out.rolloff[t] = static_cast<float>(f);
+        if (p.rolloff) {
+          // smallest bin whose cumulative magnitude reaches rollPercent of the total: block sums
+          // (vectorisable) locate the block, then one block is scanned
+          constexpr int kBlock = 16;
+          const int nb = (bins + kBlock - 1) / kBlock;
+          double bsum[128];
+          std::vector<double> bigBlocks;
+          double* bs = bsum;
+          if (nb > 128) {
+            bigBlocks.resize(nb);
+            bs = bigBlocks.data();
+          }
+          double total = 0.0;
+          for (int b = 0; b < nb; ++b) {
+            const int k0 = b * kBlock, k1 = std::min(bins, k0 + kBlock);
+            double a = 0.0;
+            for (int k = k0; k < k1; ++k) a += mag[k];
+            bs[b] = a;
+            total += a;
+          }
+          const double threshold = p.rollPercent * total;
+          double cum = 0.0;
+          double f = freqs[bins - 1];
+          for (int b = 0; b < nb; ++b) {
+            if (cum + bs[b] >= threshold || b == nb - 1) {
+              const int k0 = b * kBlock, k1 = std::min(bins, k0 + kBlock);
+              for (int k = k0; k < k1; ++k) {
+                cum += mag[k];
+                if (cum >= threshold) {
+                  f = freqs[k];
+                  break;
+                }
+              }
+              break;
+            }
+            cum += bs[b];
+          }
+          out.rolloff[t] = static_cast<float>(f);
+        }
+        if (p.chroma) {
+          std::copy(pw.begin(), pw.end(), powerFrames.get() + static_cast<size_t>(t) * bins);
+          if (estimate) piptrackFrame(pw.data(), bins, pp, freqs, pitches, pitchMags);
+        }
       }
-      if (p.chroma) {
-        std::copy(pw.begin(), pw.end(), powerFrames.get() + static_cast<size_t>(t) * bins);
-        if (estimate) piptrackFrame(pw.data(), bins, pp, freqs, pitches, pitchMags);
-      }
-    }
-    if (needMel && tileStart < t1) flushMel(t1);
+      if (needMel && tileStart < t1) flushMel(t1);
     };
     const int nThreads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(p.threads, (T + 255) / 256)));
     if (nThreads == 1) {

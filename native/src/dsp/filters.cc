@@ -74,8 +74,9 @@ SparseRows SparseRows::fromDense(const std::vector<float>& dense, int rows, int 
     for (int c = 0; c < cols; ++c) rowMax = std::max(rowMax, std::fabs(row[c]));
     const float cut = rowMax * dropBelow;
     int b = 0, e = cols;
-    while (b < cols && std::fabs(row[b]) <= cut && !(row[b] != 0.0f && dropBelow == 0.0f)) ++b;
-    while (e > b && std::fabs(row[e - 1]) <= cut && !(row[e - 1] != 0.0f && dropBelow == 0.0f)) --e;
+    // trim the row to its span of weights above `cut` (exact zeros when dropBelow is 0)
+    while (b < cols && std::fabs(row[b]) <= cut) ++b;
+    while (e > b && std::fabs(row[e - 1]) <= cut) --e;
     s.begin[r] = b;
     s.len[r] = e - b;
     s.offset[r] = s.weights.size();

@@ -15,7 +15,8 @@ std::vector<double> melFrequencies(int n, double fmin, double fmax, bool htk);
 // numpy.fft.rfftfreq(nFft, 1/sr)
 std::vector<double> fftFrequencies(double sr, int nFft);
 
-// A row-sparse float matrix (rows x cols); each row keeps its non-zero span [begin, begin + len).
+// A row-sparse float matrix (rows x cols); each row keeps one span [begin, begin + len) outside
+// which its weights are zero (or below dropBelow times the row maximum). Used for the mel bank.
 struct SparseRows {
   int rows = 0, cols = 0;
   std::vector<int> begin, len;
