@@ -44,6 +44,7 @@ def write_formats() -> None:
         ("pcm_16.flac", "FLAC", "PCM_16"),
         ("pcm_24.flac", "FLAC", "PCM_24"),
         ("vorbis.ogg", "OGG", "VORBIS"),
+        ("mpeg.mp3", "MP3", "MPEG_LAYER_III"),
     ]
     manifest = []
     for name, fmt, subtype in variants:

@@ -64,6 +64,7 @@ const char* containerName(int format) {
     case SF_FORMAT_IRCAM: return "IRCAM";
     case SF_FORMAT_VOC: return "VOC";
     case SF_FORMAT_NIST: return "NIST";
+    case SF_FORMAT_MPEG: return "MP3";
     default: return "OTHER";
   }
 }
@@ -84,6 +85,9 @@ const char* sampleFormatName(int format) {
     case SF_FORMAT_GSM610: return "GSM610";
     case SF_FORMAT_VORBIS: return "VORBIS";
     case SF_FORMAT_OPUS: return "OPUS";
+    case SF_FORMAT_MPEG_LAYER_I: return "MPEG_LAYER_I";
+    case SF_FORMAT_MPEG_LAYER_II: return "MPEG_LAYER_II";
+    case SF_FORMAT_MPEG_LAYER_III: return "MPEG_LAYER_III";
     default: return "OTHER";
   }
 }
