@@ -336,6 +336,38 @@ describe('analysis edge cases and API contracts', () => {
     }
   });
 
+  it('features() returns exactly the requested subset with librosa shapes', async () => {
+    const y = new Float32Array(sr * 2).map((_, i) => Math.sin((2 * Math.PI * 330 * i) / sr) * 0.4);
+    const f = await features(y, sr, ['melPower', 'mfcc', 'zcr'], { nMfcc: 13, nMels: 64 });
+    const T = 1 + Math.floor(y.length / 512);
+    expect(f.frames).toBe(T);
+    expect([f.melPower!.rows, f.melPower!.frames]).toEqual([64, T]);
+    expect([f.mfcc!.rows, f.mfcc!.frames]).toEqual([13, T]);
+    expect(f.zcr!.length).toBe(T);
+    expect(f.chroma).toBeUndefined();
+    expect(f.spectralCentroid).toBeUndefined();
+  });
+
+  it('the event loop keeps running while a long analysis runs in the worker', async () => {
+    const y = new Float32Array(44100 * 60).map((_, i) => Math.sin(i / 7) * 0.3 + ((i * 7919) % 13) * 0.001);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      await analyze(y, 44100);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(ticks).toBeGreaterThan(0);
+  });
+
+  it('aborting a running analysis rejects with DE_ABORTED', async () => {
+    const y = new Float32Array(44100 * 300).map((_, i) => Math.sin(i / 9) * 0.3);
+    const ac = new AbortController();
+    const p = analyze(y, 44100, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 5);
+    await expect(p).rejects.toMatchObject({ code: 'DE_ABORTED' });
+  });
+
   it('an aborted signal rejects with AbortError', async () => {
     const ac = new AbortController();
     ac.abort();
