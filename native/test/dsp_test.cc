@@ -214,3 +214,74 @@ TEST_CASE("features: threads give identical results") {
   CHECK(a.centroid == b.centroid);
   CHECK(a.rolloff == b.rolloff);
 }
+
+TEST_CASE("estimateTuning: histogram of residuals, left bin edge, median magnitude gate") {
+  // pitches 20 cents sharp of A440 and friends; low-magnitude outliers at -40 cents are gated out
+  std::vector<float> pitches, mags;
+  for (double midi : {69.0, 64.0, 60.0, 72.0, 57.0}) {
+    pitches.push_back(static_cast<float>(440.0 * std::pow(2.0, (midi + 0.205 - 69.0) / 12.0)));
+    mags.push_back(10.0f);
+  }
+  for (int i = 0; i < 4; ++i) {
+    pitches.push_back(static_cast<float>(440.0 * std::pow(2.0, -0.4 / 12.0)));
+    mags.push_back(0.1f);
+  }
+  CHECK_NEAR(estimateTuning(pitches, mags, 0.01, 12), 0.2, 1e-12);
+  CHECK(estimateTuning({}, {}, 0.01, 12) == 0.0);
+}
+
+TEST_CASE("zero-crossing rate: threshold, zero counts as positive, edge padding") {
+  // +1, -1e-11 (treated as 0 -> positive: no crossing), -1 (crossing), +1 (crossing)
+  std::vector<float> x = {1.0f, -1e-11f, -1.0f, 1.0f};
+  const std::vector<float> z = zeroCrossingRate(x.data(), 4, 4, 1, false, 1e-10, true);
+  CHECK(z.size() == 1u);
+  CHECK_NEAR(z[0], 2.0 / 4.0, 1e-12);
+  // without zeroPos, 0 is its own class: 1 -> 0 -> -1 -> 1 is three changes
+  const std::vector<float> z2 = zeroCrossingRate(x.data(), 4, 4, 1, false, 1e-10, false);
+  CHECK_NEAR(z2[0], 3.0 / 4.0, 1e-12);
+  // centred frames with edge padding: the padded copies of x[0] add no crossings
+  const std::vector<float> z3 = zeroCrossingRate(x.data(), 4, 4, 1, true, 1e-10, true);
+  CHECK(z3.size() == 5u);
+  CHECK_NEAR(z3[0], 0.0, 1e-12);  // [1, 1, 1, -1e-11]
+}
+
+TEST_CASE("rms: block path equals the direct path") {
+  const std::vector<float> x = noise(10000, 11);
+  const std::vector<float> a = rmsFrames(x.data(), 10000, 2048, 512, true, PadMode::Constant);
+  const std::vector<float> b = rmsFrames(x.data(), 10000, 2048, 511, true, PadMode::Constant);  // direct
+  CHECK(a.size() == 1u + 10000u / 512u);
+  double ss = 0.0;
+  for (int i = 0; i < 1024; ++i) ss += static_cast<double>(x[i]) * x[i];  // frame 0: 1024 zeros + x[0..1024)
+  CHECK_NEAR(a[0], std::sqrt(ss / 2048), 1e-6);
+  CHECK_NEAR(b[0], a[0], 1e-6);
+}
+
+TEST_CASE("uncentred stft and istft") {
+  const std::vector<float> x = noise(8192, 12);
+  StftParams p;
+  p.center = false;
+  p.nFft = 512;
+  p.hopLength = 128;
+  p.winLength = 512;
+  const Spectrogram s = stft(x.data(), 8192, p, nullptr);
+  CHECK(s.frames == 1 + (8192 - 512) / 128);
+  const std::vector<float> y = istft(s.data.data(), s.bins, s.frames, p, -1, nullptr);
+  CHECK(y.size() == static_cast<size_t>(512 + 128 * (s.frames - 1)));
+  // away from the first and last window the overlap-add reconstructs the input
+  for (size_t i = 512; i + 512 < y.size(); ++i) CHECK_NEAR(y[i], x[i], 1e-5);
+}
+
+TEST_CASE("reflect padding of a one-sample input") {
+  const float x[1] = {0.5f};
+  StftParams p;
+  p.nFft = 64;
+  p.hopLength = 16;
+  p.winLength = 64;
+  p.padMode = PadMode::Reflect;
+  const Spectrogram s = stft(x, 1, p, nullptr);
+  CHECK(s.frames == 1);
+  // numpy reflects a length-1 array into a constant: DC = 0.5 * sum(window)
+  double wsum = 0.0;
+  for (double w : makeWindow(WindowType::Hann, 64)) wsum += w;
+  CHECK_NEAR(s.data[0].real(), 0.5 * wsum, 1e-4);
+}
