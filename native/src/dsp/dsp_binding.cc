@@ -175,7 +175,9 @@ class AnalyzeWorker : public PromiseWorker {
     if (needOnset) {
       onset_ = beat::onsetStrengthFromDb(set_.melDb.data(), set_.nMels, set_.frames, job_.onsetParams);
       if (!keepDb) std::vector<float>().swap(set_.melDb);
-      if (job_.beats) beat_ = beat::beatTrack(onset_.data(), static_cast<int64_t>(onset_.size()), job_.beatParams, cancel_.get());
+      if (job_.beats) {
+        beat_ = beat::beatTrack(onset_.data(), static_cast<int64_t>(onset_.size()), job_.beatParams, cancel_.get());
+      }
     }
   }
   Napi::Value Result(Napi::Env env) override {

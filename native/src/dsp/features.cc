@@ -88,7 +88,8 @@ namespace {
 inline __m128 logPs(__m128 x) {
   const __m128i bits = _mm_castps_si128(x);
   __m128i e = _mm_sub_epi32(_mm_srli_epi32(bits, 23), _mm_set1_epi32(126));
-  __m128 m = _mm_castsi128_ps(_mm_or_si128(_mm_and_si128(bits, _mm_set1_epi32(0x007fffff)), _mm_set1_epi32(0x3f000000)));
+  const __m128i mant = _mm_and_si128(bits, _mm_set1_epi32(0x007fffff));
+  __m128 m = _mm_castsi128_ps(_mm_or_si128(mant, _mm_set1_epi32(0x3f000000)));
   // m in [0.5, 1): if m < sqrt(0.5) use 2m - 1 and e - 1, else m - 1
   const __m128 small = _mm_cmplt_ps(m, _mm_set1_ps(0.707106781186547524f));
   e = _mm_sub_epi32(e, _mm_and_si128(_mm_castps_si128(small), _mm_set1_epi32(1)));
@@ -280,7 +281,9 @@ std::vector<float> zeroCrossingRate(const float* x, int64_t n, int frameLength, 
     const int64_t per = frameLength / hop;
     const int64_t blocks = frames + per - 1;
     std::vector<int32_t> cb(static_cast<size_t>(blocks));  // block b: i in [b*hop + 1, (b+1)*hop + 1)
-    for (int64_t b = 0; b < blocks; ++b) cb[b] = static_cast<int32_t>(countRange(b * hop + 1, std::min<int64_t>((b + 1) * hop + 1, np)));
+    for (int64_t b = 0; b < blocks; ++b) {
+      cb[b] = static_cast<int32_t>(countRange(b * hop + 1, std::min<int64_t>((b + 1) * hop + 1, np)));
+    }
     for (int64_t t = 0; t < frames; ++t) {
       int64_t c = 0;
       for (int64_t b = 0; b < per; ++b) c += cb[t + b];
@@ -624,7 +627,9 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
             }
             if (len < kTinyF) len = 1.0;
           }
-          for (int c = 0; c < p.nChroma; ++c) out.chroma[static_cast<size_t>(c) * T + t] = static_cast<float>(r[c] / len);
+          for (int c = 0; c < p.nChroma; ++c) {
+            out.chroma[static_cast<size_t>(c) * T + t] = static_cast<float>(r[c] / len);
+          }
         };
         int64_t t = t0;
         for (; t + 1 < t1; t += 2) {

@@ -25,7 +25,8 @@ void validateStftParams(const StftParams& p, const char* op) {
     throw Error(code::kInvalidArgument, o + ": hopLength (" + std::to_string(p.hopLength) + ") must be >= 1");
   if (p.winLength < 1 || p.winLength > p.nFft)
     throw Error(code::kInvalidArgument,
-                o + ": winLength (" + std::to_string(p.winLength) + ") must be in [1, nFft=" + std::to_string(p.nFft) + "]");
+                o + ": winLength (" + std::to_string(p.winLength) + ") must be in [1, nFft=" +
+                    std::to_string(p.nFft) + "]");
 }
 
 int64_t stftFrameCount(int64_t n, const StftParams& p) {
@@ -126,7 +127,9 @@ void StftFramer::frames(const float* x, int64_t n, int64_t t0, int count, std::c
   fft4_->forward(in4_, out4_);
   for (int s = 0; s < count; ++s) {
     std::complex<float>* o = out + static_cast<size_t>(s) * bins;
-    for (int k = 0; k < bins; ++k) o[k] = {out4_[static_cast<size_t>(k) * 8 + s], out4_[static_cast<size_t>(k) * 8 + 4 + s]};
+    for (int k = 0; k < bins; ++k) {
+      o[k] = {out4_[static_cast<size_t>(k) * 8 + s], out4_[static_cast<size_t>(k) * 8 + 4 + s]};
+    }
   }
 }
 

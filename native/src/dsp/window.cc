@@ -12,11 +12,14 @@ WindowType parseWindow(const std::string& name) {
   if (name == "blackman") return WindowType::Blackman;
   if (name == "rectangular" || name == "boxcar" || name == "ones") return WindowType::Rectangular;
   if (name == "bartlett" || name == "triangle") return WindowType::Bartlett;
-  throw Error(code::kInvalidArgument, "window: unknown window '" + name + "' (hann, hamming, blackman, rectangular, bartlett)");
+  throw Error(code::kInvalidArgument,
+              "window: unknown window '" + name + "' (hann, hamming, blackman, rectangular, bartlett)");
 }
 
 std::vector<double> makeWindow(WindowType type, int length) {
-  if (length < 1) throw Error(code::kInvalidArgument, "window: length must be positive (" + std::to_string(length) + ")");
+  if (length < 1) {
+    throw Error(code::kInvalidArgument, "window: length must be positive (" + std::to_string(length) + ")");
+  }
   std::vector<double> w(static_cast<size_t>(length));
   const double m = static_cast<double>(length);  // periodic: denominator M = length
   const double twoPi = 2.0 * M_PI;
