@@ -189,6 +189,9 @@ export async function features(
   const op = 'features';
   requireSamples(op, samples, sampleRate);
   const o = parseOptions(op, FeatureOptionsSchema, options);
+  if (!Array.isArray(which) || which.length === 0) {
+    throw new InvalidArgumentError(`${op}: name at least one feature (e.g. ['mfcc', 'chroma'])`, { op });
+  }
   const want = new Set<FeatureName>();
   for (const w of which) {
     const n = NATIVE_NAME[w];

@@ -346,6 +346,7 @@ describe('analysis edge cases and API contracts', () => {
     expect(f.zcr!.length).toBe(T);
     expect(f.chroma).toBeUndefined();
     expect(f.spectralCentroid).toBeUndefined();
+    await expect(features(y, sr, [])).rejects.toMatchObject({ code: 'DE_INVALID_ARGUMENT' });
   });
 
   it('the event loop keeps running while a long analysis runs in the worker', async () => {
