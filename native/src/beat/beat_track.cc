@@ -54,6 +54,10 @@ BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const Can
   if (cancel) cancel->throwIfRequested("beatTrack");
   const double frameRate = p.tempo.sr / p.tempo.hopLength;
   const double fpb = std::nearbyint(frameRate * 60.0 / res.bpm);  // half-to-even under the default mode
+  if (!(fpb >= 1.0)) {
+    throw Error(code::kInvalidArgument, "beatTrack: bpm (" + std::to_string(res.bpm) +
+                                            ") is faster than one beat per frame at this hop");
+  }
 
   // 1. normalise by the sample standard deviation (ddof = 1)
   double mean = 0.0;

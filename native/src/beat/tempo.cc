@@ -27,8 +27,9 @@ std::vector<double> tempoFrequencies(int n, double sr, int hop) {
 // unwindowed frame (O(W) per frame) and the periodic Hann window applied as a 3-tap kernel in
 // frequency. Since every frame's autocorrelation is divided by its lag-0 value and the inverse
 // DFT is linear, the mean autocorrelation is the inverse DFT of the mean normalised power
-// spectrum: one inverse transform in total. The sliding DFT is re-anchored exactly every
-// kResync frames so rounding cannot drift.
+// spectrum: one inverse transform in total. Every kResync frames the sliding DFT restarts from
+// an empty window (slid in over W samples), so rounding cannot drift; frames are processed in
+// those fixed chunks, which also makes the result independent of the thread count.
 std::vector<double> meanTempogram(const float* env, int64_t n, int W, const CancelToken* cancel, int threads) {
   if (W < 1) throw Error(code::kInvalidArgument, "tempo: window must be at least one frame");
   std::vector<double> out(static_cast<size_t>(W), 0.0);
