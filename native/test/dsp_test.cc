@@ -285,3 +285,25 @@ TEST_CASE("reflect padding of a one-sample input") {
   for (double w : makeWindow(WindowType::Hann, 64)) wsum += w;
   CHECK_NEAR(s.data[0].real(), 0.5 * wsum, 1e-4);
 }
+
+TEST_CASE("chroma: the tuning pre-pass (long inputs) equals the stored-frames pass") {
+  std::vector<float> x = noise(22050 * 5, 13);
+  for (size_t i = 0; i < x.size(); ++i) x[i] += 0.3f * static_cast<float>(std::sin(2 * M_PI * 452.0 * i / 22050.0));
+  FeatureParams p;
+  p.chroma = p.mfcc = p.centroid = true;
+  const FeatureSet stored = computeFeatures(x.data(), static_cast<int64_t>(x.size()), p, nullptr);
+  p.maxStoredPowerBytes = 0;  // force the pre-pass
+  const FeatureSet prepass = computeFeatures(x.data(), static_cast<int64_t>(x.size()), p, nullptr);
+  p.threads = 2;
+  const FeatureSet prepass2 = computeFeatures(x.data(), static_cast<int64_t>(x.size()), p, nullptr);
+  CHECK(stored.tuning == prepass.tuning);
+  CHECK(stored.tuning != 0.0);
+  CHECK(stored.chroma == prepass.chroma);
+  CHECK(stored.chroma == prepass2.chroma);
+  CHECK(stored.mfcc == prepass.mfcc);
+  // a given tuning skips estimation and matches the estimated run when equal
+  p.threads = 1;
+  p.tuning = stored.tuning;
+  const FeatureSet given = computeFeatures(x.data(), static_cast<int64_t>(x.size()), p, nullptr);
+  CHECK(given.chroma == stored.chroma);
+}

@@ -54,6 +54,62 @@ class BigBuffer {
 
 constexpr float kTinyF = std::numeric_limits<float>::min();
 
+// Threads used for T frames (at least 256 frames per thread).
+int rangeThreads(int64_t T, int threads) {
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, (T + 255) / 256)));
+}
+
+// Runs fn(a, b, i) over nThreads contiguous frame ranges [a, b) (multiples of 4), the last one
+// on the calling thread; rethrows the first exception after all have finished.
+template <class Fn>
+void forRanges(int64_t T, int nThreads, Fn fn) {
+  if (nThreads <= 1) {
+    fn(int64_t(0), T, 0);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(nThreads);
+  std::vector<std::thread> pool;
+  const int64_t per = ((T + nThreads - 1) / nThreads + 3) / 4 * 4;
+  for (int i = 0; i < nThreads; ++i) {
+    const int64_t a = std::min<int64_t>(T, i * per), b = std::min<int64_t>(T, (i + 1) * per);
+    auto job = [&, i, a, b] {
+      try {
+        fn(a, b, i);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    };
+    if (i + 1 < nThreads) pool.emplace_back(job);
+    else job();
+  }
+  for (auto& th : pool) th.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+// power spectrum of one complex frame: pw = |X|^2 computed as (|X|)^2 in float32 like librosa
+void magnitudes(const std::complex<float>* spec, int bins, float* mg, float* pv) {
+  const float* sp = reinterpret_cast<const float*>(spec);
+  int k = 0;
+#ifdef __SSE2__
+  for (; k + 3 < bins; k += 4) {
+    const __m128 a = _mm_loadu_ps(sp + 2 * k);      // r0 i0 r1 i1
+    const __m128 b = _mm_loadu_ps(sp + 2 * k + 4);  // r2 i2 r3 i3
+    const __m128 re = _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m128 im = _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+    const __m128 m = _mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(re, re), _mm_mul_ps(im, im)));
+    _mm_storeu_ps(mg + k, m);
+    _mm_storeu_ps(pv + k, _mm_mul_ps(m, m));
+  }
+#endif
+  for (; k < bins; ++k) {
+    const float re = sp[2 * k], im = sp[2 * k + 1];
+    const float m = std::sqrt(re * re + im * im);
+    mg[k] = m;
+    pv[k] = m * m;
+  }
+}
+
 // numpy's float32 median: middle element, or the float32 mean of the two middle elements.
 float medianF(std::vector<float>& v) {
   const size_t n = v.size();
@@ -371,21 +427,79 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     }
     const std::vector<double> freqs = fftFrequencies(p.sr, p.stft.nFft);
     const bool estimate = p.chroma && std::isnan(p.tuning);
+    const PiptrackParams pp{p.sr, p.stft.nFft};
+    const int nThreads = rangeThreads(T, p.threads);
+    // Chroma needs the tuning, which librosa estimates from every frame. Short inputs keep their
+    // power frames for a second pass; longer ones run a tuning-only pre-pass over the frames
+    // instead (same frames, same numbers) and then compute chroma inline, so memory stays flat.
+    const bool storePower =
+        estimate && static_cast<double>(T) * bins * sizeof(float) <= static_cast<double>(p.maxStoredPowerBytes);
     std::vector<float> pitches, pitchMags;
-    BigBuffer powerFrames;  // kept for the chroma pass (not zero-filled)
-    if (p.chroma) powerFrames.allocate(static_cast<size_t>(T) * bins);
+    auto collect = [&](std::vector<std::vector<float>>& tp, std::vector<std::vector<float>>& tm) {
+      for (size_t i = 0; i < tp.size(); ++i) {
+        pitches.insert(pitches.end(), tp[i].begin(), tp[i].end());
+        pitchMags.insert(pitchMags.end(), tm[i].begin(), tm[i].end());
+      }
+    };
+    if (estimate && !storePower) {
+      std::vector<std::vector<float>> tp(nThreads), tm(nThreads);
+      forRanges(T, nThreads, [&](int64_t t0, int64_t t1, int i) {
+        StftFramer framer(p.stft);
+        std::vector<std::complex<float>> spec4(static_cast<size_t>(4) * bins);
+        std::vector<float> mag(bins), pw(bins);
+        for (int64_t t = t0; t < t1; t += 4) {
+          if (((t - t0) & 127) == 0 && cancel) cancel->throwIfRequested("features");
+          const int cnt = static_cast<int>(std::min<int64_t>(4, t1 - t));
+          framer.frames(x, n, t, cnt, spec4.data());
+          for (int j = 0; j < cnt; ++j) {
+            magnitudes(spec4.data() + static_cast<size_t>(j) * bins, bins, mag.data(), pw.data());
+            piptrackFrame(pw.data(), bins, pp, freqs, tp[i], tm[i]);
+          }
+        }
+      });
+      collect(tp, tm);
+    }
+    std::unique_ptr<DenseBlocked> chromaFb;
+    auto buildChroma = [&](double tuning) {
+      out.tuning = tuning;
+      const std::vector<float> dense =
+          chromaFilterbank(p.sr, p.stft.nFft, p.nChroma, tuning, p.ctroct, p.octwidth, p.chromaBaseC);
+      chromaFb = std::make_unique<DenseBlocked>(DenseBlocked::fromDense(dense, p.nChroma, bins));
+      out.nChroma = p.nChroma;
+      out.chroma.assign(static_cast<size_t>(p.nChroma) * T, 0.0f);
+    };
+    // per-frame normalisation (librosa.util.normalize over the chroma axis) and the write-out
+    auto chromaFinish = [&](int64_t t, const float* r) {
+      double len = 1.0;
+      if (p.chromaNorm > 0) {
+        len = 0.0;
+        if (std::isinf(p.chromaNorm)) {
+          for (int c = 0; c < p.nChroma; ++c) len = std::max(len, static_cast<double>(std::fabs(r[c])));
+        } else {
+          for (int c = 0; c < p.nChroma; ++c) len += std::pow(std::fabs(static_cast<double>(r[c])), p.chromaNorm);
+          len = std::pow(len, 1.0 / p.chromaNorm);
+        }
+        if (len < kTinyF) len = 1.0;
+      }
+      for (int c = 0; c < p.nChroma; ++c) out.chroma[static_cast<size_t>(c) * T + t] = static_cast<float>(r[c] / len);
+    };
+    if (p.chroma && !storePower) {
+      if (cancel) cancel->throwIfRequested("features");
+      buildChroma(estimate ? estimateTuning(pitches, pitchMags, 0.01, p.nChroma) : p.tuning);
+    }
+    BigBuffer powerFrames;  // kept for the chroma pass when storePower (not zero-filled)
+    if (storePower) powerFrames.allocate(static_cast<size_t>(T) * bins);
     std::vector<float> mel(needMel ? static_cast<size_t>(p.nMels) * T : 0);
     if (p.centroid) out.centroid.resize(T);
     if (p.bandwidth) out.bandwidth.resize(T);
     if (p.rolloff) out.rolloff.resize(T);
 
-    const PiptrackParams pp{p.sr, p.stft.nFft};
     // Frames [t0, t1) with private buffers; writes only its own frames' outputs. t0 is a multiple of 4.
     auto range = [&](int64_t t0, int64_t t1, std::vector<float>& pitches, std::vector<float>& pitchMags) {
       StftFramer framer(p.stft);
       std::vector<std::complex<float>> spec4(static_cast<size_t>(4) * bins);
       const std::complex<float>* spec = nullptr;
-      std::vector<float> mag(bins), pw(bins), melIn;
+      std::vector<float> mag(bins), pw(bins), melIn, raw(static_cast<size_t>(p.nChroma));
       // mel rows are written in tiles of kTile frames so each row's page is touched once per tile
       constexpr int kTile = 16;
       std::vector<float> melTile(needMel ? static_cast<size_t>(kTile) * p.nMels : 0);
@@ -405,29 +519,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           framer.frames(x, n, t, static_cast<int>(std::min<int64_t>(4, t1 - t)), spec4.data());
         }
         spec = spec4.data() + static_cast<size_t>((t - t0) & 3) * bins;
-        {
-          const float* sp = reinterpret_cast<const float*>(spec);
-          float* mg = mag.data();
-          float* pv = pw.data();
-          int k = 0;
-#ifdef __SSE2__
-          for (; k + 3 < bins; k += 4) {
-            const __m128 a = _mm_loadu_ps(sp + 2 * k);      // r0 i0 r1 i1
-            const __m128 b = _mm_loadu_ps(sp + 2 * k + 4);  // r2 i2 r3 i3
-            const __m128 re = _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
-            const __m128 im = _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
-            const __m128 m = _mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(re, re), _mm_mul_ps(im, im)));
-            _mm_storeu_ps(mg + k, m);
-            _mm_storeu_ps(pv + k, _mm_mul_ps(m, m));
-          }
-#endif
-          for (; k < bins; ++k) {
-            const float re = sp[2 * k], im = sp[2 * k + 1];
-            const float m = std::sqrt(re * re + im * im);
-            mg[k] = m;
-            pv[k] = m * m;
-          }
-        }
+        magnitudes(spec, bins, mag.data(), pw.data());
         if (needMel) {
           const float* in = pw.data();
           if (p.melPowerExp == 1.0) {
@@ -538,42 +630,22 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           }
           out.rolloff[t] = static_cast<float>(f);
         }
-        if (p.chroma) {
+        if (storePower) {
           std::copy(pw.begin(), pw.end(), powerFrames.get() + static_cast<size_t>(t) * bins);
-          if (estimate) piptrackFrame(pw.data(), bins, pp, freqs, pitches, pitchMags);
+          piptrackFrame(pw.data(), bins, pp, freqs, pitches, pitchMags);
+        } else if (p.chroma) {
+          chromaFb->apply(pw.data(), raw.data());
+          chromaFinish(t, raw.data());
         }
       }
       if (needMel && tileStart < t1) flushMel(t1);
     };
-    const int nThreads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(p.threads, (T + 255) / 256)));
-    if (nThreads == 1) {
-      range(0, T, pitches, pitchMags);
-    } else {
-      // contiguous frame ranges (multiples of 4); candidates are concatenated in frame order, so
-      // the result is identical to the single-threaded pass
+    {
+      // candidates are collected per range and concatenated in frame order, so the result is
+      // identical for any thread count
       std::vector<std::vector<float>> tp(nThreads), tm(nThreads);
-      std::vector<std::exception_ptr> errors(nThreads);
-      std::vector<std::thread> pool;
-      const int64_t per = ((T + nThreads - 1) / nThreads + 3) / 4 * 4;
-      for (int i = 0; i < nThreads; ++i) {
-        const int64_t a = std::min<int64_t>(T, i * per), b = std::min<int64_t>(T, (i + 1) * per);
-        auto job = [&, i, a, b] {
-          try {
-            range(a, b, tp[i], tm[i]);
-          } catch (...) {
-            errors[i] = std::current_exception();
-          }
-        };
-        if (i + 1 < nThreads) pool.emplace_back(job);
-        else job();
-      }
-      for (auto& th : pool) th.join();
-      for (auto& e : errors)
-        if (e) std::rethrow_exception(e);
-      for (int i = 0; i < nThreads; ++i) {
-        pitches.insert(pitches.end(), tp[i].begin(), tp[i].end());
-        pitchMags.insert(pitchMags.end(), tm[i].begin(), tm[i].end());
-      }
+      forRanges(T, nThreads, [&](int64_t a, int64_t b, int i) { range(a, b, tp[i], tm[i]); });
+      collect(tp, tm);
     }
 
     if (needMel) {
@@ -605,43 +677,23 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
       }
     }
 
-    if (p.chroma) {
+    if (storePower) {
       if (cancel) cancel->throwIfRequested("features");
-      out.tuning = estimate ? estimateTuning(pitches, pitchMags, 0.01, p.nChroma) : p.tuning;
-      const std::vector<float> dense =
-          chromaFilterbank(p.sr, p.stft.nFft, p.nChroma, out.tuning, p.ctroct, p.octwidth, p.chromaBaseC);
-      const DenseBlocked fb = DenseBlocked::fromDense(dense, p.nChroma, bins);
-      out.nChroma = p.nChroma;
-      out.chroma.assign(static_cast<size_t>(p.nChroma) * T, 0.0f);
+      buildChroma(estimateTuning(pitches, pitchMags, 0.01, p.nChroma));
+      const DenseBlocked& fb = *chromaFb;
       auto chromaRange = [&](int64_t t0, int64_t t1) {
         std::vector<float> raw(static_cast<size_t>(2) * p.nChroma);
-        auto finish = [&](int64_t t, const float* r) {
-          double len = 1.0;
-          if (p.chromaNorm > 0) {
-            len = 0.0;
-            if (std::isinf(p.chromaNorm)) {
-              for (int c = 0; c < p.nChroma; ++c) len = std::max(len, static_cast<double>(std::fabs(r[c])));
-            } else {
-              for (int c = 0; c < p.nChroma; ++c) len += std::pow(std::fabs(static_cast<double>(r[c])), p.chromaNorm);
-              len = std::pow(len, 1.0 / p.chromaNorm);
-            }
-            if (len < kTinyF) len = 1.0;
-          }
-          for (int c = 0; c < p.nChroma; ++c) {
-            out.chroma[static_cast<size_t>(c) * T + t] = static_cast<float>(r[c] / len);
-          }
-        };
         int64_t t = t0;
         for (; t + 1 < t1; t += 2) {
           if (((t - t0) & 254) == 0 && cancel) cancel->throwIfRequested("features");
           const float* f0 = powerFrames.get() + static_cast<size_t>(t) * bins;
           fb.apply2(f0, f0 + bins, raw.data(), raw.data() + p.nChroma);
-          finish(t, raw.data());
-          finish(t + 1, raw.data() + p.nChroma);
+          chromaFinish(t, raw.data());
+          chromaFinish(t + 1, raw.data() + p.nChroma);
         }
         for (; t < t1; ++t) {
           fb.apply(powerFrames.get() + static_cast<size_t>(t) * bins, raw.data());
-          finish(t, raw.data());
+          chromaFinish(t, raw.data());
         }
       };
       if (p.threads > 1 && T >= 512) {

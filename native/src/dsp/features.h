@@ -69,6 +69,11 @@ struct FeatureParams {
 
   // Threads for the per-frame work (1: the calling thread only). Results do not depend on it.
   int threads = 1;
+
+  // Estimated-tuning chroma keeps every power frame for a second pass while they fit in this many
+  // bytes (64 MiB: about 3 minutes at 44.1 kHz); beyond it a tuning-only pre-pass over the frames
+  // is run instead. Results are identical either way.
+  double maxStoredPowerBytes = 64.0 * 1024 * 1024;
 };
 
 struct FeatureSet {
