@@ -189,7 +189,7 @@ export async function features(
   const op = 'features';
   requireSamples(op, samples, sampleRate);
   const o = parseOptions(op, FeatureOptionsSchema, options);
-  if (!Array.isArray(which) || which.length === 0) {
+  if (!Array.isArray(which as unknown) || which.length === 0) {
     throw new InvalidArgumentError(`${op}: name at least one feature (e.g. ['mfcc', 'chroma'])`, { op });
   }
   const want = new Set<FeatureName>();
