@@ -169,12 +169,14 @@ class AnalyzeWorker : public PromiseWorker {
     if (n == 0) throw Error(code::kInvalidArgument, "analyze: the input is empty");
     FeatureParams fp = job_.features;
     const bool needOnset = job_.onset || job_.beats;
-    const bool keepDb = fp.melDb;
-    if (needOnset) fp.melDb = true;
+    if (needOnset) {
+      // onset strength reads the shared dB mel matrix in place, before it is released
+      fp.onMelDb = [this](const float* db, int bands, int64_t frames) {
+        onset_ = beat::onsetStrengthFromDb(db, bands, frames, job_.onsetParams);
+      };
+    }
     set_ = computeFeatures(input_.data, n, fp, cancel_.get());
     if (needOnset) {
-      onset_ = beat::onsetStrengthFromDb(set_.melDb.data(), set_.nMels, set_.frames, job_.onsetParams);
-      if (!keepDb) std::vector<float>().swap(set_.melDb);
       if (job_.beats) {
         beat_ = beat::beatTrack(onset_.data(), static_cast<int64_t>(onset_.size()), job_.beatParams, cancel_.get());
       }

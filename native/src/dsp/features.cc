@@ -411,7 +411,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
   validateFeatureParams(p);
   requireFinite(x, n, "features");
   FeatureSet out;
-  const bool needMel = p.melPower || p.melDb || p.mfcc;
+  const bool needMel = p.melPower || p.melDb || p.mfcc || static_cast<bool>(p.onMelDb);
   const bool needSpec = needMel || p.chroma || p.centroid || p.bandwidth || p.rolloff;
 
   if (needSpec) {
@@ -489,7 +489,10 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     }
     BigBuffer powerFrames;  // kept for the chroma pass when storePower (not zero-filled)
     if (storePower) powerFrames.allocate(static_cast<size_t>(T) * bins);
-    std::vector<float> mel(needMel ? static_cast<size_t>(p.nMels) * T : 0);
+    // every element is written by the frame pass, so the buffer is not zero-filled
+    BigBuffer mel;
+    const size_t melSize = needMel ? static_cast<size_t>(p.nMels) * T : 0;
+    if (needMel) mel.allocate(melSize);
     if (p.centroid) out.centroid.resize(T);
     if (p.bandwidth) out.bandwidth.resize(T);
     if (p.rolloff) out.rolloff.resize(T);
@@ -507,7 +510,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
       auto flushMel = [&](int64_t tEnd) {
         const int64_t cnt = tEnd - tileStart;
         for (int m = 0; m < p.nMels; ++m) {
-          float* dst = mel.data() + static_cast<size_t>(m) * T + tileStart;
+          float* dst = mel.get() + static_cast<size_t>(m) * T + tileStart;
           for (int64_t j = 0; j < cnt; ++j) dst[j] = melTile[static_cast<size_t>(j) * p.nMels + m];
         }
         tileStart = tEnd;
@@ -649,10 +652,11 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     }
 
     if (needMel) {
-      if (p.melPower) out.melPower = mel;
-      if (p.melDb || p.mfcc) {
-        std::vector<float> db = std::move(mel);
-        powerToDb(db.data(), db.size(), p.dbRef, p.dbAmin, std::isnan(p.dbTopDb) ? -1.0 : p.dbTopDb);
+      if (p.melPower) out.melPower.assign(mel.get(), mel.get() + melSize);
+      if (p.melDb || p.mfcc || p.onMelDb) {
+        float* db = mel.get();  // converted in place
+        powerToDb(db, melSize, p.dbRef, p.dbAmin, std::isnan(p.dbTopDb) ? -1.0 : p.dbTopDb);
+        if (p.onMelDb) p.onMelDb(db, p.nMels, T);
         if (p.mfcc) {
           const std::vector<double> dct = dctOrthoMatrix(p.nMfcc, p.nMels);
           out.nMfcc = p.nMfcc;
@@ -663,7 +667,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
             std::fill(acc.begin(), acc.end(), 0.0f);
             for (int m = 0; m < p.nMels; ++m) {
               const float c = static_cast<float>(dct[static_cast<size_t>(k) * p.nMels + m]);
-              const float* row = db.data() + static_cast<size_t>(m) * T;
+              const float* row = db + static_cast<size_t>(m) * T;
               float* a = acc.data();
               for (int64_t t = 0; t < T; ++t) a[t] += c * row[t];
             }
@@ -673,7 +677,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
             for (int64_t t = 0; t < T; ++t) dst[t] = static_cast<float>(acc[t] * lift);
           }
         }
-        if (p.melDb) out.melDb = std::move(db);
+        if (p.melDb) out.melDb.assign(db, db + melSize);
       }
     }
 

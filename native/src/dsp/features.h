@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <vector>
 
@@ -74,6 +75,10 @@ struct FeatureParams {
   // bytes (64 MiB: about 3 minutes at 44.1 kHz); beyond it a tuning-only pre-pass over the frames
   // is run instead. Results are identical either way.
   double maxStoredPowerBytes = 64.0 * 1024 * 1024;
+
+  // Optional: receives the dB mel matrix ([nMels][frames]) before it is released, so callers
+  // (onset strength) can use it without a copy. Setting it implies computing the mel spectrogram.
+  std::function<void(const float* db, int bands, int64_t frames)> onMelDb;
 };
 
 struct FeatureSet {
