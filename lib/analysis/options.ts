@@ -16,7 +16,7 @@ export const PadModeSchema = z.enum(['constant', 'reflect', 'edge']);
 export const stftShape = {
   /** FFT size in samples. */
   nFft: posInt.max(1 << 16).default(2048),
-  /** Samples between frames (default: floor(winLength / 4)). */
+  /** Samples between frames (default: floor(winLength / 4) for stft/istft, 512 for features, as librosa). */
   hopLength: posInt.optional(),
   /** Window length in samples, zero-padded to nFft (default: nFft). */
   winLength: posInt.optional(),
@@ -158,7 +158,9 @@ export const FeatureOptionsSchema = z
     if (o.nMfcc > o.nMels) ctx.addIssue({ code: 'custom', path: ['nMfcc'], message: `nMfcc (${o.nMfcc}) must be <= nMels (${o.nMels})` });
     if (o.fmax !== undefined && o.fmax <= o.fmin) ctx.addIssue({ code: 'custom', path: ['fmax'], message: 'fmax must exceed fmin' });
   })
-  .transform(resolveStft);
+  // librosa's feature functions default hop_length to 512 whatever n_fft/win_length are (only
+  // librosa.stft itself uses win_length // 4)
+  .transform((o) => ({ ...o, winLength: o.winLength ?? o.nFft, hopLength: o.hopLength ?? 512 }));
 export type FeatureOptions = z.input<typeof FeatureOptionsSchema>;
 export type ResolvedFeatureOptions = z.output<typeof FeatureOptionsSchema>;
 

@@ -54,6 +54,60 @@ class BigBuffer {
 
 constexpr float kTinyF = std::numeric_limits<float>::min();
 
+// librosa.feature.spectral_rolloff for one magnitude frame: the smallest bin whose float32
+// running sum (numpy.cumsum) reaches rollPercent of the float32 total. Block sums in double find
+// the crossing quickly; when it is within 1e-4 of the threshold (where float32 rounding could
+// move it by a bin) the exact float32 running sum decides.
+double rolloffFrame(const float* mag, int bins, const std::vector<double>& freqs, double rollPercent) {
+  constexpr int kBlock = 16;
+  const int nb = (bins + kBlock - 1) / kBlock;
+  double bsum[256];
+  std::vector<double> big;
+  double* bs = bsum;
+  if (nb > 256) {
+    big.resize(nb);
+    bs = big.data();
+  }
+  double total = 0.0;
+  for (int b = 0; b < nb; ++b) {
+    const int k0 = b * kBlock, k1 = std::min(bins, k0 + kBlock);
+    double acc = 0.0;
+    for (int k = k0; k < k1; ++k) acc += mag[k];
+    bs[b] = acc;
+    total += acc;
+  }
+  const double threshold = rollPercent * total;
+  double cum = 0.0, before = 0.0;
+  int hit = bins - 1;
+  for (int b = 0; b < nb; ++b) {
+    if (cum + bs[b] >= threshold || b == nb - 1) {
+      const int k0 = b * kBlock, k1 = std::min(bins, k0 + kBlock);
+      for (int k = k0; k < k1; ++k) {
+        before = cum;
+        cum += mag[k];
+        if (cum >= threshold) {
+          hit = k;
+          break;
+        }
+      }
+      break;
+    }
+    cum += bs[b];
+  }
+  const double margin = 1e-4 * threshold;
+  if (cum - threshold > margin && threshold - before > margin) return freqs[hit];
+  // close call (or silence): numpy's exact float32 semantics
+  float totalF = 0.0f;
+  for (int k = 0; k < bins; ++k) totalF += mag[k];
+  const float thrF = static_cast<float>(rollPercent) * totalF;
+  float c = 0.0f;
+  for (int k = 0; k < bins; ++k) {
+    c += mag[k];
+    if (c >= thrF) return freqs[k];
+  }
+  return freqs[bins - 1];
+}
+
 // Threads used for T frames (at least 256 frames per thread).
 int rangeThreads(int64_t T, int threads) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, (T + 255) / 256)));
@@ -207,8 +261,8 @@ void powerToDb(float* s, size_t count, double ref, double amin, double topDb) {
   }
 }
 
-void piptrackFrame(const float* s, int bins, const PiptrackParams& p, const std::vector<double>& fftFreqs,
-                   std::vector<float>& pitches, std::vector<float>& mags) {
+void piptrackFrame(const float* s, int bins, const PiptrackParams& p, std::vector<float>& pitches,
+                   std::vector<float>& mags) {
   if (bins < 3) return;
   float maxv;
   {
@@ -228,11 +282,16 @@ void piptrackFrame(const float* s, int bins, const PiptrackParams& p, const std:
   auto masked = [&](int k) { return s[k] > ref ? s[k] : 0.0f; };
   const double fmin = std::max(p.fmin, 0.0);
   const double fmax = std::min(p.fmax, p.sr / 2.0);
+  // librosa's estimate_tuning hands piptrack the spectrogram with n_fft=2048, which its
+  // _spectrogram replaces by 2 * (bins - 1): for odd FFT sizes the bin frequencies it uses are
+  // k * sr / (nFft - 1), not k * sr / nFft
+  const int nFftEff = 2 * (bins - 1);
+  const double binHz = 1.0 / (nFftEff * (1.0 / p.sr));
   // the frequency mask fmin <= f < fmax is a contiguous bin range
   int kLo = 1;
-  while (kLo < bins && !(fmin <= fftFreqs[kLo])) ++kLo;
+  while (kLo < bins && !(fmin <= kLo * binHz)) ++kLo;
   int kHi = kLo;
-  while (kHi < bins && fftFreqs[kHi] < fmax) ++kHi;
+  while (kHi < bins && kHi * binHz < fmax) ++kHi;
   for (int k = kLo; k < kHi; ++k) {
     const float m = masked(k);
     if (!(m > 0.0f)) continue;  // a zero can never be a strict local maximum
@@ -253,7 +312,7 @@ void piptrackFrame(const float* s, int bins, const PiptrackParams& p, const std:
       grad = (s[k + 1] - s[k - 1]) / 2.0f;
     }
     const float dskew = 0.5f * grad * shift;
-    pitches.push_back(static_cast<float>((k + static_cast<double>(shift)) * p.sr / p.nFft));
+    pitches.push_back(static_cast<float>((k + static_cast<double>(shift)) * p.sr / nFftEff));
     mags.push_back(s[k] + dskew);
   }
 }
@@ -453,7 +512,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           framer.frames(x, n, t, cnt, spec4.data());
           for (int j = 0; j < cnt; ++j) {
             magnitudes(spec4.data() + static_cast<size_t>(j) * bins, bins, mag.data(), pw.data());
-            piptrackFrame(pw.data(), bins, pp, freqs, tp[i], tm[i]);
+            piptrackFrame(pw.data(), bins, pp, tp[i], tm[i]);
           }
         }
       });
@@ -594,48 +653,10 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
             out.bandwidth[t] = static_cast<float>(std::pow(acc / norm, 1.0 / p.bandwidthP));
           }
         }
-        if (p.rolloff) {
-          // smallest bin whose cumulative magnitude reaches rollPercent of the total: block sums
-          // (vectorisable) locate the block, then one block is scanned
-          constexpr int kBlock = 16;
-          const int nb = (bins + kBlock - 1) / kBlock;
-          double bsum[128];
-          std::vector<double> bigBlocks;
-          double* bs = bsum;
-          if (nb > 128) {
-            bigBlocks.resize(nb);
-            bs = bigBlocks.data();
-          }
-          double total = 0.0;
-          for (int b = 0; b < nb; ++b) {
-            const int k0 = b * kBlock, k1 = std::min(bins, k0 + kBlock);
-            double a = 0.0;
-            for (int k = k0; k < k1; ++k) a += mag[k];
-            bs[b] = a;
-            total += a;
-          }
-          const double threshold = p.rollPercent * total;
-          double cum = 0.0;
-          double f = freqs[bins - 1];
-          for (int b = 0; b < nb; ++b) {
-            if (cum + bs[b] >= threshold || b == nb - 1) {
-              const int k0 = b * kBlock, k1 = std::min(bins, k0 + kBlock);
-              for (int k = k0; k < k1; ++k) {
-                cum += mag[k];
-                if (cum >= threshold) {
-                  f = freqs[k];
-                  break;
-                }
-              }
-              break;
-            }
-            cum += bs[b];
-          }
-          out.rolloff[t] = static_cast<float>(f);
-        }
+        if (p.rolloff) out.rolloff[t] = static_cast<float>(rolloffFrame(mag.data(), bins, freqs, p.rollPercent));
         if (storePower) {
           std::copy(pw.begin(), pw.end(), powerFrames.get() + static_cast<size_t>(t) * bins);
-          piptrackFrame(pw.data(), bins, pp, freqs, pitches, pitchMags);
+          piptrackFrame(pw.data(), bins, pp, pitches, pitchMags);
         } else if (p.chroma) {
           chromaFb->apply(pw.data(), raw.data());
           chromaFinish(t, raw.data());

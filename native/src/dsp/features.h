@@ -103,8 +103,8 @@ struct PiptrackParams {
   int nFft;
   double fmin = 150.0, fmax = 4000.0, threshold = 0.1;
 };
-void piptrackFrame(const float* s, int bins, const PiptrackParams& p, const std::vector<double>& fftFreqs,
-                   std::vector<float>& pitches, std::vector<float>& mags);
+void piptrackFrame(const float* s, int bins, const PiptrackParams& p, std::vector<float>& pitches,
+                   std::vector<float>& mags);
 // librosa.estimate_tuning from collected candidates (median magnitude gate, then pitch_tuning).
 double estimateTuning(const std::vector<float>& pitches, const std::vector<float>& mags, double resolution,
                       int binsPerOctave);
