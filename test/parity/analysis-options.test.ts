@@ -41,6 +41,8 @@ const cases: Case[] = [
   { name: 'tiny nFft 64, hop 16', n: 900, ours: { nFft: 64, hopLength: 16 }, py: 'n_fft=64, hop_length=16' },
   { name: 'uncentred', n: 20000, ours: { center: false }, py: 'center=False' },
   { name: 'hamming window, winLength 1500', n: 20000, ours: { window: 'hamming', winLength: 1500 }, py: "window='hamming', win_length=1500" },
+  { name: 'reflect padding', n: 15000, ours: { padMode: 'reflect' }, py: "pad_mode='reflect'" },
+  { name: 'nFft 4096, hop 1024, blackman', n: 40000, ours: { nFft: 4096, hopLength: 1024, window: 'blackman' }, py: "n_fft=4096, hop_length=1024, window='blackman'" },
 ];
 
 const PY = `
