@@ -241,3 +241,58 @@ export interface NativeBinding {
     cancel?: NativeCancelToken,
   ): Promise<{ bpm: number; lag: number }>;
 }
+
+// ---- Demucs (native/src/ml/demucs_binding.cc) ----
+
+/** Opaque handle of an opened Demucs model (a session plus its checked contract). */
+export interface NativeDemucsHandle {
+  readonly __demucsHandle: unique symbol;
+}
+
+export interface NativeDemucsInfo {
+  /** Source names in output order (metadata "sources", else htdemucs' order). */
+  sources: string[];
+  sampleRate: number;
+  /** Samples per model segment (input 0's last dim). */
+  segment: number;
+  /** STFT frames per segment (input 1's last dim). */
+  frames: number;
+  /** Fixed batch dim of the graph (1), or -1 when dynamic. */
+  batch: number;
+  providers: string[];
+  warnings: string[];
+}
+
+export interface NativeDemucsSeparateOptions {
+  overlap: number;
+  transitionPower: number;
+  shifts: number;
+  seed: number;
+  batch: number;
+  /** 0: the model's segment. */
+  segmentSeconds: number;
+}
+
+export type NativeDemucsInput = { path: string } | { samples: Float32Array; sampleRate: number; channels: number };
+
+export interface NativeDemucsResult {
+  /** One interleaved stereo Float32Array per source at 44.1 kHz, in `info.sources` order. */
+  stems: Float32Array[];
+  frames: number;
+  sourceSampleRate: number;
+  sourceChannels: number;
+}
+
+export interface NativeBinding {
+  demucsOpen(
+    model: string | Uint8Array,
+    options: NativeSessionOptions,
+  ): Promise<{ handle: NativeDemucsHandle; info: NativeDemucsInfo }>;
+  demucsSeparate(
+    handle: NativeDemucsHandle,
+    input: NativeDemucsInput,
+    options: NativeDemucsSeparateOptions,
+    cancel?: NativeCancelToken,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<NativeDemucsResult>;
+}

@@ -1,0 +1,221 @@
+/**
+ * Demucs (htdemucs) stem separation on ONNX Runtime. The graph holds the network; the mix
+ * normalisation, 7.8 s segmenting with Demucs' triangular cross-fade, the STFT/iSTFT and the
+ * overlap-add run in C++ (native/src/ml/demucs.cc). Contract: docs/models.md, "Demucs (htdemucs)".
+ */
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+
+import { z } from 'zod';
+
+import type { NativeDemucsHandle, NativeDemucsInfo, NativeDemucsInput } from '../../../binding.js';
+import { fromNative, InvalidArgumentError, ModelError } from '../../errors.js';
+import { withCancel } from '../../native/cancel.js';
+import { loadBinding } from '../../native/load.js';
+import { parseOptions } from '../../util/validate.js';
+import { ensureOrtRuntime } from '../runtime.js';
+import { ExecutionProviderSchema } from '../session.js';
+
+export { buildDemucsStandIn, HTDEMUCS_SEGMENT, HTDEMUCS_SOURCES } from './standIn.js';
+
+/** htdemucs' output order, used when the model carries no "sources" metadata. */
+export const DEFAULT_SOURCES = ['drums', 'bass', 'other', 'vocals'] as const;
+export const DEMUCS_SAMPLE_RATE = 44100;
+
+export const SeparatorOptionsSchema = z.strictObject({
+  /** Folder in which a model *name* resolves to `<name>.onnx`; default $DIDACTIC_MODELS_DIR. */
+  modelsDir: z.string().min(1).optional(),
+  /** 'cuda' requests the CUDA provider first; without it ONNX Runtime falls back to CPU with a warning. */
+  device: z.enum(['cpu', 'cuda']).default('cpu'),
+  providers: z.array(ExecutionProviderSchema).min(1).optional(),
+  intraOpThreads: z.number().int().min(1).max(256).default(1),
+  interOpThreads: z.number().int().min(1).max(256).default(1),
+});
+export type SeparatorOptions = z.input<typeof SeparatorOptionsSchema>;
+
+export const SeparateOptionsSchema = z.strictObject({
+  /** Random time shifts averaged (Demucs' `--shifts`); 0 = deterministic, no shift. */
+  shifts: z.number().int().min(0).max(20).default(0),
+  /** Seed of the shift offsets (same seed, same output). */
+  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  /** Segment overlap (Demucs' `--overlap`). */
+  overlap: z.number().min(0).max(0.95).default(0.25),
+  transitionPower: z.number().min(1).max(16).default(1),
+  /** Segments per session run (only with a dynamic batch dimension). */
+  batch: z.number().int().min(1).max(64).default(1),
+  /** Shorter segments than the model's 7.8 s (Demucs' `--segment`); default the model's. */
+  segmentSeconds: z.number().positive().optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+  /** Called after each segment run with (done, total). */
+  onProgress: z.custom<(done: number, total: number) => void>((v) => typeof v === 'function').optional(),
+});
+export type SeparateOptions = z.input<typeof SeparateOptionsSchema>;
+
+/** In-memory audio: interleaved frames at any rate, 1 or more channels. */
+export interface AudioInput {
+  samples: Float32Array;
+  sampleRate: number;
+  channels: number;
+}
+
+export interface Stem {
+  name: string;
+  /** Interleaved stereo at 44.1 kHz, as many frames as the (resampled) input. */
+  samples: Float32Array;
+}
+
+export interface SeparationResult {
+  /** In the model's source order (htdemucs: drums, bass, other, vocals). */
+  stems: Stem[];
+  sampleRate: 44100;
+  channels: 2;
+  frames: number;
+  sourceSampleRate: number;
+  sourceChannels: number;
+}
+
+export interface SeparatorInfo {
+  sources: string[];
+  sampleRate: number;
+  /** Samples per model segment. */
+  segment: number;
+  providers: string[];
+  warnings: string[];
+  modelPath?: string;
+}
+
+/**
+ * A model name ("htdemucs") resolves to `<modelsDir>/<name>.onnx` (modelsDir: option, else
+ * $DIDACTIC_MODELS_DIR); anything that looks like a path (a separator or an .onnx suffix) is used as is.
+ */
+export function resolveDemucsModel(model: string, modelsDir?: string): string {
+  const looksLikePath = model.includes('/') || model.includes('\\') || model.endsWith('.onnx') || isAbsolute(model);
+  let path: string;
+  if (looksLikePath) {
+    path = resolve(model);
+  } else {
+    const dir = modelsDir ?? process.env.DIDACTIC_MODELS_DIR;
+    if (!dir) {
+      throw new ModelError(
+        'DE_MODEL_NOT_FOUND',
+        `separate: model name '${model}' needs a models folder (option modelsDir or $DIDACTIC_MODELS_DIR); ` +
+          'export one with scripts/export-htdemucs.py',
+        { op: 'separate' },
+      );
+    }
+    path = join(dir, `${model}.onnx`);
+  }
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new ModelError('DE_MODEL_NOT_FOUND', `separate: model file not found (${path})`, { op: 'separate' });
+  }
+  return path;
+}
+
+/** An opened model, reusable across songs; separations may run concurrently. */
+export class Separator {
+  readonly #handle: NativeDemucsHandle;
+  readonly info: SeparatorInfo;
+
+  constructor(handle: NativeDemucsHandle, info: NativeDemucsInfo, modelPath?: string) {
+    this.#handle = handle;
+    this.info = {
+      sources: info.sources,
+      sampleRate: info.sampleRate,
+      segment: info.segment,
+      providers: info.providers,
+      warnings: info.warnings,
+      ...(modelPath ? { modelPath } : {}),
+    };
+  }
+
+  /** Separates a file (decoded natively) or in-memory audio into stems. */
+  async separate(input: string | AudioInput, options?: SeparateOptions): Promise<SeparationResult> {
+    const context = new Error();
+    const opts = parseOptions('separate', SeparateOptionsSchema, options);
+    let nativeInput: NativeDemucsInput;
+    if (typeof input === 'string') {
+      if (input.length === 0) throw new InvalidArgumentError('separate: path is empty', { op: 'separate' });
+      nativeInput = { path: input };
+    } else {
+      const { samples, sampleRate, channels } = input ?? ({} as AudioInput);
+      if (!(samples instanceof Float32Array)) {
+        throw new InvalidArgumentError('separate: samples must be a Float32Array', { op: 'separate' });
+      }
+      if (!Number.isInteger(channels) || channels < 1 || samples.length % channels !== 0) {
+        throw new InvalidArgumentError(`separate: samples (${samples.length}) must hold whole frames of ${channels} channels`, {
+          op: 'separate',
+        });
+      }
+      if (!(sampleRate > 0)) throw new InvalidArgumentError(`separate: sampleRate (${sampleRate}) must be > 0`, { op: 'separate' });
+      nativeInput = { samples, sampleRate, channels };
+    }
+    const binding = loadBinding();
+    try {
+      const result = await withCancel(opts.signal, (token) =>
+        binding.demucsSeparate(
+          this.#handle,
+          nativeInput,
+          {
+            overlap: opts.overlap,
+            transitionPower: opts.transitionPower,
+            shifts: opts.shifts,
+            seed: opts.seed,
+            batch: opts.batch,
+            segmentSeconds: opts.segmentSeconds ?? 0,
+          },
+          token,
+          opts.onProgress,
+        ),
+      );
+      return {
+        stems: result.stems.map((samples, i) => ({ name: this.info.sources[i] ?? `source${i}`, samples })),
+        sampleRate: DEMUCS_SAMPLE_RATE,
+        channels: 2,
+        frames: result.frames,
+        sourceSampleRate: result.sourceSampleRate,
+        sourceChannels: result.sourceChannels,
+      };
+    } catch (err) {
+      throw fromNative(err, context, 'separate');
+    }
+  }
+}
+
+/** Opens a model (name, path or ONNX bytes) once for many songs. */
+export async function createSeparator(model: string | Uint8Array, options?: SeparatorOptions): Promise<Separator> {
+  const context = new Error();
+  const opts = parseOptions('createSeparator', SeparatorOptionsSchema, options);
+  let source: string | Uint8Array;
+  let modelPath: string | undefined;
+  if (typeof model === 'string') {
+    modelPath = resolveDemucsModel(model, opts.modelsDir);
+    source = modelPath;
+  } else if (model instanceof Uint8Array) {
+    source = model;
+  } else {
+    throw new InvalidArgumentError('createSeparator: model must be a name, a path or ONNX bytes', { op: 'createSeparator' });
+  }
+  const providers = opts.providers ?? (opts.device === 'cuda' ? (['cuda', 'cpu'] as const) : (['cpu'] as const));
+  await ensureOrtRuntime();
+  try {
+    const opened = await loadBinding().demucsOpen(source, {
+      intraOpThreads: opts.intraOpThreads,
+      interOpThreads: opts.interOpThreads,
+      providers: [...providers],
+    });
+    for (const warning of opened.info.warnings) process.emitWarning(warning, { code: 'DE_PROVIDER_FALLBACK' });
+    return new Separator(opened.handle, opened.info, modelPath);
+  } catch (err) {
+    throw fromNative(err, context, 'createSeparator');
+  }
+}
+
+/** One-shot: opens the model, separates one song. Reuse `createSeparator` for many songs. */
+export async function separate(
+  input: string | AudioInput,
+  options: SeparateOptions & SeparatorOptions & { model: string | Uint8Array },
+): Promise<SeparationResult> {
+  const { model, modelsDir, device, providers, intraOpThreads, interOpThreads, ...rest } = options;
+  const separator = await createSeparator(model, { modelsDir, device, providers, intraOpThreads, interOpThreads });
+  return separator.separate(input, rest);
+}
