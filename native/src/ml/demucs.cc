@@ -198,16 +198,20 @@ ModelInfo inspectModel(const Session& session, const std::vector<std::pair<std::
     invalid("spectrogram input must be [B,4,2048," + std::to_string(info.frames) + "] for segments of " +
             std::to_string(info.segment) + " samples, got " + shapeText(spec->shape));
   }
-  if (specOut->shape[2] != 2 * kChannels || specOut->shape[3] != kBins || specOut->shape[4] != info.frames) {
+  // Output dims may be symbolic in an export (-1): check the known ones; run() re-checks sizes.
+  auto dimOk = [](int64_t have, int64_t want) { return have < 0 || have == want; };
+  if (!dimOk(specOut->shape[2], 2 * kChannels) || !dimOk(specOut->shape[3], kBins) ||
+      !dimOk(specOut->shape[4], info.frames)) {
     invalid("spectral output must be [B,S,4,2048," + std::to_string(info.frames) + "], got " +
             shapeText(specOut->shape));
   }
-  if (timeOut->shape[2] != kChannels || timeOut->shape[3] != info.segment) {
+  if (!dimOk(timeOut->shape[2], kChannels) || !dimOk(timeOut->shape[3], info.segment)) {
     invalid("time output must be [B,S,2," + std::to_string(info.segment) + "], got " + shapeText(timeOut->shape));
   }
   int64_t batch = mix->shape[0];
-  for (int64_t b : {spec->shape[0], specOut->shape[0], timeOut->shape[0]}) {
-    if (b != batch) invalid("batch dimensions disagree between inputs and outputs");
+  if (spec->shape[0] != batch) invalid("batch dimensions of the two inputs disagree");
+  for (int64_t b : {specOut->shape[0], timeOut->shape[0]}) {
+    if (b > 0 && batch > 0 && b != batch) invalid("batch dimensions disagree between inputs and outputs");
   }
   info.batch = batch > 0 ? batch : -1;
   if (info.batch > 1) invalid("a fixed batch dimension must be 1 or dynamic, got " + std::to_string(batch));
