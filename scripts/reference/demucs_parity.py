@@ -13,6 +13,7 @@ segment (onnxruntime) and prints a JSON summary.
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -58,7 +59,8 @@ def main():
     wav.numpy().T.copy().tofile(os.path.join(args.out, "mix.f32"))
     out.numpy().transpose(0, 2, 1).copy().tofile(os.path.join(args.out, "stems.f32"))
     summary = {"frames": wav.shape[1], "sources": list(model.sources), "seconds": args.seconds,
-               "torch_apply_model_s": elapsed, "threads": args.threads}
+               "torch_apply_model_s": elapsed, "threads": args.threads,
+               "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
     if args.onnx:
         import importlib.util

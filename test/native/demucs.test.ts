@@ -241,6 +241,15 @@ describe('demucs bad input', () => {
     );
   });
 
+  it('rejects non-finite samples with a typed error', async () => {
+    const sep = await createSeparator(buildDemucsStandIn());
+    const x = stereoSignal(SR, 1);
+    x[1001] = Number.NaN;
+    await expect(sep.separate({ samples: x, sampleRate: SR, channels: 2 })).rejects.toMatchObject({
+      code: 'DE_NON_FINITE_SAMPLES',
+    });
+  });
+
   it('cancels mid-song with an AbortSignal', async () => {
     const sep = await createSeparator(buildDemucsStandIn());
     const x = stereoSignal(60 * SR, 8);

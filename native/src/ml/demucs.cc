@@ -338,27 +338,26 @@ std::vector<float> toModelInput(const float* interleaved, int64_t frames, int ch
   if (frames < 2) throw Error(code::kInvalidArgument, "demucs: audio is too short (" + std::to_string(frames) + " frames)");
   // Demucs' convert_audio_channels: mono is duplicated, more than two channels keep the first two.
   const int keep = std::min(channels, kChannels);
-  std::vector<float> stereo(static_cast<size_t>(frames) * keep);
+  std::vector<float> kept(static_cast<size_t>(frames) * keep);
   for (int64_t i = 0; i < frames; ++i) {
-    for (int c = 0; c < keep; ++c) stereo[static_cast<size_t>(i * keep + c)] = interleaved[i * channels + c];
+    for (int c = 0; c < keep; ++c) kept[static_cast<size_t>(i * keep + c)] = interleaved[i * channels + c];
   }
   int64_t n = frames;
   if (sampleRate != kSampleRate) {
-    stereo = audio::resample(stereo.data(), frames, keep, sampleRate, kSampleRate, audio::ResampleEngine::SoxrHQ, cancel);
-    n = static_cast<int64_t>(stereo.size()) / keep;
+    kept = audio::resample(kept.data(), frames, keep, sampleRate, kSampleRate, audio::ResampleEngine::SoxrHQ, cancel);
+    n = static_cast<int64_t>(kept.size()) / keep;
   }
-  std::vector<float> planar(static_cast<size_t>(n) * kChannels);
-  for (int64_t i = 0; i < n; ++i) {
-    for (int c = 0; c < kChannels; ++c) {
-      planar[static_cast<size_t>(c * n + i)] = stereo[static_cast<size_t>(i * keep + std::min(c, keep - 1))];
-    }
+  if (keep == kChannels) {
+    *outFrames = n;
+    return kept;
   }
-  for (float v : planar) {
-    if (!std::isfinite(v)) throw Error(code::kNonFiniteSamples, "demucs: input has non-finite samples");
-  }
+  std::vector<float> stereo(static_cast<size_t>(n) * kChannels);
+  for (int64_t i = 0; i < n; ++i) stereo[static_cast<size_t>(2 * i)] = stereo[static_cast<size_t>(2 * i + 1)] = kept[static_cast<size_t>(i)];
   *outFrames = n;
-  return planar;
+  return stereo;
 }
+
+bool needsConversion(int channels, double sampleRate) { return channels != kChannels || sampleRate != kSampleRate; }
 
 // ---- Separation ---------------------------------------------------------------------------------
 
@@ -366,6 +365,9 @@ Stems separate(const Session& session, const ModelInfo& model, const float* mix,
                const SeparateOptions& options, const CancelToken* cancel, const Progress& progress) {
   const char* op = "separate";
   if (frames < 2) throw Error(code::kInvalidArgument, "demucs: audio is too short");
+  for (int64_t i = 0; i < frames * kChannels; ++i) {
+    if (!std::isfinite(mix[i])) throw Error(code::kNonFiniteSamples, "demucs: input has non-finite samples");
+  }
   if (!(options.overlap >= 0 && options.overlap < 1)) throw Error(code::kInvalidArgument, "demucs: overlap must be in [0, 1)");
   if (options.transitionPower < 1) throw Error(code::kInvalidArgument, "demucs: transitionPower must be >= 1");
   const int S = model.sources;
@@ -386,18 +388,18 @@ Stems separate(const Session& session, const ModelInfo& model, const float* mix,
   // Normalise by the mix statistics (demucs.separate / api.separate_tensor): reference = mean of the
   // channels, unbiased std.
   double sum = 0;
-  for (int64_t i = 0; i < frames; ++i) sum += 0.5 * (static_cast<double>(mix[i]) + mix[frames + i]);
+  for (int64_t i = 0; i < frames; ++i) sum += 0.5 * (static_cast<double>(mix[2 * i]) + mix[2 * i + 1]);
   const double mean = sum / static_cast<double>(frames);
   double sq = 0;
   for (int64_t i = 0; i < frames; ++i) {
-    double d = 0.5 * (static_cast<double>(mix[i]) + mix[frames + i]) - mean;
+    double d = 0.5 * (static_cast<double>(mix[2 * i]) + mix[2 * i + 1]) - mean;
     sq += d * d;
   }
   const double stdev = std::sqrt(sq / static_cast<double>(frames - 1)) + 1e-8;
   const float fmean = static_cast<float>(mean);
   const float finv = static_cast<float>(1.0 / stdev);
   auto sample = [&](int c, int64_t pos) -> float {
-    return (pos >= 0 && pos < frames) ? (mix[c * frames + pos] - fmean) * finv : 0.0f;
+    return (pos >= 0 && pos < frames) ? (mix[2 * pos + c] - fmean) * finv : 0.0f;
   };
 
   Stems stems;
@@ -496,12 +498,12 @@ Stems separate(const Session& session, const ModelInfo& model, const float* mix,
             const float* tb = tOut.data.data() + ((static_cast<size_t>(b) * S + s) * kChannels + c) * modelSeg;
             std::memcpy(chunkOut.data(), tb, static_cast<size_t>(modelSeg) * sizeof(float));
             spectral.inverse(re, im, T, chunkOut.data());
-            float* dst = stems.data[static_cast<size_t>(s)].data() + c * frames;
+            float* dst = stems.data[static_cast<size_t>(s)].data() + c;
             for (int64_t j = 0; j < chunkLen; ++j) {
               const int64_t pos = view.start + off + j;
               if (pos < 0 || pos >= frames) continue;
               // De-normalise (out * std + mean), cross-fade, average over the views.
-              dst[pos] += (chunkOut[static_cast<size_t>(trim + j)] * fstd + fmean) * gain[static_cast<size_t>(j)];
+              dst[2 * pos] += (chunkOut[static_cast<size_t>(trim + j)] * fstd + fmean) * gain[static_cast<size_t>(j)];
             }
           }
         }

@@ -55,15 +55,18 @@ using Progress = std::function<void(int64_t done, int64_t total)>;
 struct Stems {
   int sources = 0;
   int64_t frames = 0;
-  // One planar buffer per source: [channel 0 frames][channel 1 frames].
+  // One interleaved stereo buffer per source.
   std::vector<std::vector<float>> data;
 };
 
-// `mix` is planar stereo at 44.1 kHz ([left frames][right frames]). The output keeps the length.
+// `mix` is interleaved stereo at 44.1 kHz (read in place, not copied). The output keeps the length.
+// Memory: the stems (sources x frames x 2 floats) plus one batch of segment tensors.
 Stems separate(const Session& session, const ModelInfo& model, const float* mix, int64_t frames,
                const SeparateOptions& options, const CancelToken* cancel, const Progress& progress);
 
-// Resamples (soxr HQ) to 44.1 kHz and up-mixes mono / down-selects to stereo; returns planar.
+// Resamples (soxr HQ) to 44.1 kHz and up-mixes mono / keeps the first two channels; returns
+// interleaved stereo. Only needed when needsConversion().
+bool needsConversion(int channels, double sampleRate);
 std::vector<float> toModelInput(const float* interleaved, int64_t frames, int channels, double sampleRate,
                                 int64_t* outFrames, const CancelToken* cancel);
 

@@ -149,10 +149,15 @@ class SeparateWorker : public PromiseWorker {
     }
     sourceRate_ = sampleRate_;
     sourceChannels_ = channels_;
-    int64_t n = 0;
-    std::vector<float> planar = demucs::toModelInput(input, frames, channels_, sampleRate_, &n, cancel_.get());
-    decoded.clear();
-    decoded.shrink_to_fit();
+    // 44.1 kHz stereo is read in place; anything else is converted once.
+    std::vector<float> converted;
+    int64_t n = frames;
+    if (demucs::needsConversion(channels_, sampleRate_)) {
+      converted = demucs::toModelInput(input, frames, channels_, sampleRate_, &n, cancel_.get());
+      decoded.clear();
+      decoded.shrink_to_fit();
+      input = converted.data();
+    }
     demucs::Progress report;
     if (hasProgress_) {
       report = [this](int64_t done, int64_t total) {
@@ -166,21 +171,9 @@ class SeparateWorker : public PromiseWorker {
         }
       };
     }
-    demucs::Stems stems = demucs::separate(*engine_->session, engine_->info, planar.data(), n, options_,
-                                           cancel_.get(), report);
-    planar.clear();
-    planar.shrink_to_fit();
+    demucs::Stems stems = demucs::separate(*engine_->session, engine_->info, input, n, options_, cancel_.get(), report);
     frames_ = stems.frames;
-    // Interleave one stem at a time, freeing its planar buffer before the next.
-    for (auto& p : stems.data) {
-      std::vector<float> inter(p.size());
-      for (int64_t i = 0; i < frames_; ++i) {
-        inter[static_cast<size_t>(2 * i)] = p[static_cast<size_t>(i)];
-        inter[static_cast<size_t>(2 * i + 1)] = p[static_cast<size_t>(frames_ + i)];
-      }
-      std::vector<float>().swap(p);
-      out_.push_back(std::move(inter));
-    }
+    out_ = std::move(stems.data);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object out = Napi::Object::New(env);
