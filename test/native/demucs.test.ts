@@ -165,6 +165,43 @@ describe('demucs separation with stand-in models', () => {
     expect(peak).toBeGreaterThan(0.1);
   });
 
+  it('reports progress per segment run and keeps the event loop live', async () => {
+    const sep = await createSeparator(buildDemucsStandIn());
+    const x = stereoSignal(30 * SR, 6);
+    const seen: Array<[number, number]> = [];
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      await sep.separate({ samples: x, sampleRate: SR, channels: 2 }, { onProgress: (d, t) => seen.push([d, t]) });
+    } finally {
+      clearInterval(timer);
+    }
+    const total = Math.ceil((30 * SR) / STRIDE);
+    expect(seen.at(-1)).toEqual([total, total]);
+    expect(seen.map((p) => p[0])).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(ticks).toBeGreaterThan(0);
+  });
+
+  it('asks for CUDA when told and falls back to CPU with a warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const sep = await createSeparator(sumModel, { device: 'cuda' });
+      expect(sep.info.providers.at(-1)).toBe('cpu');
+      if (!sep.info.providers.includes('cuda')) {
+        expect(sep.info.warnings.length).toBeGreaterThan(0);
+        await new Promise((r) => setImmediate(r));
+        expect(warnings.some((w) => /cuda/i.test(w))).toBe(true);
+      }
+      const x = stereoSignal(SR, 2);
+      const r = await sep.separate({ samples: x, sampleRate: SR, channels: 2 });
+      expect(sumError(r, x)).toBeLessThan(1e-4);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('separates a file by path', async () => {
     const dir = useTempDir('demucs-');
     const x = stereoSignal(4 * SR, 4);
