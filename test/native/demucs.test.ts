@@ -135,6 +135,13 @@ describe('demucs separation with stand-in models', () => {
     }
   });
 
+  it('a graph with a fixed batch of 1 runs one segment at a time whatever `batch` asks', async () => {
+    const x = stereoSignal(12 * SR, 12);
+    const sep = await createSeparator(buildDemucsStandIn({ weights: W, spectralShare: [0.75, -1 / 3, -0.5, -1], batch: 1 }));
+    const r = await sep.separate({ samples: x, sampleRate: SR, channels: 2 }, { batch: 4 });
+    expect(sumError(r, x)).toBeLessThan(1e-4);
+  });
+
   it('6 sources named by metadata', async () => {
     const names = ['drums', 'bass', 'other', 'vocals', 'guitar', 'piano'];
     const w6 = [0.3, 0.2, 0.2, 0.1, 0.1, 0.1];
