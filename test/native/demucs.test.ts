@@ -114,6 +114,16 @@ describe('demucs separation with stand-in models', () => {
     expect(stemError(r, 0, 1, x, 60000, 200000)).toBeLessThan(1e-5);
   });
 
+  it('shorter segments (segmentSeconds) are zero-padded into the model and still add up', async () => {
+    const x = stereoSignal(10 * SR, 13);
+    const sep = await createSeparator(buildDemucsStandIn({ weights: W, spectralShare: 0 }));
+    const r = await sep.separate({ samples: x, sampleRate: SR, channels: 2 }, { segmentSeconds: 4 });
+    for (let k = 0; k < 4; k++) expect(stemError(r, k, W[k]!, x)).toBeLessThan(1e-5);
+    await expect(
+      sep.separate({ samples: x, sampleRate: SR, channels: 2 }, { segmentSeconds: 9 }),
+    ).rejects.toMatchObject({ code: 'DE_INVALID_ARGUMENT' });
+  });
+
   it('shifts are deterministic for a seed', async () => {
     const x = stereoSignal(9 * SR, 5);
     const sep = await createSeparator(sumModel);
