@@ -296,3 +296,70 @@ export interface NativeBinding {
     onProgress?: (done: number, total: number) => void,
   ): Promise<NativeDemucsResult>;
 }
+
+// ---- Basic Pitch (native/src/ml/basic_pitch_binding.cc) ----
+
+/** Opaque handle of an opened Basic Pitch model (a session whose signature was checked). */
+export interface NativeBasicPitchHandle {
+  readonly __basicPitchHandle: unique symbol;
+}
+
+export interface NativeBasicPitchNoteOptions {
+  onsetThreshold: number;
+  frameThreshold: number;
+  minNoteLengthFrames: number;
+  inferOnsets: boolean;
+  melodiaTrick: boolean;
+  energyTolerance: number;
+  includePitchBends: boolean;
+  minFrequency?: number;
+  maxFrequency?: number;
+}
+
+export interface NativeBasicPitchTranscribeOptions extends NativeBasicPitchNoteOptions {
+  batch: number;
+  legacyTrim: boolean;
+  posteriors: boolean;
+}
+
+/** Notes as columns; note i's bends are bends[bendOffsets[i] .. bendOffsets[i+1]). */
+export interface NativeBasicPitchNotes {
+  startFrame: Int32Array;
+  endFrame: Int32Array;
+  startTime: Float64Array;
+  endTime: Float64Array;
+  pitch: Int32Array;
+  amplitude: Float64Array;
+  hasBends: boolean;
+  bendOffsets: Int32Array;
+  bends: Int32Array;
+}
+
+export interface NativeBasicPitchResult {
+  notes: NativeBasicPitchNotes;
+  frames: number;
+  samples: number;
+  sourceSampleRate: number;
+  sourceChannels: number;
+  timing: { prepareMs: number; inferenceMs: number; notesMs: number };
+  note?: Float32Array;
+  onset?: Float32Array;
+  contour?: Float32Array;
+}
+
+export interface NativeBinding {
+  basicPitchOpen(
+    model: string | Uint8Array,
+    options: NativeSessionOptions & { label: string },
+  ): Promise<{ handle: NativeBasicPitchHandle; info: { providers: string[]; warnings: string[] } }>;
+  basicPitchTranscribe(
+    handle: NativeBasicPitchHandle,
+    input: { path: string } | { samples: Float32Array; sampleRate: number; channels: number },
+    options: NativeBasicPitchTranscribeOptions,
+    cancel?: NativeCancelToken,
+  ): Promise<NativeBasicPitchResult>;
+  basicPitchNotes(
+    input: { note: Float32Array; onset: Float32Array; contour: Float32Array; frames: number },
+    options: NativeBasicPitchNoteOptions,
+  ): Promise<NativeBasicPitchNotes>;
+}

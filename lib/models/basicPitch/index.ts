@@ -1,0 +1,312 @@
+/**
+ * Basic Pitch (ICASSP 2022) transcription on ONNX Runtime. Windowing, batched inference, unwrapping
+ * and basic-pitch 0.4.0's note creation run in C++ (native/src/ml/basic_pitch.cc). Contract and
+ * defaults: docs/models.md, "Basic Pitch".
+ */
+import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { z } from 'zod';
+
+import type { NativeBasicPitchHandle, NativeBasicPitchNoteOptions, NativeBasicPitchNotes } from '../../../binding.js';
+import { fromNative, InvalidArgumentError, ModelError } from '../../errors.js';
+import { withCancel } from '../../native/cancel.js';
+import { loadBinding } from '../../native/load.js';
+import { encodeStemMidi, type MidiNote, type StemMidiOptions, writeStemMidi } from '../../reports/midi.js';
+import { parseOptions } from '../../util/validate.js';
+import { ensureOrtRuntime } from '../runtime.js';
+import { ExecutionProviderSchema } from '../session.js';
+
+export const BASIC_PITCH_SAMPLE_RATE = 22050;
+export const BASIC_PITCH_FFT_HOP = 256;
+export const BASIC_PITCH_CONTOUR_BINS_PER_SEMITONE = 3;
+
+/** basic-pitch's minimum_note_length (ms) → frames: round(ms / 1000 * 22050 / 256) (numpy half-to-even). */
+export function minNoteLengthFrames(ms: number): number {
+  const x = (ms / 1000) * (BASIC_PITCH_SAMPLE_RATE / BASIC_PITCH_FFT_HOP);
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Note-creation parameters with basic-pitch 0.4.0 `predict()` defaults. */
+export const NoteOptionsSchema = z.strictObject({
+  onsetThreshold: z.number().min(0).max(1).default(0.5),
+  frameThreshold: z.number().min(0).max(1).default(0.3),
+  /** Milliseconds (basic-pitch's `minimum_note_length`), converted to frames as basic-pitch does. */
+  minimumNoteLengthMs: z.number().min(0).default(127.7),
+  inferOnsets: z.boolean().default(true),
+  minimumFrequency: z.number().positive().nullable().default(null),
+  maximumFrequency: z.number().positive().nullable().default(null),
+  melodiaTrick: z.boolean().default(true),
+  /** Frames below the frame threshold tolerated inside a note (hard-wired 11 in basic-pitch). */
+  energyTolerance: z.number().int().min(1).default(11),
+  includePitchBends: z.boolean().default(true),
+});
+export type NoteOptions = z.input<typeof NoteOptionsSchema>;
+
+export const TranscribeOptionsSchema = NoteOptionsSchema.extend({
+  /** Windows (43,844 samples) per session run. */
+  batch: z.number().int().min(1).max(256).default(4),
+  /**
+   * Tail trim: 'main' keeps int(N/36164·142) frames (basic-pitch main, PR #179; what its fixtures hold);
+   * 'v0.4.0' keeps floor(N·86/22050) (PyPI 0.4.0 and npm; drops ≈0.7 % of the end).
+   */
+  trim: z.enum(['main', 'v0.4.0']).default('main'),
+  /** Return the raw posteriors (note, onset, contour). */
+  posteriors: z.boolean().default(false),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+export type TranscribeOptions = z.input<typeof TranscribeOptionsSchema>;
+
+export const TranscriberOptionsSchema = z.strictObject({
+  /** Path of an ONNX model with nmp.onnx's signature; default: the cached model (see defaultModelPath). */
+  model: z.string().min(1).optional(),
+  device: z.enum(['cpu', 'cuda']).default('cpu'),
+  providers: z.array(ExecutionProviderSchema).min(1).optional(),
+  intraOpThreads: z.number().int().min(1).max(256).default(1),
+  interOpThreads: z.number().int().min(1).max(256).default(1),
+});
+export type TranscriberOptions = z.input<typeof TranscriberOptionsSchema>;
+
+export interface NoteEvent {
+  /** Seconds (basic-pitch's model_frames_to_time). */
+  startTime: number;
+  endTime: number;
+  startFrame: number;
+  endFrame: number;
+  /** MIDI note number 21…108. */
+  pitch: number;
+  /** Mean note posterior over the note (0–1); MIDI velocity = round(127·amplitude). */
+  amplitude: number;
+  /** One value per frame in 1/3 semitones (contour bins), when pitch bends are on. */
+  pitchBends?: number[];
+}
+
+export interface Posteriors {
+  frames: number;
+  /** frames × 88, time-major. */
+  note: Float32Array;
+  onset: Float32Array;
+  /** frames × 264. */
+  contour: Float32Array;
+}
+
+export interface TranscriptionResult {
+  notes: NoteEvent[];
+  frames: number;
+  sourceSampleRate: number;
+  sourceChannels: number;
+  timing: { prepareMs: number; inferenceMs: number; notesMs: number };
+  posteriors?: Posteriors;
+}
+
+export interface AudioInput {
+  samples: Float32Array;
+  sampleRate: number;
+  channels: number;
+}
+
+/** The cache folder: $DIDACTIC_MODEL_DIR, else ~/.cache/didactic-engine. */
+export function modelCacheDir(): string {
+  return process.env.DIDACTIC_MODEL_DIR ?? join(homedir(), '.cache', 'didactic-engine');
+}
+
+/** Where the default model is looked up: <cache>/basic-pitch/nmp.onnx. */
+export function defaultModelPath(): string {
+  return join(modelCacheDir(), 'basic-pitch', 'nmp.onnx');
+}
+
+function nativeNoteOptions(o: z.output<typeof NoteOptionsSchema>): NativeBasicPitchNoteOptions {
+  return {
+    onsetThreshold: o.onsetThreshold,
+    frameThreshold: o.frameThreshold,
+    minNoteLengthFrames: minNoteLengthFrames(o.minimumNoteLengthMs),
+    inferOnsets: o.inferOnsets,
+    melodiaTrick: o.melodiaTrick,
+    energyTolerance: o.energyTolerance,
+    includePitchBends: o.includePitchBends,
+    ...(o.minimumFrequency !== null ? { minFrequency: o.minimumFrequency } : {}),
+    ...(o.maximumFrequency !== null ? { maxFrequency: o.maximumFrequency } : {}),
+  };
+}
+
+function notesFromNative(n: NativeBasicPitchNotes): NoteEvent[] {
+  const out: NoteEvent[] = [];
+  for (let i = 0; i < n.pitch.length; i++) {
+    const ev: NoteEvent = {
+      startTime: n.startTime[i]!,
+      endTime: n.endTime[i]!,
+      startFrame: n.startFrame[i]!,
+      endFrame: n.endFrame[i]!,
+      pitch: n.pitch[i]!,
+      amplitude: n.amplitude[i]!,
+    };
+    if (n.hasBends) ev.pitchBends = Array.from(n.bends.subarray(n.bendOffsets[i]!, n.bendOffsets[i + 1]!));
+    out.push(ev);
+  }
+  return out;
+}
+
+/** Note creation alone (basic-pitch 0.4.0 `model_output_to_notes`) on given posteriors. */
+export async function notesFromPosteriors(posteriors: Posteriors, options?: NoteOptions): Promise<NoteEvent[]> {
+  const context = new Error();
+  const opts = parseOptions('notesFromPosteriors', NoteOptionsSchema, options);
+  try {
+    return notesFromNative(await loadBinding().basicPitchNotes(posteriors, nativeNoteOptions(opts)));
+  } catch (err) {
+    throw fromNative(err, context, 'notesFromPosteriors');
+  }
+}
+
+/** An opened model, reusable across stems and songs; transcriptions may run concurrently. */
+export class Transcriber {
+  readonly #handle: NativeBasicPitchHandle;
+  readonly modelPath: string;
+  readonly providers: string[];
+  readonly warnings: string[];
+
+  constructor(handle: NativeBasicPitchHandle, modelPath: string, info: { providers: string[]; warnings: string[] }) {
+    this.#handle = handle;
+    this.modelPath = modelPath;
+    this.providers = info.providers;
+    this.warnings = info.warnings;
+  }
+
+  /** Transcribes a file (decoded natively) or in-memory audio (any rate/channels; mixed to mono, soxr HQ to 22,050 Hz). */
+  async transcribe(input: string | AudioInput, options?: TranscribeOptions): Promise<TranscriptionResult> {
+    const context = new Error();
+    const opts = parseOptions('transcribe', TranscribeOptionsSchema, options);
+    let nativeInput: { path: string } | AudioInput;
+    if (typeof input === 'string') {
+      if (input.length === 0) throw new InvalidArgumentError('transcribe: path is empty', { op: 'transcribe' });
+      nativeInput = { path: input };
+    } else {
+      const { samples, sampleRate, channels } = input ?? ({} as AudioInput);
+      if (!(samples instanceof Float32Array)) throw new InvalidArgumentError('transcribe: samples must be a Float32Array', { op: 'transcribe' });
+      if (!Number.isInteger(channels) || channels < 1 || samples.length % channels !== 0) {
+        throw new InvalidArgumentError(`transcribe: samples (${samples.length}) must hold whole frames of ${channels} channels`, { op: 'transcribe' });
+      }
+      if (!(sampleRate > 0)) throw new InvalidArgumentError(`transcribe: sampleRate (${sampleRate}) must be > 0`, { op: 'transcribe' });
+      nativeInput = { samples, sampleRate, channels };
+    }
+    try {
+      const r = await withCancel(opts.signal, (token) =>
+        loadBinding().basicPitchTranscribe(
+          this.#handle,
+          nativeInput,
+          { ...nativeNoteOptions(opts), batch: opts.batch, legacyTrim: opts.trim === 'v0.4.0', posteriors: opts.posteriors },
+          token,
+        ),
+      );
+      const result: TranscriptionResult = {
+        notes: notesFromNative(r.notes),
+        frames: r.frames,
+        sourceSampleRate: r.sourceSampleRate,
+        sourceChannels: r.sourceChannels,
+        timing: r.timing,
+      };
+      if (opts.posteriors && r.note && r.onset && r.contour) {
+        result.posteriors = { frames: r.frames, note: r.note, onset: r.onset, contour: r.contour };
+      }
+      return result;
+    } catch (err) {
+      throw fromNative(err, context, 'transcribe');
+    }
+  }
+}
+
+/** Opens a Basic Pitch model once (default: the cached model) for many transcriptions. */
+export async function createTranscriber(options?: TranscriberOptions): Promise<Transcriber> {
+  const context = new Error();
+  const opts = parseOptions('createTranscriber', TranscriberOptionsSchema, options);
+  const path = resolve(opts.model ?? defaultModelPath());
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new ModelError(
+      'DE_MODEL_NOT_FOUND',
+      `createTranscriber: Basic Pitch model file not found (${path}); pass the path of an nmp.onnx ` +
+        "(input 'serving_default_input_2:0' [batch, 43844, 1]; outputs 'StatefulPartitionedCall:0' contour, ':1' note, ':2' onset)",
+      { op: 'createTranscriber' },
+    );
+  }
+  const providers = opts.providers ?? (opts.device === 'cuda' ? (['cuda', 'cpu'] as const) : (['cpu'] as const));
+  await ensureOrtRuntime();
+  try {
+    const opened = await loadBinding().basicPitchOpen(path, {
+      intraOpThreads: opts.intraOpThreads,
+      interOpThreads: opts.interOpThreads,
+      providers: [...providers],
+      label: path,
+    });
+    for (const warning of opened.info.warnings) process.emitWarning(warning, { code: 'DE_PROVIDER_FALLBACK' });
+    return new Transcriber(opened.handle, path, opened.info);
+  } catch (err) {
+    throw fromNative(err, context, 'createTranscriber');
+  }
+}
+
+/** One-shot transcription; reuse `createTranscriber` for many stems. */
+export async function transcribe(
+  input: string | AudioInput,
+  options: TranscribeOptions & TranscriberOptions = {},
+): Promise<TranscriptionResult> {
+  const { model, device, providers, intraOpThreads, interOpThreads, ...rest } = options;
+  const t = await createTranscriber({ model, device, providers, intraOpThreads, interOpThreads });
+  return t.transcribe(input, rest);
+}
+
+/**
+ * Notes → lib/reports/midi.ts notes with basic-pitch's MIDI rules: velocity round(127·amplitude),
+ * bends at linspace(start, end, n) in semitones (bin/3); unless `multiplePitchBends`, bends are dropped
+ * from every note overlapping another in time (drop_overlapping_pitch_bends).
+ */
+export function notesToMidiNotes(notes: readonly NoteEvent[], multiplePitchBends = false): MidiNote[] {
+  const keepBends = notes.map((n) => !!n.pitchBends && n.pitchBends.length > 0);
+  if (!multiplePitchBends) {
+    const order = notes.map((_, i) => i).sort((a, b) => notes[a]!.startTime - notes[b]!.startTime || notes[a]!.endTime - notes[b]!.endTime);
+    for (let x = 0; x < order.length - 1; x++) {
+      const i = order[x]!;
+      for (let y = x + 1; y < order.length; y++) {
+        const j = order[y]!;
+        if (notes[j]!.startTime >= notes[i]!.endTime) break;
+        keepBends[i] = false;
+        keepBends[j] = false;
+      }
+    }
+  }
+  return notes.map((n, i) => {
+    const m: MidiNote = { pitch: n.pitch, velocity: Math.round(127 * n.amplitude), startS: n.startTime, endS: n.endTime };
+    if (keepBends[i] && n.pitchBends) {
+      const k = n.pitchBends.length;
+      m.pitchBends = n.pitchBends.map((b, idx) => ({
+        timeS: k === 1 ? n.startTime : n.startTime + ((n.endTime - n.startTime) * idx) / (k - 1),
+        semitones: b / BASIC_PITCH_CONTOUR_BINS_PER_SEMITONE,
+      }));
+    }
+    return m;
+  });
+}
+
+/** Standard MIDI File bytes of the notes at a tempo (lib/reports/midi.ts; 960 ticks/beat by default). */
+export function notesToMidi(notes: readonly NoteEvent[], tempoBpm = 120, options: StemMidiOptions & { multiplePitchBends?: boolean } = {}): Uint8Array {
+  const { multiplePitchBends, ...midi } = options;
+  return encodeStemMidi(notesToMidiNotes(notes, multiplePitchBends), tempoBpm, midi).bytes;
+}
+
+/** Transcribes and writes a MIDI file; returns the transcription. */
+export async function transcribeToMidi(
+  input: string | AudioInput,
+  outPath: string,
+  options: TranscribeOptions & TranscriberOptions & { tempoBpm?: number; transcriber?: Transcriber } = {},
+): Promise<TranscriptionResult> {
+  const { tempoBpm, transcriber, ...rest } = options;
+  let result: TranscriptionResult;
+  if (transcriber) {
+    const { model: _m, device: _d, providers: _p, intraOpThreads: _i, interOpThreads: _o, ...t } = rest;
+    result = await transcriber.transcribe(input, t);
+  } else {
+    result = await transcribe(input, rest);
+  }
+  await writeStemMidi(notesToMidiNotes(result.notes), tempoBpm ?? 120, outPath);
+  return result;
+}

@@ -1,0 +1,309 @@
+#include "ml/basic_pitch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "audio/resample.h"
+#include "common/error.h"
+
+namespace de::ml::basic_pitch {
+
+namespace {
+
+double hzToMidi(double hz) { return 12.0 * (std::log2(hz) - std::log2(440.0)) + 69.0; }
+double midiToHz(double midi) { return 440.0 * std::pow(2.0, (midi - 69.0) / 12.0); }
+// numpy's round: half to even.
+int64_t npRound(double x) { return static_cast<int64_t>(std::nearbyint(x)); }
+
+}  // namespace
+
+int minNoteLengthFrames(double milliseconds) {
+  return static_cast<int>(npRound(milliseconds / 1000.0 * (static_cast<double>(kSampleRate) / kFftHop)));
+}
+
+double frameToTime(int64_t frame) {
+  const double original = static_cast<double>(frame * kFftHop) / static_cast<double>(kSampleRate);
+  const double windowOffset =
+      (static_cast<double>(kFftHop) / kSampleRate) * (kWindowFrames - (static_cast<double>(kWindowSamples) / kFftHop)) +
+      0.0018;
+  const double windowNumber = std::floor(static_cast<double>(frame) / kWindowFrames);
+  return original - windowOffset * windowNumber;
+}
+
+std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, const float* contour, int64_t T,
+                                     const NoteOptions& opt) {
+  std::vector<NoteEvent> events;
+  if (T <= 0) return events;
+  const size_t total = static_cast<size_t>(T) * kNotes;
+  // basic-pitch works in float64 from here on (np.zeros copies, float64 zero padding).
+  std::vector<double> frames(noteIn, noteIn + total);
+  std::vector<double> onsets(onsetIn, onsetIn + total);
+  auto at = [](int64_t t, int k) { return static_cast<size_t>(t) * kNotes + static_cast<size_t>(k); };
+
+  // constrain_frequency (in place on both matrices; amplitudes then read the constrained frames).
+  if (opt.maxFrequency) {
+    int64_t idx = npRound(hzToMidi(*opt.maxFrequency) - kMidiOffset);
+    idx = std::clamp<int64_t>(idx, 0, kNotes);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t k = idx; k < kNotes; ++k) frames[at(t, k)] = onsets[at(t, k)] = 0;
+  }
+  if (opt.minFrequency) {
+    int64_t idx = npRound(hzToMidi(*opt.minFrequency) - kMidiOffset);
+    idx = std::clamp<int64_t>(idx, 0, kNotes);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t k = 0; k < idx; ++k) frames[at(t, k)] = onsets[at(t, k)] = 0;
+  }
+
+  // get_infered_onsets (n_diff = 2).
+  if (opt.inferOnsets) {
+    std::vector<double> diff(total, 0.0);
+    double maxDiff = -std::numeric_limits<double>::infinity();
+    double maxOnset = -std::numeric_limits<double>::infinity();
+    for (size_t i = 0; i < total; ++i) maxOnset = std::max(maxOnset, onsets[i]);
+    for (int64_t t = 0; t < T; ++t) {
+      for (int k = 0; k < kNotes; ++k) {
+        double d = 0;
+        if (t >= 2) {
+          const double d1 = frames[at(t, k)] - frames[at(t - 1, k)];
+          const double d2 = frames[at(t, k)] - frames[at(t - 2, k)];
+          d = std::min(d1, d2);
+          if (d < 0) d = 0;
+        }
+        diff[at(t, k)] = d;
+        maxDiff = std::max(maxDiff, d);
+      }
+    }
+    if (maxDiff == 0.0) {
+      // 0 * 0 / 0 = NaN in numpy; max(onsets, NaN) = NaN, so no peak survives.
+      std::fill(onsets.begin(), onsets.end(), std::numeric_limits<double>::quiet_NaN());
+    } else {
+      for (size_t i = 0; i < total; ++i) onsets[i] = std::max(onsets[i], maxOnset * diff[i] / maxDiff);
+    }
+  }
+
+  // argrelmax(axis 0, order 1, clip): strict local maxima, never the first or last frame.
+  std::vector<std::pair<int64_t, int>> candidates;
+  for (int64_t t = 1; t + 1 < T; ++t) {
+    for (int k = 0; k < kNotes; ++k) {
+      const double v = onsets[at(t, k)];
+      if (v > onsets[at(t - 1, k)] && v > onsets[at(t + 1, k)] && v >= opt.onsetThreshold) candidates.push_back({t, k});
+    }
+  }
+
+  std::vector<double> remaining = frames;
+  const double thr = opt.frameThreshold;
+  const int tol = opt.energyTolerance;
+  const int64_t minLen = opt.minNoteLength;
+  auto mean = [&](int64_t s, int64_t e, int k) {
+    double sum = 0;
+    for (int64_t t = s; t < e; ++t) sum += frames[at(t, k)];
+    return e > s ? sum / static_cast<double>(e - s) : std::numeric_limits<double>::quiet_NaN();
+  };
+  struct Raw {
+    int64_t s, e;
+    int k;
+    double amp;
+  };
+  std::vector<Raw> raw;
+  for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
+    const int64_t s = it->first;
+    const int k = it->second;
+    if (s >= T - 1) continue;
+    int64_t i = s + 1;
+    int64_t kc = 0;
+    while (i < T - 1 && kc < tol) {
+      if (remaining[at(i, k)] < thr) ++kc; else kc = 0;
+      ++i;
+    }
+    i -= kc;
+    if (i - s <= minLen) continue;
+    for (int64_t t = s; t < i; ++t) {
+      remaining[at(t, k)] = 0;
+      if (k < kNotes - 1) remaining[at(t, k + 1)] = 0;
+      if (k > 0) remaining[at(t, k - 1)] = 0;
+    }
+    raw.push_back({s, i, k, mean(s, i, k)});
+  }
+
+  if (opt.melodiaTrick) {
+    // Global argmax (first index on ties, as numpy) with a per-row max cache instead of a full rescan.
+    std::vector<double> rowMax(static_cast<size_t>(T));
+    auto refreshRow = [&](int64_t t) {
+      double m = remaining[at(t, 0)];
+      for (int k = 1; k < kNotes; ++k) m = std::max(m, remaining[at(t, k)]);
+      rowMax[static_cast<size_t>(t)] = m;
+    };
+    for (int64_t t = 0; t < T; ++t) refreshRow(t);
+    auto zeroAround = [&](int64_t t, int k) {
+      remaining[at(t, k)] = 0;
+      if (k < kNotes - 1) remaining[at(t, k + 1)] = 0;
+      if (k > 0) remaining[at(t, k - 1)] = 0;
+    };
+    while (true) {
+      int64_t tm = 0;
+      double best = rowMax[0];
+      for (int64_t t = 1; t < T; ++t) {
+        if (rowMax[static_cast<size_t>(t)] > best) { best = rowMax[static_cast<size_t>(t)]; tm = t; }
+      }
+      if (!(best > thr)) break;
+      int km = 0;
+      for (int k = 0; k < kNotes; ++k) {
+        if (remaining[at(tm, k)] == best) { km = k; break; }
+      }
+      remaining[at(tm, km)] = 0;
+      refreshRow(tm);
+      int64_t i = tm + 1;
+      int64_t kc = 0;
+      while (i < T - 1 && kc < tol) {
+        if (remaining[at(i, km)] < thr) ++kc; else kc = 0;
+        zeroAround(i, km);
+        refreshRow(i);
+        ++i;
+      }
+      const int64_t iEnd = i - 1 - kc;
+      i = tm - 1;
+      kc = 0;
+      while (i > 0 && kc < tol) {
+        if (remaining[at(i, km)] < thr) ++kc; else kc = 0;
+        zeroAround(i, km);
+        refreshRow(i);
+        --i;
+      }
+      const int64_t iStart = i + 1 + kc;
+      if (iEnd - iStart <= minLen) continue;
+      raw.push_back({iStart, iEnd, km, mean(iStart, iEnd, km)});
+    }
+  }
+
+  // get_pitch_bends (n_bins_tolerance 25, gaussian std 5) and model_frames_to_time.
+  constexpr int kTol = 25;
+  constexpr int kWin = 2 * kTol + 1;
+  double gauss[kWin];
+  for (int n = 0; n < kWin; ++n) {
+    const double x = (n - (kWin - 1) / 2.0) / 5.0;
+    gauss[n] = std::exp(-0.5 * x * x);
+  }
+  events.reserve(raw.size());
+  for (const Raw& r : raw) {
+    NoteEvent ev;
+    ev.startFrame = r.s;
+    ev.endFrame = r.e;
+    ev.startTime = frameToTime(r.s);
+    ev.endTime = frameToTime(r.e);
+    ev.pitch = r.k + kMidiOffset;
+    ev.amplitude = r.amp;
+    if (opt.includePitchBends && contour != nullptr) {
+      const int freqIdx = static_cast<int>(npRound(12.0 * 3 * std::log2(midiToHz(ev.pitch) / 27.5)));
+      const int f0 = std::max(freqIdx - kTol, 0);
+      const int f1 = std::min(kContourBins, freqIdx + kTol + 1);
+      const int g0 = std::max(0, kTol - freqIdx);
+      const int shift = kTol - g0;
+      ev.pitchBends.reserve(static_cast<size_t>(r.e - r.s));
+      for (int64_t t = r.s; t < r.e; ++t) {
+        const float* row = contour + static_cast<size_t>(t) * kContourBins;
+        int arg = 0;
+        double best = -std::numeric_limits<double>::infinity();
+        for (int f = f0; f < f1; ++f) {
+          const double v = static_cast<double>(row[f]) * gauss[g0 + (f - f0)];
+          if (v > best) { best = v; arg = f - f0; }
+        }
+        ev.pitchBends.push_back(arg - shift);
+      }
+    }
+    events.push_back(std::move(ev));
+  }
+  return events;
+}
+
+void checkModel(const Session& session, const std::string& label) {
+  const std::string expected = std::string("expected input '") + kInputName + "' float32 [batch, 43844, 1] and outputs '" +
+                               kContourName + "' [batch, 172, 264] (contour), '" + kNoteName + "' [batch, 172, 88] (note), '" +
+                               kOnsetName + "' [batch, 172, 88] (onset)";
+  auto fail = [&](const std::string& why) { throw Error(code::kModelInvalid, "basic-pitch model " + label + ": " + why + "; " + expected); };
+  if (session.inputs().size() != 1 || session.inputs()[0].name != kInputName) fail("wrong input signature");
+  const auto& in = session.inputs()[0];
+  if (in.elementType != "float32") fail("input is " + in.elementType);
+  if (in.shape.size() != 3 || (in.shape[1] != kWindowSamples && in.shape[1] != -1) || (in.shape[2] != 1 && in.shape[2] != -1))
+    fail("wrong input shape");
+  const std::pair<const char*, int64_t> outs[] = {{kContourName, kContourBins}, {kNoteName, kNotes}, {kOnsetName, kNotes}};
+  for (const auto& [name, bins] : outs) {
+    auto it = std::find_if(session.outputs().begin(), session.outputs().end(), [&](const TensorSpec& s) { return s.name == name; });
+    if (it == session.outputs().end()) fail(std::string("missing output '") + name + "'");
+    if (it->elementType != "float32") fail(std::string("output '") + name + "' is " + it->elementType);
+    if (it->shape.size() != 3 || (it->shape[1] != kWindowFrames && it->shape[1] != -1) || (it->shape[2] != bins && it->shape[2] != -1))
+      fail(std::string("output '") + name + "' has the wrong shape");
+  }
+}
+
+ModelOutput infer(const Session& session, const float* audio, int64_t n, const InferOptions& options,
+                  const CancelToken* cancel, const Progress& progress) {
+  if (n < 0) throw Error(code::kInvalidArgument, "basic-pitch: negative length");
+  const int batch = std::max(1, options.batch);
+  const int64_t padded = n + kOverlapSamples / 2;
+  const int64_t windows = (padded + kHopSamples - 1) / kHopSamples;
+  const int64_t keep =
+      options.legacyTrim
+          ? static_cast<int64_t>(std::floor(static_cast<double>(n) * (static_cast<double>(kAnnotationsFps) / kSampleRate)))
+          : static_cast<int64_t>(static_cast<double>(n) / kHopSamples * (kWindowFrames - kOverlapFrames));
+  const int64_t olap = kOverlapFrames / 2;
+  const int64_t kept = kWindowFrames - 2 * olap;  // 142
+  ModelOutput out;
+  out.frames = std::min<int64_t>(keep, windows * kept);
+  out.note.assign(static_cast<size_t>(out.frames) * kNotes, 0.f);
+  out.onset.assign(static_cast<size_t>(out.frames) * kNotes, 0.f);
+  out.contour.assign(static_cast<size_t>(out.frames) * kContourBins, 0.f);
+  std::vector<float> input;
+  const std::vector<std::string> names{kContourName, kNoteName, kOnsetName};
+  for (int64_t w0 = 0; w0 < windows; w0 += batch) {
+    if (cancel && cancel->requested()) throw Error(code::kAborted, "basic-pitch: cancelled");
+    const int64_t nb = std::min<int64_t>(batch, windows - w0);
+    // Stop early once every kept frame is filled (the trimmed tail needs no inference).
+    input.assign(static_cast<size_t>(nb) * kWindowSamples, 0.f);
+    for (int64_t b = 0; b < nb; ++b) {
+      const int64_t start = (w0 + b) * kHopSamples - kOverlapSamples / 2;  // in unpadded coordinates
+      float* dst = input.data() + static_cast<size_t>(b) * kWindowSamples;
+      const int64_t from = std::max<int64_t>(start, 0);
+      const int64_t to = std::min<int64_t>(start + kWindowSamples, n);
+      if (to > from) std::copy(audio + from, audio + to, dst + (from - start));
+    }
+    InputView view{kInputName, {nb, kWindowSamples, 1}, input.data(), input.size()};
+    std::vector<Tensor> result = session.run({view}, names, cancel);
+    const std::pair<std::vector<float>*, int> dests[] = {{&out.contour, kContourBins}, {&out.note, kNotes}, {&out.onset, kNotes}};
+    for (int o = 0; o < 3; ++o) {
+      const Tensor& t = result[static_cast<size_t>(o)];
+      const int bins = dests[o].second;
+      if (t.shape.size() != 3 || t.shape[0] != nb || t.shape[1] != kWindowFrames || t.shape[2] != bins)
+        throw Error(code::kInferenceFailed, "basic-pitch: output '" + names[static_cast<size_t>(o)] + "' has an unexpected shape");
+      for (int64_t b = 0; b < nb; ++b) {
+        const int64_t base = (w0 + b) * kept;
+        const int64_t rows = std::min<int64_t>(kept, out.frames - base);
+        if (rows <= 0) continue;
+        const float* src = t.data.data() + (static_cast<size_t>(b) * kWindowFrames + olap) * bins;
+        std::copy(src, src + rows * bins, dests[o].first->data() + static_cast<size_t>(base) * bins);
+      }
+    }
+    if (progress) progress(std::min(windows, w0 + nb), windows);
+  }
+  return out;
+}
+
+std::vector<float> toModelRate(const float* interleaved, int64_t frames, int channels, double sampleRate,
+                               const CancelToken* cancel) {
+  if (channels < 1) throw Error(code::kInvalidArgument, "basic-pitch: audio has no channels");
+  std::vector<float> mono(static_cast<size_t>(frames));
+  if (channels == 1) {
+    std::copy(interleaved, interleaved + frames, mono.begin());
+  } else {
+    // librosa.to_mono: mean over channels (float32).
+    for (int64_t i = 0; i < frames; ++i) {
+      float s = 0;
+      for (int c = 0; c < channels; ++c) s += interleaved[i * channels + c];
+      mono[static_cast<size_t>(i)] = s / static_cast<float>(channels);
+    }
+  }
+  if (sampleRate == kSampleRate || frames == 0) return mono;
+  return audio::resample(mono.data(), frames, 1, sampleRate, kSampleRate, audio::ResampleEngine::SoxrHQ, cancel);
+}
+
+}  // namespace de::ml::basic_pitch

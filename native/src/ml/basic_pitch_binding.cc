@@ -1,0 +1,310 @@
+// N-API glue for Basic Pitch: basicPitchOpen() creates a session once and checks the contract;
+// basicPitchTranscribe() decodes/resamples, runs the windows and creates notes on a worker thread;
+// basicPitchNotes() runs note creation alone on given posteriors.
+#include "ml/basic_pitch_binding.h"
+
+#include <chrono>
+
+#include "audio/decode.h"
+#include "ml/basic_pitch.h"
+#include "napi/worker.h"
+
+namespace de::ml {
+namespace {
+
+namespace bp = basic_pitch;
+using napi::PromiseWorker;
+
+constexpr napi_type_tag kHandleTag = {0x2b7e151628aed2a6ULL, 0xabf7158809cf4f3cULL};
+
+struct Engine {
+  std::shared_ptr<Session> session;
+  std::string label;
+};
+
+Napi::Array stringsToJs(Napi::Env env, const std::vector<std::string>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, v[i]));
+  return a;
+}
+
+class OpenWorker : public PromiseWorker {
+ public:
+  OpenWorker(Napi::Env env, std::string path, std::vector<uint8_t> bytes, std::string label, SessionOptions options)
+      : PromiseWorker(env, "basicPitchOpen"), path_(std::move(path)), bytes_(std::move(bytes)), label_(std::move(label)), options_(options) {}
+
+ protected:
+  void Run() override {
+    engine_ = std::make_shared<Engine>();
+    engine_->label = label_;
+    engine_->session = Session::create(path_, bytes_, options_);
+    bytes_.clear();
+    bytes_.shrink_to_fit();
+    bp::checkModel(*engine_->session, label_);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    auto* owned = new std::shared_ptr<Engine>(engine_);
+    auto handle = Napi::External<std::shared_ptr<Engine>>::New(env, owned, [](Napi::Env, std::shared_ptr<Engine>* p) { delete p; });
+    handle.TypeTag(&kHandleTag);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("handle", handle);
+    Napi::Object info = Napi::Object::New(env);
+    info.Set("providers", stringsToJs(env, engine_->session->activeProviders()));
+    info.Set("warnings", stringsToJs(env, engine_->session->warnings()));
+    out.Set("info", info);
+    return out;
+  }
+
+ private:
+  std::string path_;
+  std::vector<uint8_t> bytes_;
+  std::string label_;
+  SessionOptions options_;
+  std::shared_ptr<Engine> engine_;
+};
+
+// basicPitchOpen(model: string | Uint8Array, {intraOpThreads, interOpThreads, providers, label})
+Napi::Value BasicPitchOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string op = "basicPitchOpen";
+  std::string path;
+  std::vector<uint8_t> bytes;
+  if (info.Length() > 0 && info[0].IsString()) {
+    path = info[0].As<Napi::String>().Utf8Value();
+  } else if (info.Length() > 0 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+    Napi::Uint8Array arr = info[0].As<Napi::Uint8Array>();
+    bytes.assign(arr.Data(), arr.Data() + arr.ByteLength());
+  } else {
+    napi::throwInvalidArgument(env, op, "model must be a path or a Uint8Array");
+  }
+  Napi::Object opts = napi::objectArg(env, info, 1, op);
+  SessionOptions options;
+  options.intraOpThreads = static_cast<int>(napi::numberField(env, opts, "intraOpThreads", op));
+  options.interOpThreads = static_cast<int>(napi::numberField(env, opts, "interOpThreads", op));
+  std::string label = napi::stringField(env, opts, "label", op);
+  Napi::Value providers = opts.Get("providers");
+  if (!providers.IsArray()) napi::throwInvalidArgument(env, op, "option 'providers' must be an array");
+  options.providers.clear();
+  Napi::Array arr = providers.As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); ++i) options.providers.push_back(arr.Get(i).As<Napi::String>().Utf8Value());
+  auto* worker = new OpenWorker(env, std::move(path), std::move(bytes), std::move(label), options);
+  worker->Queue();
+  return worker->Promise();
+}
+
+bp::NoteOptions readNoteOptions(Napi::Env env, const Napi::Object& o, const std::string& op) {
+  bp::NoteOptions n;
+  n.onsetThreshold = napi::numberField(env, o, "onsetThreshold", op);
+  n.frameThreshold = napi::numberField(env, o, "frameThreshold", op);
+  n.minNoteLength = static_cast<int>(napi::numberField(env, o, "minNoteLengthFrames", op));
+  n.inferOnsets = napi::boolField(env, o, "inferOnsets", op);
+  n.melodiaTrick = napi::boolField(env, o, "melodiaTrick", op);
+  n.energyTolerance = static_cast<int>(napi::numberField(env, o, "energyTolerance", op));
+  n.includePitchBends = napi::boolField(env, o, "includePitchBends", op);
+  if (o.Get("minFrequency").IsNumber()) n.minFrequency = o.Get("minFrequency").As<Napi::Number>().DoubleValue();
+  if (o.Get("maxFrequency").IsNumber()) n.maxFrequency = o.Get("maxFrequency").As<Napi::Number>().DoubleValue();
+  return n;
+}
+
+// Notes as columns: startFrame/endFrame (Int32), startTime/endTime/amplitude (Float64), pitch (Int32),
+// bendOffsets (Int32, n+1) into bends (Int32).
+Napi::Object notesToJs(Napi::Env env, const std::vector<bp::NoteEvent>& notes, bool withBends) {
+  const size_t n = notes.size();
+  auto sf = Napi::Int32Array::New(env, n), ef = Napi::Int32Array::New(env, n), pitch = Napi::Int32Array::New(env, n);
+  auto st = Napi::Float64Array::New(env, n), et = Napi::Float64Array::New(env, n), amp = Napi::Float64Array::New(env, n);
+  auto off = Napi::Int32Array::New(env, n + 1);
+  size_t nb = 0;
+  for (const auto& e : notes) nb += e.pitchBends.size();
+  auto bends = Napi::Int32Array::New(env, nb);
+  size_t pos = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& e = notes[i];
+    sf[i] = static_cast<int32_t>(e.startFrame);
+    ef[i] = static_cast<int32_t>(e.endFrame);
+    st[i] = e.startTime;
+    et[i] = e.endTime;
+    pitch[i] = e.pitch;
+    amp[i] = e.amplitude;
+    off[i] = static_cast<int32_t>(pos);
+    for (int b : e.pitchBends) bends[pos++] = b;
+  }
+  off[n] = static_cast<int32_t>(pos);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("startFrame", sf);
+  out.Set("endFrame", ef);
+  out.Set("startTime", st);
+  out.Set("endTime", et);
+  out.Set("pitch", pitch);
+  out.Set("amplitude", amp);
+  out.Set("hasBends", Napi::Boolean::New(env, withBends));
+  out.Set("bendOffsets", off);
+  out.Set("bends", bends);
+  return out;
+}
+
+class TranscribeWorker : public PromiseWorker {
+ public:
+  TranscribeWorker(Napi::Env env, std::shared_ptr<Engine> engine, std::string path, napi::PinnedFloats pinned, double sampleRate,
+                   int channels, bp::NoteOptions noteOptions, bp::InferOptions inferOptions, bool posteriors, CancelTokenPtr cancel)
+      : PromiseWorker(env, "transcribe"),
+        engine_(std::move(engine)),
+        path_(std::move(path)),
+        pinned_(std::move(pinned)),
+        sampleRate_(sampleRate),
+        channels_(channels),
+        noteOptions_(noteOptions),
+        inferOptions_(inferOptions),
+        posteriors_(posteriors),
+        cancel_(std::move(cancel)) {}
+
+ protected:
+  void Run() override {
+    std::vector<float> mono;
+    auto t0 = std::chrono::steady_clock::now();
+    if (!path_.empty()) {
+      audio::DecodedAudio a = audio::decodeFile(path_, {}, cancel_.get());
+      sampleRate_ = a.sampleRate;
+      channels_ = a.channels;
+      mono = bp::toModelRate(a.samples.data(), a.frames, a.channels, a.sampleRate, cancel_.get());
+    } else {
+      mono = bp::toModelRate(pinned_.data, static_cast<int64_t>(pinned_.size) / channels_, channels_, sampleRate_, cancel_.get());
+    }
+    samples_ = static_cast<int64_t>(mono.size());
+    auto t1 = std::chrono::steady_clock::now();
+    out_ = bp::infer(*engine_->session, mono.data(), samples_, inferOptions_, cancel_.get(), nullptr);
+    mono.clear();
+    mono.shrink_to_fit();
+    auto t2 = std::chrono::steady_clock::now();
+    notes_ = bp::outputToNotes(out_.note.data(), out_.onset.data(), out_.contour.data(), out_.frames, noteOptions_);
+    auto t3 = std::chrono::steady_clock::now();
+    prepMs_ = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    inferMs_ = std::chrono::duration<double, std::milli>(t2 - t1).count();
+    notesMs_ = std::chrono::duration<double, std::milli>(t3 - t2).count();
+    if (!posteriors_) {
+      out_.note = {};
+      out_.onset = {};
+      out_.contour = {};
+    }
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("notes", notesToJs(env, notes_, noteOptions_.includePitchBends));
+    out.Set("frames", Napi::Number::New(env, static_cast<double>(out_.frames)));
+    out.Set("samples", Napi::Number::New(env, static_cast<double>(samples_)));
+    out.Set("sourceSampleRate", Napi::Number::New(env, sampleRate_));
+    out.Set("sourceChannels", Napi::Number::New(env, channels_));
+    Napi::Object timing = Napi::Object::New(env);
+    timing.Set("prepareMs", prepMs_);
+    timing.Set("inferenceMs", inferMs_);
+    timing.Set("notesMs", notesMs_);
+    out.Set("timing", timing);
+    if (posteriors_) {
+      out.Set("note", napi::toFloat32Array(env, std::move(out_.note)));
+      out.Set("onset", napi::toFloat32Array(env, std::move(out_.onset)));
+      out.Set("contour", napi::toFloat32Array(env, std::move(out_.contour)));
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<Engine> engine_;
+  std::string path_;
+  napi::PinnedFloats pinned_;
+  double sampleRate_;
+  int channels_;
+  bp::NoteOptions noteOptions_;
+  bp::InferOptions inferOptions_;
+  bool posteriors_;
+  CancelTokenPtr cancel_;
+  bp::ModelOutput out_;
+  std::vector<bp::NoteEvent> notes_;
+  int64_t samples_ = 0;
+  double prepMs_ = 0, inferMs_ = 0, notesMs_ = 0;
+};
+
+std::shared_ptr<Engine> engineArg(Napi::Env env, const Napi::CallbackInfo& info, const std::string& op) {
+  if (info.Length() < 1 || !info[0].IsExternal()) napi::throwInvalidArgument(env, op, "handle must come from basicPitchOpen()");
+  auto ext = info[0].As<Napi::External<std::shared_ptr<Engine>>>();
+  if (!ext.CheckTypeTag(&kHandleTag)) napi::throwInvalidArgument(env, op, "handle must come from basicPitchOpen()");
+  return *ext.Data();
+}
+
+// basicPitchTranscribe(handle, {path} | {samples, sampleRate, channels}, options, cancel?)
+Napi::Value BasicPitchTranscribe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string op = "transcribe";
+  std::shared_ptr<Engine> engine = engineArg(env, info, op);
+  Napi::Object input = napi::objectArg(env, info, 1, op);
+  std::string path;
+  napi::PinnedFloats pinned;
+  double sampleRate = 0;
+  int channels = 0;
+  if (input.Get("path").IsString()) {
+    path = input.Get("path").As<Napi::String>().Utf8Value();
+    if (path.empty()) napi::throwInvalidArgument(env, op, "path must not be empty");
+  } else {
+    pinned = napi::pinFloat32(env, input.Get("samples"), op, "samples");
+    sampleRate = napi::numberField(env, input, "sampleRate", op);
+    channels = static_cast<int>(napi::numberField(env, input, "channels", op));
+    if (!(sampleRate > 0) || channels < 1 || pinned.size % static_cast<size_t>(channels) != 0)
+      napi::throwInvalidArgument(env, op, "samples must be interleaved frames of `channels` at a positive rate");
+  }
+  Napi::Object opts = napi::objectArg(env, info, 2, op);
+  bp::NoteOptions noteOptions = readNoteOptions(env, opts, op);
+  bp::InferOptions inferOptions;
+  inferOptions.batch = static_cast<int>(napi::numberField(env, opts, "batch", op));
+  inferOptions.legacyTrim = napi::boolField(env, opts, "legacyTrim", op);
+  bool posteriors = napi::boolField(env, opts, "posteriors", op);
+  CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
+  auto* worker = new TranscribeWorker(env, std::move(engine), std::move(path), std::move(pinned), sampleRate, channels, noteOptions,
+                                      inferOptions, posteriors, std::move(cancel));
+  worker->Queue();
+  return worker->Promise();
+}
+
+class NotesWorker : public PromiseWorker {
+ public:
+  NotesWorker(Napi::Env env, napi::PinnedFloats note, napi::PinnedFloats onset, napi::PinnedFloats contour, int64_t frames,
+              bp::NoteOptions options)
+      : PromiseWorker(env, "basicPitchNotes"), note_(std::move(note)), onset_(std::move(onset)), contour_(std::move(contour)), frames_(frames), options_(options) {}
+
+ protected:
+  void Run() override {
+    notes_ = bp::outputToNotes(note_.data, onset_.data, contour_.data, frames_, options_);
+  }
+  Napi::Value Result(Napi::Env env) override { return notesToJs(env, notes_, options_.includePitchBends); }
+
+ private:
+  napi::PinnedFloats note_, onset_, contour_;
+  int64_t frames_;
+  bp::NoteOptions options_;
+  std::vector<bp::NoteEvent> notes_;
+};
+
+// basicPitchNotes({note, onset, contour, frames}, options)
+Napi::Value BasicPitchNotes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string op = "basicPitchNotes";
+  Napi::Object input = napi::objectArg(env, info, 0, op);
+  const int64_t frames = static_cast<int64_t>(napi::numberField(env, input, "frames", op));
+  auto note = napi::pinFloat32(env, input.Get("note"), op, "note");
+  auto onset = napi::pinFloat32(env, input.Get("onset"), op, "onset");
+  auto contour = napi::pinFloat32(env, input.Get("contour"), op, "contour");
+  if (frames < 0 || note.size != static_cast<size_t>(frames) * bp::kNotes || onset.size != note.size ||
+      contour.size != static_cast<size_t>(frames) * bp::kContourBins)
+    napi::throwInvalidArgument(env, op, "note/onset must be frames x 88 and contour frames x 264");
+  Napi::Object opts = napi::objectArg(env, info, 1, op);
+  auto* worker = new NotesWorker(env, std::move(note), std::move(onset), std::move(contour), frames, readNoteOptions(env, opts, op));
+  worker->Queue();
+  return worker->Promise();
+}
+
+}  // namespace
+
+void RegisterBasicPitch(Napi::Env env, Napi::Object exports) {
+  exports.Set("basicPitchOpen", Napi::Function::New(env, BasicPitchOpen, "basicPitchOpen"));
+  exports.Set("basicPitchTranscribe", Napi::Function::New(env, BasicPitchTranscribe, "basicPitchTranscribe"));
+  exports.Set("basicPitchNotes", Napi::Function::New(env, BasicPitchNotes, "basicPitchNotes"));
+}
+
+}  // namespace de::ml
