@@ -3,9 +3,10 @@
  * and basic-pitch 0.4.0's note creation run in C++ (native/src/ml/basic_pitch.cc). Contract and
  * defaults: docs/models.md, "Basic Pitch".
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import { z } from 'zod';
 
@@ -14,9 +15,13 @@ import { fromNative, InvalidArgumentError, ModelError } from '../../errors.js';
 import { withCancel } from '../../native/cancel.js';
 import { loadBinding } from '../../native/load.js';
 import { encodeStemMidi, type MidiNote, type StemMidiOptions, writeStemMidi } from '../../reports/midi.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { parseOptions } from '../../util/validate.js';
 import { ensureOrtRuntime } from '../runtime.js';
 import { ExecutionProviderSchema } from '../session.js';
+import { convertTfjsGraph } from './convert.js';
+
+export { convertTfjsGraph } from './convert.js';
 
 export const BASIC_PITCH_SAMPLE_RATE = 22050;
 export const BASIC_PITCH_FFT_HOP = 256;
@@ -60,7 +65,7 @@ export const TranscribeOptionsSchema = NoteOptionsSchema.extend({
 export type TranscribeOptions = z.input<typeof TranscribeOptionsSchema>;
 
 export const TranscriberOptionsSchema = z.strictObject({
-  /** Path of an ONNX model with nmp.onnx's signature; default: the cached model (see defaultModelPath). */
+  /** Path of an ONNX model with nmp.onnx's signature (e.g. the official nmp.onnx); default: the npm package's graph, converted once and cached. */
   model: z.string().min(1).optional(),
   device: z.enum(['cpu', 'cuda']).default('cpu'),
   providers: z.array(ExecutionProviderSchema).min(1).optional(),
@@ -112,9 +117,36 @@ export function modelCacheDir(): string {
   return process.env.DIDACTIC_MODEL_DIR ?? join(homedir(), '.cache', 'didactic-engine');
 }
 
-/** Where the default model is looked up: <cache>/basic-pitch/nmp.onnx. */
+/** Where the default (converted) model is cached: <cache>/basic-pitch/nmp-tfjs-1.0.1.onnx. */
 export function defaultModelPath(): string {
-  return join(modelCacheDir(), 'basic-pitch', 'nmp.onnx');
+  return join(modelCacheDir(), 'basic-pitch', 'nmp-tfjs-1.0.1.onnx');
+}
+
+/** model.json of the installed `@spotify/basic-pitch` package. */
+export function tfjsModelPath(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('@spotify/basic-pitch/package.json')), 'model', 'model.json');
+}
+
+/**
+ * The default model: converted once from the npm package's TF.js graph and cached (written
+ * atomically, so concurrent first runs are safe); later calls only check that the file exists.
+ */
+export async function ensureDefaultModel(): Promise<string> {
+  const path = defaultModelPath();
+  if (existsSync(path) && statSync(path).size > 0) return path;
+  let source: string;
+  try {
+    source = tfjsModelPath();
+  } catch {
+    throw new ModelError('DE_MODEL_NOT_FOUND', "ensureDefaultModel: the '@spotify/basic-pitch' package is not installed; pass the path of an nmp.onnx", {
+      op: 'ensureDefaultModel',
+    });
+  }
+  const bytes = convertTfjsGraph(source);
+  mkdirSync(dirname(path), { recursive: true });
+  await writeFileAtomic(path, bytes, { op: 'ensureDefaultModel' });
+  return path;
 }
 
 function nativeNoteOptions(o: z.output<typeof NoteOptionsSchema>): NativeBasicPitchNoteOptions {
@@ -220,7 +252,7 @@ export class Transcriber {
 export async function createTranscriber(options?: TranscriberOptions): Promise<Transcriber> {
   const context = new Error();
   const opts = parseOptions('createTranscriber', TranscriberOptionsSchema, options);
-  const path = resolve(opts.model ?? defaultModelPath());
+  const path = opts.model !== undefined ? resolve(opts.model) : await ensureDefaultModel();
   if (!existsSync(path) || !statSync(path).isFile()) {
     throw new ModelError(
       'DE_MODEL_NOT_FOUND',
