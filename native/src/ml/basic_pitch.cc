@@ -127,25 +127,42 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
   }
 
   if (opt.melodiaTrick) {
-    // Global argmax (first index on ties, as numpy) with a per-row max cache instead of a full rescan.
-    std::vector<double> rowMax(static_cast<size_t>(T));
+    // Global argmax (first index on ties, as numpy): per-row maxima in a segment tree, so each melodia
+    // step costs O(log T) per touched row instead of a rescan of the whole matrix.
+    size_t leaves = 1;
+    while (leaves < static_cast<size_t>(T)) leaves <<= 1;
+    std::vector<double> treeVal(2 * leaves, -std::numeric_limits<double>::infinity());
+    std::vector<int64_t> treeIdx(2 * leaves, std::numeric_limits<int64_t>::max());
+    auto pull = [&](size_t node) {
+      const size_t l = 2 * node, r = 2 * node + 1;
+      // left wins ties: its indices are smaller
+      if (treeVal[r] > treeVal[l]) { treeVal[node] = treeVal[r]; treeIdx[node] = treeIdx[r]; }
+      else { treeVal[node] = treeVal[l]; treeIdx[node] = treeIdx[l]; }
+    };
     auto refreshRow = [&](int64_t t) {
       double m = remaining[at(t, 0)];
       for (int k = 1; k < kNotes; ++k) m = std::max(m, remaining[at(t, k)]);
-      rowMax[static_cast<size_t>(t)] = m;
+      size_t node = leaves + static_cast<size_t>(t);
+      treeVal[node] = m;
+      treeIdx[node] = t;
+      for (node >>= 1; node >= 1; node >>= 1) pull(node);
     };
-    for (int64_t t = 0; t < T; ++t) refreshRow(t);
+    for (int64_t t = 0; t < T; ++t) {
+      const size_t node = leaves + static_cast<size_t>(t);
+      double m = remaining[at(t, 0)];
+      for (int k = 1; k < kNotes; ++k) m = std::max(m, remaining[at(t, k)]);
+      treeVal[node] = m;
+      treeIdx[node] = t;
+    }
+    for (size_t node = leaves - 1; node >= 1; --node) pull(node);
     auto zeroAround = [&](int64_t t, int k) {
       remaining[at(t, k)] = 0;
       if (k < kNotes - 1) remaining[at(t, k + 1)] = 0;
       if (k > 0) remaining[at(t, k - 1)] = 0;
     };
     while (true) {
-      int64_t tm = 0;
-      double best = rowMax[0];
-      for (int64_t t = 1; t < T; ++t) {
-        if (rowMax[static_cast<size_t>(t)] > best) { best = rowMax[static_cast<size_t>(t)]; tm = t; }
-      }
+      const double best = treeVal[1];
+      const int64_t tm = treeIdx[1];
       if (!(best > thr)) break;
       int km = 0;
       for (int k = 0; k < kNotes; ++k) {
