@@ -36,49 +36,49 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
   std::vector<NoteEvent> events;
   if (T <= 0) return events;
   const size_t total = static_cast<size_t>(T) * kNotes;
-  // basic-pitch works in float64 from here on (np.zeros copies, float64 zero padding).
-  std::vector<double> frames(noteIn, noteIn + total);
-  std::vector<double> onsets(onsetIn, onsetIn + total);
   auto at = [](int64_t t, int k) { return static_cast<size_t>(t) * kNotes + static_cast<size_t>(k); };
-
-  // constrain_frequency (in place on both matrices; amplitudes then read the constrained frames).
-  if (opt.maxFrequency) {
-    int64_t idx = npRound(hzToMidi(*opt.maxFrequency) - kMidiOffset);
-    idx = std::clamp<int64_t>(idx, 0, kNotes);
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t k = idx; k < kNotes; ++k) frames[at(t, k)] = onsets[at(t, k)] = 0;
-  }
-  if (opt.minFrequency) {
-    int64_t idx = npRound(hzToMidi(*opt.minFrequency) - kMidiOffset);
-    idx = std::clamp<int64_t>(idx, 0, kNotes);
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t k = 0; k < idx; ++k) frames[at(t, k)] = onsets[at(t, k)] = 0;
-  }
-
-  // get_infered_onsets (n_diff = 2).
-  if (opt.inferOnsets) {
-    std::vector<double> diff(total, 0.0);
-    double maxDiff = -std::numeric_limits<double>::infinity();
-    double maxOnset = -std::numeric_limits<double>::infinity();
-    for (size_t i = 0; i < total; ++i) maxOnset = std::max(maxOnset, onsets[i]);
+  // Frame posteriors are read in place unless a frequency limit zeroes bins (constrain_frequency works
+  // in place on both matrices, so amplitudes then read the constrained frames). Onsets are float64 as
+  // in basic-pitch after get_infered_onsets (float64 zero padding).
+  int64_t lo = 0, hi = kNotes;
+  if (opt.maxFrequency) hi = std::clamp<int64_t>(npRound(hzToMidi(*opt.maxFrequency) - kMidiOffset), 0, kNotes);
+  if (opt.minFrequency) lo = std::clamp<int64_t>(npRound(hzToMidi(*opt.minFrequency) - kMidiOffset), 0, kNotes);
+  std::vector<float> constrained;
+  const float* frames = noteIn;
+  std::vector<double> onsets(onsetIn, onsetIn + total);
+  if (lo > 0 || hi < kNotes) {
+    constrained.assign(noteIn, noteIn + total);
     for (int64_t t = 0; t < T; ++t) {
-      for (int k = 0; k < kNotes; ++k) {
-        double d = 0;
-        if (t >= 2) {
-          const double d1 = frames[at(t, k)] - frames[at(t - 1, k)];
-          const double d2 = frames[at(t, k)] - frames[at(t - 2, k)];
-          d = std::min(d1, d2);
-          if (d < 0) d = 0;
-        }
-        diff[at(t, k)] = d;
-        maxDiff = std::max(maxDiff, d);
+      for (int64_t k = 0; k < kNotes; ++k) {
+        if (k < lo || k >= hi) constrained[at(t, k)] = 0.f, onsets[at(t, k)] = 0.0;
       }
     }
+    frames = constrained.data();
+  }
+
+  // get_infered_onsets (n_diff = 2): d = max(0, min(f[t]-f[t-1], f[t]-f[t-2])), rows 0-1 zero,
+  // rescaled to the onsets' global max, then the elementwise max with the onsets.
+  if (opt.inferOnsets) {
+    auto diffAt = [&](int64_t t, int k) {
+      const double f = frames[at(t, k)];
+      const double d = std::min(f - static_cast<double>(frames[at(t - 1, k)]), f - static_cast<double>(frames[at(t - 2, k)]));
+      return d < 0 ? 0.0 : d;
+    };
+    double maxDiff = 0;
+    double maxOnset = -std::numeric_limits<double>::infinity();
+    for (size_t i = 0; i < total; ++i) maxOnset = std::max(maxOnset, onsets[i]);
+    for (int64_t t = 2; t < T; ++t)
+      for (int k = 0; k < kNotes; ++k) maxDiff = std::max(maxDiff, diffAt(t, k));
     if (maxDiff == 0.0) {
       // 0 * 0 / 0 = NaN in numpy; max(onsets, NaN) = NaN, so no peak survives.
       std::fill(onsets.begin(), onsets.end(), std::numeric_limits<double>::quiet_NaN());
     } else {
-      for (size_t i = 0; i < total; ++i) onsets[i] = std::max(onsets[i], maxOnset * diff[i] / maxDiff);
+      // rows 0 and 1: d = 0 → max(onset, 0 * maxOnset / maxDiff)
+      const double zeroScaled = maxOnset * 0.0 / maxDiff;
+      for (int64_t t = 0; t < std::min<int64_t>(2, T); ++t)
+        for (int k = 0; k < kNotes; ++k) onsets[at(t, k)] = std::max(onsets[at(t, k)], zeroScaled);
+      for (int64_t t = 2; t < T; ++t)
+        for (int k = 0; k < kNotes; ++k) onsets[at(t, k)] = std::max(onsets[at(t, k)], maxOnset * diffAt(t, k) / maxDiff);
     }
   }
 
@@ -91,7 +91,7 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
     }
   }
 
-  std::vector<double> remaining = frames;
+  std::vector<float> remaining(frames, frames + total);
   const double thr = opt.frameThreshold;
   const int tol = opt.energyTolerance;
   const int64_t minLen = opt.minNoteLength;
@@ -141,7 +141,7 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
     };
     auto refreshRow = [&](int64_t t) {
       double m = remaining[at(t, 0)];
-      for (int k = 1; k < kNotes; ++k) m = std::max(m, remaining[at(t, k)]);
+      for (int k = 1; k < kNotes; ++k) m = std::max(m, static_cast<double>(remaining[at(t, k)]));
       size_t node = leaves + static_cast<size_t>(t);
       treeVal[node] = m;
       treeIdx[node] = t;
@@ -150,7 +150,7 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
     for (int64_t t = 0; t < T; ++t) {
       const size_t node = leaves + static_cast<size_t>(t);
       double m = remaining[at(t, 0)];
-      for (int k = 1; k < kNotes; ++k) m = std::max(m, remaining[at(t, k)]);
+      for (int k = 1; k < kNotes; ++k) m = std::max(m, static_cast<double>(remaining[at(t, k)]));
       treeVal[node] = m;
       treeIdx[node] = t;
     }
