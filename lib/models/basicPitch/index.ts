@@ -342,3 +342,26 @@ export async function transcribeToMidi(
   await writeStemMidi(notesToMidiNotes(result.notes), tempoBpm ?? 120, outPath);
   return result;
 }
+
+/** The original's `basic_pitch_backend` values. */
+export const BASIC_PITCH_BACKENDS = ['tf', 'onnx', 'tflite', 'coreml'] as const;
+
+/**
+ * Maps the original's `basic_pitch_backend` to what runs: always 'onnx' (ONNX Runtime in-process).
+ * 'tf', 'tflite' and 'coreml' are the same ICASSP 2022 weights in other containers, so they map to
+ * 'onnx' with a note (outputs agree within float tolerance, docs/compatibility.md "Transcription");
+ * anything else is rejected with a clear message.
+ */
+export function resolveBasicPitchBackend(value: string): { backend: 'onnx'; note?: string } {
+  if (value === 'onnx') return { backend: 'onnx' };
+  if ((BASIC_PITCH_BACKENDS as readonly string[]).includes(value)) {
+    return {
+      backend: 'onnx',
+      note: `basic_pitch_backend '${value}' runs as 'onnx': the same ICASSP 2022 model on ONNX Runtime (no TensorFlow/TFLite/CoreML in this engine)`,
+    };
+  }
+  throw new InvalidArgumentError(
+    `basic_pitch_backend must be one of ${BASIC_PITCH_BACKENDS.map((b) => `'${b}'`).join(', ')}, got '${value}'`,
+    { op: 'resolveBasicPitchBackend' },
+  );
+}
