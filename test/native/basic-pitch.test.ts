@@ -3,12 +3,20 @@
  * package into a temp cache), typed errors for bad models, silence, concurrent use of one session,
  * MIDI output.
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ModelError } from '../../lib/errors.js';
-import { createTranscriber, ensureDefaultModel, notesToMidi, type Transcriber } from '../../lib/models/basicPitch/index.js';
+import {
+  createTranscriber,
+  ensureDefaultModel,
+  notesToMidi,
+  resolveBasicPitchBackend,
+  type Transcriber,
+  writePosteriorsNpy,
+} from '../../lib/models/basicPitch/index.js';
 import { buildModel } from '../../lib/models/onnxBuilder.js';
 import { parseMidiNotes } from '../../lib/reports/midi.js';
 import { useTempDir } from '../helpers/tmp.js';
@@ -63,6 +71,20 @@ describe('basic pitch engine', () => {
     expect(r.posteriors!.note.length).toBe(r.frames * 88);
     const midi = parseMidiNotes(notesToMidi(r.notes, 100));
     expect(midi.pitch).toContain(69);
+    const paths = await writePosteriorsNpy(r.posteriors!, join(dir, 'npy'), 'tone_');
+    expect(paths.map((p) => p.split('/').pop())).toEqual(['tone_note.npy', 'tone_onset.npy', 'tone_contour.npy']);
+    const python = join(import.meta.dirname, '..', '..', '.venv', 'bin', 'python');
+    if (existsSync(python)) {
+      const out = execFileSync(python, ['-c', `import numpy as np,sys; a=np.load(sys.argv[1]); print(a.dtype, a.shape, float(a.max()))`, paths[2]!], { encoding: 'utf8' });
+      expect(out.trim()).toBe(`float32 (${r.frames}, 264) ${String(Math.max(...r.posteriors!.contour))}`.replace(/ (\d+)$/, ' $1.0'));
+    }
+  });
+
+  it('maps the original basic_pitch_backend values', () => {
+    expect(resolveBasicPitchBackend('onnx')).toEqual({ backend: 'onnx' });
+    expect(resolveBasicPitchBackend('tf').backend).toBe('onnx');
+    expect(resolveBasicPitchBackend('coreml').note).toMatch(/runs as 'onnx'/);
+    expect(() => resolveBasicPitchBackend('torch')).toThrow(/basic_pitch_backend must be one of/);
   });
 
   it('one session serves concurrent transcriptions with identical results', async () => {

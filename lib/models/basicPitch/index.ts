@@ -365,3 +365,34 @@ export function resolveBasicPitchBackend(value: string): { backend: 'onnx'; note
     { op: 'resolveBasicPitchBackend' },
   );
 }
+
+/** NumPy .npy (format 1.0, little-endian float32, C order) bytes of a frames × bins matrix. */
+export function npyBytes(data: Float32Array, rows: number, cols: number): Uint8Array {
+  if (rows * cols !== data.length) throw new InvalidArgumentError(`npyBytes: ${data.length} values are not ${rows} × ${cols}`, { op: 'npyBytes' });
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}
+
+/** Writes the raw posteriors as `<prefix>note.npy`, `<prefix>onset.npy`, `<prefix>contour.npy` (atomic). */
+export async function writePosteriorsNpy(posteriors: Posteriors, dir: string, prefix = ''): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const files: [string, Float32Array, number][] = [
+    ['note', posteriors.note, 88],
+    ['onset', posteriors.onset, 88],
+    ['contour', posteriors.contour, 264],
+  ];
+  const paths: string[] = [];
+  for (const [name, data, cols] of files) {
+    const path = join(dir, `${prefix}${name}.npy`);
+    await writeFileAtomic(path, npyBytes(data, posteriors.frames, cols), { op: 'writePosteriorsNpy' });
+    paths.push(path);
+  }
+  return paths;
+}
