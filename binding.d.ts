@@ -286,7 +286,8 @@ export interface NativeDemucsResult {
 export interface NativeBinding {
   demucsOpen(
     model: string | Uint8Array,
-    options: NativeSessionOptions,
+    /** memoryPattern: keep ONNX Runtime's memory-pattern planner (default off for Demucs). */
+    options: NativeSessionOptions & { memoryPattern?: boolean },
   ): Promise<{ handle: NativeDemucsHandle; info: NativeDemucsInfo }>;
   demucsSeparate(
     handle: NativeDemucsHandle,

@@ -287,7 +287,8 @@ export class AudioPipeline {
           separated = await breakers.demucs.execute(async () => {
             const separator = await resolveSeparator(services, cfg);
             separatorModel = separator.modelName;
-            separatorUsed = separator.modelName;
+            separatorUsed = separator.description ?? separator.modelName;
+            for (const w of separator.warnings ?? []) log.warn(w);
             return withTimeout('Demucs', cfg.demucsTimeoutS, (s) =>
               separator.separate({ samples: decoded.samples, sampleRate: decoded.sampleRate, channels: decoded.channels, signal: anySignal(s, signal)! }),
             signal);
@@ -336,6 +337,7 @@ export class AudioPipeline {
       const stemNotes = new Map<string, TranscribedNote[]>();
       let transcriber: Transcriber | null | undefined;
       let transcriberPromise: Promise<Transcriber | null> | undefined;
+      let transcriberNoticeLogged = false;
       sink = new SongDatasetSink(staging.stage('datasets'), cfg.songId, stemNames, beatTimes, tempoBpm);
       const datasets = sink;
       type StemOutcome = { features?: StemBarFeatures; events?: StemEvents; notes?: TranscribedNote[]; keys: Record<string, unknown> };
@@ -362,8 +364,15 @@ export class AudioPipeline {
             transcriber = await transcriberPromise;
             if (!transcriber) throw new DidacticError('DE_MODEL_NOT_FOUND', 'Basic Pitch transcription is not available (no transcriber configured)');
             const t = transcriber;
+            if (t.notice && !transcriberNoticeLogged) {
+              transcriberNoticeLogged = true;
+              log.info(t.notice);
+            }
+            // The stem as decoded or separated: the transcriber does its own mono mix and
+            // resampling, as basic-pitch does when it reads the stem file.
+            const { samples, sampleRate, channels } = stem.native;
             return withTimeout('Basic Pitch', cfg.basicPitchTimeoutS, (s) =>
-              t.transcribe({ samples: stem.mono, sampleRate: cfg.analysisSr, signal: anySignal(s, signal)! }),
+              t.transcribe({ samples, sampleRate, channels, signal: anySignal(s, signal)! }),
             signal);
           }, signal);
           outcome.notes = notes;

@@ -18,19 +18,23 @@ export interface TranscribedNote {
   pitch: number;
   /** 0–127. */
   velocity: number;
-  pitchBends?: PitchBendPoint[];
+  pitchBends?: readonly PitchBendPoint[];
 }
 
 export interface TranscribeRequest {
-  /** Mono float samples. */
+  /** Float samples, interleaved when `channels` > 1 (a transcriber mixes them to mono itself). */
   samples: Float32Array;
   sampleRate: number;
+  /** Default 1. */
+  channels?: number;
   signal: AbortSignal;
 }
 
 export interface Transcriber {
   /** For logs and combined.json (e.g. "basic-pitch nmp (onnx)"). */
   readonly description: string;
+  /** Something the run should log once (e.g. how a configured backend was mapped). */
+  readonly notice?: string;
   transcribe(request: TranscribeRequest): Promise<TranscribedNote[]>;
 }
 
@@ -53,6 +57,10 @@ export interface SeparatedStem {
 export interface StemSeparator {
   /** The model's name, used as the stems sub-folder as Demucs does (`stems/<id>/<model>/…`). */
   readonly modelName: string;
+  /** For logs and combined.json; defaults to the model name. */
+  readonly description?: string;
+  /** Set when opening the model had to fall back (e.g. CUDA requested, CPU used). */
+  readonly warnings?: readonly string[];
   separate(request: SeparateRequest): Promise<SeparatedStem[]>;
 }
 

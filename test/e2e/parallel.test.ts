@@ -1,45 +1,35 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { AudioPipeline, writeWav, type StemSeparator } from '../../lib/index.js';
+import { AudioPipeline, writeWav } from '../../lib/index.js';
+import { buildDemucsStandIn } from '../../lib/models/demucs/index.js';
 import { planConcurrency } from '../../lib/pipeline/concurrency.js';
-import { clickTrack } from '../helpers/clicks.js';
+import { melodySong } from '../helpers/signals.js';
 import { useTempDir } from '../helpers/tmp.js';
-
-/** A separator service that splits the mix into four fixed fractions (a test double of the model service). */
-const fractionSeparator: StemSeparator = {
-  modelName: 'fractions',
-  async separate({ samples, sampleRate, channels }) {
-    return (
-      [
-        ['vocals', 0.4],
-        ['drums', 0.3],
-        ['bass', 0.2],
-        ['other', 0.1],
-      ] as const
-    ).map(([name, f]) => ({ name, samples: samples.map((s) => s * f), sampleRate, channels }));
-  },
-};
 
 describe('in-song parallelism gives the same results as a sequential run', () => {
   const dir = useTempDir();
   const input = join(dir, 'song.wav');
+  // The real engines: Demucs on a stand-in model with the htdemucs signature (stems are fixed
+  // fractions of the mix) and Basic Pitch on the converted model.
+  const model = join(dir, 'standin.onnx');
   beforeAll(async () => {
-    await writeWav(input, clickTrack({ sampleRate: 44100, seconds: 12, bpm: 120, channels: 2 }), { sampleRate: 44100, channels: 2 });
+    await writeWav(input, melodySong(12), { sampleRate: 44100, channels: 2 });
+    writeFileSync(model, buildDemucsStandIn());
   });
 
-  it('stems and chunk writes in parallel vs one at a time: identical datasets, chunks and result keys', async () => {
+  it('stems, transcription and chunk writes in parallel vs one at a time: identical datasets, chunks, MIDI and result keys', async () => {
     const run = (out: string, stemConcurrency: number, chunkWriteConcurrency: number) =>
       new AudioPipeline(
-        { songId: 'song', inputWav: input, outDir: join(dir, out), useBasicPitchTranscription: false },
-        { services: { separator: fractionSeparator }, stemConcurrency, chunkWriteConcurrency },
+        { songId: 'song', inputWav: input, outDir: join(dir, out), demucsModel: model },
+        { stemConcurrency, chunkWriteConcurrency },
       ).run();
     const seq = await run('seq', 1, 1);
     const par = await run('par', 4, 8);
     expect(seq.stems).toEqual(['bass', 'drums', 'other', 'vocals']);
     expect(Object.keys(par)).toEqual(Object.keys(seq));
-    for (const name of ['beats', 'bar_features']) {
+    for (const name of ['events', 'beats', 'bars', 'bar_features', 'bar_grid']) {
       const a = readFileSync(join(dir, 'seq', 'datasets', 'song', `${name}.parquet`));
       const b = readFileSync(join(dir, 'par', 'datasets', 'song', `${name}.parquet`));
       // Paths differ only by the output folder; compare the files with it normalised.
@@ -51,6 +41,9 @@ describe('in-song parallelism gives the same results as a sequential run', () =>
       for (const f of files) {
         expect(readFileSync(join(dir, 'par', 'chunks', 'song', stem, f)).equals(readFileSync(join(dir, 'seq', 'chunks', 'song', stem, f)))).toBe(true);
       }
+      const midi = (run: string) => readFileSync(join(dir, run, 'midi', 'song', `${stem}.mid`));
+      expect(midi('par').equals(midi('seq'))).toBe(true);
+      expect(seq[`midi_${stem}`]).toBeDefined();
     }
   });
 });

@@ -23,16 +23,16 @@ import { useTempDir } from '../helpers/tmp.js';
 
 let transcriber: Transcriber;
 let dir: string;
-const saved = process.env.DIDACTIC_MODEL_DIR;
+const saved = process.env.DIDACTIC_MODELS_DIR;
 
 beforeAll(async () => {
   dir = useTempDir('bp-native-');
-  process.env.DIDACTIC_MODEL_DIR = join(dir, 'cache');
+  process.env.DIDACTIC_MODELS_DIR = join(dir, 'cache');
   transcriber = await createTranscriber();
 }, 120_000);
 afterAll(() => {
-  if (saved === undefined) delete process.env.DIDACTIC_MODEL_DIR;
-  else process.env.DIDACTIC_MODEL_DIR = saved;
+  if (saved === undefined) delete process.env.DIDACTIC_MODELS_DIR;
+  else process.env.DIDACTIC_MODELS_DIR = saved;
 });
 
 function tone(seconds: number, rate: number, midi: number, channels = 1): Float32Array {

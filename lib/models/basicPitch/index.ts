@@ -5,7 +5,6 @@
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 import { z } from 'zod';
@@ -17,6 +16,7 @@ import { loadBinding } from '../../native/load.js';
 import { encodeStemMidi, type MidiNote, type StemMidiOptions, writeStemMidi } from '../../reports/midi.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { parseOptions } from '../../util/validate.js';
+import { modelsDir } from '../paths.js';
 import { ensureOrtRuntime } from '../runtime.js';
 import { ExecutionProviderSchema } from '../session.js';
 import { convertTfjsGraph } from './convert.js';
@@ -112,9 +112,9 @@ export interface AudioInput {
   channels: number;
 }
 
-/** The cache folder: $DIDACTIC_MODEL_DIR, else ~/.cache/didactic-engine. */
+/** The cache folder: the models folder (lib/models/paths.ts). */
 export function modelCacheDir(): string {
-  return process.env.DIDACTIC_MODEL_DIR ?? join(homedir(), '.cache', 'didactic-engine');
+  return modelsDir();
 }
 
 /** Where the default (converted) model is cached: <cache>/basic-pitch/nmp-tfjs-1.0.1.onnx. */

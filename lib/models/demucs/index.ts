@@ -13,6 +13,7 @@ import { fromNative, InvalidArgumentError, ModelError } from '../../errors.js';
 import { withCancel } from '../../native/cancel.js';
 import { loadBinding } from '../../native/load.js';
 import { parseOptions } from '../../util/validate.js';
+import { modelsDir as defaultModelsDir } from '../paths.js';
 import { ensureOrtRuntime } from '../runtime.js';
 import { ExecutionProviderSchema } from '../session.js';
 
@@ -23,13 +24,18 @@ export const DEFAULT_SOURCES = ['drums', 'bass', 'other', 'vocals'] as const;
 export const DEMUCS_SAMPLE_RATE = 44100;
 
 export const SeparatorOptionsSchema = z.strictObject({
-  /** Folder in which a model *name* resolves to `<name>.onnx`; default $DIDACTIC_MODELS_DIR. */
+  /** Folder in which a model *name* resolves to `<name>.onnx`; default the models folder ($DIDACTIC_MODELS_DIR, else ~/.cache/didactic-engine/models). */
   modelsDir: z.string().min(1).optional(),
   /** 'cuda' requests the CUDA provider first; without it ONNX Runtime falls back to CPU with a warning. */
   device: z.enum(['cpu', 'cuda']).default('cpu'),
   providers: z.array(ExecutionProviderSchema).min(1).optional(),
   intraOpThreads: z.number().int().min(1).max(256).default(1),
   interOpThreads: z.number().int().min(1).max(256).default(1),
+  /**
+   * ONNX Runtime's memory-pattern planner. Off by default: on htdemucs it holds ~700 MiB more per
+   * session run for a few percent of speed (docs/models.md).
+   */
+  memoryPattern: z.boolean().default(false),
 });
 export type SeparatorOptions = z.input<typeof SeparatorOptionsSchema>;
 
@@ -85,8 +91,8 @@ export interface SeparatorInfo {
 }
 
 /**
- * A model name ("htdemucs") resolves to `<modelsDir>/<name>.onnx` (modelsDir: option, else
- * $DIDACTIC_MODELS_DIR); anything that looks like a path (a separator or an .onnx suffix) is used as is.
+ * A model name ("htdemucs") resolves to `<modelsDir>/<name>.onnx` (modelsDir: option, else the
+ * models folder of lib/models/paths.ts); anything that looks like a path (a separator or an .onnx suffix) is used as is.
  */
 export function resolveDemucsModel(model: string, modelsDir?: string): string {
   const looksLikePath = model.includes('/') || model.includes('\\') || model.endsWith('.onnx') || isAbsolute(model);
@@ -94,19 +100,15 @@ export function resolveDemucsModel(model: string, modelsDir?: string): string {
   if (looksLikePath) {
     path = resolve(model);
   } else {
-    const dir = modelsDir ?? process.env.DIDACTIC_MODELS_DIR;
-    if (!dir) {
-      throw new ModelError(
-        'DE_MODEL_NOT_FOUND',
-        `separate: model name '${model}' needs a models folder (option modelsDir or $DIDACTIC_MODELS_DIR); ` +
-          'export one with scripts/export-htdemucs.py',
-        { op: 'separate' },
-      );
-    }
-    path = join(dir, `${model}.onnx`);
+    path = join(modelsDir ?? defaultModelsDir(), `${model}.onnx`);
   }
   if (!existsSync(path) || !statSync(path).isFile()) {
-    throw new ModelError('DE_MODEL_NOT_FOUND', `separate: model file not found (${path})`, { op: 'separate' });
+    throw new ModelError(
+      'DE_MODEL_NOT_FOUND',
+      `separate: Demucs model file not found (${path}); export one with scripts/export-htdemucs.py into the models ` +
+        'folder ($DIDACTIC_MODELS_DIR) or pass a path',
+      { op: 'separate' },
+    );
   }
   return path;
 }
@@ -202,6 +204,7 @@ export async function createSeparator(model: string | Uint8Array, options?: Sepa
       intraOpThreads: opts.intraOpThreads,
       interOpThreads: opts.interOpThreads,
       providers: [...providers],
+      memoryPattern: opts.memoryPattern,
     });
     for (const warning of opened.info.warnings) process.emitWarning(warning, { code: 'DE_PROVIDER_FALLBACK' });
     return new Separator(opened.handle, opened.info, modelPath);
@@ -215,7 +218,7 @@ export async function separate(
   input: string | AudioInput,
   options: SeparateOptions & SeparatorOptions & { model: string | Uint8Array },
 ): Promise<SeparationResult> {
-  const { model, modelsDir, device, providers, intraOpThreads, interOpThreads, ...rest } = options;
-  const separator = await createSeparator(model, { modelsDir, device, providers, intraOpThreads, interOpThreads });
+  const { model, modelsDir, device, providers, intraOpThreads, interOpThreads, memoryPattern, ...rest } = options;
+  const separator = await createSeparator(model, { modelsDir, device, providers, intraOpThreads, interOpThreads, memoryPattern });
   return separator.separate(input, rest);
 }

@@ -95,6 +95,9 @@ Napi::Value DemucsOpen(const Napi::CallbackInfo& info) {
   SessionOptions options;
   options.intraOpThreads = static_cast<int>(napi::numberField(env, opts, "intraOpThreads", op));
   options.interOpThreads = static_cast<int>(napi::numberField(env, opts, "interOpThreads", op));
+  // Off unless asked: measured 1676 -> 980 MiB resident per htdemucs segment run (docs/models.md).
+  Napi::Value memoryPattern = opts.Get("memoryPattern");
+  options.memoryPattern = memoryPattern.IsBoolean() && memoryPattern.As<Napi::Boolean>().Value();
   Napi::Value providers = opts.Get("providers");
   if (!providers.IsArray()) napi::throwInvalidArgument(env, op, "option 'providers' must be an array");
   options.providers.clear();

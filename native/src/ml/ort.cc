@@ -141,6 +141,7 @@ std::shared_ptr<Session> Session::create(const std::string& modelPath, const std
   check(api->SetIntraOpNumThreads(so, std::max(1, options.intraOpThreads)), code::kInvalidArgument, "session options");
   check(api->SetInterOpNumThreads(so, std::max(1, options.interOpThreads)), code::kInvalidArgument, "session options");
   check(api->SetSessionGraphOptimizationLevel(so, ORT_ENABLE_ALL), code::kInvalidArgument, "session options");
+  if (!options.memoryPattern) check(api->DisableMemPattern(so), code::kInvalidArgument, "session options");
 
   for (const std::string& provider : options.providers) {
     if (provider == "cpu") {

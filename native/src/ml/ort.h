@@ -38,6 +38,9 @@ struct SessionOptions {
   int intraOpThreads = 1;
   int interOpThreads = 1;
   std::vector<std::string> providers{"cpu"};  // in preference order; "cuda" falls back to CPU
+  // ORT's memory-pattern planner keeps one arena block per distinct input shape; for big graphs
+  // run on fixed segments (Demucs) that costs more resident memory than it saves in time.
+  bool memoryPattern = true;
 };
 
 struct Tensor {
