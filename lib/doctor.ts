@@ -14,7 +14,9 @@ import { writeWav } from './audio/write.js';
 import { buildModel } from './models/onnxBuilder.js';
 import { ensureOrtRuntime } from './models/runtime.js';
 import { createSession } from './models/session.js';
-import { addonOrigin, loadBinding, packageRoot } from './native/load.js';
+import { addonOrigin, loadBinding } from './native/load.js';
+import { createTranscriber, defaultModelPath, tfjsModelPath } from './models/basicPitch/index.js';
+import { createSeparator } from './models/demucs/index.js';
 import { resolveModelFile } from './pipeline/modelServices.js';
 
 export interface CheckResult {
@@ -115,14 +117,24 @@ export async function runDoctor(options: { outDir?: string; demucsModel?: string
 
   checks.push(
     await check('model:basic-pitch', false, async () => {
-      const official = join(packageRoot, '..', 'shared', 'basic-pitch', 'nmp.onnx');
-      const { path, searched } = resolveModelFile('basic-pitch-nmp');
-      if (path) return { details: `converted model cached at ${path}` };
-      const tfjs = existsSync(join(packageRoot, 'node_modules', '@spotify', 'basic-pitch', 'model', 'model.json'));
-      return {
-        ok: false,
-        details: `no converted model in ${searched.join(', ')}; ${tfjs ? 'the TF.js weights are installed and can be converted' : 'the @spotify/basic-pitch weights are not installed'}${existsSync(official) ? `; an official nmp.onnx exists at ${official}` : ''}`,
-      };
+      // The model the pipeline would use: $DIDACTIC_BASIC_PITCH_MODEL, else the converted cache.
+      const override = process.env.DIDACTIC_BASIC_PITCH_MODEL;
+      const path = override || defaultModelPath();
+      if (existsSync(path)) {
+        if (!runtime.ok) return { ok: false, details: `${path} present, but ONNX Runtime is not usable` };
+        const t = await createTranscriber({ model: path });
+        return { details: `${override ? 'model from $DIDACTIC_BASIC_PITCH_MODEL' : 'converted model cached'} at ${path}; opened (${t.providers.join('+')})` };
+      }
+      if (override) return { ok: false, details: `$DIDACTIC_BASIC_PITCH_MODEL names a missing file (${path})` };
+      let tfjs = false;
+      try {
+        tfjs = existsSync(tfjsModelPath());
+      } catch {
+        tfjs = false;
+      }
+      return tfjs
+        ? { details: `not converted yet; the first transcription converts the installed @spotify/basic-pitch weights to ${path}` }
+        : { ok: false, details: `no model at ${path} and the @spotify/basic-pitch weights are not installed; transcription is skipped` };
     }),
   );
 
@@ -130,9 +142,10 @@ export async function runDoctor(options: { outDir?: string; demucsModel?: string
     await check('model:demucs', false, async () => {
       const name = options.demucsModel ?? 'htdemucs';
       const { path, searched } = resolveModelFile(name);
-      return path
-        ? { details: `${name} found at ${path}` }
-        : { ok: false, details: `${name} not found (looked for ${searched.join(', ')}); separation falls back to full_mix` };
+      if (!path) return { ok: false, details: `${name} not found (looked for ${searched.join(', ')}); separation falls back to full_mix` };
+      if (!runtime.ok) return { ok: false, details: `${name} found at ${path}, but ONNX Runtime is not usable` };
+      const separator = await createSeparator(path);
+      return { details: `${name} found at ${path}; opened, sources ${separator.info.sources.join(', ')} at ${separator.info.sampleRate} Hz` };
     }),
   );
 

@@ -28,3 +28,33 @@ export { runDoctor } from './doctor.js';
 export type { DoctorReport } from './doctor.js';
 export { textLogger, jsonLogger, silentLogger } from './util/logger.js';
 export type { Logger } from './util/logger.js';
+export {
+  createTranscriber,
+  transcribe,
+  transcribeToMidi,
+  notesFromPosteriors,
+  notesToMidi,
+  notesToMidiNotes,
+  writePosteriorsNpy,
+  ensureDefaultModel as ensureBasicPitchModel,
+  convertTfjsGraph,
+  resolveBasicPitchBackend,
+  Transcriber as BasicPitchTranscriber,
+  NoteOptionsSchema,
+  TranscribeOptionsSchema,
+  TranscriberOptionsSchema,
+} from './models/basicPitch/index.js';
+export type { NoteEvent, NoteOptions, Posteriors, TranscribeOptions, TranscriberOptions, TranscriptionResult } from './models/basicPitch/index.js';
+export {
+  createSeparator,
+  separate,
+  resolveDemucsModel,
+  buildDemucsStandIn,
+  Separator,
+  SeparatorOptionsSchema,
+  SeparateOptionsSchema,
+  DEFAULT_SOURCES as DEMUCS_DEFAULT_SOURCES,
+} from './models/demucs/index.js';
+export type { SeparateOptions, SeparationResult, SeparatorInfo, SeparatorOptions, Stem } from './models/demucs/index.js';
+export { modelsDir } from './models/paths.js';
+export { resolveDefaultSeparator, resolveDefaultTranscriber } from './pipeline/modelServices.js';

@@ -9,6 +9,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const results = join(root, 'node_modules', '.cache', 'vitest-results.json');
 rmSync(results, { force: true });
+// The CLI tests run the built dist/; build it first so they never test stale code.
+const tsc = spawnSync(process.execPath, [join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc'), '-p', 'tsconfig.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 const vitest = join(dirname(require.resolve('vitest/package.json')), 'vitest.mjs');
 const run = spawnSync(
   process.execPath,

@@ -15,6 +15,7 @@ import { processBatch, type BatchResult } from '../pipeline/batch.js';
 import { BASIC_PITCH_BACKENDS, loadPipelineConfigFile, PipelineConfig } from '../pipeline/config.js';
 import { planConcurrency } from '../pipeline/concurrency.js';
 import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '../util/logger.js';
+import { addModelCommands } from './modelCommands.js';
 import { createProgress } from './progress.js';
 
 const packageJson = JSON.parse(
@@ -317,6 +318,7 @@ export function buildProgram(): Command {
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctorReport(report)}\n`);
       process.exitCode = report.ok ? 0 : 1;
     });
+  addModelCommands(program);
   return program;
 }
 

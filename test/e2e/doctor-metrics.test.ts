@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { writeWav } from '../../lib/index.js';
+import { buildDemucsStandIn, writeWav } from '../../lib/index.js';
 import { clickTrack } from '../helpers/clicks.js';
 import { useTempDir } from '../helpers/tmp.js';
 
@@ -27,6 +27,24 @@ describe('didactic-engine doctor', () => {
     expect(cuda.required).toBe(false);
     if (!cuda.ok) expect(cuda.details).toMatch(/not usable/);
     expect(byName.output!.details).toMatch(/writable; [\d.]+ GiB free/);
+  });
+
+  it('opens the models it reports: a Demucs model in the models folder, the Basic Pitch model to be converted there', () => {
+    const models = join(dir, 'models');
+    mkdirSync(models, { recursive: true });
+    writeFileSync(join(models, 'standin.onnx'), buildDemucsStandIn());
+    const env = { ...process.env, DIDACTIC_MODELS_DIR: models };
+    delete env.DIDACTIC_BASIC_PITCH_MODEL;
+    const r = spawnSync(process.execPath, [cli, 'doctor', '--json', '--out', join(dir, 'out'), '--demucs-model', 'standin'], { encoding: 'utf8', env });
+    const byName = Object.fromEntries((JSON.parse(r.stdout) as { checks: { name: string; ok: boolean; details: string }[] }).checks.map((c) => [c.name, c]));
+    expect(byName['model:demucs']).toMatchObject({ ok: true });
+    expect(byName['model:demucs']!.details).toContain('opened, sources drums, bass, other, vocals at 44100 Hz');
+    expect(byName['model:basic-pitch']!.details).toContain(`not converted yet`);
+    writeFileSync(join(models, 'broken.onnx'), 'junk');
+    const bad = spawnSync(process.execPath, [cli, 'doctor', '--json', '--out', join(dir, 'out'), '--demucs-model', 'broken'], { encoding: 'utf8', env });
+    const demucs = (JSON.parse(bad.stdout) as { checks: { name: string; ok: boolean; details: string }[] }).checks.find((c) => c.name === 'model:demucs')!;
+    expect(demucs.ok).toBe(false);
+    expect(bad.status).toBe(0); // models are optional: the core still works
   });
 
   it('exits 1 when the output folder cannot be written', () => {
