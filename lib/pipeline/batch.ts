@@ -100,7 +100,7 @@ export async function processBatch(
     ...(options.stemConcurrency !== undefined ? { stemConcurrency: options.stemConcurrency } : {}),
     ...(options.ortIntraOpThreads !== undefined ? { ortIntraOpThreads: options.ortIntraOpThreads } : {}),
   });
-  setOrtIntraOpThreads(plan.ortIntraOpThreads);
+  setOrtIntraOpThreads(plan.ortIntraOpThreads, plan.separatorThreads);
   log.debug(`Concurrency: ${plan.jobs} song(s) × ${plan.stemConcurrency} stem(s) × ${plan.ortIntraOpThreads} ORT thread(s) on ${plan.cores} core(s)`);
   const limit = pLimit(plan.jobs);
   // One set of breakers for the whole batch: a model that keeps failing is skipped fast for the

@@ -6,7 +6,9 @@
  *
  * Defaults: the songs asked for (`--jobs`, capped at the core count), then as many stems per song
  * as the remaining cores allow (at most 4, the most stems a model gives), then the remaining
- * factor as ONNX Runtime intra-op threads. Explicit values are honoured as given. Native DSP jobs
+ * factor as ONNX Runtime intra-op threads. Stem separation runs before a song's stems fan out, so
+ * its session gets the song's whole share: stemConcurrency × ortIntraOpThreads threads. Explicit
+ * values are honoured as given. Native DSP jobs
  * run on the libuv pool, which is sized to jobs × stems + 2 so that file I/O always has a thread.
  */
 import { availableParallelism } from 'node:os';
@@ -23,6 +25,8 @@ export interface ConcurrencyPlan {
   jobs: number;
   stemConcurrency: number;
   ortIntraOpThreads: number;
+  /** Intra-op threads of the separation session (it runs alone within its song). */
+  separatorThreads: number;
   /** Recommended UV_THREADPOOL_SIZE (it only takes effect when set before the pool starts). */
   uvThreadpoolSize: number;
 }
@@ -33,16 +37,26 @@ export function planConcurrency(request: ConcurrencyRequest = {}): ConcurrencyPl
   const perSong = Math.max(1, Math.floor(cores / jobs));
   const stemConcurrency = Math.max(1, request.stemConcurrency ?? Math.min(4, perSong));
   const ortIntraOpThreads = Math.max(1, request.ortIntraOpThreads ?? Math.floor(cores / (jobs * stemConcurrency)));
-  return { cores, jobs, stemConcurrency, ortIntraOpThreads, uvThreadpoolSize: Math.max(4, jobs * stemConcurrency + 2) };
+  const separatorThreads = Math.max(1, stemConcurrency * ortIntraOpThreads);
+  return { cores, jobs, stemConcurrency, ortIntraOpThreads, separatorThreads, uvThreadpoolSize: Math.max(4, jobs * stemConcurrency + 2) };
 }
 
 let ortThreads: number | undefined;
+let separationThreads: number | undefined;
 
-/** The intra-op thread count model sessions are created with (set from the plan by the CLI or batch). */
-export function setOrtIntraOpThreads(n: number): void {
+/**
+ * The intra-op thread counts model sessions are created with (set from the plan by the CLI or
+ * batch): `n` for per-stem models (transcription), `separator` for stem separation (default n).
+ */
+export function setOrtIntraOpThreads(n: number, separator?: number): void {
   ortThreads = Math.max(1, Math.floor(n));
+  separationThreads = Math.max(1, Math.floor(separator ?? n));
 }
 
 export function ortIntraOpThreads(): number {
   return ortThreads ?? planConcurrency().ortIntraOpThreads;
+}
+
+export function separatorIntraOpThreads(): number {
+  return separationThreads ?? planConcurrency().separatorThreads;
 }

@@ -12,7 +12,7 @@ import { createTranscriber, notesToMidiNotes, resolveBasicPitchBackend } from '.
 import { createSeparator, resolveDemucsModel } from '../models/demucs/index.js';
 import { modelsDir } from '../models/paths.js';
 import type { PipelineConfig } from './config.js';
-import { ortIntraOpThreads } from './concurrency.js';
+import { ortIntraOpThreads, separatorIntraOpThreads } from './concurrency.js';
 import type { StemSeparator, Transcriber } from './services.js';
 
 /** The folder model names resolve in ($DIDACTIC_MODELS_DIR, else the user cache). */
@@ -50,7 +50,7 @@ export async function resolveDefaultSeparator(cfg: PipelineConfig): Promise<Stem
     );
   }
   const device = demucsDevice(cfg);
-  const threads = ortIntraOpThreads();
+  const threads = separatorIntraOpThreads();
   const key = `${path}\u0000${device}\u0000${threads}`;
   let separator = separators.get(key);
   if (!separator) {
@@ -85,10 +85,13 @@ const transcribers = new Map<string, Promise<Transcriber>>();
  * Basic Pitch on ONNX Runtime. `basic_pitch_backend` keeps the original's values; every one of
  * them runs the same model here (resolveBasicPitchBackend says so in the log).
  */
-export async function resolveDefaultTranscriber(cfg: PipelineConfig): Promise<Transcriber | null> {
+export async function resolveDefaultTranscriber(
+  cfg: PipelineConfig,
+  options: { intraOpThreads?: number } = {},
+): Promise<Transcriber | null> {
   const backend = resolveBasicPitchBackend(cfg.basicPitchBackend);
   const model = process.env.DIDACTIC_BASIC_PITCH_MODEL || undefined;
-  const threads = ortIntraOpThreads();
+  const threads = options.intraOpThreads ?? ortIntraOpThreads();
   const key = `${model ?? 'default'}\u0000${threads}`;
   let transcriber = transcribers.get(key);
   if (!transcriber) {

@@ -18,6 +18,7 @@ import { PipelineConfig, type PipelineConfigInput } from './config.js';
 import { normalizePeak, trimSilence } from './preprocess.js';
 import { PIPELINE_BREAKER_DEFAULTS, ServiceBreaker, withTimeout } from './resilience.js';
 import { segmentBeatsIntoBars, type BarBoundary, barSampleRange } from './segmentation.js';
+import { ortIntraOpThreads, planConcurrency } from './concurrency.js';
 import type { PipelineServices, SeparatedStem, StemSeparator, Transcriber, TranscribedNote } from './services.js';
 import { SongStaging } from './staging.js';
 import { SongDatasetSink } from '../datasets/songSink.js';
@@ -75,7 +76,7 @@ export interface PipelineOptions {
   services?: PipelineServices;
   breakers?: PipelineBreakers;
   onProgress?: (event: ProgressEvent) => void;
-  /** Stems processed at once inside this song (default 1). See concurrency.ts for the budget rule. */
+  /** Stems processed at once inside this song (default: planConcurrency(), i.e. the cores, at most 4). See concurrency.ts. */
   stemConcurrency?: number;
   /** Chunk WAV writes in flight at once per stem (default 4). */
   chunkWriteConcurrency?: number;
@@ -360,7 +361,13 @@ export class AudioPipeline {
         }
         try {
           const notes = await breakers.basicPitch.execute(async () => {
-            if (transcriberPromise === undefined) transcriberPromise = resolveTranscriber(services, cfg);
+            if (transcriberPromise === undefined) {
+              // Fewer stems than stem slots (e.g. only full_mix): the idle slots' cores go to the
+              // model's intra-op threads instead.
+              const slots = Math.max(1, this.#options.stemConcurrency ?? planConcurrency().stemConcurrency);
+              const spare = Math.max(1, Math.floor(slots / Math.min(slots, stemNames.length)));
+              transcriberPromise = resolveTranscriber(services, cfg, ortIntraOpThreads() * spare);
+            }
             transcriber = await transcriberPromise;
             if (!transcriber) throw new DidacticError('DE_MODEL_NOT_FOUND', 'Basic Pitch transcription is not available (no transcriber configured)');
             const t = transcriber;
@@ -404,11 +411,15 @@ export class AudioPipeline {
         // Stems run concurrently within the budget. Each stem's rows go to the Parquet writers as
         // soon as it and every stem before it are done (row order = a sequential run's), and
         // result keys are merged in stem order, so the outputs equal a sequential run's.
-        const limit = pLimit(Math.max(1, this.#options.stemConcurrency ?? 1));
+        const limit = pLimit(Math.max(1, this.#options.stemConcurrency ?? planConcurrency().stemConcurrency));
         const perStem = await Promise.all(
           stemNames.map((stemName, stemIndex) =>
             limit(async () => {
               const outcome = await processStem(stemName);
+              // The stem's audio is written and transcribed: let it go before the others finish
+              // (four 44.1 kHz stereo stems of a 20-minute song are 1.6 GB).
+              const done = (separated as SeparatedStem[] | null)?.find((s) => s.name === stemName);
+              if (done) done.samples = new Float32Array(0);
               await datasets.stemDone(stemIndex, {
                 ...(outcome.events ? { events: outcome.events } : {}),
                 ...(outcome.features ? { features: outcome.features } : {}),
@@ -583,10 +594,10 @@ async function resolveSeparator(services: PipelineServices, cfg: PipelineConfig)
   return resolveDefaultSeparator(cfg);
 }
 
-async function resolveTranscriber(services: PipelineServices, cfg: PipelineConfig): Promise<Transcriber | null> {
+async function resolveTranscriber(services: PipelineServices, cfg: PipelineConfig, intraOpThreads: number): Promise<Transcriber | null> {
   if (services.transcriber !== undefined) return services.transcriber;
   const { resolveDefaultTranscriber } = await import('./modelServices.js');
-  return resolveDefaultTranscriber(cfg);
+  return resolveDefaultTranscriber(cfg, { intraOpThreads });
 }
 
 function notesToColumns(unordered: TranscribedNote[]) {
