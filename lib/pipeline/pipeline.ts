@@ -473,6 +473,11 @@ export class AudioPipeline {
         quality.beats = beatTimes.length;
         quality.bars = bars.length;
         quality.stems_fell_back = stemNames.filter((s) => results[`stem_audio_fallback_${s}`] !== undefined);
+        // Why a model step degraded (missing model, timeout, open circuit), where people look.
+        quality.stem_separation_error = (results.stem_separation_error as string | undefined) ?? null;
+        quality.transcription_errors = Object.fromEntries(
+          stemNames.filter((s) => results[`transcription_error_${s}`] !== undefined).map((s) => [s, results[`transcription_error_${s}`]]),
+        );
         const path = await writeCombinedJson({
           config: cfg,
           staging,

@@ -80,6 +80,31 @@ describe('pipeline with Demucs (stand-in model) and Basic Pitch', () => {
   });
 });
 
+describe('a missing or broken Demucs model falls back to full_mix, as the original does', () => {
+  const dir = useTempDir();
+  const input = join(dir, 'tune.wav');
+  beforeAll(async () => {
+    await writeWav(input, melodySong(6), { sampleRate: 44100, channels: 2 });
+    writeFileSync(join(dir, 'broken.onnx'), 'not an onnx model');
+  });
+
+  it.each([
+    ['missing', 'nope.onnx', /nope\.onnx.*not found|not found.*nope\.onnx/],
+    ['broken', 'broken.onnx', /broken\.onnx/],
+  ])('%s model: one full_mix stem, the reason in the result and combined.json', async (_kind, file, reason) => {
+    const out = join(dir, `out-${file}`);
+    const result = await new AudioPipeline({ songId: 'tune', inputWav: input, outDir: out, demucsModel: join(dir, file) }).run();
+    expect(result.stems).toEqual(['full_mix']);
+    expect(String(result.stem_separation_error)).toMatch(reason);
+    const combined = JSON.parse(readFileSync(join(out, 'analysis', 'tune', 'combined.json'), 'utf8')) as Record<string, unknown>;
+    expect(combined.stems).toEqual(['full_mix']);
+    expect(JSON.stringify(combined)).toMatch(reason);
+    // The rest of the job still ran: transcription of the full mix, datasets, reports.
+    expect(existsSync(join(out, 'datasets', 'tune', 'events.parquet'))).toBe(true);
+    expect(existsSync(join(out, 'stems', 'tune'))).toBe(true);
+  });
+});
+
 describe.skipIf(!existsSync(vocadito))('a real recording through the pipeline (vocadito_10, separation off)', () => {
   const dir = useTempDir();
   const out = join(dir, 'out');

@@ -209,7 +209,14 @@ export async function createSeparator(model: string | Uint8Array, options?: Sepa
     for (const warning of opened.info.warnings) process.emitWarning(warning, { code: 'DE_PROVIDER_FALLBACK' });
     return new Separator(opened.handle, opened.info, modelPath);
   } catch (err) {
-    throw fromNative(err, context, 'createSeparator');
+    const error = fromNative(err, context, 'createSeparator');
+    if (modelPath && !error.message.includes(modelPath)) {
+      // The native checks describe what is wrong; say which file it is.
+      const message = `${error.message} (model file ${modelPath})`;
+      error.stack = error.stack?.replace(error.message, message);
+      error.message = message;
+    }
+    throw error;
   }
 }
 
