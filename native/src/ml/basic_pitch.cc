@@ -59,26 +59,51 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
   // get_infered_onsets (n_diff = 2): d = max(0, min(f[t]-f[t-1], f[t]-f[t-2])), rows 0-1 zero,
   // rescaled to the onsets' global max, then the elementwise max with the onsets.
   if (opt.inferOnsets) {
-    auto diffAt = [&](int64_t t, int k) {
-      const double f = frames[at(t, k)];
-      const double d = std::min(f - static_cast<double>(frames[at(t - 1, k)]), f - static_cast<double>(frames[at(t - 2, k)]));
-      return d < 0 ? 0.0 : d;
-    };
+    // One pass builds the clipped differences (rows 0-1 stay 0) in plain row loops the compiler
+    // vectorises; the expressions keep numpy's min/max/NaN semantics: min(a, b) = b < a ? b : a.
+    std::vector<double> diff(total, 0.0);
+    // Maxima are kept per pitch column (no loop-carried dependency, so the rows vectorise) and
+    // reduced at the end; max ignores order, so the result is the same.
+    double colMaxDiff[kNotes];
+    double colMaxOnset[kNotes];
+    std::fill(colMaxDiff, colMaxDiff + kNotes, 0.0);
+    std::fill(colMaxOnset, colMaxOnset + kNotes, -std::numeric_limits<double>::infinity());
+    for (int64_t t = 2; t < T; ++t) {
+      const float* f0 = frames + at(t, 0);
+      const float* f1 = frames + at(t - 1, 0);
+      const float* f2 = frames + at(t - 2, 0);
+      double* d = diff.data() + at(t, 0);
+      for (int k = 0; k < kNotes; ++k) {
+        const double f = f0[k];
+        const double a = f - static_cast<double>(f1[k]);
+        const double b = f - static_cast<double>(f2[k]);
+        const double m = b < a ? b : a;
+        const double c = m < 0 ? 0.0 : m;
+        d[k] = c;
+        colMaxDiff[k] = colMaxDiff[k] < c ? c : colMaxDiff[k];
+      }
+    }
+    for (int64_t t = 0; t < T; ++t) {
+      const double* o = onsets.data() + at(t, 0);
+      for (int k = 0; k < kNotes; ++k) colMaxOnset[k] = colMaxOnset[k] < o[k] ? o[k] : colMaxOnset[k];
+    }
     double maxDiff = 0;
     double maxOnset = -std::numeric_limits<double>::infinity();
-    for (size_t i = 0; i < total; ++i) maxOnset = std::max(maxOnset, onsets[i]);
-    for (int64_t t = 2; t < T; ++t)
-      for (int k = 0; k < kNotes; ++k) maxDiff = std::max(maxDiff, diffAt(t, k));
+    for (int k = 0; k < kNotes; ++k) {
+      maxDiff = maxDiff < colMaxDiff[k] ? colMaxDiff[k] : maxDiff;
+      maxOnset = std::max(maxOnset, colMaxOnset[k]);
+    }
     if (maxDiff == 0.0) {
       // 0 * 0 / 0 = NaN in numpy; max(onsets, NaN) = NaN, so no peak survives.
       std::fill(onsets.begin(), onsets.end(), std::numeric_limits<double>::quiet_NaN());
     } else {
-      // rows 0 and 1: d = 0 → max(onset, 0 * maxOnset / maxDiff)
-      const double zeroScaled = maxOnset * 0.0 / maxDiff;
-      for (int64_t t = 0; t < std::min<int64_t>(2, T); ++t)
-        for (int k = 0; k < kNotes; ++k) onsets[at(t, k)] = std::max(onsets[at(t, k)], zeroScaled);
-      for (int64_t t = 2; t < T; ++t)
-        for (int k = 0; k < kNotes; ++k) onsets[at(t, k)] = std::max(onsets[at(t, k)], maxOnset * diffAt(t, k) / maxDiff);
+      // Rows 0 and 1 have d = 0: max(onset, 0 * maxOnset / maxDiff), as every other row.
+      double* o = onsets.data();
+      const double* d = diff.data();
+      for (size_t i = 0; i < total; ++i) {
+        const double scaled = maxOnset * d[i] / maxDiff;
+        o[i] = o[i] < scaled ? scaled : o[i];
+      }
     }
   }
 
@@ -87,7 +112,8 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
   for (int64_t t = 1; t + 1 < T; ++t) {
     for (int k = 0; k < kNotes; ++k) {
       const double v = onsets[at(t, k)];
-      if (v > onsets[at(t - 1, k)] && v > onsets[at(t + 1, k)] && v >= opt.onsetThreshold) candidates.push_back({t, k});
+      // The threshold first: almost every cell fails it, which keeps the branch predictable.
+      if (v >= opt.onsetThreshold && v > onsets[at(t - 1, k)] && v > onsets[at(t + 1, k)]) candidates.push_back({t, k});
     }
   }
 
@@ -155,10 +181,19 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
       treeIdx[node] = t;
     }
     for (size_t node = leaves - 1; node >= 1; --node) pull(node);
-    auto zeroAround = [&](int64_t t, int k) {
-      remaining[at(t, k)] = 0;
-      if (k < kNotes - 1) remaining[at(t, k + 1)] = 0;
-      if (k > 0) remaining[at(t, k - 1)] = 0;
+    // Zeroes (t, k-1..k+1) and refreshes the row's maximum only if one of those cells held it:
+    // the other cells are unchanged, so otherwise the row maximum (and the tree) stays as it is.
+    auto zeroAroundAndRefresh = [&](int64_t t, int k) {
+      const double rowMax = treeVal[leaves + static_cast<size_t>(t)];
+      bool heldMax = false;
+      auto zero = [&](size_t cell) {
+        heldMax |= static_cast<double>(remaining[cell]) == rowMax;
+        remaining[cell] = 0;
+      };
+      zero(at(t, k));
+      if (k < kNotes - 1) zero(at(t, k + 1));
+      if (k > 0) zero(at(t, k - 1));
+      if (heldMax) refreshRow(t);
     };
     while (true) {
       const double best = treeVal[1];
@@ -174,8 +209,7 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
       int64_t kc = 0;
       while (i < T - 1 && kc < tol) {
         if (remaining[at(i, km)] < thr) ++kc; else kc = 0;
-        zeroAround(i, km);
-        refreshRow(i);
+        zeroAroundAndRefresh(i, km);
         ++i;
       }
       const int64_t iEnd = i - 1 - kc;
@@ -183,8 +217,7 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
       kc = 0;
       while (i > 0 && kc < tol) {
         if (remaining[at(i, km)] < thr) ++kc; else kc = 0;
-        zeroAround(i, km);
-        refreshRow(i);
+        zeroAroundAndRefresh(i, km);
         --i;
       }
       const int64_t iStart = i + 1 + kc;
