@@ -1,16 +1,17 @@
 // Memory benchmark: peak RSS of (a) one 5- and one 20-minute song, (b) a batch of many short
 // songs, sampled as the batch goes, to show that memory does not grow with song count.
-// Each scenario runs in its own process. Run: npm run build:ts && node bench/memory.mjs [--songs 200]
+// Each scenario runs in its own process. --models adds the 20-minute song with transcription, and with
+// separation (stand-in model) + transcription. Run: npm run build:ts && node bench/memory.mjs [--songs 200] [--models]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { writeWav } from '../dist/index.js';
+import { buildDemucsStandIn, createTranscriber, writeWav } from '../dist/index.js';
 import { exampleSong } from '../scripts/example-song.mjs';
 
-const { values } = parseArgs({ options: { songs: { type: 'string', default: '200' } } });
+const { values } = parseArgs({ options: { songs: { type: 'string', default: '200' }, models: { type: 'boolean', default: false } } });
 const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'didactic-bench-memory-'));
 const config = { useDemucsSeparation: false, useBasicPitchTranscription: false };
@@ -35,6 +36,28 @@ try {
       { file, out: join(dir, `out${minutes}`), config },
     );
     console.log(`| one ${minutes}-minute song (44.1 kHz stereo) | ${r.s.toFixed(2)} s | ${r.rss.toFixed(0)} MiB |`);
+  }
+
+  // The same 20-minute song with the model steps: transcription of the full mix, then Demucs
+  // (stand-in model: the engine's real buffers, a cheap graph) + transcription of four stems.
+  if (values.models) {
+    const file = join(dir, 'song_20.wav');
+    const model = join(dir, 'standin.onnx');
+    writeFileSync(model, buildDemucsStandIn());
+    await createTranscriber(); // converted model cached outside the measurement
+    for (const [label, extra] of [
+      ['transcription on', { useDemucsSeparation: false }],
+      ['separation (stand-in) + transcription of 4 stems', { useDemucsSeparation: true, demucsModel: model }],
+    ]) {
+      const r = child(
+        `import { AudioPipeline } from ${api};
+         const a = JSON.parse(process.argv[1]); const t0 = performance.now();
+         await new AudioPipeline({ songId: 's', inputWav: a.file, outDir: a.out, ...a.config }).run();
+         console.log(JSON.stringify({ s: (performance.now() - t0) / 1000, rss: process.resourceUsage().maxRSS / 1024 }));`,
+        { file, out: join(dir, 'out-models'), config: extra },
+      );
+      console.log(`| one 20-minute song, ${label} | ${r.s.toFixed(2)} s | ${r.rss.toFixed(0)} MiB |`);
+    }
   }
 
   const songs = Number(values.songs);

@@ -101,18 +101,36 @@ interface StemAudio {
   fileStem: string;
 }
 
+/** Basic Pitch's model rate (lib/models/basicPitch). */
+const BASIC_PITCH_RATE = 22050;
+
 /** Mixes interleaved audio to mono (mean of the channels, float64 per frame). */
 export function mixToMono(samples: Float32Array, channels: number): Float32Array {
   if (channels === 1) return samples;
-  const frames = samples.length / channels;
-  const out = new Float32Array(frames);
+  const out = new Float32Array(samples.length / channels);
+  mixFrames(samples, channels, out, 0, out.length);
+  return out;
+}
+
+/** mixToMono in blocks of ~1 s of 44.1 kHz work, yielding to the event loop between them. */
+export async function mixToMonoYielding(samples: Float32Array, channels: number): Promise<Float32Array> {
+  if (channels === 1) return samples;
+  const out = new Float32Array(samples.length / channels);
+  const block = 1 << 20;
+  for (let start = 0; start < out.length; start += block) {
+    mixFrames(samples, channels, out, start, Math.min(out.length, start + block));
+    if (start + block < out.length) await new Promise<void>((r) => setImmediate(r));
+  }
+  return out;
+}
+
+function mixFrames(samples: Float32Array, channels: number, out: Float32Array, from: number, to: number): void {
   const scale = 1 / channels;
-  for (let f = 0; f < frames; f++) {
+  for (let f = from; f < to; f++) {
     let sum = 0;
     for (let c = 0; c < channels; c++) sum += samples[f * channels + c]!;
     out[f] = sum * scale;
   }
-  return out;
 }
 
 export class AudioPipeline {
@@ -215,7 +233,7 @@ export class AudioPipeline {
         // signal never exists in memory.
         const needChannels = cfg.useDemucsSeparation || (cfg.writeBarChunks && cfg.writeBarChunkWavs && cfg.preserveChunkAudio);
         decoded = await decodeAudio(cfg.inputWav, { signal, mono: !needChannels });
-        const mono = mixToMono(decoded.samples, decoded.channels);
+        const mono = await mixToMonoYielding(decoded.samples, decoded.channels);
         ingested =
           decoded.sampleRate === cfg.analysisSr
             ? mono
@@ -322,6 +340,21 @@ export class AudioPipeline {
         }
         results.stems = stems.map((s) => s.name);
         log.info(`Separated into ${stems.length} stems: [${stems.map((s) => `'${s.name}'`).join(', ')}]`);
+        // From here on only the stems are used. Unless chunks keep native audio, every later
+        // consumer reads a stem as mono at analysis_sr (transcription too when that is Basic
+        // Pitch's 22,050 Hz: the same mono mix + soxr HQ it would do itself), so keep only that:
+        // a quarter of the 44.1 kHz stereo stems (1.6 GB for four stems of a 20-minute song).
+        const nativeChunks = cfg.writeBarChunks && cfg.writeBarChunkWavs && cfg.preserveChunkAudio;
+        if (!nativeChunks && (!cfg.useBasicPitchTranscription || cfg.analysisSr === BASIC_PITCH_RATE)) {
+          for (const s of stems) {
+            const mono = await mixToMonoYielding(s.samples, s.channels);
+            s.samples = s.sampleRate === cfg.analysisSr ? mono : await resample(mono, { inRate: s.sampleRate, outRate: cfg.analysisSr, signal });
+            s.sampleRate = cfg.analysisSr;
+            s.channels = 1;
+          }
+        }
+        decoded = { ...decoded, samples: new Float32Array(0) };
+        ingested = new Float32Array(0);
       });
       const stemNames = results.stems as string[];
 
@@ -530,7 +563,7 @@ export class AudioPipeline {
       };
     }
     const stem = separated.find((s) => s.name === stemName)!;
-    const mono = mixToMono(stem.samples, stem.channels);
+    const mono = await mixToMonoYielding(stem.samples, stem.channels);
     const atRate =
       stem.sampleRate === cfg.analysisSr ? mono : await resample(mono, { inRate: stem.sampleRate, outRate: cfg.analysisSr });
     return { name: stemName, mono: atRate, native: stem, source: 'stem', fileStem: stemName };
