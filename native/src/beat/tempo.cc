@@ -8,8 +8,76 @@
 #include <thread>
 
 #include "common/error.h"
+#include "dsp/avx2.h"
+
+#ifdef DE_HAVE_AVX2_KERNELS
+#include <immintrin.h>
+#endif
 
 namespace de::beat {
+
+#ifdef DE_HAVE_AVX2_KERNELS
+namespace {
+
+// AVX2 forms of meanTempogram's per-frame loops: the same double operations per bin in the same
+// order (the energy keeps its four lanes), so the tempogram is bit-identical to the plain loops.
+DE_AVX2 void slideAvx2(double* XR, double* XI, const double* cr, const double* ci, int B, double out0, double in0) {
+  // sgn[f] * in0 for f = 0, 1, 2, 3 (mod 4); multiplying by +-1 is exact
+  const __m256d inS = _mm256_setr_pd(in0, -in0, in0, -in0), outV = _mm256_set1_pd(out0);
+  int f = 0;
+  for (; f + 3 < B; f += 4) {
+    const __m256d a = _mm256_add_pd(_mm256_loadu_pd(XR + f), _mm256_sub_pd(inS, outV));
+    const __m256d b = _mm256_loadu_pd(XI + f);
+    const __m256d c = _mm256_loadu_pd(cr + f), s = _mm256_loadu_pd(ci + f);
+    _mm256_storeu_pd(XR + f, _mm256_sub_pd(_mm256_mul_pd(a, c), _mm256_mul_pd(b, s)));
+    _mm256_storeu_pd(XI + f, _mm256_add_pd(_mm256_mul_pd(a, s), _mm256_mul_pd(b, c)));
+  }
+  for (; f < B; ++f) {
+    const double a = XR[f] + (((f & 1) ? -in0 : in0) - out0), b = XI[f];
+    XR[f] = a * cr[f] - b * ci[f];
+    XI[f] = a * ci[f] + b * cr[f];
+  }
+}
+
+DE_AVX2 void hannPowerAvx2(const double* R, const double* I, double* PW, int B) {
+  const __m256d h = _mm256_set1_pd(0.5), q = _mm256_set1_pd(0.25);
+  int f = 0;
+  for (; f + 3 < B; f += 4) {
+    const __m256d rs = _mm256_add_pd(_mm256_loadu_pd(R + f), _mm256_loadu_pd(R + f + 4));
+    const __m256d is = _mm256_add_pd(_mm256_loadu_pd(I + f), _mm256_loadu_pd(I + f + 4));
+    const __m256d yr = _mm256_sub_pd(_mm256_mul_pd(h, _mm256_loadu_pd(R + f + 2)), _mm256_mul_pd(q, rs));
+    const __m256d yi = _mm256_sub_pd(_mm256_mul_pd(h, _mm256_loadu_pd(I + f + 2)), _mm256_mul_pd(q, is));
+    _mm256_storeu_pd(PW + f, _mm256_add_pd(_mm256_mul_pd(yr, yr), _mm256_mul_pd(yi, yi)));
+  }
+  for (; f < B; ++f) {
+    const double yr = 0.5 * R[f + 2] - 0.25 * (R[f] + R[f + 4]);
+    const double yi = 0.5 * I[f + 2] - 0.25 * (I[f] + I[f + 4]);
+    PW[f] = yr * yr + yi * yi;
+  }
+}
+
+// sum of pw[1, W) in four lanes, as the plain loop
+DE_AVX2 double energyAvx2(const double* pw, int W) {
+  __m256d e = _mm256_setzero_pd();
+  int f = 1;
+  for (; f + 3 < W; f += 4) e = _mm256_add_pd(e, _mm256_loadu_pd(pw + f));
+  double l[4];
+  _mm256_storeu_pd(l, e);
+  double energy = (l[0] + l[1]) + (l[2] + l[3]);
+  for (; f < W; ++f) energy += pw[f];
+  return energy;
+}
+
+DE_AVX2 void scaleAddAvx2(double* acc, const double* pw, double q, int B) {
+  const __m256d qv = _mm256_set1_pd(q);
+  int f = 0;
+  for (; f + 3 < B; f += 4)
+    _mm256_storeu_pd(acc + f, _mm256_add_pd(_mm256_loadu_pd(acc + f), _mm256_mul_pd(_mm256_loadu_pd(pw + f), qv)));
+  for (; f < B; ++f) acc[f] += pw[f] * q;
+}
+
+}  // namespace
+#endif
 
 int tempogramWindow(const TempoParams& p) {
   const double samples = std::trunc(p.acSize * p.sr);
@@ -70,8 +138,12 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
     const int64_t t0 = c * kResync, t1 = std::min<int64_t>(n, t0 + kResync);
     double* XR = xr.data() + 2;
     double* XI = xi.data() + 2;
+    const bool useAvx2 = dsp::avx2::available();
     // one slide of the window start by a sample: X <- w^f (X - out + in (-1)^f)
     auto slide = [&](double out0, double in0) {
+#ifdef DE_HAVE_AVX2_KERNELS
+      if (useAvx2) return slideAvx2(XR, XI, cr.data(), ci.data(), B, out0, in0);
+#endif
       for (int f = 0; f < B; ++f) {
         const double a = XR[f] + (sgn[f] * in0 - out0), b = XI[f];
         XR[f] = a * cr[f] - b * ci[f];
@@ -100,6 +172,13 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
       xi[B + 2] = -xi[B];
       xr[B + 3] = xr[B - 1];
       xi[B + 3] = -xi[B - 1];
+      double energy;
+#ifdef DE_HAVE_AVX2_KERNELS
+      if (useAvx2) {
+        hannPowerAvx2(xr.data(), xi.data(), pw.data(), B);
+        energy = energyAvx2(pw.data(), W);
+      } else
+#endif
       {
         const double* R = xr.data();
         const double* I = xi.data();
@@ -109,17 +188,23 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
           const double yi = 0.5 * I[f + 2] - 0.25 * (I[f] + I[f + 4]);
           PW[f] = yr * yr + yi * yi;
         }
+        double e4[4] = {0, 0, 0, 0};
+        int f4 = 1;
+        for (; f4 + 3 < W; f4 += 4)
+          for (int l = 0; l < 4; ++l) e4[l] += pw[f4 + l];
+        energy = (e4[0] + e4[1]) + (e4[2] + e4[3]);
+        for (; f4 < W; ++f4) energy += pw[f4];
       }
-      double e4[4] = {0, 0, 0, 0};
-      int f4 = 1;
-      for (; f4 + 3 < W; f4 += 4)
-        for (int l = 0; l < 4; ++l) e4[l] += pw[f4 + l];
-      double energy = (e4[0] + e4[1]) + (e4[2] + e4[3]);
-      for (; f4 < W; ++f4) energy += pw[f4];
       energy = 2.0 * energy + pw[0] + pw[W];
       const double r0 = energy / N;  // lag-0 autocorrelation (Parseval)
       if (live == 0 || r0 < std::numeric_limits<double>::min()) continue;
       const double q = 1.0 / r0;
+#ifdef DE_HAVE_AVX2_KERNELS
+      if (useAvx2) {
+        scaleAddAvx2(acc, pw.data(), q, B);
+        continue;
+      }
+#endif
       for (int f = 0; f < B; ++f) acc[f] += pw[f] * q;
     }
   };

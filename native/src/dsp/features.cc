@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "dsp/avx2.h"
 
 #include <cstdlib>
 #include <new>
@@ -57,24 +58,33 @@ constexpr float kTinyF = std::numeric_limits<float>::min();
 // librosa.feature.spectral_rolloff for one magnitude frame: the smallest bin whose float32
 // running sum (numpy.cumsum) reaches rollPercent of the float32 total. Block sums in double find
 // the crossing quickly; when it is within 1e-4 of the threshold (where float32 rounding could
-// move it by a bin) the exact float32 running sum decides.
-double rolloffFrame(const float* mag, int bins, const std::vector<double>& freqs, double rollPercent) {
-  constexpr int kBlock = 16;
+// move it by a bin) the exact float32 running sum decides, so the block sums' own rounding order
+// never shows. `blockSums`, when given, holds them already (avx2::spectralSums).
+constexpr int kRolloffBlock = 16;
+double rolloffFrame(const float* mag, int bins, const std::vector<double>& freqs, double rollPercent,
+                    const double* blockSums = nullptr) {
+  constexpr int kBlock = kRolloffBlock;
   const int nb = (bins + kBlock - 1) / kBlock;
   double bsum[256];
   std::vector<double> big;
-  double* bs = bsum;
-  if (nb > 256) {
-    big.resize(nb);
-    bs = big.data();
-  }
+  const double* bs = blockSums;
   double total = 0.0;
-  for (int b = 0; b < nb; ++b) {
-    const int k0 = b * kBlock, k1 = std::min(bins, k0 + kBlock);
-    double acc = 0.0;
-    for (int k = k0; k < k1; ++k) acc += mag[k];
-    bs[b] = acc;
-    total += acc;
+  if (bs) {
+    for (int b = 0; b < nb; ++b) total += bs[b];
+  } else {
+    double* w = bsum;
+    if (nb > 256) {
+      big.resize(nb);
+      w = big.data();
+    }
+    for (int b = 0; b < nb; ++b) {
+      const int k0 = b * kBlock, k1 = std::min(bins, k0 + kBlock);
+      double acc = 0.0;
+      for (int k = k0; k < k1; ++k) acc += mag[k];
+      w[b] = acc;
+      total += acc;
+    }
+    bs = w;
   }
   const double threshold = rollPercent * total;
   double cum = 0.0, before = 0.0;
@@ -143,6 +153,9 @@ void forRanges(int64_t T, int nThreads, Fn fn) {
 
 // power spectrum of one complex frame: pw = |X|^2 computed as (|X|)^2 in float32 like librosa
 void magnitudes(const std::complex<float>* spec, int bins, float* mg, float* pv) {
+#ifdef DE_HAVE_AVX2_KERNELS
+  if (avx2::available()) return avx2::magnitudes(spec, bins, mg, pv);
+#endif
   const float* sp = reinterpret_cast<const float*>(spec);
   int k = 0;
 #ifdef __SSE2__
@@ -158,6 +171,19 @@ void magnitudes(const std::complex<float>* spec, int bins, float* mg, float* pv)
 #endif
   for (; k < bins; ++k) {
     const float re = sp[2 * k], im = sp[2 * k + 1];
+    const float m = std::sqrt(re * re + im * im);
+    mg[k] = m;
+    pv[k] = m * m;
+  }
+}
+
+// magnitudes() of a frame in PFFFT's packed order (StftFramer::packedFrame); X_0 and X_{n/2}
+// are real, computed as re * re + 0 * 0 like the complex path.
+void magnitudesPacked(const float* pk, int bins, float* mg, float* pv) {
+  magnitudes(reinterpret_cast<const std::complex<float>*>(pk + 2), bins - 2, mg + 1, pv + 1);
+  for (int e = 0; e < 2; ++e) {
+    const int k = e == 0 ? 0 : bins - 1;
+    const float re = pk[e], im = 0.0f;
     const float m = std::sqrt(re * re + im * im);
     mg[k] = m;
     pv[k] = m * m;
@@ -234,8 +260,12 @@ void powerToDb(float* s, size_t count, double ref, double amin, double topDb) {
     const __m128 a = _mm_set1_ps(aminF), r = _mm_set1_ps(refDb);
     const __m128 k10 = _mm_set1_ps(4.342944819032518f);  // 10 / ln(10)
     // values at the floor get exactly the scalar 10 * log10(amin) (digital silence is -100 dB)
-    const __m128 floorDb = _mm_set1_ps(10.0f * std::log10(aminF) - refDb);
-    __m128 mx = _mm_set1_ps(-std::numeric_limits<float>::infinity());
+    const float floorDbF = 10.0f * std::log10(aminF) - refDb;
+    const __m128 floorDb = _mm_set1_ps(floorDbF);
+#ifdef DE_HAVE_AVX2_KERNELS
+    if (avx2::available()) i = avx2::powerToDb(s, count, aminF, refDb, floorDbF, &maxv);
+#endif
+    __m128 mx = _mm_set1_ps(maxv);
     for (; i + 3 < count; i += 4) {
       const __m128 x = _mm_loadu_ps(s + i);
       const __m128 atFloor = _mm_cmple_ps(x, a);
@@ -265,6 +295,11 @@ void piptrackFrame(const float* s, int bins, const PiptrackParams& p, std::vecto
                    std::vector<float>& mags) {
   if (bins < 3) return;
   float maxv;
+#ifdef DE_HAVE_AVX2_KERNELS
+  if (avx2::available()) {
+    maxv = avx2::maxValue(s, bins);
+  } else
+#endif
   {
     int k = 0;
 #ifdef __SSE2__
@@ -504,14 +539,17 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
       std::vector<std::vector<float>> tp(nThreads), tm(nThreads);
       forRanges(T, nThreads, [&](int64_t t0, int64_t t1, int i) {
         StftFramer framer(p.stft);
-        std::vector<std::complex<float>> spec4(static_cast<size_t>(4) * bins);
+        std::vector<std::complex<float>> spec4(framer.packed() ? 0 : static_cast<size_t>(4) * bins);
         std::vector<float> mag(bins), pw(bins);
         for (int64_t t = t0; t < t1; t += 4) {
           if (((t - t0) & 127) == 0 && cancel) cancel->throwIfRequested("features");
           const int cnt = static_cast<int>(std::min<int64_t>(4, t1 - t));
-          framer.frames(x, n, t, cnt, spec4.data());
+          if (!framer.packed()) framer.frames(x, n, t, cnt, spec4.data());
           for (int j = 0; j < cnt; ++j) {
-            magnitudes(spec4.data() + static_cast<size_t>(j) * bins, bins, mag.data(), pw.data());
+            if (framer.packed())
+              magnitudesPacked(framer.packedFrame(x, n, t + j), bins, mag.data(), pw.data());
+            else
+              magnitudes(spec4.data() + static_cast<size_t>(j) * bins, bins, mag.data(), pw.data());
             piptrackFrame(pw.data(), bins, pp, tp[i], tm[i]);
           }
         }
@@ -559,9 +597,10 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     // Frames [t0, t1) with private buffers; writes only its own frames' outputs. t0 is a multiple of 4.
     auto range = [&](int64_t t0, int64_t t1, std::vector<float>& pitches, std::vector<float>& pitchMags) {
       StftFramer framer(p.stft);
-      std::vector<std::complex<float>> spec4(static_cast<size_t>(4) * bins);
-      const std::complex<float>* spec = nullptr;
+      std::vector<std::complex<float>> spec4(framer.packed() ? 0 : static_cast<size_t>(4) * bins);
       std::vector<float> mag(bins), pw(bins), melIn, raw(static_cast<size_t>(p.nChroma));
+      [[maybe_unused]] const bool useAvx2 = avx2::available();
+      std::vector<double> blockSums(static_cast<size_t>((bins + kRolloffBlock - 1) / kRolloffBlock));
       // mel rows are written in tiles of kTile frames so each row's page is touched once per tile
       constexpr int kTile = 16;
       std::vector<float> melTile(needMel ? static_cast<size_t>(kTile) * p.nMels : 0);
@@ -576,14 +615,18 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
       };
       if (needMel && p.melPowerExp != 2.0 && p.melPowerExp != 1.0) melIn.resize(bins);
       for (int64_t t = t0; t < t1; ++t) {
-        if (((t - t0) & 3) == 0) {
-          if (((t - t0) & 127) == 0 && cancel) cancel->throwIfRequested("features");
-          framer.frames(x, n, t, static_cast<int>(std::min<int64_t>(4, t1 - t)), spec4.data());
+        if (((t - t0) & 127) == 0 && cancel) cancel->throwIfRequested("features");
+        // stored power frames are written in place (no copy)
+        float* pwt = storePower ? powerFrames.get() + static_cast<size_t>(t) * bins : pw.data();
+        if (framer.packed()) {
+          magnitudesPacked(framer.packedFrame(x, n, t), bins, mag.data(), pwt);
+        } else {
+          if (((t - t0) & 3) == 0)
+            framer.frames(x, n, t, static_cast<int>(std::min<int64_t>(4, t1 - t)), spec4.data());
+          magnitudes(spec4.data() + static_cast<size_t>((t - t0) & 3) * bins, bins, mag.data(), pwt);
         }
-        spec = spec4.data() + static_cast<size_t>((t - t0) & 3) * bins;
-        magnitudes(spec, bins, mag.data(), pw.data());
         if (needMel) {
-          const float* in = pw.data();
+          const float* in = pwt;
           if (p.melPowerExp == 1.0) {
             in = mag.data();
           } else if (p.melPowerExp != 2.0) {
@@ -593,11 +636,19 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           melFb.apply(in, melTile.data() + static_cast<size_t>(t - tileStart) * p.nMels);
           if (t + 1 - tileStart == kTile) flushMel(t + 1);
         }
+        const double* rollBlocks = nullptr;
+        double total = 0.0, wsum = 0.0;
+#ifdef DE_HAVE_AVX2_KERNELS
+        if (useAvx2 && (p.centroid || p.bandwidth || p.rolloff)) {
+          // one pass gives the centroid sums and the roll-off's block sums
+          avx2::spectralSums(mag.data(), bins, freqs.data(), &total, &wsum, blockSums.data());
+          rollBlocks = blockSums.data();
+        }
+#endif
         if (p.centroid || p.bandwidth) {
-          double total = 0.0, wsum = 0.0;
-          int k = 0;
+          int k = rollBlocks ? bins : 0;
 #ifdef __SSE2__
-          {
+          if (!rollBlocks) {
             __m128d ta = _mm_setzero_pd(), tb = _mm_setzero_pd(), wa = _mm_setzero_pd(), wb = _mm_setzero_pd();
             for (; k + 3 < bins; k += 4) {
               const __m128 m4 = _mm_loadu_ps(mag.data() + k);
@@ -624,7 +675,11 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           if (p.bandwidth) {
             const double norm = p.bandwidthNorm ? len : 1.0;
             double acc = 0.0;
-            if (p.bandwidthP == 2.0) {
+            if (p.bandwidthP == 2.0 && rollBlocks) {
+#ifdef DE_HAVE_AVX2_KERNELS
+              acc = avx2::bandwidthSum2(mag.data(), bins, freqs.data(), c);
+#endif
+            } else if (p.bandwidthP == 2.0) {
               int k2 = 0;
 #ifdef __SSE2__
               {
@@ -653,12 +708,12 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
             out.bandwidth[t] = static_cast<float>(std::pow(acc / norm, 1.0 / p.bandwidthP));
           }
         }
-        if (p.rolloff) out.rolloff[t] = static_cast<float>(rolloffFrame(mag.data(), bins, freqs, p.rollPercent));
+        if (p.rolloff)
+          out.rolloff[t] = static_cast<float>(rolloffFrame(mag.data(), bins, freqs, p.rollPercent, rollBlocks));
         if (storePower) {
-          std::copy(pw.begin(), pw.end(), powerFrames.get() + static_cast<size_t>(t) * bins);
-          piptrackFrame(pw.data(), bins, pp, pitches, pitchMags);
+          piptrackFrame(pwt, bins, pp, pitches, pitchMags);
         } else if (p.chroma) {
-          chromaFb->apply(pw.data(), raw.data());
+          chromaFb->apply(pwt, raw.data());
           chromaFinish(t, raw.data());
         }
       }
@@ -684,12 +739,19 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           out.mfcc.assign(static_cast<size_t>(p.nMfcc) * T, 0.0f);
           // float32 products and sums (scipy's dct runs in float32 too), vectorised along frames
           std::vector<float> acc(static_cast<size_t>(T));
+          [[maybe_unused]] const bool useAvx2 = avx2::available();
           for (int k = 0; k < p.nMfcc; ++k) {
             std::fill(acc.begin(), acc.end(), 0.0f);
             for (int m = 0; m < p.nMels; ++m) {
               const float c = static_cast<float>(dct[static_cast<size_t>(k) * p.nMels + m]);
               const float* row = db + static_cast<size_t>(m) * T;
               float* a = acc.data();
+#ifdef DE_HAVE_AVX2_KERNELS
+              if (useAvx2) {
+                avx2::axpy(a, row, c, T);
+                continue;
+              }
+#endif
               for (int64_t t = 0; t < T; ++t) a[t] += c * row[t];
             }
             double lift = 1.0;
@@ -707,18 +769,17 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
       buildChroma(estimateTuning(pitches, pitchMags, 0.01, p.nChroma));
       const DenseBlocked& fb = *chromaFb;
       auto chromaRange = [&](int64_t t0, int64_t t1) {
-        std::vector<float> raw(static_cast<size_t>(2) * p.nChroma);
-        int64_t t = t0;
-        for (; t + 1 < t1; t += 2) {
-          if (((t - t0) & 254) == 0 && cancel) cancel->throwIfRequested("features");
+        std::vector<float> raw(static_cast<size_t>(3) * p.nChroma);
+        // the hardware prefetcher alone leaves this pass waiting on memory; frames four steps
+        // ahead are requested explicitly
+        constexpr int64_t kAhead = 12;
+        for (int64_t t = t0; t < t1; t += 3) {
+          if (((t - t0) % 255) == 0 && cancel) cancel->throwIfRequested("features");
+          const int cnt = static_cast<int>(std::min<int64_t>(3, t1 - t));
           const float* f0 = powerFrames.get() + static_cast<size_t>(t) * bins;
-          fb.apply2(f0, f0 + bins, raw.data(), raw.data() + p.nChroma);
-          chromaFinish(t, raw.data());
-          chromaFinish(t + 1, raw.data() + p.nChroma);
-        }
-        for (; t < t1; ++t) {
-          fb.apply(powerFrames.get() + static_cast<size_t>(t) * bins, raw.data());
-          chromaFinish(t, raw.data());
+          const float* ahead = t + kAhead + 3 <= t1 ? f0 + static_cast<size_t>(kAhead) * bins : nullptr;
+          fb.applyFrames(f0, static_cast<size_t>(bins), cnt, raw.data(), ahead);
+          for (int j = 0; j < cnt; ++j) chromaFinish(t + j, raw.data() + static_cast<size_t>(j) * p.nChroma);
         }
       };
       if (p.threads > 1 && T >= 512) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "dsp/avx2.h"
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -86,6 +87,9 @@ SparseRows SparseRows::fromDense(const std::vector<float>& dense, int rows, int 
 }
 
 void SparseRows::apply(const float* x, float* out) const {
+#ifdef DE_HAVE_AVX2_KERNELS
+  if (avx2::available()) return avx2::sparseRowsApply(*this, x, out);
+#endif
   // float32 products and sums (as librosa's sgemm) in 8 independent lanes, which the compiler
   // can keep in vector registers
   for (int r = 0; r < rows; ++r) {
@@ -116,6 +120,9 @@ DenseBlocked DenseBlocked::fromDense(const std::vector<float>& dense, int rows, 
 
 void DenseBlocked::apply(const float* x, float* out) const {
   constexpr int kMaxRows = 24;
+#ifdef DE_HAVE_AVX2_KERNELS
+  if (rows <= kMaxRows && rows % 2 == 0 && avx2::available()) return avx2::denseBlockedApply(*this, x, out);
+#endif
   if (rows > kMaxRows) {  // generic path
     for (int r = 0; r < rows; ++r) {
       float acc = 0.0f;
@@ -204,6 +211,17 @@ void DenseBlocked::apply2(const float* x0, const float* x1, float* out0, float* 
 #endif
   apply(x0, out0);
   apply(x1, out1);
+}
+
+void DenseBlocked::applyFrames(const float* x, size_t stride, int count, float* out, const float* prefetch) const {
+#ifdef DE_HAVE_AVX2_KERNELS
+  if (count == 3 && rows <= 24 && rows % 2 == 0 && avx2::available())
+    return avx2::denseBlockedApply3(*this, x, stride, out, prefetch);
+#endif
+  (void)prefetch;
+  int j = 0;
+  for (; j + 1 < count; j += 2) apply2(x + j * stride, x + (j + 1) * stride, out + j * rows, out + (j + 1) * rows);
+  if (j < count) apply(x + j * stride, out + j * rows);
 }
 
 std::vector<float> melFilterbank(double sr, int nFft, int nMels, double fmin, double fmax, bool htk, MelNorm norm) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "dsp/avx2.h"
 
 namespace de::dsp {
 
@@ -80,6 +81,15 @@ void StftFramer::fill(const float* x, int64_t n, int64_t t, float* dst, int stri
   if (start >= 0 && start + nFft <= n) {
     const float* src = x + start;
     if (stride == 1) {
+      // the samples new to the frame kAhead hops later are requested now (the hardware
+      // prefetcher alone leaves the framing waiting on memory)
+      constexpr int kAhead = 8;
+      const int64_t from = start + nFft + static_cast<int64_t>(kAhead - 1) * p_.hopLength;
+      const int64_t to = std::min<int64_t>(n, from + p_.hopLength);
+      for (int64_t i = from; i < to; i += 16) __builtin_prefetch(x + i);
+#ifdef DE_HAVE_AVX2_KERNELS
+      if (avx2::available()) return avx2::multiply(src, w, dst, nFft);
+#endif
       for (int j = 0; j < nFft; ++j) dst[j] = src[j] * w[j];
     } else {
       for (int j = 0; j < nFft; ++j) dst[static_cast<size_t>(j) * stride] = src[j] * w[j];
@@ -109,6 +119,12 @@ void StftFramer::frame(const float* x, int64_t n, int64_t t, std::complex<float>
   }
   fill(x, n, t, buf_.data(), 1);
   fft_.forward(buf_.data(), out);
+}
+
+const float* StftFramer::packedFrame(const float* x, int64_t n, int64_t t) {
+  fill(x, n, t, pin_, 1);
+  pffft_->forward(pin_, pout_);
+  return pout_;
 }
 
 void StftFramer::frames(const float* x, int64_t n, int64_t t0, int count, std::complex<float>* out) {

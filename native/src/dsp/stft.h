@@ -51,6 +51,10 @@ class StftFramer {
   // Spectra of frames t0 .. t0 + count - 1 (count <= 4) into out[j * bins + k]; four lanes of
   // one SSE transform where available, identical results to frame().
   void frames(const float* x, int64_t n, int64_t t0, int count, std::complex<float>* out);
+  // True for PFFFT sizes: packedFrame() then returns frame t's spectrum in PFFFT's order
+  // (X_0, X_{n/2}, then re, im of X_1 .. X_{n/2-1}; valid until the next call) without frame()'s copy.
+  bool packed() const { return pffft_ != nullptr; }
+  const float* packedFrame(const float* x, int64_t n, int64_t t);
 
  private:
   void fill(const float* x, int64_t n, int64_t t, float* dst, int stride);
