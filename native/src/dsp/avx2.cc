@@ -202,6 +202,42 @@ DE_AVX2 void sparseRowsApply(const SparseRows& sr, const float* x, float* out) {
   }
 }
 
+DE_AVX2 void sparseRowsApply4(const SparseRows& sr, const float* const* x, float* out) {
+  // four frames per row: the weights are loaded once and the four frames' sequential tail sums
+  // run side by side instead of one after another
+  const int R = sr.rows;
+  for (int r = 0; r < R; ++r) {
+    const float* w = sr.weights.data() + sr.offset[r];
+    const int b = sr.begin[r], n = sr.len[r];
+    const float *x0 = x[0] + b, *x1 = x[1] + b, *x2 = x[2] + b, *x3 = x[3] + b;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int c = 0;
+    for (; c + 7 < n; c += 8) {
+      const __m256 wv = _mm256_loadu_ps(w + c);
+      a0 = _mm256_add_ps(a0, _mm256_mul_ps(wv, _mm256_loadu_ps(x0 + c)));
+      a1 = _mm256_add_ps(a1, _mm256_mul_ps(wv, _mm256_loadu_ps(x1 + c)));
+      a2 = _mm256_add_ps(a2, _mm256_mul_ps(wv, _mm256_loadu_ps(x2 + c)));
+      a3 = _mm256_add_ps(a3, _mm256_mul_ps(wv, _mm256_loadu_ps(x3 + c)));
+    }
+    float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
+    for (; c < n; ++c) {
+      t0 += w[c] * x0[c];
+      t1 += w[c] * x1[c];
+      t2 += w[c] * x2[c];
+      t3 += w[c] * x3[c];
+    }
+    float l[4][4];
+    _mm_storeu_ps(l[0], _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1)));
+    _mm_storeu_ps(l[1], _mm_add_ps(_mm256_castps256_ps128(a1), _mm256_extractf128_ps(a1, 1)));
+    _mm_storeu_ps(l[2], _mm_add_ps(_mm256_castps256_ps128(a2), _mm256_extractf128_ps(a2, 1)));
+    _mm_storeu_ps(l[3], _mm_add_ps(_mm256_castps256_ps128(a3), _mm256_extractf128_ps(a3, 1)));
+    out[r] = ((l[0][0] + l[0][1]) + (l[0][2] + l[0][3])) + t0;
+    out[R + r] = ((l[1][0] + l[1][1]) + (l[1][2] + l[1][3])) + t1;
+    out[2 * R + r] = ((l[2][0] + l[2][1]) + (l[2][2] + l[2][3])) + t2;
+    out[3 * R + r] = ((l[3][0] + l[3][1]) + (l[3][2] + l[3][3])) + t3;
+  }
+}
+
 // Row pairs: the blocked layout stores rows r and r + 1 of a block as 8 contiguous floats, so one
 // 256-bit register holds both rows' four lanes and the input block is broadcast to both halves.
 // P (pairs per group) and F (frames at once) are compile-time so the accumulators stay in

@@ -44,6 +44,8 @@ void axpy(float* a, const float* x, float c, int64_t n);
 size_t powerToDb(float* s, size_t count, float aminF, float refDb, float floorDb, float* maxOut);
 
 void sparseRowsApply(const SparseRows& m, const float* x, float* out);
+// four vectors x[j] into out[j * rows + r]
+void sparseRowsApply4(const SparseRows& m, const float* const* x, float* out);
 // even rows <= 24 only
 void denseBlockedApply(const DenseBlocked& m, const float* x, float* out);
 // three vectors x, x + stride, x + 2 * stride into out[3 * rows]; `prefetch` (nullable) is

@@ -598,7 +598,10 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     auto range = [&](int64_t t0, int64_t t1, std::vector<float>& pitches, std::vector<float>& pitchMags) {
       StftFramer framer(p.stft);
       std::vector<std::complex<float>> spec4(framer.packed() ? 0 : static_cast<size_t>(4) * bins);
-      std::vector<float> mag(bins), pw(bins), melIn, raw(static_cast<size_t>(p.nChroma));
+      // four frames' spectra are kept so the mel bank runs on four frames at once
+      std::vector<float> mag4(static_cast<size_t>(4) * bins), pw4(static_cast<size_t>(4) * bins), melIn;
+      std::vector<float> raw(static_cast<size_t>(p.nChroma));
+      const float* melSrc[4] = {};
       [[maybe_unused]] const bool useAvx2 = avx2::available();
       std::vector<double> blockSums(static_cast<size_t>((bins + kRolloffBlock - 1) / kRolloffBlock));
       // mel rows are written in tiles of kTile frames so each row's page is touched once per tile
@@ -613,35 +616,42 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
         }
         tileStart = tEnd;
       };
-      if (needMel && p.melPowerExp != 2.0 && p.melPowerExp != 1.0) melIn.resize(bins);
+      if (needMel && p.melPowerExp != 2.0 && p.melPowerExp != 1.0) melIn.resize(static_cast<size_t>(4) * bins);
       for (int64_t t = t0; t < t1; ++t) {
         if (((t - t0) & 127) == 0 && cancel) cancel->throwIfRequested("features");
+        const int slot = static_cast<int>((t - t0) & 3);
+        float* magt = mag4.data() + static_cast<size_t>(slot) * bins;
         // stored power frames are written in place (no copy)
-        float* pwt = storePower ? powerFrames.get() + static_cast<size_t>(t) * bins : pw.data();
+        float* pwt = storePower ? powerFrames.get() + static_cast<size_t>(t) * bins
+                                : pw4.data() + static_cast<size_t>(slot) * bins;
         if (framer.packed()) {
-          magnitudesPacked(framer.packedFrame(x, n, t), bins, mag.data(), pwt);
+          magnitudesPacked(framer.packedFrame(x, n, t), bins, magt, pwt);
         } else {
-          if (((t - t0) & 3) == 0)
-            framer.frames(x, n, t, static_cast<int>(std::min<int64_t>(4, t1 - t)), spec4.data());
-          magnitudes(spec4.data() + static_cast<size_t>((t - t0) & 3) * bins, bins, mag.data(), pwt);
+          if (slot == 0) framer.frames(x, n, t, static_cast<int>(std::min<int64_t>(4, t1 - t)), spec4.data());
+          magnitudes(spec4.data() + static_cast<size_t>(slot) * bins, bins, magt, pwt);
         }
         if (needMel) {
           const float* in = pwt;
           if (p.melPowerExp == 1.0) {
-            in = mag.data();
+            in = magt;
           } else if (p.melPowerExp != 2.0) {
-            for (int k = 0; k < bins; ++k) melIn[k] = std::pow(mag[k], static_cast<float>(p.melPowerExp));
-            in = melIn.data();
+            float* mi = melIn.data() + static_cast<size_t>(slot) * bins;
+            for (int k = 0; k < bins; ++k) mi[k] = std::pow(magt[k], static_cast<float>(p.melPowerExp));
+            in = mi;
           }
-          melFb.apply(in, melTile.data() + static_cast<size_t>(t - tileStart) * p.nMels);
-          if (t + 1 - tileStart == kTile) flushMel(t + 1);
+          melSrc[slot] = in;
+          if (slot == 3 || t + 1 == t1) {
+            const int64_t tb = t - slot;  // batches start at multiples of 4, as tiles do
+            melFb.applyFrames(melSrc, slot + 1, melTile.data() + static_cast<size_t>(tb - tileStart) * p.nMels);
+            if (t + 1 - tileStart == kTile) flushMel(t + 1);
+          }
         }
         const double* rollBlocks = nullptr;
         double total = 0.0, wsum = 0.0;
 #ifdef DE_HAVE_AVX2_KERNELS
         if (useAvx2 && (p.centroid || p.bandwidth || p.rolloff)) {
           // one pass gives the centroid sums and the roll-off's block sums
-          avx2::spectralSums(mag.data(), bins, freqs.data(), &total, &wsum, blockSums.data());
+          avx2::spectralSums(magt, bins, freqs.data(), &total, &wsum, blockSums.data());
           rollBlocks = blockSums.data();
         }
 #endif
@@ -651,7 +661,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           if (!rollBlocks) {
             __m128d ta = _mm_setzero_pd(), tb = _mm_setzero_pd(), wa = _mm_setzero_pd(), wb = _mm_setzero_pd();
             for (; k + 3 < bins; k += 4) {
-              const __m128 m4 = _mm_loadu_ps(mag.data() + k);
+              const __m128 m4 = _mm_loadu_ps(magt + k);
               const __m128d lo = _mm_cvtps_pd(m4), hi = _mm_cvtps_pd(_mm_movehl_ps(m4, m4));
               ta = _mm_add_pd(ta, lo);
               tb = _mm_add_pd(tb, hi);
@@ -666,8 +676,8 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           }
 #endif
           for (; k < bins; ++k) {
-            total += mag[k];
-            wsum += freqs[k] * mag[k];
+            total += magt[k];
+            wsum += freqs[k] * magt[k];
           }
           const double len = total < kTinyF ? 1.0 : total;
           const double c = wsum / len;
@@ -677,7 +687,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
             double acc = 0.0;
             if (p.bandwidthP == 2.0 && rollBlocks) {
 #ifdef DE_HAVE_AVX2_KERNELS
-              acc = avx2::bandwidthSum2(mag.data(), bins, freqs.data(), c);
+              acc = avx2::bandwidthSum2(magt, bins, freqs.data(), c);
 #endif
             } else if (p.bandwidthP == 2.0) {
               int k2 = 0;
@@ -686,7 +696,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
                 const __m128d cv = _mm_set1_pd(c);
                 __m128d aa = _mm_setzero_pd(), ab = _mm_setzero_pd();
                 for (; k2 + 3 < bins; k2 += 4) {
-                  const __m128 m4 = _mm_loadu_ps(mag.data() + k2);
+                  const __m128 m4 = _mm_loadu_ps(magt + k2);
                   const __m128d lo = _mm_cvtps_pd(m4), hi = _mm_cvtps_pd(_mm_movehl_ps(m4, m4));
                   const __m128d d0 = _mm_sub_pd(_mm_loadu_pd(freqs.data() + k2), cv);
                   const __m128d d1 = _mm_sub_pd(_mm_loadu_pd(freqs.data() + k2 + 2), cv);
@@ -700,16 +710,16 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
 #endif
               for (; k2 < bins; ++k2) {
                 const double d = freqs[k2] - c;
-                acc += mag[k2] * d * d;
+                acc += magt[k2] * d * d;
               }
             } else {
-              for (int k = 0; k < bins; ++k) acc += mag[k] * std::pow(std::fabs(freqs[k] - c), p.bandwidthP);
+              for (int k = 0; k < bins; ++k) acc += magt[k] * std::pow(std::fabs(freqs[k] - c), p.bandwidthP);
             }
             out.bandwidth[t] = static_cast<float>(std::pow(acc / norm, 1.0 / p.bandwidthP));
           }
         }
         if (p.rolloff)
-          out.rolloff[t] = static_cast<float>(rolloffFrame(mag.data(), bins, freqs, p.rollPercent, rollBlocks));
+          out.rolloff[t] = static_cast<float>(rolloffFrame(magt, bins, freqs, p.rollPercent, rollBlocks));
         if (storePower) {
           piptrackFrame(pwt, bins, pp, pitches, pitchMags);
         } else if (p.chroma) {

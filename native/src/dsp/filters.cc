@@ -106,6 +106,13 @@ void SparseRows::apply(const float* x, float* out) const {
   }
 }
 
+void SparseRows::applyFrames(const float* const* x, int count, float* out) const {
+#ifdef DE_HAVE_AVX2_KERNELS
+  if (count == 4 && avx2::available()) return avx2::sparseRowsApply4(*this, x, out);
+#endif
+  for (int j = 0; j < count; ++j) apply(x[j], out + static_cast<size_t>(j) * rows);
+}
+
 DenseBlocked DenseBlocked::fromDense(const std::vector<float>& dense, int rows, int cols) {
   DenseBlocked d;
   d.rows = rows;

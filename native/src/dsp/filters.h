@@ -25,6 +25,8 @@ struct SparseRows {
   static SparseRows fromDense(const std::vector<float>& dense, int rows, int cols, float dropBelow = 0.0f);
   // out[r] = sum_c row_r[c] * x[c], accumulated in double.
   void apply(const float* x, float* out) const;
+  // count vectors x[j] into out[j * rows + r], same results as apply() on each.
+  void applyFrames(const float* const* x, int count, float* out) const;
 };
 
 // A dense rows x cols float matrix laid out for a 4-lane matrix-vector product: for every block
