@@ -151,6 +151,31 @@ DE_AVX2 float maxValue(const float* s, int n) {
   return m;
 }
 
+DE_AVX2 int localMaxima(const float* s, int kLo, int kHi, float ref, int* out) {
+  const __m256 rv = _mm256_set1_ps(ref), zero = _mm256_setzero_ps();
+  int cnt = 0, k = kLo;
+  for (; k + 7 < kHi; k += 8) {
+    // s > ref ? s : 0 (NaN gives 0, as the scalar test)
+    const __m256 v = _mm256_loadu_ps(s + k), vp = _mm256_loadu_ps(s + k - 1), vn = _mm256_loadu_ps(s + k + 1);
+    const __m256 m = _mm256_and_ps(_mm256_cmp_ps(v, rv, _CMP_GT_OQ), v);
+    const __m256 prev = _mm256_and_ps(_mm256_cmp_ps(vp, rv, _CMP_GT_OQ), vp);
+    const __m256 next = _mm256_and_ps(_mm256_cmp_ps(vn, rv, _CMP_GT_OQ), vn);
+    const __m256 isMax = _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(m, zero, _CMP_GT_OQ), _mm256_cmp_ps(m, prev, _CMP_GT_OQ)),
+                                       _mm256_cmp_ps(m, next, _CMP_GE_OQ));
+    unsigned bits = static_cast<unsigned>(_mm256_movemask_ps(isMax));
+    while (bits) {
+      out[cnt++] = k + __builtin_ctz(bits);
+      bits &= bits - 1;
+    }
+  }
+  for (; k < kHi; ++k) {
+    const float m = s[k] > ref ? s[k] : 0.0f;
+    const float prev = s[k - 1] > ref ? s[k - 1] : 0.0f, next = s[k + 1] > ref ? s[k + 1] : 0.0f;
+    if (m > 0.0f && m > prev && m >= next) out[cnt++] = k;
+  }
+  return cnt;
+}
+
 DE_AVX2 void multiply(const float* src, const float* w, float* dst, int n) {
   int j = 0;
   for (; j + 7 < n; j += 8) _mm256_storeu_ps(dst + j, _mm256_mul_ps(_mm256_loadu_ps(src + j), _mm256_loadu_ps(w + j)));

@@ -35,6 +35,9 @@ void spectralSums(const float* mag, int bins, const double* freqs, double* total
 double bandwidthSum2(const float* mag, int bins, const double* freqs, double c);
 // max of s[0, n) (n >= 1)
 float maxValue(const float* s, int n);
+// piptrack's peak test: the k in [kLo, kHi) (kLo >= 1, kHi + 1 <= bins) where the thresholded
+// spectrum (s > ref ? s : 0) is positive, > its left and >= its right neighbour, ascending
+int localMaxima(const float* s, int kLo, int kHi, float ref, int* out);
 // dst[j] = src[j] * w[j]
 void multiply(const float* src, const float* w, float* dst, int n);
 // a[t] += c * x[t]

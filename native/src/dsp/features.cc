@@ -315,28 +315,21 @@ void piptrackFrame(const float* s, int bins, const PiptrackParams& p, std::vecto
   }
   const float ref = static_cast<float>(p.threshold) * maxv;
   auto masked = [&](int k) { return s[k] > ref ? s[k] : 0.0f; };
-  const double fmin = std::max(p.fmin, 0.0);
-  const double fmax = std::min(p.fmax, p.sr / 2.0);
-  // librosa's estimate_tuning hands piptrack the spectrogram with n_fft=2048, which its
-  // _spectrogram replaces by 2 * (bins - 1): for odd FFT sizes the bin frequencies it uses are
-  // k * sr / (nFft - 1), not k * sr / nFft
+  PiptrackParams local;
+  if (p.bins != bins) {
+    local = p;
+    piptrackBins(local, bins);
+  }
+  const PiptrackParams& q = p.bins == bins ? p : local;
   const int nFftEff = 2 * (bins - 1);
-  const double binHz = 1.0 / (nFftEff * (1.0 / p.sr));
-  // the frequency mask fmin <= f < fmax is a contiguous bin range
-  int kLo = 1;
-  while (kLo < bins && !(fmin <= kLo * binHz)) ++kLo;
-  int kHi = kLo;
-  while (kHi < bins && kHi * binHz < fmax) ++kHi;
-  for (int k = kLo; k < kHi; ++k) {
+  const int kLo = q.kLo, kHi = q.kHi;
+  auto isPeak = [&](int k) {
     const float m = masked(k);
-    if (!(m > 0.0f)) continue;  // a zero can never be a strict local maximum
-    bool isMax;
-    if (k == bins - 1) {
-      isMax = m > masked(k - 1);
-    } else {
-      isMax = m > masked(k - 1) && m >= masked(k + 1);
-    }
-    if (!isMax) continue;
+    if (!(m > 0.0f)) return false;  // a zero can never be a strict local maximum
+    if (k == bins - 1) return m > masked(k - 1);
+    return m > masked(k - 1) && m >= masked(k + 1);
+  };
+  auto emitPeak = [&](int k) {
     float shift = 0.0f, grad;
     if (k == bins - 1) {
       grad = s[k] - s[k - 1];
@@ -349,8 +342,45 @@ void piptrackFrame(const float* s, int bins, const PiptrackParams& p, std::vecto
     const float dskew = 0.5f * grad * shift;
     pitches.push_back(static_cast<float>((k + static_cast<double>(shift)) * p.sr / nFftEff));
     mags.push_back(s[k] + dskew);
+  };
+  int peaks[64];
+  int k = kLo;
+  while (k < kHi) {
+    // candidates in chunks: the peak test runs vectorised where AVX2 is available
+    int cnt = 0;
+    const int chunkEnd = std::min(kHi, k + 56);
+#ifdef DE_HAVE_AVX2_KERNELS
+    if (avx2::available() && chunkEnd < bins) {
+      cnt = avx2::localMaxima(s, k, chunkEnd, ref, peaks);
+    } else
+#endif
+    {
+      for (int j = k; j < chunkEnd; ++j)
+        if (isPeak(j)) peaks[cnt++] = j;
+    }
+    k = chunkEnd;
+    for (int i = 0; i < cnt; ++i) emitPeak(peaks[i]);
   }
 }
+
+void piptrackBins(PiptrackParams& p, int bins) {
+  const double fmin = std::max(p.fmin, 0.0);
+  const double fmax = std::min(p.fmax, p.sr / 2.0);
+  // librosa's estimate_tuning hands piptrack the spectrogram with n_fft=2048, which its
+  // _spectrogram replaces by 2 * (bins - 1): for odd FFT sizes the bin frequencies it uses are
+  // k * sr / (nFft - 1), not k * sr / nFft
+  const int nFftEff = 2 * (bins - 1);
+  const double binHz = 1.0 / (nFftEff * (1.0 / p.sr));
+  // the frequency mask fmin <= f < fmax is a contiguous bin range
+  int kLo = 1;
+  while (kLo < bins && !(fmin <= kLo * binHz)) ++kLo;
+  int kHi = kLo;
+  while (kHi < bins && kHi * binHz < fmax) ++kHi;
+  p.bins = bins;
+  p.kLo = kLo;
+  p.kHi = kHi;
+}
+
 
 double estimateTuning(const std::vector<float>& pitches, const std::vector<float>& mags, double resolution,
                       int binsPerOctave) {
@@ -521,7 +551,8 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     }
     const std::vector<double> freqs = fftFrequencies(p.sr, p.stft.nFft);
     const bool estimate = p.chroma && std::isnan(p.tuning);
-    const PiptrackParams pp{p.sr, p.stft.nFft};
+    PiptrackParams pp{p.sr, p.stft.nFft};
+    piptrackBins(pp, bins);
     const int nThreads = rangeThreads(T, p.threads);
     // Chroma needs the tuning, which librosa estimates from every frame. Short inputs keep their
     // power frames for a second pass; longer ones run a tuning-only pre-pass over the frames

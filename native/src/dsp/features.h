@@ -102,7 +102,11 @@ struct PiptrackParams {
   double sr;
   int nFft;
   double fmin = 150.0, fmax = 4000.0, threshold = 0.1;
+  // the bin range of [fmin, fmax) for `bins` bins, when known (piptrackBins): saves the search per frame
+  int bins = -1, kLo = 0, kHi = 0;
 };
+// Fills p.bins, p.kLo and p.kHi for frames of `bins` bins.
+void piptrackBins(PiptrackParams& p, int bins);
 void piptrackFrame(const float* s, int bins, const PiptrackParams& p, std::vector<float>& pitches,
                    std::vector<float>& mags);
 // librosa.estimate_tuning from collected candidates (median magnitude gate, then pitch_tuning).
