@@ -106,16 +106,25 @@ double rolloffFrame(const float* mag, int bins, const std::vector<double>& freqs
   }
   const double margin = 1e-4 * threshold;
   if (cum - threshold > margin && threshold - before > margin) return freqs[hit];
-  // close call (or silence): numpy's exact float32 semantics
-  float totalF = 0.0f;
-  for (int k = 0; k < bins; ++k) totalF += mag[k];
-  const float thrF = static_cast<float>(rollPercent) * totalF;
+  // close call (or silence): numpy's exact float32 semantics. One sequential pass keeps every
+  // prefix sum (the total is the last); they never decrease, so the first one reaching the
+  // threshold is found by bisection instead of a second running sum.
+  float preSmall[2048];
+  std::vector<float> preBig;
+  float* pre = preSmall;
+  if (bins > 2048) {
+    preBig.resize(bins);
+    pre = preBig.data();
+  }
   float c = 0.0f;
   for (int k = 0; k < bins; ++k) {
     c += mag[k];
-    if (c >= thrF) return freqs[k];
+    pre[k] = c;
   }
-  return freqs[bins - 1];
+  const float thrF = static_cast<float>(rollPercent) * c;
+  if (std::isnan(thrF)) return freqs[bins - 1];  // no comparison holds (a NaN reaches the total)
+  const int k = static_cast<int>(std::lower_bound(pre, pre + bins, thrF) - pre);
+  return freqs[std::min(k, bins - 1)];
 }
 
 // Threads used for T frames (at least 256 frames per thread).
