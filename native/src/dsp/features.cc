@@ -787,27 +787,32 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           const std::vector<double> dct = dctOrthoMatrix(p.nMfcc, p.nMels);
           out.nMfcc = p.nMfcc;
           out.mfcc.assign(static_cast<size_t>(p.nMfcc) * T, 0.0f);
-          // float32 products and sums (scipy's dct runs in float32 too), vectorised along frames
-          std::vector<float> acc(static_cast<size_t>(T));
+          // float32 products and sums (scipy's dct runs in float32 too), vectorised along frames;
+          // frames go in blocks whose dB rows (nMels x 1024 floats) stay in L2 for every coefficient
+          constexpr int64_t kBlock = 1024;
+          std::vector<float> acc(static_cast<size_t>(std::min<int64_t>(T, kBlock)));
           [[maybe_unused]] const bool useAvx2 = avx2::available();
-          for (int k = 0; k < p.nMfcc; ++k) {
-            std::fill(acc.begin(), acc.end(), 0.0f);
-            for (int m = 0; m < p.nMels; ++m) {
-              const float c = static_cast<float>(dct[static_cast<size_t>(k) * p.nMels + m]);
-              const float* row = db + static_cast<size_t>(m) * T;
+          for (int64_t tb = 0; tb < T; tb += kBlock) {
+            const int64_t cnt = std::min<int64_t>(kBlock, T - tb);
+            for (int k = 0; k < p.nMfcc; ++k) {
               float* a = acc.data();
+              std::fill(a, a + cnt, 0.0f);
+              for (int m = 0; m < p.nMels; ++m) {
+                const float c = static_cast<float>(dct[static_cast<size_t>(k) * p.nMels + m]);
+                const float* row = db + static_cast<size_t>(m) * T + tb;
 #ifdef DE_HAVE_AVX2_KERNELS
-              if (useAvx2) {
-                avx2::axpy(a, row, c, T);
-                continue;
-              }
+                if (useAvx2) {
+                  avx2::axpy(a, row, c, cnt);
+                  continue;
+                }
 #endif
-              for (int64_t t = 0; t < T; ++t) a[t] += c * row[t];
+                for (int64_t t = 0; t < cnt; ++t) a[t] += c * row[t];
+              }
+              double lift = 1.0;
+              if (p.lifter > 0) lift = 1.0 + (p.lifter / 2.0) * std::sin(M_PI * (k + 1) / p.lifter);
+              float* dst = out.mfcc.data() + static_cast<size_t>(k) * T + tb;
+              for (int64_t t = 0; t < cnt; ++t) dst[t] = static_cast<float>(a[t] * lift);
             }
-            double lift = 1.0;
-            if (p.lifter > 0) lift = 1.0 + (p.lifter / 2.0) * std::sin(M_PI * (k + 1) / p.lifter);
-            float* dst = out.mfcc.data() + static_cast<size_t>(k) * T;
-            for (int64_t t = 0; t < T; ++t) dst[t] = static_cast<float>(acc[t] * lift);
           }
         }
         if (p.melDb) out.melDb.assign(db, db + melSize);
