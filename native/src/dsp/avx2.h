@@ -1,5 +1,5 @@
-// AVX2 versions of the analysis hot loops, chosen at run time (the build targets baseline
-// x86-64). Each kernel performs the same float/double operations in the same order as the
+// AVX2 versions of the analysis hot loops (and an AVX-512F chroma product), chosen at run time
+// (the build targets baseline x86-64). Each kernel performs the same float/double operations in the same order as the
 // SSE2/scalar code it replaces, without FMA, so results are bit-identical on either path.
 #pragma once
 
@@ -23,6 +23,8 @@ namespace avx2 {
 
 // True when the CPU (and OS) support AVX2; always false where the kernels are not built.
 bool available();
+// AVX2 and AVX-512F (for denseBlockedApply4).
+bool avx512Available();
 
 #ifdef DE_HAVE_AVX2_KERNELS
 // mg = |X|, pv = mg * mg for one complex frame.
@@ -54,6 +56,8 @@ void denseBlockedApply(const DenseBlocked& m, const float* x, float* out);
 // three vectors x, x + stride, x + 2 * stride into out[3 * rows]; `prefetch` (nullable) is
 // the start of three frames needed soon, fetched into cache while these are computed
 void denseBlockedApply3(const DenseBlocked& m, const float* x, size_t stride, float* out, const float* prefetch);
+// the same for four vectors with AVX-512F (rows a multiple of 4, <= 24)
+void denseBlockedApply4(const DenseBlocked& m, const float* x, size_t stride, float* out, const float* prefetch);
 #endif
 
 }  // namespace avx2

@@ -824,15 +824,17 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
       buildChroma(estimateTuning(pitches, pitchMags, 0.01, p.nChroma));
       const DenseBlocked& fb = *chromaFb;
       auto chromaRange = [&](int64_t t0, int64_t t1) {
-        std::vector<float> raw(static_cast<size_t>(3) * p.nChroma);
-        // the hardware prefetcher alone leaves this pass waiting on memory; frames four steps
+        const int batch = fb.batch();
+        std::vector<float> raw(static_cast<size_t>(batch) * p.nChroma);
+        // the hardware prefetcher alone leaves this pass waiting on memory; frames about a dozen
         // ahead are requested explicitly
-        constexpr int64_t kAhead = 12;
-        for (int64_t t = t0; t < t1; t += 3) {
-          if (((t - t0) % 255) == 0 && cancel) cancel->throwIfRequested("features");
-          const int cnt = static_cast<int>(std::min<int64_t>(3, t1 - t));
+        const int64_t ahead0 = 12 / batch * batch;
+        int64_t step = 0;
+        for (int64_t t = t0; t < t1; t += batch, ++step) {
+          if ((step & 63) == 0 && cancel) cancel->throwIfRequested("features");
+          const int cnt = static_cast<int>(std::min<int64_t>(batch, t1 - t));
           const float* f0 = powerFrames.get() + static_cast<size_t>(t) * bins;
-          const float* ahead = t + kAhead + 3 <= t1 ? f0 + static_cast<size_t>(kAhead) * bins : nullptr;
+          const float* ahead = t + ahead0 + batch <= t1 ? f0 + static_cast<size_t>(ahead0) * bins : nullptr;
           fb.applyFrames(f0, static_cast<size_t>(bins), cnt, raw.data(), ahead);
           for (int j = 0; j < cnt; ++j) chromaFinish(t + j, raw.data() + static_cast<size_t>(j) * p.nChroma);
         }

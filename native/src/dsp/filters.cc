@@ -220,8 +220,18 @@ void DenseBlocked::apply2(const float* x0, const float* x1, float* out0, float* 
   apply(x1, out1);
 }
 
+int DenseBlocked::batch() const {
+#ifdef DE_HAVE_AVX2_KERNELS
+  if (rows <= 24 && rows % 4 == 0 && avx2::avx512Available()) return 4;
+  if (rows <= 24 && rows % 2 == 0 && avx2::available()) return 3;
+#endif
+  return 2;
+}
+
 void DenseBlocked::applyFrames(const float* x, size_t stride, int count, float* out, const float* prefetch) const {
 #ifdef DE_HAVE_AVX2_KERNELS
+  if (count == 4 && rows <= 24 && rows % 4 == 0 && avx2::avx512Available())
+    return avx2::denseBlockedApply4(*this, x, stride, out, prefetch);
   if (count == 3 && rows <= 24 && rows % 2 == 0 && avx2::available())
     return avx2::denseBlockedApply3(*this, x, stride, out, prefetch);
 #endif

@@ -38,9 +38,12 @@ struct DenseBlocked {
   void apply(const float* x, float* out) const;  // x: cols values
   // Two vectors at once (each weight load serves both): out0 = W x0, out1 = W x1.
   void apply2(const float* x0, const float* x1, float* out0, float* out1) const;
-  // count (1..3) vectors x + j * stride into out[j * rows + r]; `prefetch` (nullable) points at
-  // the next frames (same stride) to pull into cache meanwhile. Same results as apply().
+  // count (1..batch()) vectors x + j * stride into out[j * rows + r]; `prefetch` (nullable)
+  // points at the next batch's frames (same stride) to pull into cache meanwhile. Same results
+  // as apply() on each.
   void applyFrames(const float* x, size_t stride, int count, float* out, const float* prefetch = nullptr) const;
+  // frames per applyFrames call that the fastest kernel for this CPU and shape takes (2 to 4)
+  int batch() const;
 };
 
 // Mel filterbank norm: "slaney" area normalisation, none, or a p-norm per filter (p > 0, inf allowed).
