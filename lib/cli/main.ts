@@ -62,6 +62,7 @@ interface MainOptions {
   json?: boolean;
   metricsFile?: string;
   resume?: boolean;
+  savePosteriors?: boolean;
   quiet?: boolean;
   verbose?: boolean;
 }
@@ -129,7 +130,7 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
   });
   // Only effective before the libuv pool starts, which is why the CLI sets it this early.
   process.env.UV_THREADPOOL_SIZE ??= String(plan.uvThreadpoolSize);
-  const concurrency = { stemConcurrency: plan.stemConcurrency, ortIntraOpThreads: plan.ortIntraOpThreads };
+  const concurrency = { stemConcurrency: plan.stemConcurrency, ortIntraOpThreads: plan.ortIntraOpThreads, savePosteriors: Boolean(opts.savePosteriors) };
   const controller = new AbortController();
   const onSignal = () => {
     log.warn('Interrupted: cancelling (outputs of unfinished songs are discarded)');
@@ -267,6 +268,7 @@ export function buildProgram(): Command {
     .option('-j, --jobs <n>', 'songs processed in parallel in batch mode', intArg, 1)
     .option('--stem-jobs <n>', 'stems processed in parallel inside a song (default: the cores left per song, at most 4)', intArg)
     .option('--ort-threads <n>', 'ONNX Runtime intra-op threads per model session (default: the cores left)', intArg)
+    .option('--save-posteriors', 'also write each stem\'s raw Basic Pitch posteriors as midi/<song_id>/<stem>.{note,onset,contour}.npy')
     .option('--metrics-file <path>', 'write Prometheus text-format metrics of the run to this file')
     .option('--json', 'print a JSON summary on stdout')
     .option('--resume', 'skip songs whose outputs are complete and were made from the same input and config')

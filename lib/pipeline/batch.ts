@@ -61,6 +61,8 @@ export interface BatchOptions {
   stemConcurrency?: number;
   /** ONNX Runtime intra-op threads per session; default from planConcurrency(). */
   ortIntraOpThreads?: number;
+  /** See PipelineOptions.savePosteriors. */
+  savePosteriors?: boolean;
   onSongDone?: (outcome: { songId: string; inputPath: string; ok: boolean; skipped: boolean; error?: string }) => void;
 }
 
@@ -152,6 +154,7 @@ export async function processBatch(
             logger: log,
             breakers,
             stemConcurrency: plan.stemConcurrency,
+            ...(options.savePosteriors ? { savePosteriors: true } : {}),
             ...(options.signal ? { signal: options.signal } : {}),
             ...(options.services ? { services: options.services } : {}),
             ...(options.onProgress ? { onProgress: options.onProgress } : {}),

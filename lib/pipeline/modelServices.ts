@@ -110,8 +110,9 @@ async function loadTranscriber(model: string | undefined, intraOpThreads: number
     async transcribe(request) {
       const result = await transcriber.transcribe(
         { samples: request.samples, sampleRate: request.sampleRate, channels: request.channels ?? 1 },
-        { signal: request.signal },
+        { signal: request.signal, posteriors: request.onPosteriors !== undefined },
       );
+      if (request.onPosteriors && result.posteriors) await request.onPosteriors(result.posteriors);
       // Velocity round(127·amplitude) and bends placed as basic-pitch's own MIDI writer does.
       return notesToMidiNotes(result.notes);
     },

@@ -30,6 +30,7 @@ import { writeSongReports } from './reportsStep.js';
 import { writeCombinedJson } from './summaryStep.js';
 import { runFingerprint } from './fingerprint.js';
 import { writeStemMidi } from '../reports/midi.js';
+import { writePosteriorsNpy, type Posteriors } from '../models/basicPitch/index.js';
 
 export const FULL_MIX = 'full_mix';
 
@@ -80,6 +81,11 @@ export interface PipelineOptions {
   stemConcurrency?: number;
   /** Chunk WAV writes in flight at once per stem (default 4). */
   chunkWriteConcurrency?: number;
+  /**
+   * Also write each stem's raw Basic Pitch posteriors as `midi/<song_id>/<stem>.{note,onset,contour}.npy`
+   * (float32, frames × 88/88/264; result key `posteriors_<stem>`). Default off.
+   */
+  savePosteriors?: boolean;
 }
 
 /** The returned result: the original's keys in its insertion order, plus additive keys. */
@@ -411,8 +417,14 @@ export class AudioPipeline {
             // The stem as decoded or separated: the transcriber does its own mono mix and
             // resampling, as basic-pitch does when it reads the stem file.
             const { samples, sampleRate, channels } = stem.native;
+            const onPosteriors = this.#options.savePosteriors
+              ? async (p: Posteriors) => {
+                  const files = await writePosteriorsNpy(p, staging.stage('midi'), `${stem.fileStem}.`);
+                  keys[`posteriors_${stemName}`] = files.map((f) => staging.finalFor(f));
+                }
+              : undefined;
             return withTimeout('Basic Pitch', cfg.basicPitchTimeoutS, (s) =>
-              t.transcribe({ samples, sampleRate, channels, signal: anySignal(s, signal)! }),
+              t.transcribe({ samples, sampleRate, channels, signal: anySignal(s, signal)!, ...(onPosteriors ? { onPosteriors } : {}) }),
             signal);
           }, signal);
           outcome.notes = notes;

@@ -27,6 +27,11 @@ export interface TranscribeRequest {
   sampleRate: number;
   /** Default 1. */
   channels?: number;
+  /**
+   * When set, the transcriber also hands over its raw frame posteriors (note, onset, contour;
+   * frames × 88/88/264, row-major) before it returns the notes.
+   */
+  onPosteriors?: (posteriors: { frames: number; note: Float32Array; onset: Float32Array; contour: Float32Array }) => Promise<void>;
   signal: AbortSignal;
 }
 

@@ -34,7 +34,7 @@ describe('pipeline with Demucs (stand-in model) and Basic Pitch', () => {
     // Time branch only: htdemucs' spectral branch cannot rebuild a song's first/last 1536 samples
     // (test/native/demucs.test.ts), which would hide the exact check below.
     writeFileSync(model, buildDemucsStandIn({ spectralShare: 0 }));
-    result = await new AudioPipeline({ songId: 'tune', inputWav: input, outDir: out, demucsModel: model }).run();
+    result = await new AudioPipeline({ songId: 'tune', inputWav: input, outDir: out, demucsModel: model }, { savePosteriors: true }).run();
   }, 120_000);
 
   it('writes four 44.1 kHz stereo stems of the input length, each its fraction of the mix', async () => {
@@ -76,6 +76,14 @@ describe('pipeline with Demucs (stand-in model) and Basic Pitch', () => {
     expect(String(JSON.stringify(combined))).toContain('basic-pitch nmp (onnx');
     const md = readFileSync(join(out, 'reports', 'tune', 'midi_markdown.md'), 'utf8');
     expect(md).toContain('vocals');
+    // Raw posteriors when asked: .npy float32 [frames, 88|264] beside each stem's MIDI.
+    for (const stem of ['bass', 'drums', 'other', 'vocals']) {
+      const files = result[`posteriors_${stem}`] as string[];
+      expect(files.map((f) => f.split('/').pop())).toEqual([`${stem}.note.npy`, `${stem}.onset.npy`, `${stem}.contour.npy`]);
+      const header = readFileSync(files[2]!).subarray(0, 128).toString('latin1');
+      expect(header).toMatch(/'descr': '<f4'/);
+      expect(header).toMatch(/'shape': \(\d+, 264\)/);
+    }
     expect(existsSync(join(out, 'reports', 'tune', 'vocals.abc'))).toBe(true);
   });
 });
