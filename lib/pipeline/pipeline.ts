@@ -250,7 +250,7 @@ export class AudioPipeline {
         log.info(`Loaded audio: duration=${(ingested.length / cfg.analysisSr).toFixed(2)}s, sr=${cfg.analysisSr}`);
       });
       const durationS = results.duration_s as number;
-      quality.clipped_input_samples = countClipped(decoded.samples);
+      quality.clipped_input_samples = await countClipped(decoded.samples);
 
       // Step 3: trim and normalise in float at the analysis rate; remember the trim offset.
       let analysisAudio = ingested;
@@ -261,14 +261,14 @@ export class AudioPipeline {
           return;
         }
         if (cfg.preprocessTrimSilence) {
-          const trimmed = trimSilence(analysisAudio, cfg.analysisSr, {
+          const trimmed = await trimSilence(analysisAudio, cfg.analysisSr, {
             silenceThreshDbfs: cfg.preprocessSilenceThreshDbfs,
             keepSilenceMs: cfg.preprocessKeepSilenceMs,
           });
           analysisAudio = trimmed.audio;
           trimOffsetS = trimmed.offsetSeconds;
         }
-        if (cfg.preprocessNormalize) analysisAudio = normalizePeak(analysisAudio).audio;
+        if (cfg.preprocessNormalize) analysisAudio = (await normalizePeak(analysisAudio)).audio;
         const forFile =
           cfg.preprocessTargetSr === cfg.analysisSr
             ? analysisAudio
@@ -668,9 +668,18 @@ function notesToColumns(unordered: TranscribedNote[]) {
   return { pitch, velocity, startS, endS, instrumentIndex: 0, instrumentName: 'Instrument_0', program: 4, isDrum: false };
 }
 
-function countClipped(samples: Float32Array): number {
+/** Samples at or beyond full scale, counted in chunks that leave the event loop free in between. */
+async function countClipped(samples: Float32Array): Promise<number> {
   let n = 0;
-  for (const s of samples) if (s >= 1 || s <= -1) n++;
+  const chunk = 1 << 20;
+  for (let start = 0; start < samples.length; start += chunk) {
+    const end = Math.min(samples.length, start + chunk);
+    for (let i = start; i < end; i++) {
+      const s = samples[i]!;
+      if (s >= 1 || s <= -1) n++;
+    }
+    if (end < samples.length) await new Promise<void>((r) => setImmediate(r));
+  }
   return n;
 }
 

@@ -30,37 +30,86 @@ function msToSamples(ms: number, sampleRate: number): number {
   return Math.floor((ms * sampleRate) / 1000);
 }
 
+/** Work between event-loop turns: ~50 ms of the loops below at most. */
+const CHUNK = 1 << 20;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Sum of squares (int16 scale, float64) of audio[a, b), yielding to the event loop between chunks. */
+async function sumSquares(audio: Float32Array, a: number, b: number): Promise<number> {
+  let sum = 0;
+  for (let start = a; start < b; start += CHUNK) {
+    const end = Math.min(b, start + CHUNK);
+    for (let i = start; i < end; i++) {
+      const s = audio[i]! * INT16_FULL_SCALE;
+      sum += s * s;
+    }
+    if (end < b) await nextTurn();
+  }
+  return sum;
+}
+
+function sumSquaresSync(audio: Float32Array, a: number, b: number): number {
+  let sum = 0;
+  for (let i = a; i < b; i++) {
+    const s = audio[i]! * INT16_FULL_SCALE;
+    sum += s * s;
+  }
+  return sum;
+}
+
 /**
  * pydub's detect_nonsilent on float audio: 100 ms windows every 10 ms, RMS (on the int16 scale,
  * truncated like audioop.rms) compared with the threshold, silent windows merged into ranges.
- * Returns [startMs, endMs] ranges.
+ * Returns [startMs, endMs] ranges. Runs in event-loop-sized chunks (a 20-minute song is 26 M
+ * samples at 22,050 Hz).
  */
-export function detectNonsilentMs(
+export async function detectNonsilentMs(
   audio: Float32Array,
   sampleRate: number,
   silenceThreshDbfs: number,
   minSilenceMs = 100,
   seekStepMs = 10,
-): Array<[number, number]> {
+): Promise<Array<[number, number]>> {
   const lengthMs = Math.round((1000 * audio.length) / sampleRate);
   if (lengthMs < minSilenceMs) return [[0, lengthMs]];
-  // Prefix sums of squares (float64) make every window's RMS O(1).
-  const prefix = new Float64Array(audio.length + 1);
-  for (let i = 0; i < audio.length; i++) {
-    const s = audio[i]! * INT16_FULL_SCALE;
-    prefix[i + 1] = prefix[i]! + s * s;
-  }
   const threshold = 10 ** (silenceThreshDbfs / 20) * INT16_FULL_SCALE;
   const lastStart = lengthMs - minSilenceMs;
   const starts: number[] = [];
   for (let ms = 0; ms <= lastStart; ms += seekStepMs) starts.push(ms);
   if (lastStart % seekStepMs !== 0) starts.push(lastStart);
+  const bound = (ms: number) => Math.min(audio.length, msToSamples(ms, sampleRate));
+  // Windows on the step grid are sums of whole steps: sum each step once (a small table instead
+  // of a per-sample prefix array), then each window adds minSilenceMs / seekStepMs of them.
+  const onGrid = minSilenceMs % seekStepMs === 0;
+  const perWindow = minSilenceMs / seekStepMs;
+  const stepSums: number[] = [];
+  if (onGrid) {
+    const steps = Math.ceil((lastStart + minSilenceMs) / seekStepMs);
+    let done = 0;
+    for (let k = 0; k < steps; k++) {
+      const a = bound(k * seekStepMs);
+      const b = bound((k + 1) * seekStepMs);
+      stepSums.push(sumSquaresSync(audio, a, b));
+      done += b - a;
+      if (done >= CHUNK) {
+        done = 0;
+        await nextTurn();
+      }
+    }
+  }
   const silenceStarts: number[] = [];
   for (const ms of starts) {
-    const a = Math.min(audio.length, msToSamples(ms, sampleRate));
-    const b = Math.min(audio.length, msToSamples(ms + minSilenceMs, sampleRate));
+    const a = bound(ms);
+    const b = bound(ms + minSilenceMs);
     const n = b - a;
-    const rms = n > 0 ? Math.floor(Math.sqrt((prefix[b]! - prefix[a]!) / n)) : 0;
+    let sum: number;
+    if (onGrid && ms % seekStepMs === 0) {
+      sum = 0;
+      for (let k = ms / seekStepMs; k < ms / seekStepMs + perWindow; k++) sum += stepSums[k]!;
+    } else {
+      sum = await sumSquares(audio, a, b);
+    }
+    const rms = n > 0 ? Math.floor(Math.sqrt(sum / n)) : 0;
     if (rms <= threshold) silenceStarts.push(ms);
   }
   if (silenceStarts.length === 0) return [[0, lengthMs]];
@@ -94,8 +143,8 @@ export function detectNonsilentMs(
 }
 
 /** Trims leading and trailing silence; all-silent audio is returned untouched (as the original). */
-export function trimSilence(audio: Float32Array, sampleRate: number, options: TrimOptions): TrimResult {
-  const ranges = detectNonsilentMs(audio, sampleRate, options.silenceThreshDbfs, options.minSilenceMs, options.seekStepMs);
+export async function trimSilence(audio: Float32Array, sampleRate: number, options: TrimOptions): Promise<TrimResult> {
+  const ranges = await detectNonsilentMs(audio, sampleRate, options.silenceThreshDbfs, options.minSilenceMs, options.seekStepMs);
   if (ranges.length === 0) return { audio, offsetSeconds: 0, trimmed: false };
   const lengthMs = Math.round((1000 * audio.length) / sampleRate);
   const startMs = Math.max(0, ranges[0]![0] - options.keepSilenceMs);
@@ -110,15 +159,23 @@ export function trimSilence(audio: Float32Array, sampleRate: number, options: Tr
  * Peak normalisation to 0.1 dB below full scale (pydub's normalize(headroom=0.1)). Silence is
  * left alone. Returns the gain applied.
  */
-export function normalizePeak(audio: Float32Array, headroomDb = 0.1): { audio: Float32Array; gain: number } {
+export async function normalizePeak(audio: Float32Array, headroomDb = 0.1): Promise<{ audio: Float32Array; gain: number }> {
   let peak = 0;
-  for (const s of audio) {
-    const a = Math.abs(s);
-    if (a > peak) peak = a;
+  for (let start = 0; start < audio.length; start += CHUNK) {
+    const end = Math.min(audio.length, start + CHUNK);
+    for (let i = start; i < end; i++) {
+      const a = Math.abs(audio[i]!);
+      if (a > peak) peak = a;
+    }
+    if (end < audio.length) await nextTurn();
   }
   if (peak === 0) return { audio, gain: 1 };
   const gain = 10 ** (-headroomDb / 20) / peak;
   const out = new Float32Array(audio.length);
-  for (let i = 0; i < audio.length; i++) out[i] = Math.max(-1, Math.min(1, audio[i]! * gain));
+  for (let start = 0; start < audio.length; start += CHUNK) {
+    const end = Math.min(audio.length, start + CHUNK);
+    for (let i = start; i < end; i++) out[i] = Math.max(-1, Math.min(1, audio[i]! * gain));
+    if (end < audio.length) await nextTurn();
+  }
   return { audio: out, gain };
 }

@@ -33,7 +33,7 @@ describe('didactic-engine doctor', () => {
     const models = join(dir, 'models');
     mkdirSync(models, { recursive: true });
     writeFileSync(join(models, 'standin.onnx'), buildDemucsStandIn());
-    const env = { ...process.env, DIDACTIC_MODELS_DIR: models };
+    const env: NodeJS.ProcessEnv = { ...process.env, DIDACTIC_MODELS_DIR: models };
     delete env.DIDACTIC_BASIC_PITCH_MODEL;
     const r = spawnSync(process.execPath, [cli, 'doctor', '--json', '--out', join(dir, 'out'), '--demucs-model', 'standin'], { encoding: 'utf8', env });
     const byName = Object.fromEntries((JSON.parse(r.stdout) as { checks: { name: string; ok: boolean; details: string }[] }).checks.map((c) => [c.name, c]));
