@@ -5,30 +5,20 @@
  * song and stem; when one is missing the error says where it was looked for and the pipeline
  * degrades as the original does.
  */
+import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 
 import { DidacticError } from '../errors.js';
 import { createTranscriber, notesToMidiNotes, resolveBasicPitchBackend } from '../models/basicPitch/index.js';
-import { createSeparator, resolveDemucsModel } from '../models/demucs/index.js';
-import { modelsDir } from '../models/paths.js';
+import { createSeparator, demucsModelPath } from '../models/demucs/index.js';
 import type { PipelineConfig } from './config.js';
 import { ortIntraOpThreads, separatorIntraOpThreads } from './concurrency.js';
 import type { StemSeparator, Transcriber } from './services.js';
 
-/** The folder model names resolve in ($DIDACTIC_MODELS_DIR, else the user cache). */
-export function modelSearchDirs(): string[] {
-  return [modelsDir()];
-}
-
 /** A model name resolves to `<models folder>/<name>.onnx`; a path is used as is. */
 export function resolveModelFile(nameOrPath: string): { path: string | null; searched: string[] } {
-  try {
-    const path = resolveDemucsModel(nameOrPath);
-    return { path, searched: [path] };
-  } catch (err) {
-    const match = /\(([^)]+)\)/.exec((err as Error).message);
-    return { path: null, searched: [match?.[1] ?? nameOrPath] };
-  }
+  const candidate = demucsModelPath(nameOrPath);
+  return { path: existsSync(candidate) && statSync(candidate).isFile() ? candidate : null, searched: [candidate] };
 }
 
 function demucsDevice(cfg: PipelineConfig): 'cpu' | 'cuda' {

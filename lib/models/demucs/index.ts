@@ -95,13 +95,7 @@ export interface SeparatorInfo {
  * models folder of lib/models/paths.ts); anything that looks like a path (a separator or an .onnx suffix) is used as is.
  */
 export function resolveDemucsModel(model: string, modelsDir?: string): string {
-  const looksLikePath = model.includes('/') || model.includes('\\') || model.endsWith('.onnx') || isAbsolute(model);
-  let path: string;
-  if (looksLikePath) {
-    path = resolve(model);
-  } else {
-    path = join(modelsDir ?? defaultModelsDir(), `${model}.onnx`);
-  }
+  const path = demucsModelPath(model, modelsDir);
   if (!existsSync(path) || !statSync(path).isFile()) {
     throw new ModelError(
       'DE_MODEL_NOT_FOUND',
@@ -111,6 +105,12 @@ export function resolveDemucsModel(model: string, modelsDir?: string): string {
     );
   }
   return path;
+}
+
+/** Where a model name or path points (resolveDemucsModel's rule), whether or not the file exists. */
+export function demucsModelPath(model: string, modelsDir?: string): string {
+  const looksLikePath = model.includes('/') || model.includes('\\') || model.endsWith('.onnx') || isAbsolute(model);
+  return looksLikePath ? resolve(model) : join(modelsDir ?? defaultModelsDir(), `${model}.onnx`);
 }
 
 /** An opened model, reusable across songs; separations may run concurrently. */
