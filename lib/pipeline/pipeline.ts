@@ -24,6 +24,7 @@ import { SongStaging } from './staging.js';
 import { SongDatasetSink } from '../datasets/songSink.js';
 import type { StemBarFeatures, StemEvents } from '../datasets/tables.js';
 import { AbortError, DidacticError, fromNative } from '../errors.js';
+import { forEachChunk } from '../util/chunked.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { startStepMetrics, type StepMetrics } from '../util/metrics.js';
 import { writeSongReports } from './reportsStep.js';
@@ -118,15 +119,11 @@ export function mixToMono(samples: Float32Array, channels: number): Float32Array
   return out;
 }
 
-/** mixToMono in blocks of ~1 s of 44.1 kHz work, yielding to the event loop between them. */
+/** mixToMono in chunks that yield to the event loop between them. */
 export async function mixToMonoYielding(samples: Float32Array, channels: number): Promise<Float32Array> {
   if (channels === 1) return samples;
   const out = new Float32Array(samples.length / channels);
-  const block = 1 << 20;
-  for (let start = 0; start < out.length; start += block) {
-    mixFrames(samples, channels, out, start, Math.min(out.length, start + block));
-    if (start + block < out.length) await new Promise<void>((r) => setImmediate(r));
-  }
+  await forEachChunk(out.length, (start, end) => mixFrames(samples, channels, out, start, end));
   return out;
 }
 
@@ -671,15 +668,12 @@ function notesToColumns(unordered: TranscribedNote[]) {
 /** Samples at or beyond full scale, counted in chunks that leave the event loop free in between. */
 async function countClipped(samples: Float32Array): Promise<number> {
   let n = 0;
-  const chunk = 1 << 20;
-  for (let start = 0; start < samples.length; start += chunk) {
-    const end = Math.min(samples.length, start + chunk);
+  await forEachChunk(samples.length, (start, end) => {
     for (let i = start; i < end; i++) {
       const s = samples[i]!;
       if (s >= 1 || s <= -1) n++;
     }
-    if (end < samples.length) await new Promise<void>((r) => setImmediate(r));
-  }
+  });
   return n;
 }
 

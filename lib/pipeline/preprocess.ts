@@ -5,6 +5,8 @@
  * pipeline can put every time it writes back on the input's timeline.
  */
 
+import { forEachChunk, SAMPLE_CHUNK } from '../util/chunked.js';
+
 export interface TrimOptions {
   /** dBFS; a 100 ms window is silent when its RMS is at or below this. */
   silenceThreshDbfs: number;
@@ -30,25 +32,8 @@ function msToSamples(ms: number, sampleRate: number): number {
   return Math.floor((ms * sampleRate) / 1000);
 }
 
-/** Work between event-loop turns: ~50 ms of the loops below at most. */
-const CHUNK = 1 << 20;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Sum of squares (int16 scale, float64) of audio[a, b), yielding to the event loop between chunks. */
-async function sumSquares(audio: Float32Array, a: number, b: number): Promise<number> {
-  let sum = 0;
-  for (let start = a; start < b; start += CHUNK) {
-    const end = Math.min(b, start + CHUNK);
-    for (let i = start; i < end; i++) {
-      const s = audio[i]! * INT16_FULL_SCALE;
-      sum += s * s;
-    }
-    if (end < b) await nextTurn();
-  }
-  return sum;
-}
-
-function sumSquaresSync(audio: Float32Array, a: number, b: number): number {
+/** Sum of squares (int16 scale, float64) of audio[a, b). */
+function sumSquares(audio: Float32Array, a: number, b: number): number {
   let sum = 0;
   for (let i = a; i < b; i++) {
     const s = audio[i]! * INT16_FULL_SCALE;
@@ -78,40 +63,39 @@ export async function detectNonsilentMs(
   for (let ms = 0; ms <= lastStart; ms += seekStepMs) starts.push(ms);
   if (lastStart % seekStepMs !== 0) starts.push(lastStart);
   const bound = (ms: number) => Math.min(audio.length, msToSamples(ms, sampleRate));
+  const perChunk = (ms: number) => Math.max(1, Math.floor(SAMPLE_CHUNK / Math.max(1, msToSamples(ms, sampleRate))));
   // Windows on the step grid are sums of whole steps: sum each step once (a small table instead
   // of a per-sample prefix array), then each window adds minSilenceMs / seekStepMs of them.
   const onGrid = minSilenceMs % seekStepMs === 0;
   const perWindow = minSilenceMs / seekStepMs;
-  const stepSums: number[] = [];
-  if (onGrid) {
-    const steps = Math.ceil((lastStart + minSilenceMs) / seekStepMs);
-    let done = 0;
-    for (let k = 0; k < steps; k++) {
-      const a = bound(k * seekStepMs);
-      const b = bound((k + 1) * seekStepMs);
-      stepSums.push(sumSquaresSync(audio, a, b));
-      done += b - a;
-      if (done >= CHUNK) {
-        done = 0;
-        await nextTurn();
-      }
-    }
-  }
+  const stepSums = new Float64Array(onGrid ? Math.ceil((lastStart + minSilenceMs) / seekStepMs) : 0);
+  await forEachChunk(
+    stepSums.length,
+    (k0, k1) => {
+      for (let k = k0; k < k1; k++) stepSums[k] = sumSquares(audio, bound(k * seekStepMs), bound((k + 1) * seekStepMs));
+    },
+    perChunk(seekStepMs),
+  );
   const silenceStarts: number[] = [];
-  for (const ms of starts) {
-    const a = bound(ms);
-    const b = bound(ms + minSilenceMs);
-    const n = b - a;
-    let sum: number;
-    if (onGrid && ms % seekStepMs === 0) {
-      sum = 0;
-      for (let k = ms / seekStepMs; k < ms / seekStepMs + perWindow; k++) sum += stepSums[k]!;
-    } else {
-      sum = await sumSquares(audio, a, b);
-    }
-    const rms = n > 0 ? Math.floor(Math.sqrt(sum / n)) : 0;
-    if (rms <= threshold) silenceStarts.push(ms);
-  }
+  await forEachChunk(
+    starts.length,
+    (i0, i1) => {
+      for (let i = i0; i < i1; i++) {
+        const ms = starts[i]!;
+        const a = bound(ms);
+        const n = bound(ms + minSilenceMs) - a;
+        let sum = 0;
+        if (onGrid && ms % seekStepMs === 0) {
+          for (let k = ms / seekStepMs; k < ms / seekStepMs + perWindow; k++) sum += stepSums[k]!;
+        } else {
+          sum = sumSquares(audio, a, a + n);
+        }
+        const rms = n > 0 ? Math.floor(Math.sqrt(sum / n)) : 0;
+        if (rms <= threshold) silenceStarts.push(ms);
+      }
+    },
+    onGrid ? SAMPLE_CHUNK : perChunk(minSilenceMs),
+  );
   if (silenceStarts.length === 0) return [[0, lengthMs]];
 
   const silent: Array<[number, number]> = [];
@@ -161,21 +145,17 @@ export async function trimSilence(audio: Float32Array, sampleRate: number, optio
  */
 export async function normalizePeak(audio: Float32Array, headroomDb = 0.1): Promise<{ audio: Float32Array; gain: number }> {
   let peak = 0;
-  for (let start = 0; start < audio.length; start += CHUNK) {
-    const end = Math.min(audio.length, start + CHUNK);
+  await forEachChunk(audio.length, (start, end) => {
     for (let i = start; i < end; i++) {
       const a = Math.abs(audio[i]!);
       if (a > peak) peak = a;
     }
-    if (end < audio.length) await nextTurn();
-  }
+  });
   if (peak === 0) return { audio, gain: 1 };
   const gain = 10 ** (-headroomDb / 20) / peak;
   const out = new Float32Array(audio.length);
-  for (let start = 0; start < audio.length; start += CHUNK) {
-    const end = Math.min(audio.length, start + CHUNK);
+  await forEachChunk(audio.length, (start, end) => {
     for (let i = start; i < end; i++) out[i] = Math.max(-1, Math.min(1, audio[i]! * gain));
-    if (end < audio.length) await nextTurn();
-  }
+  });
   return { audio: out, gain };
 }
