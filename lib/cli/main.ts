@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Command, CommanderError, InvalidArgumentError as CommanderArgError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 
 import { audioInfo } from '../audio/info.js';
 import { DidacticError } from '../errors.js';
@@ -15,22 +15,13 @@ import { processBatch, type BatchResult } from '../pipeline/batch.js';
 import { BASIC_PITCH_BACKENDS, loadPipelineConfigFile, PipelineConfig } from '../pipeline/config.js';
 import { planConcurrency } from '../pipeline/concurrency.js';
 import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '../util/logger.js';
+import { floatArg, intArg } from './args.js';
 import { addModelCommands } from './modelCommands.js';
 import { createProgress } from './progress.js';
 
 const packageJson = JSON.parse(
   readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'),
 ) as { version: string };
-
-function intArg(value: string): number {
-  if (!/^[+-]?\d+$/.test(value.trim())) throw new CommanderArgError(`invalid int value: '${value}'`);
-  return Number.parseInt(value, 10);
-}
-function floatArg(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || Number.isNaN(n)) throw new CommanderArgError(`invalid float value: '${value}'`);
-  return n;
-}
 
 interface MainOptions {
   wav?: string[];

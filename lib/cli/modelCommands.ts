@@ -6,22 +6,13 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
-import { Command, InvalidArgumentError as CommanderArgError, Option } from 'commander';
+import { Command, Option } from 'commander';
 
 import { writeWav, WavSubtypeSchema } from '../audio/write.js';
 import { createTranscriber, notesToMidiNotes, writePosteriorsNpy } from '../models/basicPitch/index.js';
 import { createSeparator } from '../models/demucs/index.js';
 import { writeStemMidi } from '../reports/midi.js';
-
-function numberArg(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || Number.isNaN(n)) throw new CommanderArgError(`invalid number: '${value}'`);
-  return n;
-}
-function intArg(value: string): number {
-  if (!/^\d+$/.test(value.trim())) throw new CommanderArgError(`invalid int value: '${value}'`);
-  return Number.parseInt(value, 10);
-}
+import { floatArg, intArg } from './args.js';
 
 /** Ctrl-C cancels the native work (nothing half-written is left) instead of killing the process mid-write. */
 function interruptSignal(): AbortSignal {
@@ -69,12 +60,12 @@ export function addModelCommands(program: Command): void {
     .option('--model <nmp.onnx>', 'Basic Pitch ONNX model (default: converted from @spotify/basic-pitch and cached)')
     .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', intArg)
-    .option('--midi-tempo <bpm>', 'tempo written to the MIDI file (basic-pitch default)', numberArg, 120)
-    .option('--onset-threshold <p>', 'onset threshold', numberArg, 0.5)
-    .option('--frame-threshold <p>', 'frame threshold', numberArg, 0.3)
-    .option('--minimum-note-length <ms>', 'minimum note length in milliseconds', numberArg, 127.7)
-    .option('--minimum-frequency <hz>', 'lowest note frequency kept', numberArg)
-    .option('--maximum-frequency <hz>', 'highest note frequency kept', numberArg)
+    .option('--midi-tempo <bpm>', 'tempo written to the MIDI file (basic-pitch default)', floatArg, 120)
+    .option('--onset-threshold <p>', 'onset threshold', floatArg, 0.5)
+    .option('--frame-threshold <p>', 'frame threshold', floatArg, 0.3)
+    .option('--minimum-note-length <ms>', 'minimum note length in milliseconds', floatArg, 127.7)
+    .option('--minimum-frequency <hz>', 'lowest note frequency kept', floatArg)
+    .option('--maximum-frequency <hz>', 'highest note frequency kept', floatArg)
     .option('--no-melodia-trick', 'turn off the melodia trick')
     .option('--multiple-pitch-bends', 'keep pitch bends of overlapping notes (one track per pitch in basic-pitch)')
     .option('--save-posteriors <dir>', 'also write the raw note/onset/contour posteriors as .npy files')
@@ -127,7 +118,7 @@ export function addModelCommands(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', intArg)
     .option('--shifts <n>', 'random time shifts averaged (Demucs --shifts)', intArg, 0)
     .option('--seed <n>', 'seed of the shifts', intArg, 0)
-    .option('--overlap <fraction>', 'segment overlap (Demucs --overlap)', numberArg, 0.25)
+    .option('--overlap <fraction>', 'segment overlap (Demucs --overlap)', floatArg, 0.25)
     .addOption(new Option('--subtype <subtype>', 'WAV sample format').choices([...WavSubtypeSchema.options]).default('PCM_16'))
     .option('--json', 'print a JSON summary on stdout')
     .action(async (audio: string, flags: SeparateFlags) => {
