@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { buildDemucsStandIn, createTranscriber, writeWav } from '../dist/index.js';
+import { planConcurrency } from '../dist/pipeline/concurrency.js';
 import { exampleSong } from '../scripts/example-song.mjs';
 
 const { values } = parseArgs({ options: { songs: { type: 'string', default: '4' }, minutes: { type: 'string', default: '3' } } });
@@ -63,8 +64,9 @@ try {
       if (!base) base = r.seconds;
       // The plan of lib/pipeline/concurrency.ts; with one stem (no separation) the idle stem
       // slots' cores go to the transcriber's threads, and separation gets stems × threads.
-      const slots = row.stems ?? Math.max(1, Math.min(4, Math.floor(cores / row.jobs)));
-      const ort = row.ort ?? Math.max(1, Math.floor(cores / (row.jobs * slots)));
+      const plan = planConcurrency({ jobs: row.jobs, stemConcurrency: row.stems, ortIntraOpThreads: row.ort });
+      const slots = plan.stemConcurrency;
+      const ort = plan.ortIntraOpThreads;
       const shape = separation ? `sep ${slots * ort}, ${slots} stems × ${ort}` : `1 stem × ${ort * slots}`;
       console.log(
         `| ${separation ? 'on (stand-in)' : 'off'} | ${row.jobs} | ${row.label} | ${shape} | ${r.seconds.toFixed(1)} s | ` +
