@@ -1,4 +1,4 @@
-// Benchmark: the original's song-level analysis (original-algorithms §5.2) — resample 22.05 kHz ->
+// Benchmark: the original's song-level analysis — resample 22.05 kHz ->
 // 44.1 kHz (soxr HQ) + beat_track + chroma_stft + mfcc(13) + spectral centroid / bandwidth /
 // roll-off + zero-crossing rate + RMS — ours (one native pass, one STFT, single-threaded) against
 // librosa doing the same calls, measured in the same run on the same samples. Prints a Markdown

@@ -11,8 +11,9 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { buildDemucsStandIn, createTranscriber, writeWav } from '../dist/index.js';
-import { planConcurrency } from '../dist/pipeline/concurrency.js';
+import { createTranscriber, writeWav } from '../dist/index.js';
+import { buildDemucsStandIn } from '../dist/testing.js';
+import { planConcurrency } from '../dist/index.js';
 import { exampleSong } from '../scripts/example-song.mjs';
 
 const { values } = parseArgs({ options: { songs: { type: 'string', default: '4' }, minutes: { type: 'string', default: '3' } } });
@@ -23,10 +24,11 @@ const minutes = Number(values.minutes);
 
 function runBatch(args) {
   const script = `
-    import { processBatch } from ${JSON.stringify(join(root, 'dist', 'index.js'))};
+    import { planConcurrency, processBatch } from ${JSON.stringify(join(root, 'dist', 'index.js'))};
     const a = JSON.parse(process.argv[1]);
     const t0 = performance.now();
-    const r = await processBatch(a.files, a.out, { jobs: a.jobs, stemConcurrency: a.stems, ortIntraOpThreads: a.ort, config: a.config });
+    const plan = planConcurrency({ jobs: a.jobs, stemConcurrency: a.stems, ortIntraOpThreads: a.ort });
+    const r = await processBatch(a.files, a.out, { plan, config: a.config });
     if (r.failure_count) throw new Error(JSON.stringify(r.failed));
     console.log(JSON.stringify({ seconds: (performance.now() - t0) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`;
   const env = { ...process.env, UV_THREADPOOL_SIZE: String(Math.max(4, args.jobs * (args.stems ?? 2) + 2)) };

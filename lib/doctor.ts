@@ -3,10 +3,10 @@
  * addon, decoding and resampling a generated signal, creating an ONNX session per execution
  * provider, writing into the output folder), not by looking for files alone.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { constants, existsSync, statSync } from 'node:fs';
+import { access, mkdtemp, rm, statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 
 import { decodeAudio } from './audio/decode.js';
 import { resample } from './audio/resample.js';
@@ -17,7 +17,7 @@ import { createSession } from './models/session.js';
 import { addonOrigin, loadBinding } from './native/load.js';
 import { createTranscriber, defaultModelPath, tfjsModelPath } from './models/basicPitch/index.js';
 import { createSeparator } from './models/demucs/index.js';
-import { resolveModelFile } from './pipeline/modelServices.js';
+import { resolveModelFile } from './pipeline/models.js';
 
 export interface CheckResult {
   name: string;
@@ -74,8 +74,8 @@ export async function runDoctor(options: { outDir?: string; demucsModel?: string
 
   checks.push(
     await check('audio', true, async () => {
-      const dir = join(resolve(options.outDir ?? '.'), `.didactic-doctor-${randomBytes(3).toString('hex')}`);
-      await mkdir(dir, { recursive: true });
+      // A private temp folder: the doctor changes nothing in the output folder.
+      const dir = await mkdtemp(join(tmpdir(), 'didactic-doctor-'));
       try {
         const tone = new Float32Array(44100);
         for (let i = 0; i < tone.length; i++) tone[i] = 0.5 * Math.sin((2 * Math.PI * 440 * i) / 44100);
@@ -151,22 +151,34 @@ export async function runDoctor(options: { outDir?: string; demucsModel?: string
 
   checks.push(
     await check('output', true, async () => {
+      // Checked, never created: the folder itself when it exists, else its nearest existing parent
+      // (where a run would create it).
       const dir = resolve(options.outDir ?? '.');
-      await mkdir(dir, { recursive: true });
-      const probe = join(dir, `.didactic-write-test-${randomBytes(3).toString('hex')}`);
-      await writeFile(probe, 'ok');
-      await rm(probe);
-      const fs = await statfs(dir);
+      const existing = nearestExisting(dir);
+      if (!statSync(existing).isDirectory()) return { ok: false, details: `${dir} cannot be created: ${existing} is not a folder` };
+      await access(existing, constants.W_OK);
+      const fs = await statfs(existing);
       const freeGiB = (fs.bavail * fs.bsize) / 2 ** 30;
+      const where = existing === dir ? `${dir} is writable` : `${dir} does not exist yet; ${existing} is writable, so a run can create it`;
       return {
         ok: freeGiB > 0.5,
-        details: `${dir} is writable; ${freeGiB.toFixed(1)} GiB free`,
-        data: { dir, freeBytes: fs.bavail * fs.bsize },
+        details: `${where}; ${freeGiB.toFixed(1)} GiB free`,
+        data: { dir, checked: existing, freeBytes: fs.bavail * fs.bsize },
       };
     }),
   );
 
   return { ok: checks.every((c) => c.ok || !c.required), checks };
+}
+
+function nearestExisting(dir: string): string {
+  let current = dir;
+  while (!existsSync(current)) {
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  return current;
 }
 
 export function formatDoctorReport(report: DoctorReport): string {

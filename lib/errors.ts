@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'DE_RETRY_EXHAUSTED'
   | 'DE_OUT_OF_MEMORY'
   | 'DE_UNSAFE_PATH'
+  | 'DE_CLOSED'
+  | 'DE_INTERNAL'
   | 'DE_NATIVE_UNKNOWN';
 
 export interface DidacticErrorOptions {

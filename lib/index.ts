@@ -1,44 +1,59 @@
-export * from './errors.js';
+// The public API: what users of the package need, nothing internal. Test-only helpers (stand-in
+// model builders, ONNX graph construction) are exported from `didactic-engine/testing`.
+
+// Errors: one hierarchy with stable codes.
+export {
+  AbortError,
+  CircuitOpenError,
+  ConfigError,
+  DatasetWriteError,
+  DecodeError,
+  DidacticError,
+  InvalidArgumentError,
+  ModelError,
+  NativeError,
+  RetryExhaustedError,
+  TimeoutError,
+  WriteError,
+} from './errors.js';
+export type { DidacticErrorOptions, ErrorCode } from './errors.js';
+
+// Audio I/O.
 export { decodeAudio, DecodeOptionsSchema } from './audio/decode.js';
 export type { DecodedAudio, DecodeOptions } from './audio/decode.js';
 export { writeWav, WriteWavOptionsSchema, WavSubtypeSchema } from './audio/write.js';
 export type { WavSubtype, WriteWavOptions, WriteWavResult } from './audio/write.js';
 export { resample, resampledLength, ResampleOptionsSchema, ResampleEngineSchema } from './audio/resample.js';
 export type { ResampleEngine, ResampleOptions } from './audio/resample.js';
+export { mixToMono } from './audio/mix.js';
 export { audioInfo } from './audio/info.js';
 export type { AudioInfo } from './audio/info.js';
+
+// Analysis (librosa-compatible features, onset, tempo, beats).
+export * from './analysis/index.js';
+
+// Music domain: bar grid, note alignment, per-bar features.
+export { segmentBeatsIntoBars } from './music/segmentation.js';
+export type { BarBoundary } from './music/segmentation.js';
+export { alignNotesToBeats } from './music/align.js';
+export type { NoteAlignment } from './music/align.js';
+export { aggregateBarFeatures, computeStemBarFeatures } from './music/barFeatures.js';
+export type { BarFeatureColumns } from './music/barFeatures.js';
+
+// Models: ONNX Runtime sessions, Basic Pitch transcription, Demucs separation.
 export { createSession, OrtSession, SessionOptionsSchema, ExecutionProviderSchema } from './models/session.js';
 export type { ExecutionProvider, SessionOptions, Tensor } from './models/session.js';
 export { ensureOrtRuntime, ortLibraryPath, ortRuntimeInfo } from './models/runtime.js';
 export type { RuntimeInfo } from './models/runtime.js';
-export { addonOrigin } from './native/load.js';
-export * from './analysis/index.js';
-export { AudioPipeline, runAll, createPipelineBreakers, timingKey, STEP_NAMES, FULL_MIX } from './pipeline/pipeline.js';
-export type { PipelineOptions, PipelineResult, ProgressEvent, PipelineBreakers } from './pipeline/pipeline.js';
-export { processBatch, isSongComplete } from './pipeline/batch.js';
-export type { BatchOptions, BatchResult } from './pipeline/batch.js';
-export { PipelineConfig, loadPipelineConfigFile, pipelineConfigJsonSchema } from './pipeline/config.js';
-export type { PipelineConfigInput, PipelineConfigFields } from './pipeline/config.js';
-export type { PipelineServices, StemSeparator, Transcriber, TranscribedNote, SeparatedStem } from './pipeline/services.js';
-export { segmentBeatsIntoBars } from './pipeline/segmentation.js';
-export type { BarBoundary } from './pipeline/segmentation.js';
-export { alignNotesToBeats } from './pipeline/align.js';
-export { retryWithBackoff, computeDelay, ServiceBreaker, withTimeout } from './pipeline/resilience.js';
-export { runDoctor } from './doctor.js';
-export type { DoctorReport } from './doctor.js';
-export { textLogger, jsonLogger, silentLogger } from './util/logger.js';
-export type { Logger } from './util/logger.js';
+export { modelsDir } from './models/paths.js';
 export {
   createTranscriber,
   transcribe,
   transcribeToMidi,
   notesFromPosteriors,
   notesToMidi,
-  notesToMidiNotes,
   writePosteriorsNpy,
   ensureDefaultModel as ensureBasicPitchModel,
-  convertTfjsGraph,
-  resolveBasicPitchBackend,
   Transcriber as BasicPitchTranscriber,
   NoteOptionsSchema,
   TranscribeOptionsSchema,
@@ -49,12 +64,39 @@ export {
   createSeparator,
   separate,
   resolveDemucsModel,
-  buildDemucsStandIn,
   Separator,
   SeparatorOptionsSchema,
   SeparateOptionsSchema,
   DEFAULT_SOURCES as DEMUCS_DEFAULT_SOURCES,
 } from './models/demucs/index.js';
 export type { SeparateOptions, SeparationResult, SeparatorInfo, SeparatorOptions, Stem } from './models/demucs/index.js';
-export { modelsDir } from './models/paths.js';
-export { resolveDefaultSeparator, resolveDefaultTranscriber } from './pipeline/modelServices.js';
+
+// The pipeline: config, one song, batches, models owned by the caller, concurrency plan.
+export { AudioPipeline, runAll, createPipelineBreakers } from './pipeline/pipeline.js';
+export type { PipelineOptions, PipelineResult } from './pipeline/pipeline.js';
+export { FULL_MIX } from './pipeline/context.js';
+export type { PipelineBreakers, ProgressEvent } from './pipeline/context.js';
+export { processBatch, isSongComplete } from './pipeline/batch.js';
+export type { BatchOptions, BatchResult } from './pipeline/batch.js';
+export { PipelineConfig, loadPipelineConfigFile, pipelineConfigJsonSchema } from './pipeline/config.js';
+export type { PipelineConfigInput, PipelineConfigFields } from './pipeline/config.js';
+export { planConcurrency } from './pipeline/concurrency.js';
+export type { RunPlan } from './pipeline/concurrency.js';
+export { ModelCache } from './pipeline/models.js';
+export type { PipelineServices, StemSeparator, Transcriber, TranscribedNote, SeparatedStem } from './pipeline/services.js';
+export { retryWithBackoff, computeDelay, ServiceBreaker, withTimeout } from './pipeline/resilience.js';
+
+// Datasets: schemas, readers and writers of the Parquet files the pipeline writes.
+export { DATASET_SCHEMAS, EVENTS_SCHEMA, BEATS_SCHEMA, BARS_SCHEMA, BAR_FEATURES_SCHEMA, BAR_GRID_SCHEMA } from './datasets/schema.js';
+export type { ColumnKind, ColumnSpec, DatasetName, DatasetSchema } from './datasets/schema.js';
+export { readParquetTable, readParquetInfo, checkParquetDataset, writeParquetDataset } from './datasets/parquet.js';
+export type { DatasetCheck, ParquetFileInfo, ParquetWriteResult } from './datasets/parquet.js';
+export { StreamingParquetWriter } from './datasets/streaming.js';
+export { writeSongDatasets } from './datasets/songSink.js';
+
+// Operations.
+export { runDoctor } from './doctor.js';
+export type { DoctorReport } from './doctor.js';
+export { textLogger, jsonLogger, silentLogger } from './util/logger.js';
+export type { Logger } from './util/logger.js';
+export { addonOrigin } from './native/load.js';

@@ -1,5 +1,5 @@
 /**
- * `analyze`: the original's AudioAnalyzer.analyze (original-algorithms §5.1) in one native pass —
+ * `analyze`: the original's AudioAnalyzer.analyze in one native pass —
  * one STFT shared by chroma, MFCC, centroid, bandwidth and roll-off, plus ZCR, RMS, the onset
  * envelope, tempo and beats — with the per-frame matrices kept and song-level statistics added.
  */

@@ -4,7 +4,7 @@
  * file or batch), plus `--jobs`, `--json`, `--resume`, `--quiet/--verbose`, and subcommands.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { Command, CommanderError, Option } from 'commander';
@@ -14,6 +14,7 @@ import { DidacticError } from '../errors.js';
 import { processBatch, type BatchResult } from '../pipeline/batch.js';
 import { BASIC_PITCH_BACKENDS, loadPipelineConfigFile, PipelineConfig } from '../pipeline/config.js';
 import { planConcurrency } from '../pipeline/concurrency.js';
+import { ModelCache } from '../pipeline/models.js';
 import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '../util/logger.js';
 import { floatArg, intArg } from './args.js';
 import { addModelCommands } from './modelCommands.js';
@@ -101,27 +102,34 @@ function configFromFlags(opts: MainOptions, given: (name: string) => boolean): R
 async function runMain(opts: MainOptions, given: (name: string) => boolean): Promise<number> {
   const log = buildLogger(opts);
   const files = opts.wav ?? [];
+  // The one existence check of the inputs (the original's CLI refuses to start without them).
   const missing = files.filter((f) => !existsSync(f));
   if (missing.length > 0) {
     log.error('Input file(s) not found:');
     for (const f of missing) log.error(`  - ${f}`);
     return 1;
   }
-  const overrides = configFromFlags(opts, given);
-  const fileConfig = opts.config ? (await loadPipelineConfigFile(opts.config, { songId: '_', inputWav: files[0]!, outDir: opts.out }, { warn: null })).toFields() : {};
-  const baseFields = { ...fileConfig, ...overrides } as Record<string, unknown>;
-  delete baseFields.songId;
-  delete baseFields.inputWav;
-  delete baseFields.outDir;
+  const single = files.length === 1;
+  if (single && !opts.songId) {
+    log.error('--song-id is required when processing a single file');
+    return 1;
+  }
+  // One config for the run: per-song configs are derived from it with config.with() by the batch.
+  const identity = { songId: single ? opts.songId! : basename(files[0]!, extname(files[0]!)), inputWav: files[0]!, outDir: opts.out };
+  const overrides = { ...configFromFlags(opts, given), ...identity };
+  const config = opts.config
+    ? await loadPipelineConfigFile(opts.config, overrides, { warn: null })
+    : new PipelineConfig(overrides, { warn: null });
   const showProgress = opts.progress ?? Boolean(process.stderr.isTTY);
+  // The concurrency plan is made once, here, and handed down.
   const plan = planConcurrency({
-    jobs: files.length > 1 ? opts.jobs : 1,
+    jobs: single ? 1 : opts.jobs,
     ...(opts.stemJobs !== undefined ? { stemConcurrency: opts.stemJobs } : {}),
     ...(opts.ortThreads !== undefined ? { ortIntraOpThreads: opts.ortThreads } : {}),
   });
   // Only effective before the libuv pool starts, which is why the CLI sets it this early.
   process.env.UV_THREADPOOL_SIZE ??= String(plan.uvThreadpoolSize);
-  const concurrency = { stemConcurrency: plan.stemConcurrency, ortIntraOpThreads: plan.ortIntraOpThreads, savePosteriors: Boolean(opts.savePosteriors) };
+  const models = new ModelCache();
   const controller = new AbortController();
   const onSignal = () => {
     log.warn('Interrupted: cancelling (outputs of unfinished songs are discarded)');
@@ -129,26 +137,19 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const common = { config, plan, models, resume: Boolean(opts.resume), signal: controller.signal, savePosteriors: Boolean(opts.savePosteriors) };
 
   try {
-    if (files.length === 1) {
-      if (!opts.songId) {
-        log.error('--song-id is required when processing a single file');
-        return 1;
-      }
-      const config = new PipelineConfig({ ...baseFields, songId: opts.songId, inputWav: files[0]!, outDir: opts.out } as never, { warn: null });
+    if (single) {
       log.info('Didactic Engine - Audio Processing Pipeline');
       log.info(`Input: ${files[0]}`);
       log.info(`Song ID: ${opts.songId}`);
       log.info(`Output: ${opts.out}`);
       const progress = showProgress ? createProgress(1, log) : null;
       const batch = await processBatch(files, opts.out, {
-        songIds: [opts.songId],
-        config: config.toFields() as never,
+        ...common,
+        songIds: [opts.songId!],
         logger: silentPrefix(log),
-        resume: Boolean(opts.resume),
-        signal: controller.signal,
-        ...concurrency,
         ...(progress ? { onProgress: progress.onProgress, onSongDone: progress.onSongDone } : {}),
       });
       progress?.stop();
@@ -168,12 +169,9 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
     log.info(`Output directory: ${opts.out}`);
     const progress = showProgress ? createProgress(files.length, log) : null;
     const batch = await processBatch(files, opts.out, {
-      config: baseFields,
+      ...common,
       logger: log,
       jobs: opts.jobs,
-      ...concurrency,
-      resume: Boolean(opts.resume),
-      signal: controller.signal,
       ...(progress ? { onProgress: progress.onProgress, onSongDone: progress.onSongDone } : {}),
     });
     progress?.stop();
@@ -189,6 +187,7 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    await models.close();
   }
 }
 

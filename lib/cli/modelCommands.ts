@@ -11,7 +11,7 @@ import { Command, Option } from 'commander';
 import { writeWav, WavSubtypeSchema } from '../audio/write.js';
 import { createTranscriber, notesToMidiNotes, writePosteriorsNpy } from '../models/basicPitch/index.js';
 import { createSeparator } from '../models/demucs/index.js';
-import { writeStemMidi } from '../reports/midi.js';
+import { writeStemMidi } from '../music/midi.js';
 import { floatArg, intArg } from './args.js';
 
 /** Ctrl-C cancels the native work (nothing half-written is left) instead of killing the process mid-write. */

@@ -4,7 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 
-import type { ProgressEvent } from '../pipeline/pipeline.js';
+import type { ProgressEvent } from '../pipeline/context.js';
 import type { Logger } from '../util/logger.js';
 
 export interface ProgressDisplay {

@@ -1,150 +1,42 @@
 /**
  * Parquet writing (apache-arrow + parquet-wasm) and reading back.
  *
- * Physical format as the original's pandas → pyarrow files (spec §4.2): SNAPPY, dictionary
+ * Physical format as the original's pandas → pyarrow files: SNAPPY, dictionary
  * encoding with PLAIN/RLE fallbacks, one row group for the sizes the pipeline produces, all
  * columns OPTIONAL, Arrow schema in the `ARROW:schema` key. Files are written atomically.
- *
- * `ParquetDatasetWriter` takes batches one at a time so that a later version can flush row groups
- * as they arrive (issue 7); today it keeps the batches and encodes them on `close()`.
+ * Writing goes through StreamingParquetWriter (streaming.ts): row groups are encoded and flushed
+ * as batches arrive.
  */
 import { readFile } from 'node:fs/promises';
 
-import { type RecordBatch, type Schema, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
-import {
-  Compression,
-  ParquetFile,
-  readParquet,
-  Table as WasmTable,
-  writeParquet,
-  WriterPropertiesBuilder,
-  WriterVersion,
-} from 'parquet-wasm';
+import { Table, tableFromIPC } from 'apache-arrow';
+import { Compression, ParquetFile, readParquet } from 'parquet-wasm';
 
-import { DatasetWriteError, DidacticError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
-import { arrowSchemaFor, buildRecordBatch, type ColumnBatch } from './arrow.js';
+import { arrowSchemaFor, type ColumnBatch } from './arrow.js';
 import type { DatasetSchema } from './schema.js';
+import { StreamingParquetWriter, type StreamingWriterOptions } from './streaming.js';
 
-export interface ParquetWriteOptions {
-  /** Rows per row group. Default 1,048,576 (pyarrow's default): one row group per file here. */
-  maxRowGroupSize?: number;
-  /** Extra file-level key/value metadata. */
-  keyValueMetadata?: ReadonlyMap<string, string>;
-}
-
-export interface ParquetWriteResult {
-  path: string;
-  rows: number;
-  bytes: number;
-}
-
-/** Encodes Arrow record batches of one schema as a Parquet file in memory. */
-export function encodeParquet(schema: Schema, batches: readonly RecordBatch[], options: ParquetWriteOptions = {}): Uint8Array {
-  const table = new Table(schema, batches as RecordBatch[]);
-  // V1 data pages, as pyarrow writes by default; SNAPPY as the original.
-  let builder = new WriterPropertiesBuilder()
-    .setCompression(Compression.SNAPPY)
-    .setWriterVersion(WriterVersion.V1)
-    .setMaxRowGroupSize(options.maxRowGroupSize ?? 1024 * 1024);
-  if (options.keyValueMetadata) builder = builder.setKeyValueMetadata(new Map(options.keyValueMetadata));
-  const properties = builder.build();
-  const wasmTable = WasmTable.fromIPCStream(tableToIPC(table, 'stream'));
-  try {
-    return writeParquet(wasmTable, properties);
-  } finally {
-    // writeParquet consumes the table and the properties; free() on a consumed object throws.
-    try {
-      wasmTable.free();
-    } catch {
-      /* already consumed */
-    }
-  }
-}
+import type { ParquetWriteResult } from './streaming.js';
+export type { ParquetWriteResult };
 
 /**
- * Collects batches of one dataset and writes them as one Parquet file, atomically, on close().
- * Nothing is written when no batch (or only empty batches) arrived unless `writeEmpty` is set —
- * the original writes no file for an empty dataset.
+ * Writes a whole dataset (one or more batches, e.g. one per stem) to `path` through the same
+ * streaming writer the pipeline uses; no file (null) for an empty dataset, as in the original.
  */
-export class ParquetDatasetWriter {
-  readonly path: string;
-  readonly schema: DatasetSchema;
-  private readonly batches: RecordBatch[] = [];
-  private rows = 0;
-  private closed = false;
-  private readonly options: ParquetWriteOptions;
-
-  constructor(path: string, schema: DatasetSchema, options: ParquetWriteOptions = {}) {
-    this.path = path;
-    this.schema = schema;
-    this.options = options;
-  }
-
-  get rowCount(): number {
-    return this.rows;
-  }
-
-  /** Validates and converts a batch now, so a bad batch fails at the call that supplied it. */
-  append(batch: ColumnBatch): void {
-    if (this.closed) throw new DatasetWriteError(`${this.schema.name}: append after close`, { op: 'ParquetDatasetWriter.append' });
-    if (batch.length === 0) return;
-    this.batches.push(buildRecordBatch(this.schema, batch));
-    this.rows += batch.length;
-  }
-
-  /** Writes the file; returns null (and writes nothing) for an empty dataset unless writeEmpty. */
-  async close(writeEmpty = false): Promise<ParquetWriteResult | null> {
-    if (this.closed) throw new DatasetWriteError(`${this.schema.name}: closed twice`, { op: 'ParquetDatasetWriter.close' });
-    this.closed = true;
-    if (this.rows === 0 && !writeEmpty) return null;
-    let bytes: Uint8Array;
-    try {
-      bytes = encodeParquet(arrowSchemaFor(this.schema), this.batches, this.options);
-    } catch (err) {
-      throw new DatasetWriteError(`Could not encode ${this.schema.name} as Parquet: ${(err as Error).message}`, {
-        cause: err,
-        op: 'encodeParquet',
-        details: { path: this.path },
-      });
-    } finally {
-      this.batches.length = 0;
-    }
-    try {
-      await writeFileAtomic(this.path, bytes, { op: `write ${this.schema.name}.parquet` });
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new DatasetWriteError(`Could not write ${this.schema.name} dataset: ${reason}`, {
-        cause: err,
-        op: 'writeParquet',
-        details: { path: this.path, ...(err instanceof DidacticError ? err.details : {}) },
-      });
-    }
-    return { path: this.path, rows: this.rows, bytes: bytes.byteLength };
-  }
-
-  /** Drops the collected batches without writing. */
-  abort(): void {
-    this.closed = true;
-    this.batches.length = 0;
-  }
-}
-
-/** Writes a whole dataset (one or more batches, e.g. one per stem) to `path`. */
 export async function writeParquetDataset(
   path: string,
   schema: DatasetSchema,
   batches: readonly ColumnBatch[],
-  options: ParquetWriteOptions & { writeEmpty?: boolean } = {},
+  options: StreamingWriterOptions = {},
 ): Promise<ParquetWriteResult | null> {
-  const writer = new ParquetDatasetWriter(path, schema, options);
+  const writer = new StreamingParquetWriter(path, schema, options);
   try {
-    for (const batch of batches) writer.append(batch);
+    for (const batch of batches) await writer.append(batch);
   } catch (err) {
-    writer.abort();
+    await writer.abort();
     throw err;
   }
-  return writer.close(options.writeEmpty ?? false);
+  return writer.close();
 }
 
 export interface ParquetColumnChunkInfo {

@@ -1,6 +1,5 @@
 /**
- * The four datasets' schemas exactly as the original writes them (pandas → pyarrow, spec
- * §4.2–4.6): column names and order, physical types, every column nullable (OPTIONAL) though no
+ * The four datasets' schemas exactly as the original writes them (pandas → pyarrow): column names and order, physical types, every column nullable (OPTIONAL) though no
  * nulls are written, list columns as list<double> with the element field named `element`.
  */
 
@@ -22,7 +21,7 @@ export interface DatasetSchema {
 const col = (name: string, kind: ColumnKind, listSize?: number): ColumnSpec =>
   listSize === undefined ? { name, kind } : { name, kind, listSize };
 
-/** events.parquet — one row per aligned note (spec §4.3). */
+/** events.parquet — one row per aligned note. */
 export const EVENTS_SCHEMA: DatasetSchema = {
   name: 'events',
   columns: [
@@ -45,13 +44,13 @@ export const EVENTS_SCHEMA: DatasetSchema = {
   ],
 };
 
-/** beats.parquet — one row per (stem, detected beat) (spec §4.4). */
+/** beats.parquet — one row per (stem, detected beat). */
 export const BEATS_SCHEMA: DatasetSchema = {
   name: 'beats',
   columns: [col('song_id', 'utf8'), col('stem', 'utf8'), col('beat_index', 'int64'), col('time_s', 'float64'), col('tempo_bpm', 'float64')],
 };
 
-/** bars.parquet — note statistics per (stem, bar_index) with ≥ 1 note (spec §4.5). */
+/** bars.parquet — note statistics per (stem, bar_index) with ≥ 1 note. */
 export const BARS_SCHEMA: DatasetSchema = {
   name: 'bars',
   columns: [
@@ -70,7 +69,7 @@ export const BARS_SCHEMA: DatasetSchema = {
 export const N_MFCC = 13;
 export const N_CHROMA = 12;
 
-/** bar_features.parquet — one row per (stem, processed bar) (spec §4.6, precompute-path order). */
+/** bar_features.parquet — one row per (stem, processed bar), columns in the original's precompute-path order. */
 export const BAR_FEATURES_SCHEMA: DatasetSchema = {
   name: 'bar_features',
   columns: [
@@ -98,7 +97,7 @@ export const BAR_FEATURES_SCHEMA: DatasetSchema = {
 };
 
 /**
- * bar_grid.parquet — ours, additive (Appendix C #25): the audio bar grid itself, one row per bar
+ * bar_grid.parquet — ours, additive (the original keeps its bar grid only in memory): the audio bar grid itself, one row per bar
  * boundary, which the original only exposed through bar_features rows and `num_bars`.
  * `extrapolated` is true for bars that reach past the detected beats (grid extended at a constant
  * interval, or a pickup bar before the first beat).

@@ -3,7 +3,7 @@
  * groups of streaming Parquet writers) as soon as that stem and every stem before it are done,
  * so rows keep the stem order of a sequential run and a stem's rows can be freed right away.
  */
-import type { BarBoundary } from '../pipeline/segmentation.js';
+import type { BarBoundary } from '../music/segmentation.js';
 import { BAR_FEATURES_SCHEMA, BAR_GRID_SCHEMA, BARS_SCHEMA, BEATS_SCHEMA, EVENTS_SCHEMA } from './schema.js';
 import { StreamingParquetWriter } from './streaming.js';
 import {
@@ -66,10 +66,10 @@ export class SongDatasetSink {
     return this.#chain;
   }
 
-  /** Closes every file (empty datasets get none), after the additive bar grid. */
-  async finish(barGrid: { bars: readonly BarBoundary[]; beatsPerBar: number }): Promise<SongDatasetsResult> {
+  /** Closes every file (empty datasets get none), after the additive bar grid when given. */
+  async finish(barGrid?: { bars: readonly BarBoundary[]; beatsPerBar: number }): Promise<SongDatasetsResult> {
     await this.#chain;
-    await this.#writers.bar_grid.append(barGridBatch(this.songId, barGrid.bars, this.beatTimes, barGrid.beatsPerBar, this.tempoBpm));
+    if (barGrid) await this.#writers.bar_grid.append(barGridBatch(this.songId, barGrid.bars, this.beatTimes, barGrid.beatsPerBar, this.tempoBpm));
     const result: SongDatasetsResult = {};
     for (const name of ['events', 'beats', 'bars', 'bar_features', 'bar_grid'] as const) {
       const written = await this.#writers[name].close();
@@ -81,5 +81,39 @@ export class SongDatasetSink {
   async abort(): Promise<void> {
     await this.#chain.catch(() => {});
     await Promise.all(Object.values(this.#writers).map((w) => w.abort()));
+  }
+}
+
+export interface SongDatasetsInput {
+  datasetsDir: string;
+  songId: string;
+  stems: readonly string[];
+  beatTimes: ArrayLike<number>;
+  tempoBpm: number;
+  /** Per stem, in stem order; stems without notes may be omitted. */
+  events: readonly StemEvents[];
+  /** Per stem, in stem order. */
+  barFeatures: readonly StemBarFeatures[];
+  /** When given, also writes the additive bar_grid.parquet (after the original four). */
+  barGrid?: { bars: readonly BarBoundary[]; beatsPerBar: number };
+}
+
+/**
+ * Writes a song's datasets in one call (the sink's path, all stems at once): the non-empty
+ * datasets in the original's order (events, beats, bars, bar_features), then the additive
+ * bar_grid when requested; empty ones get no file and no key, as in the original's step 9.
+ */
+export async function writeSongDatasets(input: SongDatasetsInput): Promise<SongDatasetsResult> {
+  const sink = new SongDatasetSink(input.datasetsDir, input.songId, input.stems, input.beatTimes, input.tempoBpm);
+  try {
+    for (const [index, stem] of input.stems.entries()) {
+      const events = input.events.find((e) => e.stem === stem);
+      const features = input.barFeatures.find((f) => f.stem === stem);
+      await sink.stemDone(index, { ...(events ? { events } : {}), ...(features ? { features } : {}) });
+    }
+    return await sink.finish(input.barGrid);
+  } catch (err) {
+    await sink.abort();
+    throw err;
   }
 }

@@ -16,8 +16,14 @@ import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import { DatasetWriteError } from '../errors.js';
 import { tempPathFor } from '../util/atomic.js';
 import { arrowSchemaFor, buildRecordBatch, type ColumnBatch } from './arrow.js';
-import type { ParquetWriteResult } from './parquet.js';
 import type { DatasetSchema } from './schema.js';
+
+/** A written dataset file. */
+export interface ParquetWriteResult {
+  path: string;
+  rows: number;
+  bytes: number;
+}
 
 export interface StreamingWriterOptions {
   /** Rows per row group (a row group is flushed once this many rows are buffered). Default 65,536. */

@@ -1,15 +1,16 @@
 /**
- * The original's step 8 (`FeatureExtractor.extract_events/beats/bars`, spec algorithms §6.1):
+ * The original's step 8 (`FeatureExtractor.extract_events/beats/bars`):
  * typed, column-major builders that produce batches for the Parquet writer, plus one-call writers
  * for `datasets/<song_id>/<name>.parquet`.
  */
 import { join } from 'node:path';
 
 import { InvalidArgumentError } from '../errors.js';
-import type { NoteAlignment } from '../pipeline/align.js';
-import type { BarBoundary } from '../pipeline/segmentation.js';
+import type { NoteAlignment } from '../music/align.js';
+import type { BarFeatureColumns } from '../music/barFeatures.js';
+import type { BarBoundary } from '../music/segmentation.js';
 import type { ColumnBatch } from './arrow.js';
-import { type ParquetWriteResult, writeParquetDataset } from './parquet.js';
+import type { ParquetWriteResult } from './parquet.js';
 import { BAR_FEATURES_SCHEMA, BAR_GRID_SCHEMA, BARS_SCHEMA, BEATS_SCHEMA, EVENTS_SCHEMA, N_CHROMA, N_MFCC } from './schema.js';
 
 /** Notes of one stem as parsed from its MIDI (pretty_midi's fields), column-major. */
@@ -124,7 +125,7 @@ interface BarGroup {
 
 /**
  * bars rows: note statistics grouped by (stem, bar_index), sorted by stem then bar_index — only
- * bars holding ≥ 1 note, negative indices included (spec §4.5).
+ * bars holding ≥ 1 note, negative indices included, as the original writes them.
  */
 export function barsBatch(songId: string, stems: readonly StemEvents[]): ColumnBatch {
   const groups = new Map<string, BarGroup>();
@@ -168,26 +169,7 @@ export function barsBatch(songId: string, stems: readonly StemEvents[]): ColumnB
   };
 }
 
-/** Per-bar features of one stem, one entry per processed bar (see pipeline/barFeatures.ts). */
-export interface BarFeatureColumns {
-  barIndex: ArrayLike<number>;
-  startS: ArrayLike<number>;
-  endS: ArrayLike<number>;
-  rms: ArrayLike<number>;
-  zcr: ArrayLike<number>;
-  energy: ArrayLike<number>;
-  spectralCentroidMean: ArrayLike<number>;
-  spectralCentroidStd: ArrayLike<number>;
-  spectralRolloffMean: ArrayLike<number>;
-  spectralRolloffStd: ArrayLike<number>;
-  spectralBandwidthMean: ArrayLike<number>;
-  /** Row-major, 13 per bar. */
-  mfccMean: ArrayLike<number>;
-  /** Row-major, 13 per bar. */
-  mfccStd: ArrayLike<number>;
-  /** Row-major, 12 per bar (C … B). */
-  chromaMean: ArrayLike<number>;
-}
+export type { BarFeatureColumns };
 
 export interface StemBarFeatures {
   songId: string;
@@ -277,49 +259,10 @@ export function datasetPaths(datasetsDir: string) {
   } as const;
 }
 
-export interface SongDatasetsInput {
-  datasetsDir: string;
-  songId: string;
-  stems: readonly string[];
-  beatTimes: ArrayLike<number>;
-  tempoBpm: number;
-  /** Per stem, in stem order; stems without notes may be omitted. */
-  events: readonly StemEvents[];
-  /** Per stem, in stem order. */
-  barFeatures: readonly StemBarFeatures[];
-  /** When given, also writes the additive bar_grid.parquet (after the original four). */
-  barGrid?: { bars: readonly BarBoundary[]; beatsPerBar: number };
-}
-
 export interface SongDatasetsResult {
   events?: ParquetWriteResult;
   beats?: ParquetWriteResult;
   bars?: ParquetWriteResult;
   bar_features?: ParquetWriteResult;
   bar_grid?: ParquetWriteResult;
-}
-
-/**
- * Writes the non-empty datasets in the original's order (events, beats, bars, bar_features), then
- * our additive bar_grid when requested; empty ones get no file and no key, as in the original's
- * step 9.
- */
-export async function writeSongDatasets(input: SongDatasetsInput): Promise<SongDatasetsResult> {
-  const paths = datasetPaths(input.datasetsDir);
-  const result: SongDatasetsResult = {};
-  const events = await writeParquetDataset(paths.events, EVENTS_SCHEMA, input.events.map(eventsBatch));
-  if (events) result.events = events;
-  const beats = await writeParquetDataset(paths.beats, BEATS_SCHEMA, [beatsBatch(input.songId, input.stems, input.beatTimes, input.tempoBpm)]);
-  if (beats) result.beats = beats;
-  const bars = await writeParquetDataset(paths.bars, BARS_SCHEMA, [barsBatch(input.songId, input.events)]);
-  if (bars) result.bars = bars;
-  const features = await writeParquetDataset(paths.bar_features, BAR_FEATURES_SCHEMA, input.barFeatures.map(barFeaturesBatch));
-  if (features) result.bar_features = features;
-  if (input.barGrid) {
-    const grid = await writeParquetDataset(paths.bar_grid, BAR_GRID_SCHEMA, [
-      barGridBatch(input.songId, input.barGrid.bars, input.beatTimes, input.barGrid.beatsPerBar, input.tempoBpm),
-    ]);
-    if (grid) result.bar_grid = grid;
-  }
-  return result;
 }

@@ -11,15 +11,21 @@ import pLimit from 'p-limit';
 
 import { DidacticError, InvalidArgumentError } from '../errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
+import type { BatchMetrics, StepMetrics } from '../util/metrics.js';
+import { planConcurrency, type RunPlan } from './concurrency.js';
 import { PipelineConfig, type PipelineConfigFields } from './config.js';
-import { AudioPipeline, createPipelineBreakers, type PipelineResult, type ProgressEvent } from './pipeline.js';
-import type { PipelineServices } from './services.js';
+import type { PipelineBreakers, ProgressEvent } from './context.js';
 import { runFingerprint } from './fingerprint.js';
-import { planConcurrency, setOrtIntraOpThreads } from './concurrency.js';
+import { ModelCache } from './models.js';
+import { PIPELINE_BREAKER_DEFAULTS, ServiceBreaker } from './resilience.js';
+import { runSong } from './run.js';
+import type { PipelineServices } from './services.js';
+import { SongStaging } from './staging.js';
 
-export { runFingerprint };
+/** The result object of one song (the original's keys in its order, plus additive keys). */
+export type SongResult = Record<string, unknown> & { song_id: string; input_path: string; output_dir: string; summary_json: string };
 
-export type BatchSuccess = [songId: string, inputPath: string, results: PipelineResult];
+export type BatchSuccess = [songId: string, inputPath: string, results: SongResult];
 export type BatchFailure = [songId: string, inputPath: string, error: string];
 export type BatchSkip = [songId: string, inputPath: string, summaryJson: string];
 
@@ -35,20 +41,13 @@ export interface BatchResult {
   metrics: BatchMetrics;
 }
 
-export interface BatchMetrics {
-  wall_s: number;
-  songs_per_minute: number;
-  peak_rss_mib: number;
-  read_bytes: number | null;
-  written_bytes: number | null;
-  /** Per step: seconds summed over songs (wall and CPU). */
-  steps: Record<string, { wall_s: number; cpu_s: number }>;
-}
-
 export interface BatchOptions {
   songIds?: readonly string[];
-  /** Config fields applied to every song (camelCase or snake_case). */
-  config?: Partial<PipelineConfigFields> | Record<string, unknown>;
+  /**
+   * The config every song starts from: a PipelineConfig (each song gets `config.with({songId,
+   * inputWav, outDir})`) or config fields (camelCase or snake_case).
+   */
+  config?: PipelineConfig | Partial<PipelineConfigFields> | Record<string, unknown>;
   logger?: Logger;
   /** Songs processed at once (default 1, like the original). */
   jobs?: number;
@@ -57,10 +56,10 @@ export interface BatchOptions {
   signal?: AbortSignal;
   services?: PipelineServices;
   onProgress?: (event: ProgressEvent) => void;
-  /** Stems processed at once per song; default from planConcurrency(). */
-  stemConcurrency?: number;
-  /** ONNX Runtime intra-op threads per session; default from planConcurrency(). */
-  ortIntraOpThreads?: number;
+  /** The run's concurrency; default planConcurrency({ jobs }) (see concurrency.ts). */
+  plan?: RunPlan;
+  /** Opened models shared by the songs; default: a cache the batch opens and closes itself. */
+  models?: ModelCache;
   /** See PipelineOptions.savePosteriors. */
   savePosteriors?: boolean;
   onSongDone?: (outcome: { songId: string; inputPath: string; ok: boolean; skipped: boolean; error?: string }) => void;
@@ -97,17 +96,22 @@ export async function processBatch(
     );
   }
   const log = options.logger ?? silentLogger;
-  const plan = planConcurrency({
-    jobs: options.jobs ?? 1,
-    ...(options.stemConcurrency !== undefined ? { stemConcurrency: options.stemConcurrency } : {}),
-    ...(options.ortIntraOpThreads !== undefined ? { ortIntraOpThreads: options.ortIntraOpThreads } : {}),
-  });
-  setOrtIntraOpThreads(plan.ortIntraOpThreads, plan.separatorThreads);
+  const plan = options.plan ?? planConcurrency({ jobs: options.jobs ?? 1 });
+  const ownModels = options.models === undefined;
+  const models = options.models ?? new ModelCache();
+  const base = options.config;
+  const songConfig = (songId: string, inputWav: string): PipelineConfig =>
+    base instanceof PipelineConfig
+      ? base.with({ songId, inputWav, outDir })
+      : new PipelineConfig({ ...(base ?? {}), songId, inputWav, outDir }, { warn: null });
   log.debug(`Concurrency: ${plan.jobs} song(s) × ${plan.stemConcurrency} stem(s) × ${plan.ortIntraOpThreads} ORT thread(s) on ${plan.cores} core(s)`);
   const limit = pLimit(plan.jobs);
   // One set of breakers for the whole batch: a model that keeps failing is skipped fast for the
   // following songs, as in the original (whose breakers were process-global).
-  const breakers = createPipelineBreakers();
+  const breakers: PipelineBreakers = {
+    demucs: new ServiceBreaker('demucs', PIPELINE_BREAKER_DEFAULTS),
+    basicPitch: new ServiceBreaker('basic_pitch', PIPELINE_BREAKER_DEFAULTS),
+  };
   const total = inputFiles.length;
   const started = performance.now();
   const stepTotals: Record<string, { wall_s: number; cpu_s: number }> = {};
@@ -115,6 +119,7 @@ export async function processBatch(
   let writtenBytes: number | null = 0;
   const outcomes: Array<{ kind: 'ok'; v: BatchSuccess } | { kind: 'fail'; v: BatchFailure } | { kind: 'skip'; v: BatchSkip }> = [];
 
+  try {
   await Promise.all(
     inputFiles.map((inputPath, i) =>
       limit(async () => {
@@ -134,14 +139,8 @@ export async function processBatch(
           done({ kind: 'fail', v: [songId, inputPath, 'AbortError: the batch was cancelled'] });
           return;
         }
-        if (!existsSync(inputPath)) {
-          const message = `File not found: Input file not found: ${inputPath}`;
-          log.warn(`  ✗ Failed (missing file): ${message}`);
-          done({ kind: 'fail', v: [songId, inputPath, message] });
-          return;
-        }
         try {
-          const config = new PipelineConfig({ ...(options.config ?? {}), songId, inputWav: inputPath, outDir } as never, { warn: null });
+          const config = songConfig(songId, inputPath);
           if (options.resume) {
             const summary = await isSongComplete(config);
             if (summary) {
@@ -150,20 +149,28 @@ export async function processBatch(
               return;
             }
           }
-          const pipeline = new AudioPipeline(config, {
-            logger: log,
-            breakers,
-            stemConcurrency: plan.stemConcurrency,
-            ...(options.savePosteriors ? { savePosteriors: true } : {}),
-            ...(options.signal ? { signal: options.signal } : {}),
-            ...(options.services ? { services: options.services } : {}),
-            ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-          });
-          let results: PipelineResult;
+          const records = { stepTimings: {}, stepMetrics: {} as Record<string, StepMetrics> };
+          let results: SongResult;
           try {
-            results = await pipeline.run();
+            const run = await runSong(
+              {
+                config,
+                plan,
+                models,
+                services: options.services ?? {},
+                breakers,
+                log,
+                staging: new SongStaging(outDir, songId),
+                signal: options.signal,
+                onProgress: options.onProgress,
+                chunkWriteConcurrency: 4,
+                savePosteriors: options.savePosteriors ?? false,
+              },
+              records,
+            );
+            results = run.results as SongResult;
           } finally {
-            for (const [key, m] of Object.entries(pipeline.stepMetrics)) {
+            for (const [key, m] of Object.entries(records.stepMetrics)) {
               const t = (stepTotals[key] ??= { wall_s: 0, cpu_s: 0 });
               t.wall_s += m.wall_s;
               t.cpu_s += m.cpu_s;
@@ -184,6 +191,9 @@ export async function processBatch(
       }),
     ),
   );
+  } finally {
+    if (ownModels) await models.close();
+  }
 
   const successful = outcomes.filter((o) => o.kind === 'ok').map((o) => o.v as BatchSuccess);
   const failed = outcomes.filter((o) => o.kind === 'fail').map((o) => o.v as BatchFailure);

@@ -20,7 +20,11 @@ export interface ConcurrencyRequest {
   ortIntraOpThreads?: number;
 }
 
-export interface ConcurrencyPlan {
+/**
+ * The run's concurrency, planned once at the entry (CLI, batch, server) and passed down to every
+ * song and model session; nothing below reads a global thread setting.
+ */
+export interface RunPlan {
   cores: number;
   jobs: number;
   stemConcurrency: number;
@@ -31,7 +35,7 @@ export interface ConcurrencyPlan {
   uvThreadpoolSize: number;
 }
 
-export function planConcurrency(request: ConcurrencyRequest = {}): ConcurrencyPlan {
+export function planConcurrency(request: ConcurrencyRequest = {}): RunPlan {
   const cores = Math.max(1, request.cores ?? availableParallelism());
   const jobs = Math.max(1, request.jobs ?? 1);
   const perSong = Math.max(1, Math.floor(cores / jobs));
@@ -41,22 +45,12 @@ export function planConcurrency(request: ConcurrencyRequest = {}): ConcurrencyPl
   return { cores, jobs, stemConcurrency, ortIntraOpThreads, separatorThreads, uvThreadpoolSize: Math.max(4, jobs * stemConcurrency + 2) };
 }
 
-let ortThreads: number | undefined;
-let separationThreads: number | undefined;
-
 /**
- * The intra-op thread counts model sessions are created with (set from the plan by the CLI or
- * batch): `n` for per-stem models (transcription), `separator` for stem separation (default n).
+ * Intra-op threads for a per-stem model (transcription) when only `stemCount` stems run in a song:
+ * the idle stem slots' cores go to the model instead (e.g. a lone full_mix stem).
  */
-export function setOrtIntraOpThreads(n: number, separator?: number): void {
-  ortThreads = Math.max(1, Math.floor(n));
-  separationThreads = Math.max(1, Math.floor(separator ?? n));
-}
-
-export function ortIntraOpThreads(): number {
-  return ortThreads ?? planConcurrency().ortIntraOpThreads;
-}
-
-export function separatorIntraOpThreads(): number {
-  return separationThreads ?? planConcurrency().separatorThreads;
+export function transcriberThreads(plan: RunPlan, stemCount: number): number {
+  const slots = Math.max(1, plan.stemConcurrency);
+  const spare = Math.max(1, Math.floor(slots / Math.min(slots, Math.max(1, stemCount))));
+  return plan.ortIntraOpThreads * spare;
 }

@@ -21,89 +21,17 @@ export type BasicPitchBackend = (typeof BASIC_PITCH_BACKENDS)[number];
 /** Allowed `time_signature_den` values (the original's rule 5). */
 export const TIME_SIGNATURE_DENOMINATORS = [1, 2, 4, 8, 16, 32] as const;
 
-/** The validated, frozen configuration fields (camelCase). */
-export interface PipelineConfigFields {
-  songId: string;
-  inputWav: string;
-  outDir: string;
-  demucsModel: string;
-  demucsDevice: string;
-  analysisSr: number;
-  hopLength: number;
-  timeSignatureNum: number;
-  timeSignatureDen: number;
-  usePydubPreprocess: boolean;
-  preprocessTargetSr: number;
-  preprocessMono: boolean;
-  preprocessNormalize: boolean;
-  preprocessTrimSilence: boolean;
-  preprocessSilenceThreshDbfs: number;
-  preprocessKeepSilenceMs: number;
-  useEssentiaFeatures: boolean;
-  writeBarChunks: boolean;
-  writeBarChunkWavs: boolean;
-  preserveChunkAudio: boolean;
-  /** null = on iff stderr is a TTY. */
-  enableProgress: boolean | null;
-  basicPitchBackend: BasicPitchBackend;
-  /** Kept for compatibility; unused (dead in the original too). */
-  basicPitchKeepRuns: number | null;
-  useDemucsSeparation: boolean;
-  useBasicPitchTranscription: boolean;
-  /** Seconds; null = no timeout. */
-  demucsTimeoutS: number | null;
-  /** Seconds per stem; null = no timeout. */
-  basicPitchTimeoutS: number | null;
-  barFeaturePrecompute: boolean;
-}
-
 /** What callers pass: the three required fields plus any overrides, camelCase. */
 export type PipelineConfigInput = Pick<PipelineConfigFields, 'songId' | 'inputWav' | 'outDir'> &
   Partial<Omit<PipelineConfigFields, 'songId' | 'inputWav' | 'outDir'>>;
-
-/** Field names in the original's declaration order, snake_case (the JSON/Python spelling). */
-export const CONFIG_FIELD_NAMES = [
-  'song_id',
-  'input_wav',
-  'out_dir',
-  'demucs_model',
-  'demucs_device',
-  'analysis_sr',
-  'hop_length',
-  'time_signature_num',
-  'time_signature_den',
-  'use_pydub_preprocess',
-  'preprocess_target_sr',
-  'preprocess_mono',
-  'preprocess_normalize',
-  'preprocess_trim_silence',
-  'preprocess_silence_thresh_dbfs',
-  'preprocess_keep_silence_ms',
-  'use_essentia_features',
-  'write_bar_chunks',
-  'write_bar_chunk_wavs',
-  'preserve_chunk_audio',
-  'enable_progress',
-  'basic_pitch_backend',
-  'basic_pitch_keep_runs',
-  'use_demucs_separation',
-  'use_basic_pitch_transcription',
-  'demucs_timeout_s',
-  'basic_pitch_timeout_s',
-  'bar_feature_precompute',
-] as const;
-export type ConfigFieldSnakeName = (typeof CONFIG_FIELD_NAMES)[number];
 
 export function snakeToCamel(name: string): string {
   return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
-const CAMEL_BY_SNAKE = new Map<string, keyof PipelineConfigFields>(
-  CONFIG_FIELD_NAMES.map((snake) => [snake, snakeToCamel(snake) as keyof PipelineConfigFields]),
-);
-const SNAKE_BY_CAMEL = new Map<string, ConfigFieldSnakeName>(
-  CONFIG_FIELD_NAMES.map((snake) => [snakeToCamel(snake), snake]),
-);
+export function camelToSnake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
 
 /** Renders a value the way the original's messages show it (Python str() of the value). */
 export function pythonValueText(value: unknown): string {
@@ -124,7 +52,7 @@ export function pythonValueText(value: unknown): string {
 }
 
 function typeMessage(camel: string, expected: string) {
-  const snake = SNAKE_BY_CAMEL.get(camel) ?? camel;
+  const snake = camelToSnake(camel);
   return (issue: { input?: unknown }) =>
     `${snake} must be ${expected}, got ${typeof issue.input === 'string' ? `'${issue.input}'` : pythonValueText(issue.input)}`;
 }
@@ -175,7 +103,44 @@ const PipelineConfigShape = z.strictObject({
   barFeaturePrecompute: boolField('barFeaturePrecompute').default(true),
 });
 
+/** The validated, frozen configuration fields (camelCase), derived from the shape above. */
+export type PipelineConfigFields = Omit<z.output<typeof PipelineConfigShape>, 'basicPitchBackend'> & {
+  basicPitchBackend: BasicPitchBackend;
+};
 type ShapeOutput = z.output<typeof PipelineConfigShape>;
+type FieldName = keyof PipelineConfigFields;
+
+/** Field names in the original's declaration order (the shape's order), camelCase and snake_case. */
+const FIELD_NAMES = Object.keys(PipelineConfigShape.shape) as FieldName[];
+export const CONFIG_FIELD_NAMES = FIELD_NAMES.map(camelToSnake);
+export type ConfigFieldSnakeName = string;
+const CAMEL_BY_SNAKE = new Map<string, FieldName>(FIELD_NAMES.map((camel) => [camelToSnake(camel), camel]));
+const SNAKE_BY_CAMEL = new Map<string, string>(FIELD_NAMES.map((camel) => [camel, camelToSnake(camel)]));
+
+/** combined.json's `config` object: these fields, in this (the original's) order. */
+const SUMMARY_FIELDS = [
+  'analysisSr',
+  'hopLength',
+  'timeSignatureNum',
+  'timeSignatureDen',
+  'usePydubPreprocess',
+  'useEssentiaFeatures',
+  'writeBarChunks',
+  'writeBarChunkWavs',
+  'preserveChunkAudio',
+  'barFeaturePrecompute',
+  'useDemucsSeparation',
+  'demucsModel',
+  'demucsDevice',
+  'demucsTimeoutS',
+  'useBasicPitchTranscription',
+  'basicPitchBackend',
+  'basicPitchTimeoutS',
+] as const satisfies readonly FieldName[];
+export type SummaryConfig = { [K in (typeof SUMMARY_FIELDS)[number] as CamelToSnake<K>]: PipelineConfigFields[K] };
+type CamelToSnake<S extends string> = S extends `${infer H}${infer T}`
+  ? `${H extends Uppercase<H> ? (H extends Lowercase<H> ? H : `_${Lowercase<H>}`) : H}${CamelToSnake<T>}`
+  : S;
 
 interface ValueRule {
   path: keyof PipelineConfigFields;
@@ -336,61 +301,15 @@ export const OUTPUT_DIRECTORY_KINDS = [
   ['inputDir', 'input'],
 ] as const;
 
-/** The `config` object of combined.json: these keys, in this order (spec §4.1). */
-export interface SummaryConfig {
-  analysis_sr: number;
-  hop_length: number;
-  time_signature_num: number;
-  time_signature_den: number;
-  use_pydub_preprocess: boolean;
-  use_essentia_features: boolean;
-  write_bar_chunks: boolean;
-  write_bar_chunk_wavs: boolean;
-  preserve_chunk_audio: boolean;
-  bar_feature_precompute: boolean;
-  use_demucs_separation: boolean;
-  demucs_model: string;
-  demucs_device: string;
-  demucs_timeout_s: number | null;
-  use_basic_pitch_transcription: boolean;
-  basic_pitch_backend: string;
-  basic_pitch_timeout_s: number | null;
-}
-
 /**
  * Immutable pipeline configuration (the original is a frozen dataclass). Build a modified copy
  * with `with({...})`, which re-runs validation.
  */
-export class PipelineConfig implements PipelineConfigFields {
-  declare readonly songId: string;
-  declare readonly inputWav: string;
-  declare readonly outDir: string;
-  declare readonly demucsModel: string;
-  declare readonly demucsDevice: string;
-  declare readonly analysisSr: number;
-  declare readonly hopLength: number;
-  declare readonly timeSignatureNum: number;
-  declare readonly timeSignatureDen: number;
-  declare readonly usePydubPreprocess: boolean;
-  declare readonly preprocessTargetSr: number;
-  declare readonly preprocessMono: boolean;
-  declare readonly preprocessNormalize: boolean;
-  declare readonly preprocessTrimSilence: boolean;
-  declare readonly preprocessSilenceThreshDbfs: number;
-  declare readonly preprocessKeepSilenceMs: number;
-  declare readonly useEssentiaFeatures: boolean;
-  declare readonly writeBarChunks: boolean;
-  declare readonly writeBarChunkWavs: boolean;
-  declare readonly preserveChunkAudio: boolean;
-  declare readonly enableProgress: boolean | null;
-  declare readonly basicPitchBackend: BasicPitchBackend;
-  declare readonly basicPitchKeepRuns: number | null;
-  declare readonly useDemucsSeparation: boolean;
-  declare readonly useBasicPitchTranscription: boolean;
-  declare readonly demucsTimeoutS: number | null;
-  declare readonly basicPitchTimeoutS: number | null;
-  declare readonly barFeaturePrecompute: boolean;
-
+// The fields are declared once, by the shape; the class gets them through declaration merging.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface PipelineConfig extends Readonly<PipelineConfigFields> {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class PipelineConfig {
   /** Accepts camelCase (PipelineConfigInput) or the original's snake_case keys. */
   constructor(input: PipelineConfigInput | Record<string, unknown>, options: ConfigParseOptions = {}) {
     Object.assign(this, parsePipelineConfigFields(input, options));
@@ -445,41 +364,20 @@ export class PipelineConfig implements PipelineConfigFields {
   /** Plain camelCase fields (no derived paths). */
   toFields(): PipelineConfigFields {
     const out: Record<string, unknown> = {};
-    for (const snake of CONFIG_FIELD_NAMES) {
-      const camel = CAMEL_BY_SNAKE.get(snake)!;
-      out[camel] = this[camel];
-    }
+    for (const camel of FIELD_NAMES) out[camel] = this[camel];
     return out as unknown as PipelineConfigFields;
   }
 
   /** All fields with the original's snake_case keys, in declaration order (for JSON config files). */
   toSnakeCase(): Record<ConfigFieldSnakeName, unknown> {
     const out: Record<string, unknown> = {};
-    for (const snake of CONFIG_FIELD_NAMES) out[snake] = this[CAMEL_BY_SNAKE.get(snake)!];
+    for (const camel of FIELD_NAMES) out[camelToSnake(camel)] = this[camel];
     return out as Record<ConfigFieldSnakeName, unknown>;
   }
 
   /** The subset serialised into combined.json's `config`, in the original's key order. */
   toSummaryConfig(): SummaryConfig {
-    return {
-      analysis_sr: this.analysisSr,
-      hop_length: this.hopLength,
-      time_signature_num: this.timeSignatureNum,
-      time_signature_den: this.timeSignatureDen,
-      use_pydub_preprocess: this.usePydubPreprocess,
-      use_essentia_features: this.useEssentiaFeatures,
-      write_bar_chunks: this.writeBarChunks,
-      write_bar_chunk_wavs: this.writeBarChunkWavs,
-      preserve_chunk_audio: this.preserveChunkAudio,
-      bar_feature_precompute: this.barFeaturePrecompute,
-      use_demucs_separation: this.useDemucsSeparation,
-      demucs_model: this.demucsModel,
-      demucs_device: this.demucsDevice,
-      demucs_timeout_s: this.demucsTimeoutS,
-      use_basic_pitch_transcription: this.useBasicPitchTranscription,
-      basic_pitch_backend: this.basicPitchBackend,
-      basic_pitch_timeout_s: this.basicPitchTimeoutS,
-    };
+    return Object.fromEntries(SUMMARY_FIELDS.map((camel) => [camelToSnake(camel), this[camel]])) as SummaryConfig;
   }
 
   toJSON(): Record<ConfigFieldSnakeName, unknown> {

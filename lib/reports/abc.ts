@@ -1,6 +1,6 @@
 /**
  * A real ABC 2.1 writer for `reports/<song_id>/<stem>.abc`. The original wrote music21's object
- * repr (`<music21.stream.Score 0x…>`), which no ABC tool can read (spec §4.9, Appendix C #3).
+ * repr (`<music21.stream.Score 0x…>`), which no ABC tool can read.
  *
  * Notes are placed on the beat grid (their `start_beat_float`/`end_beat_float` from alignment,
  * beats = quarter notes as in the bar grid), quantised to `subdivisionsPerBeat` steps (sixteenth

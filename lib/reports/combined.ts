@@ -1,5 +1,5 @@
 /**
- * `analysis/<song_id>/combined.json` (spec §4.1): the original's current schema, keys in its
+ * `analysis/<song_id>/combined.json`: the original's current schema, keys in its
  * order, serialised the way Python's `json.dumps(indent=2)` does (2-space indent, `": "`,
  * integral floats keep `.0`, `1e-05` exponents, non-ASCII as `\uXXXX`, no trailing newline), so
  * the file is byte-compatible with the original's for the same values.

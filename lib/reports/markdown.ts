@@ -1,10 +1,9 @@
 /**
- * `reports/<song_id>/midi_markdown.md` (the original's `export_midi_markdown`, spec §4.8 and
- * algorithms §12) in the original's current format: title, `## Stem:` section, `### Bar <i>`
+ * `reports/<song_id>/midi_markdown.md` (the original's `export_midi_markdown`) in the original's current format: title, `## Stem:` section, `### Bar <i>`
  * headings in ascending order (negatives first), the same table header and separator, Python
  * `.3f` times, sharps-only note names.
  *
- * Default layout fixes Appendix C #23: one `## Stem: <stem>` section per stem (stem order) and
+ * Default layout fixes the original's repeated stem headings: one `## Stem: <stem>` section per stem (stem order) and
  * notes sorted by start within a bar. `groupBy: 'all'` reproduces the original exactly: a single
  * `## Stem: all` section with notes in events order.
  */

@@ -54,3 +54,14 @@ export function startStepMetrics(): () => StepMetrics {
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
+
+/** Resource figures of a batch, summed over the songs it processed. */
+export interface BatchMetrics {
+  wall_s: number;
+  songs_per_minute: number;
+  peak_rss_mib: number;
+  read_bytes: number | null;
+  written_bytes: number | null;
+  /** Per step: seconds summed over songs (wall and CPU). */
+  steps: Record<string, { wall_s: number; cpu_s: number }>;
+}

@@ -3,7 +3,15 @@
  * Prometheus): songs processed/failed, per-step seconds, bytes, peak RSS. In-process registry;
  * `renderPrometheus()` gives the exposition text, `--metrics-file` writes it after a batch.
  */
-import type { BatchResult } from '../pipeline/batch.js';
+import type { BatchMetrics } from './metrics.js';
+
+/** What recordBatch reads of a batch's outcome. */
+export interface BatchOutcomeCounts {
+  successful: readonly unknown[];
+  failed: readonly unknown[];
+  skipped: readonly unknown[];
+  metrics: BatchMetrics;
+}
 
 const counters = new Map<string, number>();
 const gauges = new Map<string, number>();
@@ -25,7 +33,7 @@ export function setGauge(name: string, value: number, labels: Record<string, str
 }
 
 /** Folds a batch's outcome into the registry. */
-export function recordBatch(batch: BatchResult): void {
+export function recordBatch(batch: BatchOutcomeCounts): void {
   incCounter('didactic_songs_total', { outcome: 'ok' }, batch.successful.length);
   incCounter('didactic_songs_total', { outcome: 'failed' }, batch.failed.length);
   incCounter('didactic_songs_total', { outcome: 'skipped' }, batch.skipped.length);

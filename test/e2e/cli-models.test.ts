@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeAudio, writeWav } from '../../lib/index.js';
-import { buildDemucsStandIn } from '../../lib/models/demucs/index.js';
-import { parseMidiNotes } from '../../lib/reports/midi.js';
+import { buildDemucsStandIn } from '../../lib/testing.js';
+import { parseMidiNotes } from '../../lib/music/midi.js';
 import { melodySong } from '../helpers/signals.js';
 import { useTempDir } from '../helpers/tmp.js';
 

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { buildDemucsStandIn, writeWav } from '../../lib/index.js';
+import { writeWav } from '../../lib/index.js';
+import { buildDemucsStandIn } from '../../lib/testing.js';
 import { clickTrack } from '../helpers/clicks.js';
 import { useTempDir } from '../helpers/tmp.js';
 
@@ -26,7 +27,14 @@ describe('didactic-engine doctor', () => {
     const cuda = byName['provider:cuda']!;
     expect(cuda.required).toBe(false);
     if (!cuda.ok) expect(cuda.details).toMatch(/not usable/);
-    expect(byName.output!.details).toMatch(/writable; [\d.]+ GiB free/);
+    expect(byName.output!.details).toMatch(/writable, so a run can create it; [\d.]+ GiB free/);
+    // The doctor checks and changes nothing: the output folder it was asked about is not created.
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+    mkdirSync(join(dir, 'existing'));
+    const existing = spawnSync(process.execPath, [cli, 'doctor', '--json', '--out', join(dir, 'existing')], { encoding: 'utf8' });
+    const output = (JSON.parse(existing.stdout) as { checks: { name: string; details: string }[] }).checks.find((c) => c.name === 'output')!;
+    expect(output.details).toMatch(/existing is writable; [\d.]+ GiB free/);
+    expect(readdirSync(join(dir, 'existing'))).toEqual([]);
   });
 
   it('opens the models it reports: a Demucs model in the models folder, the Basic Pitch model to be converted there', () => {

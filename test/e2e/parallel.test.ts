@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { AudioPipeline, writeWav } from '../../lib/index.js';
-import { buildDemucsStandIn } from '../../lib/models/demucs/index.js';
+import { buildDemucsStandIn } from '../../lib/testing.js';
 import { planConcurrency } from '../../lib/pipeline/concurrency.js';
 import { melodySong } from '../helpers/signals.js';
 import { useTempDir } from '../helpers/tmp.js';
@@ -23,7 +23,7 @@ describe('in-song parallelism gives the same results as a sequential run', () =>
     const run = (out: string, stemConcurrency: number, chunkWriteConcurrency: number) =>
       new AudioPipeline(
         { songId: 'song', inputWav: input, outDir: join(dir, out), demucsModel: model },
-        { stemConcurrency, chunkWriteConcurrency },
+        { plan: planConcurrency({ stemConcurrency }), chunkWriteConcurrency },
       ).run();
     const seq = await run('seq', 1, 1);
     const par = await run('par', 4, 8);

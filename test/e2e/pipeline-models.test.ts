@@ -13,8 +13,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AudioPipeline, decodeAudio, writeWav } from '../../lib/index.js';
 import { readParquetTable } from '../../lib/datasets/parquet.js';
 import { createTranscriber } from '../../lib/models/basicPitch/index.js';
-import { buildDemucsStandIn } from '../../lib/models/demucs/index.js';
-import { parseMidiNotes } from '../../lib/reports/midi.js';
+import { buildDemucsStandIn } from '../../lib/testing.js';
+import { parseMidiNotes } from '../../lib/music/midi.js';
 import { melodySong } from '../helpers/signals.js';
 import { useTempDir } from '../helpers/tmp.js';
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { AudioPipeline, writeWav, type StemSeparator } from '../../lib/index.js';
+import { planConcurrency } from '../../lib/pipeline/concurrency.js';
 import { clickTrack } from '../helpers/clicks.js';
 import { pythonHas, venvPython } from '../helpers/python.js';
 import { useTempDir } from '../helpers/tmp.js';
@@ -28,7 +29,7 @@ describe.skipIf(!havePython)('the pipeline’s streamed datasets, read by pyarro
     await writeWav(input, clickTrack({ sampleRate: 22050, seconds: 10, bpm: 120 }), { sampleRate: 22050 });
     await new AudioPipeline(
       { songId: 'song', inputWav: input, outDir: join(dir, 'out'), useBasicPitchTranscription: false },
-      { services: { separator: twoStems }, stemConcurrency: 2 },
+      { services: { separator: twoStems }, plan: planConcurrency({ stemConcurrency: 2 }) },
     ).run();
     const r = spawnSync(venvPython, [join(root, 'scripts', 'reference', 'check_parquet_dtypes.py'), join(dir, 'out', 'datasets', 'song')], {
       encoding: 'utf8',

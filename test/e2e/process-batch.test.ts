@@ -6,7 +6,7 @@ import { AudioPipeline, writeWav } from '../../lib/index.js';
 import { sine } from '../helpers/signals.js';
 import { useTempDir } from '../helpers/tmp.js';
 
-// The original's process_batch tests (spec §6.1), on 1-second sines with chunks off.
+// The original's process_batch tests, on 1-second sines with chunks off.
 describe('AudioPipeline.processBatch (the original’s contract)', () => {
   const dir = useTempDir();
   const files = [0, 1, 2].map((i) => join(dir, `sine_${i}.wav`));

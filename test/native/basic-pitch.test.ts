@@ -18,7 +18,7 @@ import {
   writePosteriorsNpy,
 } from '../../lib/models/basicPitch/index.js';
 import { buildModel } from '../../lib/models/onnxBuilder.js';
-import { parseMidiNotes } from '../../lib/reports/midi.js';
+import { parseMidiNotes } from '../../lib/music/midi.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 let transcriber: Transcriber;

@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
+import { MAX_EVENT_LOOP_GAP_MS, watchEventLoop } from '../helpers/eventLoop.js';
+
 import { writeWav } from '../../lib/audio/write.js';
 import { AbortError, InvalidArgumentError, ModelError } from '../../lib/errors.js';
 import {
@@ -186,17 +188,14 @@ describe('demucs separation with stand-in models', () => {
     const sep = await createSeparator(buildDemucsStandIn());
     const x = stereoSignal(30 * SR, 6);
     const seen: Array<[number, number]> = [];
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 1);
-    try {
-      await sep.separate({ samples: x, sampleRate: SR, channels: 2 }, { onProgress: (d, t) => seen.push([d, t]) });
-    } finally {
-      clearInterval(timer);
-    }
+    const { ticks, maxGapMs, elapsedMs } = await watchEventLoop(() =>
+      sep.separate({ samples: x, sampleRate: SR, channels: 2 }, { onProgress: (d, t) => seen.push([d, t]) }),
+    );
     const total = Math.ceil((30 * SR) / STRIDE);
     expect(seen.at(-1)).toEqual([total, total]);
     expect(seen.map((p) => p[0])).toEqual(Array.from({ length: total }, (_, i) => i + 1));
-    expect(ticks).toBeGreaterThan(0);
+    expect(ticks).toBeGreaterThan(elapsedMs / 20);
+    expect(maxGapMs).toBeLessThan(MAX_EVENT_LOOP_GAP_MS);
   });
 
   it('asks for CUDA when told and falls back to CPU with a warning', async () => {

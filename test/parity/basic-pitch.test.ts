@@ -88,13 +88,19 @@ describe.skipIf(!canConvert)('basic-pitch peer tests (vocadito_10)', () => {
     const noMelodia = await notesFromPosteriors(f, { melodiaTrick: false });
     expect(noMelodia.length).toBeLessThan(base.length);
     const limited = await notesFromPosteriors(f, { minimumFrequency: 150, maximumFrequency: 300 });
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited.length).toBeLessThan(base.length);
     for (const n of limited) {
       expect(n.pitch).toBeGreaterThanOrEqual(Math.round(12 * Math.log2(150 / 440) + 69));
       expect(n.pitch).toBeLessThan(Math.round(12 * Math.log2(300 / 440) + 69));
     }
     const long = await notesFromPosteriors(f, { minimumNoteLengthMs: 500 });
+    expect(long.length).toBeGreaterThan(0);
+    expect(long.length).toBeLessThan(base.length);
     for (const n of long) expect(n.endFrame - n.startFrame).toBeGreaterThan(43);
     const noBends = await notesFromPosteriors(f, { includePitchBends: false });
+    expect(noBends.length).toBeGreaterThan(0);
+    expect(base.some((n) => n.pitchBends !== undefined)).toBe(true);
     expect(noBends.every((n) => n.pitchBends === undefined)).toBe(true);
   });
 

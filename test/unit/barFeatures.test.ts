@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { InvalidArgumentError } from '../../lib/errors.js';
-import { aggregateBarFeatures, barFrameRange, centredFrameTimes, type FrameFeatures } from '../../lib/pipeline/barFeatures.js';
+import { aggregateBarFeatures, barFrameRange, centredFrameTimes, type FrameFeatures } from '../../lib/music/barFeatures.js';
 
 const SR = 22050;
 const HOP = 512;
@@ -27,7 +27,7 @@ function indexFrames(numFrames: number, layout: 'coefficient-major' | 'frame-maj
 }
 
 describe('bar frame mapping', () => {
-  it('uses frames whose centres lie in [start, end) (spec Appendix B: bar 2–4 s → 87…172)', () => {
+  it('uses frames whose centres lie in [start, end) (bar 2–4 s → frames 87…172)', () => {
     const times = centredFrameTimes(400, HOP, SR);
     expect(barFrameRange(times, 2.0, 4.0)).toEqual([87, 173]);
   });

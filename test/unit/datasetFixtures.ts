@@ -1,5 +1,5 @@
 /** Small deterministic inputs for the dataset tests (shared by the TS and the Python checks). */
-import { alignNotesToBeats } from '../../lib/pipeline/align.js';
+import { alignNotesToBeats } from '../../lib/music/align.js';
 import type { StemBarFeatures, StemEvents } from '../../lib/datasets/tables.js';
 
 export const SONG_ID = 'song_é';

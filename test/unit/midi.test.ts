@@ -7,7 +7,7 @@ import midiFile from 'midi-file';
 import { describe, expect, it } from 'vitest';
 
 import { InvalidArgumentError } from '../../lib/errors.js';
-import { encodeStemMidi, type MidiNote, parseMidiNotes, pitchBendValue, writeStemMidi } from '../../lib/reports/midi.js';
+import { encodeStemMidi, type MidiNote, parseMidiNotes, pitchBendValue, writeStemMidi } from '../../lib/music/midi.js';
 
 const { Midi } = tonejs;
 

@@ -10,8 +10,8 @@ import { join, resolve } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { writeSongDatasets } from '../../lib/datasets/tables.js';
-import { segmentBeatsIntoBars } from '../../lib/pipeline/segmentation.js';
+import { writeSongDatasets } from '../../lib/datasets/songSink.js';
+import { segmentBeatsIntoBars } from '../../lib/music/segmentation.js';
 import { BEATS, EVENTS, SONG_ID, STEMS, stemBarFeatures, TEMPO } from './datasetFixtures.js';
 
 const root = resolve(import.meta.dirname, '..', '..');

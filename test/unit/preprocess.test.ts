@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { detectNonsilentMs, normalizePeak, trimSilence } from '../../lib/pipeline/preprocess.js';
+import { detectNonsilentMs, normalizePeak, trimSilence } from '../../lib/music/preprocess.js';
 
 function padded(sr: number, leadS: number, toneS: number, tailS: number): Float32Array {
   const out = new Float32Array(Math.round(sr * (leadS + toneS + tailS)));

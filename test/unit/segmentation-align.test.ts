@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
 import { InvalidArgumentError } from '../../lib/errors.js';
-import { alignNotesToBeats, pythonFloatMod } from '../../lib/pipeline/align.js';
+import { alignNotesToBeats, pythonFloatMod } from '../../lib/music/align.js';
 import {
   barSampleRange,
   beatsPerBar,
   estimateBeatInterval,
   segmentBeatsIntoBars,
   timeToSampleIndex,
-} from '../../lib/pipeline/segmentation.js';
+} from '../../lib/music/segmentation.js';
 
 const steps = (from: number, to: number, step: number) => {
   const out: number[] = [];
@@ -17,7 +17,7 @@ const steps = (from: number, to: number, step: number) => {
 };
 const asTuples = (bars: { barIndex: number; startS: number; endS: number }[]) => bars.map((b) => [b.barIndex, b.startS, b.endS]);
 
-describe('segmentBeatsIntoBars: worked examples of spec §7.1', () => {
+describe('segmentBeatsIntoBars: worked examples of the original’s bar grid', () => {
   const halfSecond = steps(0.5, 3.0, 0.5);
   it.each([
     [halfSecond, 120, 4, 4, 4.2, [[0, 0.5, 2.5], [1, 2.5, 4.2]]],
@@ -31,7 +31,7 @@ describe('segmentBeatsIntoBars: worked examples of spec §7.1', () => {
   });
 });
 
-describe('segmentBeatsIntoBars: original test-suite cases (spec §6)', () => {
+describe('segmentBeatsIntoBars: the original’s own test cases', () => {
   it('8 beats 0..3.5 s, 120 BPM, 4/4, 4 s → exactly 2 bars of (int, float, float) with end > start', () => {
     const bars = segmentBeatsIntoBars(steps(0, 3.5, 0.5), 120, 4, 4, 4.0);
     expect(bars).toHaveLength(2);
@@ -102,7 +102,7 @@ describe('segmentBeatsIntoBars: fixes', () => {
 describe('alignNotesToBeats', () => {
   const beats = steps(0, 3.5, 0.5);
 
-  it('adds the five columns for 3 notes (spec §6.1)', () => {
+  it('adds the five columns for 3 notes (the original’s test)', () => {
     const a = alignNotesToBeats([{ startS: 0.1, endS: 0.4 }, { startS: 1.0, endS: 1.6 }, { startS: 2.3, endS: 3.0 }], beats, 120);
     expect(Array.from(a.beatIndex)).toEqual([0, 2, 4]);
     expect(Array.from(a.barIndex)).toEqual([0, 0, 1]);
@@ -111,7 +111,7 @@ describe('alignNotesToBeats', () => {
     expect(a.beatInBar[2]).toBeCloseTo(0.6, 12);
   });
 
-  it('reference facts (Appendix B): notes before the first beat', () => {
+  it('reference facts of the original: notes before the first beat', () => {
     const late = steps(5, 20, 0.5);
     const a = alignNotesToBeats({ startS: [4.0, 2.0, 4.5], endS: [4.2, 2.5, 5.0] }, late, 120);
     // 1 s before the first beat: beat −2, bar 0 (truncation), beat_in_bar 2 (floored modulo)

@@ -13,7 +13,7 @@ import type { NativeBasicPitchHandle, NativeBasicPitchNoteOptions, NativeBasicPi
 import { fromNative, InvalidArgumentError, ModelError } from '../../errors.js';
 import { withCancel } from '../../native/cancel.js';
 import { loadBinding } from '../../native/load.js';
-import { encodeStemMidi, type MidiNote, type StemMidiOptions, writeStemMidi } from '../../reports/midi.js';
+import { encodeStemMidi, type MidiNote, type StemMidiOptions, writeStemMidi } from '../../music/midi.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { parseOptions } from '../../util/validate.js';
 import { modelsDir } from '../paths.js';

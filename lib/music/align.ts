@@ -1,5 +1,5 @@
 /**
- * Note → beat/bar alignment (the original's `align_notes_to_beats`, spec algorithms §10.1).
+ * Note → beat/bar alignment (the original's `align_notes_to_beats`).
  *
  * Data-contract conventions kept on purpose (downstream readers and the committed datasets rely
  * on them; see docs/compatibility.md):
@@ -42,6 +42,13 @@ export interface NoteAlignment {
 export interface AlignOptions extends BeatGridOptions {
   /** 'trunc' (default, the original's contract) or 'floor' (consistent with beat_in_bar). */
   barIndexRounding?: 'trunc' | 'floor';
+  /**
+   * Bars from detected downbeats: the indices (into `beatTimes`) of the beats that start bars 0,
+   * 1, 2, … (see barsFromDownbeats). A note's bar is then the one whose downbeat precedes it and
+   * `beat_in_bar` counts from that downbeat; before the first and after the last downbeat, bars of
+   * `num × 4 / den` beats continue the grid (indices floor, so a pickup is bar −1).
+   */
+  barStarts?: readonly number[];
 }
 
 /** Python's float `%`: the result has the sign of the divisor (−0.5 % 4 == 3.5). */
@@ -139,14 +146,40 @@ export function alignNotesToBeats(
 
   const bpb = beatsPerBar(timeSignatureNum, timeSignatureDen);
   const floorBars = options.barIndexRounding === 'floor';
+  const barStarts = options.barStarts && options.barStarts.length > 0 ? options.barStarts : null;
   for (let k = 0; k < n; k++) {
     const [index, startBeat] = beatFloat(startS[k]!);
     const [, endBeat] = beatFloat(endS[k]!);
     out.beatIndex[k] = index;
     out.startBeatFloat[k] = startBeat;
     out.endBeatFloat[k] = endBeat;
-    out.barIndex[k] = floorBars ? Math.floor(startBeat / bpb) : Math.trunc(startBeat / bpb);
-    out.beatInBar[k] = pythonFloatMod(startBeat, bpb);
+    if (barStarts) {
+      [out.barIndex[k], out.beatInBar[k]] = barOfBeat(startBeat, barStarts, bpb);
+    } else {
+      out.barIndex[k] = floorBars ? Math.floor(startBeat / bpb) : Math.trunc(startBeat / bpb);
+      out.beatInBar[k] = pythonFloatMod(startBeat, bpb);
+    }
   }
   return out;
+}
+
+/** Bar index and beat in bar of a (fractional) beat index, with bars starting at `barStarts`. */
+function barOfBeat(beat: number, barStarts: readonly number[], bpb: number): [number, number] {
+  const first = barStarts[0]!;
+  if (beat < first) {
+    const bars = Math.floor((beat - first) / bpb);
+    return [bars, beat - first - bars * bpb];
+  }
+  // Last bar start ≤ beat.
+  let lo = 0;
+  let hi = barStarts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (barStarts[mid]! <= beat) lo = mid + 1;
+    else hi = mid;
+  }
+  const j = lo - 1;
+  if (j < barStarts.length - 1) return [j, beat - barStarts[j]!];
+  const past = Math.floor((beat - barStarts[j]!) / bpb);
+  return [j + past, beat - barStarts[j]! - past * bpb];
 }

@@ -1,6 +1,6 @@
 /**
  * Per-bar aggregation of whole-signal frame features (the original's "precompute" path, spec
- * algorithms §6.4), with its bugs fixed (Appendix C #4, #5, #6, #18):
+ * ), with its bugs fixed:
  *
  * - one implementation: the per-frame features come from one whole-stem analysis (native), and
  *   every bar is aggregated from them — no per-chunk path with different numbers;
@@ -17,8 +17,29 @@
  * midpoint, instead of falling back to a different extractor.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { BarFeatureColumns } from '../datasets/tables.js';
+import { features } from '../analysis/spectral.js';
 import { type BarBoundary, barSampleRange } from './segmentation.js';
+
+/** Per-bar features of one stem, one entry per processed bar . */
+export interface BarFeatureColumns {
+  barIndex: ArrayLike<number>;
+  startS: ArrayLike<number>;
+  endS: ArrayLike<number>;
+  rms: ArrayLike<number>;
+  zcr: ArrayLike<number>;
+  energy: ArrayLike<number>;
+  spectralCentroidMean: ArrayLike<number>;
+  spectralCentroidStd: ArrayLike<number>;
+  spectralRolloffMean: ArrayLike<number>;
+  spectralRolloffStd: ArrayLike<number>;
+  spectralBandwidthMean: ArrayLike<number>;
+  /** Row-major, 13 per bar. */
+  mfccMean: ArrayLike<number>;
+  /** Row-major, 13 per bar. */
+  mfccStd: ArrayLike<number>;
+  /** Row-major, 12 per bar (C … B). */
+  chromaMean: ArrayLike<number>;
+}
 
 /** A per-frame feature with several coefficients per frame (13 MFCCs, 12 chroma bins). */
 export interface FeatureMatrix {
@@ -181,4 +202,38 @@ export function aggregateBarFeatures(input: AggregateBarFeaturesInput): BarFeatu
     for (let r = 0; r < nChroma; r++) set(out.chromaMean, i * nChroma + r, meanStd((f) => chromaAt(r, f), f0, f1)[0]);
   });
   return out;
+}
+
+const N_FFT = 2048;
+
+/** Frame features over the whole stem (one STFT), aggregated per bar. */
+export async function computeStemBarFeatures(
+  samples: Float32Array,
+  sampleRate: number,
+  bars: readonly BarBoundary[],
+  hopLength: number,
+  signal?: AbortSignal,
+): Promise<BarFeatureColumns> {
+  // The original shrinks n_fft to the audio length for very short stems.
+  const nFft = Math.max(2, Math.min(N_FFT, samples.length));
+  const set = await features(samples, sampleRate, ['zcr', 'spectralCentroid', 'spectralRolloff', 'spectralBandwidth', 'mfcc', 'chroma'], {
+    nFft,
+    hopLength,
+    nMfcc: 13,
+    ...(signal ? { signal } : {}),
+  });
+  return aggregateBarFeatures({
+    samples,
+    sampleRate,
+    bars,
+    frames: {
+      frameTimes: centredFrameTimes(set.frames, hopLength, sampleRate),
+      zcr: set.zcr!,
+      spectralCentroid: set.spectralCentroid!,
+      spectralRolloff: set.spectralRolloff!,
+      spectralBandwidth: set.spectralBandwidth!,
+      mfcc: { data: set.mfcc!.data, rows: set.mfcc!.rows, layout: 'coefficient-major' },
+      chroma: { data: set.chroma!.data, rows: set.chroma!.rows, layout: 'coefficient-major' },
+    },
+  });
 }

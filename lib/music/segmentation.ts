@@ -1,5 +1,5 @@
 /**
- * The bar grid (the original's `segment_beats_into_bars`, spec algorithms §7.1) and the beat-grid
+ * The bar grid (the original's `segment_beats_into_bars`) and the beat-grid
  * helpers shared with note alignment (align.ts), so both always agree on origin, interval and
  * beats per bar.
  *
@@ -8,7 +8,7 @@
  * to cover the audio; the last bar is clamped to the duration; a bar with end ≤ start is skipped
  * but still consumes its index.
  *
- * Fixed (Appendix C, see docs/compatibility.md): the extension past the last detected beat uses
+ * Fixed (see docs/compatibility.md): the extension past the last detected beat uses
  * the median of the last few intervals rather than of the whole song (#7; identical on a steady
  * tempo), the bar cursor is k·bpb instead of a running float sum, inputs are validated (NaN,
  * unsorted beats), one time→sample rounding rule is exported for every slicing path (#18), and an
@@ -21,6 +21,8 @@ export interface BarBoundary {
   barIndex: number;
   startS: number;
   endS: number;
+  /** Beats in this bar when bars come from detected downbeats (they may vary); else the meter's. */
+  beatsPerBar?: number;
 }
 
 export type BeatExtrapolation = 'local' | 'global';
@@ -162,6 +164,82 @@ export function segmentBeatsIntoBars(
   return bars;
 }
 
+/** Beats and downbeats as a learned tracker reports them (seconds on the input's timeline). */
+export interface DownbeatGrid {
+  /** Every beat, ascending. */
+  beatTimes: ArrayLike<number>;
+  /** Position of each beat in its bar (1 = downbeat). */
+  beatPositions: ArrayLike<number>;
+  /** The detected (or configured) beats per bar; used past the last downbeat and before the first. */
+  beatsPerBar: number;
+}
+
+/**
+ * Indices (into `beatTimes`) of the beats that start bars: every downbeat, in order. Empty when no
+ * beat is a downbeat.
+ */
+export function downbeatIndices(grid: Pick<DownbeatGrid, 'beatPositions'>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < grid.beatPositions.length; i++) if (grid.beatPositions[i] === 1) out.push(i);
+  return out;
+}
+
+/**
+ * The bar grid from detected downbeats: bar 0 starts at the first downbeat and each bar runs to the
+ * next downbeat, so bars follow the music's own bar lines and may differ in length (a 2/4 bar in a
+ * 4/4 song, a tempo change). Past the last downbeat the grid continues with bars of
+ * `beatsPerBar` beats at the local beat interval, to the end of the audio, as the beat-counting
+ * grid does; with `pickup`, the audio before the first downbeat becomes bar −1 (and −2, … of
+ * `beatsPerBar` beats when it is longer than one bar). Without downbeats, falls back to counting
+ * beats from the first one (segmentBeatsIntoBars with `beatsPerBar`).
+ */
+export function barsFromDownbeats(grid: DownbeatGrid, tempoBpm: number, audioDurationS: number, options: SegmentOptions = {}): BarBoundary[] {
+  const op = 'barsFromDownbeats';
+  const { beatTimes, beatsPerBar: meter } = grid;
+  if (!Number.isFinite(audioDurationS)) {
+    throw new InvalidArgumentError(`${op}: audio duration must be a finite number of seconds, got ${audioDurationS}`, { op });
+  }
+  if (grid.beatPositions.length !== beatTimes.length) {
+    throw new InvalidArgumentError(`${op}: ${beatTimes.length} beats but ${grid.beatPositions.length} beat positions`, { op });
+  }
+  if (!(meter >= 1)) throw new InvalidArgumentError(`${op}: beats per bar must be ≥ 1, got ${meter}`, { op });
+  assertValidBeatTimes(beatTimes, op);
+  const starts = downbeatIndices(grid);
+  if (starts.length === 0) {
+    return segmentBeatsIntoBars(beatTimes, tempoBpm, meter, 4, audioDurationS, options).map((b) => ({ ...b, beatsPerBar: meter }));
+  }
+  const bars: BarBoundary[] = [];
+  const first = beatTimes[starts[0]!]!;
+  if (options.pickup && first > 0) {
+    const startInterval = estimateBeatInterval(beatTimes, tempoBpm, 'start', options);
+    // The pickup is what the tracker heard before the first downbeat: its beats, else one bar.
+    const barLengthS = meter * startInterval;
+    for (let k = Math.max(1, Math.ceil(first / barLengthS - 1e-9)); k >= 1; k--) {
+      const startS = Math.max(0, first - k * barLengthS);
+      const endS = Math.min(first - (k - 1) * barLengthS, audioDurationS);
+      const beatsInBar = k === 1 ? Math.min(meter, starts[0]! || Math.round((endS - startS) / startInterval)) : meter;
+      if (endS > startS) bars.push({ barIndex: -k, startS, endS, beatsPerBar: beatsInBar });
+    }
+  }
+  let barIndex = 0;
+  for (let j = 0; j + 1 < starts.length; j++, barIndex++) {
+    const startS = beatTimes[starts[j]!]!;
+    const endS = Math.min(beatTimes[starts[j + 1]!]!, audioDurationS);
+    if (endS > startS) bars.push({ barIndex, startS, endS, beatsPerBar: starts[j + 1]! - starts[j]! });
+  }
+  // From the last downbeat on: its detected beats, then the grid extended at the local interval.
+  const last = starts[starts.length - 1]!;
+  const interval = estimateBeatInterval(beatTimes, tempoBpm, 'end', options);
+  const tail = extendBeatGrid(Array.from({ length: beatTimes.length - last }, (_, i) => beatTimes[last + i]!), audioDurationS, interval);
+  for (let k = 0; k < tail.length - 1; k += meter, barIndex++) {
+    const startS = tail[k]!;
+    if (startS >= audioDurationS) break;
+    const endS = Math.min(tail[Math.min(k + meter, tail.length - 1)]!, audioDurationS);
+    if (endS > startS) bars.push({ barIndex, startS, endS, beatsPerBar: meter });
+  }
+  return bars;
+}
+
 /** Bars −1, −2, … of bpb beats (local interval at the start) back to 0 s, in ascending order. */
 function pickupBars(
   beatTimes: ArrayLike<number>,
@@ -182,7 +260,7 @@ function pickupBars(
 }
 
 /**
- * The one time→sample rule for every slicing path (Appendix C #18): round half up,
+ * The one time→sample rule for every slicing path (the original rounded differently for chunks and features): round half up,
  * floor(t·sr + 0.5), clamped to [0, length].
  */
 export function timeToSampleIndex(timeS: number, sampleRate: number, length = Infinity): number {

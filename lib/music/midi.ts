@@ -2,7 +2,7 @@
  * Standard MIDI File writing for transcribed stems (`midi/<song_id>/<name>.mid`).
  *
  * Unlike the original (Basic Pitch's own files: fixed 120 BPM, 220 ticks per quarter, so every
- * time sits on a 1/440 s grid; Appendix C #11), the file is written at the detected tempo with
+ * time sits on a 1/440 s grid), the file is written at the detected tempo with
  * 960 ticks per quarter, and pitch bends are scaled to the 14-bit range with the bend range
  * announced by RPN 0.
  *
@@ -286,7 +286,7 @@ export interface ParsedMidiNotes {
 
 /**
  * Reads the notes of a Standard MIDI File as the original's parser (pretty_midi 0.2.10) does
- * (spec Appendix A.3): ticks → seconds through track 0's tempo map; a note-off (or note-on with
+ * (as pretty_midi reads it): ticks → seconds through track 0's tempo map; a note-off (or note-on with
  * velocity 0) closes every open note of that channel and pitch except ones opened on the same
  * tick (a zero-length note is dropped); notes are listed per instrument in closing order;
  * instruments are keyed by (program, channel, track) in creation order, named by their track's

@@ -1,0 +1,107 @@
+/**
+ * One song through the original's eleven steps, in order, over one SongContext. Each step is a
+ * named function of the context (lib/pipeline/steps/); this file only sequences them, records
+ * each step's timing and resources, and commits or discards the song's staged outputs.
+ */
+import { AbortError } from '../errors.js';
+import { startStepMetrics, type StepMetrics } from '../util/metrics.js';
+import { SongContext, type SongRunEnvironment } from './context.js';
+import { analyzeRhythm, computeBars } from './steps/analyze.js';
+import { buildDatasets, writeDatasets } from './steps/datasets.js';
+import { copyInput, ingest, preprocess } from './steps/input.js';
+import { exportReports } from './steps/reports.js';
+import { separateStems } from './steps/separate.js';
+import { processStems } from './steps/stems.js';
+import { writeSummaryJson, type StepRecords } from './steps/summary.js';
+
+/** The original's step names; the timing key is derived from each (see timingKey). */
+export const STEP_NAMES = [
+  'Step 1: Copy input file',
+  'Step 2: Ingest WAV file',
+  'Step 3: Preprocess audio',
+  'Step 4: Analyze audio',
+  'Step 5: Separate stems (Demucs)',
+  'Step 6: Compute bar boundaries',
+  'Step 7: Process stems (chunks/transcription/align)',
+  'Step 8: Build datasets',
+  'Step 9: Write Parquet datasets',
+  'Step 10: Export reports',
+  'Step 11: Write summary JSON',
+] as const;
+
+type Step = (ctx: SongContext, records: StepRecords) => Promise<void>;
+
+/** The steps in the original's order. */
+const STEPS: ReadonlyArray<readonly [(typeof STEP_NAMES)[number], Step]> = [
+  [STEP_NAMES[0], copyInput],
+  [STEP_NAMES[1], ingest],
+  [STEP_NAMES[2], preprocess],
+  [STEP_NAMES[3], analyzeRhythm],
+  [STEP_NAMES[4], separateStems],
+  [STEP_NAMES[5], computeBars],
+  [STEP_NAMES[6], processStems],
+  [STEP_NAMES[7], buildDatasets],
+  [STEP_NAMES[8], writeDatasets],
+  [STEP_NAMES[9], exportReports],
+  [STEP_NAMES[10], writeSummaryJson],
+];
+
+/** `Step 5: Separate stems (Demucs)` → `step_5_separate_stems_(demucs)`, as the original derives keys. */
+export function timingKey(stepName: string): string {
+  return stepName.toLowerCase().replace(/:/g, '').replace(/ /g, '_').replace(/_+/g, '_');
+}
+
+export interface SongRun extends StepRecords {
+  /** The result object (the original's keys in its order, plus additive keys). */
+  results: Record<string, unknown>;
+}
+
+/**
+ * Runs every step. `records` is filled as the steps finish (also when one fails), so the caller
+ * sees the timings of a failed run too.
+ */
+export async function runSong(env: SongRunEnvironment, records: StepRecords): Promise<SongRun> {
+  const ctx = new SongContext(env);
+  const { config: cfg, log, signal, staging } = ctx;
+  log.info(`Starting audio processing pipeline for ${cfg.inputWav} (song_id=${cfg.songId})`);
+  await staging.create();
+  try {
+    for (const [index, [name, step]] of STEPS.entries()) {
+      if (signal?.aborted) throw new AbortError(`${cfg.songId}: cancelled before ${name}`);
+      ctx.onProgress?.({ kind: 'step', songId: cfg.songId, step: name, index: index + 1, total: STEPS.length });
+      await timed(ctx, records, name, () => step(ctx, records));
+    }
+    if (signal?.aborted) throw new AbortError(`${cfg.songId}: cancelled`);
+    await staging.commit();
+    log.info(`Pipeline completed successfully for ${cfg.songId}`);
+    return { results: ctx.results, ...records };
+  } catch (err) {
+    await ctx.sink?.abort();
+    await staging.discard();
+    throw err;
+  } finally {
+    ctx.releaseAllAudio();
+  }
+}
+
+async function timed(ctx: SongContext, records: StepRecords, name: string, body: () => Promise<void>): Promise<void> {
+  const { log, config: cfg } = ctx;
+  log.info(name);
+  const started = performance.now();
+  const finish = startStepMetrics();
+  const key = timingKey(name);
+  const record = (): number => {
+    const seconds = (performance.now() - started) / 1000;
+    records.stepTimings[key] = Math.round(seconds * 1000) / 1000;
+    records.stepMetrics[key] = finish();
+    return seconds;
+  };
+  try {
+    await body();
+  } catch (err) {
+    log.error(`${name} failed after ${record().toFixed(2)}s`, { err, step: key, song_id: cfg.songId });
+    throw err;
+  }
+  const seconds = record();
+  log.info(`${name} completed in ${seconds.toFixed(2)}s`, { step: key, song_id: cfg.songId, ...(records.stepMetrics[key] as StepMetrics) });
+}

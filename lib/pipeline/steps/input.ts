@@ -1,0 +1,90 @@
+/** Steps 1–3: copy the input, decode it once and resample it once, preprocess at the analysis rate. */
+import { copyFile, stat, utimes } from 'node:fs/promises';
+import { basename } from 'node:path';
+
+import { decodeAudio } from '../../audio/decode.js';
+import { mixToMonoYielding } from '../../audio/mix.js';
+import { resample } from '../../audio/resample.js';
+import { writeWav } from '../../audio/write.js';
+import { DidacticError } from '../../errors.js';
+import { normalizePeak, trimSilence } from '../../music/preprocess.js';
+import { forEachChunk } from '../../util/chunked.js';
+import type { SongContext } from '../context.js';
+
+/** Step 1: the input copy keeps its name, bytes and timestamps. This is where a missing input fails. */
+export async function copyInput(ctx: SongContext): Promise<void> {
+  const { config: cfg, staging } = ctx;
+  const inputName = basename(cfg.inputWav);
+  let info;
+  try {
+    info = await stat(cfg.inputWav);
+  } catch (err) {
+    throw new DidacticError('DE_FILE_NOT_FOUND', `Input file not found: ${cfg.inputWav}`, { op: 'copyInput', cause: err });
+  }
+  if (info.isDirectory()) {
+    throw new DidacticError('DE_IS_DIRECTORY', `Input ${cfg.inputWav} is a directory, not an audio file`);
+  }
+  const staged = staging.stage('input', inputName);
+  await copyFile(cfg.inputWav, staged);
+  await utimes(staged, info.atime, info.mtime);
+  ctx.results.input_copy = staging.final('input', inputName);
+}
+
+/** Step 2: decode once (native rate; all channels only when a later step needs them), mono, resample once. */
+export async function ingest(ctx: SongContext): Promise<void> {
+  const { config: cfg, signal } = ctx;
+  // All channels are kept only for separation and native-format chunks; otherwise the decoder
+  // mixes to mono block by block and the multichannel signal never exists in memory.
+  const needChannels = cfg.useDemucsSeparation || (cfg.writeBarChunks && cfg.writeBarChunkWavs && cfg.preserveChunkAudio);
+  const decoded = await decodeAudio(cfg.inputWav, { signal, mono: !needChannels });
+  const mono = await mixToMonoYielding(decoded.samples, decoded.channels);
+  const analysisInput =
+    decoded.sampleRate === cfg.analysisSr ? mono : await resample(mono, { inRate: decoded.sampleRate, outRate: cfg.analysisSr, signal });
+  if (analysisInput.length === 0) throw new DidacticError('DE_CORRUPT_AUDIO', 'Invalid audio data: the input holds no samples');
+  ctx.decoded = decoded;
+  ctx.analysisInput = analysisInput;
+  ctx.durationS = analysisInput.length / cfg.analysisSr;
+  ctx.results.sample_rate = cfg.analysisSr;
+  ctx.results.duration_s = ctx.durationS;
+  ctx.log.info(`Loaded audio: duration=${ctx.durationS.toFixed(2)}s, sr=${cfg.analysisSr}`);
+  ctx.quality.clipped_input_samples = await countClipped(decoded.samples);
+}
+
+/** Step 3: trim and normalise in float at the analysis rate; remember the trim offset. */
+export async function preprocess(ctx: SongContext): Promise<void> {
+  const { config: cfg, signal, staging } = ctx;
+  ctx.analysisAudio = ctx.analysisInput;
+  if (!cfg.usePydubPreprocess) {
+    ctx.log.info('Skipping preprocessing step per configuration');
+    return;
+  }
+  let audio = ctx.analysisInput;
+  if (cfg.preprocessTrimSilence) {
+    const trimmed = await trimSilence(audio, cfg.analysisSr, {
+      silenceThreshDbfs: cfg.preprocessSilenceThreshDbfs,
+      keepSilenceMs: cfg.preprocessKeepSilenceMs,
+    });
+    audio = trimmed.audio;
+    ctx.trimOffsetS = trimmed.offsetSeconds;
+  }
+  if (cfg.preprocessNormalize) audio = (await normalizePeak(audio)).audio;
+  ctx.analysisAudio = audio;
+  const forFile =
+    cfg.preprocessTargetSr === cfg.analysisSr ? audio : await resample(audio, { inRate: cfg.analysisSr, outRate: cfg.preprocessTargetSr, signal });
+  const name = `${cfg.songId}.wav`;
+  await writeWav(staging.stage('preprocessed', name), forFile, { sampleRate: cfg.preprocessTargetSr });
+  ctx.results.preprocessed_path = staging.final('preprocessed', name);
+  ctx.log.info(`Saved preprocessed audio to ${ctx.results.preprocessed_path as string}`);
+}
+
+/** Samples at or beyond full scale, counted in chunks that leave the event loop free in between. */
+async function countClipped(samples: Float32Array): Promise<number> {
+  let n = 0;
+  await forEachChunk(samples.length, (start, end) => {
+    for (let i = start; i < end; i++) {
+      const s = samples[i]!;
+      if (s >= 1 || s <= -1) n++;
+    }
+  });
+  return n;
+}
