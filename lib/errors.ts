@@ -29,6 +29,9 @@ export type ErrorCode =
   | 'DE_UNSAFE_PATH'
   | 'DE_CLOSED'
   | 'DE_INTERNAL'
+  | 'DE_LOCKED'
+  | 'DE_DEGRADED'
+  | 'DE_DISK_FULL'
   | 'DE_NATIVE_UNKNOWN';
 
 export interface DidacticErrorOptions {

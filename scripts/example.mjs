@@ -15,7 +15,8 @@ const outDir = join(root, 'example-output');
 mkdirSync(join(outDir, 'source'), { recursive: true });
 
 const input = join(outDir, 'source', 'example_song.wav');
-await writeWav(input, exampleSong(), { sampleRate: 44100, channels: 2 });
+const EXAMPLE_BPM = 120;
+await writeWav(input, exampleSong(44100, 20, EXAMPLE_BPM), { sampleRate: 44100, channels: 2 });
 console.log(`example: wrote ${input}`);
 
 const cli = join(root, 'dist', 'cli', 'main.js');
@@ -25,7 +26,8 @@ const result = spawnSync(process.execPath, [cli, '--wav', input, '--song-id', 'e
 if (result.status !== 0) process.exit(result.status ?? 1);
 
 const summary = JSON.parse(readFileSync(join(outDir, 'analysis', 'example_song', 'combined.json'), 'utf8'));
+const meter = summary.rhythm ? `, meter ${summary.rhythm.meter}` : '';
 console.log(
-  `example: tempo ${summary.tempo_bpm.toFixed(2)} BPM, ${summary.num_beats} beats, ${summary.num_bars} bars, ` +
-    `stems ${summary.stems.join(', ')}; files:\n  ${summary.files_generated.join('\n  ')}`,
+  `example: the song was written at ${EXAMPLE_BPM} BPM in 4/4; detected tempo ${summary.tempo_bpm.toFixed(2)} BPM${meter}, ` +
+    `${summary.num_beats} beats, ${summary.num_bars} bars, stems ${summary.stems.join(', ')}; files:\n  ${summary.files_generated.join('\n  ')}`,
 );

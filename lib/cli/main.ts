@@ -12,17 +12,20 @@ import { Command, CommanderError, Option } from 'commander';
 import { audioInfo } from '../audio/info.js';
 import { DidacticError } from '../errors.js';
 import { processBatch, type BatchResult } from '../pipeline/batch.js';
-import { BASIC_PITCH_BACKENDS, loadPipelineConfigFile, PipelineConfig } from '../pipeline/config.js';
+import { BASIC_PITCH_BACKENDS, BEAT_TRACKERS, PipelineConfig, readPipelineConfigFile } from '../pipeline/config.js';
 import { planConcurrency } from '../pipeline/concurrency.js';
 import { ModelCache } from '../pipeline/models.js';
 import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '../util/logger.js';
-import { floatArg, intArg } from './args.js';
+import { intArg, timeoutArg } from './args.js';
+import { normalizeArgv, usageError } from './argv.js';
 import { addModelCommands } from './modelCommands.js';
 import { createProgress } from './progress.js';
 
 const packageJson = JSON.parse(
   readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'),
 ) as { version: string };
+
+const USAGE_HINT = "(run 'didactic-engine --help' for usage)";
 
 interface MainOptions {
   wav?: string[];
@@ -31,7 +34,7 @@ interface MainOptions {
   demucsModel: string;
   demucsDevice: string;
   demucs: boolean;
-  demucsTimeout?: number;
+  demucsTimeout?: number | 'none';
   sr: number;
   hop: number;
   tsNum: number;
@@ -43,7 +46,9 @@ interface MainOptions {
   preserveChunkAudio?: boolean;
   basicPitchBackend: string;
   transcription: boolean;
-  basicPitchTimeout?: number;
+  basicPitchTimeout?: number | 'none';
+  beatTracker: string;
+  detectMeter: boolean;
   progress?: boolean;
   logLevel: LogLevel;
   logFormat: 'text' | 'json';
@@ -54,6 +59,7 @@ interface MainOptions {
   json?: boolean;
   metricsFile?: string;
   resume?: boolean;
+  strict?: boolean;
   savePosteriors?: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -81,9 +87,13 @@ function configFromFlags(opts: MainOptions, given: (name: string) => boolean): R
     preserveChunkAudio: Boolean(opts.preserveChunkAudio),
     basicPitchBackend: opts.basicPitchBackend,
     useBasicPitchTranscription: opts.transcription,
-    demucsTimeoutS: opts.demucsTimeout ?? null,
-    basicPitchTimeoutS: opts.basicPitchTimeout ?? null,
+    // Omitted timeouts keep the config's defaults (3600 s / 1800 s, so production runs cannot
+    // hang); `none` asks for no timeout.
+    ...(opts.demucsTimeout !== undefined ? { demucsTimeoutS: opts.demucsTimeout === 'none' ? null : opts.demucsTimeout } : {}),
+    ...(opts.basicPitchTimeout !== undefined ? { basicPitchTimeoutS: opts.basicPitchTimeout === 'none' ? null : opts.basicPitchTimeout } : {}),
     enableProgress: opts.progress ?? null,
+    beatTracker: opts.beatTracker,
+    detectMeter: opts.detectMeter,
   };
   if (opts.config) {
     // With a config file, only flags given explicitly override the file's values.
@@ -93,6 +103,7 @@ function configFromFlags(opts: MainOptions, given: (name: string) => boolean): R
       usePydubPreprocess: 'preprocess', writeBarChunks: 'barChunks', writeBarChunkWavs: 'chunkWavs',
       preserveChunkAudio: 'preserveChunkAudio', basicPitchBackend: 'basicPitchBackend', useBasicPitchTranscription: 'transcription',
       demucsTimeoutS: 'demucsTimeout', basicPitchTimeoutS: 'basicPitchTimeout', enableProgress: 'progress',
+      beatTracker: 'beatTracker', detectMeter: 'detectMeter',
     };
     for (const key of Object.keys(fields)) if (!given(flagOf[key]!)) delete fields[key];
   }
@@ -110,16 +121,30 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
     return 1;
   }
   const single = files.length === 1;
-  if (single && !opts.songId) {
+  if (!single) {
+    // Two files that would write the same song folder: refused before anything runs.
+    const seen = new Map<string, string>();
+    for (const f of files) {
+      const id = basename(f, extname(f));
+      if (seen.has(id)) throw usageError(`'${seen.get(id)}' and '${f}' would both write song '${id}'; rename one of them`);
+      seen.set(id, f);
+    }
+  }
+  // A config file's out_dir applies unless --out is given; its song_id names the single song
+  // unless --song-id is given, and is refused in batch mode (ids come from file names); its
+  // input_wav is refused (the inputs are --wav).
+  const fromFile = opts.config ? await readPipelineConfigFile(opts.config) : {};
+  if (fromFile.inputWav !== undefined) throw usageError(`the config file sets input_wav; give the input with --wav instead`);
+  if (!single && fromFile.songId !== undefined) throw usageError('the config file sets song_id, which batch mode cannot use (song ids come from file names)');
+  const songId = opts.songId ?? (typeof fromFile.songId === 'string' ? fromFile.songId : undefined);
+  if (single && !songId) {
     log.error('--song-id is required when processing a single file');
     return 1;
   }
+  const outDir = given('out') || typeof fromFile.outDir !== 'string' ? opts.out : fromFile.outDir;
   // One config for the run: per-song configs are derived from it with config.with() by the batch.
-  const identity = { songId: single ? opts.songId! : basename(files[0]!, extname(files[0]!)), inputWav: files[0]!, outDir: opts.out };
-  const overrides = { ...configFromFlags(opts, given), ...identity };
-  const config = opts.config
-    ? await loadPipelineConfigFile(opts.config, overrides, { warn: null })
-    : new PipelineConfig(overrides, { warn: null });
+  const identity = { songId: single ? songId! : basename(files[0]!, extname(files[0]!)), inputWav: files[0]!, outDir };
+  const config = new PipelineConfig({ ...fromFile, ...configFromFlags(opts, given), ...identity }, { warn: null });
   const showProgress = opts.progress ?? Boolean(process.stderr.isTTY);
   // The concurrency plan is made once, here, and handed down.
   const plan = planConcurrency({
@@ -137,18 +162,26 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const common = { config, plan, models, resume: Boolean(opts.resume), signal: controller.signal, savePosteriors: Boolean(opts.savePosteriors) };
+  const common = {
+    config,
+    plan,
+    models,
+    resume: Boolean(opts.resume),
+    strict: Boolean(opts.strict),
+    signal: controller.signal,
+    savePosteriors: Boolean(opts.savePosteriors),
+  };
 
   try {
     if (single) {
       log.info('Didactic Engine - Audio Processing Pipeline');
       log.info(`Input: ${files[0]}`);
-      log.info(`Song ID: ${opts.songId}`);
-      log.info(`Output: ${opts.out}`);
+      log.info(`Song ID: ${config.songId}`);
+      log.info(`Output: ${config.outDir}`);
       const progress = showProgress ? createProgress(1, log) : null;
-      const batch = await processBatch(files, opts.out, {
+      const batch = await processBatch(files, config.outDir, {
         ...common,
-        songIds: [opts.songId!],
+        songIds: [config.songId],
         logger: silentPrefix(log),
         ...(progress ? { onProgress: progress.onProgress, onSongDone: progress.onSongDone } : {}),
       });
@@ -159,16 +192,18 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
         log.error(`Error during processing: ${batch.failed[0]![2]}`);
         return 1;
       }
-      log.info(`Processing completed successfully; results saved to: ${opts.out}`);
+      const degraded = batch.degraded[0];
+      if (degraded) log.warn(`Processing completed with degradation (${degraded[2].join('; ')}); results saved to: ${config.outDir}`);
+      else log.info(`Processing completed successfully; results saved to: ${config.outDir}`);
       return 0;
     }
 
     if (opts.songId) log.warn('--song-id is ignored in batch mode. Song IDs are auto-generated from filenames.');
     log.info('Didactic Engine - Batch Processing Mode');
     log.info(`Files to process: ${files.length}`);
-    log.info(`Output directory: ${opts.out}`);
+    log.info(`Output directory: ${config.outDir}`);
     const progress = showProgress ? createProgress(files.length, log) : null;
-    const batch = await processBatch(files, opts.out, {
+    const batch = await processBatch(files, config.outDir, {
       ...common,
       logger: log,
       jobs: opts.jobs,
@@ -176,12 +211,16 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
     });
     progress?.stop();
     await writeMetrics(opts, batch);
-    log.info(`Batch results: total=${batch.total} successful=${batch.success_count} failed=${batch.failure_count}`);
+    log.info(`Batch results: total=${batch.total} successful=${batch.success_count} failed=${batch.failure_count} degraded=${batch.degraded.length}`);
+    if (batch.degraded.length > 0) {
+      log.warn('Degraded files (completed with a fallback):');
+      for (const [songId, path, reasons] of batch.degraded) log.warn(`  - ${path.split('/').pop()} (${songId}): ${reasons.join('; ')}`);
+    }
     if (batch.failure_count > 0) {
       log.warn('Failed files:');
       for (const [songId, path, error] of batch.failed) log.warn(`  - ${path.split('/').pop()} (${songId}): ${error}`);
     }
-    log.info(`Results saved to: ${opts.out}`);
+    log.info(`Results saved to: ${config.outDir}`);
     if (opts.json) process.stdout.write(`${JSON.stringify(batchJson(batch), null, 2)}\n`);
     return batch.failure_count > 0 ? 1 : 0;
   } finally {
@@ -193,7 +232,8 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
 
 /** Single mode logs the pipeline's own lines, not the batch bookkeeping. */
 function silentPrefix(log: Logger): Logger {
-  const skip = (m: string) => /^\[\d+\/\d+\] Processing:|^ {2}[✓✗↷]|^Batch processing complete/.test(m);
+  // Skips (--resume) are still logged: a user must see that nothing was redone.
+  const skip = (m: string) => /^\[\d+\/\d+\] Processing:|^ {2}[✓✗]|^Batch processing complete/.test(m);
   return {
     debug: (m, f) => log.debug(m, f),
     info: (m, f) => (skip(m) ? undefined : log.info(m, f)),
@@ -217,7 +257,9 @@ function batchJson(batch: BatchResult) {
     failure_count: batch.failure_count,
     successful: batch.successful.map(([song_id, input_path, results]) => ({ song_id, input_path, results })),
     skipped: batch.skipped.map(([song_id, input_path, summary_json]) => ({ song_id, input_path, summary_json })),
-    failed: batch.failed.map(([song_id, input_path, error]) => ({ song_id, input_path, error })),
+    degraded_count: batch.degraded.length,
+    degraded: batch.degraded.map(([song_id, input_path, reasons]) => ({ song_id, input_path, reasons })),
+    failed: batch.failures,
     metrics: batch.metrics,
   };
 }
@@ -230,14 +272,14 @@ export function buildProgram(): Command {
     .version(`didactic-engine ${packageJson.version}`, '--version')
     // Options after a subcommand name belong to the subcommand (`info x --json`).
     .enablePositionalOptions()
-    .showHelpAfterError()
+    .showHelpAfterError(USAGE_HINT)
     .option('--wav <path...>', 'input audio file(s); more than one means batch mode')
     .option('--song-id <id>', 'song identifier (required for a single file; batch mode uses file names)')
     .option('-o, --out <dir>', 'output root', 'data')
     .option('--demucs-model <name>', 'Demucs model name (a file <name>.onnx in the models folder) or path', 'htdemucs')
     .option('--demucs-device <device>', 'cpu or cuda', 'cpu')
     .option('--no-demucs', 'skip stem separation (single full_mix stem)')
-    .option('--demucs-timeout <seconds>', 'Demucs timeout; if not set, Demucs runs without a timeout', floatArg)
+    .option('--demucs-timeout <seconds>', 'Demucs timeout in seconds, or none (default 3600)', timeoutArg)
     .option('--sr <hz>', 'analysis sample rate', intArg, 22050)
     .option('--hop <samples>', 'hop length of the per-bar features', intArg, 512)
     .option('--ts-num <n>', 'time signature numerator', intArg, 4)
@@ -249,7 +291,14 @@ export function buildProgram(): Command {
     .option('--preserve-chunk-audio', 'chunk WAVs keep the stem’s native rate and channels')
     .addOption(new Option('--basic-pitch-backend <backend>', 'Basic Pitch model serialisation').choices([...BASIC_PITCH_BACKENDS]).default('tf'))
     .option('--no-transcription', 'skip MIDI transcription')
-    .option('--basic-pitch-timeout <seconds>', 'per-stem transcription timeout; none if not set', floatArg)
+    .option('--basic-pitch-timeout <seconds>', 'per-stem transcription timeout in seconds, or none (default 1800)', timeoutArg)
+    .addOption(
+      new Option('--beat-tracker <tracker>', 'beatnet (learned beats and downbeats, bars on downbeats) or librosa (the original)')
+        .choices([...BEAT_TRACKERS])
+        .default('beatnet'),
+    )
+    .option('--detect-meter', 'detect the beats per bar (default; beatnet only)')
+    .option('--no-detect-meter', 'use --ts-num/--ts-den as the meter instead of detecting it')
     .addOption(new Option('--progress', 'show progress bars').conflicts('noProgress'))
     .addOption(new Option('--no-progress', 'hide progress bars'))
     .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).default('INFO'))
@@ -261,7 +310,8 @@ export function buildProgram(): Command {
     .option('--save-posteriors', 'also write each stem\'s raw Basic Pitch posteriors as midi/<song_id>/<stem>.{note,onset,contour}.npy')
     .option('--metrics-file <path>', 'write Prometheus text-format metrics of the run to this file')
     .option('--json', 'print a JSON summary on stdout')
-    .option('--resume', 'skip songs whose outputs are complete and were made from the same input and config')
+    .option('--resume', 'skip songs whose outputs verify against their manifest and were made from the same input and config; degraded songs are redone')
+    .option('--strict', 'a degraded song (a model missing or failing, a truncated input) fails instead of completing (exit 1)')
     .option('-q, --quiet', 'only warnings and errors')
     .option('-v, --verbose', 'debug logging')
     .action(async function (this: Command) {
@@ -319,19 +369,24 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   // argparse's conventions: usage errors exit 2, help and version exit 0.
   program.exitOverride();
   program.commands.forEach((c) => c.exitOverride());
+  const verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(normalizeArgv(argv, program));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      // Ours (commander prints its own): one line and the hint, as commander's usage errors.
+      if (err.code === 'didactic.usage') process.stderr.write(`${err.message}\n${USAGE_HINT}\n`);
       return err.exitCode === 1 ? 2 : err.exitCode;
     }
+    // Expected errors are one line with their code; a stack only with --verbose.
     if (err instanceof DidacticError) {
       process.stderr.write(`didactic-engine: ${err.message} [${err.code}]\n`);
+      if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
       return 1;
     }
-    process.stderr.write(`didactic-engine: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.stderr.write(`didactic-engine: ${verbose ? ((err as Error)?.stack ?? String(err)) : ((err as Error)?.message ?? String(err))}\n`);
     return 1;
   }
 }

@@ -11,7 +11,9 @@ import { Command, Option } from 'commander';
 import { writeWav, WavSubtypeSchema } from '../audio/write.js';
 import { createTranscriber, notesToMidiNotes, writePosteriorsNpy } from '../models/basicPitch/index.js';
 import { createSeparator } from '../models/demucs/index.js';
+import { DidacticError } from '../errors.js';
 import { writeStemMidi } from '../music/midi.js';
+import { toWriteError } from '../util/atomic.js';
 import { floatArg, intArg } from './args.js';
 
 /** Ctrl-C cancels the native work (nothing half-written is left) instead of killing the process mid-write. */
@@ -87,7 +89,7 @@ export function addModelCommands(program: Command): void {
         signal: interruptSignal(),
       });
       const output = resolve(flags.output);
-      await mkdir(dirname(output), { recursive: true });
+      await ensureFolder(dirname(output));
       await writeStemMidi(notesToMidiNotes(result.notes, flags.multiplePitchBends), flags.midiTempo, output, {
         trackName: basename(audio),
       });
@@ -139,6 +141,7 @@ export function addModelCommands(program: Command): void {
       // All stems are written into a hidden folder first and renamed into place only when all of
       // them succeeded, so a failure never leaves a partial set beside older stems.
       const output = resolve(flags.output);
+      await ensureFolder(output);
       const staging = join(output, `.separate-${process.pid}`);
       await mkdir(staging, { recursive: true });
       const files: string[] = [];
@@ -166,4 +169,21 @@ export function addModelCommands(program: Command): void {
       };
       process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : `${files.length} stems → ${output}\n  ${files.join('\n  ')}\n`);
     });
+}
+
+/**
+ * Creates an output folder when its parent exists (like `mkdir`, not `mkdir -p`): a mistyped
+ * path fails clearly instead of silently creating a tree of folders.
+ */
+async function ensureFolder(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code === 'ENOENT') {
+      throw new DidacticError('DE_FILE_NOT_FOUND', `Output folder ${dir} cannot be created: its parent ${dirname(dir)} does not exist`);
+    }
+    throw toWriteError(err, dir, 'mkdir');
+  }
 }

@@ -241,7 +241,8 @@ export function barGridBatch(
       start_s: Float64Array.from(bars, (b) => b.startS),
       end_s: Float64Array.from(bars, (b) => b.endS),
       duration_s: Float64Array.from(bars, (b) => b.endS - b.startS),
-      beats_per_bar: beatsPerBar,
+      // Per bar when bars come from detected downbeats (they may differ), else the meter's.
+      beats_per_bar: bars.some((b) => b.beatsPerBar !== undefined) ? Float64Array.from(bars, (b) => b.beatsPerBar ?? beatsPerBar) : beatsPerBar,
       tempo_bpm: tempoBpm,
       extrapolated,
     },

@@ -4,18 +4,18 @@
  * throw: they are collected, as in the original.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { basename, extname, join } from 'node:path';
 
 import pLimit from 'p-limit';
 
 import { DidacticError, InvalidArgumentError } from '../errors.js';
-import { silentLogger, type Logger } from '../util/logger.js';
+import { prefixedLogger, silentLogger, type Logger } from '../util/logger.js';
 import type { BatchMetrics, StepMetrics } from '../util/metrics.js';
 import { planConcurrency, type RunPlan } from './concurrency.js';
 import { PipelineConfig, type PipelineConfigFields } from './config.js';
 import type { PipelineBreakers, ProgressEvent } from './context.js';
 import { runFingerprint } from './fingerprint.js';
+import { manifestProblem } from './manifest.js';
 import { ModelCache } from './models.js';
 import { PIPELINE_BREAKER_DEFAULTS, ServiceBreaker } from './resilience.js';
 import { runSong } from './run.js';
@@ -37,6 +37,10 @@ export interface BatchResult {
   failure_count: number;
   /** Additive: songs skipped by `resume` because their outputs were complete. */
   skipped: BatchSkip[];
+  /** Additive: completed songs that had to fall back somewhere, with the reasons (also in `successful`). */
+  degraded: Array<[songId: string, inputPath: string, reasons: string[]]>;
+  /** Additive: each failure with its stable error code. */
+  failures: Array<{ song_id: string; input_path: string; error: string; code: string }>;
   /** Additive: resource figures summed over the songs processed in this batch. */
   metrics: BatchMetrics;
 }
@@ -62,25 +66,24 @@ export interface BatchOptions {
   models?: ModelCache;
   /** See PipelineOptions.savePosteriors. */
   savePosteriors?: boolean;
-  onSongDone?: (outcome: { songId: string; inputPath: string; ok: boolean; skipped: boolean; error?: string }) => void;
+  /** See PipelineOptions.strict: a degraded song counts as failed. */
+  strict?: boolean;
+  onSongDone?: (outcome: { songId: string; inputPath: string; ok: boolean; skipped: boolean; error?: string; degraded?: string[] }) => void;
 }
 
 /**
- * True when `analysis/<id>/combined.json` exists, parses, was made from the same input and config,
- * and every file it lists exists.
+ * The summary path when the song's previous outputs can be reused (`--resume`): its manifest
+ * verifies (every file present with its size and SHA-256), it was made from the same input and
+ * config, and it was not degraded. Otherwise null.
  */
 export async function isSongComplete(config: PipelineConfig): Promise<string | null> {
-  const summary = `${config.analysisDir}/combined.json`;
-  if (!existsSync(summary)) return null;
-  try {
-    const parsed = JSON.parse(await readFile(summary, 'utf8')) as Record<string, unknown>;
-    if (parsed.run_fingerprint !== (await runFingerprint(config))) return null;
-    const files = parsed.files_generated;
-    if (!Array.isArray(files) || !files.every((f) => typeof f === 'string' && existsSync(f))) return null;
-    return summary;
-  } catch {
-    return null;
-  }
+  return (await resumeProblem(config)) === null ? join(config.analysisDir, 'combined.json') : null;
+}
+
+/** Why a song must be (re)done under `--resume`, or null when its outputs verify. */
+export async function resumeProblem(config: PipelineConfig): Promise<string | null> {
+  if (!existsSync(config.inputWav)) return 'input missing';
+  return manifestProblem(config, await runFingerprint(config));
 }
 
 export async function processBatch(
@@ -95,6 +98,16 @@ export async function processBatch(
       `Number of song_ids (${songIds.length}) must match number of input_files (${inputFiles.length})`,
     );
   }
+  const firstFileOf = new Map<string, string>();
+  songIds.forEach((id, i) => {
+    const other = firstFileOf.get(id);
+    if (other !== undefined) {
+      throw new InvalidArgumentError(
+        `Two inputs would write the same song_id '${id}': ${other} and ${inputFiles[i]}. Rename one of them (song ids come from file names).`,
+      );
+    }
+    firstFileOf.set(id, inputFiles[i]!);
+  });
   const log = options.logger ?? silentLogger;
   const plan = options.plan ?? planConcurrency({ jobs: options.jobs ?? 1 });
   const ownModels = options.models === undefined;
@@ -117,7 +130,9 @@ export async function processBatch(
   const stepTotals: Record<string, { wall_s: number; cpu_s: number }> = {};
   let readBytes: number | null = 0;
   let writtenBytes: number | null = 0;
-  const outcomes: Array<{ kind: 'ok'; v: BatchSuccess } | { kind: 'fail'; v: BatchFailure } | { kind: 'skip'; v: BatchSkip }> = [];
+  const outcomes: Array<{ kind: 'ok'; v: BatchSuccess } | { kind: 'fail'; v: BatchFailure; code: string } | { kind: 'skip'; v: BatchSkip }> = [];
+  // With several songs at once, every log line names its song.
+  const songLog = (songId: string): Logger => (plan.jobs > 1 && total > 1 ? prefixedLogger(log, `[${songId}] `) : log);
 
   try {
   await Promise.all(
@@ -133,21 +148,24 @@ export async function processBatch(
             ok: o.kind !== 'fail',
             skipped: o.kind === 'skip',
             ...(o.kind === 'fail' ? { error: o.v[2] } : {}),
+            ...(o.kind === 'ok' && o.v[2].degraded ? { degraded: o.v[2].degraded_reasons as string[] } : {}),
           });
         };
         if (options.signal?.aborted) {
-          done({ kind: 'fail', v: [songId, inputPath, 'AbortError: the batch was cancelled'] });
+          done({ kind: 'fail', v: [songId, inputPath, 'AbortError: the batch was cancelled'], code: 'DE_ABORTED' });
           return;
         }
         try {
           const config = songConfig(songId, inputPath);
           if (options.resume) {
-            const summary = await isSongComplete(config);
-            if (summary) {
-              log.info(`  ↷ Skipped (complete outputs from an earlier run): ${summary}`);
+            const problem = await resumeProblem(config);
+            if (problem === null) {
+              const summary = join(config.analysisDir, 'combined.json');
+              log.info(`  ↷ Skipped (complete outputs from an earlier run, manifest verified): ${summary}`);
               done({ kind: 'skip', v: [songId, inputPath, summary] });
               return;
             }
+            log.info(`  Processing again (--resume): ${problem}`);
           }
           const records = { stepTimings: {}, stepMetrics: {} as Record<string, StepMetrics> };
           let results: SongResult;
@@ -159,12 +177,13 @@ export async function processBatch(
                 models,
                 services: options.services ?? {},
                 breakers,
-                log,
+                log: songLog(songId),
                 staging: new SongStaging(outDir, songId),
                 signal: options.signal,
                 onProgress: options.onProgress,
                 chunkWriteConcurrency: 4,
                 savePosteriors: options.savePosteriors ?? false,
+                strict: options.strict ?? false,
               },
               records,
             );
@@ -178,7 +197,8 @@ export async function processBatch(
               writtenBytes = writtenBytes === null || m.written_bytes === null ? null : writtenBytes + m.written_bytes;
             }
           }
-          log.info('  ✓ Completed successfully');
+          if (results.degraded) log.warn(`  ✓ Completed, degraded: ${(results.degraded_reasons as string[]).join('; ')}`);
+          else log.info('  ✓ Completed successfully');
           done({ kind: 'ok', v: [songId, inputPath, results] });
         } catch (err) {
           const notFound = err instanceof DidacticError && err.code === 'DE_FILE_NOT_FOUND';
@@ -186,7 +206,8 @@ export async function processBatch(
           const message = notFound ? `File not found: ${(err as Error).message}` : `${name}: ${(err as Error)?.message ?? String(err)}`;
           if (notFound) log.warn(`  ✗ Failed (missing file): ${message}`);
           else log.error(`  ✗ Failed: ${message}`);
-          done({ kind: 'fail', v: [songId, inputPath, message] });
+          const code = err instanceof DidacticError ? err.code : 'DE_NATIVE_UNKNOWN';
+          done({ kind: 'fail', v: [songId, inputPath, message], code });
         }
       }),
     ),
@@ -198,6 +219,8 @@ export async function processBatch(
   const successful = outcomes.filter((o) => o.kind === 'ok').map((o) => o.v as BatchSuccess);
   const failed = outcomes.filter((o) => o.kind === 'fail').map((o) => o.v as BatchFailure);
   const skipped = outcomes.filter((o) => o.kind === 'skip').map((o) => o.v as BatchSkip);
+  const degraded = successful.filter(([, , r]) => r.degraded).map(([id, path, r]) => [id, path, r.degraded_reasons as string[]] as [string, string, string[]]);
+  const failures = outcomes.flatMap((o) => (o.kind === 'fail' ? [{ song_id: o.v[0], input_path: o.v[1], error: o.v[2], code: o.code }] : []));
   log.info(`Batch processing complete: ${successful.length + skipped.length}/${total} successful`);
   const wall = (performance.now() - started) / 1000;
   const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -218,5 +241,7 @@ export async function processBatch(
     success_count: successful.length + skipped.length,
     failure_count: failed.length,
     skipped,
+    degraded,
+    failures,
   };
 }

@@ -16,6 +16,9 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 
 export const BASIC_PITCH_BACKENDS = ['tf', 'onnx', 'tflite', 'coreml'] as const;
+
+export const BEAT_TRACKERS = ['beatnet', 'librosa'] as const;
+export type BeatTracker = (typeof BEAT_TRACKERS)[number];
 export type BasicPitchBackend = (typeof BASIC_PITCH_BACKENDS)[number];
 
 /** Allowed `time_signature_den` values (the original's rule 5). */
@@ -101,11 +104,16 @@ const PipelineConfigShape = z.strictObject({
   demucsTimeoutS: timeoutField('demucsTimeoutS').default(3600.0),
   basicPitchTimeoutS: timeoutField('basicPitchTimeoutS').default(1800.0),
   barFeaturePrecompute: boolField('barFeaturePrecompute').default(true),
+  // Ours: the rhythm tracker ('beatnet': learned beats and downbeats, bars on downbeats;
+  // 'librosa': the original's beat_track, bars counted from the first beat) and meter detection.
+  beatTracker: stringField('beatTracker').default('beatnet'),
+  detectMeter: boolField('detectMeter').default(true),
 });
 
 /** The validated, frozen configuration fields (camelCase), derived from the shape above. */
-export type PipelineConfigFields = Omit<z.output<typeof PipelineConfigShape>, 'basicPitchBackend'> & {
+export type PipelineConfigFields = Omit<z.output<typeof PipelineConfigShape>, 'basicPitchBackend' | 'beatTracker'> & {
   basicPitchBackend: BasicPitchBackend;
+  beatTracker: BeatTracker;
 };
 type ShapeOutput = z.output<typeof PipelineConfigShape>;
 type FieldName = keyof PipelineConfigFields;
@@ -192,6 +200,11 @@ const VALUE_RULES: readonly ValueRule[] = [
     path: 'basicPitchBackend',
     fails: (c) => !(BASIC_PITCH_BACKENDS as readonly string[]).includes(c.basicPitchBackend),
     message: (c) => `basic_pitch_backend must be one of 'tf', 'onnx', 'tflite', 'coreml', got '${c.basicPitchBackend}'`,
+  },
+  {
+    path: 'beatTracker',
+    fails: (c) => !(BEAT_TRACKERS as readonly string[]).includes(c.beatTracker),
+    message: (c) => `beat_tracker must be one of 'beatnet', 'librosa', got '${c.beatTracker}'`,
   },
   // Ours: song_id becomes a folder name under every output kind; it must not escape out_dir.
   {
@@ -385,15 +398,8 @@ export class PipelineConfig {
   }
 }
 
-/**
- * Reads a JSON config file (snake_case or camelCase keys) and validates it, with `overrides`
- * (e.g. from CLI flags) taking precedence over the file's values.
- */
-export async function loadPipelineConfigFile(
-  path: string,
-  overrides: Record<string, unknown> = {},
-  options: ConfigParseOptions = {},
-): Promise<PipelineConfig> {
+/** Reads a JSON config file (snake_case or camelCase keys) into camelCase fields, unvalidated. */
+export async function readPipelineConfigFile(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -409,7 +415,19 @@ export async function loadPipelineConfigFile(
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError(`Config file ${path} must hold a JSON object of PipelineConfig fields`);
   }
-  const merged = { ...normaliseKeys(parsed as Record<string, unknown>), ...normaliseKeys(overrides) };
+  return normaliseKeys(parsed as Record<string, unknown>);
+}
+
+/**
+ * Reads a JSON config file (snake_case or camelCase keys) and validates it, with `overrides`
+ * (e.g. from CLI flags) taking precedence over the file's values.
+ */
+export async function loadPipelineConfigFile(
+  path: string,
+  overrides: Record<string, unknown> = {},
+  options: ConfigParseOptions = {},
+): Promise<PipelineConfig> {
+  const merged = { ...(await readPipelineConfigFile(path)), ...normaliseKeys(overrides) };
   return new PipelineConfig(merged as PipelineConfigInput, options);
 }
 

@@ -46,13 +46,31 @@ export interface SongRunEnvironment {
   chunkWriteConcurrency: number;
   /** Write each stem's raw Basic Pitch posteriors beside its MIDI. */
   savePosteriors: boolean;
+  /** Fail the song (DE_DEGRADED, nothing committed) instead of completing it degraded. */
+  strict: boolean;
 }
 
 /** The rhythm of the mix on the input's timeline. */
 export interface SongRhythm {
+  tracker: 'beatnet' | 'librosa';
   tempoBpm: number;
   /** Seconds on the input's timeline. */
   beatTimes: Float64Array;
+  /**
+   * Each beat's position in its bar (1 = downbeat) when the tracker finds downbeats; bars then
+   * start on downbeats. Null for the librosa tracker (bars counted from the first beat).
+   */
+  beatPositions: Int32Array | null;
+  /** Downbeat times (seconds on the input's timeline); empty without downbeats. */
+  downbeatTimes: Float64Array;
+  /** The meter bars, MIDI and ABC use: detected (beats per bar over 4) or configured. */
+  meter: { numerator: number; denominator: number };
+  /** True when the meter was detected rather than configured. */
+  meterDetected: boolean;
+  /** The tracker's confidence in [0, 1]; null for librosa. */
+  confidence: number | null;
+  /** Per-beat tempo (60 / inter-beat interval), BPM. */
+  tempoCurve: Float64Array;
 }
 
 /** What step 5 decided about stems. */
@@ -87,6 +105,9 @@ export class SongContext implements SongRunEnvironment {
   readonly onProgress: ((event: ProgressEvent) => void) | undefined;
   readonly chunkWriteConcurrency: number;
   readonly savePosteriors: boolean;
+  readonly strict: boolean;
+  /** What produced the outputs (input identity and config); set by step 11. */
+  fingerprint = '';
 
   /** The returned result: the original's keys in its insertion order, plus additive keys. */
   readonly results: Record<string, unknown>;
@@ -119,6 +140,7 @@ export class SongContext implements SongRunEnvironment {
     this.onProgress = env.onProgress;
     this.chunkWriteConcurrency = env.chunkWriteConcurrency;
     this.savePosteriors = env.savePosteriors;
+    this.strict = env.strict;
     this.results = { song_id: env.config.songId, input_path: env.config.inputWav, output_dir: env.config.outDir };
   }
 

@@ -7,6 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 
+import { RhythmTracker } from '../analysis/rhythm.js';
 import { DidacticError } from '../errors.js';
 import { createTranscriber, notesToMidiNotes, resolveBasicPitchBackend } from '../models/basicPitch/index.js';
 import { createSeparator, demucsModelPath } from '../models/demucs/index.js';
@@ -34,6 +35,7 @@ interface Closable {
 export class ModelCache {
   readonly #separators = new Map<string, Promise<StemSeparator & { handle: Closable }>>();
   readonly #transcribers = new Map<string, Promise<Transcriber & { handle: Closable }>>();
+  readonly #rhythm = new Map<string, Promise<{ tracker: RhythmTracker; handle: Closable }>>();
   #closed = false;
 
   /** The Demucs model named by `demucs_model` on `demucs_device`, with `intraOpThreads` threads. */
@@ -61,12 +63,22 @@ export class ModelCache {
     return backend.note ? { description: t.description, transcribe: t.transcribe, notice: backend.note } : t;
   }
 
+  /** BeatNet's CRNN for the learned beat and downbeat tracker (models/beatnet in the package). */
+  async rhythm(intraOpThreads: number): Promise<RhythmTracker> {
+    const t = await this.#cached(this.#rhythm, String(intraOpThreads), async () => {
+      const tracker = await RhythmTracker.open({ intraOpThreads });
+      return { tracker, handle: { close: async () => tracker.close() } };
+    });
+    return t.tracker;
+  }
+
   /** Frees every model opened through this cache (waiting for their in-flight runs). */
   async close(): Promise<void> {
     this.#closed = true;
-    const opened = [...this.#separators.values(), ...this.#transcribers.values()];
+    const opened = [...this.#separators.values(), ...this.#transcribers.values(), ...this.#rhythm.values()];
     this.#separators.clear();
     this.#transcribers.clear();
+    this.#rhythm.clear();
     await Promise.all(opened.map((p) => p.then((m) => m.handle.close?.(), () => undefined)));
   }
 

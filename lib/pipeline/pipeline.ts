@@ -38,6 +38,12 @@ export interface PipelineOptions {
    * (float32, frames × 88/88/264; result key `posteriors_<stem>`). Default off.
    */
   savePosteriors?: boolean;
+  /**
+   * Degradation (a model missing or failing, a truncated input) fails the song with DE_DEGRADED and
+   * commits nothing, instead of completing it with `degraded: true`. Default false (the original's
+   * graceful fallback).
+   */
+  strict?: boolean;
 }
 
 /** The returned result: the original's keys in its insertion order, plus additive keys. */
@@ -94,6 +100,7 @@ export class AudioPipeline {
           onProgress: o.onProgress,
           chunkWriteConcurrency: o.chunkWriteConcurrency ?? 4,
           savePosteriors: o.savePosteriors ?? false,
+          strict: o.strict ?? false,
         },
         records,
       );

@@ -3,9 +3,11 @@
  * named function of the context (lib/pipeline/steps/); this file only sequences them, records
  * each step's timing and resources, and commits or discards the song's staged outputs.
  */
-import { AbortError } from '../errors.js';
+import { AbortError, DidacticError } from '../errors.js';
 import { startStepMetrics, type StepMetrics } from '../util/metrics.js';
 import { SongContext, type SongRunEnvironment } from './context.js';
+import { writeSongManifest } from './manifest.js';
+import { removeStaleStaging, SongLock } from './songLock.js';
 import { analyzeRhythm, computeBars } from './steps/analyze.js';
 import { buildDatasets, writeDatasets } from './steps/datasets.js';
 import { copyInput, ingest, preprocess } from './steps/input.js';
@@ -64,23 +66,35 @@ export async function runSong(env: SongRunEnvironment, records: StepRecords): Pr
   const ctx = new SongContext(env);
   const { config: cfg, log, signal, staging } = ctx;
   log.info(`Starting audio processing pipeline for ${cfg.inputWav} (song_id=${cfg.songId})`);
-  await staging.create();
+  // Leftovers of runs killed in this output folder go first; then this song gets its one writer.
+  for (const name of await removeStaleStaging(cfg.outDir)) log.info(`Removed the leftovers of a killed run: ${name}`);
+  const lock = await SongLock.acquire(cfg.outDir, cfg.songId);
   try {
-    for (const [index, [name, step]] of STEPS.entries()) {
-      if (signal?.aborted) throw new AbortError(`${cfg.songId}: cancelled before ${name}`);
-      ctx.onProgress?.({ kind: 'step', songId: cfg.songId, step: name, index: index + 1, total: STEPS.length });
-      await timed(ctx, records, name, () => step(ctx, records));
+    await staging.create();
+    try {
+      for (const [index, [name, step]] of STEPS.entries()) {
+        if (signal?.aborted) throw new AbortError(`${cfg.songId}: cancelled before ${name}`);
+        ctx.onProgress?.({ kind: 'step', songId: cfg.songId, step: name, index: index + 1, total: STEPS.length });
+        await timed(ctx, records, name, () => step(ctx, records));
+      }
+      if (signal?.aborted) throw new AbortError(`${cfg.songId}: cancelled`);
+      const degraded = ctx.results.degraded_reasons as string[];
+      if (ctx.strict && degraded.length > 0) {
+        throw new DidacticError('DE_DEGRADED', `${cfg.songId}: degraded (strict mode): ${degraded.join('; ')}`, { details: { reasons: degraded } });
+      }
+      await staging.commit();
+    } catch (err) {
+      await ctx.sink?.abort();
+      await staging.discard();
+      throw err;
     }
-    if (signal?.aborted) throw new AbortError(`${cfg.songId}: cancelled`);
-    await staging.commit();
-    log.info(`Pipeline completed successfully for ${cfg.songId}`);
+    // The manifest is the last act: a song without a verifying manifest is redone by --resume.
+    await writeSongManifest(cfg, ctx.fingerprint, ctx.results.degraded === true);
+    log.info(`Pipeline completed ${ctx.results.degraded ? 'with degradation' : 'successfully'} for ${cfg.songId}`);
     return { results: ctx.results, ...records };
-  } catch (err) {
-    await ctx.sink?.abort();
-    await staging.discard();
-    throw err;
   } finally {
     ctx.releaseAllAudio();
+    await lock.release();
   }
 }
 
@@ -99,7 +113,9 @@ async function timed(ctx: SongContext, records: StepRecords, name: string, body:
   try {
     await body();
   } catch (err) {
-    log.error(`${name} failed after ${record().toFixed(2)}s`, { err, step: key, song_id: cfg.songId });
+    // One line with the reason; the stack only at debug level (--verbose).
+    log.error(`${name} failed after ${record().toFixed(2)}s: ${(err as Error)?.message ?? String(err)}`, { step: key, song_id: cfg.songId });
+    log.debug(`${name} failure detail`, { err, step: key, song_id: cfg.songId });
     throw err;
   }
   const seconds = record();

@@ -14,6 +14,16 @@ export const STAGING_DIR_NAME = '.didactic-staging';
 
 export type OutputKind = (typeof OUTPUT_DIRECTORY_KINDS)[number][1];
 
+/** A folder under the output root that cannot be made, as a coded error. */
+export function outputFolderError(err: unknown, outDir: string): WriteError {
+  const e = err as NodeJS.ErrnoException;
+  const code = e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS' ? 'DE_PERMISSION_DENIED' : 'DE_WRITE_FAILED';
+  return new WriteError(code, `Cannot create output folder under ${outDir}: ${e.code ?? ''} ${e.message}`.trim(), {
+    cause: err,
+    details: { errno: e.code },
+  });
+}
+
 export class SongStaging {
   readonly root: string;
 
@@ -46,12 +56,7 @@ export class SongStaging {
     try {
       for (const [, kind] of OUTPUT_DIRECTORY_KINDS) await mkdir(this.stage(kind), { recursive: true });
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const code = e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS' ? 'DE_PERMISSION_DENIED' : 'DE_WRITE_FAILED';
-      throw new WriteError(code, `Cannot create output folder under ${this.outDir}: ${e.code ?? ''} ${e.message}`.trim(), {
-        cause: err,
-        details: { errno: e.code },
-      });
+      throw outputFolderError(err, this.outDir);
     }
   }
 

@@ -246,10 +246,12 @@ export async function writeAbc(path: string, notes: readonly AbcNote[], options:
 export function abcNotesFromAlignment(
   pitch: ArrayLike<number>,
   alignment: { startBeatFloat: ArrayLike<number>; endBeatFloat: ArrayLike<number> },
+  /** Beat index where bar lines start counting (the first downbeat; 0 = the first beat). */
+  originBeat = 0,
 ): AbcNote[] {
   return Array.from({ length: pitch.length }, (_, i) => ({
     pitch: pitch[i]!,
-    startBeat: alignment.startBeatFloat[i]!,
-    endBeat: alignment.endBeatFloat[i]!,
+    startBeat: alignment.startBeatFloat[i]! - originBeat,
+    endBeat: alignment.endBeatFloat[i]! - originBeat,
   }));
 }

@@ -88,12 +88,16 @@ async function fsyncDirectoryBestEffort(dir: string): Promise<void> {
   }
 }
 
-function toWriteError(err: unknown, path: string, op: string): DidacticError {
+/** A failed write as a coded error: a full disk is DE_DISK_FULL, a refused one DE_PERMISSION_DENIED. */
+export function toWriteError(err: unknown, path: string, op: string): DidacticError {
   if (err instanceof DidacticError) return err;
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   const reason = err instanceof Error ? err.message : String(err);
-  const hint = errno === 'ENOSPC' ? ' (the disk is full)' : errno === 'EACCES' || errno === 'EPERM' ? ' (permission denied)' : '';
-  return new WriteError('DE_WRITE_FAILED', `Could not write ${path}${hint}: ${reason}`, {
+  const full = errno === 'ENOSPC' || errno === 'EDQUOT';
+  const denied = errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS';
+  const hint = full ? ' (the disk is full)' : denied ? ' (permission denied)' : '';
+  const code = full ? 'DE_DISK_FULL' : denied ? 'DE_PERMISSION_DENIED' : 'DE_WRITE_FAILED';
+  return new WriteError(code, `Could not write ${path}${hint}: ${reason}`, {
     cause: err,
     op,
     details: { path, errno },

@@ -64,3 +64,13 @@ export function jsonLogger(options: { level?: LogLevel; name?: string } = {}): L
     error: (m, f) => log.error(f ?? {}, m),
   };
 }
+
+/** A logger that puts `prefix` before every message (e.g. `[song_id] ` when songs run at once). */
+export function prefixedLogger(log: Logger, prefix: string): Logger {
+  return {
+    debug: (m, f) => log.debug(prefix + m, f),
+    info: (m, f) => log.info(prefix + m, f),
+    warn: (m, f) => log.warn(prefix + m, f),
+    error: (m, f) => log.error(prefix + m, f),
+  };
+}

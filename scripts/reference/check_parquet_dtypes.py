@@ -3,7 +3,7 @@
 The original builds each dataset as a pandas DataFrame from Python values (int, float, str, bool,
 list of float) and writes it with `DataFrame.to_parquet(index=False)` (pyarrow, snappy). For each
 of our files this script rebuilds that DataFrame from the file's values, coerced to the Python
-types the original's columns hold (spec §4.3–4.6), writes it the original's way, and compares:
+types the original's dataset columns hold, writes it the original's way, and compares:
 
 - column names and order with the spec;
 - the Arrow schema (types and nullability) pyarrow reads from both files;

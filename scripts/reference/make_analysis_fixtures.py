@@ -171,7 +171,7 @@ def analyse(fx: dict) -> dict:
         entry["input"]["scale"] = 1 / 32768
     outputs = {}
 
-    # beat tracking exactly as the original (§5.2)
+    # beat tracking exactly as the original's song-level analysis
     tempo, beats = librosa.beat.beat_track(y=y, sr=sr)
     entry["tempo"] = float(np.atleast_1d(tempo)[0])
     entry["beats"] = [int(b) for b in beats]
@@ -187,7 +187,7 @@ def analyse(fx: dict) -> dict:
         _, b2 = librosa.beat.beat_track(onset_envelope=env_median, sr=sr, bpm=entry["tempo"], trim=False)
         entry["beats_untrimmed"] = [int(b) for b in b2]
 
-    # features (§5.2 calls)
+    # features (the calls the original's analysis makes)
     chroma = librosa.feature.chroma_stft(y=y, sr=sr)
     S_power = np.abs(librosa.stft(y)) ** 2
     entry["tuning"] = float(librosa.estimate_tuning(S=S_power, sr=sr, bins_per_octave=12))

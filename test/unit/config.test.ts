@@ -59,8 +59,12 @@ describe('PipelineConfig defaults', () => {
       demucs_timeout_s: 3600.0,
       basic_pitch_timeout_s: 1800.0,
       bar_feature_precompute: true,
+      // Ours, after the original's fields:
+      beat_tracker: 'beatnet',
+      detect_meter: true,
     });
     expect(Object.keys(c.toSnakeCase())).toEqual([...CONFIG_FIELD_NAMES]);
+    expect(() => new PipelineConfig({ ...base, beatTracker: 'madmom' }, quiet)).toThrow("beat_tracker must be one of 'beatnet', 'librosa', got 'madmom'");
   });
 
   it('is frozen; with() makes a validated copy', () => {

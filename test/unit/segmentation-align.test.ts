@@ -8,6 +8,8 @@ import {
   estimateBeatInterval,
   segmentBeatsIntoBars,
   timeToSampleIndex,
+  barsFromDownbeats,
+  downbeatIndices,
 } from '../../lib/music/segmentation.js';
 
 const steps = (from: number, to: number, step: number) => {
@@ -170,5 +172,58 @@ describe('alignNotesToBeats', () => {
     expect(pythonFloatMod(-0.5, 4)).toBe(3.5);
     expect(pythonFloatMod(-4, 4)).toBe(0);
     expect(pythonFloatMod(5.5, 3.5)).toBe(2);
+  });
+});
+
+describe('bars from detected downbeats', () => {
+  // 3/4 with a one-beat pickup: beats every 0.5 s from 0.25 s, the downbeat on the second beat.
+  const beats = Float64Array.from({ length: 13 }, (_, i) => 0.25 + 0.5 * i);
+  const positions = Int32Array.from({ length: 13 }, (_, i) => ((i + 2) % 3) + 1); // 3,1,2,3,1,2,...
+  const grid = { beatTimes: beats, beatPositions: positions, beatsPerBar: 3 };
+
+  it('bar 0 starts on the first downbeat and each bar runs to the next one', () => {
+    expect(downbeatIndices(grid)).toEqual([1, 4, 7, 10]);
+    const bars = barsFromDownbeats(grid, 120, 7);
+    expect(bars.length).toBeGreaterThan(4);
+    expect(bars.slice(0, 3)).toEqual([
+      { barIndex: 0, startS: 0.75, endS: 2.25, beatsPerBar: 3 },
+      { barIndex: 1, startS: 2.25, endS: 3.75, beatsPerBar: 3 },
+      { barIndex: 2, startS: 3.75, endS: 5.25, beatsPerBar: 3 },
+    ]);
+    // From the last downbeat (5.25 s) on, bars of 3 beats at the local interval to the end (7 s).
+    expect(bars.slice(3)).toEqual([{ barIndex: 3, startS: 5.25, endS: 6.75, beatsPerBar: 3 }, { barIndex: 4, startS: 6.75, endS: 7, beatsPerBar: 3 }]);
+  });
+
+  it('bars may differ in length (a 2-beat bar among 4-beat bars) and bar_grid records each', () => {
+    const b = Float64Array.from({ length: 10 }, (_, i) => i * 0.5);
+    const p = Int32Array.from([1, 2, 3, 4, 1, 2, 1, 2, 3, 4]);
+    const bars = barsFromDownbeats({ beatTimes: b, beatPositions: p, beatsPerBar: 4 }, 120, 5);
+    expect(bars.map((x) => [x.barIndex, x.startS, x.endS, x.beatsPerBar])).toEqual([
+      [0, 0, 2, 4],
+      [1, 2, 3, 2],
+      [2, 3, 5, 4],
+    ]);
+  });
+
+  it('with pickup, the audio before the first downbeat is bar −1', () => {
+    const bars = barsFromDownbeats(grid, 120, 7, { pickup: true });
+    expect(bars[0]).toEqual({ barIndex: -1, startS: 0, endS: 0.75, beatsPerBar: 1 });
+    expect(bars[1]!.barIndex).toBe(0);
+  });
+
+  it('without any downbeat, falls back to counting beats from the first one', () => {
+    const none = { beatTimes: beats, beatPositions: new Int32Array(13).fill(2), beatsPerBar: 3 };
+    expect(barsFromDownbeats(none, 120, 7)[0]).toMatchObject({ barIndex: 0, startS: 0.25, endS: 1.75 });
+    expect(barsFromDownbeats({ ...grid, beatTimes: new Float64Array(0), beatPositions: new Int32Array(0) }, 120, 7)).toEqual([]);
+  });
+
+  it('notes align to the bar of the preceding downbeat; the pickup note is bar −1', () => {
+    const notes = { startS: [0.25, 0.75, 1.5, 2.3, 6.0], endS: [0.5, 1.0, 1.75, 2.5, 6.2] };
+    const a = alignNotesToBeats(notes, beats, 120, 3, 4, { barStarts: downbeatIndices(grid) });
+    expect(Array.from(a.barIndex)).toEqual([-1, 0, 0, 1, 3]);
+    expect(Array.from(a.beatInBar, (x) => Math.round(x * 1e9) / 1e9)).toEqual([2, 0, 1.5, 0.1, 1.5]);
+    // Without downbeats the original's count from the first beat puts the same notes elsewhere.
+    const counted = alignNotesToBeats(notes, beats, 120, 3, 4);
+    expect(Array.from(counted.barIndex)).toEqual([0, 0, 0, 1, 3]);
   });
 });

@@ -1,19 +1,42 @@
-/** Steps 4 and 6: tempo and beats of the (preprocessed) mix, and the bar grid from them. */
+/** Steps 4 and 6: the rhythm of the (preprocessed) mix, and the bar grid from it. */
 import { beatTrack } from '../../analysis/beat.js';
-import { segmentBeatsIntoBars } from '../../music/segmentation.js';
-import type { SongContext } from '../context.js';
+import { barsFromDownbeats, downbeatIndices, segmentBeatsIntoBars } from '../../music/segmentation.js';
+import type { PipelineConfig } from '../config.js';
+import type { SongContext, SongRhythm } from '../context.js';
 
 /**
- * Step 4: librosa.beat.beat_track with its defaults (hop 512, start_bpm 120, tightness 100, trim)
- * at the analysis rate; beat times moved back onto the input's timeline.
+ * Beats per bar at the tracker's beat level for a configured time signature: the numerator, except
+ * compound meters (6/8, 9/8, 12/8), whose beat is the dotted quarter (6/8 → 2).
+ */
+export function trackerBeatsPerBar(num: number, den: number): number {
+  return den >= 8 && num > 3 && num % 3 === 0 ? num / 3 : num;
+}
+
+/**
+ * Step 4: tempo and beats, moved back onto the input's timeline. 'beatnet' (default): BeatNet's
+ * CRNN and the bar-pointer DBN give beats, downbeats and the meter; 'librosa': the original's
+ * beat_track with its defaults (hop 512, start_bpm 120, tightness 100, trim) at the analysis rate.
  */
 export async function analyzeRhythm(ctx: SongContext): Promise<void> {
-  const { config: cfg, signal } = ctx;
-  const result = await beatTrack(ctx.analysisAudio, cfg.analysisSr, signal ? { signal } : undefined);
+  const { config: cfg, log, signal } = ctx;
+  let rhythm: SongRhythm;
+  if (cfg.beatTracker === 'librosa') {
+    rhythm = await librosaRhythm(ctx);
+  } else {
+    try {
+      rhythm = await learnedRhythm(ctx);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      // Never silent: the song completes on the original's tracker and is marked degraded.
+      const reason = (err as Error)?.message ?? String(err);
+      log.warn(`Learned beat tracking failed (${reason}); using librosa's beat_track`);
+      ctx.quality.rhythm_fallback = reason;
+      rhythm = await librosaRhythm(ctx);
+    }
+  }
   ctx.releaseAnalysisAudio();
-  const tempoBpm = result.tempo;
-  const beatTimes = Float64Array.from(result.beatTimes, (t: number) => t + ctx.trimOffsetS);
-  ctx.rhythm = { tempoBpm, beatTimes };
+  ctx.rhythm = rhythm;
+  const { tempoBpm, beatTimes } = rhythm;
   ctx.results.analysis = {
     tempo_bpm: tempoBpm,
     num_beats: beatTimes.length,
@@ -21,15 +44,99 @@ export async function analyzeRhythm(ctx: SongContext): Promise<void> {
     essentia_available: false,
     beat_times: Array.from(beatTimes),
     trim_offset_s: ctx.trimOffsetS,
+    // Ours, additive:
+    beat_tracker: rhythm.tracker,
+    beats_per_bar: rhythm.meter.numerator,
+    meter_detected: rhythm.meterDetected,
+    rhythm_confidence: rhythm.confidence,
+    downbeat_times: Array.from(rhythm.downbeatTimes),
   };
-  ctx.log.info(`Detected tempo ${tempoBpm.toFixed(2)} BPM with ${beatTimes.length} beats (duration ${ctx.durationS.toFixed(2)}s)`);
+  log.info(`Detected tempo ${tempoBpm.toFixed(2)} BPM with ${beatTimes.length} beats (duration ${ctx.durationS.toFixed(2)}s)`);
+  if (rhythm.tracker === 'beatnet') {
+    const how = rhythm.meterDetected ? 'detected' : 'configured';
+    log.info(`Meter ${rhythm.meter.numerator}/${rhythm.meter.denominator} (${how}), ${rhythm.downbeatTimes.length} downbeats, confidence ${(rhythm.confidence ?? 0).toFixed(2)}`);
+  }
 }
 
-/** Step 6: the bar grid on the input's timeline. */
+async function librosaRhythm(ctx: SongContext): Promise<SongRhythm> {
+  const { config: cfg, signal } = ctx;
+  const result = await beatTrack(ctx.analysisAudio, cfg.analysisSr, signal ? { signal } : undefined);
+  const beatTimes = Float64Array.from(result.beatTimes, (t: number) => t + ctx.trimOffsetS);
+  return {
+    tracker: 'librosa',
+    tempoBpm: result.tempo,
+    beatTimes,
+    beatPositions: null,
+    downbeatTimes: new Float64Array(0),
+    meter: { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
+    meterDetected: false,
+    confidence: null,
+    tempoCurve: tempoCurveOf(beatTimes),
+  };
+}
+
+async function learnedRhythm(ctx: SongContext): Promise<SongRhythm> {
+  const { config: cfg, signal } = ctx;
+  // One intra-op thread: the CRNN is small, and songs and stems already fill the cores.
+  const tracker = await ctx.models.rhythm(1);
+  const configured = trackerBeatsPerBar(cfg.timeSignatureNum, cfg.timeSignatureDen);
+  const r = await tracker.track(ctx.analysisAudio, cfg.analysisSr, {
+    detectMeter: cfg.detectMeter,
+    beatsPerBar: configured,
+    ...(signal ? { signal } : {}),
+  });
+  const shift = (t: number) => t + ctx.trimOffsetS;
+  const detected = cfg.detectMeter && r.beatsPerBar > 0;
+  return {
+    tracker: 'beatnet',
+    tempoBpm: r.tempoBpm,
+    beatTimes: Float64Array.from(r.beats, shift),
+    beatPositions: r.beatPositions,
+    downbeatTimes: Float64Array.from(r.downbeats, shift),
+    // A detected meter is written as beats per bar over quarter notes (the tracker cannot tell 6/8
+    // from 2/4); a configured one keeps its own spelling.
+    meter: detected ? { numerator: r.beatsPerBar, denominator: 4 } : { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
+    meterDetected: detected,
+    confidence: r.confidence,
+    tempoCurve: r.tempoCurve,
+  };
+}
+
+/** 60 / centred inter-beat interval per beat (the librosa path's tempo curve). */
+function tempoCurveOf(beats: Float64Array): Float64Array {
+  const n = beats.length;
+  const out = new Float64Array(n);
+  if (n < 2) return out;
+  for (let i = 0; i < n; i++) {
+    const a = beats[Math.max(0, i - 1)]!;
+    const b = beats[Math.min(n - 1, i + 1)]!;
+    const span = Math.min(n - 1, i + 1) - Math.max(0, i - 1);
+    out[i] = b > a ? (60 * span) / (b - a) : 0;
+  }
+  return out;
+}
+
+/** Beats per bar of the song's meter as the bar grid counts it (num × 4 / den; detected: the count). */
+export function meterBeatsPerBar(rhythm: SongRhythm, cfg: PipelineConfig): number {
+  if (rhythm.beatPositions) return trackerBeatsPerBar(rhythm.meter.numerator, rhythm.meter.denominator);
+  return cfg.beatsPerBar;
+}
+
+/** Indices of the beats that start bars (downbeats); null when bars are counted from the first beat. */
+export function barStartBeats(rhythm: SongRhythm): number[] | null {
+  return rhythm.beatPositions ? downbeatIndices({ beatPositions: rhythm.beatPositions }) : null;
+}
+
+/**
+ * Step 6: the bar grid on the input's timeline. With downbeats, bars start on them (and may vary
+ * in length); otherwise the original's grid: bar 0 at the first beat, num × 4 / den beats per bar.
+ */
 export async function computeBars(ctx: SongContext): Promise<void> {
-  const { config: cfg } = ctx;
-  const { tempoBpm, beatTimes } = ctx.rhythm;
-  ctx.bars = segmentBeatsIntoBars(beatTimes, tempoBpm, cfg.timeSignatureNum, cfg.timeSignatureDen, ctx.durationS);
+  const { config: cfg, rhythm } = ctx;
+  const bpb = meterBeatsPerBar(rhythm, cfg);
+  ctx.bars = rhythm.beatPositions
+    ? barsFromDownbeats({ beatTimes: rhythm.beatTimes, beatPositions: rhythm.beatPositions, beatsPerBar: bpb }, rhythm.tempoBpm, ctx.durationS)
+    : segmentBeatsIntoBars(rhythm.beatTimes, rhythm.tempoBpm, cfg.timeSignatureNum, cfg.timeSignatureDen, ctx.durationS);
   ctx.results.num_bars = ctx.bars.length;
-  ctx.log.info(`Computed ${ctx.bars.length} bars (beats_per_bar=${cfg.beatsPerBar.toFixed(2)})`);
+  ctx.log.info(`Computed ${ctx.bars.length} bars (beats_per_bar=${bpb.toFixed(2)})`);
 }

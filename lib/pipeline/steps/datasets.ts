@@ -1,5 +1,6 @@
 /** Steps 8 and 9: the datasets were built while the stems were processed; report and close them. */
 import type { SongContext } from '../context.js';
+import { meterBeatsPerBar } from './analyze.js';
 
 /** Step 8: the datasets' shapes (their rows were appended in step 7). */
 export async function buildDatasets(ctx: SongContext): Promise<void> {
@@ -12,7 +13,7 @@ export async function buildDatasets(ctx: SongContext): Promise<void> {
 
 /** Step 9: the additive bar grid, then every Parquet file closed (empty datasets get none). */
 export async function writeDatasets(ctx: SongContext): Promise<void> {
-  const written = await ctx.sink!.finish({ bars: ctx.bars, beatsPerBar: ctx.config.beatsPerBar });
+  const written = await ctx.sink!.finish({ bars: ctx.bars, beatsPerBar: meterBeatsPerBar(ctx.rhythm, ctx.config) });
   ctx.sink = undefined;
   for (const name of ['events', 'beats', 'bars', 'bar_features', 'bar_grid'] as const) {
     const w = written[name];

@@ -8,6 +8,7 @@ import { resample } from '../../audio/resample.js';
 import { writeWav } from '../../audio/write.js';
 import { DidacticError } from '../../errors.js';
 import { normalizePeak, trimSilence } from '../../music/preprocess.js';
+import { toWriteError } from '../../util/atomic.js';
 import { forEachChunk } from '../../util/chunked.js';
 import type { SongContext } from '../context.js';
 
@@ -25,8 +26,12 @@ export async function copyInput(ctx: SongContext): Promise<void> {
     throw new DidacticError('DE_IS_DIRECTORY', `Input ${cfg.inputWav} is a directory, not an audio file`);
   }
   const staged = staging.stage('input', inputName);
-  await copyFile(cfg.inputWav, staged);
-  await utimes(staged, info.atime, info.mtime);
+  try {
+    await copyFile(cfg.inputWav, staged);
+    await utimes(staged, info.atime, info.mtime);
+  } catch (err) {
+    throw toWriteError(err, staged, 'copyInput');
+  }
   ctx.results.input_copy = staging.final('input', inputName);
 }
 

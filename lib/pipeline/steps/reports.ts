@@ -5,6 +5,7 @@
 import { abcNotesFromAlignment, writeAbc } from '../../reports/abc.js';
 import { writeMidiMarkdown } from '../../reports/markdown.js';
 import type { SongContext } from '../context.js';
+import { barStartBeats } from './analyze.js';
 
 export async function exportReports(ctx: SongContext): Promise<void> {
   const { config: cfg, staging, log } = ctx;
@@ -16,17 +17,19 @@ export async function exportReports(ctx: SongContext): Promise<void> {
     resultKeys.markdown_report = staging.final('reports', 'midi_markdown.md');
     log.info(`Wrote Markdown report to ${resultKeys.markdown_report}`);
   }
+  const firstDownbeat = barStartBeats(ctx.rhythm)?.[0] ?? 0;
   // An ABC file per stem that has a MIDI file (transcription succeeded), in stem order.
   for (const stem of ctx.stems.names) {
     if (!notes.has(stem)) continue;
     const stemEvents = events.find((e) => e.stem === stem);
-    const abcNotes = stemEvents ? abcNotesFromAlignment(stemEvents.notes.pitch, stemEvents.alignment) : [];
+    // With downbeats the ABC bar lines fall on them: beats count from the first downbeat.
+    const abcNotes = stemEvents ? abcNotesFromAlignment(stemEvents.notes.pitch, stemEvents.alignment, firstDownbeat) : [];
     try {
       await writeAbc(staging.stage('reports', `${stem}.abc`), abcNotes, {
         title: `${cfg.songId} - ${stem}`,
         tempoBpm: ctx.rhythm.tempoBpm,
-        timeSignatureNum: cfg.timeSignatureNum,
-        timeSignatureDen: cfg.timeSignatureDen,
+        timeSignatureNum: ctx.rhythm.meter.numerator,
+        timeSignatureDen: ctx.rhythm.meter.denominator,
       });
       resultKeys[`abc_${stem}`] = staging.final('reports', `${stem}.abc`);
       log.info(`Wrote ABC notation for '${stem}' to ${resultKeys[`abc_${stem}`]}`);

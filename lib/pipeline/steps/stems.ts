@@ -23,6 +23,7 @@ import { barSampleRange } from '../../music/segmentation.js';
 import { anySignal } from '../../util/signals.js';
 import { transcriberThreads } from '../concurrency.js';
 import { FULL_MIX, type SongContext } from '../context.js';
+import { barStartBeats, meterBeatsPerBar } from './analyze.js';
 import { withTimeout } from '../resilience.js';
 import type { Transcriber, TranscribedNote } from '../services.js';
 
@@ -189,8 +190,8 @@ async function barFeaturesAndChunks(ctx: SongContext, stem: StemAudio): Promise<
 
 /** Transcription, MIDI and alignment of one stem; a failure degrades the stem (as the original does). */
 async function transcribeStem(ctx: SongContext, stem: StemAudio, transcriber: LazyTranscriber, outcome: StemOutcome): Promise<void> {
-  const { config: cfg, log, staging, signal, breakers } = ctx;
-  const { tempoBpm, beatTimes } = ctx.rhythm;
+  const { config: cfg, log, staging, signal, breakers, rhythm } = ctx;
+  const { tempoBpm, beatTimes } = rhythm;
   const stemName = stem.name;
   const keys = outcome.keys;
   try {
@@ -215,7 +216,7 @@ async function transcribeStem(ctx: SongContext, stem: StemAudio, transcriber: La
     outcome.notes = notes;
     const midiName = `${stem.fileStem}.mid`;
     await writeStemMidi(notes, tempoBpm, staging.stage('midi', midiName), {
-      timeSignature: { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
+      timeSignature: rhythm.meter,
       trackName: stemName,
     });
     keys[`midi_${stemName}`] = staging.final('midi', midiName);
@@ -225,7 +226,12 @@ async function transcribeStem(ctx: SongContext, stem: StemAudio, transcriber: La
       return;
     }
     const columns = notesToColumns(notes);
-    const alignment = alignNotesToBeats(columns, beatTimes, tempoBpm, cfg.timeSignatureNum, cfg.timeSignatureDen);
+    // With downbeats, a note's bar is the one whose downbeat precedes it; otherwise the original's
+    // count of num × 4 / den beats from the first beat.
+    const barStarts = barStartBeats(rhythm);
+    const alignment = barStarts
+      ? alignNotesToBeats(columns, beatTimes, tempoBpm, meterBeatsPerBar(rhythm, cfg), 4, { barStarts })
+      : alignNotesToBeats(columns, beatTimes, tempoBpm, cfg.timeSignatureNum, cfg.timeSignatureDen);
     outcome.events = { songId: cfg.songId, stem: stemName, notes: columns, alignment };
     log.info(`Aligned ${notes.length} notes for stem '${stemName}'`);
   } catch (err) {

@@ -24,6 +24,15 @@ export async function writeSummaryJson(ctx: SongContext, records: StepRecords): 
   quality.transcription_errors = Object.fromEntries(
     stems.filter((s) => results[`transcription_error_${s}`] !== undefined).map((s) => [s, results[`transcription_error_${s}`]]),
   );
+  // Degradation is never silent: every fallback the run took, in one list (combined.json, the
+  // result, the batch summary, logs); --strict turns it into a failure.
+  const reasons = degradationReasons(ctx);
+  quality.degraded = reasons.length > 0;
+  quality.degraded_reasons = reasons;
+  results.degraded = reasons.length > 0;
+  results.degraded_reasons = reasons;
+  for (const reason of reasons) ctx.log.warn(`Degraded: ${reason}`);
+  ctx.fingerprint = await runFingerprint(cfg);
   const modelInfo = { separator: ctx.stems.separatorDescription, transcriber: transcriber ? transcriber.description : null };
   const analysis = results.analysis as { beat_times?: number[] } | undefined;
   await writeSummary(staging.stage('analysis', 'combined.json'), {
@@ -57,10 +66,45 @@ export async function writeSummaryJson(ctx: SongContext, records: StepRecords): 
           { wall_s: pyFloat(m.wall_s), cpu_s: pyFloat(m.cpu_s), peak_rss_mib: pyFloat(m.peak_rss_mib), read_bytes: m.read_bytes, written_bytes: m.written_bytes },
         ]),
       ),
+      // The learned tracker's findings (additive; absent with the librosa tracker, whose outputs
+      // stay the original's byte for byte).
+      ...(ctx.rhythm.tracker === 'beatnet'
+        ? {
+            rhythm: {
+              tracker: ctx.rhythm.tracker,
+              tempo_bpm: pyFloat(tempoBpm),
+              beats_per_bar: ctx.rhythm.meter.numerator,
+              meter: `${ctx.rhythm.meter.numerator}/${ctx.rhythm.meter.denominator}`,
+              meter_detected: ctx.rhythm.meterDetected,
+              confidence: pyFloat(ctx.rhythm.confidence ?? 0),
+              num_downbeats: ctx.rhythm.downbeatTimes.length,
+              downbeat_times: Array.from(ctx.rhythm.downbeatTimes, pyFloat),
+              tempo_curve_bpm: Array.from(ctx.rhythm.tempoCurve, pyFloat),
+            },
+          }
+        : {}),
       data_quality: quality,
-      run_fingerprint: await runFingerprint(cfg),
+      run_fingerprint: ctx.fingerprint,
     },
   });
   results.summary_json = staging.final('analysis', 'combined.json');
   ctx.log.info(`Wrote summary to ${results.summary_json as string}`);
+}
+
+/** What the run had to do without: separation, a stem's transcription, the learned rhythm tracker. */
+function degradationReasons(ctx: SongContext): string[] {
+  const { config: cfg, results, quality } = ctx;
+  const reasons: string[] = [];
+  if (cfg.useDemucsSeparation && typeof results.stem_separation_error === 'string') {
+    reasons.push(`stem separation fell back to full_mix: ${results.stem_separation_error}`);
+  }
+  if (cfg.useBasicPitchTranscription) {
+    for (const stem of ctx.stems.names) {
+      const error = results[`transcription_error_${stem}`];
+      if (typeof error === 'string') reasons.push(`transcription of '${stem}' skipped: ${error}`);
+    }
+  }
+  if (typeof quality.rhythm_fallback === 'string') reasons.push(`beat tracking fell back to librosa: ${quality.rhythm_fallback}`);
+  if (quality.truncated_input) reasons.push(`the input file is truncated: decoded what is present`);
+  return reasons;
 }

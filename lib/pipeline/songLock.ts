@@ -1,0 +1,113 @@
+/**
+ * One writer per song: a run holds `<out>/.didactic-staging/<song_id>.lock` (its pid and host)
+ * from before it stages anything until its outputs are committed or discarded. A second writer of
+ * the same song fails at once with DE_LOCKED naming the holder. A lock or staging folder left by a
+ * process of this host that no longer exists (killed with SIGKILL, a crash) is removed by the next
+ * run in that output folder.
+ */
+import { readdir, readFile, rm, rmdir, writeFile, mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+import { DidacticError } from '../errors.js';
+import { outputFolderError, STAGING_DIR_NAME } from './staging.js';
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+/** True when a process with this pid exists on this host. */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class SongLock {
+  private constructor(readonly path: string) {}
+
+  static async acquire(outDir: string, songId: string): Promise<SongLock> {
+    const dir = join(outDir, STAGING_DIR_NAME);
+    const path = join(dir, `${songId}.lock`);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw outputFolderError(err, outDir);
+    }
+    const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await writeFile(path, JSON.stringify(owner), { flag: 'wx' });
+        return new SongLock(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const holder = await readOwner(path);
+      if (holder && (holder.host !== owner.host || processAlive(holder.pid))) {
+        throw new DidacticError(
+          'DE_LOCKED',
+          `Song '${songId}' in ${outDir} is being written by process ${holder.pid} on ${holder.host} (since ${holder.since}); ` +
+            `wait for it to finish, or remove ${path} if that process is gone`,
+          { details: { lock: path, ...holder } },
+        );
+      }
+      // Stale (its process is gone) or unreadable: take it over.
+      await rm(path, { force: true });
+    }
+    throw new DidacticError('DE_LOCKED', `Could not take the lock ${path}`);
+  }
+
+  async release(): Promise<void> {
+    await rm(this.path, { force: true });
+    // The shared staging folder goes when nothing else is in it.
+    await rmdir(join(this.path, '..')).catch(() => {});
+  }
+}
+
+async function readOwner(path: string): Promise<LockOwner | null> {
+  try {
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as LockOwner;
+    return typeof parsed.pid === 'number' && typeof parsed.host === 'string' ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Removes staging folders (`<song_id>.<pid>.<hex>`) and locks whose process of this host is gone.
+ * Returns the names removed.
+ */
+export async function removeStaleStaging(outDir: string): Promise<string[]> {
+  const dir = join(outDir, STAGING_DIR_NAME);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  const host = hostname();
+  for (const name of names) {
+    let stale = false;
+    if (name.endsWith('.lock')) {
+      const owner = await readOwner(join(dir, name));
+      stale = owner !== null && owner.host === host && !processAlive(owner.pid);
+    } else {
+      const parts = name.split('.');
+      const pid = Number(parts.at(-2));
+      stale = parts.length >= 3 && /^[0-9a-f]+$/.test(parts.at(-1)!) && !processAlive(pid);
+    }
+    if (stale) {
+      await rm(join(dir, name), { recursive: true, force: true });
+      removed.push(name);
+    }
+  }
+  await rmdir(dir).catch(() => {});
+  return removed;
+}
