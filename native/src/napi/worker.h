@@ -12,7 +12,7 @@
 
 namespace de::napi {
 
-inline constexpr const char* kUnknownNativeError = "DE_NATIVE_UNKNOWN";
+inline constexpr const char* kUnknownNativeError = code::kNativeUnknown;
 
 // A JS Error with `.code` and `.op`, which lib/errors.ts maps onto the package's error classes.
 inline Napi::Error makeCodedError(Napi::Env env, const std::string& code, const std::string& message,
