@@ -138,6 +138,24 @@ describe('Separator lifecycle', () => {
   });
 });
 
+describe('Separator lifecycle, failed calls', () => {
+  it('a separation that fails (aborted) still releases the handle, so close() resolves', async () => {
+    const separator = await createSeparator(buildDemucsStandIn());
+    const controller = new AbortController();
+    const x = tone(44100 * 20, 2);
+    const order: string[] = [];
+    const running = track(order, 'separate', separator.separate({ samples: x, sampleRate: 44100, channels: 2 }, {
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    }));
+    const closed = track(order, 'close', separator.close());
+    const err = await running.catch((e: unknown) => e);
+    await closed;
+    expect(err).toMatchObject({ code: 'DE_ABORTED' });
+    expect(order).toEqual(['separate', 'close']);
+  });
+});
+
 describe('Transcriber lifecycle', () => {
   it('close() waits for a transcription in flight; later transcriptions reject with DE_CLOSED', async () => {
     const transcriber = await createTranscriber();
