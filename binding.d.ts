@@ -76,16 +76,20 @@ export interface NativeSessionOptions {
   providers: string[];
 }
 
-export declare class NativeOrtSession {
-  readonly inputs: NativeTensorSpec[];
-  readonly outputs: NativeTensorSpec[];
-  readonly providers: string[];
-  readonly warnings: string[];
-  run(
-    feeds: Record<string, NativeTensor>,
-    outputNames?: string[],
-    cancel?: NativeCancelToken,
-  ): Promise<Record<string, NativeTensor>>;
+/**
+ * Opaque handle of an opened model (native/src/napi/handle.h): one type for generic sessions, Basic
+ * Pitch and Demucs; `K` says whose calls accept it. modelClose() closes any of them.
+ */
+export interface NativeModelHandle<K extends string = string> {
+  readonly __modelHandle: K;
+}
+export type NativeSessionHandle = NativeModelHandle<'session'>;
+
+export interface NativeSessionInfo {
+  inputs: NativeTensorSpec[];
+  outputs: NativeTensorSpec[];
+  providers: string[];
+  warnings: string[];
 }
 
 export interface NativeLibraryVersions {
@@ -225,7 +229,19 @@ export interface NativeBinding {
   libraryVersions(): NativeLibraryVersions;
   ortLoad(libraryPath: string): Promise<NativeRuntimeInfo>;
   ortInfo(): NativeRuntimeInfo | null;
-  createSession(model: string | Uint8Array, options: NativeSessionOptions): Promise<NativeOrtSession>;
+  createSession(
+    model: string | Uint8Array,
+    options: NativeSessionOptions,
+  ): Promise<{ handle: NativeSessionHandle; info: NativeSessionInfo }>;
+  /** Throws DE_CLOSED once the handle is closed. */
+  sessionRun(
+    handle: NativeSessionHandle,
+    feeds: Record<string, NativeTensor>,
+    outputNames?: string[],
+    cancel?: NativeCancelToken,
+  ): Promise<Record<string, NativeTensor>>;
+  /** Waits for the handle's calls in flight, then frees the model; later calls throw DE_CLOSED. */
+  modelClose(handle: NativeModelHandle): Promise<void>;
   stft(samples: Float32Array, options: NativeStftOptions, cancel?: NativeCancelToken): Promise<NativeStftResult>;
   istft(spectrogram: Float32Array, options: NativeIstftOptions, cancel?: NativeCancelToken): Promise<Float32Array>;
   analyze(samples: Float32Array, options: NativeAnalyzeOptions, cancel?: NativeCancelToken): Promise<NativeAnalyzeResult>;
@@ -244,10 +260,8 @@ export interface NativeBinding {
 
 // ---- Demucs (native/src/ml/demucs_binding.cc) ----
 
-/** Opaque handle of an opened Demucs model (a session plus its checked contract). */
-export interface NativeDemucsHandle {
-  readonly __demucsHandle: unique symbol;
-}
+/** Handle of an opened Demucs model (a session plus its checked contract). */
+export type NativeDemucsHandle = NativeModelHandle<'demucs'>;
 
 export interface NativeDemucsInfo {
   /** Source names in output order (metadata "sources", else htdemucs' order). */
@@ -300,10 +314,8 @@ export interface NativeBinding {
 
 // ---- Basic Pitch (native/src/ml/basic_pitch_binding.cc) ----
 
-/** Opaque handle of an opened Basic Pitch model (a session whose signature was checked). */
-export interface NativeBasicPitchHandle {
-  readonly __basicPitchHandle: unique symbol;
-}
+/** Handle of an opened Basic Pitch model (a session whose signature was checked). */
+export type NativeBasicPitchHandle = NativeModelHandle<'basicPitch'>;
 
 export interface NativeBasicPitchNoteOptions {
   onsetThreshold: number;

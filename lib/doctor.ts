@@ -105,11 +105,15 @@ export async function runDoctor(options: { outDir?: string; demucsModel?: string
       checks.push(
         await check(`provider:${provider}`, provider === 'cpu', async () => {
           const session = await createSession(probeModel(), { providers: [provider] });
-          const usable = session.providers.includes(provider);
-          if (!usable) return { ok: false, details: `not usable: ${session.warnings.join('; ') || 'fell back to CPU'}` };
-          const out = await session.run({ x: { data: new Float32Array([1, 2, 3, 4]), dims: [4] } });
-          const ok = Array.from(out.y!.data).join(',') === '2,3,4,5';
-          return { ok, details: ok ? 'session created and ran a probe model' : 'probe model returned wrong numbers' };
+          try {
+            const usable = session.providers.includes(provider);
+            if (!usable) return { ok: false, details: `not usable: ${session.warnings.join('; ') || 'fell back to CPU'}` };
+            const out = await session.run({ x: { data: new Float32Array([1, 2, 3, 4]), dims: [4] } });
+            const ok = Array.from(out.y!.data).join(',') === '2,3,4,5';
+            return { ok, details: ok ? 'session created and ran a probe model' : 'probe model returned wrong numbers' };
+          } finally {
+            await session.close();
+          }
         }),
       );
     }
@@ -123,7 +127,9 @@ export async function runDoctor(options: { outDir?: string; demucsModel?: string
       if (existsSync(path)) {
         if (!runtime.ok) return { ok: false, details: `${path} present, but ONNX Runtime is not usable` };
         const t = await createTranscriber({ model: path });
-        return { details: `${override ? 'model from $DIDACTIC_BASIC_PITCH_MODEL' : 'converted model cached'} at ${path}; opened (${t.providers.join('+')})` };
+        const providers = t.providers.join('+');
+        await t.close();
+        return { details: `${override ? 'model from $DIDACTIC_BASIC_PITCH_MODEL' : 'converted model cached'} at ${path}; opened (${providers})` };
       }
       if (override) return { ok: false, details: `$DIDACTIC_BASIC_PITCH_MODEL names a missing file (${path})` };
       let tfjs = false;
@@ -145,7 +151,11 @@ export async function runDoctor(options: { outDir?: string; demucsModel?: string
       if (!path) return { ok: false, details: `${name} not found (looked for ${searched.join(', ')}); separation falls back to full_mix` };
       if (!runtime.ok) return { ok: false, details: `${name} found at ${path}, but ONNX Runtime is not usable` };
       const separator = await createSeparator(path);
-      return { details: `${name} found at ${path}; opened, sources ${separator.info.sources.join(', ')} at ${separator.info.sampleRate} Hz` };
+      try {
+        return { details: `${name} found at ${path}; opened, sources ${separator.info.sources.join(', ')} at ${separator.info.sampleRate} Hz` };
+      } finally {
+        await separator.close();
+      }
     }),
   );
 

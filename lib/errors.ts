@@ -3,36 +3,47 @@
  * and `op`; `fromNative` moves them onto the matching class with the caller's stack.
  */
 
-export type ErrorCode =
-  | 'DE_INVALID_ARGUMENT'
-  | 'DE_INVALID_CONFIG'
-  | 'DE_FILE_NOT_FOUND'
-  | 'DE_PERMISSION_DENIED'
-  | 'DE_IS_DIRECTORY'
-  | 'DE_EMPTY_FILE'
-  | 'DE_UNSUPPORTED_FORMAT'
-  | 'DE_CORRUPT_AUDIO'
-  | 'DE_NON_FINITE_SAMPLES'
-  | 'DE_WRITE_FAILED'
-  | 'DE_RESAMPLE_FAILED'
-  | 'DE_NATIVE_RUNTIME_MISSING'
-  | 'DE_NATIVE_RUNTIME_TOO_OLD'
-  | 'DE_ADDON_LOAD_FAILED'
-  | 'DE_MODEL_INVALID'
-  | 'DE_MODEL_NOT_FOUND'
-  | 'DE_INFERENCE_FAILED'
-  | 'DE_ABORTED'
-  | 'DE_TIMEOUT'
-  | 'DE_CIRCUIT_OPEN'
-  | 'DE_RETRY_EXHAUSTED'
-  | 'DE_OUT_OF_MEMORY'
-  | 'DE_UNSAFE_PATH'
-  | 'DE_CLOSED'
-  | 'DE_INTERNAL'
-  | 'DE_LOCKED'
-  | 'DE_DEGRADED'
-  | 'DE_DISK_FULL'
-  | 'DE_NATIVE_UNKNOWN';
+/**
+ * Codes the addon can raise: the same list as native/src/common/error.h (the native half of the one
+ * error table; test/unit/error-codes.test.ts fails on any difference).
+ */
+export const NATIVE_ERROR_CODES = [
+  'DE_INVALID_ARGUMENT',
+  'DE_FILE_NOT_FOUND',
+  'DE_PERMISSION_DENIED',
+  'DE_IS_DIRECTORY',
+  'DE_EMPTY_FILE',
+  'DE_UNSUPPORTED_FORMAT',
+  'DE_CORRUPT_AUDIO',
+  'DE_NON_FINITE_SAMPLES',
+  'DE_WRITE_FAILED',
+  'DE_RESAMPLE_FAILED',
+  'DE_NATIVE_RUNTIME_MISSING',
+  'DE_NATIVE_RUNTIME_TOO_OLD',
+  'DE_MODEL_INVALID',
+  'DE_MODEL_NOT_FOUND',
+  'DE_INFERENCE_FAILED',
+  'DE_ABORTED',
+  'DE_OUT_OF_MEMORY',
+  'DE_CLOSED',
+  'DE_NATIVE_UNKNOWN',
+] as const;
+
+/** Codes raised only by the TypeScript layers. */
+export const TS_ERROR_CODES = [
+  'DE_INVALID_CONFIG',
+  'DE_ADDON_LOAD_FAILED',
+  'DE_TIMEOUT',
+  'DE_CIRCUIT_OPEN',
+  'DE_RETRY_EXHAUSTED',
+  'DE_UNSAFE_PATH',
+  'DE_INTERNAL',
+  'DE_LOCKED',
+  'DE_DEGRADED',
+  'DE_DISK_FULL',
+] as const;
+
+export type ErrorCode = (typeof NATIVE_ERROR_CODES)[number] | (typeof TS_ERROR_CODES)[number];
 
 export interface DidacticErrorOptions {
   cause?: unknown;
@@ -85,7 +96,7 @@ export class DatasetWriteError extends WriteError {
 }
 /** The native addon or the ONNX runtime is missing, too old or failed. */
 export class NativeError extends DidacticError {}
-/** A model file that is missing, corrupt, of the wrong signature, or an inference failure. */
+/** A model file that is missing, corrupt, of the wrong signature, an inference failure, or a call on a closed model. */
 export class ModelError extends DidacticError {}
 
 export class AbortError extends DidacticError {
@@ -137,6 +148,7 @@ const CLASS_BY_CODE: Record<string, ErrorClass> = {
   DE_MODEL_INVALID: ModelError,
   DE_MODEL_NOT_FOUND: ModelError,
   DE_INFERENCE_FAILED: ModelError,
+  DE_CLOSED: ModelError,
   DE_OUT_OF_MEMORY: NativeError,
 };
 

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 
-import type { NativeOrtSession, NativeTensor, NativeTensorSpec } from '../../binding.js';
+import type { NativeSessionHandle, NativeSessionInfo, NativeTensor, NativeTensorSpec } from '../../binding.js';
 import { fromNative } from '../errors.js';
 import { withCancel } from '../native/cancel.js';
 import { loadBinding } from '../native/load.js';
 import { parseOptions } from '../util/validate.js';
+import { ModelLifecycle } from './handle.js';
 import { ensureOrtRuntime } from './runtime.js';
 
 export const ExecutionProviderSchema = z.enum(['cpu', 'cuda']);
@@ -23,27 +24,39 @@ export interface Tensor {
   dims: number[];
 }
 
-/** An ONNX Runtime session; `run` executes on a worker thread and may be called concurrently. */
+/**
+ * An ONNX Runtime session; `run` executes on a worker thread and may be called concurrently.
+ * `close()` (or `await using`) waits for runs in flight, then frees the native session; later runs
+ * reject with DE_CLOSED. Without close() the session is freed when garbage-collected.
+ */
 export class OrtSession {
-  readonly #native: NativeOrtSession;
+  readonly #handle: NativeSessionHandle;
+  readonly #info: NativeSessionInfo;
+  readonly #lifecycle: ModelLifecycle;
 
-  constructor(native: NativeOrtSession) {
-    this.#native = native;
-    for (const warning of native.warnings) process.emitWarning(warning, { code: 'DE_PROVIDER_FALLBACK' });
+  constructor(handle: NativeSessionHandle, info: NativeSessionInfo) {
+    this.#handle = handle;
+    this.#info = info;
+    this.#lifecycle = new ModelLifecycle(handle);
+    for (const warning of info.warnings) process.emitWarning(warning, { code: 'DE_PROVIDER_FALLBACK' });
   }
 
   get inputs(): NativeTensorSpec[] {
-    return this.#native.inputs;
+    return this.#info.inputs;
   }
   get outputs(): NativeTensorSpec[] {
-    return this.#native.outputs;
+    return this.#info.outputs;
   }
   /** Execution providers actually in use, in order. */
   get providers(): string[] {
-    return this.#native.providers;
+    return this.#info.providers;
   }
   get warnings(): string[] {
-    return this.#native.warnings;
+    return this.#info.warnings;
+  }
+  /** Whether close() was called. */
+  get closed(): boolean {
+    return this.#lifecycle.closed;
   }
 
   async run(
@@ -53,11 +66,20 @@ export class OrtSession {
     const context = new Error();
     try {
       return await withCancel(options.signal, (token) =>
-        this.#native.run(feeds as Record<string, NativeTensor>, options.outputNames, token),
+        loadBinding().sessionRun(this.#handle, feeds as Record<string, NativeTensor>, options.outputNames, token),
       );
     } catch (err) {
       throw fromNative(err, context, 'run');
     }
+  }
+
+  /** Waits for runs in flight, then frees the native session. Closing twice is harmless. */
+  close(): Promise<void> {
+    return this.#lifecycle.close('close');
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 
@@ -67,7 +89,8 @@ export async function createSession(model: string | Uint8Array, options?: Sessio
   const opts = parseOptions('createSession', SessionOptionsSchema, options);
   await ensureOrtRuntime();
   try {
-    return new OrtSession(await loadBinding().createSession(model, opts));
+    const opened = await loadBinding().createSession(model, opts);
+    return new OrtSession(opened.handle, opened.info);
   } catch (err) {
     throw fromNative(err, context, 'createSession');
   }

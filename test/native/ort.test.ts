@@ -103,7 +103,8 @@ describe('onnxruntime through the C API', () => {
       (async () => {
         await binding.ortLoad(workerData.lib);
         const s = await binding.createSession(workerData.model, { intraOpThreads: 1, interOpThreads: 1, providers: ['cpu'] });
-        const out = await s.run({ x: { data: new Float32Array([1, 2, 3]), dims: [1, 3] } });
+        const out = await binding.sessionRun(s.handle, { x: { data: new Float32Array([1, 2, 3]), dims: [1, 3] } });
+        await binding.modelClose(s.handle);
         parentPort.postMessage(Array.from(out.y.data));
       })().catch((e) => parentPort.postMessage({ error: String(e) }));
     `;

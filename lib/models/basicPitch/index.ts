@@ -16,6 +16,7 @@ import { loadBinding } from '../../native/load.js';
 import { encodeStemMidi, type MidiNote, type StemMidiOptions, writeStemMidi } from '../../music/midi.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { parseOptions } from '../../util/validate.js';
+import { ModelLifecycle } from '../handle.js';
 import { modelsDir } from '../paths.js';
 import { ensureOrtRuntime } from '../runtime.js';
 import { ExecutionProviderSchema } from '../session.js';
@@ -191,18 +192,38 @@ export async function notesFromPosteriors(posteriors: Posteriors, options?: Note
   }
 }
 
-/** An opened model, reusable across stems and songs; transcriptions may run concurrently. */
+/**
+ * An opened model, reusable across stems and songs; transcriptions may run concurrently.
+ * `close()` (or `await using`) waits for transcriptions in flight, then frees the native session;
+ * later calls reject with DE_CLOSED.
+ */
 export class Transcriber {
   readonly #handle: NativeBasicPitchHandle;
+  readonly #lifecycle: ModelLifecycle;
   readonly modelPath: string;
   readonly providers: string[];
   readonly warnings: string[];
 
   constructor(handle: NativeBasicPitchHandle, modelPath: string, info: { providers: string[]; warnings: string[] }) {
     this.#handle = handle;
+    this.#lifecycle = new ModelLifecycle(handle);
     this.modelPath = modelPath;
     this.providers = info.providers;
     this.warnings = info.warnings;
+  }
+
+  /** Whether close() was called. */
+  get closed(): boolean {
+    return this.#lifecycle.closed;
+  }
+
+  /** Waits for transcriptions in flight, then frees the native session. Closing twice is harmless. */
+  close(): Promise<void> {
+    return this.#lifecycle.close('close');
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** Transcribes a file (decoded natively) or in-memory audio (any rate/channels; mixed to mono, soxr HQ to 22,050 Hz). */
@@ -284,7 +305,11 @@ export async function transcribe(
 ): Promise<TranscriptionResult> {
   const { model, device, providers, intraOpThreads, interOpThreads, ...rest } = options;
   const t = await createTranscriber({ model, device, providers, intraOpThreads, interOpThreads });
-  return t.transcribe(input, rest);
+  try {
+    return await t.transcribe(input, rest);
+  } finally {
+    await t.close();
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { fromNative, InvalidArgumentError, ModelError } from '../../errors.js';
 import { withCancel } from '../../native/cancel.js';
 import { loadBinding } from '../../native/load.js';
 import { parseOptions } from '../../util/validate.js';
+import { ModelLifecycle } from '../handle.js';
 import { modelsDir as defaultModelsDir } from '../paths.js';
 import { ensureOrtRuntime } from '../runtime.js';
 import { ExecutionProviderSchema } from '../session.js';
@@ -113,13 +114,19 @@ export function demucsModelPath(model: string, modelsDir?: string): string {
   return looksLikePath ? resolve(model) : join(modelsDir ?? defaultModelsDir(), `${model}.onnx`);
 }
 
-/** An opened model, reusable across songs; separations may run concurrently. */
+/**
+ * An opened model, reusable across songs; separations may run concurrently. `close()` (or
+ * `await using`) waits for separations in flight, then frees the native session; later calls
+ * reject with DE_CLOSED.
+ */
 export class Separator {
   readonly #handle: NativeDemucsHandle;
+  readonly #lifecycle: ModelLifecycle;
   readonly info: SeparatorInfo;
 
   constructor(handle: NativeDemucsHandle, info: NativeDemucsInfo, modelPath?: string) {
     this.#handle = handle;
+    this.#lifecycle = new ModelLifecycle(handle);
     this.info = {
       sources: info.sources,
       sampleRate: info.sampleRate,
@@ -128,6 +135,20 @@ export class Separator {
       warnings: info.warnings,
       ...(modelPath ? { modelPath } : {}),
     };
+  }
+
+  /** Whether close() was called. */
+  get closed(): boolean {
+    return this.#lifecycle.closed;
+  }
+
+  /** Waits for separations in flight, then frees the native session. Closing twice is harmless. */
+  close(): Promise<void> {
+    return this.#lifecycle.close('close');
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** Separates a file (decoded natively) or in-memory audio into stems. */
@@ -227,5 +248,9 @@ export async function separate(
 ): Promise<SeparationResult> {
   const { model, modelsDir, device, providers, intraOpThreads, interOpThreads, memoryPattern, ...rest } = options;
   const separator = await createSeparator(model, { modelsDir, device, providers, intraOpThreads, interOpThreads, memoryPattern });
-  return separator.separate(input, rest);
+  try {
+    return await separator.separate(input, rest);
+  } finally {
+    await separator.close();
+  }
 }

@@ -1,4 +1,5 @@
 #include "audio/decode.h"
+#include "audio/mix.h"
 
 #include <sndfile.h>
 #include <sys/stat.h>
@@ -158,7 +159,6 @@ DecodedAudio readAll(SNDFILE* file, const SF_INFO& info, const std::string& what
   }
   std::vector<float> block(static_cast<size_t>(kReadBlockFrames) * channels);
   const bool checkFinite = isFloatSubtype(info.format);
-  const double scale = 1.0 / channels;
   int64_t frames = 0;
   for (;;) {
     if (cancel) cancel->throwIfRequested("decode");
@@ -178,13 +178,7 @@ DecodedAudio readAll(SNDFILE* file, const SF_INFO& info, const std::string& what
     if (mixToMono) {
       const size_t base = stored.size();
       stored.resize(base + static_cast<size_t>(got));
-      float* dst = stored.data() + base;
-      for (sf_count_t f = 0; f < got; ++f) {
-        const float* frame = block.data() + f * channels;
-        double sum = 0.0;
-        for (int c = 0; c < channels; ++c) sum += frame[c];
-        dst[f] = static_cast<float>(sum * scale);
-      }
+      audio::mixToMono(block.data(), got, channels, stored.data() + base, audio::MixPrecision::Float64);
     } else {
       stored.insert(stored.end(), block.begin(), block.begin() + n);
     }

@@ -1,5 +1,7 @@
-// Domain errors of the pure C++ cores. Every failure carries a stable code (the same strings as
-// lib/errors.ts) so the N-API glue can hand it across the boundary unchanged.
+// Domain errors of the pure C++ cores. Every failure carries a stable code so the N-API glue can
+// hand it across the boundary unchanged. This list is the native half of the one error table:
+// test/unit/error-codes.test.ts fails unless it equals NATIVE_ERROR_CODES in lib/errors.ts and
+// no other file of native/src spells a code out.
 #pragma once
 
 #include <stdexcept>
@@ -21,9 +23,12 @@ inline constexpr const char* kResampleFailed = "DE_RESAMPLE_FAILED";
 inline constexpr const char* kRuntimeMissing = "DE_NATIVE_RUNTIME_MISSING";
 inline constexpr const char* kRuntimeTooOld = "DE_NATIVE_RUNTIME_TOO_OLD";
 inline constexpr const char* kModelInvalid = "DE_MODEL_INVALID";
+inline constexpr const char* kModelNotFound = "DE_MODEL_NOT_FOUND";
 inline constexpr const char* kInferenceFailed = "DE_INFERENCE_FAILED";
 inline constexpr const char* kAborted = "DE_ABORTED";
 inline constexpr const char* kOutOfMemory = "DE_OUT_OF_MEMORY";
+inline constexpr const char* kClosed = "DE_CLOSED";  // a call on a model handle after close()
+inline constexpr const char* kNativeUnknown = "DE_NATIVE_UNKNOWN";  // an exception without a code
 }  // namespace code
 
 class Error : public std::runtime_error {

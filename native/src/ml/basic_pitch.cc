@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "audio/mix.h"
 #include "audio/resample.h"
 #include "common/error.h"
 
@@ -342,16 +343,8 @@ std::vector<float> toModelRate(const float* interleaved, int64_t frames, int cha
                                const CancelToken* cancel) {
   if (channels < 1) throw Error(code::kInvalidArgument, "basic-pitch: audio has no channels");
   std::vector<float> mono(static_cast<size_t>(frames));
-  if (channels == 1) {
-    std::copy(interleaved, interleaved + frames, mono.begin());
-  } else {
-    // librosa.to_mono: mean over channels (float32).
-    for (int64_t i = 0; i < frames; ++i) {
-      float s = 0;
-      for (int c = 0; c < channels; ++c) s += interleaved[i * channels + c];
-      mono[static_cast<size_t>(i)] = s / static_cast<float>(channels);
-    }
-  }
+  // librosa.to_mono: numpy's float32 mean over channels.
+  audio::mixToMono(interleaved, frames, channels, mono.data(), audio::MixPrecision::Float32);
   if (sampleRate == kSampleRate || frames == 0) return mono;
   return audio::resample(mono.data(), frames, 1, sampleRate, kSampleRate, audio::ResampleEngine::SoxrHQ, cancel);
 }

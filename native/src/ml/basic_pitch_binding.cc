@@ -7,6 +7,8 @@
 
 #include "audio/decode.h"
 #include "ml/basic_pitch.h"
+#include "napi/args.h"
+#include "napi/handle.h"
 #include "napi/worker.h"
 
 namespace de::ml {
@@ -15,49 +17,39 @@ namespace {
 namespace bp = basic_pitch;
 using napi::PromiseWorker;
 
-constexpr napi_type_tag kHandleTag = {0x2b7e151628aed2a6ULL, 0xabf7158809cf4f3cULL};
+constexpr const char* kKind = "basicPitch";
 
 struct Engine {
   std::shared_ptr<Session> session;
   std::string label;
 };
 
-Napi::Array stringsToJs(Napi::Env env, const std::vector<std::string>& v) {
-  Napi::Array a = Napi::Array::New(env, v.size());
-  for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, v[i]));
-  return a;
-}
-
 class OpenWorker : public PromiseWorker {
  public:
-  OpenWorker(Napi::Env env, std::string path, std::vector<uint8_t> bytes, std::string label, SessionOptions options)
-      : PromiseWorker(env, "basicPitchOpen"), path_(std::move(path)), bytes_(std::move(bytes)), label_(std::move(label)), options_(options) {}
+  OpenWorker(Napi::Env env, napi::ModelSource model, std::string label, SessionOptions options)
+      : PromiseWorker(env, "basicPitchOpen"), model_(std::move(model)), label_(std::move(label)), options_(std::move(options)) {}
 
  protected:
   void Run() override {
     engine_ = std::make_shared<Engine>();
     engine_->label = label_;
-    engine_->session = Session::create(path_, bytes_, options_);
-    bytes_.clear();
-    bytes_.shrink_to_fit();
+    engine_->session = Session::create(model_.path, model_.bytes, options_);
+    model_.bytes.clear();
+    model_.bytes.shrink_to_fit();
     bp::checkModel(*engine_->session, label_);
   }
   Napi::Value Result(Napi::Env env) override {
-    auto* owned = new std::shared_ptr<Engine>(engine_);
-    auto handle = Napi::External<std::shared_ptr<Engine>>::New(env, owned, [](Napi::Env, std::shared_ptr<Engine>* p) { delete p; });
-    handle.TypeTag(&kHandleTag);
     Napi::Object out = Napi::Object::New(env);
-    out.Set("handle", handle);
     Napi::Object info = Napi::Object::New(env);
-    info.Set("providers", stringsToJs(env, engine_->session->activeProviders()));
-    info.Set("warnings", stringsToJs(env, engine_->session->warnings()));
+    info.Set("providers", napi::stringsToJs(env, engine_->session->activeProviders()));
+    info.Set("warnings", napi::stringsToJs(env, engine_->session->warnings()));
     out.Set("info", info);
+    out.Set("handle", napi::makeHandle(env, kKind, std::move(engine_)));
     return out;
   }
 
  private:
-  std::string path_;
-  std::vector<uint8_t> bytes_;
+  napi::ModelSource model_;
   std::string label_;
   SessionOptions options_;
   std::shared_ptr<Engine> engine_;
@@ -67,27 +59,11 @@ class OpenWorker : public PromiseWorker {
 Napi::Value BasicPitchOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "basicPitchOpen";
-  std::string path;
-  std::vector<uint8_t> bytes;
-  if (info.Length() > 0 && info[0].IsString()) {
-    path = info[0].As<Napi::String>().Utf8Value();
-  } else if (info.Length() > 0 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
-    Napi::Uint8Array arr = info[0].As<Napi::Uint8Array>();
-    bytes.assign(arr.Data(), arr.Data() + arr.ByteLength());
-  } else {
-    napi::throwInvalidArgument(env, op, "model must be a path or a Uint8Array");
-  }
+  napi::ModelSource model = napi::modelArg(env, info, 0, op);
   Napi::Object opts = napi::objectArg(env, info, 1, op);
-  SessionOptions options;
-  options.intraOpThreads = static_cast<int>(napi::numberField(env, opts, "intraOpThreads", op));
-  options.interOpThreads = static_cast<int>(napi::numberField(env, opts, "interOpThreads", op));
+  SessionOptions options = napi::sessionOptionsField(env, opts, op);
   std::string label = napi::stringField(env, opts, "label", op);
-  Napi::Value providers = opts.Get("providers");
-  if (!providers.IsArray()) napi::throwInvalidArgument(env, op, "option 'providers' must be an array");
-  options.providers.clear();
-  Napi::Array arr = providers.As<Napi::Array>();
-  for (uint32_t i = 0; i < arr.Length(); ++i) options.providers.push_back(arr.Get(i).As<Napi::String>().Utf8Value());
-  auto* worker = new OpenWorker(env, std::move(path), std::move(bytes), std::move(label), options);
+  auto* worker = new OpenWorker(env, std::move(model), std::move(label), std::move(options));
   worker->Queue();
   return worker->Promise();
 }
@@ -142,16 +118,15 @@ Napi::Object notesToJs(Napi::Env env, const std::vector<bp::NoteEvent>& notes, b
   return out;
 }
 
-class TranscribeWorker : public PromiseWorker {
+class TranscribeWorker : public napi::ModelWorker {
  public:
-  TranscribeWorker(Napi::Env env, std::shared_ptr<Engine> engine, std::string path, napi::PinnedFloats pinned, double sampleRate,
-                   int channels, bp::NoteOptions noteOptions, bp::InferOptions inferOptions, bool posteriors, CancelTokenPtr cancel)
-      : PromiseWorker(env, "transcribe"),
-        engine_(std::move(engine)),
-        path_(std::move(path)),
-        pinned_(std::move(pinned)),
-        sampleRate_(sampleRate),
-        channels_(channels),
+  TranscribeWorker(Napi::Env env, napi::Lease lease, napi::AudioArg input, bp::NoteOptions noteOptions,
+                   bp::InferOptions inferOptions, bool posteriors, CancelTokenPtr cancel)
+      : napi::ModelWorker(env, "transcribe", std::move(lease)),
+        path_(std::move(input.path)),
+        pinned_(std::move(input.pinned)),
+        sampleRate_(input.sampleRate),
+        channels_(input.channels),
         noteOptions_(noteOptions),
         inferOptions_(inferOptions),
         posteriors_(posteriors),
@@ -171,7 +146,7 @@ class TranscribeWorker : public PromiseWorker {
     }
     samples_ = static_cast<int64_t>(mono.size());
     auto t1 = std::chrono::steady_clock::now();
-    out_ = bp::infer(*engine_->session, mono.data(), samples_, inferOptions_, cancel_.get(), nullptr);
+    out_ = bp::infer(*engine<Engine>().session, mono.data(), samples_, inferOptions_, cancel_.get(), nullptr);
     mono.clear();
     mono.shrink_to_fit();
     auto t2 = std::chrono::steady_clock::now();
@@ -207,7 +182,6 @@ class TranscribeWorker : public PromiseWorker {
   }
 
  private:
-  std::shared_ptr<Engine> engine_;
   std::string path_;
   napi::PinnedFloats pinned_;
   double sampleRate_;
@@ -222,33 +196,12 @@ class TranscribeWorker : public PromiseWorker {
   double prepMs_ = 0, inferMs_ = 0, notesMs_ = 0;
 };
 
-std::shared_ptr<Engine> engineArg(Napi::Env env, const Napi::CallbackInfo& info, const std::string& op) {
-  if (info.Length() < 1 || !info[0].IsExternal()) napi::throwInvalidArgument(env, op, "handle must come from basicPitchOpen()");
-  auto ext = info[0].As<Napi::External<std::shared_ptr<Engine>>>();
-  if (!ext.CheckTypeTag(&kHandleTag)) napi::throwInvalidArgument(env, op, "handle must come from basicPitchOpen()");
-  return *ext.Data();
-}
-
 // basicPitchTranscribe(handle, {path} | {samples, sampleRate, channels}, options, cancel?)
 Napi::Value BasicPitchTranscribe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "transcribe";
-  std::shared_ptr<Engine> engine = engineArg(env, info, op);
-  Napi::Object input = napi::objectArg(env, info, 1, op);
-  std::string path;
-  napi::PinnedFloats pinned;
-  double sampleRate = 0;
-  int channels = 0;
-  if (input.Get("path").IsString()) {
-    path = input.Get("path").As<Napi::String>().Utf8Value();
-    if (path.empty()) napi::throwInvalidArgument(env, op, "path must not be empty");
-  } else {
-    pinned = napi::pinFloat32(env, input.Get("samples"), op, "samples");
-    sampleRate = napi::numberField(env, input, "sampleRate", op);
-    channels = static_cast<int>(napi::numberField(env, input, "channels", op));
-    if (!(sampleRate > 0) || channels < 1 || pinned.size % static_cast<size_t>(channels) != 0)
-      napi::throwInvalidArgument(env, op, "samples must be interleaved frames of `channels` at a positive rate");
-  }
+  napi::Lease lease = napi::acquireHandle(env, info, 0, kKind, op);
+  napi::AudioArg input = napi::audioArg(env, info, 1, op);
   Napi::Object opts = napi::objectArg(env, info, 2, op);
   bp::NoteOptions noteOptions = readNoteOptions(env, opts, op);
   bp::InferOptions inferOptions;
@@ -256,8 +209,8 @@ Napi::Value BasicPitchTranscribe(const Napi::CallbackInfo& info) {
   inferOptions.legacyTrim = napi::boolField(env, opts, "legacyTrim", op);
   bool posteriors = napi::boolField(env, opts, "posteriors", op);
   CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
-  auto* worker = new TranscribeWorker(env, std::move(engine), std::move(path), std::move(pinned), sampleRate, channels, noteOptions,
-                                      inferOptions, posteriors, std::move(cancel));
+  auto* worker = new TranscribeWorker(env, std::move(lease), std::move(input), noteOptions, inferOptions, posteriors,
+                                      std::move(cancel));
   worker->Queue();
   return worker->Promise();
 }

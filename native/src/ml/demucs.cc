@@ -37,7 +37,7 @@ class ProtoReader {
   ProtoReader(const std::string& path, const std::vector<uint8_t>& bytes) : bytes_(bytes) {
     if (bytes_.empty()) {
       file_.open(path, std::ios::binary);
-      if (!file_) throw Error("DE_MODEL_NOT_FOUND", "demucs: cannot open model " + path);
+      if (!file_) throw Error(code::kModelNotFound, "demucs: cannot open model " + path);
     }
   }
   bool next(uint64_t* tag) {

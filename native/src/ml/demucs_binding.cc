@@ -6,6 +6,8 @@
 
 #include "audio/decode.h"
 #include "ml/demucs.h"
+#include "napi/args.h"
+#include "napi/handle.h"
 #include "napi/worker.h"
 
 namespace de::ml {
@@ -13,8 +15,7 @@ namespace {
 
 using napi::PromiseWorker;
 
-// Type tag of the handle Externals, so a foreign External is rejected instead of dereferenced.
-constexpr napi_type_tag kHandleTag = {0x6d3c1e0b5a7f4d21ULL, 0x9e2f8c4b1a6d5e37ULL};
+constexpr const char* kKind = "demucs";
 
 struct Engine {
   std::shared_ptr<Session> session;
@@ -32,47 +33,34 @@ Napi::Object infoToJs(Napi::Env env, const Engine& engine) {
   out.Set("segment", Napi::Number::New(env, static_cast<double>(engine.info.segment)));
   out.Set("frames", Napi::Number::New(env, static_cast<double>(engine.info.frames)));
   out.Set("batch", Napi::Number::New(env, static_cast<double>(engine.info.batch)));
-  Napi::Array providers = Napi::Array::New(env, engine.session->activeProviders().size());
-  for (size_t i = 0; i < engine.session->activeProviders().size(); ++i) {
-    providers.Set(static_cast<uint32_t>(i), Napi::String::New(env, engine.session->activeProviders()[i]));
-  }
-  out.Set("providers", providers);
-  Napi::Array warnings = Napi::Array::New(env, engine.session->warnings().size());
-  for (size_t i = 0; i < engine.session->warnings().size(); ++i) {
-    warnings.Set(static_cast<uint32_t>(i), Napi::String::New(env, engine.session->warnings()[i]));
-  }
-  out.Set("warnings", warnings);
+  out.Set("providers", napi::stringsToJs(env, engine.session->activeProviders()));
+  out.Set("warnings", napi::stringsToJs(env, engine.session->warnings()));
   return out;
 }
 
 class OpenWorker : public PromiseWorker {
  public:
-  OpenWorker(Napi::Env env, std::string path, std::vector<uint8_t> bytes, SessionOptions options)
-      : PromiseWorker(env, "demucsOpen"), path_(std::move(path)), bytes_(std::move(bytes)), options_(options) {}
+  OpenWorker(Napi::Env env, napi::ModelSource model, SessionOptions options)
+      : PromiseWorker(env, "demucsOpen"), model_(std::move(model)), options_(std::move(options)) {}
 
  protected:
   void Run() override {
-    auto metadata = demucs::readOnnxMetadata(path_, bytes_);
+    auto metadata = demucs::readOnnxMetadata(model_.path, model_.bytes);
     engine_ = std::make_shared<Engine>();
-    engine_->session = Session::create(path_, bytes_, options_);
-    bytes_.clear();
-    bytes_.shrink_to_fit();
+    engine_->session = Session::create(model_.path, model_.bytes, options_);
+    model_.bytes.clear();
+    model_.bytes.shrink_to_fit();
     engine_->info = demucs::inspectModel(*engine_->session, metadata);
   }
   Napi::Value Result(Napi::Env env) override {
-    auto* owned = new std::shared_ptr<Engine>(engine_);
-    auto handle = Napi::External<std::shared_ptr<Engine>>::New(
-        env, owned, [](Napi::Env, std::shared_ptr<Engine>* p) { delete p; });
-    handle.TypeTag(&kHandleTag);
     Napi::Object out = Napi::Object::New(env);
-    out.Set("handle", handle);
     out.Set("info", infoToJs(env, *engine_));
+    out.Set("handle", napi::makeHandle(env, kKind, std::move(engine_)));
     return out;
   }
 
  private:
-  std::string path_;
-  std::vector<uint8_t> bytes_;
+  napi::ModelSource model_;
   SessionOptions options_;
   std::shared_ptr<Engine> engine_;
 };
@@ -80,30 +68,12 @@ class OpenWorker : public PromiseWorker {
 Napi::Value DemucsOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "demucsOpen";
-  std::string path;
-  std::vector<uint8_t> bytes;
-  if (info.Length() > 0 && info[0].IsString()) {
-    path = info[0].As<Napi::String>().Utf8Value();
-  } else if (info.Length() > 0 && info[0].IsTypedArray() &&
-             info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
-    Napi::Uint8Array arr = info[0].As<Napi::Uint8Array>();
-    bytes.assign(arr.Data(), arr.Data() + arr.ByteLength());
-  } else {
-    napi::throwInvalidArgument(env, op, "model must be a path or a Uint8Array");
-  }
-  Napi::Object opts = napi::objectArg(env, info, 1, op);
-  SessionOptions options;
-  options.intraOpThreads = static_cast<int>(napi::numberField(env, opts, "intraOpThreads", op));
-  options.interOpThreads = static_cast<int>(napi::numberField(env, opts, "interOpThreads", op));
+  napi::ModelSource model = napi::modelArg(env, info, 0, op);
   // Off unless asked: measured 1676 -> 980 MiB resident per htdemucs segment run (docs/models.md).
-  Napi::Value memoryPattern = opts.Get("memoryPattern");
-  options.memoryPattern = memoryPattern.IsBoolean() && memoryPattern.As<Napi::Boolean>().Value();
-  Napi::Value providers = opts.Get("providers");
-  if (!providers.IsArray()) napi::throwInvalidArgument(env, op, "option 'providers' must be an array");
-  options.providers.clear();
-  Napi::Array arr = providers.As<Napi::Array>();
-  for (uint32_t i = 0; i < arr.Length(); ++i) options.providers.push_back(arr.Get(i).As<Napi::String>().Utf8Value());
-  auto* worker = new OpenWorker(env, std::move(path), std::move(bytes), options);
+  SessionOptions defaults;
+  defaults.memoryPattern = false;
+  SessionOptions options = napi::sessionOptionsField(env, napi::objectArg(env, info, 1, op), op, defaults);
+  auto* worker = new OpenWorker(env, std::move(model), std::move(options));
   worker->Queue();
   return worker->Promise();
 }
@@ -112,17 +82,15 @@ struct ProgressData {
   int64_t done, total;
 };
 
-class SeparateWorker : public PromiseWorker {
+class SeparateWorker : public napi::ModelWorker {
  public:
-  SeparateWorker(Napi::Env env, std::shared_ptr<Engine> engine, std::string path, napi::PinnedFloats pinned,
-                 double sampleRate, int channels, demucs::SeparateOptions options, CancelTokenPtr cancel,
-                 Napi::Function onProgress)
-      : PromiseWorker(env, "separate"),
-        engine_(std::move(engine)),
-        path_(std::move(path)),
-        pinned_(std::move(pinned)),
-        sampleRate_(sampleRate),
-        channels_(channels),
+  SeparateWorker(Napi::Env env, napi::Lease lease, napi::AudioArg input, demucs::SeparateOptions options,
+                 CancelTokenPtr cancel, Napi::Function onProgress)
+      : napi::ModelWorker(env, "separate", std::move(lease)),
+        path_(std::move(input.path)),
+        pinned_(std::move(input.pinned)),
+        sampleRate_(input.sampleRate),
+        channels_(input.channels),
         options_(options),
         cancel_(std::move(cancel)) {
     if (!onProgress.IsEmpty()) {
@@ -174,7 +142,7 @@ class SeparateWorker : public PromiseWorker {
         }
       };
     }
-    demucs::Stems stems = demucs::separate(*engine_->session, engine_->info, input, n, options_, cancel_.get(), report);
+    demucs::Stems stems = demucs::separate(*engine<Engine>().session, engine<Engine>().info, input, n, options_, cancel_.get(), report);
     frames_ = stems.frames;
     out_ = std::move(stems.data);
   }
@@ -190,7 +158,6 @@ class SeparateWorker : public PromiseWorker {
   }
 
  private:
-  std::shared_ptr<Engine> engine_;
   std::string path_;
   napi::PinnedFloats pinned_;
   double sampleRate_;
@@ -205,34 +172,12 @@ class SeparateWorker : public PromiseWorker {
   int sourceChannels_ = 0;
 };
 
-std::shared_ptr<Engine> engineArg(Napi::Env env, const Napi::CallbackInfo& info, const std::string& op) {
-  if (info.Length() < 1 || !info[0].IsExternal()) napi::throwInvalidArgument(env, op, "handle must come from demucsOpen()");
-  auto ext = info[0].As<Napi::External<std::shared_ptr<Engine>>>();
-  if (!ext.CheckTypeTag(&kHandleTag)) napi::throwInvalidArgument(env, op, "handle must come from demucsOpen()");
-  return *ext.Data();
-}
-
 // demucsSeparate(handle, input: {path} | {samples, sampleRate, channels}, options, cancel?, onProgress?)
 Napi::Value DemucsSeparate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "separate";
-  std::shared_ptr<Engine> engine = engineArg(env, info, op);
-  Napi::Object input = napi::objectArg(env, info, 1, op);
-  std::string path;
-  napi::PinnedFloats pinned;
-  double sampleRate = 0;
-  int channels = 0;
-  if (input.Get("path").IsString()) {
-    path = input.Get("path").As<Napi::String>().Utf8Value();
-    if (path.empty()) napi::throwInvalidArgument(env, op, "path must not be empty");
-  } else {
-    pinned = napi::pinFloat32(env, input.Get("samples"), op, "samples");
-    sampleRate = napi::numberField(env, input, "sampleRate", op);
-    channels = static_cast<int>(napi::numberField(env, input, "channels", op));
-    if (!(sampleRate > 0) || channels < 1 || pinned.size % static_cast<size_t>(channels) != 0) {
-      napi::throwInvalidArgument(env, op, "samples must be interleaved frames of `channels` at a positive rate");
-    }
-  }
+  napi::Lease lease = napi::acquireHandle(env, info, 0, kKind, op);
+  napi::AudioArg input = napi::audioArg(env, info, 1, op);
   Napi::Object opts = napi::objectArg(env, info, 2, op);
   demucs::SeparateOptions options;
   options.overlap = napi::numberField(env, opts, "overlap", op);
@@ -244,8 +189,7 @@ Napi::Value DemucsSeparate(const Napi::CallbackInfo& info) {
   CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
   Napi::Function onProgress;
   if (info.Length() > 4 && info[4].IsFunction()) onProgress = info[4].As<Napi::Function>();
-  auto* worker = new SeparateWorker(env, std::move(engine), std::move(path), std::move(pinned), sampleRate, channels,
-                                    options, std::move(cancel), onProgress);
+  auto* worker = new SeparateWorker(env, std::move(lease), std::move(input), options, std::move(cancel), onProgress);
   worker->Queue();
   return worker->Promise();
 }

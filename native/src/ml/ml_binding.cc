@@ -1,8 +1,10 @@
-// N-API glue for ONNX Runtime: loading the runtime, creating sessions, running them off-thread.
+// N-API glue for ONNX Runtime: loading the runtime, creating sessions (model handles, napi/handle.h),
+// running them off-thread, closing any model handle.
 #include "ml/ml_binding.h"
 
 #include "ml/ort.h"
-#include "napi/instance.h"
+#include "napi/args.h"
+#include "napi/handle.h"
 #include "napi/worker.h"
 
 namespace de::ml {
@@ -10,18 +12,14 @@ namespace {
 
 using napi::PromiseWorker;
 
-Napi::Array stringsToJs(Napi::Env env, const std::vector<std::string>& values) {
-  Napi::Array out = Napi::Array::New(env, values.size());
-  for (size_t i = 0; i < values.size(); ++i) out.Set(static_cast<uint32_t>(i), Napi::String::New(env, values[i]));
-  return out;
-}
+constexpr const char* kSessionKind = "session";
 
 Napi::Object runtimeToJs(Napi::Env env, const RuntimeInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("libraryPath", Napi::String::New(env, info.libraryPath));
   out.Set("version", Napi::String::New(env, info.version));
   out.Set("apiVersion", Napi::Number::New(env, info.apiVersion));
-  out.Set("availableProviders", stringsToJs(env, info.availableProviders));
+  out.Set("availableProviders", napi::stringsToJs(env, info.availableProviders));
   return out;
 }
 
@@ -67,45 +65,27 @@ Napi::Value OrtInfo(const Napi::CallbackInfo& info) {
   return runtimeToJs(info.Env(), runtimeInfo());
 }
 
-class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
+Napi::Object sessionInfoToJs(Napi::Env env, const Session& session) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("inputs", specsToJs(env, session.inputs()));
+  out.Set("outputs", specsToJs(env, session.outputs()));
+  out.Set("providers", napi::stringsToJs(env, session.activeProviders()));
+  out.Set("warnings", napi::stringsToJs(env, session.warnings()));
+  return out;
+}
+
+class RunWorker : public napi::ModelWorker {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "OrtSession",
-                       {InstanceMethod("run", &SessionWrap::Run), InstanceAccessor("inputs", &SessionWrap::Inputs, nullptr),
-                        InstanceAccessor("outputs", &SessionWrap::Outputs, nullptr),
-                        InstanceAccessor("providers", &SessionWrap::Providers, nullptr),
-                        InstanceAccessor("warnings", &SessionWrap::Warnings, nullptr)});
-  }
-  explicit SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
-    if (info.Length() < 1 || !info[0].IsExternal()) {
-      napi::throwInvalidArgument(info.Env(), "OrtSession", "sessions are created with createSession()");
-    }
-    session_ = *info[0].As<Napi::External<std::shared_ptr<Session>>>().Data();
-  }
-
- private:
-  Napi::Value Inputs(const Napi::CallbackInfo& info) { return specsToJs(info.Env(), session_->inputs()); }
-  Napi::Value Outputs(const Napi::CallbackInfo& info) { return specsToJs(info.Env(), session_->outputs()); }
-  Napi::Value Providers(const Napi::CallbackInfo& info) { return stringsToJs(info.Env(), session_->activeProviders()); }
-  Napi::Value Warnings(const Napi::CallbackInfo& info) { return stringsToJs(info.Env(), session_->warnings()); }
-  Napi::Value Run(const Napi::CallbackInfo& info);
-
-  std::shared_ptr<Session> session_;
-};
-
-class RunWorker : public PromiseWorker {
- public:
-  RunWorker(Napi::Env env, std::shared_ptr<Session> session, std::vector<napi::PinnedFloats> pins,
-            std::vector<InputView> inputs, std::vector<std::string> outputNames, CancelTokenPtr cancel)
-      : PromiseWorker(env, "run"),
-        session_(std::move(session)),
+  RunWorker(Napi::Env env, napi::Lease lease, std::vector<napi::PinnedFloats> pins, std::vector<InputView> inputs,
+            std::vector<std::string> outputNames, CancelTokenPtr cancel)
+      : napi::ModelWorker(env, "run", std::move(lease)),
         pins_(std::move(pins)),
         inputs_(std::move(inputs)),
         outputNames_(std::move(outputNames)),
         cancel_(std::move(cancel)) {}
 
  protected:
-  void Run() override { results_ = session_->run(inputs_, outputNames_, cancel_.get()); }
+  void Run() override { results_ = engine<Session>().run(inputs_, outputNames_, cancel_.get()); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object out = Napi::Object::New(env);
     for (size_t i = 0; i < results_.size(); ++i) {
@@ -122,7 +102,6 @@ class RunWorker : public PromiseWorker {
   }
 
  private:
-  std::shared_ptr<Session> session_;
   std::vector<napi::PinnedFloats> pins_;
   std::vector<InputView> inputs_;
   std::vector<std::string> outputNames_;
@@ -130,10 +109,12 @@ class RunWorker : public PromiseWorker {
   std::vector<Tensor> results_;
 };
 
-Napi::Value SessionWrap::Run(const Napi::CallbackInfo& info) {
+// sessionRun(handle, feeds, outputNames?, cancel?)
+Napi::Value SessionRun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "run";
-  Napi::Object feeds = napi::objectArg(env, info, 0, op);
+  napi::Lease lease = napi::acquireHandle(env, info, 0, kSessionKind, op);
+  Napi::Object feeds = napi::objectArg(env, info, 1, op);
   std::vector<napi::PinnedFloats> pins;
   std::vector<InputView> inputs;
   Napi::Array names = feeds.GetPropertyNames();
@@ -152,65 +133,50 @@ Napi::Value SessionWrap::Run(const Napi::CallbackInfo& info) {
     pins.push_back(std::move(pinned));
   }
   std::vector<std::string> outputNames;
-  if (info.Length() > 1 && info[1].IsArray()) {
-    Napi::Array arr = info[1].As<Napi::Array>();
+  if (info.Length() > 2 && info[2].IsArray()) {
+    Napi::Array arr = info[2].As<Napi::Array>();
     for (uint32_t i = 0; i < arr.Length(); ++i) outputNames.push_back(arr.Get(i).As<Napi::String>().Utf8Value());
   } else {
-    for (const TensorSpec& spec : session_->outputs()) outputNames.push_back(spec.name);
+    for (const TensorSpec& spec : lease.engine<Session>().outputs()) outputNames.push_back(spec.name);
   }
-  auto* worker = new RunWorker(env, session_, std::move(pins), std::move(inputs), std::move(outputNames),
-                               napi::cancelTokenArg(env, info, 2, op));
+  CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
+  auto* worker = new RunWorker(env, std::move(lease), std::move(pins), std::move(inputs), std::move(outputNames),
+                               std::move(cancel));
   worker->Queue();
   return worker->Promise();
 }
 
 class CreateSessionWorker : public PromiseWorker {
  public:
-  CreateSessionWorker(Napi::Env env, std::string path, std::vector<uint8_t> bytes, SessionOptions options)
-      : PromiseWorker(env, "createSession"), path_(std::move(path)), bytes_(std::move(bytes)), options_(options) {}
+  CreateSessionWorker(Napi::Env env, napi::ModelSource model, SessionOptions options)
+      : PromiseWorker(env, "createSession"), model_(std::move(model)), options_(std::move(options)) {}
 
  protected:
   void Run() override {
-    session_ = Session::create(path_, bytes_, options_);
-    bytes_.clear();
-    bytes_.shrink_to_fit();
+    session_ = Session::create(model_.path, model_.bytes, options_);
+    model_.bytes.clear();
+    model_.bytes.shrink_to_fit();
   }
   Napi::Value Result(Napi::Env env) override {
-    auto external = Napi::External<std::shared_ptr<Session>>::New(env, &session_);
-    return napi::instanceData(env).sessionCtor.New({external});
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("info", sessionInfoToJs(env, *session_));
+    out.Set("handle", napi::makeHandle(env, kSessionKind, std::move(session_)));
+    return out;
   }
 
  private:
-  std::string path_;
-  std::vector<uint8_t> bytes_;
+  napi::ModelSource model_;
   SessionOptions options_;
   std::shared_ptr<Session> session_;
 };
 
+// createSession(model: string | Uint8Array, {intraOpThreads, interOpThreads, providers})
 Napi::Value CreateSession(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "createSession";
-  std::string path;
-  std::vector<uint8_t> bytes;
-  if (info.Length() > 0 && info[0].IsString()) {
-    path = info[0].As<Napi::String>().Utf8Value();
-  } else if (info.Length() > 0 && info[0].IsTypedArray() &&
-             info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
-    Napi::Uint8Array arr = info[0].As<Napi::Uint8Array>();
-    bytes.assign(arr.Data(), arr.Data() + arr.ByteLength());  // copied: ORT reads it on a worker
-  } else {
-    napi::throwInvalidArgument(env, op, "model must be a path or a Uint8Array");
-  }
-  Napi::Object opts = napi::objectArg(env, info, 1, op);
-  SessionOptions options;
-  options.intraOpThreads = static_cast<int>(napi::numberField(env, opts, "intraOpThreads", op));
-  options.interOpThreads = static_cast<int>(napi::numberField(env, opts, "interOpThreads", op));
-  Napi::Value providers = opts.Get("providers");
-  if (!providers.IsArray()) napi::throwInvalidArgument(env, op, "option 'providers' must be an array");
-  options.providers.clear();
-  Napi::Array arr = providers.As<Napi::Array>();
-  for (uint32_t i = 0; i < arr.Length(); ++i) options.providers.push_back(arr.Get(i).As<Napi::String>().Utf8Value());
-  auto* worker = new CreateSessionWorker(env, std::move(path), std::move(bytes), options);
+  napi::ModelSource model = napi::modelArg(env, info, 0, op);
+  SessionOptions options = napi::sessionOptionsField(env, napi::objectArg(env, info, 1, op), op);
+  auto* worker = new CreateSessionWorker(env, std::move(model), std::move(options));
   worker->Queue();
   return worker->Promise();
 }
@@ -218,10 +184,12 @@ Napi::Value CreateSession(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterMl(Napi::Env env, Napi::Object exports) {
-  napi::instanceData(env).sessionCtor = Napi::Persistent(SessionWrap::Define(env));
   exports.Set("ortLoad", Napi::Function::New(env, OrtLoad, "ortLoad"));
   exports.Set("ortInfo", Napi::Function::New(env, OrtInfo, "ortInfo"));
   exports.Set("createSession", Napi::Function::New(env, CreateSession, "createSession"));
+  exports.Set("sessionRun", Napi::Function::New(env, SessionRun, "sessionRun"));
+  // One close for every model handle (sessions, Basic Pitch, Demucs).
+  exports.Set("modelClose", Napi::Function::New(env, napi::ModelClose, "modelClose"));
 }
 
 }  // namespace de::ml

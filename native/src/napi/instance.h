@@ -7,7 +7,6 @@ namespace de::napi {
 
 struct InstanceData {
   Napi::FunctionReference cancelTokenCtor;
-  Napi::FunctionReference sessionCtor;
   bool isCancelToken(const Napi::Object& obj) const { return obj.InstanceOf(cancelTokenCtor.Value()); }
 };
 

@@ -12,7 +12,7 @@
 
 namespace de::napi {
 
-inline constexpr const char* kUnknownNativeError = "DE_NATIVE_UNKNOWN";
+inline constexpr const char* kUnknownNativeError = code::kNativeUnknown;
 
 // A JS Error with `.code` and `.op`, which lib/errors.ts maps onto the package's error classes.
 inline Napi::Error makeCodedError(Napi::Env env, const std::string& code, const std::string& message,
@@ -43,6 +43,8 @@ class PromiseWorker : public Napi::AsyncWorker {
  protected:
   virtual void Run() = 0;
   virtual Napi::Value Result(Napi::Env env) = 0;
+  // Called on the JS thread once the promise is settled (ModelWorker releases its handle here).
+  virtual void Settled() {}
 
   void Execute() final {
     try {
@@ -70,11 +72,13 @@ class PromiseWorker : public Napi::AsyncWorker {
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
     }
+    Settled();
   }
 
   void OnError(const Napi::Error& e) final {
     Napi::HandleScope scope(Env());
     deferred_.Reject(makeCodedError(Env(), code_, e.Message(), op_).Value());
+    Settled();
   }
 
  private:

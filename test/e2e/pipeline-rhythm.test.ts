@@ -1,0 +1,69 @@
+// The default rhythm: BeatNet's learned beats and downbeats, the meter detected, a precise tempo,
+// and bars that start on downbeats, through the whole pipeline (bar grid, chunks, bar_grid.parquet,
+// combined.json). The librosa tracker's outputs are pinned by pipeline-golden.test.ts.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { AudioPipeline, decodeAudio, readParquetTable, writeWav } from '../../lib/index.js';
+import { clickTrack } from '../helpers/clicks.js';
+import { useTempDir } from '../helpers/tmp.js';
+
+const noModels = { useDemucsSeparation: false, useBasicPitchTranscription: false } as const;
+
+describe('learned rhythm in the pipeline (default)', () => {
+  const dir = useTempDir('didactic-rhythm-e2e-');
+  const click44 = join(dir, 'click120_44.wav');
+  const click34 = join(dir, 'click100_34.wav');
+
+  beforeAll(async () => {
+    // 4/4 at 120 BPM from 0 s, accented downbeats; 3/4 at 100 BPM after 0.3 s of silence.
+    await writeWav(click44, clickTrack({ sampleRate: 44100, seconds: 24, bpm: 120, beatsPerBar: 4 }), { sampleRate: 44100 });
+    await writeWav(click34, clickTrack({ sampleRate: 22050, seconds: 24, bpm: 100, beatsPerBar: 3, leadIn: 0.3 }), { sampleRate: 22050 });
+  });
+
+  it('a 120 BPM 4/4 click: tempo 120.0 ± 0.5, meter 4/4, bar 0 on the first click, bars of four beats', async () => {
+    const out = join(dir, 'out44');
+    const r = await new AudioPipeline({ songId: 'c44', inputWav: click44, outDir: out, ...noModels }).run();
+    const summary = JSON.parse(readFileSync(join(out, 'analysis', 'c44', 'combined.json'), 'utf8')) as Record<string, any>;
+    expect(summary.rhythm).toMatchObject({ tracker: 'beatnet', meter: '4/4', beats_per_bar: 4, meter_detected: true });
+    expect(Math.abs(summary.tempo_bpm - 120)).toBeLessThanOrEqual(0.5);
+    expect(summary.data_quality.degraded).toBe(false);
+    const beats = summary.beat_times as number[];
+    expect(beats.length).toBeGreaterThanOrEqual(44);
+    // Within 10 ms of the clicks (every 0.5 s), past the first 5 s.
+    const late = beats.filter((t) => t > 5);
+    expect(late.length).toBeGreaterThan(30);
+    for (const t of late) expect(Math.abs(t - Math.round(t * 2) / 2)).toBeLessThan(0.01);
+    const grid = await readParquetTable(join(out, 'datasets', 'c44', 'bar_grid.parquet'));
+    const starts = Array.from(grid.getChild('start_s')!.toArray() as Float64Array);
+    const bpb = Array.from(grid.getChild('beats_per_bar')!.toArray() as Float64Array);
+    expect(starts.length).toBeGreaterThanOrEqual(5);
+    // Bars start on the accented clicks: every 2 s from 0 s.
+    for (const s of starts.slice(0, 8)) expect(Math.abs(s - Math.round(s / 2) * 2)).toBeLessThan(0.03);
+    expect(bpb.slice(0, 8).every((b) => b === 4)).toBe(true);
+    expect(r.num_bars).toBe(starts.length);
+    // The first chunk begins at the first downbeat's attack.
+    const chunk = await decodeAudio(join(out, 'chunks', 'c44', 'full_mix', 'bar_0000.wav'));
+    expect(chunk.duration).toBeCloseTo(2, 1);
+  }, 60_000);
+
+  it('a 100 BPM 3/4 click after a lead-in: meter 3 detected, bars start on the downbeats', async () => {
+    const out = join(dir, 'out34');
+    await new AudioPipeline({ songId: 'c34', inputWav: click34, outDir: out, ...noModels, usePydubPreprocess: false }).run();
+    const summary = JSON.parse(readFileSync(join(out, 'analysis', 'c34', 'combined.json'), 'utf8')) as Record<string, any>;
+    expect(summary.rhythm.beats_per_bar).toBe(3);
+    expect(Math.abs(summary.tempo_bpm - 100)).toBeLessThanOrEqual(0.5);
+    const downbeats = summary.rhythm.downbeat_times as number[];
+    expect(downbeats.length).toBeGreaterThanOrEqual(5);
+    // Downbeats at 0.3 + k · 1.8 s.
+    for (const t of downbeats.filter((x) => x > 3)) expect(Math.abs(((t - 0.3 + 0.9) % 1.8) - 0.9)).toBeLessThan(0.03);
+  }, 60_000);
+
+  it('--no-detect-meter constrains the bars to the configured meter', async () => {
+    const out = join(dir, 'fixed');
+    await new AudioPipeline({ songId: 'f', inputWav: click34, outDir: out, ...noModels, detectMeter: false, timeSignatureNum: 3 }).run();
+    const summary = JSON.parse(readFileSync(join(out, 'analysis', 'f', 'combined.json'), 'utf8')) as Record<string, any>;
+    expect(summary.rhythm).toMatchObject({ meter: '3/4', meter_detected: false, beats_per_bar: 3 });
+  }, 60_000);
+});

@@ -1,0 +1,175 @@
+// close() / Symbol.asyncDispose of the three model objects (one native handle type,
+// native/src/napi/handle.h): close waits for calls in flight, later calls fail with DE_CLOSED,
+// closing twice is fine. The RSS bound of many open → run → close cycles is in
+// test/leak/model-handles.leak.mjs (run by test/native/leak.test.ts).
+import { describe, expect, it } from 'vitest';
+
+import { ModelError } from '../../lib/errors.js';
+import { createTranscriber } from '../../lib/models/basicPitch/index.js';
+import { buildDemucsStandIn, createSeparator } from '../../lib/models/demucs/index.js';
+import { buildModel } from '../../lib/models/onnxBuilder.js';
+import { createSession } from '../../lib/models/session.js';
+import { ensureOrtRuntime } from '../../lib/models/runtime.js';
+import { loadBinding } from '../../lib/native/load.js';
+
+// y = x · W + b with W [3, 2].
+const W = new Float32Array([1, -2, 0.5, 3, 0.25, -1]);
+const B = new Float32Array([0.5, -0.5]);
+function linearModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', shape: ['batch', 3] }],
+    outputs: [{ name: 'y', shape: ['batch', 2] }],
+    initializers: [
+      { name: 'W', dims: [3, 2], data: W },
+      { name: 'b', dims: [2], data: B },
+    ],
+    nodes: [
+      { op: 'MatMul', inputs: ['x', 'W'], outputs: ['xw'] },
+      { op: 'Add', inputs: ['xw', 'b'], outputs: ['y'] },
+    ],
+  });
+}
+function expected(x: number[]): number[] {
+  return [0, 1].map((c) => B[c]! + x[0]! * W[c]! + x[1]! * W[2 + c]! + x[2]! * W[4 + c]!);
+}
+
+function tone(frames: number, channels: number): Float32Array {
+  const x = new Float32Array(frames * channels);
+  for (let i = 0; i < x.length; i++) x[i] = 0.4 * Math.sin((i / channels) * 0.06) * (1 + (i % channels));
+  return x;
+}
+
+/** Records the order in which promises settle. */
+function track<T>(order: string[], name: string, p: Promise<T>): Promise<T> {
+  return p.then(
+    (v) => {
+      order.push(name);
+      return v;
+    },
+    (e: unknown) => {
+      order.push(name);
+      throw e;
+    },
+  );
+}
+
+describe('OrtSession lifecycle', () => {
+  it('close() waits for runs in flight, which finish with the right numbers', async () => {
+    const session = await createSession(linearModel());
+    const order: string[] = [];
+    const inputs = Array.from({ length: 12 }, (_, i) => [i, -i / 2, 1 + i / 3]);
+    expect(inputs.length).toBeGreaterThan(0);
+    const runs = inputs.map((x, i) => track(order, `run${i}`, session.run({ x: { data: new Float32Array(x), dims: [1, 3] } })));
+    const closed = track(order, 'close', session.close());
+    expect(session.closed).toBe(true);
+    const results = await Promise.all(runs);
+    await closed;
+    results.forEach((r, i) => {
+      const want = expected(inputs[i]!);
+      expect(r.y!.data[0]).toBeCloseTo(want[0]!, 5);
+      expect(r.y!.data[1]).toBeCloseTo(want[1]!, 5);
+    });
+    expect(order).toHaveLength(inputs.length + 1);
+    expect(order.at(-1)).toBe('close');
+  });
+
+  it('a run after close() rejects with DE_CLOSED, also while the close is still pending', async () => {
+    const session = await createSession(linearModel());
+    const inFlight = session.run({ x: { data: new Float32Array([1, 2, 3]), dims: [1, 3] } });
+    const closing = session.close();
+    const during = await session.run({ x: { data: new Float32Array([1, 2, 3]), dims: [1, 3] } }).catch((e: unknown) => e);
+    expect(during).toBeInstanceOf(ModelError);
+    expect(during).toMatchObject({ code: 'DE_CLOSED', op: 'run' });
+    await inFlight;
+    await closing;
+    const after = await session.run({ x: { data: new Float32Array([1, 2, 3]), dims: [1, 3] } }).catch((e: unknown) => e);
+    expect(after).toBeInstanceOf(ModelError);
+    expect(after).toMatchObject({ code: 'DE_CLOSED' });
+    // The metadata stays readable.
+    expect(session.inputs).toEqual([{ name: 'x', shape: [-1, 3], type: 'float32' }]);
+  });
+
+  it('closing twice (and through Symbol.asyncDispose) is fine', async () => {
+    const session = await createSession(linearModel());
+    const a = session.close();
+    const b = session.close();
+    expect(b).toBe(a);
+    await expect(Promise.all([a, b])).resolves.toEqual([undefined, undefined]);
+    await expect(session[Symbol.asyncDispose]()).resolves.toBeUndefined();
+    await expect(session.close()).resolves.toBeUndefined();
+
+    const disposed = await createSession(linearModel());
+    await disposed[Symbol.asyncDispose]();
+    await expect(disposed.run({ x: { data: new Float32Array(3), dims: [1, 3] } })).rejects.toMatchObject({ code: 'DE_CLOSED' });
+  });
+
+  it('closing the raw handle twice natively resolves both, and a handle of one kind is refused by another', async () => {
+    await ensureOrtRuntime();
+    const binding = loadBinding();
+    const opened = await binding.createSession(linearModel(), { intraOpThreads: 1, interOpThreads: 1, providers: ['cpu'] });
+    const wrongKind = (): unknown =>
+      binding.demucsSeparate(opened.handle as never, { path: 'x.wav' }, { overlap: 0.25, transitionPower: 1, shifts: 0, seed: 0, batch: 1, segmentSeconds: 0 });
+    expect(wrongKind).toThrow(expect.objectContaining({ code: 'DE_INVALID_ARGUMENT' }));
+    expect(() => binding.modelClose({} as never)).toThrow(expect.objectContaining({ code: 'DE_INVALID_ARGUMENT' }));
+    await Promise.all([binding.modelClose(opened.handle), binding.modelClose(opened.handle)]);
+    await binding.modelClose(opened.handle);
+    expect(() => binding.sessionRun(opened.handle, { x: { data: new Float32Array(3), dims: [1, 3] } })).toThrow(
+      expect.objectContaining({ code: 'DE_CLOSED', op: 'run' }),
+    );
+  });
+});
+
+describe('Separator lifecycle', () => {
+  it('close() waits for a separation in flight; later separations reject with DE_CLOSED', async () => {
+    const separator = await createSeparator(buildDemucsStandIn());
+    const order: string[] = [];
+    const x = tone(44100, 2);
+    const running = track(order, 'separate', separator.separate({ samples: x, sampleRate: 44100, channels: 2 }));
+    const closed = track(order, 'close', separator.close());
+    const result = await running;
+    await closed;
+    expect(order).toEqual(['separate', 'close']);
+    expect(result.stems).toHaveLength(4);
+    expect(result.frames).toBe(44100);
+    const err = await separator.separate({ samples: x, sampleRate: 44100, channels: 2 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    expect(err).toMatchObject({ code: 'DE_CLOSED', op: 'separate' });
+    await expect(separator.close()).resolves.toBeUndefined();
+  });
+});
+
+describe('Separator lifecycle, failed calls', () => {
+  it('a separation that fails (aborted) still releases the handle, so close() resolves', async () => {
+    const separator = await createSeparator(buildDemucsStandIn());
+    const controller = new AbortController();
+    const x = tone(44100 * 20, 2);
+    const order: string[] = [];
+    const running = track(order, 'separate', separator.separate({ samples: x, sampleRate: 44100, channels: 2 }, {
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    }));
+    const closed = track(order, 'close', separator.close());
+    const err = await running.catch((e: unknown) => e);
+    await closed;
+    expect(err).toMatchObject({ code: 'DE_ABORTED' });
+    expect(order).toEqual(['separate', 'close']);
+  });
+});
+
+describe('Transcriber lifecycle', () => {
+  it('close() waits for a transcription in flight; later transcriptions reject with DE_CLOSED', async () => {
+    const transcriber = await createTranscriber();
+    const order: string[] = [];
+    const x = tone(22050 * 2, 1);
+    const running = track(order, 'transcribe', transcriber.transcribe({ samples: x, sampleRate: 22050, channels: 1 }));
+    const closed = track(order, 'close', transcriber.close());
+    const result = await running;
+    await closed;
+    expect(order).toEqual(['transcribe', 'close']);
+    expect(result.frames).toBeGreaterThan(0);
+    const err = await transcriber.transcribe({ samples: x, sampleRate: 22050, channels: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    expect(err).toMatchObject({ code: 'DE_CLOSED', op: 'transcribe' });
+    await transcriber[Symbol.asyncDispose]();
+  });
+});
