@@ -13,6 +13,17 @@ export { ensureOrtRuntime, ortLibraryPath, ortRuntimeInfo } from './models/runti
 export type { RuntimeInfo } from './models/runtime.js';
 export { addonOrigin } from './native/load.js';
 export * from './analysis/index.js';
+export {
+  trackRhythm,
+  RhythmTracker,
+  logSpectFeatures,
+  decodeDownbeats,
+  beatnetModelPath,
+  DEFAULT_BEATNET_VARIANT,
+  RhythmDecodeOptionsSchema,
+  RhythmTrackerOptionsSchema,
+} from './analysis/rhythm.js';
+export type { RhythmDecodeOptions, RhythmResult, RhythmTrackerOptions } from './analysis/rhythm.js';
 export { AudioPipeline, runAll, createPipelineBreakers, timingKey, STEP_NAMES, FULL_MIX } from './pipeline/pipeline.js';
 export type { PipelineOptions, PipelineResult, ProgressEvent, PipelineBreakers } from './pipeline/pipeline.js';
 export { processBatch, isSongComplete } from './pipeline/batch.js';
