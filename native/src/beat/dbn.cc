@@ -56,6 +56,11 @@ struct BarModel {
   std::vector<int32_t> predStart;
   std::vector<Pred> preds;
   int maxPreds = 0;
+  // The same transitions in dense form for the Viterbi loop (identical for every beat): to-interval
+  // j is reached from intervals [fLo[j], fLo[j] + fCount[j]) with log-probabilities lp[j][...].
+  std::vector<int> fLo, fCount;
+  std::vector<double> lp;  // ni x ni, row j holds fCount[j] values from column 0
+  std::vector<int> beatRegion;  // per interval: leading states of a beat in the beat / downbeat region
 };
 
 BarModel buildModel(int beats, const std::vector<int>& intervals, double transitionLambda, double observationLambda) {
@@ -120,6 +125,31 @@ BarModel buildModel(int beats, const std::vector<int>& intervals, double transit
     }
   }
   m.predStart[static_cast<size_t>(beats) * ni] = static_cast<int32_t>(m.preds.size());
+  m.fLo.assign(static_cast<size_t>(ni), 0);
+  m.fCount.assign(static_cast<size_t>(ni), 0);
+  m.lp.assign(static_cast<size_t>(ni) * ni, 0.0);
+  for (int t = 0; t < ni; ++t) {
+    int lo = -1, count = 0;
+    for (int f = 0; f < ni; ++f) {
+      const double pr = prob[static_cast<size_t>(f) * ni + t];
+      if (pr == 0.0) continue;
+      if (lo < 0) lo = f;
+      if (f != lo + count) throw Error(code::kInvalidArgument, "decodeDownbeats: non-contiguous tempo transitions");
+      m.lp[static_cast<size_t>(t) * ni + count] = std::log(pr);
+      ++count;
+    }
+    m.fLo[t] = std::max(lo, 0);
+    m.fCount[t] = count;
+  }
+  m.beatRegion.assign(static_cast<size_t>(ni), 0);
+  for (int i = 0; i < ni; ++i) {
+    int k = 0;
+    while (k < intervals[i] && m.pointer[m.firstOfInterval[i] + k] >= 1) ++k;
+    for (int q = k; q < intervals[i]; ++q) {
+      if (m.pointer[m.firstOfInterval[i] + q] != 0) throw Error(code::kInvalidArgument, "decodeDownbeats: observation regions");
+    }
+    m.beatRegion[i] = k;
+  }
   return m;
 }
 
@@ -136,38 +166,59 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
   std::vector<uint8_t> bp(static_cast<size_t>(frames) * firsts * width);
   std::vector<double> prev(static_cast<size_t>(m.numStates), std::log(1.0 / m.numStates));
   std::vector<double> cur(static_cast<size_t>(m.numStates));
+  std::vector<double> last(static_cast<size_t>(ni));
   for (int64_t t = 0; t < frames; ++t) {
     if ((t & 511) == 0 && cancel) cancel->throwIfRequested("decodeDownbeats");
     const float a0 = act[2 * t], a1 = act[2 * t + 1];
     // RNNDownBeatTrackingObservationModel.log_densities, in float32 as madmom computes it.
-    const double dens[3] = {static_cast<double>(std::log((1.0f - (a0 + a1)) / (observationLambda - 1.0f))),
-                            static_cast<double>(std::log(a0)), static_cast<double>(std::log(a1))};
+    double dens[3] = {static_cast<double>(std::log((1.0f - (a0 + a1)) / (observationLambda - 1.0f))),
+                      static_cast<double>(std::log(a0)), static_cast<double>(std::log(a1))};
+    // A NaN density (a0 + a1 rounding above 1) would make madmom's comparisons fail, which turns
+    // the state into -inf one frame later; -inf at once keeps the arithmetic below branch-free.
+    for (double& d : dens) {
+      if (std::isnan(d)) d = kNegInf;
+    }
     uint8_t* bpRow = &bp[static_cast<size_t>(t) * firsts * width];
     for (int b = 0; b < m.beats; ++b) {
+      // Values of the previous beat's last states, by interval (contiguous for the max below).
+      const int fromBase = ((b + m.beats - 1) % m.beats) * m.beatStates;
+      for (int f = 0; f < ni; ++f) last[f] = prev[fromBase + m.firstOfInterval[f] + m.intervals[f] - 1];
+      const double dFirst = dens[b == 0 ? 2 : 1];
       for (int i = 0; i < ni; ++i) {
         const int first = b * m.beatStates + m.firstOfInterval[i];
         const int fi = b * ni + i;
-        double best = kNegInf;
-        int arg = 0;
-        for (int32_t q = m.predStart[fi], e = m.predStart[fi + 1]; q < e; ++q) {
-          const double v = prev[m.preds[q].state] + m.preds[q].logProb;
-          if (v > best) {
-            best = v;
-            arg = q - m.predStart[fi];
-          }
+        const double* row = &m.lp[static_cast<size_t>(i) * ni];
+        const double* src = &last[m.fLo[i]];
+        const int cnt = m.fCount[i];
+        // Four independent maxima (max is exact, so the order does not change the result): the
+        // single running max was a latency-bound dependency chain and half of the decode time.
+        double m0 = kNegInf, m1 = kNegInf, m2 = kNegInf, m3 = kNegInf;
+        int q = 0;
+        for (; q + 4 <= cnt; q += 4) {
+          m0 = std::max(m0, src[q] + row[q]);
+          m1 = std::max(m1, src[q + 1] + row[q + 1]);
+          m2 = std::max(m2, src[q + 2] + row[q + 2]);
+          m3 = std::max(m3, src[q + 3] + row[q + 3]);
         }
-        cur[first] = best + dens[m.pointer[first]];
+        for (; q < cnt; ++q) m0 = std::max(m0, src[q] + row[q]);
+        const double best = std::max(std::max(m0, m1), std::max(m2, m3));
+        int arg = 0;  // madmom keeps the first predecessor (ascending state) reaching the maximum
+        while (arg < cnt - 1 && !(src[arg] + row[arg] == best)) ++arg;
+        cur[first] = best + dFirst;
         if (width == 1) {
           bpRow[fi] = static_cast<uint8_t>(arg);
         } else {
           bpRow[2 * fi] = static_cast<uint8_t>(arg & 0xff);
           bpRow[2 * fi + 1] = static_cast<uint8_t>(arg >> 8);
         }
+        // Inside a beat every state moves one position on: a shifted add per observation region.
+        const int regionEnd = first + std::max(m.beatRegion[i], 1);
         const int end = first + m.intervals[i];
-        for (int s = first + 1; s < end; ++s) {
-          const double v = prev[s - 1];
-          cur[s] = (v > kNegInf ? v : kNegInf) + dens[m.pointer[s]];
-        }
+        double* c = cur.data();
+        const double* pv = prev.data();
+        for (int s = first + 1; s < regionEnd; ++s) c[s] = pv[s - 1] + dFirst;
+        const double d0 = dens[0];
+        for (int s = regionEnd; s < end; ++s) c[s] = pv[s - 1] + d0;
       }
     }
     std::swap(prev, cur);
