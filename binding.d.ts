@@ -401,7 +401,7 @@ export interface NativeRhythmResult {
   beatFrames: Int32Array;
   cropFrames: [number, number];
   backpointerBytes: number;
-  timings: { features: number; model: number; decode: number };
+  timings: { features: number; model: number; decode: number; cpu: { features: number; model: number; decode: number } };
   activations?: Float32Array;
 }
 

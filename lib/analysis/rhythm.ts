@@ -88,8 +88,8 @@ export interface RhythmResult {
   /** The DBN's frame (50 fps) of each beat, before refinement. */
   beatFrames: Int32Array;
   frames: number;
-  /** Seconds spent in each stage of the native call. */
-  timings: { features: number; model: number; decode: number };
+  /** Seconds spent in each stage of the native call (wall clock; `cpu`: the worker thread's CPU time). */
+  timings: { features: number; model: number; decode: number; cpu: { features: number; model: number; decode: number } };
 }
 
 function nativeOptions(o: z.output<typeof RhythmDecodeOptionsSchema>): NativeRhythmOptions {

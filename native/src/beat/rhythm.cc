@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <limits>
 
@@ -13,6 +14,13 @@ namespace de::beat {
 namespace {
 
 constexpr float kSilence = 1e-5f;  // -100 dBFS: digital silence with a little dither or rounding
+
+// CPU time of the calling thread (ORT runs a single-threaded session on the caller's thread).
+double threadCpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 double seconds(std::chrono::steady_clock::time_point a) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
@@ -146,6 +154,7 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     if (peak <= kSilence) return res;
   }
   auto t0 = std::chrono::steady_clock::now();
+  const double c0 = threadCpu();
   std::vector<float> act2(static_cast<size_t>(2 * frames));
   for (int64_t t = 0; t < frames; ++t) {
     act2[2 * t] = act3[3 * t];
@@ -153,6 +162,7 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
   }
   DbnResult d = decodeDownbeats(act2.data(), frames, p.dbn, cancel);
   res.secondsDecode = seconds(t0);
+  res.cpuDecode = threadCpu() - c0;
   res.meters = d.meters;
   res.backpointerBytes = d.backpointerBytes;
   res.beatFrames = d.beatFrames;
@@ -202,18 +212,21 @@ RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t
   }
   LogSpectParams lp;
   auto t0 = std::chrono::steady_clock::now();
+  double c0 = threadCpu();
   LogSpectFeatures feats = logSpect(audio, n, lp, cancel);
-  const double tFeat = seconds(t0);
+  const double tFeat = seconds(t0), cFeat = threadCpu() - c0;
   if (feats.frames == 0) {
     RhythmResult empty = decodeRhythm(nullptr, 0, audio, n, lp.sampleRate, p, cancel);
     empty.secondsFeatures = tFeat;
+    empty.cpuFeatures = cFeat;
     return empty;
   }
   if (cancel) cancel->throwIfRequested("trackRhythm");
   t0 = std::chrono::steady_clock::now();
+  c0 = threadCpu();
   ml::InputView in{"features", {1, feats.frames, feats.dims}, feats.data.data(), feats.data.size()};
   std::vector<ml::Tensor> out = session.run({in}, {"activations"}, cancel);
-  const double tModel = seconds(t0);
+  const double tModel = seconds(t0), cModel = threadCpu() - c0;
   if (out.size() != 1 || out[0].data.size() != static_cast<size_t>(feats.frames) * 3) {
     throw Error(code::kModelInvalid, "trackRhythm: the model must map features [1, T, 272] to activations [1, T, 3]");
   }
@@ -222,6 +235,8 @@ RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t
   RhythmResult res = decodeRhythm(out[0].data.data(), feats.frames, audio, n, lp.sampleRate, p, cancel);
   res.secondsFeatures = tFeat;
   res.secondsModel = tModel;
+  res.cpuFeatures = cFeat;
+  res.cpuModel = cModel;
   return res;
 }
 

@@ -35,7 +35,8 @@ struct RhythmResult {
   std::vector<float> activations;  // [frames x 3] when keepActivations
   int64_t frames = 0;
   size_t backpointerBytes = 0;
-  double secondsFeatures = 0, secondsModel = 0, secondsDecode = 0;
+  double secondsFeatures = 0, secondsModel = 0, secondsDecode = 0;  // wall clock
+  double cpuFeatures = 0, cpuModel = 0, cpuDecode = 0;              // this thread's CPU time
 };
 
 // Sub-frame beat times: the parabola through the summed (beat + downbeat) activation at the frame

@@ -86,6 +86,11 @@ Napi::Object rhythmToJs(Napi::Env env, RhythmResult& r) {
   timings.Set("features", Napi::Number::New(env, r.secondsFeatures));
   timings.Set("model", Napi::Number::New(env, r.secondsModel));
   timings.Set("decode", Napi::Number::New(env, r.secondsDecode));
+  Napi::Object cpu = Napi::Object::New(env);
+  cpu.Set("features", Napi::Number::New(env, r.cpuFeatures));
+  cpu.Set("model", Napi::Number::New(env, r.cpuModel));
+  cpu.Set("decode", Napi::Number::New(env, r.cpuDecode));
+  timings.Set("cpu", cpu);
   out.Set("timings", timings);
   Napi::Int32Array frames = Napi::Int32Array::New(env, r.beatFrames.size());
   for (size_t i = 0; i < r.beatFrames.size(); ++i) frames[i] = static_cast<int32_t>(r.beatFrames[i]);
@@ -169,6 +174,8 @@ Napi::Value RhythmOpen(const Napi::CallbackInfo& info) {
   ml::SessionOptions options;
   options.intraOpThreads = static_cast<int>(napi::numberField(env, opts, "intraOpThreads", op));
   options.interOpThreads = static_cast<int>(napi::numberField(env, opts, "interOpThreads", op));
+  // Every song has its own length T, so the memory-pattern planner would keep one plan per length.
+  options.memoryPattern = false;
   Napi::Value providers = opts.Get("providers");
   if (!providers.IsArray()) napi::throwInvalidArgument(env, op, "option 'providers' must be an array");
   options.providers.clear();
