@@ -249,6 +249,9 @@ describe('trackRhythm: features -> CRNN -> DBN -> refinement in one native call'
     expect(silent.tempoBpm).toBe(0);
     const empty = await tracker.track(new Float32Array(0), 22050);
     expect(empty.beats.length).toBe(0);
+    const tiny = await tracker.track(Float32Array.from({ length: 100 }, (_, i) => Math.sin(i)), 22050);
+    expect(tiny.frames).toBe(1);
+    expect(tiny.beats.length).toBeLessThanOrEqual(1);
     const { audio } = clickTrack(1.5, 120, 0.1, 4);
     const short = await tracker.track(audio, 22050);
     expect(short.beats.length).toBeLessThanOrEqual(6);
