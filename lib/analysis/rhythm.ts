@@ -38,8 +38,9 @@ export const RhythmDecodeOptionsSchema = z
     /** Off: decode with the single meter `beatsPerBar` (4 unless given). */
     detectMeter: z.boolean().default(true),
     beatsPerBar: Meter.optional(),
-    minBpm: z.number().positive().finite().default(55),
-    maxBpm: z.number().positive().finite().default(215),
+    /** Tempo range of the state space (its size grows with 1 / minBpm). */
+    minBpm: z.number().min(10).max(1000).default(55),
+    maxBpm: z.number().min(10).max(1000).default(215),
     numTempi: z.number().int().min(1).max(1000).default(60),
     transitionLambda: z.number().positive().finite().default(100),
     observationLambda: z.number().gt(1).finite().default(16),
