@@ -66,6 +66,17 @@ class BeatNetCRNN(nn.Module):
         return torch.softmax(self.linear(x), dim=-1)     # [B, T, 3]
 
 
+class BeatNetMean(nn.Module):
+    """The three variants side by side, their softmax outputs averaged (same contract)."""
+
+    def __init__(self, nets):
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+
+    def forward(self, features):
+        return sum(n(features) for n in self.nets) / len(self.nets)
+
+
 def beatnet_dir():
     spec = importlib.util.find_spec("BeatNet")
     if spec is None:
@@ -95,6 +106,8 @@ def main():
     ap.add_argument("--variants", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parents[2] / "models/beatnet"))
     ap.add_argument("--opset", type=int, default=13)
+    ap.add_argument("--mean", action="store_true",
+                    help="also export beatnet_mean.onnx: the average of the three variants' softmax outputs")
     args = ap.parse_args()
 
     import onnxruntime as ort
@@ -142,6 +155,27 @@ def main():
             d_wheel = float(np.abs(w - ref).max())
             worst = max(worst, d_ort, d_wheel)
             print(f"  {name:>14}: max|onnxruntime - torch| = {d_ort:.2e}, max|ours - wheel BDA| = {d_wheel:.2e}")
+        print(f"  -> {dst} sha256 {sha256(dst)} ({os.path.getsize(dst)} bytes)")
+    if args.mean:
+        nets = []
+        for n in (1, 2, 3):
+            net = BeatNetCRNN().eval()
+            net.load_state_dict(torch.load(beatnet_dir() / "models" / f"model_{n}_weights.pt", map_location="cpu"), strict=True)
+            nets.append(net)
+        mean = BeatNetMean(nets).eval()
+        dst = out / "beatnet_mean.onnx"
+        torch.onnx.export(mean, torch.from_numpy(inputs["random T=777"]), str(dst), input_names=["features"],
+                          output_names=["activations"],
+                          dynamic_axes={"features": {1: "frames"}, "activations": {1: "frames"}},
+                          opset_version=args.opset, do_constant_folding=True)
+        sess = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"])
+        print("beatnet_mean: average of variants 1, 2, 3")
+        for name, x in inputs.items():
+            with torch.no_grad():
+                ref = sum(n(torch.from_numpy(x)) for n in nets).numpy() / 3
+            d = float(np.abs(sess.run(["activations"], {"features": x})[0] - ref).max())
+            worst = max(worst, d)
+            print(f"  {name:>14}: max|onnxruntime - torch mean| = {d:.2e}")
         print(f"  -> {dst} sha256 {sha256(dst)} ({os.path.getsize(dst)} bytes)")
     print(f"worst difference {worst:.2e} (limit {TOL:.0e})")
     if worst > TOL:
