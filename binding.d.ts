@@ -376,3 +376,62 @@ export interface NativeBinding {
     options: NativeBasicPitchNoteOptions,
   ): Promise<NativeBasicPitchNotes>;
 }
+
+// ---- Learned rhythm tracker (native/src/beat/rhythm_binding.cc) ----
+
+/** Opaque handle of an opened BeatNet CRNN session. */
+export interface NativeRhythmHandle {
+  readonly __rhythmHandle: unique symbol;
+}
+
+/** Every field filled by lib/analysis/rhythm.ts (madmom's DBNDownBeatTrackingProcessor defaults). */
+export interface NativeRhythmOptions {
+  meters: number[];
+  minBpm: number;
+  maxBpm: number;
+  numTempi: number;
+  transitionLambda: number;
+  observationLambda: number;
+  threshold: number;
+  correct: boolean;
+  fps: number;
+  refine: boolean;
+  keepActivations: boolean;
+}
+
+export interface NativeRhythmResult {
+  beats: Float64Array;
+  downbeats: Float64Array;
+  beatPositions: Int32Array;
+  beatsPerBar: number;
+  confidence: number;
+  tempoBpm: number;
+  tempoCurve: Float64Array;
+  /** logProbability is null where no path was decodable (-inf). */
+  meterScores: { beatsPerBar: number; logProbability: number | null }[];
+  frames: number;
+  beatFrames: Int32Array;
+  cropFrames: [number, number];
+  backpointerBytes: number;
+  timings: { features: number; model: number; decode: number; cpu: { features: number; model: number; decode: number } };
+  activations?: Float32Array;
+}
+
+export interface NativeBinding {
+  rhythmOpen(
+    model: string | Uint8Array,
+    options: NativeSessionOptions,
+  ): Promise<{ handle: NativeRhythmHandle; providers: string[] }>;
+  trackRhythm(
+    handle: NativeRhythmHandle,
+    audio22k: Float32Array,
+    options: NativeRhythmOptions,
+    cancel?: NativeCancelToken,
+  ): Promise<NativeRhythmResult>;
+  logSpectFeatures(audio22k: Float32Array, cancel?: NativeCancelToken): Promise<{ frames: number; dims: number; data: Float32Array }>;
+  decodeDownbeats(
+    activations: Float32Array,
+    options: NativeRhythmOptions & { columns: 2 | 3 },
+    cancel?: NativeCancelToken,
+  ): Promise<NativeRhythmResult>;
+}

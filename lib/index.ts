@@ -32,6 +32,19 @@ export type { AudioInfo } from './audio/info.js';
 // Analysis (librosa-compatible features, onset, tempo, beats).
 export * from './analysis/index.js';
 
+// The learned rhythm tracker: BeatNet's CRNN (ONNX) and the bar-pointer DBN.
+export {
+  trackRhythm,
+  RhythmTracker,
+  logSpectFeatures,
+  decodeDownbeats,
+  beatnetModelPath,
+  DEFAULT_BEATNET_VARIANT,
+  RhythmDecodeOptionsSchema,
+  RhythmTrackerOptionsSchema,
+} from './analysis/rhythm.js';
+export type { RhythmDecodeOptions, RhythmResult, RhythmTrackerOptions } from './analysis/rhythm.js';
+
 // Music domain: bar grid, note alignment, per-bar features.
 export { segmentBeatsIntoBars } from './music/segmentation.js';
 export type { BarBoundary } from './music/segmentation.js';

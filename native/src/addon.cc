@@ -15,6 +15,10 @@
 #include "ml/basic_pitch_binding.h"
 #define DIDACTIC_HAS_BASIC_PITCH 1
 #endif
+#if __has_include("beat/rhythm_binding.h")
+#include "beat/rhythm_binding.h"
+#define DIDACTIC_HAS_RHYTHM 1
+#endif
 #if __has_include("ml/demucs_binding.h")
 #include "ml/demucs_binding.h"
 #define DIDACTIC_HAS_DEMUCS 1
@@ -38,6 +42,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
 #ifdef DIDACTIC_HAS_DEMUCS
   de::ml::RegisterDemucs(env, exports);
+#endif
+#ifdef DIDACTIC_HAS_RHYTHM
+  de::beat::RegisterRhythm(env, exports);
 #endif
   return exports;
 }

@@ -66,4 +66,24 @@ class PffftReal {
   float* work_ = nullptr;
 };
 
+// PFFFT complex transform of a power-of-two size >= 16 in PFFFT's internal (unordered) order, for
+// fast convolutions (Bluestein DFTs of odd sizes). Buffers hold 2 * n floats, 16-byte aligned.
+class PffftComplex {
+ public:
+  static bool supported(int n);
+  explicit PffftComplex(int n);
+  ~PffftComplex();
+  PffftComplex(const PffftComplex&) = delete;
+  PffftComplex& operator=(const PffftComplex&) = delete;
+  void forward(const float* in, float* out);   // unordered spectrum
+  void backward(const float* in, float* out);  // unnormalised inverse of forward()
+  // ab += a * b * scaling, element-wise on unordered spectra.
+  void convolveAccumulate(const float* a, const float* b, float* ab, float scaling);
+
+ private:
+  int n_;
+  void* setup_ = nullptr;
+  float* work_ = nullptr;
+};
+
 }  // namespace de::dsp

@@ -61,6 +61,38 @@ void PffftReal::forward(const float* in, float* out) {
   pffft_transform_ordered(static_cast<PFFFT_Setup*>(setup_), in, out, work_, PFFFT_FORWARD);
 }
 
+bool PffftComplex::supported(int n) { return n >= 16 && (n & (n - 1)) == 0; }
+
+PffftComplex::PffftComplex(int n) : n_(n) {
+  if (!supported(n)) throw Error(code::kInvalidArgument, "fft: pffft needs a power of two >= 16");
+  setup_ = pffft_new_setup(n, PFFFT_COMPLEX);
+  work_ = static_cast<float*>(_mm_malloc(static_cast<size_t>(2 * n) * sizeof(float), 64));
+  if (!setup_ || !work_) throw std::bad_alloc();
+}
+
+PffftComplex::~PffftComplex() {
+  if (setup_) pffft_destroy_setup(static_cast<PFFFT_Setup*>(setup_));
+  if (work_) _mm_free(work_);
+}
+
+void PffftComplex::forward(const float* in, float* out) {
+  pffft_transform(static_cast<PFFFT_Setup*>(setup_), in, out, work_, PFFFT_FORWARD);
+}
+void PffftComplex::backward(const float* in, float* out) {
+  pffft_transform(static_cast<PFFFT_Setup*>(setup_), in, out, work_, PFFFT_BACKWARD);
+}
+// libsoxr's copy compiles pffft_zconvolve_accumulate out; the same product on the internal
+// layout (blocks of four real parts, then their four imaginary parts).
+void PffftComplex::convolveAccumulate(const float* a, const float* b, float* ab, float scaling) {
+  for (int blk = 0; blk < 2 * n_; blk += 8) {
+    for (int j = 0; j < 4; ++j) {
+      const float ar = a[blk + j], ai = a[blk + 4 + j], br = b[blk + j], bi = b[blk + 4 + j];
+      ab[blk + j] += (ar * br - ai * bi) * scaling;
+      ab[blk + 4 + j] += (ar * bi + ai * br) * scaling;
+    }
+  }
+}
+
 }  // namespace de::dsp
 
 #else
@@ -74,6 +106,12 @@ PffftReal::~PffftReal() {}
 float* PffftReal::alignedAlloc(size_t floats) { return static_cast<float*>(::operator new(floats * sizeof(float))); }
 void PffftReal::alignedFree(float* p) { ::operator delete(p); }
 void PffftReal::forward(const float*, float*) {}
+bool PffftComplex::supported(int) { return false; }
+PffftComplex::PffftComplex(int n) : n_(n) { throw Error(code::kInvalidArgument, "fft: pffft is not available on this CPU"); }
+PffftComplex::~PffftComplex() {}
+void PffftComplex::forward(const float*, float*) {}
+void PffftComplex::backward(const float*, float*) {}
+void PffftComplex::convolveAccumulate(const float*, const float*, float*, float) {}
 }  // namespace de::dsp
 
 #endif

@@ -1,0 +1,132 @@
+// Benchmark: the learned rhythm step (BeatNet LOG_SPECT features + CRNN on ONNX Runtime + madmom's
+// bar-pointer DBN over meters [2, 3, 4] + refinement) in one native call, single-threaded (ORT
+// intra-op threads 1, UV_THREADPOOL_SIZE=1), beside librosa 0.11's beat_track on the same samples
+// and, when the rhythm reference venv (.venv-rhythm) exists, madmom's DBNDownBeatTrackingProcessor
+// on our activations. Each side runs in its own child process; peak RSS is the child's VmHWM growth.
+// Run: npm run build:ts && node bench/rhythm.mjs [--durations 180,1200] [--repeats 3]
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const root = join(import.meta.dirname, '..');
+const python = process.env.DIDACTIC_BENCH_PYTHON || join(root, '.venv', 'bin', 'python');
+const rhythmPython = join(root, '.venv-rhythm', 'bin', 'python');
+const { values } = parseArgs({
+  options: {
+    durations: { type: 'string', default: '180,1200' },
+    repeats: { type: 'string', default: '3' },
+    child: { type: 'string' },
+    input: { type: 'string' },
+    act: { type: 'string' },
+  },
+});
+
+function vm(key) {
+  const m = readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+if (values.child === 'ours') {
+  const { RhythmTracker } = await import('../dist/index.js');
+  const buf = readFileSync(values.input);
+  const x = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  const tracker = await RhythmTracker.open({ intraOpThreads: 1, interOpThreads: 1 });
+  const repeats = Number(values.repeats);
+  const rssBefore = vm('VmRSS');
+  const times = [];
+  const cpu = [];
+  let r;
+  for (let i = 0; i < repeats + 1; i++) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    r = await tracker.track(x, 22050, { returnActivations: Boolean(values.act) });
+    const c = process.cpuUsage(c0);
+    if (i > 0 || repeats === 0) {
+      times.push((performance.now() - t0) / 1000);
+      cpu.push((c.user + c.system) / 1e6);
+    }
+  }
+  if (values.act) writeFileSync(values.act, Buffer.from(r.activations.buffer, r.activations.byteOffset, r.activations.byteLength));
+  process.stdout.write(
+    JSON.stringify({ times, cpu, peakBytes: vm('VmHWM') - rssBefore, timings: r.timings, beats: r.beats.length, tempo: r.tempoBpm, meter: r.beatsPerBar }),
+  );
+  process.exit(0);
+}
+
+const LIBROSA = `
+import sys, time, json, numpy as np, librosa
+x = np.fromfile(sys.argv[1], dtype='<f4'); repeats = int(sys.argv[2])
+librosa.beat.beat_track(y=x[:22050 * 5], sr=22050)  # numba JIT outside the timing
+times = []
+for _ in range(max(repeats, 1)):
+    t0 = time.perf_counter(); tempo, beats = librosa.beat.beat_track(y=x, sr=22050); times.append(time.perf_counter() - t0)
+print(json.dumps({"times": times, "tempo": float(np.atleast_1d(tempo)[0]), "beats": len(beats)}))
+`;
+const MADMOM = `
+import sys, time, json, numpy as np
+from madmom.features.downbeats import DBNDownBeatTrackingProcessor
+a = np.fromfile(sys.argv[1], dtype='<f4').reshape(-1, 3)[:, :2]
+proc = DBNDownBeatTrackingProcessor(beats_per_bar=[2, 3, 4], fps=50)
+t0 = time.perf_counter(); out = proc(a); dt = time.perf_counter() - t0
+print(json.dumps({"times": [dt], "beats": len(out)}))
+`;
+
+function song(seconds, sr) {
+  // 118 BPM drums over changing triads and noise (bench/analysis.mjs's song)
+  const n = Math.round(seconds * sr);
+  const x = new Float32Array(n);
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5);
+  const beat = 60 / 118;
+  const chords = [[57, 61, 64], [62, 66, 69], [64, 68, 71], [55, 59, 62]];
+  for (let i = 0; i < n; i++) {
+    const t = i / sr;
+    const bar = Math.floor(t / (4 * beat));
+    let v = 0;
+    for (const m of chords[bar % 4]) v += 0.05 * Math.sin(2 * Math.PI * 440 * 2 ** ((m - 69) / 12) * t);
+    const tb = t % (beat / 2);
+    v += 0.4 * Math.exp(-tb / 0.01) * rnd();
+    if (Math.floor(t / (beat / 2)) % 2 === 0) v += 0.5 * Math.exp(-tb / 0.04) * Math.sin(2 * Math.PI * 55 * tb);
+    x[i] = v + 0.01 * rnd();
+  }
+  return x;
+}
+
+const med = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+const dir = mkdtempSync(join(tmpdir(), 'didactic-bench-rhythm-'));
+const rows = [];
+try {
+  for (const seconds of values.durations.split(',').map(Number)) {
+    const x = song(seconds, 22050);
+    const path = join(dir, 'input.f32');
+    const actPath = join(dir, 'act.f32');
+    writeFileSync(path, Buffer.from(x.buffer, x.byteOffset, x.byteLength));
+    const repeats = seconds >= 600 ? 1 : Number(values.repeats);
+    const ours = JSON.parse(
+      execFileSync(process.execPath, [join(import.meta.dirname, 'rhythm.mjs'), '--child', 'ours', '--input', path, '--repeats', String(repeats), '--act', actPath], {
+        encoding: 'utf8',
+        env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
+      }),
+    );
+    const pyEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', NUMBA_NUM_THREADS: '1' };
+    const lib = existsSync(python) && seconds <= 600 ? JSON.parse(execFileSync(python, ['-c', LIBROSA, path, String(repeats)], { encoding: 'utf8', env: pyEnv })) : null;
+    const mm = existsSync(rhythmPython) && seconds <= 600 ? JSON.parse(execFileSync(rhythmPython, ['-c', MADMOM, actPath], { encoding: 'utf8', env: pyEnv })) : null;
+    rows.push({ seconds, ours, lib, mm });
+    process.stderr.write(`${seconds} s: ours ${med(ours.times).toFixed(3)} s (${JSON.stringify(ours.timings)})\n`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+const f = (v) => (v === undefined || v === null || Number.isNaN(v) ? 'n/a' : `${v.toFixed(3)} s`);
+// CPU time is the process's user + system time during the call (one worker thread, ORT intra-op 1):
+// on a loaded machine it stays close to the unloaded wall time while the wall time does not.
+console.log('| song | ours: whole call (wall) | ours: CPU time | features (CPU) | CRNN (CPU) | DBN (CPU) | peak RSS growth | librosa beat_track (wall) | madmom DBN, same activations (wall) | ours: tempo, beats, meter |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  const t = r.ours.timings.cpu;
+  console.log(
+    `| ${r.seconds} s synthetic | ${f(med(r.ours.times))} | **${f(med(r.ours.cpu))}** | ${f(t.features)} | ${f(t.model)} | ${f(t.decode)} | ${(r.ours.peakBytes / 2 ** 20).toFixed(0)} MiB | ${r.lib ? f(med(r.lib.times)) : 'n/a'} | ${r.mm ? f(r.mm.times[0]) : 'n/a'} | ${r.ours.tempo.toFixed(2)} BPM, ${r.ours.beats}, ${r.ours.meter} |`,
+  );
+}

@@ -1,0 +1,262 @@
+/**
+ * The learned rhythm tracker: BeatNet's CRNN (ONNX, models/beatnet/) on madmom's LOG_SPECT
+ * features, decoded by madmom's bar-pointer DBN with meter detection, beat times refined below the
+ * 20 ms frame grid. Features, network, decoding and refinement run in one native worker
+ * (native/src/beat/rhythm_binding.cc); defaults are madmom's DBNDownBeatTrackingProcessor values
+ * as BeatNet uses them.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { z } from 'zod';
+
+import type { NativeRhythmHandle, NativeRhythmOptions, NativeRhythmResult } from '../../binding.js';
+import { resample } from '../audio/resample.js';
+import { fromNative, InvalidArgumentError, ModelError } from '../errors.js';
+import { ensureOrtRuntime } from '../models/runtime.js';
+import { withCancel } from '../native/cancel.js';
+import { loadBinding, packageRoot } from '../native/load.js';
+import { parseOptions } from '../util/validate.js';
+
+/** BeatNet's feature rate: the network was trained on 22,050 Hz audio at 50 frames/s. */
+export const RHYTHM_SAMPLE_RATE = 22050;
+export const RHYTHM_FPS = 50;
+/** Which of BeatNet's three weight sets is the default (beatnet_<N>.onnx). */
+export const DEFAULT_BEATNET_VARIANT = 3;
+
+/** models/beatnet/beatnet_<variant>.onnx inside the package root. */
+export function beatnetModelPath(variant: 1 | 2 | 3 = DEFAULT_BEATNET_VARIANT as 1 | 2 | 3): string {
+  return join(packageRoot, 'models', 'beatnet', `beatnet_${variant}.onnx`);
+}
+
+const Meter = z.number().int().min(1).max(12);
+
+export const RhythmDecodeOptionsSchema = z
+  .strictObject({
+    /** Candidate beats per bar when detectMeter is on (madmom/BeatNet: [2, 3, 4]). */
+    meters: z.array(Meter).min(1).max(12).default([2, 3, 4]),
+    /** Off: decode with the single meter `beatsPerBar` (4 unless given). */
+    detectMeter: z.boolean().default(true),
+    beatsPerBar: Meter.optional(),
+    /** Tempo range of the state space (its size grows with 1 / minBpm). */
+    minBpm: z.number().min(10).max(1000).default(55),
+    maxBpm: z.number().min(10).max(1000).default(215),
+    numTempi: z.number().int().min(1).max(1000).default(60),
+    transitionLambda: z.number().positive().finite().default(100),
+    observationLambda: z.number().gt(1).finite().default(16),
+    /** Leading / trailing frames whose activations are all below this are not decoded. */
+    threshold: z.number().min(0).max(1).default(0.05),
+    /** madmom's `correct`: each beat at the activation peak of its beat region. */
+    correct: z.boolean().default(true),
+    /** Sub-frame refinement (parabolic peak, then the attack within +-1 frame). */
+    refine: z.boolean().default(true),
+    /** Return the CRNN's [frames x 3] softmax (beat, downbeat, no beat). */
+    returnActivations: z.boolean().default(false),
+    signal: z.instanceof(AbortSignal).optional(),
+  })
+  .refine((o) => o.maxBpm > o.minBpm, { message: 'maxBpm must be greater than minBpm', path: ['maxBpm'] });
+export type RhythmDecodeOptions = z.input<typeof RhythmDecodeOptionsSchema>;
+
+export const RhythmTrackerOptionsSchema = z.strictObject({
+  /** A path or ONNX bytes; default models/beatnet/beatnet_<variant>.onnx in the package. */
+  model: z.union([z.string().min(1), z.instanceof(Uint8Array)]).optional(),
+  variant: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(DEFAULT_BEATNET_VARIANT as 1 | 2 | 3),
+  /** 1: the whole call stays on one core (the pipeline parallelises across songs). */
+  intraOpThreads: z.number().int().min(1).max(256).default(1),
+  interOpThreads: z.number().int().min(1).max(256).default(1),
+  providers: z.array(z.enum(['cpu', 'cuda'])).min(1).default(['cpu']),
+});
+export type RhythmTrackerOptions = z.input<typeof RhythmTrackerOptionsSchema>;
+
+export interface RhythmResult {
+  /** Beat times in seconds, refined below the frame grid. */
+  beats: Float64Array;
+  downbeats: Float64Array;
+  /** Each beat's position in its bar, 1 = downbeat. */
+  beatPositions: Int32Array;
+  /** The decoded meter (0 when no beat was found). */
+  beatsPerBar: number;
+  /** In [0, 1]: mean beat activation at the beats times the meter margin (docs in native/src/beat/rhythm.h). */
+  confidence: number;
+  /** From the beat times (Theil-Sen slope of time on beat index); 0 with fewer than two beats. */
+  tempoBpm: number;
+  /** Per beat: 60 / the centred inter-beat interval. */
+  tempoCurve: Float64Array;
+  /** The Viterbi log-probability of each candidate meter (null: no decodable path). */
+  meterScores: { beatsPerBar: number; logProbability: number | null }[];
+  /** [frames x 3] softmax (beat, downbeat, no beat) when returnActivations is on. */
+  activations?: Float32Array;
+  /** The DBN's frame (50 fps) of each beat, before refinement. */
+  beatFrames: Int32Array;
+  frames: number;
+  /** Seconds spent in each stage of the native call (wall clock; `cpu`: the worker thread's CPU time). */
+  timings: { features: number; model: number; decode: number; cpu: { features: number; model: number; decode: number } };
+}
+
+function nativeOptions(o: z.output<typeof RhythmDecodeOptionsSchema>): NativeRhythmOptions {
+  const meters = o.detectMeter ? [...new Set(o.meters)] : [o.beatsPerBar ?? 4];
+  return {
+    meters,
+    minBpm: o.minBpm,
+    maxBpm: o.maxBpm,
+    numTempi: o.numTempi,
+    transitionLambda: o.transitionLambda,
+    observationLambda: o.observationLambda,
+    threshold: o.threshold,
+    correct: o.correct,
+    fps: RHYTHM_FPS,
+    refine: o.refine,
+    keepActivations: o.returnActivations,
+  };
+}
+
+function toResult(r: NativeRhythmResult): RhythmResult {
+  return {
+    beats: r.beats,
+    downbeats: r.downbeats,
+    beatPositions: r.beatPositions,
+    beatsPerBar: r.beatsPerBar,
+    confidence: r.confidence,
+    tempoBpm: r.tempoBpm,
+    tempoCurve: r.tempoCurve,
+    meterScores: r.meterScores,
+    ...(r.activations ? { activations: r.activations } : {}),
+    beatFrames: r.beatFrames,
+    frames: r.frames,
+    timings: r.timings,
+  };
+}
+
+function requireMono(op: string, samples: unknown, sampleRate: number): asserts samples is Float32Array {
+  if (!(samples instanceof Float32Array)) throw new InvalidArgumentError(`${op}: samples must be a Float32Array`, { op });
+  if (!(sampleRate > 0) || !Number.isFinite(sampleRate)) {
+    throw new InvalidArgumentError(`${op}: sampleRate (${sampleRate}) must be a positive number`, { op });
+  }
+}
+
+async function to22k(samples: Float32Array, sampleRate: number, signal?: AbortSignal): Promise<Float32Array> {
+  if (sampleRate === RHYTHM_SAMPLE_RATE || samples.length === 0) return samples;
+  return resample(samples, { inRate: sampleRate, outRate: RHYTHM_SAMPLE_RATE, ...(signal ? { signal } : {}) });
+}
+
+/** An opened BeatNet model, reusable across songs (calls may run concurrently). */
+export class RhythmTracker {
+  #handle: NativeRhythmHandle | null;
+  readonly modelPath: string | undefined;
+  readonly providers: string[];
+
+  private constructor(handle: NativeRhythmHandle, providers: string[], modelPath?: string) {
+    this.#handle = handle;
+    this.providers = providers;
+    this.modelPath = modelPath;
+  }
+
+  static async open(options?: RhythmTrackerOptions): Promise<RhythmTracker> {
+    const context = new Error();
+    const op = 'RhythmTracker.open';
+    const o = parseOptions(op, RhythmTrackerOptionsSchema, options);
+    const model = o.model ?? beatnetModelPath(o.variant);
+    if (typeof model === 'string' && !existsSync(model)) {
+      throw new ModelError('DE_MODEL_NOT_FOUND', `${op}: BeatNet model file not found (${model})`, { op });
+    }
+    await ensureOrtRuntime();
+    try {
+      const opened = await loadBinding().rhythmOpen(model, {
+        intraOpThreads: o.intraOpThreads,
+        interOpThreads: o.interOpThreads,
+        providers: [...o.providers],
+      });
+      return new RhythmTracker(opened.handle, opened.providers, typeof model === 'string' ? model : undefined);
+    } catch (err) {
+      throw fromNative(err, context, op);
+    }
+  }
+
+  /** Beats, downbeats, meter and tempo of mono audio at any sample rate (resampled to 22,050 Hz). */
+  async track(samples: Float32Array, sampleRate: number, options?: RhythmDecodeOptions): Promise<RhythmResult> {
+    const context = new Error();
+    const op = 'trackRhythm';
+    requireMono(op, samples, sampleRate);
+    const o = parseOptions(op, RhythmDecodeOptionsSchema, options);
+    const handle = this.#handle;
+    if (!handle) throw new InvalidArgumentError(`${op}: the tracker is closed`, { op });
+    const audio = await to22k(samples, sampleRate, o.signal);
+    try {
+      const r = await withCancel(o.signal, (token) => loadBinding().trackRhythm(handle, audio, nativeOptions(o), token));
+      return toResult(r);
+    } catch (err) {
+      throw fromNative(err, context, op);
+    }
+  }
+
+  /** Drops this tracker's reference to the session (freed once no call uses it). */
+  close(): void {
+    this.#handle = null;
+  }
+}
+
+/** One-shot: opens the default (or given) model and tracks one song. Reuse RhythmTracker for many. */
+export async function trackRhythm(
+  samples: Float32Array,
+  sampleRate: number,
+  options?: RhythmDecodeOptions & RhythmTrackerOptions,
+): Promise<RhythmResult> {
+  const { model, variant, intraOpThreads, interOpThreads, providers, ...rest } = options ?? {};
+  const tracker = await RhythmTracker.open({
+    ...(model !== undefined ? { model } : {}),
+    ...(variant !== undefined ? { variant } : {}),
+    ...(intraOpThreads !== undefined ? { intraOpThreads } : {}),
+    ...(interOpThreads !== undefined ? { interOpThreads } : {}),
+    ...(providers !== undefined ? { providers } : {}),
+  });
+  try {
+    return await tracker.track(samples, sampleRate, rest);
+  } finally {
+    tracker.close();
+  }
+}
+
+/** BeatNet's LOG_SPECT features of mono audio (resampled to 22,050 Hz): [frames x 272], frame-major. */
+export async function logSpectFeatures(
+  samples: Float32Array,
+  sampleRate: number = RHYTHM_SAMPLE_RATE,
+  options?: { signal?: AbortSignal },
+): Promise<{ frames: number; dims: number; data: Float32Array }> {
+  const context = new Error();
+  const op = 'logSpectFeatures';
+  requireMono(op, samples, sampleRate);
+  const audio = await to22k(samples, sampleRate, options?.signal);
+  try {
+    return await withCancel(options?.signal, (token) => loadBinding().logSpectFeatures(audio, token));
+  } catch (err) {
+    throw fromNative(err, context, op);
+  }
+}
+
+/**
+ * The DBN alone on activations at 50 fps: frame-major [frames x columns], columns 3 (beat,
+ * downbeat, no beat: the CRNN's output) or 2 (beat, downbeat: madmom's input). Beat times are the
+ * frames' times, parabolically refined when `refine` is on (no audio, so no onset snapping).
+ */
+export async function decodeDownbeats(
+  activations: Float32Array,
+  options?: RhythmDecodeOptions & { columns?: 2 | 3 },
+): Promise<RhythmResult & { cropFrames: [number, number]; backpointerBytes: number }> {
+  const context = new Error();
+  const op = 'decodeDownbeats';
+  if (!(activations instanceof Float32Array)) throw new InvalidArgumentError(`${op}: activations must be a Float32Array`, { op });
+  const { columns = 3, ...rest } = options ?? {};
+  if (columns !== 2 && columns !== 3) throw new InvalidArgumentError(`${op}: columns must be 2 or 3`, { op });
+  if (activations.length % columns !== 0) {
+    throw new InvalidArgumentError(`${op}: activations length (${activations.length}) is not a multiple of ${columns}`, { op });
+  }
+  const o = parseOptions(op, RhythmDecodeOptionsSchema, rest);
+  try {
+    const r = await withCancel(o.signal, (token) =>
+      loadBinding().decodeDownbeats(activations, { ...nativeOptions(o), columns }, token),
+    );
+    return { ...toResult(r), cropFrames: r.cropFrames, backpointerBytes: r.backpointerBytes };
+  } catch (err) {
+    throw fromNative(err, context, op);
+  }
+}

@@ -1,0 +1,295 @@
+// madmom's LOG_SPECT chain for BeatNet (see log_spect.h). The 1411-point DFT is odd-sized, which
+// kissfft handles with slow generic radix-83 passes, so it runs as a Bluestein convolution on a
+// 4096-point PFFFT complex transform, two real frames packed into one complex input.
+#include "beat/log_spect.h"
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <memory>
+
+#include "common/error.h"
+#include "dsp/fft.h"
+
+namespace de::beat {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// numpy.hanning(m): symmetric Hann.
+std::vector<double> hanning(int m) {
+  std::vector<double> w(static_cast<size_t>(m), 1.0);
+  if (m == 1) return w;
+  for (int i = 0; i < m; ++i) w[i] = 0.5 - 0.5 * std::cos(2.0 * kPi * i / (m - 1));
+  return w;
+}
+
+// Magnitudes of bins [0, numBins) of the N-point DFT of real frames.
+class FrameDft {
+ public:
+  FrameDft(int n, int numBins) : n_(n), numBins_(numBins) {
+    int m = 1;
+    while (m < 2 * n - 1) m <<= 1;
+    if (dsp::PffftComplex::supported(m)) {
+      try {
+        pffft_ = std::make_unique<dsp::PffftComplex>(m);
+      } catch (const Error&) {
+        pffft_.reset();
+      }
+    }
+    if (pffft_) {
+      m_ = m;
+      in_ = dsp::PffftReal::alignedAlloc(2 * static_cast<size_t>(m));
+      spec_ = dsp::PffftReal::alignedAlloc(2 * static_cast<size_t>(m));
+      acc_ = dsp::PffftReal::alignedAlloc(2 * static_cast<size_t>(m));
+      chirpSpec_ = dsp::PffftReal::alignedAlloc(2 * static_cast<size_t>(m));
+      std::fill(in_, in_ + 2 * m, 0.0f);
+      chirp_.resize(static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) {
+        // n^2 mod 2N keeps the angle exact for long transforms.
+        const int64_t q = (static_cast<int64_t>(i) * i) % (2 * static_cast<int64_t>(n));
+        const double a = -kPi * static_cast<double>(q) / n;
+        chirp_[i] = {std::cos(a), std::sin(a)};
+      }
+      // b_m = conj(w_|m|), circularly wrapped.
+      for (int i = 0; i < n; ++i) {
+        const std::complex<double> b = std::conj(chirp_[i]);
+        in_[2 * i] = static_cast<float>(b.real());
+        in_[2 * i + 1] = static_cast<float>(b.imag());
+        if (i > 0) {
+          in_[2 * (m - i)] = static_cast<float>(b.real());
+          in_[2 * (m - i) + 1] = static_cast<float>(b.imag());
+        }
+      }
+      pffft_->forward(in_, chirpSpec_);
+      std::fill(in_, in_ + 2 * m, 0.0f);
+      zr_.resize(static_cast<size_t>(n));
+      zi_.resize(static_cast<size_t>(n));
+      chirpF_.resize(2 * static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) {
+        chirpF_[2 * i] = static_cast<float>(chirp_[i].real());
+        chirpF_[2 * i + 1] = static_cast<float>(chirp_[i].imag());
+      }
+    } else {
+      fft_ = std::make_unique<dsp::RealFft>(n);
+      bins_.resize(static_cast<size_t>(fft_->bins()));
+    }
+  }
+  ~FrameDft() {
+    if (in_) dsp::PffftReal::alignedFree(in_);
+    if (spec_) dsp::PffftReal::alignedFree(spec_);
+    if (acc_) dsp::PffftReal::alignedFree(acc_);
+    if (chirpSpec_) dsp::PffftReal::alignedFree(chirpSpec_);
+  }
+  FrameDft(const FrameDft&) = delete;
+  FrameDft& operator=(const FrameDft&) = delete;
+
+  // Windowed frames a (and b, may be null) -> magnitudes magA / magB.
+  void magnitudes(const float* a, const float* b, float* magA, float* magB) {
+    if (!pffft_) {
+      fft_->forward(a, bins_.data());
+      for (int k = 0; k < numBins_; ++k) magA[k] = std::abs(bins_[k]);
+      if (b) {
+        fft_->forward(b, bins_.data());
+        for (int k = 0; k < numBins_; ++k) magB[k] = std::abs(bins_[k]);
+      }
+      return;
+    }
+    // Plain arithmetic: std::complex's operator* and abs go through __mulsc3 / hypot (slow).
+    for (int i = 0; i < n_; ++i) {
+      const float xr = a[i], xi = b ? b[i] : 0.0f;
+      const float wr = chirpF_[2 * i], wi = chirpF_[2 * i + 1];
+      in_[2 * i] = xr * wr - xi * wi;
+      in_[2 * i + 1] = xr * wi + xi * wr;
+    }
+    pffft_->forward(in_, spec_);
+    std::fill(acc_, acc_ + 2 * m_, 0.0f);
+    pffft_->convolveAccumulate(spec_, chirpSpec_, acc_, 1.0f / static_cast<float>(m_));
+    pffft_->backward(acc_, spec_);
+    for (int k = 0; k < n_; ++k) {
+      const double sr = spec_[2 * k], si = spec_[2 * k + 1];
+      const double cr = chirp_[k].real(), ci = chirp_[k].imag();
+      zr_[k] = sr * cr - si * ci;
+      zi_[k] = sr * ci + si * cr;
+    }
+    if (!b) {
+      for (int k = 0; k < numBins_; ++k) magA[k] = static_cast<float>(std::sqrt(zr_[k] * zr_[k] + zi_[k] * zi_[k]));
+      return;
+    }
+    // Two real frames packed as a + ib: A_k = (Z_k + conj Z_{N-k}) / 2, B_k = (Z_k - conj Z_{N-k}) / 2i.
+    for (int k = 0; k < numBins_; ++k) {
+      const int r = k == 0 ? 0 : n_ - k;
+      const double ar = 0.5 * (zr_[k] + zr_[r]), ai = 0.5 * (zi_[k] - zi_[r]);
+      const double br = 0.5 * (zi_[k] + zi_[r]), bi = 0.5 * (zr_[r] - zr_[k]);
+      magA[k] = static_cast<float>(std::sqrt(ar * ar + ai * ai));
+      magB[k] = static_cast<float>(std::sqrt(br * br + bi * bi));
+    }
+  }
+
+ private:
+  int n_, numBins_, m_ = 0;
+  std::unique_ptr<dsp::PffftComplex> pffft_;
+  float* in_ = nullptr;
+  float* spec_ = nullptr;
+  float* acc_ = nullptr;
+  float* chirpSpec_ = nullptr;
+  std::vector<std::complex<double>> chirp_;
+  std::vector<float> chirpF_;
+  std::vector<double> zr_, zi_;
+  std::unique_ptr<dsp::RealFft> fft_;
+  std::vector<std::complex<float>> bins_;
+};
+
+// madmom.audio.filters.log_frequencies
+std::vector<double> logFrequencies(int bandsPerOctave, double fmin, double fmax, double fref) {
+  const double left = std::floor(std::log2(fmin / fref) * bandsPerOctave);
+  const double right = std::ceil(std::log2(fmax / fref) * bandsPerOctave);
+  std::vector<double> f;
+  for (double i = left; i < right; i += 1.0) {
+    f.push_back(fref * std::pow(2.0, i / static_cast<double>(bandsPerOctave)));
+  }
+  const auto lo = std::lower_bound(f.begin(), f.end(), fmin) - f.begin();
+  f.erase(f.begin(), f.begin() + lo);
+  const auto hi = std::upper_bound(f.begin(), f.end(), fmax) - f.begin();
+  f.resize(static_cast<size_t>(hi));
+  return f;
+}
+
+}  // namespace
+
+LogFilterbank makeLogFilterbank(const LogSpectParams& p) {
+  LogFilterbank fb;
+  fb.numBins = p.frameSize >> 1;
+  if (fb.numBins < 3) throw Error(code::kInvalidArgument, "logSpect: frame size too small");
+  // madmom's fft_frequencies(num_bins, sr) = np.fft.fftfreq(2 * num_bins, 1 / sr)[:num_bins]:
+  // for the odd 1411-point frame these are k * sr / 1410, not the DFT's k * sr / 1411.
+  std::vector<double> binFreq(static_cast<size_t>(fb.numBins));
+  const double val = 1.0 / (2.0 * fb.numBins * (1.0 / p.sampleRate));
+  for (int k = 0; k < fb.numBins; ++k) binFreq[k] = k * val;
+  // frequencies2bins(..., unique_bins=True)
+  std::vector<int> bins;
+  for (double f : logFrequencies(p.bandsPerOctave, p.fmin, p.fmax, p.fref)) {
+    int idx = static_cast<int>(std::lower_bound(binFreq.begin(), binFreq.end(), f) - binFreq.begin());
+    idx = std::clamp(idx, 1, fb.numBins - 1);
+    const double left = binFreq[idx - 1], right = binFreq[idx];
+    if (f - left < right - f) --idx;
+    bins.push_back(idx);
+  }
+  std::sort(bins.begin(), bins.end());
+  bins.erase(std::unique(bins.begin(), bins.end()), bins.end());
+  // TriangularFilter.filters(bins, norm=True, overlap=True)
+  for (size_t i = 0; i + 3 <= bins.size(); ++i) {
+    int start = bins[i], center = bins[i + 1], stop = bins[i + 2];
+    if (stop - start < 2) {
+      center = start;
+      stop = start + 1;
+    }
+    const int c = center - start, len = stop - start;
+    std::vector<double> w(static_cast<size_t>(len), 0.0);
+    for (int k = 0; k < c; ++k) w[k] = static_cast<double>(k) * (1.0 / c);
+    const int down = len - c;
+    for (int k = 0; k < down; ++k) w[c + k] = static_cast<double>(k) * (-1.0 / down) + 1.0;
+    LogFilterbank::Band band;
+    band.start = start;
+    band.weights.resize(static_cast<size_t>(len));
+    double sum = 0.0;
+    for (int k = 0; k < len; ++k) sum += static_cast<float>(w[k]);
+    for (int k = 0; k < len; ++k) band.weights[k] = static_cast<float>(static_cast<float>(w[k]) / sum);
+    if (band.start + len > fb.numBins) band.weights.resize(static_cast<size_t>(fb.numBins - band.start));
+    fb.bands.push_back(std::move(band));
+  }
+  return fb;
+}
+
+int diffFrames(const LogSpectParams& p) {
+  const std::vector<double> w = hanning(p.frameSize);
+  const double mx = *std::max_element(w.begin(), w.end());
+  int sample = 0;
+  for (int i = 0; i < p.frameSize; ++i) {
+    if (w[i] > p.diffRatio * mx) {
+      sample = i;
+      break;
+    }
+  }
+  const double diffSamples = p.frameSize / 2.0 - sample;
+  return static_cast<int>(std::max(1.0, std::nearbyint(diffSamples / p.hopSize)));
+}
+
+LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, const CancelToken* cancel) {
+  if (p.frameSize < 8 || p.hopSize < 1) throw Error(code::kInvalidArgument, "logSpect: bad frame or hop size");
+  const LogFilterbank fb = makeLogFilterbank(p);
+  const int nb = static_cast<int>(fb.bands.size());
+  const int df = diffFrames(p);
+  LogSpectFeatures out;
+  out.bands = nb;
+  out.dims = 2 * nb;
+  out.frames = n > 0 ? static_cast<int64_t>(std::ceil(static_cast<double>(n) / p.hopSize)) : 0;
+  out.data.assign(static_cast<size_t>(out.frames) * out.dims, 0.0f);
+  if (out.frames == 0) return out;
+
+  const std::vector<double> win = hanning(p.frameSize);
+  std::vector<float> winF(win.begin(), win.end());
+  FrameDft dft(p.frameSize, fb.numBins);
+  std::vector<float> fa(static_cast<size_t>(p.frameSize)), fbuf(static_cast<size_t>(p.frameSize));
+  std::vector<float> ma(static_cast<size_t>(fb.numBins)), mb(static_cast<size_t>(fb.numBins));
+  const int half = p.frameSize / 2;
+
+  auto fill = [&](int64_t t, float* dst) {  // returns the windowed frame's energy
+    const int64_t start = t * p.hopSize - half;  // FramedSignal, origin 0: centred on t * hop
+    double energy = 0.0;
+    for (int i = 0; i < p.frameSize; ++i) {
+      const int64_t j = start + i;
+      dst[i] = (j >= 0 && j < n) ? x[j] * winF[i] : 0.0f;
+      energy += static_cast<double>(dst[i]) * dst[i];
+    }
+    return energy;
+  };
+  auto project = [&](const float* mag, float* row) {
+    for (int b = 0; b < nb; ++b) {
+      const LogFilterbank::Band& band = fb.bands[b];
+      double acc = 0.0;
+      for (size_t k = 0; k < band.weights.size(); ++k) acc += static_cast<double>(mag[band.start + k]) * band.weights[k];
+      row[b] = std::log10(static_cast<float>(acc) * p.mul + p.add);
+    }
+  };
+  auto spectrum = [&](const float* frame, double energy, float* mag) {
+    if (energy == 0.0) std::fill(mag, mag + fb.numBins, 0.0f);  // digital silence: no transform
+    else dft.magnitudes(frame, nullptr, mag, nullptr);
+  };
+
+  // Two frames share one complex transform when their energies are within 12 dB of each other:
+  // the float32 transform's error is relative to the louder frame, so a quiet frame next to an
+  // onset is transformed on its own.
+  constexpr double kPairRatio = 16.0;
+  int64_t t = 0;
+  while (t < out.frames) {
+    if ((t & 255) == 0 && cancel) cancel->throwIfRequested("logSpect");
+    const double ea = fill(t, fa.data());
+    if (t + 1 < out.frames) {
+      const double eb = fill(t + 1, fbuf.data());
+      const double lo = std::min(ea, eb), hi = std::max(ea, eb);
+      if (lo > 0.0 && hi <= kPairRatio * lo) {
+        dft.magnitudes(fa.data(), fbuf.data(), ma.data(), mb.data());
+      } else {
+        spectrum(fa.data(), ea, ma.data());
+        spectrum(fbuf.data(), eb, mb.data());
+      }
+      project(ma.data(), &out.data[static_cast<size_t>(t) * out.dims]);
+      project(mb.data(), &out.data[static_cast<size_t>(t + 1) * out.dims]);
+      t += 2;
+    } else {
+      spectrum(fa.data(), ea, ma.data());
+      project(ma.data(), &out.data[static_cast<size_t>(t) * out.dims]);
+      t += 1;
+    }
+  }
+  // Positive difference against diff_frames earlier; the first diff_frames rows stay 0.
+  for (int64_t t = df; t < out.frames; ++t) {
+    float* row = &out.data[static_cast<size_t>(t) * out.dims];
+    const float* prev = &out.data[static_cast<size_t>(t - df) * out.dims];
+    for (int b = 0; b < nb; ++b) row[nb + b] = std::max(row[b] - prev[b], 0.0f);
+  }
+  return out;
+}
+
+}  // namespace de::beat

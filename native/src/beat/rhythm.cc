@@ -1,0 +1,243 @@
+// The learned rhythm step (see rhythm.h).
+#include "beat/rhythm.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <cmath>
+#include <limits>
+
+#include "common/error.h"
+#include "ml/ort.h"
+
+namespace de::beat {
+namespace {
+
+constexpr float kSilence = 1e-5f;  // -100 dBFS: digital silence with a little dither or rounding
+
+// CPU time of the calling thread (ORT runs a single-threaded session on the caller's thread).
+double threadCpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+double seconds(std::chrono::steady_clock::time_point a) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  const size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + mid, v.end());
+  if (v.size() % 2 == 1) return v[mid];
+  const double hi = v[mid];
+  const double lo = *std::max_element(v.begin(), v.begin() + mid);
+  return 0.5 * (lo + hi);
+}
+
+// The sample in [t0 - radius, t0 + radius] where the energy of the next ~3 ms most exceeds that of
+// the previous ~20 ms (an attack), if that rise is at least 10 dB; otherwise t0.
+double snapToOnset(const float* x, int64_t n, double sr, double t0, double radius) {
+  const int64_t wa = std::max<int64_t>(1, std::llround(0.003 * sr));
+  const int64_t wb = std::max<int64_t>(1, std::llround(0.020 * sr));
+  const int64_t pc = std::llround(t0 * sr);
+  const int64_t r = std::llround(radius * sr);
+  const int64_t lo = std::max<int64_t>(0, pc - r), hi = std::min<int64_t>(n - 1, pc + r);
+  if (hi <= lo) return t0;
+  const int64_t s0 = std::max<int64_t>(0, lo - wb), s1 = std::min<int64_t>(n, hi + wa);
+  std::vector<double> pre(static_cast<size_t>(s1 - s0 + 1), 0.0);
+  for (int64_t i = s0; i < s1; ++i) pre[i - s0 + 1] = pre[i - s0] + static_cast<double>(x[i]) * x[i];
+  auto energy = [&](int64_t a, int64_t b) {  // mean square over [a, b) clipped to the signal
+    a = std::max(a, s0);
+    b = std::min(b, s1);
+    if (b <= a) return 0.0;
+    return (pre[b - s0] - pre[a - s0]) / static_cast<double>(b - a);
+  };
+  constexpr double kFloor = 1e-10;
+  double best = -std::numeric_limits<double>::infinity();
+  int64_t bestP = -1;
+  for (int64_t p = lo; p <= hi; ++p) {
+    const double ratio = std::log10((energy(p, p + wa) + kFloor) / (energy(p - wb, p) + kFloor));
+    if (ratio > best) {
+      best = ratio;
+      bestP = p;
+    }
+  }
+  if (bestP < 0 || best < 1.0) return t0;
+  return static_cast<double>(bestP) / sr;
+}
+
+}  // namespace
+
+std::vector<double> refineBeatTimes(const std::vector<int64_t>& frames, const float* act3, int64_t numFrames,
+                                    const float* audio, int64_t n, double sampleRate, double fps) {
+  std::vector<double> out;
+  out.reserve(frames.size());
+  auto s = [&](int64_t t) { return static_cast<double>(act3[3 * t]) + act3[3 * t + 1]; };
+  for (int64_t f : frames) {
+    double delta = 0.0;
+    if (act3 && f > 0 && f + 1 < numFrames) {
+      const double ym = s(f - 1), y0 = s(f), yp = s(f + 1);
+      const double den = ym - 2.0 * y0 + yp;
+      if (y0 >= ym && y0 >= yp && den < 0) delta = std::clamp(0.5 * (ym - yp) / den, -0.5, 0.5);
+    }
+    double t = (static_cast<double>(f) + delta) / fps;
+    if (audio && n > 0) t = snapToOnset(audio, n, sampleRate, t, 1.0 / fps);
+    out.push_back(t);
+  }
+  // Snapping never reorders beats at >= 55 BPM (intervals > 2 frames), but keep times monotonic.
+  for (size_t i = 1; i < out.size(); ++i) out[i] = std::max(out[i], out[i - 1]);
+  return out;
+}
+
+double tempoFromBeats(const std::vector<double>& beats) {
+  const size_t b = beats.size();
+  if (b < 2) return 0.0;
+  std::vector<double> slopes;
+  for (size_t i = 0; i < b; ++i) {
+    for (size_t j = i + 1; j < b && j <= i + 32; ++j) slopes.push_back((beats[j] - beats[i]) / static_cast<double>(j - i));
+  }
+  const double period = median(std::move(slopes));
+  return period > 0 ? 60.0 / period : 0.0;
+}
+
+std::vector<double> tempoCurve(const std::vector<double>& beats) {
+  const size_t b = beats.size();
+  std::vector<double> out(b, 0.0);
+  if (b < 2) return out;
+  for (size_t i = 0; i < b; ++i) {
+    double interval;
+    if (i == 0) interval = beats[1] - beats[0];
+    else if (i + 1 == b) interval = beats[b - 1] - beats[b - 2];
+    else interval = (beats[i + 1] - beats[i - 1]) / 2.0;
+    out[i] = interval > 0 ? 60.0 / interval : 0.0;
+  }
+  return out;
+}
+
+double rhythmConfidence(const DbnResult& r, const float* act3, int64_t numFrames) {
+  if (r.beatFrames.empty()) return 0.0;
+  double strength = 0.0;
+  for (int64_t f : r.beatFrames) {
+    if (f >= 0 && f < numFrames) strength += static_cast<double>(act3[3 * f]) + act3[3 * f + 1];
+  }
+  strength = std::clamp(strength / static_cast<double>(r.beatFrames.size()), 0.0, 1.0);
+  double bestLp = -std::numeric_limits<double>::infinity(), second = bestLp;
+  for (const MeterScore& m : r.meters) {
+    if (m.logProbability > bestLp) {
+      second = bestLp;
+      bestLp = m.logProbability;
+    } else if (m.logProbability > second) {
+      second = m.logProbability;
+    }
+  }
+  double meter = 1.0;
+  if (r.meters.size() > 1 && std::isfinite(second)) {
+    const double d = (bestLp - second) / static_cast<double>(r.beatFrames.size());
+    meter = 1.0 - 0.5 * std::exp(-std::max(0.0, d));
+  }
+  return std::clamp(strength * meter, 0.0, 1.0);
+}
+
+RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio, int64_t n, double sampleRate,
+                          const RhythmParams& p, const CancelToken* cancel) {
+  RhythmResult res;
+  res.frames = frames;
+  for (int b : p.dbn.beatsPerBar) res.meters.push_back({b, -std::numeric_limits<double>::infinity()});
+  if (p.keepActivations) res.activations.assign(act3, act3 + 3 * frames);
+  // Digital silence: the network still emits a (constant) beat probability, which would decode
+  // into a metronome; there is nothing to track.
+  if (audio) {
+    float peak = 0.0f;
+    for (int64_t i = 0; i < n; ++i) peak = std::max(peak, std::abs(audio[i]));
+    if (peak <= kSilence) return res;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  const double c0 = threadCpu();
+  std::vector<float> act2(static_cast<size_t>(2 * frames));
+  for (int64_t t = 0; t < frames; ++t) {
+    act2[2 * t] = act3[3 * t];
+    act2[2 * t + 1] = act3[3 * t + 1];
+  }
+  DbnResult d = decodeDownbeats(act2.data(), frames, p.dbn, cancel);
+  res.secondsDecode = seconds(t0);
+  res.cpuDecode = threadCpu() - c0;
+  res.meters = d.meters;
+  res.backpointerBytes = d.backpointerBytes;
+  res.beatFrames = d.beatFrames;
+  res.cropFirst = d.cropFirst;
+  res.cropLast = d.cropLast;
+  res.beatsPerBar = d.beatsPerBar;
+  res.positions.assign(d.beatNumbers.begin(), d.beatNumbers.end());
+  if (p.refine) {
+    res.beats = refineBeatTimes(d.beatFrames, act3, frames, audio, n, sampleRate, p.dbn.fps);
+  } else {
+    for (int64_t f : d.beatFrames) res.beats.push_back(static_cast<double>(f) / p.dbn.fps);
+  }
+  // The CRNN starts from a zero LSTM state and emits a start-up transient, which over leading
+  // digital silence decodes into beats; beats more than 30 ms before the first or after the last
+  // audible sample are dropped (mid-song beats are madmom's, whatever the audio there).
+  if (audio && n > 0) {
+    int64_t firstLoud = 0, lastLoud = n - 1;
+    while (firstLoud < n && std::abs(audio[firstLoud]) <= kSilence) ++firstLoud;
+    while (lastLoud > firstLoud && std::abs(audio[lastLoud]) <= kSilence) --lastLoud;
+    const double lo = static_cast<double>(firstLoud) / sampleRate - 0.03;
+    const double hi = static_cast<double>(lastLoud) / sampleRate + 0.03;
+    size_t keep = 0;
+    for (size_t i = 0; i < res.beats.size(); ++i) {
+      if (res.beats[i] < lo || res.beats[i] > hi) continue;
+      res.beats[keep] = res.beats[i];
+      res.positions[keep] = res.positions[i];
+      res.beatFrames[keep] = res.beatFrames[i];
+      ++keep;
+    }
+    res.beats.resize(keep);
+    res.positions.resize(keep);
+    res.beatFrames.resize(keep);
+  }
+  for (size_t i = 0; i < res.beats.size(); ++i) {
+    if (res.positions[i] == 1) res.downbeats.push_back(res.beats[i]);
+  }
+  res.tempoBpm = tempoFromBeats(res.beats);
+  res.tempoCurve = tempoCurve(res.beats);
+  res.confidence = rhythmConfidence(d, act3, frames);
+  return res;
+}
+
+RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t n, const RhythmParams& p,
+                         const CancelToken* cancel) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(audio[i])) throw Error(code::kNonFiniteSamples, "trackRhythm: the audio contains a non-finite sample");
+  }
+  LogSpectParams lp;
+  auto t0 = std::chrono::steady_clock::now();
+  double c0 = threadCpu();
+  LogSpectFeatures feats = logSpect(audio, n, lp, cancel);
+  const double tFeat = seconds(t0), cFeat = threadCpu() - c0;
+  if (feats.frames == 0) {
+    RhythmResult empty = decodeRhythm(nullptr, 0, audio, n, lp.sampleRate, p, cancel);
+    empty.secondsFeatures = tFeat;
+    empty.cpuFeatures = cFeat;
+    return empty;
+  }
+  if (cancel) cancel->throwIfRequested("trackRhythm");
+  t0 = std::chrono::steady_clock::now();
+  c0 = threadCpu();
+  ml::InputView in{"features", {1, feats.frames, feats.dims}, feats.data.data(), feats.data.size()};
+  std::vector<ml::Tensor> out = session.run({in}, {"activations"}, cancel);
+  const double tModel = seconds(t0), cModel = threadCpu() - c0;
+  if (out.size() != 1 || out[0].data.size() != static_cast<size_t>(feats.frames) * 3) {
+    throw Error(code::kModelInvalid, "trackRhythm: the model must map features [1, T, 272] to activations [1, T, 3]");
+  }
+  feats.data.clear();
+  feats.data.shrink_to_fit();
+  RhythmResult res = decodeRhythm(out[0].data.data(), feats.frames, audio, n, lp.sampleRate, p, cancel);
+  res.secondsFeatures = tFeat;
+  res.secondsModel = tModel;
+  res.cpuFeatures = cFeat;
+  res.cpuModel = cModel;
+  return res;
+}
+
+}  // namespace de::beat

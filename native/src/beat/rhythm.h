@@ -1,0 +1,66 @@
+// The learned rhythm step: BeatNet features -> CRNN (ONNX Runtime) -> bar-pointer DBN -> beat times
+// refined below the 20 ms frame grid, precise tempo, per-beat tempo curve and a confidence.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "beat/dbn.h"
+#include "beat/log_spect.h"
+#include "common/cancel.h"
+
+namespace de::ml {
+class Session;
+}
+
+namespace de::beat {
+
+struct RhythmParams {
+  DbnParams dbn;
+  bool refine = true;          // parabolic peak interpolation + onset snapping within +-1 frame
+  bool keepActivations = false;
+};
+
+struct RhythmResult {
+  std::vector<double> beats;       // seconds
+  std::vector<int32_t> positions;  // 1 = downbeat
+  std::vector<double> downbeats;   // seconds
+  int beatsPerBar = 0;
+  double confidence = 0.0;
+  double tempoBpm = 0.0;
+  std::vector<double> tempoCurve;  // per beat, BPM
+  std::vector<MeterScore> meters;
+  std::vector<int64_t> beatFrames;  // the DBN's frame of each beat, before refinement
+  int64_t cropFirst = 0, cropLast = 0;  // frames the DBN decoded after the threshold crop
+  std::vector<float> activations;  // [frames x 3] when keepActivations
+  int64_t frames = 0;
+  size_t backpointerBytes = 0;
+  double secondsFeatures = 0, secondsModel = 0, secondsDecode = 0;  // wall clock
+  double cpuFeatures = 0, cpuModel = 0, cpuDecode = 0;              // this thread's CPU time
+};
+
+// Sub-frame beat times: the parabola through the summed (beat + downbeat) activation at the frame
+// and its neighbours, then the strongest energy onset within +-1 frame of it when there is one.
+std::vector<double> refineBeatTimes(const std::vector<int64_t>& frames, const float* act3, int64_t numFrames,
+                                    const float* audio, int64_t n, double sampleRate, double fps);
+
+// Tempo from beat times: Theil-Sen slope of time on beat index over pairs up to 32 beats apart
+// (robust to a stray beat, precise on steady tempo). 0 with fewer than two beats.
+double tempoFromBeats(const std::vector<double>& beats);
+// 60 / the centred inter-beat interval at each beat (one-sided at the ends).
+std::vector<double> tempoCurve(const std::vector<double>& beats);
+
+// Confidence in [0, 1]: mean (beat + downbeat) activation at the decoded beat frames, times a meter
+// term 1 - 0.5 exp(-d) where d is the best meter's log-probability lead over the runner-up per
+// decoded beat (0.5 when two meters tie, -> 1 as the lead grows; 1 with a single candidate).
+double rhythmConfidence(const DbnResult& r, const float* act3, int64_t numFrames);
+
+// Everything after the features: act3 is the CRNN's [frames x 3] softmax (beat, downbeat, none).
+RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio, int64_t n, double sampleRate,
+                          const RhythmParams& p, const CancelToken* cancel);
+
+// The whole call on mono audio at 22,050 Hz.
+RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t n, const RhythmParams& p,
+                         const CancelToken* cancel);
+
+}  // namespace de::beat

@@ -1,0 +1,187 @@
+// Unit tests of the learned rhythm tracker's pure cores: LOG_SPECT against a direct double DFT,
+// the filterbank's madmom facts, the bar-pointer DBN on synthetic activations, refinement, tempo.
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "beat/dbn.h"
+#include "beat/log_spect.h"
+#include "beat/rhythm.h"
+#include "common/error.h"
+#include "test.h"
+
+using namespace de::beat;
+
+namespace {
+
+// Synthetic activations: a beat every `period` frames from `offset`, every `meter`-th a downbeat.
+std::vector<float> pulses(int64_t frames, int period, int offset, int meter, float peak = 0.8f) {
+  std::vector<float> act(static_cast<size_t>(2 * frames), 0.01f);
+  int k = 0;
+  for (int64_t t = offset; t < frames; t += period, ++k) {
+    if (k % meter == 0) act[2 * t + 1] = peak;
+    else act[2 * t] = peak;
+  }
+  return act;
+}
+
+}  // namespace
+
+TEST_CASE("logSpect: madmom's filterbank facts for BeatNet (136 bands, unit area, diff_frames 1)") {
+  LogSpectParams p;
+  LogFilterbank fb = makeLogFilterbank(p);
+  CHECK(fb.numBins == 705);
+  CHECK(fb.bands.size() == 136);
+  for (const auto& band : fb.bands) {
+    double sum = 0.0;
+    for (float w : band.weights) sum += w;
+    CHECK_NEAR(sum, 1.0, 1e-5);
+    CHECK(band.start >= 0 && band.start + static_cast<int>(band.weights.size()) <= fb.numBins);
+  }
+  CHECK(diffFrames(p) == 1);
+}
+
+TEST_CASE("logSpect: Bluestein frames match a direct double-precision DFT (<= 1e-4 relative)") {
+  LogSpectParams p;
+  const int64_t n = 22050 / 4;
+  std::vector<float> x(static_cast<size_t>(n));
+  std::mt19937 rng(7);
+  std::normal_distribution<float> g(0.0f, 0.2f);
+  for (int64_t i = 0; i < n; ++i) x[i] = g(rng) + 0.3f * std::sin(2 * M_PI * 440.0 * i / 22050.0);
+  LogSpectFeatures f = logSpect(x.data(), n, p, nullptr);
+  CHECK(f.frames == (n + 440) / 441);
+  CHECK(f.dims == 272);
+  LogFilterbank fb = makeLogFilterbank(p);
+  std::vector<double> win(1411);
+  for (int i = 0; i < 1411; ++i) win[i] = 0.5 - 0.5 * std::cos(2 * M_PI * i / 1410.0);
+  std::vector<double> prevRow;
+  double worst = 0.0;
+  for (int64_t t = 0; t < f.frames; t += 3) {
+    std::vector<double> frame(1411, 0.0), mag(705);
+    for (int i = 0; i < 1411; ++i) {
+      const int64_t j = t * 441 - 705 + i;
+      frame[i] = (j >= 0 && j < n) ? x[j] * win[i] : 0.0;
+    }
+    for (int k = 0; k < 705; ++k) {
+      double re = 0, im = 0;
+      for (int i = 0; i < 1411; ++i) {
+        const double a = -2 * M_PI * static_cast<double>((static_cast<int64_t>(k) * i) % 1411) / 1411.0;
+        re += frame[i] * std::cos(a);
+        im += frame[i] * std::sin(a);
+      }
+      mag[k] = std::hypot(re, im);
+    }
+    for (size_t b = 0; b < fb.bands.size(); ++b) {
+      double acc = 0;
+      for (size_t k = 0; k < fb.bands[b].weights.size(); ++k) acc += mag[fb.bands[b].start + k] * fb.bands[b].weights[k];
+      const double ref = std::log10(1.0 + acc);
+      const double got = f.data[static_cast<size_t>(t) * 272 + b];
+      worst = std::max(worst, std::fabs(got - ref) / std::max(ref, 1e-3));
+    }
+  }
+  CHECK(worst <= 1e-4);
+  // The difference half: max(spec[t] - spec[t - 1], 0), zero on the first frame.
+  for (int b = 0; b < 136; ++b) CHECK(f.data[136 + b] == 0.0f);
+  for (int b = 0; b < 136; ++b) {
+    const float d = std::max(f.data[272 + b] - f.data[b], 0.0f);
+    CHECK(f.data[272 + 136 + b] == d);
+  }
+}
+
+TEST_CASE("logSpect: empty input gives no frames; a lone sample one frame") {
+  LogSpectParams p;
+  CHECK(logSpect(nullptr, 0, p, nullptr).frames == 0);
+  float one = 0.5f;
+  LogSpectFeatures f = logSpect(&one, 1, p, nullptr);
+  CHECK(f.frames == 1);
+  CHECK(f.data[0] >= 0.0f);
+}
+
+TEST_CASE("dbn: madmom's tempo grid at 50 fps, 55-215 BPM is every interval 14..55") {
+  std::vector<int> iv = beatIntervals(60.0 * 50 / 215, 60.0 * 50 / 55, 60);
+  CHECK(iv.size() == 42);
+  CHECK(iv.front() == 14 && iv.back() == 55);
+  // Fewer tempi than integer intervals: log-spaced, unique, exactly the requested count.
+  std::vector<int> few = beatIntervals(60.0 * 50 / 215, 60.0 * 50 / 55, 20);
+  CHECK(few.size() == 20);
+  for (size_t i = 1; i < few.size(); ++i) CHECK(few[i] > few[i - 1]);
+}
+
+TEST_CASE("dbn: a 4/4 and a 3/4 pulse are decoded with their meter, beats and downbeats") {
+  for (int meter : {3, 4}) {
+    const int64_t frames = 1500;  // 30 s
+    std::vector<float> act = pulses(frames, 25, 10, meter);
+    DbnParams p;
+    DbnResult r = decodeDownbeats(act.data(), frames, p, nullptr);
+    CHECK(r.beatsPerBar == meter);
+    CHECK(r.beatFrames.size() >= 55);
+    for (size_t i = 0; i < r.beatFrames.size(); ++i) {
+      CHECK((r.beatFrames[i] - 10) % 25 == 0);
+      const int k = static_cast<int>((r.beatFrames[i] - 10) / 25);
+      CHECK(r.beatNumbers[i] == (k % meter) + 1);
+    }
+    CHECK(r.meters.size() == 3);
+    CHECK(r.backpointerBytes > 0);
+  }
+}
+
+TEST_CASE("dbn: fixed meter, meters up to 7, and silence") {
+  const int64_t frames = 1200;
+  std::vector<float> act = pulses(frames, 20, 5, 7);
+  DbnParams p;
+  p.beatsPerBar = {2, 3, 4, 5, 6, 7};
+  DbnResult r = decodeDownbeats(act.data(), frames, p, nullptr);
+  CHECK(r.beatsPerBar == 7);
+  p.beatsPerBar = {4};
+  r = decodeDownbeats(act.data(), frames, p, nullptr);
+  CHECK(r.beatsPerBar == 4);
+  CHECK(!r.beatFrames.empty());
+  std::vector<float> zeros(static_cast<size_t>(2 * frames), 0.0f);
+  r = decodeDownbeats(zeros.data(), frames, p, nullptr);
+  CHECK(r.beatFrames.empty());
+  CHECK(r.beatsPerBar == 0);
+  p.beatsPerBar = {13};
+  CHECK_THROWS_CODE(decodeDownbeats(act.data(), frames, p, nullptr), "DE_INVALID_ARGUMENT");
+}
+
+TEST_CASE("dbn: back-pointers are stored only at beat boundaries (a byte per first state)") {
+  const int64_t frames = 3000;
+  std::vector<float> act = pulses(frames, 25, 0, 4);
+  DbnParams p;
+  p.beatsPerBar = {4};
+  DbnResult r = decodeDownbeats(act.data(), frames, p, nullptr);
+  // 4 beats x 42 tempi first states per frame (the dense table would be 4 x 1449 x 4 bytes).
+  CHECK(r.backpointerBytes == static_cast<size_t>(r.cropLast - r.cropFirst) * 4 * 42);
+}
+
+TEST_CASE("rhythm: tempo from beat times is precise and robust; the curve is 60 / interval") {
+  std::vector<double> beats;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> jitter(-0.004, 0.004);
+  for (int i = 0; i < 60; ++i) beats.push_back(0.25 + 0.5 * i + jitter(rng));
+  CHECK_NEAR(tempoFromBeats(beats), 120.0, 0.2);
+  beats[30] += 0.2;  // a stray beat
+  CHECK_NEAR(tempoFromBeats(beats), 120.0, 0.3);
+  std::vector<double> c = tempoCurve({0.0, 0.5, 1.0, 1.6});
+  CHECK(c.size() == 4);
+  CHECK_NEAR(c[0], 120.0, 1e-9);
+  CHECK_NEAR(c[3], 100.0, 1e-9);
+  CHECK(tempoFromBeats({1.0}) == 0.0);
+}
+
+TEST_CASE("rhythm: refinement snaps frame-grid beats onto click attacks (within 1 ms)") {
+  const double sr = 22050;
+  const int64_t n = static_cast<int64_t>(sr * 6);
+  std::vector<float> audio(static_cast<size_t>(n), 0.0f);
+  std::vector<double> clicks;
+  for (double t = 0.513; t < 5.5; t += 0.5) {
+    clicks.push_back(t);
+    const int64_t c = static_cast<int64_t>(std::llround(t * sr));
+    for (int i = 0; i < 600 && c + i < n; ++i) audio[c + i] = 0.8f * std::exp(-i / 150.0f) * std::sin(2 * M_PI * 1000 * i / sr);
+  }
+  std::vector<int64_t> frames;
+  for (double t : clicks) frames.push_back(static_cast<int64_t>(std::llround(t * 50)));
+  std::vector<double> refined = refineBeatTimes(frames, nullptr, 0, audio.data(), n, sr, 50.0);
+  CHECK(refined.size() == clicks.size());
+  for (size_t i = 0; i < clicks.size(); ++i) CHECK_NEAR(refined[i], clicks[i], 0.001);
+}
