@@ -392,7 +392,7 @@ function varLen(v) {
 }
 
 /** Writes a format-0 MIDI file from events [{tick, bytes}] (ticks per quarter 480). */
-function writeMidi(path, events, division = 480) {
+export function writeMidi(path, events, division = 480) {
   events.sort((a, b) => a.tick - b.tick || (a.order ?? 0) - (b.order ?? 0));
   const data = [];
   let last = 0;

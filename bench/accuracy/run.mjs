@@ -8,6 +8,8 @@
 //     --no-detect-meter   decode every piece with its annotated beats per bar instead
 //     --trackers L        librosa,beatnet (default both)
 //     --only TEXT         pieces whose name contains TEXT
+//     --results FILE      also score precomputed results (repeatable), e.g. BeatNet's own Python
+//                         pipeline from reference-beatnet.py: {name, pieces: {piece: {beats, downbeats, beatsPerBar, tempoBpm}}}
 //     --json FILE         write every number as JSON
 //     --rebuild           rebuild the corpus first
 //
@@ -15,7 +17,7 @@
 // 4th beat from the first, as the bar grid does with the default 4/4). Tracker "beatnet":
 // RhythmTracker / trackRhythm from dist/index.js.
 import { cpus } from 'node:os';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     trackers: { type: 'string', default: 'librosa,beatnet' },
     only: { type: 'string' },
     json: { type: 'string' },
+    results: { type: 'string', multiple: true },
     corpus: { type: 'string' },
     rebuild: { type: 'boolean', default: false },
   },
@@ -106,6 +109,22 @@ if (wanted.includes('beatnet')) {
   }
 }
 
+for (const file of values.results ?? []) {
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  if (r.corpusVersion !== undefined && r.corpusVersion !== manifest.version) {
+    console.error(`bench:accuracy: ${file} was made on corpus v${r.corpusVersion}, the corpus is v${manifest.version}`);
+  }
+  trackers.push({
+    name: r.name ?? basename(file, '.json'),
+    precomputed: true,
+    async run(_samples, _rate, piece) {
+      const e = r.pieces[piece.name];
+      if (!e) throw new Error(`${file}: no result for ${piece.name}`);
+      return e;
+    },
+  });
+}
+
 // ------------------------------------------------------------------ run
 
 const fmt = (x, d = 2) => (x == null || Number.isNaN(x) ? '–' : x.toFixed(d));
@@ -129,7 +148,7 @@ for (const piece of pieces) {
     const est = await t.run(decoded.samples, decoded.sampleRate, piece);
     const seconds = (performance.now() - t0) / 1000;
     const m = evaluatePiece(piece, est);
-    results.push({ piece: piece.name, kind: piece.kind, tracker: t.name, metrics: m, seconds, duration: piece.duration, est });
+    results.push({ piece: piece.name, kind: piece.kind, tracker: t.name, metrics: m, seconds: t.precomputed ? null : seconds, duration: piece.duration, est });
     row.push(fmt(m.beatF), fmt(m.downbeatF), fmt(m.amlt), fmt(m.medianOffsetMs, 1), fmt(est.tempoBpm, 1), String(est.beatsPerBar ?? '–'));
   }
   console.log(`| ${row.join(' | ')} |`);
@@ -163,7 +182,7 @@ for (const t of trackers) {
     clickMedianAbsOffsetMs: clickOffsets.length ? median(clickOffsets.map(Math.abs)) * 1000 : null,
     clickMedianOffsetMs: clickOffsets.length ? median(clickOffsets) * 1000 : null,
     medianOffsetMs: median(rs.map((r) => r.metrics.medianOffsetMs).filter((x) => x != null)),
-    secondsPerMinuteOfAudio: (60 * rs.reduce((a, r) => a + r.seconds, 0)) / rs.reduce((a, r) => a + r.duration, 0),
+    secondsPerMinuteOfAudio: t.precomputed ? null : (60 * rs.reduce((a, r) => a + r.seconds, 0)) / rs.reduce((a, r) => a + r.duration, 0),
     byKind,
   };
 }

@@ -1,0 +1,26 @@
+/** Types of build-corpus.mjs (used by run.mjs and test/unit/accuracy-corpus.test.ts). */
+export declare const SR: number;
+export declare const DEFAULT_CORPUS: string;
+export interface MidiEvent {
+  tick: number;
+  bytes: number[];
+  order?: number;
+}
+export interface ParsedMidi {
+  division: number;
+  tempos: { tick: number; uspq: number }[];
+  timeSigs: { tick: number; num: number; den: number }[];
+  noteOns: number[];
+  events: MidiEvent[];
+}
+export declare function writeWav16(path: string, samples: Float32Array, sampleRate?: number): void;
+export declare function readWav16(path: string): { samples: Float32Array; sampleRate: number };
+export declare function parseMidi(buf: Uint8Array): ParsedMidi;
+export declare function tickToSeconds(midi: ParsedMidi): (tick: number) => number;
+export declare function gridShiftTicks(midi: ParsedMidi): number;
+export declare function midiBeats(
+  midi: ParsedMidi,
+  options: { pickupTicks?: number; untilTick: number },
+): { beats: number[]; positions: number[]; meters: string[]; beatsPerBar: number };
+export declare function writeMidi(path: string, events: MidiEvent[], division?: number): void;
+export declare function buildCorpus(options?: { out?: string; force?: boolean; log?: (s: string) => void }): Promise<unknown>;
