@@ -42,8 +42,8 @@ export {
   DEFAULT_BEATNET_VARIANT,
   RhythmDecodeOptionsSchema,
   RhythmTrackerOptionsSchema,
-} from './analysis/rhythm.js';
-export type { RhythmDecodeOptions, RhythmResult, RhythmTrackerOptions } from './analysis/rhythm.js';
+} from './models/rhythm.js';
+export type { RhythmDecodeOptions, RhythmResult, RhythmTrackerOptions } from './models/rhythm.js';
 
 // Music domain: bar grid, note alignment, per-bar features.
 export { segmentBeatsIntoBars } from './music/segmentation.js';

@@ -72,7 +72,7 @@ function librosaTracker() {
   };
 }
 
-// ADAPTER (beatnet): the one place that knows the learned tracker's API (lib/analysis/rhythm.ts).
+// ADAPTER (beatnet): the one place that knows the learned tracker's API (lib/models/rhythm.ts).
 async function beatnetTracker(model) {
   if (typeof lib.RhythmTracker?.open !== 'function' && typeof lib.trackRhythm !== 'function') {
     console.error('bench:accuracy: trackRhythm is not exported by dist/index.js; running librosa only');

@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 
-import { RhythmTracker } from '../analysis/rhythm.js';
+import { RhythmTracker } from '../models/rhythm.js';
 import { DidacticError } from '../errors.js';
 import { createTranscriber, notesToMidiNotes, resolveBasicPitchBackend } from '../models/basicPitch/index.js';
 import { createSeparator, demucsModelPath } from '../models/demucs/index.js';

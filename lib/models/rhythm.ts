@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { NativeRhythmHandle, NativeRhythmOptions, NativeRhythmResult } from '../../binding.js';
 import { resample } from '../audio/resample.js';
 import { fromNative, InvalidArgumentError, ModelError } from '../errors.js';
-import { ensureOrtRuntime } from '../models/runtime.js';
+import { ensureOrtRuntime } from './runtime.js';
 import { withCancel } from '../native/cancel.js';
 import { loadBinding, packageRoot } from '../native/load.js';
 import { parseOptions } from '../util/validate.js';
@@ -22,7 +22,7 @@ import { parseOptions } from '../util/validate.js';
 export const RHYTHM_SAMPLE_RATE = 22050;
 export const RHYTHM_FPS = 50;
 /** Which of BeatNet's three weight sets is the default (beatnet_<N>.onnx). */
-export const DEFAULT_BEATNET_VARIANT = 3;
+export const DEFAULT_BEATNET_VARIANT = 1;
 
 /** models/beatnet/beatnet_<variant>.onnx inside the package root. */
 export function beatnetModelPath(variant: 1 | 2 | 3 = DEFAULT_BEATNET_VARIANT as 1 | 2 | 3): string {
