@@ -24,11 +24,7 @@ struct Engine {
 
 Napi::Object infoToJs(Napi::Env env, const Engine& engine) {
   Napi::Object out = Napi::Object::New(env);
-  Napi::Array names = Napi::Array::New(env, engine.info.sourceNames.size());
-  for (size_t i = 0; i < engine.info.sourceNames.size(); ++i) {
-    names.Set(static_cast<uint32_t>(i), Napi::String::New(env, engine.info.sourceNames[i]));
-  }
-  out.Set("sources", names);
+  out.Set("sources", napi::stringsToJs(env, engine.info.sourceNames));
   out.Set("sampleRate", Napi::Number::New(env, engine.info.sampleRate));
   out.Set("segment", Napi::Number::New(env, static_cast<double>(engine.info.segment)));
   out.Set("frames", Napi::Number::New(env, static_cast<double>(engine.info.frames)));

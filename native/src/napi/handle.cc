@@ -55,13 +55,13 @@ Lease::Lease(std::shared_ptr<HandleState> state) : state_(std::move(state)), eng
   ++state_->inFlight;
 }
 
-Lease& Lease::operator=(Lease&& other) noexcept {
-  if (this != &other) {
+Lease::~Lease() {
+  // Normally released in ModelWorker::Settled; a destructor must not throw (at environment
+  // teardown queueing the release can fail: the engine is then freed with the handle's state).
+  try {
     release();
-    state_ = std::move(other.state_);
-    engine_ = std::move(other.engine_);
+  } catch (...) {
   }
-  return *this;
 }
 
 void Lease::release() {

@@ -33,10 +33,10 @@ class Lease {
   Lease() = default;
   explicit Lease(std::shared_ptr<HandleState> state);
   Lease(Lease&& other) noexcept = default;
-  Lease& operator=(Lease&& other) noexcept;
+  Lease& operator=(Lease&& other) = delete;
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
-  ~Lease() { release(); }
+  ~Lease();
 
   template <class T>
   T& engine() const {
