@@ -24,6 +24,10 @@ function listFiles(dir: string): string[] {
     .map((d) => join(d.parentPath, d.name));
 }
 
+// The original's rhythm (librosa's beat_track, bars counted from the first beat): these cases pin
+// its behaviour; the learned tracker's are in pipeline-rhythm.test.ts.
+const LIBROSA = ['--beat-tracker', 'librosa', '--no-detect-meter'];
+
 describe('didactic-engine on generated click tracks (no models)', () => {
   const dir = useTempDir();
   const out = join(dir, 'out');
@@ -39,7 +43,7 @@ describe('didactic-engine on generated click tracks (no models)', () => {
   });
 
   it('120 BPM 4/4: tempo, beats, bars, every output file and schema', async () => {
-    const r = runCli(['--wav', click120, '--song-id', 'click120', '--out', out, '--no-demucs', '--no-transcription', '--json']);
+    const r = runCli(['--wav', click120, '--song-id', 'click120', '--out', out, '--no-demucs', '--no-transcription', '--json', ...LIBROSA]);
     expect(r.stderr).toContain('Pipeline completed successfully for click120');
     expect(r.status).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, 'analysis', 'click120', 'combined.json'), 'utf8')) as Record<string, unknown>;
@@ -95,7 +99,7 @@ describe('didactic-engine on generated click tracks (no models)', () => {
   });
 
   it('90 BPM 3/4 with --no-chunk-wavs: bars of three beats, empty chunk paths', async () => {
-    const r = runCli(['--wav', click90, '--song-id', 'click90', '--out', out, '--no-demucs', '--no-transcription', '--ts-num', '3', '--no-chunk-wavs']);
+    const r = runCli(['--wav', click90, '--song-id', 'click90', '--out', out, '--no-demucs', '--no-transcription', '--ts-num', '3', '--no-chunk-wavs', ...LIBROSA]);
     expect(r.status).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, 'analysis', 'click90', 'combined.json'), 'utf8')) as Record<string, number>;
     // 90 BPM on the lag grid at 22050 Hz / hop 512 is 89.10 BPM (lag 29).
