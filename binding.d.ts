@@ -397,6 +397,8 @@ export interface NativeRhythmOptions {
   fps: number;
   refine: boolean;
   keepActivations: boolean;
+  /** Re-select meter and downbeat phase from bar-level cues (see native/src/beat/rhythm.h). */
+  barCues: boolean;
 }
 
 export interface NativeRhythmResult {

@@ -50,6 +50,12 @@ export const RhythmDecodeOptionsSchema = z
     correct: z.boolean().default(true),
     /** Sub-frame refinement (parabolic peak, then the attack within +-1 frame). */
     refine: z.boolean().default(true),
+    /**
+     * Re-select the meter (among the candidates) and the downbeat phase by how much the beats'
+     * CRNN downbeat activation and bass energy stand out at the downbeats (default on). Off: madmom's
+     * DBN choice, unchanged.
+     */
+    barCues: z.boolean().default(true),
     /** Return the CRNN's [frames x 3] softmax (beat, downbeat, no beat). */
     returnActivations: z.boolean().default(false),
     signal: z.instanceof(AbortSignal).optional(),
@@ -107,6 +113,7 @@ function nativeOptions(o: z.output<typeof RhythmDecodeOptionsSchema>): NativeRhy
     fps: RHYTHM_FPS,
     refine: o.refine,
     keepActivations: o.returnActivations,
+    barCues: o.barCues,
   };
 }
 

@@ -140,6 +140,60 @@ double rhythmConfidence(const DbnResult& r, const float* act3, int64_t numFrames
   return std::clamp(strength * meter, 0.0, 1.0);
 }
 
+BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<double>& beats, const float* act3,
+                     int64_t numFrames, const float* audio, int64_t n, double sampleRate, const std::vector<int>& meters) {
+  BarChoice best;
+  const size_t count = beats.size();
+  if (count < 4 || !audio || n <= 0 || beatFrames.size() != count) return best;
+  std::vector<double> net(count), bass(count);
+  for (size_t i = 0; i < count; ++i) {
+    float peak = 0.0f;
+    for (int64_t k = std::max<int64_t>(0, beatFrames[i] - 1); k <= std::min<int64_t>(numFrames - 1, beatFrames[i] + 1); ++k) {
+      peak = std::max(peak, act3[3 * k + 1]);
+    }
+    net[i] = peak;
+  }
+  // One pass of the low-pass over the audio, summing each beat's window (beats are ≥ 279 ms apart
+  // at the DBN's fastest tempo, so windows of 100 ms never overlap).
+  const double alpha = 1.0 - std::exp(-2.0 * M_PI * 150.0 / sampleRate);
+  const int64_t window = static_cast<int64_t>(0.1 * sampleRate);
+  double lp = 0.0;
+  size_t b = 0;
+  std::vector<double> energy(count, 0.0);
+  for (int64_t i = 0; i < n && b < count; ++i) {
+    lp += alpha * (static_cast<double>(audio[i]) - lp);
+    while (b < count && i >= static_cast<int64_t>(beats[b] * sampleRate) + window) ++b;
+    if (b < count && i >= static_cast<int64_t>(beats[b] * sampleRate)) energy[b] += lp * lp;
+  }
+  for (size_t i = 0; i < count; ++i) bass[i] = std::log(1e-9 + energy[i]);
+  auto zscore = [count](std::vector<double>& v) {
+    double mean = 0.0, var = 0.0;
+    for (double x : v) mean += x;
+    mean /= static_cast<double>(count);
+    for (double x : v) var += (x - mean) * (x - mean);
+    const double sd = std::sqrt(var / static_cast<double>(count));
+    for (double& x : v) x = sd > 1e-12 ? (x - mean) / sd : 0.0;
+  };
+  zscore(net);
+  zscore(bass);
+  std::vector<double> cue(count);
+  double total = 0.0;
+  for (size_t i = 0; i < count; ++i) total += (cue[i] = net[i] + bass[i]);
+  best.contrast = -std::numeric_limits<double>::infinity();
+  for (int m : meters) {
+    if (m < 2 || count < static_cast<size_t>(2 * m)) continue;
+    for (int phase = 0; phase < m; ++phase) {
+      double on = 0.0;
+      size_t k = 0;
+      for (size_t i = static_cast<size_t>(phase); i < count; i += static_cast<size_t>(m), ++k) on += cue[i];
+      const double contrast = on / static_cast<double>(k) - (total - on) / static_cast<double>(count - k);
+      if (contrast > best.contrast + 1e-12) best = {m, phase, contrast};
+    }
+  }
+  if (best.beatsPerBar == 0) best.contrast = 0.0;
+  return best;
+}
+
 RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio, int64_t n, double sampleRate,
                           const RhythmParams& p, const CancelToken* cancel) {
   RhythmResult res;
@@ -195,6 +249,16 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     res.beats.resize(keep);
     res.positions.resize(keep);
     res.beatFrames.resize(keep);
+  }
+  if (p.barCues) {
+    const BarChoice bars = selectBars(res.beatFrames, res.beats, act3, frames, audio, n, sampleRate, p.dbn.beatsPerBar);
+    if (bars.beatsPerBar > 0) {
+      res.beatsPerBar = bars.beatsPerBar;
+      for (size_t i = 0; i < res.positions.size(); ++i) {
+        const int64_t k = static_cast<int64_t>(i) - bars.phase;
+        res.positions[i] = static_cast<int32_t>(((k % bars.beatsPerBar) + bars.beatsPerBar) % bars.beatsPerBar + 1);
+      }
+    }
   }
   for (size_t i = 0; i < res.beats.size(); ++i) {
     if (res.positions[i] == 1) res.downbeats.push_back(res.beats[i]);

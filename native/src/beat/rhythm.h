@@ -19,6 +19,9 @@ struct RhythmParams {
   DbnParams dbn;
   bool refine = true;          // parabolic peak interpolation + onset snapping within +-1 frame
   bool keepActivations = false;
+  // Re-select the meter (among dbn.beatsPerBar) and the downbeat phase from bar-level cues at the
+  // decoded beats (see selectBars); off = madmom's DBN choice unchanged.
+  bool barCues = true;
 };
 
 struct RhythmResult {
@@ -54,6 +57,22 @@ std::vector<double> tempoCurve(const std::vector<double>& beats);
 // term 1 - 0.5 exp(-d) where d is the best meter's log-probability lead over the runner-up per
 // decoded beat (0.5 when two meters tie, -> 1 as the lead grows; 1 with a single candidate).
 double rhythmConfidence(const DbnResult& r, const float* act3, int64_t numFrames);
+
+struct BarChoice {
+  int beatsPerBar = 0;  // 0: too few beats to choose; keep the DBN's
+  int phase = 0;        // index of the first beat that is a downbeat
+  double contrast = 0;  // mean cue at downbeats minus mean cue elsewhere (z units)
+};
+
+// The meter and downbeat phase whose downbeats stand out most from the other beats in two cues
+// that mark bar starts: the CRNN's downbeat activation and the bass energy (a one-pole low-pass
+// at 150 Hz, log energy over the 100 ms after the beat; kick drums and bass notes fall on
+// downbeats), each z-scored over the song's beats and summed. The contrast is the cue's mean at
+// the candidate downbeats minus its mean at the other beats; every candidate meter needs two bars
+// of beats. The CRNN alone often fires its downbeat class one beat off or on every beat (sine
+// clicks, solo melodies); the DBN then inherits that phase.
+BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<double>& beats, const float* act3,
+                     int64_t numFrames, const float* audio, int64_t n, double sampleRate, const std::vector<int>& meters);
 
 // Everything after the features: act3 is the CRNN's [frames x 3] softmax (beat, downbeat, none).
 RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio, int64_t n, double sampleRate,

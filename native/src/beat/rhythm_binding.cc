@@ -108,6 +108,7 @@ RhythmParams readRhythmParams(Napi::Env env, const Napi::Object& opts, const std
   p.dbn = readDbnParams(env, opts, op);
   p.refine = napi::boolField(env, opts, "refine", op);
   p.keepActivations = napi::boolField(env, opts, "keepActivations", op);
+  p.barCues = napi::boolField(env, opts, "barCues", op);
   return p;
 }
 
