@@ -1,10 +1,10 @@
 // Benchmark: the whole pipeline without models (separation and transcription off) on generated
 // 3- and 10-minute songs: end-to-end time, per-step times and peak RSS (each run in its own
 // process), then batch throughput with --jobs 1 and --jobs 2.
-// Run: npm run build:ts && node bench/pipeline.mjs [--songs 4] [--minutes 3,10]
+// Run: npm run build:ts && node bench/pipeline.mjs [--songs 4] [--minutes 3,10] [--beat-tracker beatnet|librosa]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -12,7 +12,11 @@ import { writeWav } from '../dist/index.js';
 import { exampleSong } from '../scripts/example-song.mjs';
 
 const { values } = parseArgs({
-  options: { songs: { type: 'string', default: '4' }, minutes: { type: 'string', default: '3,10' } },
+  options: {
+    songs: { type: 'string', default: '4' },
+    minutes: { type: 'string', default: '3,10' },
+    'beat-tracker': { type: 'string', default: 'beatnet' },
+  },
 });
 const root = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'didactic-bench-pipeline-'));
@@ -36,9 +40,10 @@ function runChild(args) {
   return JSON.parse(out.trim().split('\n').pop());
 }
 
-const config = { useDemucsSeparation: false, useBasicPitchTranscription: false };
+const config = { useDemucsSeparation: false, useBasicPitchTranscription: false, beatTracker: values['beat-tracker'] };
 try {
-  console.log('Full pipeline without models (separation and transcription off), defaults otherwise');
+  console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores), Node ${process.version}`);
+  console.log(`Full pipeline without models (separation and transcription off), beat tracker ${config.beatTracker}, defaults otherwise`);
   console.log('| song | end to end | peak RSS | slowest steps |');
   console.log('|---|---|---|---|');
   for (const minutes of values.minutes.split(',').map(Number)) {
