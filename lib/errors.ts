@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'DE_CIRCUIT_OPEN'
   | 'DE_RETRY_EXHAUSTED'
   | 'DE_OUT_OF_MEMORY'
+  | 'DE_RESOURCE_LIMIT'
   | 'DE_UNSAFE_PATH'
   | 'DE_NATIVE_UNKNOWN';
 
@@ -133,6 +134,8 @@ const CLASS_BY_CODE: Record<string, ErrorClass> = {
   DE_MODEL_NOT_FOUND: ModelError,
   DE_INFERENCE_FAILED: ModelError,
   DE_OUT_OF_MEMORY: NativeError,
+  /** An input-sized allocation over the ceiling (env DIDACTIC_MAX_BYTES, default 4 GiB). */
+  DE_RESOURCE_LIMIT: NativeError,
 };
 
 function isNativeErrorLike(err: unknown): err is Error & { code?: unknown; op?: unknown } {

@@ -19,7 +19,11 @@ struct TempoParams {
   int threads = 1;         // threads for the tempogram (the result does not depend on it)
 };
 
-// Window length in frames: floor(trunc(acSize * sr) / hop).
+// Longest tempogram window (frames): 2^20 is 6.8 hours at librosa's 43 frames per second.
+inline constexpr int kMaxTempogramWindow = 1 << 20;
+
+// Window length in frames: floor(trunc(acSize * sr) / hop), saturated to kMaxTempogramWindow + 1
+// (0 for NaN).
 int tempogramWindow(const TempoParams& p);
 
 // mean over frames of librosa.feature.tempogram(onset_envelope, win_length=W, center=True,

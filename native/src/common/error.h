@@ -24,6 +24,8 @@ inline constexpr const char* kModelInvalid = "DE_MODEL_INVALID";
 inline constexpr const char* kInferenceFailed = "DE_INFERENCE_FAILED";
 inline constexpr const char* kAborted = "DE_ABORTED";
 inline constexpr const char* kOutOfMemory = "DE_OUT_OF_MEMORY";
+// An input-sized allocation over the configured ceiling (common/limits.h).
+inline constexpr const char* kResourceLimit = "DE_RESOURCE_LIMIT";
 }  // namespace code
 
 class Error : public std::runtime_error {

@@ -79,8 +79,8 @@ Napi::Value BasicPitchOpen(const Napi::CallbackInfo& info) {
   }
   Napi::Object opts = napi::objectArg(env, info, 1, op);
   SessionOptions options;
-  options.intraOpThreads = static_cast<int>(napi::numberField(env, opts, "intraOpThreads", op));
-  options.interOpThreads = static_cast<int>(napi::numberField(env, opts, "interOpThreads", op));
+  options.intraOpThreads = static_cast<int>(napi::intField(env, opts, "intraOpThreads", op, 1, 256));
+  options.interOpThreads = static_cast<int>(napi::intField(env, opts, "interOpThreads", op, 1, 256));
   std::string label = napi::stringField(env, opts, "label", op);
   Napi::Value providers = opts.Get("providers");
   if (!providers.IsArray()) napi::throwInvalidArgument(env, op, "option 'providers' must be an array");
@@ -96,10 +96,10 @@ bp::NoteOptions readNoteOptions(Napi::Env env, const Napi::Object& o, const std:
   bp::NoteOptions n;
   n.onsetThreshold = napi::numberField(env, o, "onsetThreshold", op);
   n.frameThreshold = napi::numberField(env, o, "frameThreshold", op);
-  n.minNoteLength = static_cast<int>(napi::numberField(env, o, "minNoteLengthFrames", op));
+  n.minNoteLength = static_cast<int>(napi::intField(env, o, "minNoteLengthFrames", op, 0, 1 << 30));
   n.inferOnsets = napi::boolField(env, o, "inferOnsets", op);
   n.melodiaTrick = napi::boolField(env, o, "melodiaTrick", op);
-  n.energyTolerance = static_cast<int>(napi::numberField(env, o, "energyTolerance", op));
+  n.energyTolerance = static_cast<int>(napi::intField(env, o, "energyTolerance", op, 0, 1 << 30));
   n.includePitchBends = napi::boolField(env, o, "includePitchBends", op);
   if (o.Get("minFrequency").IsNumber()) n.minFrequency = o.Get("minFrequency").As<Napi::Number>().DoubleValue();
   if (o.Get("maxFrequency").IsNumber()) n.maxFrequency = o.Get("maxFrequency").As<Napi::Number>().DoubleValue();
@@ -244,15 +244,15 @@ Napi::Value BasicPitchTranscribe(const Napi::CallbackInfo& info) {
     if (path.empty()) napi::throwInvalidArgument(env, op, "path must not be empty");
   } else {
     pinned = napi::pinFloat32(env, input.Get("samples"), op, "samples");
-    sampleRate = napi::numberField(env, input, "sampleRate", op);
-    channels = static_cast<int>(napi::numberField(env, input, "channels", op));
+    sampleRate = napi::rateField(env, input, "sampleRate", op);
+    channels = static_cast<int>(napi::intField(env, input, "channels", op, 1, limits::kMaxChannels));
     if (!(sampleRate > 0) || channels < 1 || pinned.size % static_cast<size_t>(channels) != 0)
       napi::throwInvalidArgument(env, op, "samples must be interleaved frames of `channels` at a positive rate");
   }
   Napi::Object opts = napi::objectArg(env, info, 2, op);
   bp::NoteOptions noteOptions = readNoteOptions(env, opts, op);
   bp::InferOptions inferOptions;
-  inferOptions.batch = static_cast<int>(napi::numberField(env, opts, "batch", op));
+  inferOptions.batch = static_cast<int>(napi::intField(env, opts, "batch", op, 1, 4096));
   inferOptions.legacyTrim = napi::boolField(env, opts, "legacyTrim", op);
   bool posteriors = napi::boolField(env, opts, "posteriors", op);
   CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
@@ -286,7 +286,7 @@ Napi::Value BasicPitchNotes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "basicPitchNotes";
   Napi::Object input = napi::objectArg(env, info, 0, op);
-  const int64_t frames = static_cast<int64_t>(napi::numberField(env, input, "frames", op));
+  const int64_t frames = napi::intField(env, input, "frames", op, 0, int64_t{1} << 40);
   auto note = napi::pinFloat32(env, input.Get("note"), op, "note");
   auto onset = napi::pinFloat32(env, input.Get("onset"), op, "onset");
   auto contour = napi::pinFloat32(env, input.Get("contour"), op, "contour");

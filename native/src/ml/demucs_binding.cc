@@ -93,8 +93,8 @@ Napi::Value DemucsOpen(const Napi::CallbackInfo& info) {
   }
   Napi::Object opts = napi::objectArg(env, info, 1, op);
   SessionOptions options;
-  options.intraOpThreads = static_cast<int>(napi::numberField(env, opts, "intraOpThreads", op));
-  options.interOpThreads = static_cast<int>(napi::numberField(env, opts, "interOpThreads", op));
+  options.intraOpThreads = static_cast<int>(napi::intField(env, opts, "intraOpThreads", op, 1, 256));
+  options.interOpThreads = static_cast<int>(napi::intField(env, opts, "interOpThreads", op, 1, 256));
   // Off unless asked: measured 1676 -> 980 MiB resident per htdemucs segment run (docs/models.md).
   Napi::Value memoryPattern = opts.Get("memoryPattern");
   options.memoryPattern = memoryPattern.IsBoolean() && memoryPattern.As<Napi::Boolean>().Value();
@@ -227,20 +227,20 @@ Napi::Value DemucsSeparate(const Napi::CallbackInfo& info) {
     if (path.empty()) napi::throwInvalidArgument(env, op, "path must not be empty");
   } else {
     pinned = napi::pinFloat32(env, input.Get("samples"), op, "samples");
-    sampleRate = napi::numberField(env, input, "sampleRate", op);
-    channels = static_cast<int>(napi::numberField(env, input, "channels", op));
+    sampleRate = napi::rateField(env, input, "sampleRate", op);
+    channels = static_cast<int>(napi::intField(env, input, "channels", op, 1, limits::kMaxChannels));
     if (!(sampleRate > 0) || channels < 1 || pinned.size % static_cast<size_t>(channels) != 0) {
       napi::throwInvalidArgument(env, op, "samples must be interleaved frames of `channels` at a positive rate");
     }
   }
   Napi::Object opts = napi::objectArg(env, info, 2, op);
   demucs::SeparateOptions options;
-  options.overlap = napi::numberField(env, opts, "overlap", op);
-  options.transitionPower = napi::numberField(env, opts, "transitionPower", op);
-  options.shifts = static_cast<int>(napi::numberField(env, opts, "shifts", op));
-  options.seed = static_cast<uint64_t>(napi::numberField(env, opts, "seed", op));
-  options.batch = static_cast<int>(napi::numberField(env, opts, "batch", op));
-  options.segmentSeconds = napi::numberField(env, opts, "segmentSeconds", op);
+  options.overlap = napi::rangeField(env, opts, "overlap", op, 0.0, 0.99);
+  options.transitionPower = napi::rangeField(env, opts, "transitionPower", op, 1e-6, 1e6);
+  options.shifts = static_cast<int>(napi::intField(env, opts, "shifts", op, 0, 20));
+  options.seed = static_cast<uint64_t>(napi::intField(env, opts, "seed", op, 0, int64_t{1} << 53));
+  options.batch = static_cast<int>(napi::intField(env, opts, "batch", op, 1, 4096));
+  options.segmentSeconds = napi::rangeField(env, opts, "segmentSeconds", op, 0.0, 3600.0);
   CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
   Napi::Function onProgress;
   if (info.Length() > 4 && info[4].IsFunction()) onProgress = info[4].As<Napi::Function>();

@@ -203,8 +203,8 @@ Napi::Value CreateSession(const Napi::CallbackInfo& info) {
   }
   Napi::Object opts = napi::objectArg(env, info, 1, op);
   SessionOptions options;
-  options.intraOpThreads = static_cast<int>(napi::numberField(env, opts, "intraOpThreads", op));
-  options.interOpThreads = static_cast<int>(napi::numberField(env, opts, "interOpThreads", op));
+  options.intraOpThreads = static_cast<int>(napi::intField(env, opts, "intraOpThreads", op, 1, 256));
+  options.interOpThreads = static_cast<int>(napi::intField(env, opts, "interOpThreads", op, 1, 256));
   Napi::Value providers = opts.Get("providers");
   if (!providers.IsArray()) napi::throwInvalidArgument(env, op, "option 'providers' must be an array");
   options.providers.clear();
