@@ -26,7 +26,8 @@ run_fuzzer() {
   if [[ -e ${regressions[0]} ]]; then
     "$bin" -runs=0 -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=30 "${regressions[@]}" 2>&1 | tail -3
   fi
+  local dirs=("$corpus" "$SAN_BUILD/fuzz-seeds/$target")
+  [[ -d native/test/fuzz/regressions/$target ]] && dirs+=(native/test/fuzz/regressions/"$target")
   "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=30 \
-    -print_final_stats=1 -artifact_prefix="$artifacts" "$@" \
-    "$corpus" "$SAN_BUILD/fuzz-seeds/$target" native/test/fuzz/regressions/"$target"
+    -print_final_stats=1 -artifact_prefix="$artifacts" "$@" "${dirs[@]}"
 }
