@@ -199,6 +199,10 @@ describe('the public wrappers reject the same calls with coded errors', () => {
     await rejectsWith(onsetStrength(y, 22050, { lag: 1e9 }), 'DE_INVALID_ARGUMENT');
     await rejectsWith(analyze(y, 22050, { acSize: 1e9 }), 'DE_INVALID_ARGUMENT');
     await rejectsWith(analyze(y, 22050, { bpm: 1e-300 }), 'DE_INVALID_ARGUMENT');
+    // a tempogram window of 155k frames: its W^2 transform once kept a worker busy for minutes
+    const t0 = Date.now();
+    await rejectsWith(analyze(y, 22050, { acSize: 3600 }), 'DE_INVALID_ARGUMENT');
+    expect(Date.now() - t0).toBeLessThan(5000);
     await rejectsWith(stft(y, { nFft: 2 ** 20 }), 'DE_INVALID_ARGUMENT');
     const spec = await stft(y.subarray(0, 4096));
     await rejectsWith(istft(spec, { length: 2 ** 50 }), 'DE_INVALID_ARGUMENT');

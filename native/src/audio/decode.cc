@@ -215,8 +215,10 @@ void readFrames(DecodedAudio& out, int channels, int64_t expectedFrames, bool ch
       throw Error(code::kOutOfMemory, "decode: " + what + " is too large to hold in memory");
     }
   }
-  // ~4 MiB blocks whatever the channel count
-  const int64_t blockFrames = std::max<int64_t>(1, (int64_t{1} << 20) / channels);
+  // ~4 MiB blocks whatever the channel count; smaller for short files (a clip should not pay
+  // for zeroing 4 MiB)
+  int64_t blockFrames = std::max<int64_t>(1, (int64_t{1} << 20) / channels);
+  if (expectedFrames > 0) blockFrames = std::min(blockFrames, std::max<int64_t>(4096, expectedFrames + 1));
   std::vector<float> block(static_cast<size_t>(blockFrames) * channels);
   const double maxSamples = limits::maxBytes() / sizeof(float);
   const double scale = 1.0 / channels;

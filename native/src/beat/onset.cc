@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/limits.h"
 
 namespace de::beat {
 
@@ -22,14 +23,22 @@ int reflectIndex(int i, int n) {
 }  // namespace
 
 std::vector<float> onsetStrengthFromDb(const float* db, int bands, int64_t frames, const OnsetParams& p) {
-  if (p.lag < 1) throw Error(code::kInvalidArgument, "onsetStrength: lag must be a positive integer");
-  if (p.maxSize < 1) throw Error(code::kInvalidArgument, "onsetStrength: maxSize must be a positive integer");
+  // bounded like the binding's options: an INT_MAX maxSize (found by fuzz_audio) meant a loop of
+  // bands * frames * 2^31 steps, an INT_MAX lag a 8 GiB envelope
+  if (p.lag < 1 || p.lag > (1 << 20)) throw Error(code::kInvalidArgument, "onsetStrength: lag must be in [1, 2^20]");
+  if (p.maxSize < 1 || p.maxSize > 4096)
+    throw Error(code::kInvalidArgument, "onsetStrength: maxSize must be in [1, 4096]");
   if (bands < 1) throw Error(code::kInvalidArgument, "onsetStrength: at least one band is needed");
+  if (frames < 0) throw Error(code::kInvalidArgument, "onsetStrength: negative frame count");
+  if (p.center && (p.hopLength < 1 || p.nFft < 0))
+    throw Error(code::kInvalidArgument, "onsetStrength: hopLength must be >= 1 and nFft >= 0");
   const int64_t T = frames;
   const int64_t diffs = std::max<int64_t>(0, T - p.lag);
   int64_t padWidth = p.lag;
-  if (p.center) padWidth += p.nFft / (2 * p.hopLength);
+  if (p.center) padWidth += p.nFft / (2 * static_cast<int64_t>(p.hopLength));
   const int64_t total = padWidth + diffs;
+  limits::checkAlloc(static_cast<double>(total) + (p.maxSize > 1 ? static_cast<double>(bands) * T : 0.0), sizeof(float),
+                     "onsetStrength", "the envelope");
   std::vector<float> env(static_cast<size_t>(total), 0.0f);
 
   // Reference spectrum: S itself, or its maximum filter across frequency.

@@ -105,7 +105,7 @@ std::vector<double> tempoFrequencies(int n, double sr, int hop) {
 // those fixed chunks, which also makes the result independent of the thread count.
 std::vector<double> meanTempogram(const float* env, int64_t n, int W, const CancelToken* cancel, int threads) {
   if (W < 1 || W > kMaxTempogramWindow)
-    throw Error(code::kInvalidArgument, "tempo: window must be 1 .. 2^20 frames");
+    throw Error(code::kInvalidArgument, "tempo: window must be 1 .. 16384 frames");
   if (n < 0) throw Error(code::kInvalidArgument, "tempo: negative envelope length");
   // the per-chunk spectra and the padded envelope are the input-sized buffers
   limits::checkAlloc((static_cast<double>(n) / 4096.0 + 1.0) * (W + 1.0) + static_cast<double>(n) + 2.0 * W + 1.0,
@@ -271,7 +271,10 @@ TempoEstimate estimateTempo(const float* env, int64_t n, const TempoParams& p, c
   if (p.hopLength < 1 || p.hopLength > limits::kMaxHop) throw Error(code::kInvalidArgument, "tempo: hopLength must be in [1, 2^20]");
   const int W = tempogramWindow(p);
   if (W < 1) throw Error(code::kInvalidArgument, "tempo: acSize is shorter than one hop");
-  if (W > kMaxTempogramWindow) throw Error(code::kInvalidArgument, "tempo: acSize spans more than 2^20 frames");
+  if (W > kMaxTempogramWindow) {
+    throw Error(code::kInvalidArgument, "tempo: acSize (" + std::to_string(p.acSize) +
+                                            " s) spans more than 16384 frames at this sample rate and hop");
+  }
   const std::vector<double> tg = meanTempogram(env, n, W, cancel, p.threads);
   const std::vector<double> bpms = tempoFrequencies(W, p.sr, p.hopLength);
   int maxIdx = 0;
