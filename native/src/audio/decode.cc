@@ -362,28 +362,22 @@ DecodedAudio decodeMpeg(const std::function<int(mpg123_handle*)>& open, const st
   bool failed = false;
   std::string failure;
   FrameReader read = [&](float* dst, int64_t n) -> int64_t {
-    size_t done = 0;
-    const int rc = mpg123_read(mh.get(), dst, static_cast<size_t>(n) * channels * sizeof(float), &done);
-    if (rc != MPG123_OK && rc != MPG123_DONE && rc != MPG123_NEW_FORMAT) {
-      failed = true;
-      failure = mpg123_strerror(mh.get());
-      return 0;
-    }
-    const int64_t frames = static_cast<int64_t>(done / (sizeof(float) * channels));
-    // MPG123_NEW_FORMAT with no data would end the loop early: ask again
-    if (frames == 0 && rc == MPG123_NEW_FORMAT) return -2;
-    return frames;
-  };
-  // the reader above signals "retry" with -2; wrap it so readFrames only sees counts
-  FrameReader retrying = [&](float* dst, int64_t n) -> int64_t {
-    for (int i = 0; i < 4; ++i) {
-      const int64_t got = read(dst, n);
-      if (got != -2) return got;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      size_t done = 0;
+      const int rc = mpg123_read(mh.get(), dst, static_cast<size_t>(n) * channels * sizeof(float), &done);
+      if (rc == MPG123_NEW_FORMAT && done == 0) continue;  // announced before any data: ask again
+      if (rc != MPG123_OK && rc != MPG123_DONE && rc != MPG123_NEW_FORMAT) {
+        failed = true;
+        failure = mpg123_strerror(mh.get());
+        return 0;
+      }
+      return static_cast<int64_t>(done / (sizeof(float) * channels));
     }
     return 0;
   };
-  readFrames(out, channels, estimate > 0 ? static_cast<int64_t>(estimate) : 0, false, retrying, what, options, cancel);
-  if (failed && out.frames == 0) {
+  readFrames(out, channels, estimate > 0 ? static_cast<int64_t>(estimate) : 0, false, read, what, options, cancel);
+  // as libsndfile's MPEG reader did: a decoder error (not the end of the stream) fails the decode
+  if (failed) {
     throw Error(code::kCorruptAudio, "decode: " + what + " failed while decoding MPEG (" + failure + ")");
   }
   return out;
