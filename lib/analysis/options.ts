@@ -35,7 +35,25 @@ function resolveStft<T extends StftShapeIn>(o: T): T & { hopLength: number; winL
   return { ...o, winLength, hopLength: o.hopLength ?? Math.max(1, Math.floor(winLength / 4)) };
 }
 
+/** Largest prime factor of n (n >= 1). */
+function largestPrimeFactor(n: number): number {
+  let rest = n;
+  let largest = 1;
+  for (let q = 2; q * q <= rest; q++) {
+    while (rest % q === 0) {
+      largest = q;
+      rest /= q;
+    }
+  }
+  return rest > 1 ? Math.max(largest, rest) : largest;
+}
+
 function checkWin(o: StftShapeIn, ctx: z.RefinementCtx): void {
+  // kissfft transforms a prime factor q in O(n * q): a prime nFft near 65536 took seconds per frame
+  const q = largestPrimeFactor(o.nFft);
+  if (q > 127) {
+    ctx.addIssue({ code: 'custom', path: ['nFft'], message: `nFft (${o.nFft}) has the prime factor ${q}; factors above 127 are not supported` });
+  }
   if (o.winLength !== undefined && o.winLength > o.nFft) {
     ctx.addIssue({ code: 'custom', path: ['winLength'], message: `winLength (${o.winLength}) must be <= nFft (${o.nFft})` });
   }

@@ -7,6 +7,7 @@
 #include "audio/decode.h"
 #include "audio/resample.h"
 #include "beat/beat_track.h"
+#include "beat/onset.h"
 #include "beat/tempo.h"
 #include "common/limits.h"
 #include "dsp/features.h"
@@ -109,4 +110,48 @@ TEST_CASE("limits: a WAV header claiming 2 GHz is an unsupported format") {
   CHECK_THROWS_CODE(audio::decodeMemory(wav.data(), wav.size(), {}, nullptr), code::kUnsupportedFormat);
   setRate(8000);
   CHECK(audio::decodeMemory(wav.data(), wav.size(), {}, nullptr).frames == 8);
+}
+
+TEST_CASE("onset strength: the sliding maximum across bands equals the direct window maximum") {
+  // reference: the direct max over a reflected window, as scipy.ndimage.maximum_filter1d
+  auto reflect = [](int i, int n) {
+    if (n == 1) return 0;
+    const int period = 2 * n;
+    i %= period;
+    if (i < 0) i += period;
+    return i < n ? i : period - 1 - i;
+  };
+  uint32_t seed = 12345;
+  auto rnd = [&] {
+    seed = seed * 1664525u + 1013904223u;
+    return static_cast<float>(seed >> 8) / 16777216.0f * 80.0f - 60.0f;
+  };
+  for (int bands : {1, 2, 7, 40}) {
+    for (int maxSize : {2, 3, 4, 5, 16, 81, 200}) {
+      const int64_t T = 23;
+      std::vector<float> db(static_cast<size_t>(bands) * T);
+      for (float& v : db) v = rnd();
+      beat::OnsetParams p;
+      p.maxSize = maxSize;
+      p.center = false;
+      const std::vector<float> fast = beat::onsetStrengthFromDb(db.data(), bands, T, p);
+      // the envelope with the direct reference spectrum, computed the same way by hand
+      std::vector<float> ref(db.size());
+      for (int f = 0; f < bands; ++f)
+        for (int64_t t = 0; t < T; ++t) {
+          float m = -std::numeric_limits<float>::infinity();
+          for (int j = 0; j < maxSize; ++j) m = std::max(m, db[static_cast<size_t>(reflect(f - maxSize / 2 + j, bands)) * T + t]);
+          ref[static_cast<size_t>(f) * T + t] = m;
+        }
+      std::vector<float> expect(static_cast<size_t>(T), 0.0f);
+      for (int64_t t = 1; t < T; ++t) {
+        double sum = 0.0;
+        for (int f = 0; f < bands; ++f)
+          sum += std::max(0.0f, db[static_cast<size_t>(f) * T + t] - ref[static_cast<size_t>(f) * T + t - 1]);
+        expect[static_cast<size_t>(t)] = static_cast<float>(sum / bands);
+      }
+      CHECK(fast.size() == expect.size());
+      for (size_t i = 0; i < fast.size(); ++i) CHECK_NEAR(fast[i], expect[i], 1e-4);
+    }
+  }
 }

@@ -204,6 +204,9 @@ describe('the public wrappers reject the same calls with coded errors', () => {
     await rejectsWith(analyze(y, 22050, { acSize: 3600 }), 'DE_INVALID_ARGUMENT');
     expect(Date.now() - t0).toBeLessThan(5000);
     await rejectsWith(stft(y, { nFft: 2 ** 20 }), 'DE_INVALID_ARGUMENT');
+    // a prime FFT size: kissfft's O(n^2) butterfly took seconds per frame
+    await rejectsWith(stft(y, { nFft: 65521 }), 'DE_INVALID_ARGUMENT');
+    expect((await stft(y.subarray(0, 8192), { nFft: 1501 })).bins).toBe(751);
     const spec = await stft(y.subarray(0, 4096));
     await rejectsWith(istft(spec, { length: 2 ** 50 }), 'DE_INVALID_ARGUMENT');
     const env = new Float32Array(500).map((_, i) => (i % 20 === 0 ? 1 : 0));
