@@ -10,6 +10,14 @@ export declare class NativeCancelToken {
 export interface NativeDecodeOptions {
   mono: boolean;
   planar: boolean;
+  /** Truncated WAV/AIFF data fails with DE_CORRUPT_AUDIO instead of decoding what is present (default false). */
+  strict?: boolean;
+}
+
+/** A WAV/AIFF whose data ends before its header says; `expectedFrames` null when it cannot be told. */
+export interface NativeTruncation {
+  expectedFrames: number | null;
+  actualFrames: number;
 }
 
 export interface NativeDecoded {
@@ -20,6 +28,8 @@ export interface NativeDecoded {
   frames: number;
   container: string;
   sampleFormat: string;
+  /** null unless an uncompressed file's data was cut short (compressed formats: always null). */
+  truncated: NativeTruncation | null;
 }
 
 export type NativeWavSubtype = 'PCM_16' | 'PCM_24' | 'FLOAT';

@@ -25,6 +25,7 @@ export const NATIVE_ERROR_CODES = [
   'DE_INFERENCE_FAILED',
   'DE_ABORTED',
   'DE_OUT_OF_MEMORY',
+  'DE_RESOURCE_LIMIT',
   'DE_CLOSED',
   'DE_NATIVE_UNKNOWN',
 ] as const;
@@ -150,6 +151,8 @@ const CLASS_BY_CODE: Record<string, ErrorClass> = {
   DE_INFERENCE_FAILED: ModelError,
   DE_CLOSED: ModelError,
   DE_OUT_OF_MEMORY: NativeError,
+  /** An input-sized allocation over the ceiling (env DIDACTIC_MAX_BYTES, default 4 GiB). */
+  DE_RESOURCE_LIMIT: NativeError,
 };
 
 function isNativeErrorLike(err: unknown): err is Error & { code?: unknown; op?: unknown } {

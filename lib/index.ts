@@ -20,13 +20,14 @@ export type { DidacticErrorOptions, ErrorCode } from './errors.js';
 
 // Audio I/O.
 export { decodeAudio, DecodeOptionsSchema } from './audio/decode.js';
-export type { DecodedAudio, DecodeOptions } from './audio/decode.js';
+export type { DecodedAudio, DecodeOptions, Truncation } from './audio/decode.js';
 export { writeWav, WriteWavOptionsSchema, WavSubtypeSchema } from './audio/write.js';
 export type { WavSubtype, WriteWavOptions, WriteWavResult } from './audio/write.js';
 export { resample, resampledLength, ResampleOptionsSchema, ResampleEngineSchema } from './audio/resample.js';
 export type { ResampleEngine, ResampleOptions } from './audio/resample.js';
 export { mixToMono } from './audio/mix.js';
 export { audioInfo } from './audio/info.js';
+export { MAX_CHANNELS, MAX_FFT_SIZE, MAX_HOP, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SampleRateSchema } from './audio/limits.js';
 export type { AudioInfo } from './audio/info.js';
 
 // Analysis (librosa-compatible features, onset, tempo, beats).

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { fromNative, InvalidArgumentError } from '../errors.js';
 import { withCancel } from '../native/cancel.js';
 import { loadBinding } from '../native/load.js';
+import { isPlausibleSampleRate, MAX_HOP } from '../audio/limits.js';
 import { parseOptions } from '../util/validate.js';
 import { beatParams, beatShape, FeatureOptionsSchema, type FeatureOptions } from './options.js';
 import { requireSamples, runNative } from './spectral.js';
@@ -65,7 +66,7 @@ export async function beatTrack(samples: Float32Array, sampleRate: number, optio
 }
 
 export const BeatEnvelopeOptionsSchema = z.strictObject({
-  hopLength: z.number().int().min(1).default(512),
+  hopLength: z.number().int().min(1).max(MAX_HOP).default(512),
   ...beatShape,
   signal: z.instanceof(AbortSignal).optional(),
 });
@@ -82,8 +83,8 @@ export async function beatTrackFromEnvelope(
   if (!(onsetEnvelope instanceof Float32Array)) {
     throw new InvalidArgumentError(`${op}: the onset envelope must be a Float32Array`, { op });
   }
-  if (!(Number.isFinite(sampleRate) && sampleRate > 0)) {
-    throw new InvalidArgumentError(`${op}: sampleRate must be a positive number`, { op });
+  if (!isPlausibleSampleRate(sampleRate)) {
+    throw new InvalidArgumentError(`${op}: sampleRate (${String(sampleRate)}) must be within 1000..768000 Hz`, { op });
   }
   const o = parseOptions(op, BeatEnvelopeOptionsSchema, options);
   const binding = loadBinding();

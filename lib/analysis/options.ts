@@ -5,6 +5,7 @@
 import { z } from 'zod';
 
 import type { NativeAnalyzeOptions, NativeBeatOptions, NativeStftParams } from '../../binding.js';
+import { MAX_FFT_SIZE, MAX_HOP, MAX_SAMPLE_RATE } from '../audio/limits.js';
 
 const posInt = z.number().int().min(1);
 const finite = z.number().finite();
@@ -15,11 +16,11 @@ export const PadModeSchema = z.enum(['constant', 'reflect', 'edge']);
 /** STFT framing (librosa.stft): hopLength defaults to winLength / 4, winLength to nFft. */
 export const stftShape = {
   /** FFT size in samples. */
-  nFft: posInt.max(1 << 16).default(2048),
+  nFft: posInt.max(MAX_FFT_SIZE).default(2048),
   /** Samples between frames (default: floor(winLength / 4) for stft/istft, 512 for features, as librosa). */
-  hopLength: posInt.optional(),
+  hopLength: posInt.max(MAX_HOP).optional(),
   /** Window length in samples, zero-padded to nFft (default: nFft). */
-  winLength: posInt.optional(),
+  winLength: posInt.max(MAX_FFT_SIZE).optional(),
   window: WindowSchema.default('hann'),
   /** Centre frames on t * hop by padding nFft / 2 samples on both sides. */
   center: z.boolean().default(true),
@@ -34,7 +35,25 @@ function resolveStft<T extends StftShapeIn>(o: T): T & { hopLength: number; winL
   return { ...o, winLength, hopLength: o.hopLength ?? Math.max(1, Math.floor(winLength / 4)) };
 }
 
+/** Largest prime factor of n (n >= 1). */
+function largestPrimeFactor(n: number): number {
+  let rest = n;
+  let largest = 1;
+  for (let q = 2; q * q <= rest; q++) {
+    while (rest % q === 0) {
+      largest = q;
+      rest /= q;
+    }
+  }
+  return rest > 1 ? Math.max(largest, rest) : largest;
+}
+
 function checkWin(o: StftShapeIn, ctx: z.RefinementCtx): void {
+  // kissfft transforms a prime factor q in O(n * q): a prime nFft near 65536 took seconds per frame
+  const q = largestPrimeFactor(o.nFft);
+  if (q > 127) {
+    ctx.addIssue({ code: 'custom', path: ['nFft'], message: `nFft (${o.nFft}) has the prime factor ${q}; factors above 127 are not supported` });
+  }
   if (o.winLength !== undefined && o.winLength > o.nFft) {
     ctx.addIssue({ code: 'custom', path: ['winLength'], message: `winLength (${o.winLength}) must be <= nFft (${o.nFft})` });
   }
@@ -52,7 +71,7 @@ export const IstftOptionsSchema = z
   .strictObject({
     ...stftShape,
     /** Output length in samples (default: librosa's, i.e. hop * (frames - 1) when centred). */
-    length: z.number().int().min(0).optional(),
+    length: z.number().int().min(0).max(2 ** 40).optional(),
     ...signal,
   })
   .superRefine(checkWin)
@@ -62,15 +81,15 @@ export type IstftOptions = z.input<typeof IstftOptionsSchema>;
 /** Mel filterbank (librosa.filters.mel) and the spectrogram power it is applied to. */
 export const melShape = {
   nMels: posInt.max(4096).default(128),
-  fmin: finite.min(0).default(0),
+  fmin: finite.min(0).max(MAX_SAMPLE_RATE).default(0),
   /** Upper edge in Hz (default: sampleRate / 2). */
-  fmax: finite.positive().optional(),
+  fmax: finite.positive().max(1e7).optional(),
   /** HTK mel scale instead of Slaney's. */
   htk: z.boolean().default(false),
   /** 'slaney' area normalisation, null for none, or a p-norm per filter. */
   melNorm: z.union([z.literal('slaney'), z.null(), z.number().positive()]).default('slaney'),
   /** Exponent of the magnitude spectrogram: 2 power, 1 magnitude. */
-  power: finite.positive().default(2),
+  power: finite.positive().max(1e6).default(2),
 };
 
 /** librosa.power_to_db. */
@@ -83,52 +102,52 @@ export const dbShape = {
 
 export const mfccShape = {
   /** Number of coefficients (librosa's default is 20; the original's analysis uses 13). */
-  nMfcc: posInt.default(20),
+  nMfcc: posInt.max(4096).default(20),
   /** Cepstral liftering (0: none). */
-  lifter: finite.min(0).default(0),
+  lifter: finite.min(0).max(1e9).default(0),
 };
 
 export const chromaShape = {
   nChroma: posInt.max(120).default(12),
   /** Deviation from A440 in fractions of a chroma bin; null estimates it (librosa.estimate_tuning). */
   tuning: z.union([finite.min(-0.5).max(0.5), z.null()]).default(null),
-  ctroct: finite.default(5),
+  ctroct: finite.min(-1000).max(1000).default(5),
   /** Octave weighting width; null disables it. */
-  octwidth: z.union([finite.positive(), z.null()]).default(2),
+  octwidth: z.union([finite.positive().max(1000), z.null()]).default(2),
   /** Per-frame normalisation: Infinity (max = 1), a p-norm, or null for none. */
   chromaNorm: z.union([z.number().positive(), z.null()]).default(Infinity),
 };
 
 export const spectralShape = {
   /** Exponent of spectral_bandwidth. */
-  bandwidthP: finite.positive().default(2),
+  bandwidthP: finite.positive().max(1e6).default(2),
   /** Roll-off fraction of spectral_rolloff. */
   rollPercent: finite.gt(0).lt(1).default(0.85),
   /** ZCR / RMS frame length (default: nFft). */
-  frameLength: posInt.optional(),
+  frameLength: posInt.max(MAX_FFT_SIZE).optional(),
   /** ZCR / RMS hop (default: hopLength). */
-  frameHop: posInt.optional(),
+  frameHop: posInt.max(MAX_HOP).optional(),
 };
 
 export const onsetShape = {
-  lag: posInt.default(1),
+  lag: posInt.max(MAX_HOP).default(1),
   /** Local maximum filter across frequency (1: none). */
-  maxSize: posInt.default(1),
+  maxSize: posInt.max(4096).default(1),
   detrend: z.boolean().default(false),
 };
 
 export const beatShape = {
-  startBpm: finite.positive().default(120),
-  stdBpm: finite.positive().default(1),
+  startBpm: finite.positive().max(10_000).default(120),
+  stdBpm: finite.positive().max(100).default(1),
   /** Autocorrelation window of the tempo estimate, in seconds. */
-  acSize: finite.positive().default(8),
+  acSize: finite.positive().max(3600).default(8),
   /** Upper tempo limit; null disables it. */
   maxTempo: z.union([finite.positive(), z.null()]).default(320),
-  tightness: finite.positive().default(100),
+  tightness: finite.positive().max(1e9).default(100),
   /** Drop weak leading/trailing beats. */
   trim: z.boolean().default(true),
   /** Use this tempo instead of estimating one. */
-  bpm: finite.positive().optional(),
+  bpm: finite.positive().max(10_000).optional(),
 };
 
 export const AggregateSchema = z.enum(['mean', 'median', 'max', 'min']);

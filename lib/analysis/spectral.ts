@@ -7,6 +7,7 @@ import type { NativeAnalyzeResult } from '../../binding.js';
 import { fromNative, InvalidArgumentError } from '../errors.js';
 import { withCancel } from '../native/cancel.js';
 import { loadBinding } from '../native/load.js';
+import { isPlausibleSampleRate } from '../audio/limits.js';
 import { parseOptions } from '../util/validate.js';
 import {
   FeatureOptionsSchema,
@@ -51,8 +52,8 @@ export function requireSamples(op: string, samples: unknown, sampleRate?: unknow
     throw new InvalidArgumentError(`${op}: samples must be a Float32Array (mono)`, { op });
   }
   if (samples.length === 0) throw new InvalidArgumentError(`${op}: samples must not be empty`, { op });
-  if (sampleRate !== undefined && !(typeof sampleRate === 'number' && Number.isFinite(sampleRate) && sampleRate > 0)) {
-    throw new InvalidArgumentError(`${op}: sampleRate (${String(sampleRate)}) must be a positive number`, { op });
+  if (sampleRate !== undefined && !isPlausibleSampleRate(sampleRate)) {
+    throw new InvalidArgumentError(`${op}: sampleRate (${String(sampleRate)}) must be within 1000..768000 Hz`, { op });
   }
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { fromNative, InvalidArgumentError } from '../errors.js';
 import { withCancel } from '../native/cancel.js';
 import { loadBinding } from '../native/load.js';
+import type { Logger } from '../util/logger.js';
 import { parseOptions } from '../util/validate.js';
 
 export const DecodeOptionsSchema = z.strictObject({
@@ -10,6 +11,14 @@ export const DecodeOptionsSchema = z.strictObject({
   mono: z.boolean().default(false),
   /** Channel-major output (`[c0 f0..fn, c1 f0..fn]`) instead of interleaved frames. */
   planar: z.boolean().default(false),
+  /**
+   * A WAV/AIFF cut short (its data chunk claims more than the file holds) fails with
+   * DE_CORRUPT_AUDIO instead of decoding the frames present. Compressed formats (MP3, FLAC, Ogg)
+   * are never "truncated": their header length is an estimate and they decode to their real end.
+   */
+  strict: z.boolean().default(false),
+  /** Receives the warning about a truncated input (the result's `truncated` says it too). */
+  logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).warn === 'function').optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });
 export type DecodeOptions = z.input<typeof DecodeOptionsSchema>;
@@ -30,6 +39,17 @@ export interface DecodedAudio {
   /** Sample format in python-soundfile's naming: PCM_16, PCM_24, FLOAT, VORBIS, OPUS, ... */
   sampleFormat: string;
   layout: 'interleaved' | 'planar';
+  /**
+   * Set when an uncompressed file (WAV, AIFF, ...) ends before its header says: `actualFrames`
+   * (= `frames`) were decoded of the `expectedFrames` declared (null when the header's figure
+   * cannot be told). null for complete files and for every compressed format.
+   */
+  truncated: Truncation | null;
+}
+
+export interface Truncation {
+  expectedFrames: number | null;
+  actualFrames: number;
 }
 
 /**
@@ -43,15 +63,26 @@ export async function decodeAudio(input: string | Uint8Array, options?: DecodeOp
     throw new InvalidArgumentError('decode: input must be a file path or a Buffer/Uint8Array', { op: 'decode' });
   }
   const binding = loadBinding();
-  const nativeOptions = { mono: opts.mono, planar: opts.planar };
+  const nativeOptions = { mono: opts.mono, planar: opts.planar, strict: opts.strict };
   try {
     const decoded = await withCancel(opts.signal, (token) =>
       typeof input === 'string'
         ? binding.decodeFile(input, nativeOptions, token)
         : binding.decodeBuffer(input, nativeOptions, token),
     );
+    const truncated = decoded.truncated ?? null;
+    if (truncated) {
+      const what = typeof input === 'string' ? input : 'the buffer';
+      const of = truncated.expectedFrames === null ? '' : ` of ${truncated.expectedFrames}`;
+      opts.logger?.warn(`${what} is truncated: decoded the ${truncated.actualFrames}${of} frames present`, {
+        op: 'decode',
+        expectedFrames: truncated.expectedFrames,
+        actualFrames: truncated.actualFrames,
+      });
+    }
     return {
       ...decoded,
+      truncated,
       duration: decoded.sampleRate > 0 ? decoded.frames / decoded.sampleRate : 0,
       layout: opts.planar && decoded.channels > 1 ? 'planar' : 'interleaved',
     };

@@ -1,4 +1,4 @@
-import { decodeAudio } from './decode.js';
+import { decodeAudio, type Truncation } from './decode.js';
 
 export interface AudioInfo {
   path: string;
@@ -10,6 +10,8 @@ export interface AudioInfo {
   duration: number;
   peak: number;
   rms: number;
+  /** Set when a WAV/AIFF file ends before its header says (see DecodedAudio.truncated). */
+  truncated: Truncation | null;
 }
 
 /** Decodes a file and summarises it (format, shape, peak and RMS level). */
@@ -32,5 +34,6 @@ export async function audioInfo(path: string, options: { signal?: AbortSignal } 
     duration: audio.duration,
     peak,
     rms: audio.samples.length > 0 ? Math.sqrt(sumSquares / audio.samples.length) : 0,
+    truncated: audio.truncated,
   };
 }

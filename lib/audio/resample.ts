@@ -4,6 +4,7 @@ import { fromNative, InvalidArgumentError } from '../errors.js';
 import { withCancel } from '../native/cancel.js';
 import { loadBinding } from '../native/load.js';
 import { parseOptions } from '../util/validate.js';
+import { SampleRateSchema } from './limits.js';
 
 export const ResampleEngineSchema = z.enum([
   'soxr_hq',
@@ -17,8 +18,9 @@ export const ResampleEngineSchema = z.enum([
 export type ResampleEngine = z.infer<typeof ResampleEngineSchema>;
 
 export const ResampleOptionsSchema = z.strictObject({
-  inRate: z.number().positive().finite(),
-  outRate: z.number().positive().finite(),
+  /** Hz, 1000 .. 768000 (which also bounds the ratio, and so the output size). */
+  inRate: SampleRateSchema,
+  outRate: SampleRateSchema,
   channels: z.number().int().min(1).max(64).default(1),
   /** libsoxr HQ: the resampler librosa and basic-pitch use, so numbers match theirs. */
   engine: ResampleEngineSchema.default('soxr_hq'),

@@ -3,12 +3,13 @@ import { z } from 'zod';
 import { fromNative, InvalidArgumentError } from '../errors.js';
 import { loadBinding } from '../native/load.js';
 import { parseOptions } from '../util/validate.js';
+import { SampleRateSchema } from './limits.js';
 
 export const WavSubtypeSchema = z.enum(['PCM_16', 'PCM_24', 'FLOAT']);
 export type WavSubtype = z.infer<typeof WavSubtypeSchema>;
 
 export const WriteWavOptionsSchema = z.strictObject({
-  sampleRate: z.number().int().positive(),
+  sampleRate: SampleRateSchema.int(),
   channels: z.number().int().min(1).max(64).default(1),
   /** PCM_16 is what the Python original (soundfile's default) writes. */
   subtype: WavSubtypeSchema.default('PCM_16'),

@@ -123,11 +123,15 @@ describe('decodeAudio: bad input gets its own typed error', () => {
     expect(err.message).toContain('not a recognised audio format');
   });
 
-  it('a truncated WAV', async () => {
+  it('a truncated WAV: decoded up to the cut, or DE_CORRUPT_AUDIO when strict (decode-truncated.test.ts)', async () => {
     const whole = readFileSync(join(fixtures, 'pcm_16.wav'));
     const cut = join(dir, 'truncated.wav');
     writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.6)));
-    const err = await decodeError(cut);
+    const audio = await decodeAudio(cut);
+    expect(audio.truncated?.expectedFrames).toBe(5512);
+    expect(audio.truncated?.actualFrames).toBe(audio.frames);
+    expect(audio.frames).toBeLessThan(5512);
+    const err = (await decodeAudio(cut, { strict: true }).catch((e: unknown) => e)) as DecodeError;
     expect(err.code).toBe('DE_CORRUPT_AUDIO');
     expect(err.message).toContain('truncated');
   });

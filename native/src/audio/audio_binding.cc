@@ -20,6 +20,15 @@ Napi::Object decodedToJs(Napi::Env env, DecodedAudio&& audio) {
   out.Set("frames", Napi::Number::New(env, static_cast<double>(audio.frames)));
   out.Set("container", Napi::String::New(env, audio.container));
   out.Set("sampleFormat", Napi::String::New(env, audio.sampleFormat));
+  if (audio.truncated) {
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("expectedFrames", audio.expectedFrames >= 0 ? Napi::Value(Napi::Number::New(env, static_cast<double>(audio.expectedFrames)))
+                                                      : env.Null());
+    t.Set("actualFrames", Napi::Number::New(env, static_cast<double>(audio.frames)));
+    out.Set("truncated", t);
+  } else {
+    out.Set("truncated", env.Null());
+  }
   out.Set("samples", napi::toFloat32Array(env, std::move(audio.samples)));
   return out;
 }
@@ -28,6 +37,9 @@ DecodeOptions readDecodeOptions(Napi::Env env, const Napi::Object& opts, const s
   DecodeOptions options;
   options.mono = napi::boolField(env, opts, "mono", op);
   options.planar = napi::boolField(env, opts, "planar", op);
+  // optional: older callers (the pipeline) pass only mono/planar
+  Napi::Value strict = opts.Get("strict");
+  options.strict = strict.IsBoolean() && strict.As<Napi::Boolean>().Value();
   return options;
 }
 
@@ -132,8 +144,10 @@ Napi::Value WriteWav(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString()) napi::throwInvalidArgument(env, op, "path must be a string");
   napi::PinnedFloats samples = napi::pinFloat32(env, info[1], op, "samples");
   Napi::Object opts = napi::objectArg(env, info, 2, op);
-  const int channels = static_cast<int>(napi::numberField(env, opts, "channels", op));
-  const int sampleRate = static_cast<int>(napi::numberField(env, opts, "sampleRate", op));
+  const int channels = static_cast<int>(napi::intField(env, opts, "channels", op, 1, limits::kMaxChannels));
+  const int sampleRate = static_cast<int>(napi::intField(env, opts, "sampleRate", op,
+                                                         static_cast<int64_t>(limits::kMinSampleRate),
+                                                         static_cast<int64_t>(limits::kMaxSampleRate)));
   const std::string subtypeName = napi::stringField(env, opts, "subtype", op);
   WavSubtype subtype;
   if (subtypeName == "PCM_16") subtype = WavSubtype::Pcm16;
@@ -182,9 +196,9 @@ Napi::Value Resample(const Napi::CallbackInfo& info) {
   const std::string op = "resample";
   napi::PinnedFloats samples = napi::pinFloat32(env, info[0], op, "samples");
   Napi::Object opts = napi::objectArg(env, info, 1, op);
-  const int channels = static_cast<int>(napi::numberField(env, opts, "channels", op));
-  const double inRate = napi::numberField(env, opts, "inRate", op);
-  const double outRate = napi::numberField(env, opts, "outRate", op);
+  const int channels = static_cast<int>(napi::intField(env, opts, "channels", op, 1, limits::kMaxChannels));
+  const double inRate = napi::rateField(env, opts, "inRate", op);
+  const double outRate = napi::rateField(env, opts, "outRate", op);
   ResampleEngine engine;
   try {
     engine = parseResampleEngine(napi::stringField(env, opts, "engine", op));

@@ -1,6 +1,8 @@
 #include "audio/decode.h"
 #include "audio/mix.h"
 
+#include <fcntl.h>
+#include <mpg123.h>
 #include <sndfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,14 +10,15 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <regex>
 
 #include "common/error.h"
+#include "common/limits.h"
 
 namespace de::audio {
 namespace {
-
-constexpr sf_count_t kReadBlockFrames = 1 << 16;
 
 struct MemoryFile {
   const uint8_t* data;
@@ -105,14 +108,65 @@ std::string sndfileLog(SNDFILE* file) {
   return log;
 }
 
-// libsndfile accepts a WAV/AIFF whose data chunk runs past the end of the file and quietly reads
-// what is there; its parse log is the only witness. A truncated file is corrupt input for us.
-bool logSaysTruncated(const std::string& log) {
-  static const char* const kMarkers[] = {"truncated", "> file length", "should be", "Unexpected EOF"};
-  for (const char* marker : kMarkers) {
-    if (log.find(marker) != std::string::npos) return true;
+// Bytes per frame of uncompressed sample formats (0: not a fixed-size PCM format).
+int bytesPerSample(int format) {
+  switch (format & SF_FORMAT_SUBMASK) {
+    case SF_FORMAT_PCM_S8:
+    case SF_FORMAT_PCM_U8:
+    case SF_FORMAT_ULAW:
+    case SF_FORMAT_ALAW: return 1;
+    case SF_FORMAT_PCM_16: return 2;
+    case SF_FORMAT_PCM_24: return 3;
+    case SF_FORMAT_PCM_32:
+    case SF_FORMAT_FLOAT: return 4;
+    case SF_FORMAT_DOUBLE: return 8;
+    default: return 0;
   }
-  return false;
+}
+
+// Compressed containers: their size fields say nothing about the frame count, so the parse log
+// cannot tell truncation. FLAC's STREAMINFO and Ogg's last granule do give exact counts, which
+// readAll compares with what decoded. (MP3, whose count is only an estimate, never reaches it.)
+bool isCompressedContainer(int format) {
+  switch (format & SF_FORMAT_TYPEMASK) {
+    case SF_FORMAT_MPEG:
+    case SF_FORMAT_FLAC:
+    case SF_FORMAT_OGG: return true;
+    default: return false;
+  }
+}
+
+// libsndfile accepts a WAV/AIFF whose data chunk runs past the end of the file and quietly reads
+// what is there; its parse log is the only witness. Returns the frame count the header declared,
+// 0 when the log shows no truncation, or -1 when it shows truncation of unknown extent.
+int64_t declaredFramesIfTruncated(const std::string& log, int format, int channels) {
+  static const std::regex wavData(R"(\ndata : (\d+) \(should be (\d+)\))");
+  static const std::regex aiffSsnd(R"(SSND : (\d+) \(should be (\d+)\))");
+  const int bps = bytesPerSample(format);
+  const double blockBytes = static_cast<double>(bps) * channels;
+  std::smatch m;
+  const std::string text = "\n" + log;
+  if (std::regex_search(text, m, wavData)) {
+    return bps > 0 ? static_cast<int64_t>(std::stod(m[1].str()) / blockBytes) : -1;
+  }
+  if (std::regex_search(text, m, aiffSsnd)) {
+    // the SSND size counts its 8-byte offset/block-size preamble
+    return bps > 0 ? static_cast<int64_t>(std::max(0.0, std::stod(m[1].str()) - 8.0) / blockBytes) : -1;
+  }
+  static const std::regex rf64Frames(R"(does not match value from 'ds64' chunk of (\d+))");
+  if (std::regex_search(text, m, rf64Frames)) return std::stoll(m[1].str());
+  // W64 logs only its riff size against the file's; the fact chunk, when present, has the frames
+  static const std::regex w64Riff(R"(\nriff : (\d+) \(should be (\d+)\))");
+  if (std::regex_search(text, m, w64Riff) && std::stod(m[1].str()) > std::stod(m[2].str())) {
+    static const std::regex factFrames(R"(\n  frames : (\d+))");
+    std::smatch f;
+    return std::regex_search(text, f, factFrames) ? std::stoll(f[1].str()) : -1;
+  }
+  static const char* const kMarkers[] = {"truncated", "> file length", "Unexpected EOF"};
+  for (const char* marker : kMarkers) {
+    if (log.find(marker) != std::string::npos) return -1;
+  }
+  return 0;
 }
 
 [[noreturn]] void throwOpenError(int sfError, const std::string& what) {
@@ -124,45 +178,52 @@ bool logSaysTruncated(const std::string& log) {
   throw Error(code::kCorruptAudio, "decode: " + what + " could not be parsed (" + reason + ")");
 }
 
-DecodedAudio readAll(SNDFILE* file, const SF_INFO& info, const std::string& what,
-                     const DecodeOptions& options, const CancelToken* cancel) {
-  if (info.channels <= 0 || info.samplerate <= 0) {
+void checkShape(int channels, int sampleRate, const std::string& what) {
+  if (channels <= 0 || sampleRate <= 0) {
     throw Error(code::kCorruptAudio, "decode: " + what + " has an invalid header (channels " +
-                                         std::to_string(info.channels) + ", rate " +
-                                         std::to_string(info.samplerate) + ")");
+                                         std::to_string(channels) + ", rate " + std::to_string(sampleRate) + ")");
   }
-  const std::string log = sndfileLog(file);
-  if (logSaysTruncated(log)) {
-    throw Error(code::kCorruptAudio, "decode: " + what + " is truncated (its data chunk is longer than the file)");
+  if (!limits::plausibleRate(sampleRate)) {
+    throw Error(code::kUnsupportedFormat, "decode: " + what + " claims a sample rate of " +
+                                              std::to_string(sampleRate) +
+                                              " Hz; supported rates are 1000..768000 Hz");
   }
+  if (channels > limits::kMaxChannels) {
+    throw Error(code::kUnsupportedFormat, "decode: " + what + " has " + std::to_string(channels) +
+                                              " channels; at most 1024 are supported");
+  }
+}
 
-  const int channels = info.channels;
-  const int outChannels = options.mono ? 1 : channels;
-  DecodedAudio out;
-  out.sampleRate = info.samplerate;
-  out.sourceChannels = channels;
-  out.channels = outChannels;
-  out.container = containerName(info.format);
-  out.sampleFormat = sampleFormatName(info.format);
+// Reads up to `frames` interleaved float frames into dst; returns the count (0 at the end).
+using FrameReader = std::function<int64_t(float* dst, int64_t frames)>;
 
-  const bool knownLength = info.frames > 0 && info.frames < (int64_t{1} << 40);
-  // Mono is mixed block by block, so a mono decode never holds the interleaved file in memory.
+// Pulls every frame from `read`, mixing to mono and de-interleaving as asked. `expectedFrames`
+// (> 0) only sizes the first reservation, capped so that a lying header cannot reserve gigabytes.
+void readFrames(DecodedAudio& out, int channels, int64_t expectedFrames, bool checkFinite, const FrameReader& read,
+                const std::string& what, const DecodeOptions& options, const CancelToken* cancel) {
   const bool mixToMono = options.mono && channels > 1;
   const int storedChannels = mixToMono ? 1 : channels;
   std::vector<float> stored;
-  if (knownLength) {
+  if (expectedFrames > 0) {
+    limits::checkAlloc(static_cast<double>(expectedFrames) * storedChannels, sizeof(float), "decode",
+                       "the decoded audio");
+    const int64_t reserveFrames = std::min<int64_t>(expectedFrames, int64_t{1} << 26);
     try {
-      stored.reserve(static_cast<size_t>(info.frames) * static_cast<size_t>(storedChannels));
+      stored.reserve(static_cast<size_t>(reserveFrames) * static_cast<size_t>(storedChannels));
     } catch (const std::bad_alloc&) {
       throw Error(code::kOutOfMemory, "decode: " + what + " is too large to hold in memory");
     }
   }
-  std::vector<float> block(static_cast<size_t>(kReadBlockFrames) * channels);
-  const bool checkFinite = isFloatSubtype(info.format);
+  // ~4 MiB blocks whatever the channel count; smaller for short files (a clip should not pay
+  // for zeroing 4 MiB)
+  int64_t blockFrames = std::max<int64_t>(1, (int64_t{1} << 20) / channels);
+  if (expectedFrames > 0) blockFrames = std::min(blockFrames, std::max<int64_t>(4096, expectedFrames + 1));
+  std::vector<float> block(static_cast<size_t>(blockFrames) * channels);
+  const double maxSamples = limits::maxBytes() / sizeof(float);
   int64_t frames = 0;
   for (;;) {
     if (cancel) cancel->throwIfRequested("decode");
-    sf_count_t got = sf_readf_float(file, block.data(), kReadBlockFrames);
+    const int64_t got = read(block.data(), blockFrames);
     if (got <= 0) break;
     const size_t n = static_cast<size_t>(got) * channels;
     if (checkFinite) {
@@ -175,6 +236,10 @@ DecodedAudio readAll(SNDFILE* file, const SF_INFO& info, const std::string& what
         }
       }
     }
+    if (static_cast<double>(frames + got) * storedChannels > maxSamples) {
+      limits::checkAlloc(static_cast<double>(frames + got) * storedChannels, sizeof(float), "decode",
+                         "the decoded audio");
+    }
     if (mixToMono) {
       const size_t base = stored.size();
       stored.resize(base + static_cast<size_t>(got));
@@ -184,15 +249,7 @@ DecodedAudio readAll(SNDFILE* file, const SF_INFO& info, const std::string& what
     }
     frames += got;
   }
-  if (sf_error(file) != SF_ERR_NO_ERROR) {
-    throw Error(code::kCorruptAudio, "decode: " + what + " failed while reading (" + sf_strerror(file) + ")");
-  }
-  if (knownLength && frames < info.frames) {
-    throw Error(code::kCorruptAudio, "decode: " + what + " is truncated (" + std::to_string(frames) +
-                                         " of " + std::to_string(info.frames) + " frames readable)");
-  }
   out.frames = frames;
-
   if (options.planar && storedChannels > 1) {
     out.samples.resize(stored.size());
     for (int64_t f = 0; f < frames; ++f) {
@@ -200,6 +257,120 @@ DecodedAudio readAll(SNDFILE* file, const SF_INFO& info, const std::string& what
     }
   } else {
     out.samples = std::move(stored);
+  }
+}
+
+DecodedAudio readAll(SNDFILE* file, const SF_INFO& info, const std::string& what,
+                     const DecodeOptions& options, const CancelToken* cancel) {
+  checkShape(info.channels, info.samplerate, what);
+  const int channels = info.channels;
+  const bool compressed = isCompressedContainer(info.format);
+  int64_t declared = compressed ? 0 : declaredFramesIfTruncated(sndfileLog(file), info.format, channels);
+
+  DecodedAudio out;
+  out.sampleRate = info.samplerate;
+  out.sourceChannels = channels;
+  out.channels = options.mono ? 1 : channels;
+  out.container = containerName(info.format);
+  out.sampleFormat = sampleFormatName(info.format);
+
+  const bool knownLength = info.frames > 0 && info.frames < (int64_t{1} << 40);
+  FrameReader read = [file](float* dst, int64_t n) -> int64_t { return sf_readf_float(file, dst, n); };
+  readFrames(out, channels, knownLength ? info.frames : 0, isFloatSubtype(info.format), read, what, options, cancel);
+  if (sf_error(file) != SF_ERR_NO_ERROR) {
+    throw Error(code::kCorruptAudio, "decode: " + what + " failed while reading (" + sf_strerror(file) + ")");
+  }
+  // A stream that ends before its header's exact length is truncated too: a FLAC or Ogg file cut
+  // short, or a PCM read that stops early (libsndfile clamps PCM counts to the file).
+  if (declared == 0 && knownLength && out.frames < info.frames) declared = info.frames;
+  if (declared != 0) {
+    out.truncated = true;
+    out.expectedFrames = declared > 0 ? declared : -1;
+    const std::string extent = declared > 0 ? std::to_string(out.frames) + " of " + std::to_string(declared) +
+                                                  " frames present"
+                                            : std::to_string(out.frames) + " frames present";
+    if (options.strict) {
+      throw Error(code::kCorruptAudio, "decode: " + what + " is truncated (" + extent + ")");
+    }
+    if (out.frames == 0) {
+      throw Error(code::kCorruptAudio, "decode: " + what + " is truncated before its first frame (" + extent + ")");
+    }
+  }
+  return out;
+}
+
+// MP3 through libmpg123 directly: libsndfile stops at mpg123's length estimate, which can be
+// short of (or past) the real end. The flags are libsndfile's, so samples are identical.
+struct Mpg123Deleter {
+  void operator()(mpg123_handle* h) const {
+    mpg123_close(h);
+    mpg123_delete(h);
+  }
+};
+
+ssize_t memReadMpg(void* user, void* dst, size_t count) {
+  return static_cast<ssize_t>(memRead(dst, static_cast<sf_count_t>(count), user));
+}
+off_t memSeekMpg(void* user, off_t offset, int whence) {
+  return static_cast<off_t>(memSeek(static_cast<sf_count_t>(offset), whence, user));
+}
+
+DecodedAudio decodeMpeg(const std::function<int(mpg123_handle*)>& open, const std::string& what,
+                        const DecodeOptions& options, const CancelToken* cancel) {
+  mpg123_init();  // a no-op since mpg123 1.27; kept for older copies
+  int err = MPG123_OK;
+  std::unique_ptr<mpg123_handle, Mpg123Deleter> mh(mpg123_new(nullptr, &err));
+  if (!mh) throw Error(code::kCorruptAudio, "decode: mpg123_new failed for " + what);
+  mpg123_param(mh.get(), MPG123_REMOVE_FLAGS, MPG123_AUTO_RESAMPLE, 0.0);
+  mpg123_param(mh.get(), MPG123_ADD_FLAGS, MPG123_FORCE_FLOAT | MPG123_GAPLESS | MPG123_QUIET, 0.0);
+#if MPG123_API_VERSION >= 45
+  mpg123_param(mh.get(), MPG123_ADD_FLAGS, MPG123_NO_FRANKENSTEIN, 0.0);
+#endif
+  if (open(mh.get()) != MPG123_OK) {
+    throw Error(code::kCorruptAudio, "decode: " + what + " could not be opened as MPEG (" +
+                                         mpg123_strerror(mh.get()) + ")");
+  }
+  long rate = 0;
+  int channels = 0, encoding = 0;
+  if (mpg123_getformat(mh.get(), &rate, &channels, &encoding) != MPG123_OK) {
+    throw Error(code::kCorruptAudio, "decode: " + what + " has no decodable MPEG frame (" +
+                                         mpg123_strerror(mh.get()) + ")");
+  }
+  checkShape(channels, static_cast<int>(rate), what);
+  mpg123_format_none(mh.get());
+  if (mpg123_format(mh.get(), rate, channels, MPG123_ENC_FLOAT_32) != MPG123_OK) {
+    throw Error(code::kCorruptAudio, "decode: " + what + " cannot be decoded to float");
+  }
+  mpg123_frameinfo fi{};
+  mpg123_info(mh.get(), &fi);
+
+  DecodedAudio out;
+  out.sampleRate = static_cast<int>(rate);
+  out.sourceChannels = channels;
+  out.channels = options.mono ? 1 : channels;
+  out.container = "MP3";
+  out.sampleFormat = fi.layer == 1 ? "MPEG_LAYER_I" : fi.layer == 2 ? "MPEG_LAYER_II" : "MPEG_LAYER_III";
+  const off_t estimate = mpg123_length(mh.get());
+  bool failed = false;
+  std::string failure;
+  FrameReader read = [&](float* dst, int64_t n) -> int64_t {
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      size_t done = 0;
+      const int rc = mpg123_read(mh.get(), dst, static_cast<size_t>(n) * channels * sizeof(float), &done);
+      if (rc == MPG123_NEW_FORMAT && done == 0) continue;  // announced before any data: ask again
+      if (rc != MPG123_OK && rc != MPG123_DONE && rc != MPG123_NEW_FORMAT) {
+        failed = true;
+        failure = mpg123_strerror(mh.get());
+        return 0;
+      }
+      return static_cast<int64_t>(done / (sizeof(float) * channels));
+    }
+    return 0;
+  };
+  readFrames(out, channels, estimate > 0 ? static_cast<int64_t>(estimate) : 0, false, read, what, options, cancel);
+  // as libsndfile's MPEG reader did: a decoder error (not the end of the stream) fails the decode
+  if (failed) {
+    throw Error(code::kCorruptAudio, "decode: " + what + " failed while decoding MPEG (" + failure + ")");
   }
   return out;
 }
@@ -220,6 +391,16 @@ DecodedAudio decodeFile(const std::string& path, const DecodeOptions& options, c
   SF_INFO info{};
   SndfilePtr file(sf_open(path.c_str(), SFM_READ, &info));
   if (!file) throwOpenError(sf_error(nullptr), path);
+  if ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG) {
+    file.reset();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(code::kCorruptAudio, "decode: cannot open " + path + " (" + std::strerror(errno) + ")");
+    struct FdCloser {
+      int fd;
+      ~FdCloser() { ::close(fd); }
+    } closer{fd};
+    return decodeMpeg([fd](mpg123_handle* mh) { return mpg123_open_fd(mh, fd); }, path, options, cancel);
+  }
   return readAll(file.get(), info, path, options, cancel);
 }
 
@@ -231,6 +412,16 @@ DecodedAudio decodeMemory(const uint8_t* data, size_t size, const DecodeOptions&
   SF_INFO info{};
   SndfilePtr file(sf_open_virtual(&io, SFM_READ, &info, &mem));
   if (!file) throwOpenError(sf_error(nullptr), "the buffer");
+  if ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG) {
+    file.reset();
+    MemoryFile fresh{data, static_cast<sf_count_t>(size), 0};
+    return decodeMpeg(
+        [&fresh](mpg123_handle* mh) {
+          mpg123_replace_reader_handle(mh, memReadMpg, memSeekMpg, nullptr);
+          return mpg123_open_handle(mh, &fresh);
+        },
+        "the buffer", options, cancel);
+  }
   return readAll(file.get(), info, "the buffer", options, cancel);
 }
 

@@ -13,6 +13,9 @@ namespace de::audio {
 struct DecodeOptions {
   bool mono = false;    // average all channels into one
   bool planar = false;  // channel-major output instead of interleaved frames
+  // A WAV/AIFF whose data ends before its header says fails with DE_CORRUPT_AUDIO instead of
+  // decoding what is present.
+  bool strict = false;
 };
 
 struct DecodedAudio {
@@ -23,6 +26,10 @@ struct DecodedAudio {
   int64_t frames = 0;
   std::string container;     // python-soundfile's major format names: WAV, WAVEX, RF64, W64, AIFF, FLAC, OGG, ...
   std::string sampleFormat;  // python-soundfile's subtype names: PCM_16, PCM_24, FLOAT, VORBIS, OPUS, ...
+  // An uncompressed file (WAV, AIFF, ...) whose data chunk is cut short: `frames` are the ones
+  // present, `expectedFrames` what the header declared (-1 when it cannot be told).
+  bool truncated = false;
+  int64_t expectedFrames = -1;
 };
 
 DecodedAudio decodeFile(const std::string& path, const DecodeOptions& options, const CancelToken* cancel);

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "common/error.h"
+#include "common/limits.h"
 
 namespace de::audio {
 namespace {
@@ -117,11 +118,25 @@ int64_t resampledLength(int64_t frames, double inRate, double outRate) {
 
 std::vector<float> resample(const float* input, int64_t frames, int channels, double inRate, double outRate,
                             ResampleEngine engine, const CancelToken* cancel) {
-  if (!(inRate > 0) || !(outRate > 0) || !std::isfinite(inRate) || !std::isfinite(outRate)) {
-    throw Error(code::kInvalidArgument, "resample: rates must be positive and finite");
+  // Bounded rates also bound the ratio (1/768 .. 768): an absurd outRate once made soxr allocate
+  // gigabytes and abort the process.
+  limits::requireRate(inRate, "resample", "inRate");
+  limits::requireRate(outRate, "resample", "outRate");
+  if (channels <= 0 || channels > limits::kMaxChannels) {
+    throw Error(code::kInvalidArgument, "resample: channels must be in [1, 1024]");
   }
-  if (channels <= 0) throw Error(code::kInvalidArgument, "resample: channels must be positive");
+  if (frames < 0) throw Error(code::kInvalidArgument, "resample: frames must not be negative");
   if (frames == 0) return {};
+  limits::checkAlloc(std::ceil(static_cast<double>(frames) * outRate / inRate) * channels, sizeof(float), "resample",
+                     "the output");
+  // Like decode/stft/analyze: NaN or infinity would come out as silence or noise, not an error.
+  for (int64_t i = 0, n = frames * channels; i < n; ++i) {
+    if (!std::isfinite(input[i])) {
+      throw Error(code::kNonFiniteSamples, "resample: the input contains a non-finite sample (" +
+                                               std::to_string(input[i]) + " at frame " +
+                                               std::to_string(i / channels) + ")");
+    }
+  }
   if (inRate == outRate) return std::vector<float>(input, input + frames * channels);
   switch (engine) {
     case ResampleEngine::SincBest:

@@ -37,9 +37,8 @@ Napi::Value BeatTrackEnvelope(const Napi::CallbackInfo& info) {
   const std::string op = "beatTrack";
   napi::PinnedFloats onset = napi::pinFloat32(env, info[0], op, "onset envelope");
   Napi::Object opts = napi::objectArg(env, info, 1, op);
-  const double sr = napi::numberField(env, opts, "sampleRate", op);
-  const int hop = static_cast<int>(napi::numberField(env, opts, "hopLength", op));
-  if (!(sr > 0) || hop < 1) napi::throwInvalidArgument(env, op, "sampleRate and hopLength must be positive");
+  const double sr = napi::rateField(env, opts, "sampleRate", op);
+  const int hop = static_cast<int>(napi::intField(env, opts, "hopLength", op, 1, limits::kMaxHop));
   BeatParams params = readBeatParams(env, opts, sr, hop, op);
   auto* worker = new BeatWorker(env, std::move(onset), params, napi::cancelTokenArg(env, info, 2, op));
   worker->Queue();
@@ -78,9 +77,8 @@ Napi::Value TempoEnvelope(const Napi::CallbackInfo& info) {
   const std::string op = "tempo";
   napi::PinnedFloats onset = napi::pinFloat32(env, info[0], op, "onset envelope");
   Napi::Object opts = napi::objectArg(env, info, 1, op);
-  const double sr = napi::numberField(env, opts, "sampleRate", op);
-  const int hop = static_cast<int>(napi::numberField(env, opts, "hopLength", op));
-  if (!(sr > 0) || hop < 1) napi::throwInvalidArgument(env, op, "sampleRate and hopLength must be positive");
+  const double sr = napi::rateField(env, opts, "sampleRate", op);
+  const int hop = static_cast<int>(napi::intField(env, opts, "hopLength", op, 1, limits::kMaxHop));
   BeatParams bp = readBeatParams(env, opts, sr, hop, op);
   if (tempogramWindow(bp.tempo) < 1) napi::throwInvalidArgument(env, op, "acSize is shorter than one hop");
   auto* worker = new TempoWorker(env, std::move(onset), bp.tempo, napi::cancelTokenArg(env, info, 2, op));

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/limits.h"
 
 namespace de::beat {
 
@@ -39,8 +40,12 @@ std::vector<double> localTempo(const std::vector<int64_t>& beats, double frameRa
 }
 
 BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const CancelToken* cancel) {
-  if (!(p.tightness > 0)) throw Error(code::kInvalidArgument, "beatTrack: tightness must be strictly positive");
-  if (p.bpm < 0) throw Error(code::kInvalidArgument, "beatTrack: bpm must be strictly positive");
+  if (!(p.tightness > 0) || !std::isfinite(p.tightness))
+    throw Error(code::kInvalidArgument, "beatTrack: tightness must be strictly positive");
+  if (!(p.bpm >= 0) || !std::isfinite(p.bpm)) throw Error(code::kInvalidArgument, "beatTrack: bpm must be strictly positive");
+  limits::requireRate(p.tempo.sr, "beatTrack", "sampleRate");
+  if (p.tempo.hopLength < 1 || p.tempo.hopLength > limits::kMaxHop)
+    throw Error(code::kInvalidArgument, "beatTrack: hopLength must be in [1, 2^20]");
   BeatResult res;
   bool any = false;
   for (int64_t i = 0; i < n; ++i)
@@ -58,6 +63,13 @@ BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const Can
     throw Error(code::kInvalidArgument, "beatTrack: bpm (" + std::to_string(res.bpm) +
                                             ") is faster than one beat per frame at this hop");
   }
+  // A very slow tempo makes the Gaussian window and the penalty table (about 3 * fpb doubles)
+  // huge; 2^24 frames per beat is far beyond any music.
+  if (fpb > static_cast<double>(1 << 24)) {
+    throw Error(code::kInvalidArgument, "beatTrack: bpm (" + std::to_string(res.bpm) +
+                                            ") is slower than 2^24 frames per beat at this hop");
+  }
+  limits::checkAlloc(3.0 * fpb + 4.0 * static_cast<double>(n), sizeof(double), "beatTrack", "the tracker buffers");
 
   // 1. normalise by the sample standard deviation (ddof = 1)
   double mean = 0.0;

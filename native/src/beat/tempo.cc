@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/limits.h"
 #include "dsp/avx2.h"
 
 #ifdef DE_HAVE_AVX2_KERNELS
@@ -81,7 +82,11 @@ DE_AVX2 void scaleAddAvx2(double* acc, const double* pw, double q, int B) {
 
 int tempogramWindow(const TempoParams& p) {
   const double samples = std::trunc(p.acSize * p.sr);
-  return static_cast<int>(std::floor(samples / p.hopLength));
+  const double w = std::floor(samples / p.hopLength);
+  // saturate instead of casting NaN or a huge double to int (undefined behaviour)
+  if (!(w >= 0)) return 0;
+  if (w > static_cast<double>(kMaxTempogramWindow)) return kMaxTempogramWindow + 1;
+  return static_cast<int>(w);
 }
 
 std::vector<double> tempoFrequencies(int n, double sr, int hop) {
@@ -99,7 +104,12 @@ std::vector<double> tempoFrequencies(int n, double sr, int hop) {
 // an empty window (slid in over W samples), so rounding cannot drift; frames are processed in
 // those fixed chunks, which also makes the result independent of the thread count.
 std::vector<double> meanTempogram(const float* env, int64_t n, int W, const CancelToken* cancel, int threads) {
-  if (W < 1) throw Error(code::kInvalidArgument, "tempo: window must be at least one frame");
+  if (W < 1 || W > kMaxTempogramWindow)
+    throw Error(code::kInvalidArgument, "tempo: window must be 1 .. 16384 frames");
+  if (n < 0) throw Error(code::kInvalidArgument, "tempo: negative envelope length");
+  // the per-chunk spectra and the padded envelope are the input-sized buffers
+  limits::checkAlloc((static_cast<double>(n) / 4096.0 + 1.0) * (W + 1.0) + static_cast<double>(n) + 2.0 * W + 1.0,
+                     sizeof(double), "tempo", "the tempogram");
   std::vector<double> out(static_cast<size_t>(W), 0.0);
   if (n <= 0) return out;
   const int L = W / 2;
@@ -254,9 +264,17 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
 }
 
 TempoEstimate estimateTempo(const float* env, int64_t n, const TempoParams& p, const CancelToken* cancel) {
-  if (!(p.startBpm > 0)) throw Error(code::kInvalidArgument, "tempo: startBpm must be strictly positive");
+  if (!(p.startBpm > 0) || !std::isfinite(p.startBpm))
+    throw Error(code::kInvalidArgument, "tempo: startBpm must be strictly positive");
+  if (!(p.stdBpm > 0) || !std::isfinite(p.stdBpm)) throw Error(code::kInvalidArgument, "tempo: stdBpm must be strictly positive");
+  limits::requireRate(p.sr, "tempo", "sampleRate");
+  if (p.hopLength < 1 || p.hopLength > limits::kMaxHop) throw Error(code::kInvalidArgument, "tempo: hopLength must be in [1, 2^20]");
   const int W = tempogramWindow(p);
   if (W < 1) throw Error(code::kInvalidArgument, "tempo: acSize is shorter than one hop");
+  if (W > kMaxTempogramWindow) {
+    throw Error(code::kInvalidArgument, "tempo: acSize (" + std::to_string(p.acSize) +
+                                            " s) spans more than 16384 frames at this sample rate and hop");
+  }
   const std::vector<double> tg = meanTempogram(env, n, W, cancel, p.threads);
   const std::vector<double> bpms = tempoFrequencies(W, p.sr, p.hopLength);
   int maxIdx = 0;

@@ -19,7 +19,13 @@ struct TempoParams {
   int threads = 1;         // threads for the tempogram (the result does not depend on it)
 };
 
-// Window length in frames: floor(trunc(acSize * sr) / hop).
+// Longest tempogram window (frames): 2^14 is 6.3 minutes at librosa's 43 frames per second
+// (the default acSize of 8 s is 344). The mean tempogram's final transform costs W^2, so a window
+// of 2^20 frames (found by fuzz_audio) kept a worker busy for hours.
+inline constexpr int kMaxTempogramWindow = 1 << 14;
+
+// Window length in frames: floor(trunc(acSize * sr) / hop), saturated to kMaxTempogramWindow + 1
+// (0 for NaN).
 int tempogramWindow(const TempoParams& p);
 
 // mean over frames of librosa.feature.tempogram(onset_envelope, win_length=W, center=True,

@@ -29,6 +29,8 @@ inline constexpr const char* kAborted = "DE_ABORTED";
 inline constexpr const char* kOutOfMemory = "DE_OUT_OF_MEMORY";
 inline constexpr const char* kClosed = "DE_CLOSED";  // a call on a model handle after close()
 inline constexpr const char* kNativeUnknown = "DE_NATIVE_UNKNOWN";  // an exception without a code
+// An input-sized allocation over the configured ceiling (common/limits.h).
+inline constexpr const char* kResourceLimit = "DE_RESOURCE_LIMIT";
 }  // namespace code
 
 class Error : public std::runtime_error {

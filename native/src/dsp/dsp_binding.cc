@@ -16,9 +16,9 @@ using napi::PromiseWorker;
 
 StftParams readStftParams(Napi::Env env, const Napi::Object& o, const std::string& op) {
   StftParams p;
-  p.nFft = static_cast<int>(napi::numberField(env, o, "nFft", op));
-  p.hopLength = static_cast<int>(napi::numberField(env, o, "hopLength", op));
-  p.winLength = static_cast<int>(napi::numberField(env, o, "winLength", op));
+  p.nFft = static_cast<int>(napi::intField(env, o, "nFft", op, 1, limits::kMaxFftSize));
+  p.hopLength = static_cast<int>(napi::intField(env, o, "hopLength", op, 1, limits::kMaxHop));
+  p.winLength = static_cast<int>(napi::intField(env, o, "winLength", op, 1, limits::kMaxFftSize));
   p.center = napi::boolField(env, o, "center", op);
   try {
     p.window = parseWindow(napi::stringField(env, o, "window", op));
@@ -140,9 +140,9 @@ Napi::Value Istft(const Napi::CallbackInfo& info) {
   napi::PinnedFloats spec = napi::pinFloat32(env, info[0], op, "spectrogram");
   Napi::Object opts = napi::objectArg(env, info, 1, op);
   const StftParams p = readStftParams(env, opts, op);
-  const int bins = static_cast<int>(napi::numberField(env, opts, "bins", op));
-  const double frames = napi::numberField(env, opts, "frames", op);
-  const double length = napi::numberField(env, opts, "length", op);
+  const int bins = static_cast<int>(napi::intField(env, opts, "bins", op, 1, limits::kMaxFftSize / 2 + 1));
+  const double frames = static_cast<double>(napi::intField(env, opts, "frames", op, 0, int64_t{1} << 40));
+  const double length = static_cast<double>(napi::intField(env, opts, "length", op, -1, int64_t{1} << 40));
   if (bins < 1 || frames < 0 || static_cast<double>(spec.size) != 2.0 * bins * frames)
     napi::throwInvalidArgument(env, op, "spectrogram length must be bins * frames * 2");
   auto* worker = new IstftWorker(env, std::move(spec), bins, static_cast<int64_t>(frames), p,
@@ -221,8 +221,7 @@ Napi::Value Analyze(const Napi::CallbackInfo& info) {
   Napi::Object o = napi::objectArg(env, info, 1, op);
   AnalyzeJob job;
   FeatureParams& p = job.features;
-  p.sr = napi::numberField(env, o, "sampleRate", op);
-  if (!(p.sr > 0) || !std::isfinite(p.sr)) napi::throwInvalidArgument(env, op, "sampleRate must be positive");
+  p.sr = napi::rateField(env, o, "sampleRate", op);
   p.stft = readStftParams(env, o, op);
   p.melPower = napi::boolField(env, o, "melPower", op);
   p.melDb = napi::boolField(env, o, "melDb", op);
@@ -235,7 +234,7 @@ Napi::Value Analyze(const Napi::CallbackInfo& info) {
   p.rms = napi::boolField(env, o, "rms", op);
   job.onset = napi::boolField(env, o, "onset", op);
   job.beats = napi::boolField(env, o, "beats", op);
-  p.nMels = static_cast<int>(napi::numberField(env, o, "nMels", op));
+  p.nMels = static_cast<int>(napi::intField(env, o, "nMels", op, 1, 4096));
   p.fmin = napi::numberField(env, o, "fmin", op);
   p.fmax = napi::numberField(env, o, "fmax", op);
   p.htk = napi::boolField(env, o, "htk", op);
@@ -250,23 +249,22 @@ Napi::Value Analyze(const Napi::CallbackInfo& info) {
   p.dbRef = napi::numberField(env, o, "ref", op);
   p.dbAmin = napi::numberField(env, o, "amin", op);
   p.dbTopDb = napi::numberField(env, o, "topDb", op);  // < 0: none
-  p.nMfcc = static_cast<int>(napi::numberField(env, o, "nMfcc", op));
+  p.nMfcc = static_cast<int>(napi::intField(env, o, "nMfcc", op, 1, 4096));
   p.lifter = napi::numberField(env, o, "lifter", op);
-  p.nChroma = static_cast<int>(napi::numberField(env, o, "nChroma", op));
+  p.nChroma = static_cast<int>(napi::intField(env, o, "nChroma", op, 1, 120));
   p.tuning = napi::numberField(env, o, "tuning", op);  // NaN: estimate
   p.ctroct = napi::numberField(env, o, "ctroct", op);
   p.octwidth = napi::numberField(env, o, "octwidth", op);
   p.chromaNorm = napi::numberField(env, o, "chromaNorm", op);
   p.bandwidthP = napi::numberField(env, o, "bandwidthP", op);
   p.rollPercent = napi::numberField(env, o, "rollPercent", op);
-  p.frameLength = static_cast<int>(napi::numberField(env, o, "frameLength", op));
-  p.frameHop = static_cast<int>(napi::numberField(env, o, "frameHop", op));
+  p.frameLength = static_cast<int>(napi::intField(env, o, "frameLength", op, 1, limits::kMaxFftSize));
+  p.frameHop = static_cast<int>(napi::intField(env, o, "frameHop", op, 1, limits::kMaxHop));
   p.frameCenter = p.stft.center;
-  p.threads = static_cast<int>(napi::numberField(env, o, "threads", op));
-  if (p.threads < 1 || p.threads > 64) napi::throwInvalidArgument(env, op, "threads must be in [1, 64]");
+  p.threads = static_cast<int>(napi::intField(env, o, "threads", op, 1, 64));
   job.onsetParams.aggregate = beat::parseAggregate(env, napi::stringField(env, o, "onsetAggregate", op), op);
-  job.onsetParams.lag = static_cast<int>(napi::numberField(env, o, "lag", op));
-  job.onsetParams.maxSize = static_cast<int>(napi::numberField(env, o, "maxSize", op));
+  job.onsetParams.lag = static_cast<int>(napi::intField(env, o, "lag", op, 1, 1 << 20));
+  job.onsetParams.maxSize = static_cast<int>(napi::intField(env, o, "maxSize", op, 1, 4096));
   job.onsetParams.detrend = napi::boolField(env, o, "detrend", op);
   job.onsetParams.center = p.stft.center;
   job.onsetParams.nFft = p.stft.nFft;

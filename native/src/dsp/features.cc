@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/limits.h"
 #include "dsp/avx2.h"
 
 #include <cstdlib>
@@ -211,17 +212,35 @@ float medianF(std::vector<float>& v) {
 }
 
 void validateFeatureParams(const FeatureParams& p) {
-  if (!(p.sr > 0) || !std::isfinite(p.sr)) throw Error(code::kInvalidArgument, "features: sampleRate must be positive");
+  limits::requireRate(p.sr, "features", "sampleRate");
   validateStftParams(p.stft, "features");
-  if (p.nMels < 1) throw Error(code::kInvalidArgument, "features: nMels must be >= 1");
+  if (p.nMels < 1 || p.nMels > 4096) throw Error(code::kInvalidArgument, "features: nMels must be in [1, 4096]");
   if (p.nMfcc < 1 || p.nMfcc > p.nMels)
     throw Error(code::kInvalidArgument, "features: nMfcc (" + std::to_string(p.nMfcc) + ") must be in [1, nMels]");
-  if (p.nChroma < 1) throw Error(code::kInvalidArgument, "features: nChroma must be >= 1");
+  if (p.nChroma < 1 || p.nChroma > 120) throw Error(code::kInvalidArgument, "features: nChroma must be in [1, 120]");
+  // Every real-valued setting must be finite (NaN reaching a float-to-int cast is undefined
+  // behaviour); the encodings of "unset" (fmax < 0, topDb < 0, tuning NaN, chromaNorm inf) are kept.
+  const double inf = std::numeric_limits<double>::infinity();
+  limits::requireRange(p.fmin, 0.0, p.sr, "features", "fmin");
+  if (!(p.fmax < 0) && !(p.fmax > p.fmin && p.fmax <= 1e7))
+    throw Error(code::kInvalidArgument, "features: fmax must exceed fmin (or be unset)");
+  limits::requireRange(p.melPowerExp, 1e-6, 1e6, "features", "power");
+  limits::requireRange(p.dbRef, 1e-300, 1e300, "features", "ref");
+  if (!std::isnan(p.dbTopDb)) limits::requireRange(p.dbTopDb, -inf, 1e6, "features", "topDb");
+  limits::requireRange(p.dbAmin, 1e-300, 1e300, "features", "amin");
+  limits::requireRange(p.lifter, 0.0, 1e9, "features", "lifter");
+  if (!std::isnan(p.tuning)) limits::requireRange(p.tuning, -0.5, 0.5, "features", "tuning");
+  limits::requireRange(p.ctroct, -1e3, 1e3, "features", "ctroct");
+  limits::requireRange(p.octwidth, -inf, 1e3, "features", "octwidth");
+  limits::requireRange(p.chromaNorm, 0.0, inf, "features", "chromaNorm");
+  limits::requireRange(p.bandwidthP, 1e-6, 1e6, "features", "bandwidthP");
+  if (p.melNorm.kind == MelNorm::PNorm) limits::requireRange(p.melNorm.p, 1e-6, inf, "features", "melNorm");
+  if (p.threads < 1 || p.threads > 64) throw Error(code::kInvalidArgument, "features: threads must be in [1, 64]");
   if (!(p.rollPercent > 0.0 && p.rollPercent < 1.0))
     throw Error(code::kInvalidArgument, "features: rollPercent must lie in (0, 1)");
   if (!(p.dbAmin > 0)) throw Error(code::kInvalidArgument, "features: amin must be > 0");
-  if (p.frameLength < 1 || p.frameHop < 1)
-    throw Error(code::kInvalidArgument, "features: frameLength and frameHop must be >= 1");
+  if (p.frameLength < 1 || p.frameHop < 1 || p.frameLength > limits::kMaxFftSize || p.frameHop > limits::kMaxHop)
+    throw Error(code::kInvalidArgument, "features: frameLength must be in [1, 65536] and frameHop in [1, 2^20]");
 }
 
 }  // namespace
@@ -551,6 +570,10 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     const int bins = p.stft.nFft / 2 + 1;
     const int64_t T = stftFrameCount(n, p.stft);
     out.frames = T;
+    // every per-frame matrix at once (mel is kept for dB/MFCC/onset), before anything is allocated
+    limits::checkAlloc(static_cast<double>(T) * (p.nMels * (needMel ? 2.0 : 0.0) + (p.mfcc ? p.nMfcc : 0) +
+                                                 (p.chroma ? p.nChroma : 0) + 3.0),
+                       sizeof(float), "features", "the feature matrices");
     const double fmax = p.fmax < 0 ? p.sr / 2.0 : p.fmax;
     SparseRows melFb;
     if (needMel) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/limits.h"
 #include "dsp/avx2.h"
 
 namespace de::dsp {
@@ -21,9 +22,22 @@ PadMode parsePadMode(const std::string& name) {
 
 void validateStftParams(const StftParams& p, const char* op) {
   const std::string o(op);
-  if (p.nFft < 1) throw Error(code::kInvalidArgument, o + ": nFft (" + std::to_string(p.nFft) + ") must be >= 1");
-  if (p.hopLength < 1)
-    throw Error(code::kInvalidArgument, o + ": hopLength (" + std::to_string(p.hopLength) + ") must be >= 1");
+  if (p.nFft < 1 || p.nFft > limits::kMaxFftSize)
+    throw Error(code::kInvalidArgument, o + ": nFft (" + std::to_string(p.nFft) + ") must be in [1, 65536]");
+  if (p.hopLength < 1 || p.hopLength > limits::kMaxHop)
+    throw Error(code::kInvalidArgument, o + ": hopLength (" + std::to_string(p.hopLength) + ") must be in [1, 2^20]");
+  // kissfft transforms a prime factor q in O(n * q) (no Bluestein): nFft = 65521 cost seconds per
+  // frame (found by fuzz_audio). Sizes whose factors are all <= 127 stay within ~12x of a power of two.
+  int rest = p.nFft, largest = 1;
+  for (int q = 2; q * q <= rest; ++q)
+    while (rest % q == 0) {
+      largest = q;
+      rest /= q;
+    }
+  if (rest > 1) largest = std::max(largest, rest);
+  if (largest > kMaxFftPrimeFactor)
+    throw Error(code::kInvalidArgument, o + ": nFft (" + std::to_string(p.nFft) + ") has the prime factor " +
+                                            std::to_string(largest) + "; factors above 127 are not supported");
   if (p.winLength < 1 || p.winLength > p.nFft)
     throw Error(code::kInvalidArgument,
                 o + ": winLength (" + std::to_string(p.winLength) + ") must be in [1, nFft=" +
@@ -154,6 +168,7 @@ Spectrogram stft(const float* x, int64_t n, const StftParams& p, const CancelTok
   Spectrogram s;
   s.bins = framer.bins();
   s.frames = stftFrameCount(n, p);
+  limits::checkAlloc(static_cast<double>(s.frames) * s.bins, sizeof(std::complex<float>), "stft", "the spectrogram");
   s.data.resize(static_cast<size_t>(s.frames) * s.bins);
   for (int64_t t = 0; t < s.frames; t += 4) {
     if ((t & 255) == 0 && cancel) cancel->throwIfRequested("stft");
@@ -182,7 +197,11 @@ std::vector<float> istft(const std::complex<float>* spec, int bins, int64_t fram
     outLen = nFrames > 0 ? nFft + static_cast<int64_t>(hop) * (nFrames - 1) - 2 * half : 0;
     if (outLen < 0) outLen = 0;
   }
+  if (frames < 0) throw Error(code::kInvalidArgument, "istft: frames must not be negative");
   const int64_t fullLen = nFrames > 0 ? nFft + static_cast<int64_t>(hop) * (nFrames - 1) : 0;
+  // two double buffers of fullLen, then the float output
+  limits::checkAlloc(static_cast<double>(fullLen), 2 * sizeof(double), "istft", "the overlap-add buffers");
+  limits::checkAlloc(static_cast<double>(outLen), sizeof(float), "istft", "the output");
   std::vector<double> acc(static_cast<size_t>(fullLen), 0.0);
   std::vector<double> wss(static_cast<size_t>(fullLen), 0.0);
   const std::vector<double> w = padCenter(makeWindow(p.window, p.winLength), nFft);

@@ -27,6 +27,9 @@ struct StftParams {
   PadMode padMode = PadMode::Constant;
 };
 
+// Largest prime factor an FFT size may have (see validateStftParams).
+inline constexpr int kMaxFftPrimeFactor = 127;
+
 void validateStftParams(const StftParams& p, const char* op);
 
 // Frames for n samples: 1 + floor((n + 2*(nFft/2) - nFft) / hop) when centred, else

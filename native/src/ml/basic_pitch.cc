@@ -35,6 +35,17 @@ double frameToTime(int64_t frame) {
 std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, const float* contour, int64_t T,
                                      const NoteOptions& opt) {
   std::vector<NoteEvent> events;
+  // basic-pitch raises on these too (int(round(-inf))); here a NaN, zero or negative frequency
+  // reached a double-to-int64 cast, which is undefined behaviour (found by fuzz_audio)
+  for (const auto& f : {opt.minFrequency, opt.maxFrequency}) {
+    if (f && !(*f > 0 && *f <= 1e6)) {
+      throw Error(code::kInvalidArgument, "basicPitch: minFrequency/maxFrequency (" + std::to_string(*f) +
+                                              ") must be in (0, 1e6] Hz");
+    }
+  }
+  if (opt.minNoteLength < 0 || opt.energyTolerance < 0) {
+    throw Error(code::kInvalidArgument, "basicPitch: minNoteLength and energyTolerance must not be negative");
+  }
   if (T <= 0) return events;
   const size_t total = static_cast<size_t>(T) * kNotes;
   auto at = [](int64_t t, int k) { return static_cast<size_t>(t) * kNotes + static_cast<size_t>(k); };
@@ -279,7 +290,8 @@ void checkModel(const Session& session, const std::string& label) {
     fail("wrong input shape");
   const std::pair<const char*, int64_t> outs[] = {{kContourName, kContourBins}, {kNoteName, kNotes}, {kOnsetName, kNotes}};
   for (const auto& [name, bins] : outs) {
-    auto it = std::find_if(session.outputs().begin(), session.outputs().end(), [&](const TensorSpec& s) { return s.name == name; });
+    const char* const wanted = name;  // C++17 lambdas cannot capture structured bindings (clang rejects it)
+    auto it = std::find_if(session.outputs().begin(), session.outputs().end(), [&](const TensorSpec& s) { return s.name == wanted; });
     if (it == session.outputs().end()) fail(std::string("missing output '") + name + "'");
     if (it->elementType != "float32") fail(std::string("output '") + name + "' is " + it->elementType);
     if (it->shape.size() != 3 || (it->shape[1] != kWindowFrames && it->shape[1] != -1) || (it->shape[2] != bins && it->shape[2] != -1))

@@ -72,10 +72,10 @@ bp::NoteOptions readNoteOptions(Napi::Env env, const Napi::Object& o, const std:
   bp::NoteOptions n;
   n.onsetThreshold = napi::numberField(env, o, "onsetThreshold", op);
   n.frameThreshold = napi::numberField(env, o, "frameThreshold", op);
-  n.minNoteLength = static_cast<int>(napi::numberField(env, o, "minNoteLengthFrames", op));
+  n.minNoteLength = static_cast<int>(napi::intField(env, o, "minNoteLengthFrames", op, 0, 1 << 30));
   n.inferOnsets = napi::boolField(env, o, "inferOnsets", op);
   n.melodiaTrick = napi::boolField(env, o, "melodiaTrick", op);
-  n.energyTolerance = static_cast<int>(napi::numberField(env, o, "energyTolerance", op));
+  n.energyTolerance = static_cast<int>(napi::intField(env, o, "energyTolerance", op, 0, 1 << 30));
   n.includePitchBends = napi::boolField(env, o, "includePitchBends", op);
   if (o.Get("minFrequency").IsNumber()) n.minFrequency = o.Get("minFrequency").As<Napi::Number>().DoubleValue();
   if (o.Get("maxFrequency").IsNumber()) n.maxFrequency = o.Get("maxFrequency").As<Napi::Number>().DoubleValue();
@@ -205,7 +205,7 @@ Napi::Value BasicPitchTranscribe(const Napi::CallbackInfo& info) {
   Napi::Object opts = napi::objectArg(env, info, 2, op);
   bp::NoteOptions noteOptions = readNoteOptions(env, opts, op);
   bp::InferOptions inferOptions;
-  inferOptions.batch = static_cast<int>(napi::numberField(env, opts, "batch", op));
+  inferOptions.batch = static_cast<int>(napi::intField(env, opts, "batch", op, 1, 4096));
   inferOptions.legacyTrim = napi::boolField(env, opts, "legacyTrim", op);
   bool posteriors = napi::boolField(env, opts, "posteriors", op);
   CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
@@ -239,7 +239,7 @@ Napi::Value BasicPitchNotes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "basicPitchNotes";
   Napi::Object input = napi::objectArg(env, info, 0, op);
-  const int64_t frames = static_cast<int64_t>(napi::numberField(env, input, "frames", op));
+  const int64_t frames = napi::intField(env, input, "frames", op, 0, int64_t{1} << 40);
   auto note = napi::pinFloat32(env, input.Get("note"), op, "note");
   auto onset = napi::pinFloat32(env, input.Get("onset"), op, "onset");
   auto contour = napi::pinFloat32(env, input.Get("contour"), op, "contour");

@@ -176,12 +176,12 @@ Napi::Value DemucsSeparate(const Napi::CallbackInfo& info) {
   napi::AudioArg input = napi::audioArg(env, info, 1, op);
   Napi::Object opts = napi::objectArg(env, info, 2, op);
   demucs::SeparateOptions options;
-  options.overlap = napi::numberField(env, opts, "overlap", op);
-  options.transitionPower = napi::numberField(env, opts, "transitionPower", op);
-  options.shifts = static_cast<int>(napi::numberField(env, opts, "shifts", op));
-  options.seed = static_cast<uint64_t>(napi::numberField(env, opts, "seed", op));
-  options.batch = static_cast<int>(napi::numberField(env, opts, "batch", op));
-  options.segmentSeconds = napi::numberField(env, opts, "segmentSeconds", op);
+  options.overlap = napi::rangeField(env, opts, "overlap", op, 0.0, 0.99);
+  options.transitionPower = napi::rangeField(env, opts, "transitionPower", op, 1e-6, 1e6);
+  options.shifts = static_cast<int>(napi::intField(env, opts, "shifts", op, 0, 20));
+  options.seed = static_cast<uint64_t>(napi::intField(env, opts, "seed", op, 0, int64_t{1} << 53));
+  options.batch = static_cast<int>(napi::intField(env, opts, "batch", op, 1, 4096));
+  options.segmentSeconds = napi::rangeField(env, opts, "segmentSeconds", op, 0.0, 3600.0);
   CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
   Napi::Function onProgress;
   if (info.Length() > 4 && info[4].IsFunction()) onProgress = info[4].As<Napi::Function>();

@@ -1,5 +1,7 @@
 #include "napi/args.h"
 
+#include "common/limits.h"
+
 namespace de::napi {
 
 ModelSource modelArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const std::string& op) {
@@ -19,8 +21,8 @@ ModelSource modelArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, co
 ml::SessionOptions sessionOptionsField(Napi::Env env, const Napi::Object& opts, const std::string& op,
                                        ml::SessionOptions defaults) {
   ml::SessionOptions options = std::move(defaults);
-  options.intraOpThreads = static_cast<int>(numberField(env, opts, "intraOpThreads", op));
-  options.interOpThreads = static_cast<int>(numberField(env, opts, "interOpThreads", op));
+  options.intraOpThreads = static_cast<int>(intField(env, opts, "intraOpThreads", op, 1, 256));
+  options.interOpThreads = static_cast<int>(intField(env, opts, "interOpThreads", op, 1, 256));
   Napi::Value memoryPattern = opts.Get("memoryPattern");
   if (memoryPattern.IsBoolean()) options.memoryPattern = memoryPattern.As<Napi::Boolean>().Value();
   Napi::Value providers = opts.Get("providers");
@@ -39,8 +41,8 @@ AudioArg audioArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const
     if (audio.path.empty()) throwInvalidArgument(env, op, "path must not be empty");
   } else {
     audio.pinned = pinFloat32(env, input.Get("samples"), op, "samples");
-    audio.sampleRate = numberField(env, input, "sampleRate", op);
-    audio.channels = static_cast<int>(numberField(env, input, "channels", op));
+    audio.sampleRate = rateField(env, input, "sampleRate", op);
+    audio.channels = static_cast<int>(intField(env, input, "channels", op, 1, limits::kMaxChannels));
     if (!(audio.sampleRate > 0) || audio.channels < 1 || audio.pinned.size % static_cast<size_t>(audio.channels) != 0) {
       throwInvalidArgument(env, op, "samples must be interleaved frames of `channels` at a positive rate");
     }

@@ -3,12 +3,14 @@
 
 #include <napi.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/cancel.h"
 #include "common/error.h"
+#include "common/limits.h"
 
 namespace de::napi {
 
@@ -125,6 +127,37 @@ inline double numberField(Napi::Env env, const Napi::Object& obj, const char* ke
   Napi::Value v = obj.Get(key);
   if (!v.IsNumber()) throwInvalidArgument(env, op, std::string("option '") + key + "' must be a number");
   return v.As<Napi::Number>().DoubleValue();
+}
+// An integer option in [lo, hi]. Casting NaN or an out-of-range double to int is undefined
+// behaviour, so every integer the glue reads goes through here.
+inline int64_t intField(Napi::Env env, const Napi::Object& obj, const char* key, const std::string& op, int64_t lo,
+                        int64_t hi) {
+  const double v = numberField(env, obj, key, op);
+  if (!(v >= static_cast<double>(lo) && v <= static_cast<double>(hi)) || std::trunc(v) != v) {
+    throwInvalidArgument(env, op, std::string("option '") + key + "' (" + std::to_string(v) +
+                                      ") must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                                      "]");
+  }
+  return static_cast<int64_t>(v);
+}
+// A sample rate within limits::kMinSampleRate .. kMaxSampleRate (1 kHz .. 768 kHz).
+inline double rateField(Napi::Env env, const Napi::Object& obj, const char* key, const std::string& op) {
+  const double v = numberField(env, obj, key, op);
+  if (!limits::plausibleRate(v)) {
+    throwInvalidArgument(env, op, std::string("option '") + key + "' (" + std::to_string(v) +
+                                      ") must be a sample rate within 1000..768000 Hz");
+  }
+  return v;
+}
+// A finite number in [lo, hi] (NaN fails).
+inline double rangeField(Napi::Env env, const Napi::Object& obj, const char* key, const std::string& op, double lo,
+                         double hi) {
+  const double v = numberField(env, obj, key, op);
+  if (!(v >= lo && v <= hi)) {
+    throwInvalidArgument(env, op, std::string("option '") + key + "' (" + std::to_string(v) + ") must be within [" +
+                                      std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  return v;
 }
 inline bool boolField(Napi::Env env, const Napi::Object& obj, const char* key, const std::string& op) {
   Napi::Value v = obj.Get(key);

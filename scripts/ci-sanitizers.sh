@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# CI: builds the pure C++ cores with clang under ASan + UBSan (the vendored codecs under ASan),
+# runs the C++ unit tests (native/test/*.cc), then both libFuzzer targets for a bounded total
+# (FUZZ_SECONDS, default 90). Any crash, leak, sanitizer report or test failure fails it.
+# Needs clang and libclang-rt (.ci/run installs them). ~6-8 minutes on 2 cores from scratch.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/fuzz-common.sh
+FUZZ_SECONDS=${FUZZ_SECONDS:-90}
+
+start=$SECONDS
+san_build
+echo "sanitizers: built in $((SECONDS - start)) s"
+"$SAN_BUILD/native_tests"
+per=$((FUZZ_SECONDS / 2))
+for target in decode audio; do
+  echo "sanitizers: fuzz_$target for ${per} s"
+  run_fuzzer "$target" "$per"
+done
+echo "sanitizers: passed in $((SECONDS - start)) s"
