@@ -76,6 +76,26 @@ describe('server-grade pipeline and CLI', () => {
     });
   });
 
+  describe('truncated input', () => {
+    it('a WAV cut short decodes what is present, warns and is reported; --strict fails it', () => {
+      const cut = join(dir, 'cut.wav');
+      const bytes = readFileSync(song);
+      writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.7)));
+      const out = join(dir, 'truncated');
+      const r = runCli(['--wav', cut, '--song-id', 't', '--out', out, ...FAST, '--no-transcription', '--json']);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/is truncated: decoded the \d+ of \d+ frames present/);
+      const summary = summaryOf(out, 't');
+      expect(summary.data_quality.truncated_input.expected_frames).toBe(6 * 22050);
+      expect(summary.data_quality.truncated_input.actual_frames).toBeLessThan(6 * 22050);
+      expect(summary.data_quality.degraded_reasons).toContain('the input file is truncated: decoded what is present');
+      expect(summary.duration_s).toBeGreaterThan(3.5);
+      const strict = runCli(['--wav', cut, '--song-id', 't2', '--out', out, ...FAST, '--no-transcription', '--strict', '--json']);
+      expect(strict.status).toBe(1);
+      expect(JSON.parse(strict.stdout).failed[0].code).toBe('DE_CORRUPT_AUDIO');
+    });
+  });
+
   describe('resume trusts only complete outputs', () => {
     it('skips a verified song (logged in single-file mode) and redoes one with a deleted chunk or a garbage Parquet file', () => {
       const out = join(dir, 'resume');

@@ -41,7 +41,12 @@ export async function ingest(ctx: SongContext): Promise<void> {
   // All channels are kept only for separation and native-format chunks; otherwise the decoder
   // mixes to mono block by block and the multichannel signal never exists in memory.
   const needChannels = cfg.useDemucsSeparation || (cfg.writeBarChunks && cfg.writeBarChunkWavs && cfg.preserveChunkAudio);
-  const decoded = await decodeAudio(cfg.inputWav, { signal, mono: !needChannels });
+  // A WAV/AIFF cut short decodes what is present (as the original does), with a warning and
+  // data_quality.truncated_input; --strict makes it a failure.
+  const decoded = await decodeAudio(cfg.inputWav, { signal, mono: !needChannels, strict: ctx.strict, logger: ctx.log });
+  if (decoded.truncated) {
+    ctx.quality.truncated_input = { expected_frames: decoded.truncated.expectedFrames, actual_frames: decoded.truncated.actualFrames };
+  }
   const mono = await mixToMonoYielding(decoded.samples, decoded.channels);
   const analysisInput =
     decoded.sampleRate === cfg.analysisSr ? mono : await resample(mono, { inRate: decoded.sampleRate, outRate: cfg.analysisSr, signal });
