@@ -67,8 +67,16 @@ int64_t padIndex(int64_t i, int64_t n, PadMode mode) {
   return -1;
 }
 
-StftFramer::StftFramer(const StftParams& p) : p_(p), fft_(p.nFft) {
+namespace {
+// Validates before any member is built: fft_ used to allocate its plan for nFft = INT_MAX (16 GiB)
+// before the body's check ran (found by fuzz_audio).
+const StftParams& validated(const StftParams& p) {
   validateStftParams(p, "stft");
+  return p;
+}
+}  // namespace
+
+StftFramer::StftFramer(const StftParams& p) : p_(validated(p)), fft_(p.nFft) {
   const std::vector<double> w = padCenter(makeWindow(p.window, p.winLength), p.nFft);
   window_.assign(w.begin(), w.end());
   buf_.resize(static_cast<size_t>(p.nFft));
