@@ -17,8 +17,10 @@ say "packing (prepack builds the prebuild)"
   { tail -n 40 "$work/pack.log" >&2; fail "npm pack (log above)"; }
 tgz="$work/$(tail -n 1 "$work/pack.out")"
 [[ -f "$tgz" ]] || fail "npm pack wrote no tarball"
-tar -tzf "$tgz" | grep -q '^package/prebuilds/linux-x64/node.napi.glibc.node$' || fail "the tarball has no prebuilds/linux-x64/node.napi.glibc.node"
-tar -tzf "$tgz" | grep -q '^package/prebuilds/linux-x64/libonnxruntime.so.1$' || fail "the tarball has no prebuilds/linux-x64/libonnxruntime.so.1"
+tar -tzf "$tgz" >"$work/contents.txt"
+for f in prebuilds/linux-x64/node.napi.glibc.node prebuilds/linux-x64/libonnxruntime.so.1 dist/index.js; do
+  grep -qx "package/$f" "$work/contents.txt" || fail "the tarball has no $f"
+done
 grep -h 'needs GLIBC' "$work/pack.out" "$work/pack.log" | sed 's/^/check-packed-install: /' || true
 say "tarball $(basename "$tgz"): $(du -h "$tgz" | cut -f1)"
 

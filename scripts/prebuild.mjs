@@ -1,4 +1,5 @@
-// `npm run prebuild` (and `prepack`, so `npm pack` ships it): builds the addon and copies it to
+// `npm run prebuild` (and `prepack`, so `npm pack` ships it): builds the addon (GCC 10 / glibc 2.31
+// sysroot, see below) and copies it to
 // prebuilds/<platform>-<arch>/ with prebuildify's naming (node.napi.<libc>.node), puts ONNX
 // Runtime's shared library from the onnxruntime-node dev dependency beside it (consumers then
 // never install onnxruntime-node, whose install script downloads CUDA files), reports the newest
@@ -42,13 +43,26 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
 }
 
 run('bash', [join(root, 'scripts', 'vendor-fetch.sh')]);
-run(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'compile', '--directory', root]);
+// Built apart from build/ (the development build) with Debian 11's GCC 10 and glibc 2.31
+// (scripts/prebuild-toolchain.sh), so the shipped addon runs on glibc >= 2.29 systems.
+// DIDACTIC_PREBUILD_HOST_TOOLCHAIN=1 uses the machine's compiler instead (then it needs that glibc).
+const hostToolchain = process.env.DIDACTIC_PREBUILD_HOST_TOOLCHAIN === '1';
+const buildDir = join(root, hostToolchain ? 'build' : 'build-prebuild');
+const compilers = [];
+if (!hostToolchain) {
+  const tc = spawnSync('bash', [join(root, 'scripts', 'prebuild-toolchain.sh')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (tc.status !== 0) process.exit(tc.status ?? 1);
+  const bin = tc.stdout.trim().split('\n').pop();
+  compilers.push(`--CDCMAKE_C_COMPILER=${join(bin, 'cc')}`, `--CDCMAKE_CXX_COMPILER=${join(bin, 'c++')}`, '--CDDIDACTIC_NATIVE_TESTS=OFF');
+}
+console.log(`prebuild: building in ${buildDir.slice(root.length + 1)} (${hostToolchain ? 'host compiler' : 'GCC 10 / glibc 2.31 sysroot'})`);
+run(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'compile', '--directory', root, '--out', buildDir, ...compilers]);
 
 const libc = process.report?.getReport().header.glibcVersionRuntime ? 'glibc' : 'musl';
 const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 mkdirSync(dir, { recursive: true });
 const target = join(dir, `node.napi.${libc}.node`);
-copyFileSync(join(root, 'build', 'Release', 'didactic_engine.node'), target);
+copyFileSync(join(buildDir, 'Release', 'didactic_engine.node'), target);
 console.log(`prebuild: wrote ${target}`);
 
 const ortPkg = dirname(require.resolve('onnxruntime-node/package.json'));
@@ -70,6 +84,11 @@ console.log(`prebuild: copied ONNX Runtime ${ortVersion} (libonnxruntime.so.1) f
 for (const file of [target, join(dir, 'libonnxruntime.so.1')]) {
   const v = symbolVersions(file);
   console.log(`prebuild: ${file.slice(root.length + 1)} needs ${v ? Object.entries(v).map(([k, x]) => `${k}_${x}`).join(', ') : '(objdump not found)'}`);
+  // The target: glibc <= 2.31 (Debian 11, Ubuntu 20.04), unless the host compiler was asked for.
+  if (file === target && v?.GLIBC && !hostToolchain && compare(v.GLIBC.split('.').map(Number), [2, 31]) > 0) {
+    console.error(`prebuild: the addon needs GLIBC_${v.GLIBC}, above the 2.31 target`);
+    process.exit(1);
+  }
 }
 
 run(
