@@ -103,10 +103,16 @@ async function sourceBuild() {
   await step(log, logPath, 'configuring', process.execPath, [cmakeJs, 'configure', '--directory', root, '--CDDIDACTIC_NATIVE_TESTS=OFF']);
   let shown = -1;
   let linking = false;
+  let topTotal;
   await step(log, logPath, 'compiling', process.execPath, [cmakeJs, 'build', '--directory', root], (line) => {
+    if (/Re-(checking|running)/.test(line)) return; // cmake regenerating, not a compile step
     const ninja = /^\[(\d+)\/(\d+)\]/.exec(line);
     const make = /^\[\s*(\d+)%\]/.exec(line);
     const [done, total] = ninja ? [Number(ninja[1]), Number(ninja[2])] : make ? [Number(make[1]), 100] : [0, 0];
+    // Vendored libraries build in nested ninja runs whose [n/m] lines come through too: follow
+    // only the top-level count (the first one seen).
+    if (total > 0) topTotal ??= total;
+    if (total !== topTotal) return;
     if (!linking && /Linking CXX shared (module|library) .*didactic_engine\.node/.test(line)) {
       linking = true;
       say('[4/4] linking');

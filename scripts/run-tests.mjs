@@ -28,7 +28,14 @@ const haveAbc2midi = spawnSync('sh', ['-c', 'command -v abc2midi'], { stdio: 'ig
 const haveShared = existsSync(join(root, '..', 'shared'));
 
 // Why a test in a file may skip: [marker in the file's text, condition met, reason, how to enable].
+const demucsRandom = process.env.DIDACTIC_DEMUCS_RANDOM ?? '/tmp/didactic-demucs/htdemucs-random';
 const NEEDS = [
+  [
+    /\.venv-torch/,
+    existsSync(join(root, '.venv-torch', 'bin', 'python')) && existsSync(`${demucsRandom}.onnx`),
+    'the PyTorch Demucs reference is not set up (.venv-torch and an exported random htdemucs)',
+    'see docs/models.md (Demucs parity)',
+  ],
   [/\.venv|pythonHas|venvPython|hasPython|music21/, venvReady, 'Python reference environment missing (.venv)', 'run `npm run setup:reference`'],
   [/abc2midi/, haveAbc2midi, 'abc2midi not installed', 'apt-get install abcmidi'],
   [/'shared'/, haveShared, "the project's shared data (../shared) is not beside this checkout", 'clone next to shared/'],
