@@ -35,9 +35,10 @@ function fetchWeights() {
   say(`fetching Basic Pitch weights (${BASIC_PITCH.spec} from the npm registry)`);
   const tmp = mkdtempSync(join(tmpdir(), 'didactic-weights-'));
   try {
-    // npm_execpath is the npm running this install: same registry, cache and proxy settings.
+    // npm_execpath is the npm running this install (same registry, cache and proxy settings);
+    // under another package manager, the npm on PATH.
     const npm = process.env.npm_execpath;
-    const [cmd, args] = npm && /\.[cm]?js$/.test(npm) ? [process.execPath, [npm]] : ['npm', []];
+    const [cmd, args] = npm && /npm-cli\.[cm]?js$/.test(npm) ? [process.execPath, [npm]] : ['npm', []];
     const pack = spawnSync(cmd, [...args, 'pack', BASIC_PITCH.spec, '--pack-destination', tmp, '--ignore-scripts', '--silent'], {
       cwd: tmp,
       encoding: 'utf8',
