@@ -100,8 +100,8 @@ async function sourceBuild() {
   await step(log, logPath, 'fetching sources', 'bash', [join(root, 'scripts', 'vendor-fetch.sh')]);
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   say('[2/4] configuring');
-  // Without the native C++ tests: consumers do not need them (a checkout builds them by default).
-  await step(log, logPath, 'configuring', process.execPath, [cmakeJs, 'configure', '--directory', root, '--CDDIDACTIC_NATIVE_TESTS=OFF']);
+  // The C++ unit tests build only in a checkout (CMakeLists.txt: the package does not ship them).
+  await step(log, logPath, 'configuring', process.execPath, [cmakeJs, 'configure', '--directory', root]);
   let shown = -1;
   let linking = false;
   let topTotal;
