@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 
 import type { NativeRuntimeInfo } from '../../binding.js';
 import { fromNative, NativeError } from '../errors.js';
-import { loadBinding } from '../native/load.js';
+import { loadBinding, packageRoot } from '../native/load.js';
 
 const require = createRequire(import.meta.url);
 
@@ -17,21 +17,26 @@ const LIBRARY_NAMES: Record<string, string> = {
 };
 
 /**
- * Where the ONNX Runtime shared library is: $DIDACTIC_ORT_LIBRARY, else the copy bundled in the
- * onnxruntime-node package (we use only its library; its install script never runs).
+ * Where the ONNX Runtime shared library is: $DIDACTIC_ORT_LIBRARY; else the onnxruntime-node
+ * package when one is installed (a user who wants CUDA installs it: its install script fetches the
+ * CUDA provider libraries beside the runtime); else the copy the npm tarball ships in
+ * prebuilds/<platform>-<arch>/ (taken from onnxruntime-node at pack time, so consumers never run
+ * that package's downloading install script).
  */
 export function ortLibraryPath(): string {
   const override = process.env.DIDACTIC_ORT_LIBRARY;
   if (override) return override;
   const name = LIBRARY_NAMES[process.platform];
   if (!name) throw new NativeError('DE_NATIVE_RUNTIME_MISSING', `onnxruntime: unsupported platform ${process.platform}`);
+  const bundled = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, name);
   let pkgDir: string;
   try {
     pkgDir = dirname(require.resolve('onnxruntime-node/package.json'));
   } catch (err) {
+    if (existsSync(bundled)) return bundled;
     throw new NativeError(
       'DE_NATIVE_RUNTIME_MISSING',
-      'onnxruntime: the onnxruntime-node package is not installed; install it or set DIDACTIC_ORT_LIBRARY',
+      `onnxruntime: no runtime library: neither ${bundled} (prebuilt package) nor the onnxruntime-node package; install onnxruntime-node or set DIDACTIC_ORT_LIBRARY`,
       { cause: err },
     );
   }

@@ -25,6 +25,30 @@ export function addonOrigin(): AddonOrigin {
   return { path, prebuilt: path.split(/[\\/]/).includes('prebuilds') };
 }
 
+/**
+ * Why the addon did not load, in words a user can act on. A prebuild linked against a newer C
+ * library than this system's fails in dlopen with "version `GLIBC_2.xx' not found": say which
+ * version it needs and how to build from source instead of passing the raw loader error on.
+ */
+export function explainAddonLoadError(message: string, hasVendor: boolean, glibcRuntime?: string): string {
+  const build = hasVendor
+    ? 'run `npm run build:native` to compile it'
+    : 'rebuild it from source with `DIDACTIC_FORCE_BUILD=1 npm rebuild didactic-engine` (needs cmake, a C++17 compiler and apt-get)';
+  const where = `${process.platform}-${process.arch}, Node ${process.version}`;
+  const glibc = /version `(GLIBC(?:XX)?)_([\d.]+)' not found/.exec(message);
+  if (glibc) {
+    const need = glibc[1] === 'GLIBC' ? `glibc ${glibc[2]}` : `libstdc++ with GLIBCXX_${glibc[2]}`;
+    return (
+      `didactic-engine: the prebuilt native addon needs ${need} or newer, but this system has glibc ${glibcRuntime ?? 'unknown'} ` +
+      `(${where}); ${build}.`
+    );
+  }
+  if (/No native build was found/.test(message)) {
+    return `didactic-engine: no prebuilt native addon matches ${where} and none was built; ${build}.`;
+  }
+  return `didactic-engine: the native addon could not be loaded (${where}): ${message}. ${build[0]!.toUpperCase()}${build.slice(1)}.`;
+}
+
 /** Loads the native addon once (prebuilt first, then build/Release), with a helpful error. */
 export function loadBinding(): NativeBinding {
   if (cached) return cached;
@@ -34,14 +58,7 @@ export function loadBinding(): NativeBinding {
     return cached;
   } catch (err) {
     const hasVendor = existsSync(join(packageRoot, 'native', 'vendor', 'src'));
-    const hint = hasVendor
-      ? 'run `npm run build:native` to compile it'
-      : 'run `npm run vendor && npm run build:native` (needs cmake, a C++17 compiler and apt-get)';
-    throw new DidacticError(
-      'DE_ADDON_LOAD_FAILED',
-      `didactic-engine: the native addon could not be loaded for ${process.platform}-${process.arch} ` +
-        `(Node ${process.version}): ${(err as Error).message}. No prebuilt binary matched; ${hint}.`,
-      { cause: err },
-    );
+    const glibc = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
+    throw new DidacticError('DE_ADDON_LOAD_FAILED', explainAddonLoadError((err as Error).message, hasVendor, glibc), { cause: err });
   }
 }

@@ -12,12 +12,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { convertTfjsGraph } from '../../lib/models/basicPitch/convert.js';
+import { tfjsModelPath } from '../../lib/models/basicPitch/index.js';
 import { createSession } from '../../lib/models/session.js';
 import { parseModel } from '../../lib/models/onnxBuilder.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const official = join(root, '..', 'shared', 'basic-pitch', 'nmp.onnx');
-const tfjs = join(root, 'node_modules', '@spotify', 'basic-pitch', 'model', 'model.json');
+// The weights the install script fetched (weights/), or an installed @spotify/basic-pitch.
+let tfjs = '';
+try {
+  tfjs = tfjsModelPath();
+} catch {
+  tfjs = '(no @spotify/basic-pitch weights)';
+}
 const ready = existsSync(official) && existsSync(tfjs);
 if (!ready) console.warn(`basic-pitch converter test skipped: ${official} or ${tfjs} is absent`);
 

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { NativeBasicPitchHandle, NativeBasicPitchNoteOptions, NativeBasicPitchNotes } from '../../../binding.js';
 import { fromNative, InvalidArgumentError, ModelError } from '../../errors.js';
 import { withCancel } from '../../native/cancel.js';
-import { loadBinding } from '../../native/load.js';
+import { loadBinding, packageRoot } from '../../native/load.js';
 import { encodeStemMidi, type MidiNote, type StemMidiOptions, writeStemMidi } from '../../music/midi.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { parseOptions } from '../../util/validate.js';
@@ -123,8 +123,13 @@ export function defaultModelPath(): string {
   return join(modelCacheDir(), 'basic-pitch', 'nmp-tfjs-1.0.1.onnx');
 }
 
-/** model.json of the installed `@spotify/basic-pitch` package. */
+/**
+ * model.json of the `@spotify/basic-pitch` weights: the copy the install script fetched into
+ * <package>/weights/ (scripts/weights.mjs), else an installed `@spotify/basic-pitch` package.
+ */
 export function tfjsModelPath(): string {
+  const fetched = join(packageRoot, 'weights', 'basic-pitch-1.0.1', 'model.json');
+  if (existsSync(fetched)) return fetched;
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('@spotify/basic-pitch/package.json')), 'model', 'model.json');
 }
@@ -140,7 +145,7 @@ export async function ensureDefaultModel(): Promise<string> {
   try {
     source = tfjsModelPath();
   } catch {
-    throw new ModelError('DE_MODEL_NOT_FOUND', "ensureDefaultModel: the '@spotify/basic-pitch' package is not installed; pass the path of an nmp.onnx", {
+    throw new ModelError('DE_MODEL_NOT_FOUND', 'ensureDefaultModel: the Basic Pitch weights are missing (the install fetches them into weights/; `npm rebuild didactic-engine` retries); pass the path of an nmp.onnx', {
       op: 'ensureDefaultModel',
     });
   }

@@ -63,11 +63,16 @@ std::vector<TensorSpec> describe(OrtSession* session, bool inputs) {
     if (!st && tensorInfo) {
       ONNXTensorElementDataType type{};
       size_t dims = 0;
-      api->GetTensorElementType(tensorInfo, &type);
-      api->GetDimensionsCount(tensorInfo, &dims);
-      specs[i].shape.resize(dims);
-      api->GetDimensions(tensorInfo, specs[i].shape.data(), dims);
+      // Status checked after the type info is released, so an error cannot leak it.
+      st = api->GetTensorElementType(tensorInfo, &type);
+      if (!st) st = api->GetDimensionsCount(tensorInfo, &dims);
+      if (!st) {
+        specs[i].shape.resize(dims);
+        st = api->GetDimensions(tensorInfo, specs[i].shape.data(), dims);
+      }
       specs[i].elementType = elementTypeName(type);
+      if (st) api->ReleaseTypeInfo(typeInfo);
+      check(st, code::kModelInvalid, "session: tensor shape");
     } else {
       if (st) api->ReleaseStatus(st);
       specs[i].elementType = "non-tensor";
@@ -114,7 +119,8 @@ const RuntimeInfo& loadRuntime(const std::string& libraryPath) {
   int count = 0;
   if (!api->GetAvailableProviders(&providers, &count)) {
     for (int i = 0; i < count; ++i) runtime.availableProviders.emplace_back(providers[i]);
-    api->ReleaseAvailableProviders(providers, count);
+    // Releasing a provider list cannot fail in a way we could act on; drop its status.
+    if (OrtStatus* released = api->ReleaseAvailableProviders(providers, count)) api->ReleaseStatus(released);
   }
   // The handle is deliberately never closed: the runtime lives as long as the process.
   loaded.store(true);
@@ -229,7 +235,8 @@ std::vector<Tensor> Session::run(const std::vector<InputView>& inputs, const std
       watcher = std::thread([&]() {
         while (!finished.load()) {
           if (cancel->requested()) {
-            api->RunOptionsSetTerminate(runOptions);
+            // Best effort: if the flag cannot be set, the run simply completes and is discarded.
+            if (OrtStatus* st = api->RunOptionsSetTerminate(runOptions)) api->ReleaseStatus(st);
             return;
           }
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -252,12 +259,15 @@ std::vector<Tensor> Session::run(const std::vector<InputView>& inputs, const std
       check(api->GetTensorTypeAndShape(outputValues[i], &info), code::kInferenceFailed, "run");
       size_t dims = 0, count = 0;
       ONNXTensorElementDataType type{};
-      api->GetDimensionsCount(info, &dims);
-      results[i].shape.resize(dims);
-      api->GetDimensions(info, results[i].shape.data(), dims);
-      api->GetTensorShapeElementCount(info, &count);
-      api->GetTensorElementType(info, &type);
+      OrtStatus* shapeStatus = api->GetDimensionsCount(info, &dims);
+      if (!shapeStatus) {
+        results[i].shape.resize(dims);
+        shapeStatus = api->GetDimensions(info, results[i].shape.data(), dims);
+      }
+      if (!shapeStatus) shapeStatus = api->GetTensorShapeElementCount(info, &count);
+      if (!shapeStatus) shapeStatus = api->GetTensorElementType(info, &type);
       api->ReleaseTensorTypeAndShapeInfo(info);
+      check(shapeStatus, code::kInferenceFailed, "run: output shape");
       if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) {
         throw Error(code::kModelInvalid, "run: output '" + outputNames[i] + "' is " + elementTypeName(type) +
                                              ", expected float32");
