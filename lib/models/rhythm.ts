@@ -197,8 +197,12 @@ export class RhythmTracker {
   }
 
   /** Drops this tracker's reference to the session (freed once no call uses it). */
-  close(): void {
+  async close(): Promise<void> {
     this.#handle = null;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 
@@ -219,7 +223,7 @@ export async function trackRhythm(
   try {
     return await tracker.track(samples, sampleRate, rest);
   } finally {
-    tracker.close();
+    await tracker.close();
   }
 }
 
