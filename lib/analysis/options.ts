@@ -49,15 +49,10 @@ function largestPrimeFactor(n: number): number {
 }
 
 function checkWin(o: StftShapeIn, ctx: z.RefinementCtx): void {
-  // kissfft transforms a prime factor q in O(n * q): a prime nFft near 65536 took seconds per frame.
-  // A larger factor is allowed while n * q stays small (a short stem's n_fft is its length).
+  // kissfft transforms a prime factor q in O(n * q): a prime nFft near 65536 took seconds per frame
   const q = largestPrimeFactor(o.nFft);
-  if (q > 127 && o.nFft * q > 2 ** 23) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['nFft'],
-      message: `nFft (${o.nFft}) has the prime factor ${q}; factors above 127 are supported only up to nFft * factor = 2^23`,
-    });
+  if (q > 127) {
+    ctx.addIssue({ code: 'custom', path: ['nFft'], message: `nFft (${o.nFft}) has the prime factor ${q}; factors above 127 are not supported` });
   }
   if (o.winLength !== undefined && o.winLength > o.nFft) {
     ctx.addIssue({ code: 'custom', path: ['winLength'], message: `winLength (${o.winLength}) must be <= nFft (${o.nFft})` });

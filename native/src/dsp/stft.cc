@@ -27,9 +27,7 @@ void validateStftParams(const StftParams& p, const char* op) {
   if (p.hopLength < 1 || p.hopLength > limits::kMaxHop)
     throw Error(code::kInvalidArgument, o + ": hopLength (" + std::to_string(p.hopLength) + ") must be in [1, 2^20]");
   // kissfft transforms a prime factor q in O(n * q) (no Bluestein): nFft = 65521 cost seconds per
-  // frame (found by fuzz_audio). Sizes whose factors are all <= 127 stay within ~12x of a power of
-  // two; a larger factor is allowed while n * q stays small (a short stem's n_fft = its length,
-  // as the original does, may be prime).
+  // frame (found by fuzz_audio). Sizes whose factors are all <= 127 stay within ~12x of a power of two.
   int rest = p.nFft, largest = 1;
   for (int q = 2; q * q <= rest; ++q)
     while (rest % q == 0) {
@@ -37,9 +35,9 @@ void validateStftParams(const StftParams& p, const char* op) {
       rest /= q;
     }
   if (rest > 1) largest = std::max(largest, rest);
-  if (largest > kMaxFftPrimeFactor && static_cast<int64_t>(p.nFft) * largest > kMaxFftPrimeWork)
+  if (largest > kMaxFftPrimeFactor)
     throw Error(code::kInvalidArgument, o + ": nFft (" + std::to_string(p.nFft) + ") has the prime factor " +
-                                            std::to_string(largest) + "; factors above 127 are supported only up to nFft * factor = 2^23");
+                                            std::to_string(largest) + "; factors above 127 are not supported");
   if (p.winLength < 1 || p.winLength > p.nFft)
     throw Error(code::kInvalidArgument,
                 o + ": winLength (" + std::to_string(p.winLength) + ") must be in [1, nFft=" +

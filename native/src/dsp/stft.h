@@ -29,8 +29,6 @@ struct StftParams {
 
 // Largest prime factor an FFT size may have (see validateStftParams).
 inline constexpr int kMaxFftPrimeFactor = 127;
-// ...unless nFft * factor stays below this (about eight 65536-point FFTs of work per frame).
-inline constexpr int64_t kMaxFftPrimeWork = int64_t{1} << 23;
 
 void validateStftParams(const StftParams& p, const char* op);
 
