@@ -215,7 +215,7 @@ export async function computeStemBarFeatures(
   signal?: AbortSignal,
 ): Promise<BarFeatureColumns> {
   // The original shrinks n_fft to the audio length for very short stems.
-  const nFft = Math.max(2, Math.min(N_FFT, samples.length));
+  const nFft = fftSizeAtMost(Math.max(2, Math.min(N_FFT, samples.length)));
   const set = await features(samples, sampleRate, ['zcr', 'spectralCentroid', 'spectralRolloff', 'spectralBandwidth', 'mfcc', 'chroma'], {
     nFft,
     hopLength,
@@ -237,3 +237,18 @@ export async function computeStemBarFeatures(
     },
   });
 }
+
+/**
+ * The largest FFT size ≤ n whose prime factors are all ≤ 127 (the analysis core's bound: a larger
+ * prime factor makes the FFT O(n·q)). The original shrinks n_fft to a very short stem's length;
+ * for a length such as 1103 (prime) this gives 1102 instead, a difference of a few samples.
+ */
+export function fftSizeAtMost(n: number): number {
+  for (let size = Math.floor(n); size > 2; size--) {
+    let rest = size;
+    for (let q = 2; q <= 127 && rest > 1; q++) while (rest % q === 0) rest /= q;
+    if (rest === 1) return size;
+  }
+  return 2;
+}
+

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { InvalidArgumentError } from '../../lib/errors.js';
-import { aggregateBarFeatures, barFrameRange, centredFrameTimes, type FrameFeatures } from '../../lib/music/barFeatures.js';
+import { aggregateBarFeatures, barFrameRange, centredFrameTimes, fftSizeAtMost, type FrameFeatures } from '../../lib/music/barFeatures.js';
 
 const SR = 22050;
 const HOP = 512;
@@ -93,5 +93,15 @@ describe('aggregateBarFeatures', () => {
     expect(() => aggregateBarFeatures({ samples, sampleRate: SR, frames: bad, bars: [] })).toThrow(InvalidArgumentError);
     const badMatrix = { ...indexFrames(10), mfcc: { data: new Float32Array(5), rows: 13, layout: 'frame-major' as const } };
     expect(() => aggregateBarFeatures({ samples, sampleRate: SR, frames: badMatrix, bars: [] })).toThrow(/13 × 10/);
+  });
+});
+
+describe('fftSizeAtMost', () => {
+  it('keeps sizes the FFT core accepts and shrinks a length with a large prime factor', () => {
+    expect(fftSizeAtMost(2048)).toBe(2048);
+    expect(fftSizeAtMost(1500)).toBe(1500);
+    expect(fftSizeAtMost(1103)).toBe(1102); // 1103 is prime; 1102 = 2 · 19 · 29
+    expect(fftSizeAtMost(2039)).toBe(2037); // 2039 prime, 2038 = 2 · 1019, 2037 = 3 · 7 · 97
+    expect(fftSizeAtMost(2)).toBe(2);
   });
 });
