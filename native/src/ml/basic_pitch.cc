@@ -207,13 +207,20 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
       if (k > 0) zero(at(t, k - 1));
       if (heldMax) refreshRow(t);
     };
-    while (true) {
+    // Each pass zeroes at least one cell above the threshold, so T * kNotes passes always suffice;
+    // the bound (and the check that the tree's maximum is really in its row) makes termination
+    // unconditional, whatever the input (found by fuzz_audio: a pass that zeroed nothing repeated forever).
+    for (int64_t pass = 0; pass <= T * static_cast<int64_t>(kNotes); ++pass) {
       const double best = treeVal[1];
       const int64_t tm = treeIdx[1];
       if (!(best > thr)) break;
-      int km = 0;
+      int km = -1;
       for (int k = 0; k < kNotes; ++k) {
         if (remaining[at(tm, k)] == best) { km = k; break; }
+      }
+      if (km < 0) {
+        refreshRow(tm);  // a stale row maximum: recompute it and pick again
+        continue;
       }
       remaining[at(tm, km)] = 0;
       refreshRow(tm);
