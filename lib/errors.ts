@@ -42,6 +42,14 @@ export const TS_ERROR_CODES = [
   'DE_LOCKED',
   'DE_DEGRADED',
   'DE_DISK_FULL',
+  // The service (lib/service): HTTP-facing conditions, each with its status code there.
+  'DE_UPLOAD_TOO_LARGE',
+  'DE_JOB_NOT_FOUND',
+  'DE_UNAUTHORIZED',
+  'DE_RATE_LIMITED',
+  'DE_QUEUE_FULL',
+  'DE_WORKER_LOST',
+  'DE_UNAVAILABLE',
 ] as const;
 
 export type ErrorCode = (typeof NATIVE_ERROR_CODES)[number] | (typeof TS_ERROR_CODES)[number];

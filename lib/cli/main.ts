@@ -19,6 +19,7 @@ import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '
 import { intArg, timeoutArg } from './args.js';
 import { normalizeArgv, usageError } from './argv.js';
 import { addModelCommands } from './modelCommands.js';
+import { addServiceCommands } from './serviceCommands.js';
 import { createProgress } from './progress.js';
 
 const packageJson = JSON.parse(
@@ -361,6 +362,7 @@ export function buildProgram(): Command {
       process.exitCode = report.ok ? 0 : 1;
     });
   addModelCommands(program);
+  addServiceCommands(program);
   return program;
 }
 

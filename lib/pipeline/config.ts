@@ -431,6 +431,23 @@ export async function loadPipelineConfigFile(
   return new PipelineConfig(merged as PipelineConfigInput, options);
 }
 
+/** The fields a caller may set per run; the owner of a run (CLI, batch, service) sets the three paths. */
+const RUN_OWNED_FIELDS = new Set<string>(['songId', 'inputWav', 'outDir']);
+
+/**
+ * The config overrides of one run as the original's snake_case keys, all optional, types checked
+ * (the value rules still run when a PipelineConfig is made): the service's request schema.
+ */
+export const PipelineOverridesSchema = z.strictObject(
+  Object.fromEntries(
+    FIELD_NAMES.filter((name) => !RUN_OWNED_FIELDS.has(name)).map((name) => {
+      const field = PipelineConfigShape.shape[name] as z.ZodType;
+      const inner = field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : field;
+      return [camelToSnake(name), inner.optional()];
+    }),
+  ),
+);
+
 /** JSON Schema (draft 2020-12) of the camelCase input, for editors and docs. */
 export function pipelineConfigJsonSchema(): unknown {
   return z.toJSONSchema(PipelineConfigShape, { io: 'input', unrepresentable: 'any' });

@@ -1,0 +1,372 @@
+/**
+ * The embedded queue: jobs in memory (and in each job's `job.json`, so a restarted server picks up
+ * where it stopped), songs run in worker processes — one song each, as many processes as the run
+ * plan's songs — so the API's event loop stays free while every core is busy, and a crash costs one
+ * attempt of one job. Retries with backoff only for retryable codes.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import type { RunPlan } from '../pipeline/concurrency.js';
+import type { Logger, LogLevel } from '../util/logger.js';
+import {
+  DONE_PROGRESS,
+  isRetryableJobCode,
+  QUEUED_PROGRESS,
+  type JobFailure,
+  type JobOutcome,
+  type JobProgress,
+  type JobSpec,
+  type JobState,
+  type JobStatus,
+} from './jobs.js';
+import type { CancelOutcome, JobQueue, QueueReadiness } from './queue.js';
+import type { JobStorage } from './storage.js';
+
+export type ParentMessage =
+  | { type: 'init'; dataDir: string; plan: RunPlan; logLevel: LogLevel | null }
+  | { type: 'run'; spec: JobSpec }
+  | { type: 'cancel'; id: string; reason: string }
+  | { type: 'shutdown' };
+
+export type ChildMessage =
+  | { type: 'ready'; pid: number }
+  | { type: 'progress'; id: string; progress: JobProgress }
+  | { type: 'done'; id: string; outcome: JobOutcome }
+  | { type: 'failed'; id: string; failure: JobFailure };
+
+/** What `job.json` holds. */
+interface JobRecord {
+  spec: JobSpec;
+  state: JobState;
+  progress: JobProgress;
+  attempts: number;
+  startedAt?: string;
+  finishedAt?: string;
+  outcome?: JobOutcome;
+  failure?: JobFailure;
+}
+
+export interface EmbeddedQueueOptions {
+  storage: JobStorage;
+  dataDir: string;
+  /** Worker processes = plan.jobs; each runs one song with the plan's per-song threads. */
+  plan: RunPlan;
+  logger: Logger;
+  /** Log level of the worker processes (null: silent). */
+  workerLogLevel?: LogLevel | null;
+  /** Attempts per job for retryable failures (default 3). */
+  attempts?: number;
+  /** First retry delay; doubles per attempt (default 2000 ms). */
+  backoffMs?: number;
+}
+
+/** The compiled worker entry (tests that import the TypeScript sources still fork the built file). */
+function workerEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  const built = here.endsWith('.ts') ? fileURLToPath(new URL('../../dist/service/processWorker.js', import.meta.url)) : here.replace(/embedded\.js$/, 'processWorker.js');
+  if (!existsSync(built)) throw new Error(`The worker entry ${built} is missing: build the TypeScript (npm run build:ts)`);
+  return built;
+}
+
+class WorkerSlot {
+  child: ChildProcess | null = null;
+  jobId: string | null = null;
+  ready = false;
+  crashes = 0;
+}
+
+export class EmbeddedQueue implements JobQueue {
+  readonly mode = 'embedded' as const;
+  readonly #o: Required<Omit<EmbeddedQueueOptions, 'workerLogLevel'>> & { workerLogLevel: LogLevel | null };
+  readonly #records = new Map<string, JobRecord>();
+  readonly #pending: string[] = [];
+  readonly #slots: WorkerSlot[];
+  readonly #listeners = new Map<string, Set<(status: JobStatus) => void>>();
+  readonly #finishedListeners: Array<(status: JobStatus) => void> = [];
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #cancelling = new Set<string>();
+  #closing = false;
+
+  constructor(options: EmbeddedQueueOptions) {
+    this.#o = { attempts: 3, backoffMs: 2000, workerLogLevel: null, ...options };
+    this.#slots = Array.from({ length: Math.max(1, options.plan.jobs) }, () => new WorkerSlot());
+  }
+
+  /** Loads the jobs of an earlier run (unfinished ones are queued again) and starts the workers. */
+  async start(): Promise<void> {
+    for (const id of await this.#o.storage.listJobIds()) {
+      const record = await this.#o.storage.readRecord<JobRecord>(id);
+      if (!record?.spec) continue;
+      if (record.state === 'queued' || record.state === 'running') {
+        record.state = 'queued';
+        record.progress = QUEUED_PROGRESS;
+        this.#pending.push(id);
+      }
+      this.#records.set(id, record);
+    }
+    this.#pending.sort((a, b) => this.#records.get(a)!.spec.submittedAt.localeCompare(this.#records.get(b)!.spec.submittedAt));
+    for (const slot of this.#slots) this.#spawn(slot);
+  }
+
+  #spawn(slot: WorkerSlot): void {
+    const plan = this.#o.plan;
+    // Each process runs one song: the plan's per-song share of the cores.
+    const childPlan: RunPlan = { ...plan, jobs: 1, uvThreadpoolSize: Math.max(4, plan.stemConcurrency + 2) };
+    const child = fork(workerEntry(), [], {
+      env: { ...process.env, UV_THREADPOOL_SIZE: String(childPlan.uvThreadpoolSize) },
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    slot.child = child;
+    slot.ready = false;
+    child.on('message', (message: ChildMessage) => this.#onMessage(slot, message));
+    child.on('exit', (code, signal) => this.#onExit(slot, child, code, signal));
+    child.send({ type: 'init', dataDir: this.#o.dataDir, plan: childPlan, logLevel: this.#o.workerLogLevel } satisfies ParentMessage);
+  }
+
+  #onMessage(slot: WorkerSlot, message: ChildMessage): void {
+    if (message.type === 'ready') {
+      slot.ready = true;
+      slot.crashes = 0;
+      this.#dispatch();
+      return;
+    }
+    const record = this.#records.get(message.id);
+    if (!record) return;
+    if (message.type === 'progress') {
+      record.progress = message.progress;
+      this.#notify(message.id, record);
+      return;
+    }
+    slot.jobId = null;
+    if (message.type === 'done') {
+      void this.#finish(message.id, record, 'completed', { outcome: message.outcome });
+    } else if (this.#closing && message.failure.code === 'DE_ABORTED' && !this.#cancelling.has(message.id)) {
+      // Aborted by shutdown, not by a client: back to the queue for the next start.
+      record.state = 'queued';
+      record.progress = QUEUED_PROGRESS;
+      void this.#persist(message.id, record);
+    } else {
+      this.#failOrRetry(message.id, record, message.failure);
+    }
+    this.#dispatch();
+  }
+
+  #onExit(slot: WorkerSlot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (slot.child !== child) return;
+    slot.child = null;
+    slot.ready = false;
+    const jobId = slot.jobId;
+    slot.jobId = null;
+    if (this.#closing) return;
+    this.#o.logger.warn(`Worker process ${child.pid} exited (${signal ?? `code ${code}`})${jobId ? ` while running job ${jobId}` : ''}`);
+    if (jobId) {
+      const record = this.#records.get(jobId);
+      if (record) {
+        const failure = { code: 'DE_WORKER_LOST', message: `the worker process died (${signal ?? `exit code ${code}`}) while running the song` };
+        if (this.#cancelling.has(jobId)) this.#failOrRetry(jobId, record, { code: 'DE_ABORTED', message: 'cancelled' });
+        else this.#failOrRetry(jobId, record, failure);
+      }
+    }
+    // A process that keeps dying is restarted with a growing pause, not in a tight loop.
+    slot.crashes++;
+    this.#later(Math.min(30_000, 250 * 2 ** Math.min(slot.crashes - 1, 7)), () => {
+      if (!this.#closing) this.#spawn(slot);
+    });
+  }
+
+  #failOrRetry(id: string, record: JobRecord, failure: JobFailure): void {
+    this.#cancelling.delete(id);
+    if (isRetryableJobCode(failure.code) && record.attempts < this.#o.attempts) {
+      const delay = this.#o.backoffMs * 2 ** (record.attempts - 1);
+      this.#o.logger.warn(`Job ${id} attempt ${record.attempts} failed (${failure.code}: ${failure.message}); retrying in ${delay} ms`);
+      record.state = 'queued';
+      record.progress = QUEUED_PROGRESS;
+      record.failure = failure;
+      void this.#persist(id, record);
+      this.#notify(id, record);
+      this.#later(delay, () => {
+        if (this.#records.get(id) === record && record.state === 'queued') {
+          this.#pending.push(id);
+          this.#dispatch();
+        }
+      });
+      return;
+    }
+    void this.#finish(id, record, 'failed', { failure });
+  }
+
+  async #finish(id: string, record: JobRecord, state: 'completed' | 'failed', result: { outcome?: JobOutcome; failure?: JobFailure }): Promise<void> {
+    record.state = state;
+    record.finishedAt = new Date().toISOString();
+    record.progress = state === 'completed' ? DONE_PROGRESS : { ...record.progress, step: 'failed' };
+    record.outcome = result.outcome;
+    record.failure = result.failure;
+    await this.#persist(id, record);
+    const status = toStatus(record);
+    this.#notify(id, record);
+    for (const listener of this.#finishedListeners) listener(status);
+  }
+
+  #dispatch(): void {
+    if (this.#closing) return;
+    for (const slot of this.#slots) {
+      if (!slot.ready || slot.jobId !== null || !slot.child) continue;
+      const id = this.#pending.shift();
+      if (id === undefined) return;
+      const record = this.#records.get(id);
+      if (!record || record.state !== 'queued') continue;
+      slot.jobId = id;
+      record.state = 'running';
+      record.attempts++;
+      record.startedAt = new Date().toISOString();
+      record.progress = { step: 'starting', fraction: 0 };
+      void this.#persist(id, record);
+      this.#notify(id, record);
+      slot.child.send({ type: 'run', spec: record.spec } satisfies ParentMessage);
+    }
+  }
+
+  #later(ms: number, body: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      body();
+    }, ms);
+    this.#timers.add(timer);
+  }
+
+  async #persist(id: string, record: JobRecord): Promise<void> {
+    try {
+      if (this.#records.get(id) === record) await this.#o.storage.writeRecord(id, record);
+    } catch (err) {
+      this.#o.logger.error(`Could not save the record of job ${id}: ${(err as Error).message}`);
+    }
+  }
+
+  #notify(id: string, record: JobRecord): void {
+    const listeners = this.#listeners.get(id);
+    if (!listeners) return;
+    const status = toStatus(record);
+    for (const listener of listeners) listener(status);
+  }
+
+  async submit(spec: JobSpec): Promise<void> {
+    const record: JobRecord = { spec, state: 'queued', progress: QUEUED_PROGRESS, attempts: 0 };
+    this.#records.set(spec.id, record);
+    await this.#persist(spec.id, record);
+    this.#pending.push(spec.id);
+    this.#dispatch();
+  }
+
+  async status(id: string): Promise<JobStatus | null> {
+    const record = this.#records.get(id);
+    return record ? toStatus(record) : null;
+  }
+
+  async list(limit: number): Promise<JobStatus[]> {
+    return [...this.#records.values()]
+      .sort((a, b) => b.spec.submittedAt.localeCompare(a.spec.submittedAt))
+      .slice(0, limit)
+      .map(toStatus);
+  }
+
+  async cancel(id: string): Promise<CancelOutcome | null> {
+    const record = this.#records.get(id);
+    if (!record) return null;
+    if (record.state === 'running') {
+      const slot = this.#slots.find((s) => s.jobId === id);
+      this.#cancelling.add(id);
+      slot?.child?.send({ type: 'cancel', id, reason: 'cancelled by the client' } satisfies ParentMessage);
+      return 'aborting';
+    }
+    const wasQueued = record.state === 'queued';
+    const at = this.#pending.indexOf(id);
+    if (at >= 0) this.#pending.splice(at, 1);
+    this.#records.delete(id);
+    await this.#o.storage.remove(id);
+    return wasQueued ? 'removed' : 'deleted';
+  }
+
+  async counts(): Promise<Record<JobState, number>> {
+    const counts: Record<JobState, number> = { queued: 0, running: 0, completed: 0, failed: 0 };
+    for (const record of this.#records.values()) counts[record.state]++;
+    return counts;
+  }
+
+  subscribe(id: string, listener: (status: JobStatus) => void): () => void {
+    let set = this.#listeners.get(id);
+    if (!set) this.#listeners.set(id, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#listeners.delete(id);
+    };
+  }
+
+  onFinished(listener: (status: JobStatus) => void): void {
+    this.#finishedListeners.push(listener);
+  }
+
+  async ready(): Promise<QueueReadiness> {
+    const alive = this.#slots.filter((s) => s.ready).length;
+    return { ok: alive > 0, details: `embedded queue: ${alive} of ${this.#slots.length} worker processes ready` };
+  }
+
+  async close(graceMs: number): Promise<void> {
+    this.#closing = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    const busy = () => this.#slots.some((s) => s.jobId !== null && s.child);
+    const deadline = Date.now() + graceMs;
+    while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // Past the grace period: abort what still runs; its record goes back to queued (see #onMessage).
+    for (const slot of this.#slots) {
+      if (slot.jobId && slot.child) slot.child.send({ type: 'cancel', id: slot.jobId, reason: 'the service is stopping' } satisfies ParentMessage);
+    }
+    const abortDeadline = Date.now() + 10_000;
+    while (busy() && Date.now() < abortDeadline) await new Promise((r) => setTimeout(r, 50));
+    for (const slot of this.#slots) {
+      const record = slot.jobId ? this.#records.get(slot.jobId) : undefined;
+      if (record) {
+        record.state = 'queued';
+        await this.#persist(slot.jobId!, record);
+      }
+    }
+    await Promise.all(
+      this.#slots.map(
+        (slot) =>
+          new Promise<void>((resolve) => {
+            const child = slot.child;
+            if (!child || child.exitCode !== null) return resolve();
+            const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            child.send({ type: 'shutdown' } satisfies ParentMessage);
+          }),
+      ),
+    );
+  }
+}
+
+function toStatus(record: JobRecord): JobStatus {
+  const status: JobStatus = {
+    id: record.spec.id,
+    song_id: record.spec.songId,
+    state: record.state,
+    progress: record.progress,
+    submitted_at: record.spec.submittedAt,
+    attempts: record.attempts,
+  };
+  if (record.startedAt) status.started_at = record.startedAt;
+  if (record.finishedAt && (record.state === 'completed' || record.state === 'failed')) status.finished_at = record.finishedAt;
+  if (record.state === 'completed' && record.outcome) {
+    const o = record.outcome;
+    status.result = { summary: o.summary, degraded: o.degraded, degraded_reasons: o.degradedReasons, files: o.files };
+  }
+  if (record.state === 'failed' && record.failure) status.error = record.failure;
+  return status;
+}

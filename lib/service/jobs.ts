@@ -1,0 +1,134 @@
+/**
+ * The job model shared by the HTTP API, the embedded queue and the Redis workers: what a job is,
+ * the states a client sees, the progress figure, and the codes that decide retries.
+ */
+import { DidacticError, type ErrorCode } from '../errors.js';
+import type { ProgressEvent } from '../pipeline/context.js';
+import { STEP_NAMES } from '../pipeline/run.js';
+
+export const JOB_STATES = ['queued', 'running', 'completed', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** Client-chosen or generated job ids: one path component, safe in a URL and as a Redis key. */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** What a worker needs to run one job; everything else derives from the data folder. */
+export interface JobSpec {
+  id: string;
+  songId: string;
+  /** The input file: a path inside the job's folder (uploads) or under the server's input root. */
+  inputPath: string;
+  /** Pipeline config overrides (snake_case or camelCase keys), already validated by the server. */
+  config: Record<string, unknown>;
+  submittedAt: string;
+}
+
+export interface JobProgress {
+  /** The pipeline step running now (its original name), or the queue's word before and after. */
+  step: string;
+  /** 0 … 1 over the eleven steps; step 7 advances with the bars of each stem. */
+  fraction: number;
+}
+
+export interface JobOutcome {
+  /** Headline figures of the song (tempo, bars, notes per stem, timings). */
+  summary: Record<string, unknown>;
+  degraded: boolean;
+  degradedReasons: string[];
+  /** Output files relative to the job's output folder. */
+  files: string[];
+}
+
+export interface JobFailure {
+  code: string;
+  message: string;
+}
+
+/** The status document of `GET /v1/jobs/:id`. */
+export interface JobStatus {
+  id: string;
+  song_id: string;
+  state: JobState;
+  progress: JobProgress;
+  submitted_at: string;
+  started_at?: string;
+  finished_at?: string;
+  attempts: number;
+  result?: { summary: Record<string, unknown>; degraded: boolean; degraded_reasons: string[]; files: string[] };
+  error?: JobFailure;
+}
+
+/**
+ * Codes worth another attempt on the same input: transient resource or runtime trouble, or a worker
+ * that died under the job. Everything else (bad audio, bad config, unsafe paths, cancellation) fails
+ * at once with its code.
+ */
+const RETRYABLE_JOB_CODES = new Set<string>([
+  'DE_TIMEOUT',
+  'DE_INFERENCE_FAILED',
+  'DE_WRITE_FAILED',
+  'DE_OUT_OF_MEMORY',
+  'DE_DISK_FULL',
+  'DE_LOCKED',
+  'DE_WORKER_LOST',
+  'DE_INTERNAL',
+]);
+
+export function isRetryableJobCode(code: string): boolean {
+  return RETRYABLE_JOB_CODES.has(code);
+}
+
+/** Any thrown value as `{ code, message }`; unknown errors become DE_INTERNAL. */
+export function failureOf(err: unknown): JobFailure {
+  if (err instanceof DidacticError) return { code: err.code, message: err.message };
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' && e.code.startsWith('DE_') ? e.code : 'DE_INTERNAL';
+  return { code, message: typeof e?.message === 'string' ? e.message : String(err) };
+}
+
+/** `DE_X: message` — how a failure travels as one string (BullMQ's failedReason). */
+export function encodeFailure(f: JobFailure): string {
+  return `${f.code}: ${f.message}`;
+}
+
+export function decodeFailure(text: string | undefined): JobFailure {
+  const match = /^(DE_[A-Z_]+): ([\s\S]*)$/.exec(text ?? '');
+  return match ? { code: match[1]!, message: match[2]! } : { code: 'DE_INTERNAL', message: text ?? 'unknown failure' };
+}
+
+export function jobError(code: ErrorCode, message: string, details?: Record<string, unknown>): DidacticError {
+  return new DidacticError(code, message, details ? { details } : {});
+}
+
+/** Turns the pipeline's progress events into one monotone `{ step, fraction }`. */
+export class ProgressTracker {
+  #index = 0;
+  #step = 'queued';
+  #fraction = 0;
+  readonly #stemDone = new Map<string, number>();
+
+  update(event: ProgressEvent): JobProgress {
+    const total = STEP_NAMES.length;
+    if (event.kind === 'step') {
+      this.#index = event.index;
+      this.#step = event.step;
+      this.#stemDone.clear();
+      this.#fraction = Math.max(this.#fraction, (event.index - 1) / total);
+    } else if (event.total > 0) {
+      this.#stemDone.set(event.stem, event.done / event.total);
+      // Stems run concurrently: their mean completion moves step 7 along.
+      let sum = 0;
+      for (const v of this.#stemDone.values()) sum += v;
+      const within = Math.min(1, sum / Math.max(1, this.#stemDone.size));
+      this.#fraction = Math.max(this.#fraction, (this.#index - 1 + within) / total);
+    }
+    return this.current;
+  }
+
+  get current(): JobProgress {
+    return { step: this.#step, fraction: Math.round(this.#fraction * 1000) / 1000 };
+  }
+}
+
+export const QUEUED_PROGRESS: JobProgress = { step: 'queued', fraction: 0 };
+export const DONE_PROGRESS: JobProgress = { step: 'done', fraction: 1 };

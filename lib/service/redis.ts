@@ -1,0 +1,287 @@
+/**
+ * Scale-out on Redis with BullMQ: the server (`RedisQueue`) adds jobs and reads their state; any
+ * number of `didactic-engine worker` processes (`startRedisWorker`) on any number of machines run
+ * them, sharing the data folder. Job ids are BullMQ job ids, so submitting an id twice runs it once;
+ * a killed worker's job is found by BullMQ's stalled-job check and finished by another worker;
+ * retryable codes are retried with exponential backoff, other codes fail at once
+ * (UnrecoverableError). Cancelling a running job is a message on a Redis channel that the worker
+ * holding it turns into an abort of the pipeline.
+ */
+import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+
+import { planConcurrency } from '../pipeline/concurrency.js';
+import { ModelCache } from '../pipeline/models.js';
+import { prefixedLogger, type Logger } from '../util/logger.js';
+import {
+  decodeFailure,
+  DONE_PROGRESS,
+  encodeFailure,
+  failureOf,
+  isRetryableJobCode,
+  QUEUED_PROGRESS,
+  type JobOutcome,
+  type JobProgress,
+  type JobSpec,
+  type JobState,
+  type JobStatus,
+} from './jobs.js';
+import type { CancelOutcome, JobQueue, QueueReadiness } from './queue.js';
+import { runJob } from './runner.js';
+import type { JobStorage } from './storage.js';
+
+export const QUEUE_NAME = 'didactic-jobs';
+const CANCEL_CHANNEL = 'didactic-engine:cancel';
+
+/** One ioredis connection as BullMQ wants it (blocking commands never time out). */
+export function redisConnection(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+}
+
+export interface RedisQueueOptions {
+  url: string;
+  storage: JobStorage;
+  logger: Logger;
+  /** Attempts per job for retryable failures (default 3). */
+  attempts?: number;
+  /** First retry delay, doubling per attempt (default 2000 ms). */
+  backoffMs?: number;
+}
+
+function stateOf(bull: string): JobState | null {
+  if (bull === 'active') return 'running';
+  if (bull === 'completed') return 'completed';
+  if (bull === 'failed') return 'failed';
+  if (bull === 'unknown') return null;
+  return 'queued'; // waiting, delayed, prioritized, waiting-children
+}
+
+async function statusOf(job: Job<JobSpec, JobOutcome>): Promise<JobStatus | null> {
+  const state = stateOf(await job.getState());
+  if (state === null) return null;
+  const spec = job.data;
+  const progress = state === 'completed' ? DONE_PROGRESS : isProgress(job.progress) ? job.progress : QUEUED_PROGRESS;
+  const status: JobStatus = {
+    id: spec.id,
+    song_id: spec.songId,
+    state,
+    progress: state === 'failed' ? { ...progress, step: 'failed' } : progress,
+    submitted_at: spec.submittedAt,
+    attempts: job.attemptsMade + (state === 'running' ? 1 : 0),
+  };
+  if (job.processedOn) status.started_at = new Date(job.processedOn).toISOString();
+  if (job.finishedOn && (state === 'completed' || state === 'failed')) status.finished_at = new Date(job.finishedOn).toISOString();
+  if (state === 'completed' && job.returnvalue) {
+    const o = job.returnvalue;
+    status.result = { summary: o.summary, degraded: o.degraded, degraded_reasons: o.degradedReasons, files: o.files };
+  }
+  if (state === 'failed') status.error = decodeFailure(job.failedReason);
+  return status;
+}
+
+function isProgress(value: unknown): value is JobProgress {
+  return typeof value === 'object' && value !== null && typeof (value as JobProgress).step === 'string';
+}
+
+export class RedisQueue implements JobQueue {
+  readonly mode = 'redis' as const;
+  readonly #o: Required<RedisQueueOptions>;
+  readonly #queue: Queue<JobSpec, JobOutcome>;
+  readonly #events: QueueEvents;
+  readonly #publisher: Redis;
+  readonly #listeners = new Map<string, Set<(status: JobStatus) => void>>();
+  readonly #finishedListeners: Array<(status: JobStatus) => void> = [];
+
+  constructor(options: RedisQueueOptions) {
+    this.#o = { attempts: 3, backoffMs: 2000, ...options };
+    this.#queue = new Queue<JobSpec, JobOutcome>(QUEUE_NAME, { connection: redisConnection(options.url) });
+    this.#events = new QueueEvents(QUEUE_NAME, { connection: redisConnection(options.url) });
+    this.#publisher = redisConnection(options.url);
+    this.#queue.on('error', (err: Error) => this.#o.logger.warn(`Redis: ${err.message}`));
+    this.#events.on('error', (err: Error) => this.#o.logger.warn(`Redis: ${err.message}`));
+    this.#publisher.on('error', (err: Error) => this.#o.logger.warn(`Redis: ${err.message}`));
+    const refresh = (jobId: string, finished: boolean) => {
+      const listeners = this.#listeners.get(jobId);
+      if (!listeners && !finished) return;
+      void this.status(jobId).then((status) => {
+        if (!status) return;
+        for (const listener of listeners ?? []) listener(status);
+        if (finished) for (const listener of this.#finishedListeners) listener(status);
+      });
+    };
+    this.#events.on('progress', ({ jobId }) => refresh(jobId, false));
+    this.#events.on('active', ({ jobId }) => refresh(jobId, false));
+    this.#events.on('completed', ({ jobId }) => refresh(jobId, true));
+    this.#events.on('failed', ({ jobId }) => refresh(jobId, true));
+    this.#events.on('retries-exhausted', ({ jobId }) => refresh(jobId, false));
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.#queue.waitUntilReady(), this.#events.waitUntilReady()]);
+  }
+
+  async submit(spec: JobSpec): Promise<void> {
+    await this.#queue.add('song', spec, {
+      jobId: spec.id,
+      attempts: this.#o.attempts,
+      backoff: { type: 'exponential', delay: this.#o.backoffMs },
+      removeOnComplete: false,
+      removeOnFail: false,
+    });
+  }
+
+  async status(id: string): Promise<JobStatus | null> {
+    const job = await this.#queue.getJob(id);
+    return job ? statusOf(job) : null;
+  }
+
+  async list(limit: number): Promise<JobStatus[]> {
+    const jobs = await this.#queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'], 0, limit - 1);
+    const statuses = (await Promise.all(jobs.filter(Boolean).map(statusOf))).filter((s): s is JobStatus => s !== null);
+    return statuses.sort((a, b) => b.submitted_at.localeCompare(a.submitted_at)).slice(0, limit);
+  }
+
+  async cancel(id: string): Promise<CancelOutcome | null> {
+    const job = await this.#queue.getJob(id);
+    if (!job) return null;
+    const state = stateOf(await job.getState());
+    if (state === 'running') {
+      await this.#publisher.publish(CANCEL_CHANNEL, id);
+      return 'aborting';
+    }
+    try {
+      await job.remove();
+    } catch {
+      // A worker took it between the two calls: abort it there instead.
+      await this.#publisher.publish(CANCEL_CHANNEL, id);
+      return 'aborting';
+    }
+    await this.#o.storage.remove(id);
+    return state === 'queued' ? 'removed' : 'deleted';
+  }
+
+  async counts(): Promise<Record<JobState, number>> {
+    const c = await this.#queue.getJobCounts('waiting', 'delayed', 'prioritized', 'waiting-children', 'active', 'completed', 'failed');
+    return {
+      queued: (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) + (c['waiting-children'] ?? 0),
+      running: c.active ?? 0,
+      completed: c.completed ?? 0,
+      failed: c.failed ?? 0,
+    };
+  }
+
+  subscribe(id: string, listener: (status: JobStatus) => void): () => void {
+    let set = this.#listeners.get(id);
+    if (!set) this.#listeners.set(id, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#listeners.delete(id);
+    };
+  }
+
+  onFinished(listener: (status: JobStatus) => void): void {
+    this.#finishedListeners.push(listener);
+  }
+
+  async ready(): Promise<QueueReadiness> {
+    try {
+      await this.#publisher.ping();
+      const workers = await this.#queue.getWorkersCount();
+      return { ok: true, details: `Redis reachable; ${workers} worker connection(s)` };
+    } catch (err) {
+      return { ok: false, details: `Redis unreachable: ${(err as Error).message}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.#events.close(), this.#queue.close()]);
+    this.#publisher.disconnect();
+  }
+}
+
+export interface RedisWorkerOptions {
+  url: string;
+  storage: JobStorage;
+  logger: Logger;
+  /** Songs at once in this process (default 1). */
+  concurrency?: number;
+  /** How long a job's lock lives without renewal before another worker may take it (default 30 s). */
+  lockDurationMs?: number;
+  /** How often this worker looks for stalled jobs of dead workers (default 30 s). */
+  stalledIntervalMs?: number;
+}
+
+export interface RedisWorkerHandle {
+  /** Stops taking jobs; running ones get `graceMs`, then are aborted and handed back to the queue. */
+  close(graceMs: number): Promise<void>;
+  readonly worker: Worker<JobSpec, JobOutcome>;
+}
+
+export async function startRedisWorker(options: RedisWorkerOptions): Promise<RedisWorkerHandle> {
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const plan = planConcurrency({ jobs: concurrency });
+  const models = new ModelCache();
+  const log = options.logger;
+  let handingBack = false;
+
+  const processor = async (job: Job<JobSpec, JobOutcome>, token?: string, signal?: AbortSignal): Promise<JobOutcome> => {
+    const spec = job.data;
+    let last: JobProgress | null = null;
+    try {
+      return await runJob(spec, { storage: options.storage, models, plan, logger: prefixedLogger(log, `[job ${spec.id}] `) }, {
+        signal,
+        onProgress: (progress) => {
+          if (last && last.step === progress.step && progress.fraction - last.fraction < 0.01) return;
+          last = progress;
+          void job.updateProgress(progress).catch(() => {});
+        },
+      });
+    } catch (err) {
+      const failure = failureOf(err);
+      if (handingBack && failure.code === 'DE_ABORTED' && token) {
+        // Shutting down past the grace period: the job goes back to the queue for another worker.
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      log.warn(`Job ${spec.id} attempt ${job.attemptsMade + 1} failed: ${encodeFailure(failure)}`);
+      if (!isRetryableJobCode(failure.code)) throw new UnrecoverableError(encodeFailure(failure));
+      throw new Error(encodeFailure(failure));
+    }
+  };
+
+  const worker = new Worker<JobSpec, JobOutcome>(QUEUE_NAME, processor, {
+    connection: redisConnection(options.url),
+    concurrency,
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+    maxStalledCount: 2,
+    autorun: true,
+  });
+  worker.on('error', (err) => log.warn(`Redis worker: ${err.message}`));
+  const subscriber = redisConnection(options.url);
+  subscriber.on('error', (err: Error) => log.warn(`Redis: ${err.message}`));
+  await subscriber.subscribe(CANCEL_CHANNEL);
+  subscriber.on('message', (_channel: string, jobId: string) => {
+    if (worker.cancelJob(jobId, 'cancelled by the client')) log.info(`Job ${jobId}: cancelled by the client`);
+  });
+  await worker.waitUntilReady();
+
+  return {
+    worker,
+    async close(graceMs: number) {
+      const closing = worker.close();
+      const timer = setTimeout(() => {
+        handingBack = true;
+        worker.cancelAllJobs('the worker is stopping');
+      }, graceMs);
+      try {
+        await closing;
+      } finally {
+        clearTimeout(timer);
+        subscriber.disconnect();
+        await models.close();
+      }
+    },
+  };
+}

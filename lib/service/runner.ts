@@ -1,0 +1,76 @@
+/**
+ * Runs one job's song: the same pipeline as the CLI (`AudioPipeline` over a shared ModelCache and
+ * run plan), writing into the job's output folder. Used by the embedded queue's worker processes and
+ * by `didactic-engine worker` on Redis alike.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { isSongComplete } from '../pipeline/batch.js';
+import type { RunPlan } from '../pipeline/concurrency.js';
+import { PipelineConfig } from '../pipeline/config.js';
+import type { ModelCache } from '../pipeline/models.js';
+import { AudioPipeline } from '../pipeline/pipeline.js';
+import type { Logger } from '../util/logger.js';
+import { ProgressTracker, type JobOutcome, type JobProgress, type JobSpec } from './jobs.js';
+import type { JobStorage } from './storage.js';
+
+export interface JobRunDeps {
+  storage: JobStorage;
+  models: ModelCache;
+  plan: RunPlan;
+  logger: Logger;
+}
+
+/** The pipeline config of a job: the client's overrides plus the service's own paths. */
+export function jobConfig(spec: JobSpec, outDir: string): PipelineConfig {
+  return new PipelineConfig({ ...spec.config, songId: spec.songId, inputWav: spec.inputPath, outDir } as never, { warn: null });
+}
+
+/** The headline figures a status document carries (the full result is combined.json). */
+export function summaryOf(combined: Record<string, unknown>): Record<string, unknown> {
+  const keys = ['song_id', 'duration_s', 'tempo_bpm', 'num_beats', 'num_bars', 'stems', 'num_notes_per_stem', 'step_timings'];
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (k in combined) out[k] = combined[k];
+  const rhythm = combined.rhythm as Record<string, unknown> | undefined;
+  if (rhythm && 'meter' in rhythm) out.meter = rhythm.meter;
+  return out;
+}
+
+export async function runJob(
+  spec: JobSpec,
+  deps: JobRunDeps,
+  options: { signal?: AbortSignal; onProgress?: (progress: JobProgress) => void } = {},
+): Promise<JobOutcome> {
+  const { storage } = deps;
+  const outDir = storage.outputDir(spec.id);
+  const config = jobConfig(spec, outDir);
+  // The queue gives this attempt sole ownership of the job: anything staged in its folder is what a
+  // killed attempt left (possibly on another machine), so it goes before the run.
+  await storage.clearLeftovers(spec.id);
+  const reused = await isSongComplete(config);
+  if (reused === null) {
+    const tracker = new ProgressTracker();
+    const pipeline = new AudioPipeline(config, {
+      models: deps.models,
+      plan: deps.plan,
+      logger: deps.logger,
+      onProgress: (event) => options.onProgress?.(tracker.update(event)),
+    });
+    await pipeline.run({ signal: options.signal });
+  } else {
+    deps.logger.info(`Job ${spec.id}: outputs of an earlier attempt are complete and verified; reusing them`);
+  }
+  return outcomeOf(config, await storage.listFiles(spec.id));
+}
+
+async function outcomeOf(config: PipelineConfig, files: string[]): Promise<JobOutcome> {
+  const combined = JSON.parse(await readFile(join(config.analysisDir, 'combined.json'), 'utf8')) as Record<string, unknown>;
+  const quality = (combined.data_quality ?? {}) as { degraded?: boolean; degraded_reasons?: string[] };
+  return {
+    summary: summaryOf(combined),
+    degraded: quality.degraded === true,
+    degradedReasons: quality.degraded_reasons ?? [],
+    files,
+  };
+}
