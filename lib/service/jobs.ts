@@ -28,6 +28,8 @@ export interface JobProgress {
   step: string;
   /** 0 … 1 over the eleven steps; step 7 advances with the bars of each stem. */
   fraction: number;
+  /** The worker running the job, `<host>:<pid>` (absent while queued). */
+  worker?: string;
 }
 
 export interface JobOutcome {

@@ -4,6 +4,7 @@
  * by `didactic-engine worker` on Redis alike.
  */
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 import { isSongComplete } from '../pipeline/batch.js';
@@ -51,11 +52,12 @@ export async function runJob(
   const reused = await isSongComplete(config);
   if (reused === null) {
     const tracker = new ProgressTracker();
+    const worker = `${hostname()}:${process.pid}`;
     const pipeline = new AudioPipeline(config, {
       models: deps.models,
       plan: deps.plan,
       logger: deps.logger,
-      onProgress: (event) => options.onProgress?.(tracker.update(event)),
+      onProgress: (event) => options.onProgress?.({ ...tracker.update(event), worker }),
     });
     await pipeline.run({ signal: options.signal });
   } else {

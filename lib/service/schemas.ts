@@ -37,7 +37,7 @@ export const SubmittedSchema = z.object({
 
 export const ErrorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
-const ProgressSchema = z.object({ step: z.string(), fraction: z.number() });
+const ProgressSchema = z.object({ step: z.string(), fraction: z.number(), worker: z.string().optional() });
 
 export const JobStatusSchema = z.object({
   id: z.string(),

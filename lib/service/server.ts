@@ -173,6 +173,10 @@ export async function buildApi(options: ApiOptions): Promise<{ app: FastifyInsta
     return reply.code(500).send({ error: { code: 'DE_INTERNAL', message: 'Internal error (see the server log)' } });
   });
 
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: { code: 'DE_FILE_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}` } }),
+  );
+
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
