@@ -26,6 +26,7 @@ const venvReady =
   existsSync(venvPython) && spawnSync(venvPython, ['-c', 'import librosa, numpy, pyarrow, pandas, soxr'], { stdio: 'ignore' }).status === 0;
 const haveAbc2midi = spawnSync('sh', ['-c', 'command -v abc2midi'], { stdio: 'ignore' }).status === 0;
 const haveShared = existsSync(join(root, '..', 'shared'));
+const haveRedis = spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status === 0;
 
 // Why a test in a file may skip: [marker in the file's text, condition met, reason, how to enable].
 const demucsRandom = process.env.DIDACTIC_DEMUCS_RANDOM ?? '/tmp/didactic-demucs/htdemucs-random';
@@ -37,6 +38,7 @@ const NEEDS = [
     'see docs/models.md (Demucs parity)',
   ],
   [/\.venv|pythonHas|venvPython|hasPython|music21/, venvReady, 'Python reference environment missing (.venv)', 'run `npm run setup:reference`'],
+  [/haveRedisServer/, haveRedis, 'redis-server not installed', 'apt-get install redis-server'],
   [/abc2midi/, haveAbc2midi, 'abc2midi not installed', 'apt-get install abcmidi'],
   [/'shared'/, haveShared, "the project's shared data (../shared) is not beside this checkout", 'clone next to shared/'],
   [/getuid/, process.getuid?.() !== 0, 'a permission test cannot fail as root', 'run as a normal user'],
