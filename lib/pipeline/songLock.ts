@@ -35,18 +35,23 @@ export class SongLock {
   static async acquire(outDir: string, songId: string): Promise<SongLock> {
     const dir = join(outDir, STAGING_DIR_NAME);
     const path = join(dir, `${songId}.lock`);
-    try {
-      await mkdir(dir, { recursive: true });
-    } catch (err) {
-      throw outputFolderError(err, outDir);
-    }
     const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 6; attempt++) {
+      // Another song's run may remove the shared, momentarily empty staging folder between our
+      // mkdir and our write (its release or stale cleanup): ENOENT means "make it again".
+      try {
+        await mkdir(dir, { recursive: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 5) continue;
+        throw outputFolderError(err, outDir);
+      }
       try {
         await writeFile(path, JSON.stringify(owner), { flag: 'wx' });
         return new SongLock(path);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') continue;
+        if (code !== 'EEXIST') throw err;
       }
       const holder = await readOwner(path);
       if (holder && (holder.host !== owner.host || processAlive(holder.pid))) {
