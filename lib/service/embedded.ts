@@ -6,6 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import type { RunPlan } from '../pipeline/concurrency.js';
@@ -70,6 +71,9 @@ function workerEntry(): string {
   return built;
 }
 
+/** Niceness of the worker processes relative to the API process (lower priority). */
+const WORKER_NICENESS = 10;
+
 class WorkerSlot {
   child: ChildProcess | null = null;
   jobId: string | null = null;
@@ -121,6 +125,14 @@ export class EmbeddedQueue implements JobQueue {
     });
     slot.child = child;
     slot.ready = false;
+    // Songs yield the CPU to the API: with every core busy, requests are still answered at once.
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, WORKER_NICENESS);
+      } catch {
+        // Not permitted here: the workers run at the server's priority.
+      }
+    }
     child.on('message', (message: ChildMessage) => this.#onMessage(slot, message));
     child.on('exit', (code, signal) => this.#onExit(slot, child, code, signal));
     child.send({ type: 'init', dataDir: this.#o.dataDir, plan: childPlan, logLevel: this.#o.workerLogLevel } satisfies ParentMessage);
