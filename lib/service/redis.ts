@@ -10,6 +10,8 @@
 import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 
+import { DidacticError } from '../errors.js';
+
 import { planConcurrency } from '../pipeline/concurrency.js';
 import { ModelCache } from '../pipeline/models.js';
 import { prefixedLogger, type Logger } from '../util/logger.js';
@@ -33,9 +35,23 @@ import type { JobStorage } from './storage.js';
 export const QUEUE_NAME = 'didactic-jobs';
 const CANCEL_CHANNEL = 'didactic-engine:cancel';
 
-/** One ioredis connection as BullMQ wants it (blocking commands never time out). */
-export function redisConnection(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+/**
+ * One ioredis connection. Workers and event readers block on Redis and must wait out an outage
+ * (`failFast` false); the API's own calls give up after a few reconnection attempts, so a request
+ * during an outage gets 503 instead of hanging.
+ */
+export function redisConnection(url: string, failFast = false): Redis {
+  return new Redis(url, { maxRetriesPerRequest: failFast ? 2 : null, enableReadyCheck: true, lazyConnect: false });
+}
+
+/** Redis trouble as the API's DE_UNAVAILABLE (503). */
+async function orUnavailable<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof DidacticError) throw err;
+    throw new DidacticError('DE_UNAVAILABLE', `The queue (Redis) is unavailable: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 export interface RedisQueueOptions {
@@ -94,9 +110,9 @@ export class RedisQueue implements JobQueue {
 
   constructor(options: RedisQueueOptions) {
     this.#o = { attempts: 3, backoffMs: 2000, ...options };
-    this.#queue = new Queue<JobSpec, JobOutcome>(QUEUE_NAME, { connection: redisConnection(options.url) });
+    this.#queue = new Queue<JobSpec, JobOutcome>(QUEUE_NAME, { connection: redisConnection(options.url, true) });
     this.#events = new QueueEvents(QUEUE_NAME, { connection: redisConnection(options.url) });
-    this.#publisher = redisConnection(options.url);
+    this.#publisher = redisConnection(options.url, true);
     this.#queue.on('error', (err: Error) => this.#o.logger.warn(`Redis: ${err.message}`));
     this.#events.on('error', (err: Error) => this.#o.logger.warn(`Redis: ${err.message}`));
     this.#publisher.on('error', (err: Error) => this.#o.logger.warn(`Redis: ${err.message}`));
@@ -121,27 +137,37 @@ export class RedisQueue implements JobQueue {
   }
 
   async submit(spec: JobSpec): Promise<void> {
-    await this.#queue.add('song', spec, {
+    await orUnavailable(() => this.#queue.add('song', spec, {
       jobId: spec.id,
       attempts: this.#o.attempts,
       backoff: { type: 'exponential', delay: this.#o.backoffMs },
       removeOnComplete: false,
       removeOnFail: false,
-    });
+    }));
   }
 
   async status(id: string): Promise<JobStatus | null> {
-    const job = await this.#queue.getJob(id);
-    return job ? statusOf(job) : null;
+    return orUnavailable(async () => {
+      const job = await this.#queue.getJob(id);
+      return job ? statusOf(job) : null;
+    });
   }
 
   async list(limit: number): Promise<JobStatus[]> {
+    return orUnavailable(() => this.#list(limit));
+  }
+
+  async #list(limit: number): Promise<JobStatus[]> {
     const jobs = await this.#queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'], 0, limit - 1);
     const statuses = (await Promise.all(jobs.filter(Boolean).map(statusOf))).filter((s): s is JobStatus => s !== null);
     return statuses.sort((a, b) => b.submitted_at.localeCompare(a.submitted_at)).slice(0, limit);
   }
 
   async cancel(id: string): Promise<CancelOutcome | null> {
+    return orUnavailable(() => this.#cancel(id));
+  }
+
+  async #cancel(id: string): Promise<CancelOutcome | null> {
     const job = await this.#queue.getJob(id);
     if (!job) return null;
     const state = stateOf(await job.getState());
@@ -161,7 +187,7 @@ export class RedisQueue implements JobQueue {
   }
 
   async counts(): Promise<Record<JobState, number>> {
-    const c = await this.#queue.getJobCounts('waiting', 'delayed', 'prioritized', 'waiting-children', 'active', 'completed', 'failed');
+    const c = await orUnavailable(() => this.#queue.getJobCounts('waiting', 'delayed', 'prioritized', 'waiting-children', 'active', 'completed', 'failed'));
     return {
       queued: (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0) + (c['waiting-children'] ?? 0),
       running: c.active ?? 0,

@@ -111,7 +111,11 @@ describe.skipIf(!haveRedisServer)('service on Redis (BullMQ) with two workers', 
     for (const id of ids) await submit(server.url, clip, { id, config });
     await waitForJob(server.url, ids[0]!, (s) => s.state !== 'queued', 60_000);
     await stop(redis, 'SIGKILL');
-    await sleep(1000);
+    // During the outage the API answers at once with 503, it does not hang.
+    const during = await getJson(`${server.url}/v1/jobs/${ids[0]}`);
+    expect(during.status).toBe(503);
+    expect(during.body.error.code).toBe('DE_UNAVAILABLE');
+    await sleep(500);
     redis = await startRedis(redis.dir, redis.port);
     const done = await Promise.all(ids.map((id) => waitForJob(server.url, id, finished, 120_000)));
     expect(done.map((s) => s.state)).toEqual(ids.map(() => 'completed'));
