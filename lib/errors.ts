@@ -42,6 +42,7 @@ export const TS_ERROR_CODES = [
   'DE_LOCKED',
   'DE_DEGRADED',
   'DE_DISK_FULL',
+  'DE_NO_BROWSER',
 ] as const;
 
 export type ErrorCode = (typeof NATIVE_ERROR_CODES)[number] | (typeof TS_ERROR_CODES)[number];
