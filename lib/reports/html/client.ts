@@ -15,7 +15,19 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
   var data = JSON.parse(document.getElementById('report-data').textContent);
   var report = { data: data, wavesurfer: null, regions: null, plots: [], errors: [] };
   window.__report = report;
-  var dur = Math.max(data.duration_s, 0.001);
+  // Every view shares one time axis, a little longer than the song: wavesurfer culls a marker
+  // that falls in its last pixel, so the song's last beat keeps a few pixels of room.
+  var dur = Math.max(data.duration_s, 0.001) * 1.003;
+  var peaks = [[0, 0]];
+  if (data.waveform && data.waveform.max.length > 0) {
+    // The peaks span the audio; zeros after them fill the axis to exactly dur.
+    var n = data.waveform.max.length;
+    var extra = Math.max(0, Math.round(n * (dur / Math.max(data.waveform.duration_s, 0.001) - 1)));
+    dur = data.waveform.duration_s * (n + extra) / n;
+    var top = data.waveform.max.slice(), bottom = data.waveform.min.map(function (v) { return -v; });
+    for (var z = 0; z < extra; z++) { top.push(0); bottom.push(0); }
+    peaks = [top, bottom];
+  }
   var PITCH = ['C', 'C#', 'D', 'D#', 'E', 'F', 'F#', 'G', 'G#', 'A', 'A#', 'B'];
   var STEM_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 
@@ -118,6 +130,15 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
   }
 
   // ---- waveform, markers, timeline, playback (wavesurfer.js) ----
+  function alignWaveform() {
+    var ref = report.plots[0];
+    if (!ref) return;
+    var area = ref.over.getBoundingClientRect();
+    var box = document.getElementById('waveform');
+    var outer = box.getBoundingClientRect();
+    box.style.marginLeft = Math.max(0, area.left - outer.left) + 'px';
+    box.style.marginRight = Math.max(0, outer.right - area.right) + 'px';
+  }
   function waveform() {
     return new Promise(function (resolve) {
       var box = document.getElementById('waveform');
@@ -132,7 +153,6 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
       if (!data.waveform) {
         document.getElementById('waveform-note').textContent = data.waveform_note || 'no waveform';
       }
-      var peaks = data.waveform ? [data.waveform.max, data.waveform.min.map(function (v) { return -v; })] : [[0, 0]];
       var regions = WaveSurfer.Regions.create();
       var timeline = WaveSurfer.Timeline.create({ height: 16, style: { fontSize: '10px', color: '#555' } });
       var opts = {
@@ -144,7 +164,7 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
         cursorWidth: 2,
         peaks: peaks,
         duration: dur,
-        normalize: !!data.waveform,
+        normalize: peaks.length > 1,
         interact: true,
         dragToSeek: false,
         plugins: [regions, timeline],
@@ -157,12 +177,13 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
       function onReady() {
         if (done) return;
         done = true;
+        var placed;
         try {
-          markers(regions);
+          placed = markers(ws, regions);
         } catch (err) {
           fail('markers', err);
         }
-        resolve();
+        (placed || Promise.resolve()).then(resolve);
       }
       ws.on('ready', onReady);
       ws.on('decode', onReady);
@@ -172,7 +193,12 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
       setTimeout(onReady, 1500);
     });
   }
-  function markers(regions) {
+  function markers(ws, regions) {
+    // The regions plugin places each marker in its own timer and measures its layer after each
+    // one, which is quadratic for thousands of markers; with the layer hidden while they are
+    // added there is nothing to lay out until it is shown again, once.
+    var layer = ws.getWrapper().querySelector('[part~="regions-container"]');
+    if (layer) layer.style.display = 'none';
     var counts = { beat: 0, downbeat: 0, bar: 0 };
     function add(kind, i, t, color) {
       var r = regions.addRegion({ id: kind + '-' + i, start: t, color: color, drag: false, resize: false });
@@ -186,6 +212,13 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
     box.setAttribute('data-beats', counts.beat);
     box.setAttribute('data-downbeats', counts.downbeat);
     box.setAttribute('data-bars', counts.bar);
+    return new Promise(function (resolve) {
+      // Timers run in order: this one after every marker's.
+      setTimeout(function () {
+        if (layer) layer.style.display = '';
+        resolve();
+      }, 0);
+    });
   }
 
   // ---- tempo curve ----
@@ -331,10 +364,14 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
     }
   }
   step('key numbers', keyNumbers);
-  var wave = step('waveform', waveform) || Promise.resolve();
   step('tempo', tempo);
   step('piano roll', pianoRolls);
   step('bar features', barFeatures);
+  // The waveform goes last, once the charts are laid out, so its time axis lines up with theirs.
+  var wave = new Promise(function (resolve) { requestAnimationFrame(resolve); }).then(function () {
+    step('align', alignWaveform);
+    return step('waveform', waveform);
+  });
   window.addEventListener('resize', function () {
     report.plots.forEach(function (u) { u.setSize({ width: width(u.root.parentNode), height: u.height }); });
   });
