@@ -57,7 +57,8 @@ export async function buildSongReport(outDir: string, songId: string): Promise<S
   let waveformNote: string | undefined;
   if (audioPath) {
     try {
-      const decoded = await decodeAudio(audioPath);
+      // Mixed to mono block by block in the decoder: the stereo signal of a long song never exists.
+      const decoded = await decodeAudio(audioPath, { mono: true });
       waveform = await waveformPeaksInterleaved(decoded.samples, decoded.channels, decoded.sampleRate);
     } catch (err) {
       waveformNote = `the input copy could not be decoded (${(err as Error).message}), so the waveform is not drawn`;
