@@ -15,19 +15,12 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
   var data = JSON.parse(document.getElementById('report-data').textContent);
   var report = { data: data, wavesurfer: null, regions: null, plots: [], errors: [] };
   window.__report = report;
-  // Every view shares one time axis, a little longer than the song: wavesurfer culls a marker
-  // that falls in its last pixel, so the song's last beat keeps a few pixels of room.
-  var dur = Math.max(data.duration_s, 0.001) * 1.003;
-  var peaks = [[0, 0]];
-  if (data.waveform && data.waveform.max.length > 0) {
-    // The peaks span the audio; zeros after them fill the axis to exactly dur.
-    var n = data.waveform.max.length;
-    var extra = Math.max(0, Math.round(n * (dur / Math.max(data.waveform.duration_s, 0.001) - 1)));
-    dur = data.waveform.duration_s * (n + extra) / n;
-    var top = data.waveform.max.slice(), bottom = data.waveform.min.map(function (v) { return -v; });
-    for (var z = 0; z < extra; z++) { top.push(0); bottom.push(0); }
-    peaks = [top, bottom];
-  }
+  // Every view shares one time axis: the audio's length when there is a waveform (the player's
+  // duration then agrees with it), else the song's.
+  var dur = data.waveform && data.waveform.duration_s > 0 ? data.waveform.duration_s : Math.max(data.duration_s, 0.001);
+  var peaks = data.waveform && data.waveform.max.length > 0
+    ? [data.waveform.max, data.waveform.min.map(function (v) { return -v; })]
+    : [[0, 0]];
   var PITCH = ['C', 'C#', 'D', 'D#', 'E', 'F', 'F#', 'G', 'G#', 'A', 'A#', 'B'];
   var STEM_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 
@@ -200,8 +193,10 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
     var layer = ws.getWrapper().querySelector('[part~="regions-container"]');
     if (layer) layer.style.display = 'none';
     var counts = { beat: 0, downbeat: 0, bar: 0 };
+    // wavesurfer culls a marker that rounds onto its last pixel: one that late moves in by a pixel.
+    var latest = dur * (1 - 1 / Math.max(100, ws.getWrapper().clientWidth || 1000));
     function add(kind, i, t, color) {
-      var r = regions.addRegion({ id: kind + '-' + i, start: t, color: color, drag: false, resize: false });
+      var r = regions.addRegion({ id: kind + '-' + i, start: Math.min(t, latest), color: color, drag: false, resize: false });
       if (r && r.element) r.element.setAttribute('data-mark', kind);
       counts[kind]++;
     }
