@@ -74,14 +74,23 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
 
   // ---- shared time axis: bar lines as grid, bar numbers as labels ----
   var barStarts = data.bars.start;
-  function barAxis(u) {
+  function barAxis() {
     var axis = { stroke: '#555', grid: { stroke: '#e4e4e4', width: 1 }, ticks: { show: false }, size: 30 };
     if (barStarts.length > 0) {
-      axis.splits = function () { return barStarts; };
+      // A grid line per bar while they are at least 8 px apart, else every k-th bar; a label
+      // every few lines so the numbers never overlap.
+      var kept = [];
+      axis.splits = function (u) {
+        var px = u.bbox.width / devicePixelRatio / Math.max(1, barStarts.length);
+        var k = Math.max(1, Math.ceil(8 / Math.max(px, 0.01)));
+        kept = [];
+        for (var i = 0; i < barStarts.length; i += k) kept.push(i);
+        return kept.map(function (i) { return barStarts[i]; });
+      };
       axis.values = function (u, splits) {
         var px = u.bbox.width / devicePixelRatio / Math.max(1, splits.length);
         var every = Math.max(1, Math.ceil(28 / Math.max(px, 0.01)));
-        return splits.map(function (v, i) { return i % every === 0 ? String(data.bars.index[i] + 1) : ''; });
+        return splits.map(function (v, j) { return j % every === 0 && kept[j] !== undefined ? String(data.bars.index[kept[j]] + 1) : ''; });
       };
       axis.label = 'bar';
       axis.labelSize = 14;
@@ -195,14 +204,27 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
     var counts = { beat: 0, downbeat: 0, bar: 0 };
     // wavesurfer culls a marker that rounds onto its last pixel: one that late moves in by a pixel.
     var latest = dur * (1 - 1 / Math.max(100, ws.getWrapper().clientWidth || 1000));
+    // Dense marks (a long song) get thinner and fainter so the waveform stays visible.
+    var width = Math.max(100, ws.getWrapper().clientWidth || 1000);
+    function fade(n, alpha) {
+      var px = width / Math.max(1, n);
+      return px >= 8 ? alpha : Math.max(0.06, alpha * px / 8);
+    }
+    var thin = width / Math.max(1, data.beats.length) < 8;
     function add(kind, i, t, color) {
       var r = regions.addRegion({ id: kind + '-' + i, start: Math.min(t, latest), color: color, drag: false, resize: false });
-      if (r && r.element) r.element.setAttribute('data-mark', kind);
+      if (r && r.element) {
+        r.element.setAttribute('data-mark', kind);
+        if (thin) r.element.style.borderLeftWidth = '1px';
+      }
       counts[kind]++;
     }
-    data.beats.forEach(function (t, i) { add('beat', i, t, 'rgba(0,0,0,0.28)'); });
-    data.downbeats.forEach(function (t, i) { add('downbeat', i, t, 'rgba(214,39,40,0.85)'); });
-    barStarts.forEach(function (t, i) { add('bar', i, t, 'rgba(31,119,180,0.55)'); });
+    var a = fade(data.beats.length, 0.28);
+    data.beats.forEach(function (t, i) { add('beat', i, t, 'rgba(0,0,0,' + a + ')'); });
+    a = fade(data.downbeats.length, 0.85);
+    data.downbeats.forEach(function (t, i) { add('downbeat', i, t, 'rgba(214,39,40,' + a + ')'); });
+    a = fade(barStarts.length, 0.55);
+    barStarts.forEach(function (t, i) { add('bar', i, t, 'rgba(31,119,180,' + a + ')'); });
     var box = document.getElementById('waveform');
     box.setAttribute('data-beats', counts.beat);
     box.setAttribute('data-downbeats', counts.downbeat);
@@ -230,7 +252,7 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
     plot(box, {
       height: 150,
       scales: { x: { time: false, range: [0, dur] }, y: { range: [Math.max(0, lo - pad), hi + pad] } },
-      axes: [barAxis(), { label: 'BPM', labelSize: 14, size: 46, grid: { stroke: '#eee' } }],
+      axes: [barAxis(), { label: 'BPM', labelSize: 14, size: 52, grid: { stroke: '#eee' } }],
       series: [{}, { label: 'tempo', stroke: '#d62728', width: 1.5, points: { show: tc.time.length < 400, size: 3 } }],
     }, [tc.time, tc.bpm]);
     box.setAttribute('data-marks', tc.time.length);
@@ -258,7 +280,7 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
         height: Math.max(120, Math.min(320, rows * 6 + 40)),
         scales: { x: { time: false, range: [0, dur] }, y: { range: [lo - 1.5, hi + 1.5] } },
         axes: [barAxis(), {
-          label: 'pitch', labelSize: 14, size: 46, grid: { stroke: '#f0f0f0' },
+          label: 'pitch', labelSize: 14, size: 52, grid: { stroke: '#f0f0f0' },
           splits: function () { var s = []; for (var p = Math.ceil(lo / 12) * 12; p <= hi + 1; p += 12) s.push(p); return s.length ? s : [lo]; },
           values: function (u, splits) { return splits.map(function (p) { return PITCH[((p % 12) + 12) % 12] + (Math.floor(p / 12) - 1); }); },
         }],
@@ -311,7 +333,7 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
         height: 230,
         scales: { x: { time: false, range: [0, dur] }, y: { range: [0, 12] } },
         axes: [barAxis(), {
-          label: 'chroma', labelSize: 14, size: 46, grid: { show: false },
+          label: 'chroma', labelSize: 14, size: 52, grid: { show: false },
           splits: function () { return [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5, 10.5, 11.5]; },
           values: function () { return PITCH; },
         }],
@@ -344,7 +366,7 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
       plot(rmsBox, {
         height: 110,
         scales: { x: { time: false, range: [0, dur] }, y: { range: function (u, lo, hi) { return [0, (hi || 1) * 1.1]; } } },
-        axes: [barAxis(), { label: 'RMS', labelSize: 14, size: 46, grid: { stroke: '#eee' } }],
+        axes: [barAxis(), { label: 'RMS', labelSize: 14, size: 52, grid: { stroke: '#eee' } }],
         series: [{}, { label: 'rms', stroke: '#2ca02c', fill: 'rgba(44,160,44,0.15)', width: 1.5, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } }],
       }, [xs, ys]);
       rmsBox.setAttribute('data-marks', f.bar_index.length);
