@@ -50,6 +50,7 @@ export const TS_ERROR_CODES = [
   'DE_QUEUE_FULL',
   'DE_WORKER_LOST',
   'DE_UNAVAILABLE',
+  'DE_NO_BROWSER',
 ] as const;
 
 export type ErrorCode = (typeof NATIVE_ERROR_CODES)[number] | (typeof TS_ERROR_CODES)[number];

@@ -108,6 +108,11 @@ export type { DatasetCheck, ParquetFileInfo, ParquetWriteResult } from './datase
 export { StreamingParquetWriter } from './datasets/streaming.js';
 export { writeSongDatasets } from './datasets/songSink.js';
 
+// The per-song HTML report (reports/<song_id>/report.html) and its PNG rendering.
+export { buildSongReport, buildReportData, parseReportHtml, readReportDatasets, renderReportHtml, writeReportHtml, waveformPeaks } from './reports/html/index.js';
+export { findChromium, renderReportPng } from './reports/html/index.js';
+export type { ReportData, ReportDataInput, ReportSummaryInput, RenderPngOptions, SongReportResult, WaveformPeaks } from './reports/html/index.js';
+
 // Operations.
 export { runDoctor } from './doctor.js';
 export type { DoctorReport } from './doctor.js';

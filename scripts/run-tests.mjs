@@ -27,6 +27,10 @@ const venvReady =
 const haveAbc2midi = spawnSync('sh', ['-c', 'command -v abc2midi'], { stdio: 'ignore' }).status === 0;
 const haveShared = existsSync(join(root, '..', 'shared'));
 const haveRedis = spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status === 0;
+// The browser tests' Chromium: the same lookup as lib/reports/html/png.ts (findChromium).
+const haveChromium = process.env.DIDACTIC_CHROMIUM
+  ? existsSync(process.env.DIDACTIC_CHROMIUM)
+  : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'].some((p) => existsSync(p));
 
 // Why a test in a file may skip: [marker in the file's text, condition met, reason, how to enable].
 const demucsRandom = process.env.DIDACTIC_DEMUCS_RANDOM ?? '/tmp/didactic-demucs/htdemucs-random';
@@ -42,6 +46,7 @@ const NEEDS = [
   [/abc2midi/, haveAbc2midi, 'abc2midi not installed', 'apt-get install abcmidi'],
   [/'shared'/, haveShared, "the project's shared data (../shared) is not beside this checkout", 'clone next to shared/'],
   [/getuid/, process.getuid?.() !== 0, 'a permission test cannot fail as root', 'run as a normal user'],
+  [/findChromium/, haveChromium, 'no Chromium installed (the HTML report browser tests)', 'apt-get install chromium fonts-dejavu-core, or set DIDACTIC_CHROMIUM'],
   [/native_tests/, existsSync(join(root, 'build', 'native_tests')), 'the C++ unit tests are not built (build/native_tests)', 'run `npm run build:native` in a checkout'],
 ];
 

@@ -20,6 +20,7 @@ import { intArg, timeoutArg } from './args.js';
 import { normalizeArgv, usageError } from './argv.js';
 import { addModelCommands } from './modelCommands.js';
 import { addServiceCommands } from './serviceCommands.js';
+import { addReportCommand, EXIT_NO_BROWSER } from './reportCommand.js';
 import { createProgress } from './progress.js';
 
 const packageJson = JSON.parse(
@@ -50,6 +51,7 @@ interface MainOptions {
   basicPitchTimeout?: number | 'none';
   beatTracker: string;
   detectMeter: boolean;
+  htmlReport: boolean;
   progress?: boolean;
   logLevel: LogLevel;
   logFormat: 'text' | 'json';
@@ -95,6 +97,7 @@ function configFromFlags(opts: MainOptions, given: (name: string) => boolean): R
     enableProgress: opts.progress ?? null,
     beatTracker: opts.beatTracker,
     detectMeter: opts.detectMeter,
+    htmlReport: opts.htmlReport,
   };
   if (opts.config) {
     // With a config file, only flags given explicitly override the file's values.
@@ -104,7 +107,7 @@ function configFromFlags(opts: MainOptions, given: (name: string) => boolean): R
       usePydubPreprocess: 'preprocess', writeBarChunks: 'barChunks', writeBarChunkWavs: 'chunkWavs',
       preserveChunkAudio: 'preserveChunkAudio', basicPitchBackend: 'basicPitchBackend', useBasicPitchTranscription: 'transcription',
       demucsTimeoutS: 'demucsTimeout', basicPitchTimeoutS: 'basicPitchTimeout', enableProgress: 'progress',
-      beatTracker: 'beatTracker', detectMeter: 'detectMeter',
+      beatTracker: 'beatTracker', detectMeter: 'detectMeter', htmlReport: 'htmlReport',
     };
     for (const key of Object.keys(fields)) if (!given(flagOf[key]!)) delete fields[key];
   }
@@ -300,6 +303,7 @@ export function buildProgram(): Command {
     )
     .option('--detect-meter', 'detect the beats per bar (default; beatnet only)')
     .option('--no-detect-meter', 'use --ts-num/--ts-den as the meter instead of detecting it')
+    .option('--no-html-report', 'do not write reports/<song_id>/report.html')
     .addOption(new Option('--progress', 'show progress bars').conflicts('noProgress'))
     .addOption(new Option('--no-progress', 'hide progress bars'))
     .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).default('INFO'))
@@ -363,6 +367,7 @@ export function buildProgram(): Command {
     });
   addModelCommands(program);
   addServiceCommands(program);
+  addReportCommand(program);
   return program;
 }
 
@@ -386,7 +391,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     if (err instanceof DidacticError) {
       process.stderr.write(`didactic-engine: ${err.message} [${err.code}]\n`);
       if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
-      return 1;
+      return err.code === 'DE_NO_BROWSER' ? EXIT_NO_BROWSER : 1;
     }
     process.stderr.write(`didactic-engine: ${verbose ? ((err as Error)?.stack ?? String(err)) : ((err as Error)?.message ?? String(err))}\n`);
     return 1;

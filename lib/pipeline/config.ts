@@ -108,6 +108,8 @@ const PipelineConfigShape = z.strictObject({
   // 'librosa': the original's beat_track, bars counted from the first beat) and meter detection.
   beatTracker: stringField('beatTracker').default('beatnet'),
   detectMeter: boolField('detectMeter').default(true),
+  // Ours: reports/<song_id>/report.html, a self-contained page drawing the song's outputs.
+  htmlReport: boolField('htmlReport').default(true),
 });
 
 /** The validated, frozen configuration fields (camelCase), derived from the shape above. */

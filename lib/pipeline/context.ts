@@ -5,6 +5,7 @@
  */
 import type { DecodedAudio } from '../audio/decode.js';
 import type { SongDatasetSink } from '../datasets/songSink.js';
+import type { WaveformPeaks } from '../reports/html/peaks.js';
 import type { StemEvents } from '../datasets/tables.js';
 import { DidacticError } from '../errors.js';
 import type { BarBoundary } from '../music/segmentation.js';
@@ -125,6 +126,11 @@ export class SongContext implements SongRunEnvironment {
   #stems: StemPlan | undefined;
   #bars: BarBoundary[] | undefined;
   #stemResults: StemResults | undefined;
+  /**
+   * The waveform overview of the HTML report (a few thousand min/max pairs of the mono input on
+   * its own timeline), taken in step 2 while the audio is held; null when not wanted or not made.
+   */
+  waveform: WaveformPeaks | null = null;
   /** Streaming dataset writers, open from step 7 until step 9 (or an abort). */
   sink: SongDatasetSink | undefined;
 

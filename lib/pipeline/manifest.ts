@@ -92,3 +92,25 @@ export async function manifestProblem(config: PipelineConfig, fingerprint: strin
   }
   return null;
 }
+
+/**
+ * After an output of a committed song was rewritten in place (the `report` command rebuilding
+ * report.html), updates or adds that file's entry so the manifest still verifies. No manifest: nothing to do.
+ */
+export async function refreshManifestEntry(outDir: string, songId: string, filePath: string): Promise<boolean> {
+  const path = join(outDir, 'analysis', songId, MANIFEST_NAME);
+  let manifest: SongManifest;
+  try {
+    manifest = JSON.parse(await readFile(path, 'utf8')) as SongManifest;
+  } catch {
+    return false;
+  }
+  if (manifest.version !== MANIFEST_VERSION || !Array.isArray(manifest.files)) return false;
+  const rel = relative(outDir, filePath).split(sep).join('/');
+  const entry: ManifestEntry = { path: rel, bytes: (await stat(filePath)).size, sha256: await sha256Of(filePath) };
+  const i = manifest.files.findIndex((f) => f.path === rel);
+  if (i >= 0) manifest.files[i] = entry;
+  else manifest.files.push(entry);
+  await writeFileAtomic(path, `${JSON.stringify(manifest, null, 2)}\n`, { op: 'writeManifest' });
+  return true;
+}

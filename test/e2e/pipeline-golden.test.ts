@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { AudioPipeline, writeWav } from '../../lib/index.js';
 import { readParquetTable } from '../../lib/datasets/parquet.js';
+import { parseReportHtml } from '../../lib/reports/html/data.js';
 import { exampleSong } from '../../scripts/example-song.mjs';
 import { clickTrack } from '../helpers/clicks.js';
 import { useTempDir } from '../helpers/tmp.js';
@@ -52,7 +53,10 @@ async function digest(path: string, root: string, input: string): Promise<string
   } else if (path.endsWith('manifest.json')) {
     // The manifest's fingerprint names the input's path and mtime; its file list must be stable.
     const manifest = JSON.parse(bytes.toString('utf8')) as { files: Array<{ path: string; bytes: number; sha256: string }> };
-    bytes = JSON.stringify(manifest.files.filter((f) => !/\.parquet$|combined\.json$/.test(f.path)));
+    bytes = JSON.stringify(manifest.files.filter((f) => !/\.parquet$|combined\.json$|report\.html$/.test(f.path)));
+  } else if (path.endsWith('report.html')) {
+    // The page inlines the chart libraries' bundles: compare the data it draws, not their bytes.
+    bytes = JSON.stringify(parseReportHtml(bytes.toString('utf8'))).split(root).join('<out>');
   } else if (path.endsWith('combined.json')) {
     const summary = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
     for (const key of RUN_SPECIFIC_KEYS) delete summary[key];

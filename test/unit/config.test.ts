@@ -62,6 +62,7 @@ describe('PipelineConfig defaults', () => {
       // Ours, after the original's fields:
       beat_tracker: 'beatnet',
       detect_meter: true,
+      html_report: true,
     });
     expect(Object.keys(c.toSnakeCase())).toEqual([...CONFIG_FIELD_NAMES]);
     expect(() => new PipelineConfig({ ...base, beatTracker: 'madmom' }, quiet)).toThrow("beat_tracker must be one of 'beatnet', 'librosa', got 'madmom'");

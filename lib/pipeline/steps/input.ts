@@ -8,6 +8,7 @@ import { resample } from '../../audio/resample.js';
 import { writeWav } from '../../audio/write.js';
 import { DidacticError } from '../../errors.js';
 import { normalizePeak, trimSilence } from '../../music/preprocess.js';
+import { waveformPeaks } from '../../reports/html/peaks.js';
 import { toWriteError } from '../../util/atomic.js';
 import { forEachChunk } from '../../util/chunked.js';
 import type { SongContext } from '../context.js';
@@ -58,6 +59,14 @@ export async function ingest(ctx: SongContext): Promise<void> {
   ctx.results.duration_s = ctx.durationS;
   ctx.log.info(`Loaded audio: duration=${ctx.durationS.toFixed(2)}s, sr=${cfg.analysisSr}`);
   ctx.quality.clipped_input_samples = await countClipped(decoded.samples);
+  if (cfg.htmlReport) {
+    // The report's waveform, taken now: step 10 runs after the audio is released.
+    try {
+      ctx.waveform = await waveformPeaks(analysisInput, cfg.analysisSr);
+    } catch (err) {
+      ctx.log.warn(`HTML report: no waveform overview (${(err as Error).message})`);
+    }
+  }
 }
 
 /** Step 3: trim and normalise in float at the analysis rate; remember the trim offset. */

@@ -1,11 +1,18 @@
 /**
- * Step 10: the Markdown note report (when there are notes) and a real ABC file per transcribed
- * stem. MIDI files are written in step 7, right after transcription, as in the original.
+ * Step 10: the Markdown note report (when there are notes), a real ABC file per transcribed
+ * stem, and (ours, additive) the HTML report. MIDI files are written in step 7, right after
+ * transcription, as in the original.
  */
+import { dirname } from 'node:path';
+
 import { abcNotesFromAlignment, writeAbc } from '../../reports/abc.js';
+import { buildReportData, readReportDatasets, type ReportSummaryInput } from '../../reports/html/data.js';
+import { REPORT_HTML_NAME, writeReportHtml } from '../../reports/html/page.js';
+import { relativeAudioSrc } from '../../reports/html/song.js';
 import { writeMidiMarkdown } from '../../reports/markdown.js';
 import type { SongContext } from '../context.js';
 import { barStartBeats } from './analyze.js';
+import { degradationReasons } from './summary.js';
 
 export async function exportReports(ctx: SongContext): Promise<void> {
   const { config: cfg, staging, log } = ctx;
@@ -39,4 +46,53 @@ export async function exportReports(ctx: SongContext): Promise<void> {
   }
   Object.assign(ctx.results, resultKeys);
   ctx.quality.notes_per_stem = Object.fromEntries([...notes].map(([k, v]) => [k, v.length]));
+  if (cfg.htmlReport) await exportHtmlReport(ctx);
+}
+
+/**
+ * reports/<song_id>/report.html from what the run holds and the datasets it just wrote. An optional
+ * view: when it fails the song still completes, with a warning and no `report_html` key (it never
+ * marks the song degraded).
+ */
+async function exportHtmlReport(ctx: SongContext): Promise<void> {
+  const { config: cfg, staging, log, rhythm } = ctx;
+  try {
+    const summary: ReportSummaryInput = {
+      song_id: cfg.songId,
+      duration_s: ctx.durationS,
+      tempo_bpm: rhythm.tempoBpm,
+      num_beats: rhythm.beatTimes.length,
+      num_bars: ctx.bars.length,
+      stems: [...ctx.stems.names],
+      beat_times: Array.from(rhythm.beatTimes),
+      ...(rhythm.tracker === 'beatnet'
+        ? {
+            rhythm: {
+              tracker: rhythm.tracker,
+              meter: `${rhythm.meter.numerator}/${rhythm.meter.denominator}`,
+              confidence: rhythm.confidence ?? 0,
+              downbeat_times: Array.from(rhythm.downbeatTimes),
+              tempo_curve_bpm: Array.from(rhythm.tempoCurve),
+            },
+          }
+        : {}),
+      config: { time_signature_num: rhythm.meter.numerator, time_signature_den: rhythm.meter.denominator },
+      data_quality: { degraded_reasons: degradationReasons(ctx) },
+    };
+    const datasets = await readReportDatasets(dirname(staging.stage('datasets', 'events.parquet')));
+    const inputCopy = ctx.results.input_copy;
+    const data = buildReportData({
+      summary,
+      datasets,
+      waveform: ctx.waveform,
+      ...(ctx.waveform ? {} : { waveformNote: 'the waveform overview was not made in this run' }),
+      audioSrc: typeof inputCopy === 'string' ? relativeAudioSrc(cfg.reportsDir, inputCopy) : null,
+    });
+    const bytes = await writeReportHtml(staging.stage('reports', REPORT_HTML_NAME), data);
+    ctx.results.report_html = staging.final('reports', REPORT_HTML_NAME);
+    log.info(`Wrote HTML report to ${ctx.results.report_html as string} (${(bytes / 1024).toFixed(0)} KiB)`);
+  } catch (err) {
+    if (ctx.signal?.aborted) throw err;
+    log.warn(`HTML report not written: ${(err as Error)?.message ?? String(err)}`);
+  }
 }

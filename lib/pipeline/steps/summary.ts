@@ -92,7 +92,7 @@ export async function writeSummaryJson(ctx: SongContext, records: StepRecords): 
 }
 
 /** What the run had to do without: separation, a stem's transcription, the learned rhythm tracker. */
-function degradationReasons(ctx: SongContext): string[] {
+export function degradationReasons(ctx: SongContext): string[] {
   const { config: cfg, results, quality } = ctx;
   const reasons: string[] = [];
   if (cfg.useDemucsSeparation && typeof results.stem_separation_error === 'string') {
