@@ -102,12 +102,19 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-/** The bearer token of a request: the Authorization header, or `access_token` in the query (EventSource cannot set headers). */
+/**
+ * The bearer token of a request: the Authorization header; for GET requests also `access_token`
+ * in the query (EventSource cannot set headers) or the web page's `didactic_token` cookie
+ * (SameSite=Strict), so its report and download links work. Changes (POST, DELETE) need the header.
+ */
 function presentedToken(req: FastifyRequest): string | undefined {
   const header = req.headers.authorization;
   if (typeof header === 'string' && header.startsWith('Bearer ')) return header.slice(7).trim();
+  if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
   const query = req.query as Record<string, unknown> | undefined;
-  return typeof query?.access_token === 'string' ? query.access_token : undefined;
+  if (typeof query?.access_token === 'string') return query.access_token;
+  const cookie = /(?:^|;\s*)didactic_token=([^;]*)/.exec(req.headers.cookie ?? '');
+  return cookie ? decodeURIComponent(cookie[1]!) : undefined;
 }
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -10,6 +10,7 @@ import { EmbeddedQueue } from './embedded.js';
 import type { JobQueue } from './queue.js';
 import { RedisQueue } from './redis.js';
 import { assertBindingSafe, buildApi } from './server.js';
+import { registerWebPage } from './web.js';
 import { LocalJobStorage } from './storage.js';
 
 export interface ServiceOptions {
@@ -78,7 +79,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     maxQueue: options.maxQueue,
     rateLimitPerMinute: options.rateLimitPerMinute,
     inputRoot: options.inputRoot,
-    extraRoutes: options.extraRoutes,
+    extraRoutes: async (app) => {
+      registerWebPage(app);
+      await options.extraRoutes?.(app);
+    },
   });
   let address: string;
   try {
