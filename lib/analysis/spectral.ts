@@ -76,7 +76,7 @@ export async function stft(samples: Float32Array, options?: StftOptions): Promis
 export async function istft(spec: Spectrogram, options?: IstftOptions): Promise<Float32Array> {
   const context = new Error();
   const op = 'istft';
-  if (!spec || spec.kind !== 'complex' || !(spec.data instanceof Float32Array)) {
+  if (spec?.kind !== 'complex' || !(spec.data instanceof Float32Array)) {
     throw new InvalidArgumentError(`${op}: a complex spectrogram from stft() is required`, { op });
   }
   const o = parseOptions(op, IstftOptionsSchema, { nFft: spec.nFft, hopLength: spec.hopLength, ...options });

@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 
-import { Table, tableFromIPC } from 'apache-arrow';
+import { type Table, tableFromIPC } from 'apache-arrow';
 import { Compression, ParquetFile, readParquet } from 'parquet-wasm';
 
 import { arrowSchemaFor, type ColumnBatch } from './arrow.js';

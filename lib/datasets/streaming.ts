@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 
-import { RecordBatch as ArrowRecordBatch, Table, tableToIPC } from 'apache-arrow';
+import { type RecordBatch as ArrowRecordBatch, Table, tableToIPC } from 'apache-arrow';
 import { Compression, Table as WasmTable, transformParquetStream, WriterPropertiesBuilder, WriterVersion } from 'parquet-wasm';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 

@@ -322,6 +322,7 @@ export const OUTPUT_DIRECTORY_KINDS = [
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface PipelineConfig extends Readonly<PipelineConfigFields> {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor assigns every field of the merged interface (Object.assign of the parsed fields)
 export class PipelineConfig {
   /** Accepts camelCase (PipelineConfigInput) or the original's snake_case keys. */
   constructor(input: PipelineConfigInput | Record<string, unknown>, options: ConfigParseOptions = {}) {
