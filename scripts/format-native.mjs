@@ -55,4 +55,6 @@ if (bad.length) {
   console.error('run `npm run format` to format them');
   process.exit(1);
 }
-console.log(`format:native: ${files.length} C++ files ${mode === 'write' ? 'formatted' : 'already formatted'} (${version.replace(/^.*version /, 'clang-format ')})`);
+console.log(
+  `format:native: ${files.length} C++ files ${mode === 'write' ? 'formatted' : 'already formatted'} (${version.replace(/^.*version /, 'clang-format ')})`,
+);

@@ -27,8 +27,7 @@ if (!existsSync(compdb)) {
 // kissfft_simd.cc and pffft_real.cc only #include vendored C (kissfft, pffft) to compile it with our
 // flags and namespace: their findings would be the vendored code's.
 const VENDOR_GLUE = new Set(['native/src/dsp/kissfft_simd.cc', 'native/src/dsp/pffft_real.cc']);
-const ours = (f) =>
-  /[/\\]native[/\\](src|test)[/\\]/.test(f) && !/[/\\]vendor[/\\]/.test(f) && /\.(cc|cpp)$/.test(f) && !VENDOR_GLUE.has(relative(root, f));
+const ours = (f) => /[/\\]native[/\\](src|test)[/\\]/.test(f) && !/[/\\]vendor[/\\]/.test(f) && /\.(cc|cpp)$/.test(f) && !VENDOR_GLUE.has(relative(root, f));
 const known = new Map();
 for (const e of JSON.parse(readFileSync(compdb, 'utf8'))) {
   const file = resolve(e.directory, e.file);
@@ -68,7 +67,9 @@ await Promise.all(Array.from({ length: Math.min(availableParallelism(), files.le
 const secs = ((Date.now() - started) / 1000).toFixed(1);
 if (failures.length) {
   for (const { file, report } of failures) console.error(`\n── ${file}\n${report}`);
-  console.error(`\nlint:native: clang-tidy found problems in ${failures.length} of ${files.length} files (${secs} s). Fix them, or switch a check off in .clang-tidy with the reason.`);
+  console.error(
+    `\nlint:native: clang-tidy found problems in ${failures.length} of ${files.length} files (${secs} s). Fix them, or switch a check off in .clang-tidy with the reason.`,
+  );
   process.exit(1);
 }
 console.log(`lint:native: clang-tidy clean on ${files.length} files (${secs} s)`);
