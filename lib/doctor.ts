@@ -28,6 +28,7 @@ export interface CheckResult {
   data?: Record<string, unknown>;
 }
 
+/** The install check's result: `ok` when every required check passed, and each check with its details. */
 export interface DoctorReport {
   ok: boolean;
   checks: CheckResult[];
@@ -57,6 +58,7 @@ function probeModel(): Uint8Array {
   });
 }
 
+/** Checks the install (addon, ONNX Runtime, models, output folder) and reports each finding; never throws for a failed check. */
 export async function runDoctor(options: { outDir?: string; demucsModel?: string } = {}): Promise<DoctorReport> {
   const checks: CheckResult[] = [];
 

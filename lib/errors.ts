@@ -53,14 +53,20 @@ export const TS_ERROR_CODES = [
   'DE_NO_BROWSER',
 ] as const;
 
+/** Every stable error code (`DE_*`) the package raises: the native ones and the TypeScript-only ones. */
 export type ErrorCode = (typeof NATIVE_ERROR_CODES)[number] | (typeof TS_ERROR_CODES)[number];
 
+/** Optional parts of a DidacticError: the `cause`, structured `details` and the operation (`op`) that failed. */
 export interface DidacticErrorOptions {
   cause?: unknown;
   details?: Record<string, unknown>;
   op?: string;
 }
 
+/**
+ * Base class of every error the package throws: a stable `code` (`DE_*`), whether a retry may help
+ * (`retryable`), the failed operation (`op`) and structured `details`. Match on `code`, never on messages.
+ */
 export class DidacticError extends Error {
   readonly code: ErrorCode;
   /** Whether retrying the same call may succeed (read by the retry/circuit logic; never parse messages). */
@@ -109,6 +115,7 @@ export class NativeError extends DidacticError {}
 /** A model file that is missing, corrupt, of the wrong signature, an inference failure, or a call on a closed model. */
 export class ModelError extends DidacticError {}
 
+/** The operation was cancelled through its AbortSignal (code DE_ABORTED); nothing half-written is left behind. */
 export class AbortError extends DidacticError {
   constructor(message = 'The operation was aborted', options: DidacticErrorOptions = {}) {
     super('DE_ABORTED', message, options);
@@ -116,18 +123,21 @@ export class AbortError extends DidacticError {
   }
 }
 
+/** A model step ran past its time limit (code DE_TIMEOUT; `details.seconds` holds the limit in seconds). Retryable. */
 export class TimeoutError extends DidacticError {
   constructor(message: string, options: DidacticErrorOptions = {}) {
     super('DE_TIMEOUT', message, options);
   }
 }
 
+/** A circuit breaker is open after repeated failures and refuses calls until it recovers (code DE_CIRCUIT_OPEN). */
 export class CircuitOpenError extends DidacticError {
   constructor(message: string, options: DidacticErrorOptions = {}) {
     super('DE_CIRCUIT_OPEN', message, options);
   }
 }
 
+/** Every attempt of a retried call failed (code DE_RETRY_EXHAUSTED); `errors` holds each attempt's error, the last one is `cause`. */
 export class RetryExhaustedError extends DidacticError {
   readonly errors: readonly unknown[];
   constructor(message: string, errors: readonly unknown[], options: DidacticErrorOptions = {}) {

@@ -185,7 +185,7 @@ function renderClicks(grid, seconds, meter) {
   const tick = burst(800, 0.03, 0.005, 0.25);
   for (const p of grid) {
     if (p.downbeat) mix(out, down, p.t, 1);
-    else if (meter.groups && meter.groups.includes(p.pulse)) mix(out, group, p.t, 1);
+    else if (meter.groups?.includes(p.pulse)) mix(out, group, p.t, 1);
     else if (p.beat >= 0 && !meter.groups) mix(out, beat, p.t, 1);
     else mix(out, tick, p.t, 1);
   }
@@ -635,7 +635,7 @@ export async function buildCorpus({ out = DEFAULT_CORPUS, force = false, log = c
       const grid = midiBeats(midi, { pickupTicks: Math.round(p.pickup * midi.division) + shift, untilTick });
       const shiftMs = (shift * (midi.tempos[0]?.uspq ?? 500000)) / 1e3 / midi.division;
       const firstNote = midi.noteOns.length ? toSec(midi.noteOns[0]) : 0;
-      const keep = grid.beats.map((t, i) => i).filter((i) => grid.beats[i] < Math.min(duration, lastNote + 0.05) && grid.beats[i] >= firstNote - 0.05);
+      const keep = grid.beats.map((_t, i) => i).filter((i) => grid.beats[i] < Math.min(duration, lastNote + 0.05) && grid.beats[i] >= firstNote - 0.05);
       const beats = keep.map((i) => round6(grid.beats[i]));
       const positions = keep.map((i) => grid.positions[i]);
       const tempos = new Set(midi.tempos.map((t) => t.uspq));

@@ -7,6 +7,7 @@ import { parseOptions } from '../util/validate.js';
 import { FeatureOptionsSchema, type FeatureName, type FeatureOptions } from './options.js';
 import { requireSamples, runNative, toFeatureSet, type Matrix } from './spectral.js';
 
+/** Summary statistics of a feature over frames: mean, population standard deviation, minimum and maximum. */
 export interface Stats {
   mean: number;
   /** Population standard deviation (ddof = 0), as numpy.std. */
@@ -60,6 +61,10 @@ export interface OriginalAnalysisDict {
   beat_times: number[];
 }
 
+/**
+ * Everything `analyze` computes for one signal: tempo (BPM), beats (frames and seconds), onset envelope,
+ * spectral features per frame (hop `hopLength` samples at `sampleRate` Hz) and their statistics.
+ */
 export interface AnalysisResult {
   sampleRate: number;
   hopLength: number;
@@ -114,6 +119,7 @@ const ALL: ReadonlySet<FeatureName> = new Set<FeatureName>([
  * Full song-level analysis of mono float samples at `sampleRate`, as the original's
  * `AudioAnalyzer.analyze` (librosa defaults; nMfcc defaults to 13 here). Heavy work runs in one
  * native worker; pass `signal` to cancel. Non-finite samples reject with DE_NON_FINITE_SAMPLES.
+ * @throws InvalidArgumentError DE_INVALID_ARGUMENT; DecodeError DE_NON_FINITE_SAMPLES; NativeError DE_RESOURCE_LIMIT; AbortError DE_ABORTED.
  */
 export async function analyze(samples: Float32Array, sampleRate: number, options?: FeatureOptions): Promise<AnalysisResult> {
   const context = new Error();

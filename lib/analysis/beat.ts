@@ -22,6 +22,7 @@ export async function onsetStrength(samples: Float32Array, sampleRate: number, o
   return r.onset as Float32Array;
 }
 
+/** The result of beatTrack: global tempo (BPM), beats as frame indices and seconds, per-beat tempo and the onset envelope. */
 export interface BeatTrack {
   /** Global tempo in BPM (0 when the onset envelope is all zero). */
   tempo: number;
@@ -46,6 +47,7 @@ function framesToTimes(frames: Int32Array, hop: number, sr: number): Float64Arra
 /**
  * librosa.beat.beat_track(y=y, sr=sr): onset strength (median aggregate), tempo estimate with a
  * log-normal prior, dynamic-programming tracker. `onsetEnvelope` is returned too.
+ * @throws InvalidArgumentError DE_INVALID_ARGUMENT; DecodeError DE_NON_FINITE_SAMPLES; AbortError DE_ABORTED.
  */
 export async function beatTrack(samples: Float32Array, sampleRate: number, options?: FeatureOptions): Promise<BeatTrack> {
   const context = new Error();
@@ -65,11 +67,13 @@ export async function beatTrack(samples: Float32Array, sampleRate: number, optio
   };
 }
 
+/** Zod schema of beatTrackFromEnvelope's options: hop length in samples (default 512) and librosa's beat_track parameters. */
 export const BeatEnvelopeOptionsSchema = z.strictObject({
   hopLength: z.number().int().min(1).max(MAX_HOP).default(512),
   ...beatShape,
   signal: z.instanceof(AbortSignal).optional(),
 });
+/** Options of beat tracking on a precomputed onset envelope (see BeatEnvelopeOptionsSchema). */
 export type BeatEnvelopeOptions = z.input<typeof BeatEnvelopeOptionsSchema>;
 
 /** librosa.beat.beat_track(onset_envelope=env, sr=sr, ...) on a precomputed envelope. */
@@ -105,6 +109,7 @@ export async function beatTrackFromEnvelope(
   }
 }
 
+/** A tempo estimate: beats per minute and the autocorrelation lag (frames per beat) it came from. */
 export interface TempoEstimate {
   /** BPM of the winning lag: 60 * sampleRate / (hopLength * lag). */
   bpm: number;

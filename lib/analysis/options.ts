@@ -10,7 +10,9 @@ import { MAX_FFT_SIZE, MAX_HOP, MAX_SAMPLE_RATE } from '../audio/limits.js';
 const posInt = z.number().int().min(1);
 const finite = z.number().finite();
 
+/** Zod schema of the analysis window shapes (librosa/scipy names). */
 export const WindowSchema = z.enum(['hann', 'hamming', 'blackman', 'rectangular', 'bartlett']);
+/** Zod schema of how a centred STFT pads the signal's ends (numpy.pad modes). */
 export const PadModeSchema = z.enum(['constant', 'reflect', 'edge']);
 
 /** STFT framing (librosa.stft): hopLength defaults to winLength / 4, winLength to nFft. */
@@ -61,12 +63,15 @@ function checkWin(o: StftShapeIn, ctx: z.RefinementCtx): void {
 
 const signal = { signal: z.instanceof(AbortSignal).optional() };
 
+/** Zod schema of stft's options: FFT size, hop and window length in samples, window, centring, output kind. */
 export const StftOptionsSchema = z
   .strictObject({ ...stftShape, output: z.enum(['complex', 'magnitude', 'power']).default('complex'), ...signal })
   .superRefine(checkWin)
   .transform(resolveStft);
+/** Options of stft (see StftOptionsSchema; librosa.stft's defaults). */
 export type StftOptions = z.input<typeof StftOptionsSchema>;
 
+/** Zod schema of istft's options: the STFT framing (samples) and the output length in samples. */
 export const IstftOptionsSchema = z
   .strictObject({
     ...stftShape,
@@ -76,6 +81,7 @@ export const IstftOptionsSchema = z
   })
   .superRefine(checkWin)
   .transform(resolveStft);
+/** Options of istft (see IstftOptionsSchema). */
 export type IstftOptions = z.input<typeof IstftOptionsSchema>;
 
 /** Mel filterbank (librosa.filters.mel) and the spectrogram power it is applied to. */
@@ -180,6 +186,7 @@ export const FeatureOptionsSchema = z
   // librosa's feature functions default hop_length to 512 whatever n_fft/win_length are (only
   // librosa.stft itself uses win_length // 4)
   .transform((o) => ({ ...o, winLength: o.winLength ?? o.nFft, hopLength: o.hopLength ?? 512 }));
+/** Options of the feature functions and `analyze` (see FeatureOptionsSchema; librosa's defaults, hop 512 samples). */
 export type FeatureOptions = z.input<typeof FeatureOptionsSchema>;
 export type ResolvedFeatureOptions = z.output<typeof FeatureOptionsSchema>;
 

@@ -57,7 +57,10 @@ export function requireSamples(op: string, samples: unknown, sampleRate?: unknow
   }
 }
 
-/** librosa.stft. Output 'complex' (default), 'magnitude' (|X|) or 'power' (|X|^2). */
+/**
+ * librosa.stft. Output 'complex' (default), 'magnitude' (|X|) or 'power' (|X|^2).
+ * @throws InvalidArgumentError DE_INVALID_ARGUMENT; DecodeError DE_NON_FINITE_SAMPLES; NativeError DE_RESOURCE_LIMIT; AbortError DE_ABORTED.
+ */
 export async function stft(samples: Float32Array, options?: StftOptions): Promise<Spectrogram> {
   const context = new Error();
   const op = 'stft';
@@ -76,7 +79,7 @@ export async function stft(samples: Float32Array, options?: StftOptions): Promis
 export async function istft(spec: Spectrogram, options?: IstftOptions): Promise<Float32Array> {
   const context = new Error();
   const op = 'istft';
-  if (!spec || spec.kind !== 'complex' || !(spec.data instanceof Float32Array)) {
+  if (spec?.kind !== 'complex' || !(spec.data instanceof Float32Array)) {
     throw new InvalidArgumentError(`${op}: a complex spectrogram from stft() is required`, { op });
   }
   const o = parseOptions(op, IstftOptionsSchema, { nFft: spec.nFft, hopLength: spec.hopLength, ...options });
@@ -117,6 +120,7 @@ export async function runNative(
   }
 }
 
+/** Spectral features of one signal, each per STFT frame (hop `hopLength` samples at `sampleRate` Hz); only those asked for are set. */
 export interface FeatureSet {
   sampleRate: number;
   hopLength: number;
@@ -135,6 +139,7 @@ export interface FeatureSet {
   rms?: Float32Array;
 }
 
+/** The name of a spectral feature `features()` can compute (librosa.feature equivalents). */
 export type SpectralFeature =
   | 'melPower'
   | 'melDb'

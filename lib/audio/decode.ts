@@ -6,6 +6,7 @@ import { loadBinding } from '../native/load.js';
 import type { Logger } from '../util/logger.js';
 import { parseOptions } from '../util/validate.js';
 
+/** Zod schema of decodeAudio's options (mono, planar, strict, logger, signal); unknown keys are rejected. */
 export const DecodeOptionsSchema = z.strictObject({
   /** Average all channels into one (in double precision per frame). */
   mono: z.boolean().default(false),
@@ -21,8 +22,13 @@ export const DecodeOptionsSchema = z.strictObject({
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).warn === 'function').optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });
+/** Options of decodeAudio (see DecodeOptionsSchema for each field and its default). */
 export type DecodeOptions = z.input<typeof DecodeOptionsSchema>;
 
+/**
+ * A decoded file: float samples at the file's own sample rate (Hz), its shape (channels, frames),
+ * duration in seconds, container and sample format, and whether the input was truncated.
+ */
 export interface DecodedAudio {
   /** Float32 samples at the native rate, interleaved unless `planar` was asked for. */
   samples: Float32Array;
@@ -47,6 +53,7 @@ export interface DecodedAudio {
   truncated: Truncation | null;
 }
 
+/** How far a truncated WAV/AIFF got: frames decoded (`actualFrames`) of those its header declared (`expectedFrames`, null when unknown). */
 export interface Truncation {
   expectedFrames: number | null;
   actualFrames: number;
@@ -55,6 +62,8 @@ export interface Truncation {
 /**
  * Decodes an audio file (path) or an in-memory file (Buffer/Uint8Array) with libsndfile, off the
  * event loop. Integer PCM is scaled by 2^(bits-1) as python-soundfile does.
+ * @throws DecodeError DE_FILE_NOT_FOUND, DE_PERMISSION_DENIED, DE_IS_DIRECTORY, DE_EMPTY_FILE, DE_UNSUPPORTED_FORMAT, DE_CORRUPT_AUDIO;
+ * NativeError DE_RESOURCE_LIMIT; InvalidArgumentError DE_INVALID_ARGUMENT; AbortError DE_ABORTED.
  */
 export async function decodeAudio(input: string | Uint8Array, options?: DecodeOptions): Promise<DecodedAudio> {
   const context = new Error();

@@ -1,5 +1,9 @@
 import { decodeAudio, type Truncation } from './decode.js';
 
+/**
+ * audioInfo's summary of a file: container and sample format, sample rate (Hz), channels, frames,
+ * duration (seconds), peak and RMS level (linear, full scale = 1) and truncation.
+ */
 export interface AudioInfo {
   path: string;
   container: string;
@@ -14,7 +18,10 @@ export interface AudioInfo {
   truncated: Truncation | null;
 }
 
-/** Decodes a file and summarises it (format, shape, peak and RMS level). */
+/**
+ * Decodes a file and summarises it (format, shape, peak and RMS level).
+ * @throws the errors of decodeAudio (DecodeError DE_FILE_NOT_FOUND, DE_CORRUPT_AUDIO, ...).
+ */
 export async function audioInfo(path: string, options: { signal?: AbortSignal } = {}): Promise<AudioInfo> {
   const audio = await decodeAudio(path, { signal: options.signal });
   let peak = 0;

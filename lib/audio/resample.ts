@@ -6,6 +6,7 @@ import { loadBinding } from '../native/load.js';
 import { parseOptions } from '../util/validate.js';
 import { SampleRateSchema } from './limits.js';
 
+/** Zod schema of the resampling engines: libsoxr (`soxr_*`, HQ by default) and libsamplerate (`sinc_*`). */
 export const ResampleEngineSchema = z.enum([
   'soxr_hq',
   'soxr_vhq',
@@ -15,8 +16,10 @@ export const ResampleEngineSchema = z.enum([
   'sinc_medium',
   'sinc_fastest',
 ]);
+/** A resampling engine name (see ResampleEngineSchema). */
 export type ResampleEngine = z.infer<typeof ResampleEngineSchema>;
 
+/** Zod schema of resample's options: input and output rates in Hz, channels, engine, abort signal. */
 export const ResampleOptionsSchema = z.strictObject({
   /** Hz, 1000 .. 768000 (which also bounds the ratio, and so the output size). */
   inRate: SampleRateSchema,
@@ -26,6 +29,7 @@ export const ResampleOptionsSchema = z.strictObject({
   engine: ResampleEngineSchema.default('soxr_hq'),
   signal: z.instanceof(AbortSignal).optional(),
 });
+/** Options of resample (see ResampleOptionsSchema). */
 export type ResampleOptions = z.input<typeof ResampleOptionsSchema>;
 
 /** Output frames for `frames` input frames: ceil(frames * outRate / inRate), as python-soxr. */
@@ -33,7 +37,10 @@ export function resampledLength(frames: number, inRate: number, outRate: number)
   return Math.ceil((frames * outRate) / inRate);
 }
 
-/** Resamples interleaved float samples off the event loop. Output length is exactly resampledLength(). */
+/**
+ * Resamples interleaved float samples off the event loop. Output length is exactly resampledLength().
+ * @throws NativeError DE_RESAMPLE_FAILED; DecodeError DE_NON_FINITE_SAMPLES; InvalidArgumentError DE_INVALID_ARGUMENT; AbortError DE_ABORTED.
+ */
 export async function resample(samples: Float32Array, options: ResampleOptions): Promise<Float32Array> {
   const context = new Error();
   const opts = parseOptions('resample', ResampleOptionsSchema, options);

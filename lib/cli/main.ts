@@ -375,7 +375,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram();
   // argparse's conventions: usage errors exit 2, help and version exit 0.
   program.exitOverride();
-  program.commands.forEach((c) => c.exitOverride());
+  for (const c of program.commands) c.exitOverride();
   const verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
     await program.parseAsync(normalizeArgv(argv, program));

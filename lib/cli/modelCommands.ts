@@ -6,7 +6,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 
 import { writeWav, WavSubtypeSchema } from '../audio/write.js';
 import { createTranscriber, notesToMidiNotes, writePosteriorsNpy } from '../models/basicPitch/index.js';

@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 
-import { Table, tableFromIPC } from 'apache-arrow';
+import { type Table, tableFromIPC } from 'apache-arrow';
 import { Compression, ParquetFile, readParquet } from 'parquet-wasm';
 
 import { arrowSchemaFor, type ColumnBatch } from './arrow.js';
@@ -22,6 +22,7 @@ export type { ParquetWriteResult };
 /**
  * Writes a whole dataset (one or more batches, e.g. one per stem) to `path` through the same
  * streaming writer the pipeline uses; no file (null) for an empty dataset, as in the original.
+ * @throws WriteError DE_WRITE_FAILED (DatasetWriteError).
  */
 export async function writeParquetDataset(
   path: string,
@@ -45,6 +46,7 @@ export interface ParquetColumnChunkInfo {
   encodings: string[];
 }
 
+/** Footer facts of a Parquet file: writer, rows, row groups, the first row group's column chunks and key-value metadata. */
 export interface ParquetFileInfo {
   createdBy: string | undefined;
   numRows: number;
@@ -87,6 +89,7 @@ export async function readParquetInfo(path: string): Promise<ParquetFileInfo> {
   };
 }
 
+/** checkParquetDataset's verdict: whether the file is complete with the expected schema, its rows, and each problem found. */
 export interface DatasetCheck {
   ok: boolean;
   rows: number;

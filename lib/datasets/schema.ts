@@ -5,6 +5,7 @@
 
 export type ColumnKind = 'int64' | 'float64' | 'bool' | 'utf8' | 'list<float64>';
 
+/** One Parquet column: its name and physical type (and, for list columns, the items per row). */
 export interface ColumnSpec {
   readonly name: string;
   readonly kind: ColumnKind;
@@ -12,6 +13,7 @@ export interface ColumnSpec {
   readonly listSize?: number;
 }
 
+/** A dataset's file name and its columns in order; changing either is a breaking change (CHANGELOG.md, version policy). */
 export interface DatasetSchema {
   /** File name without extension: `<name>.parquet`. */
   readonly name: string;
@@ -116,6 +118,7 @@ export const BAR_GRID_SCHEMA: DatasetSchema = {
   ],
 };
 
+/** The five datasets the pipeline writes (events, beats, bars, bar_features, bar_grid) by name. */
 export const DATASET_SCHEMAS = {
   events: EVENTS_SCHEMA,
   beats: BEATS_SCHEMA,
@@ -124,4 +127,5 @@ export const DATASET_SCHEMAS = {
   bar_grid: BAR_GRID_SCHEMA,
 } as const;
 
+/** A dataset name: a key of DATASET_SCHEMAS. */
 export type DatasetName = keyof typeof DATASET_SCHEMAS;

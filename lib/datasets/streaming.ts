@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 
-import { RecordBatch as ArrowRecordBatch, Table, tableToIPC } from 'apache-arrow';
+import { type RecordBatch as ArrowRecordBatch, Table, tableToIPC } from 'apache-arrow';
 import { Compression, Table as WasmTable, transformParquetStream, WriterPropertiesBuilder, WriterVersion } from 'parquet-wasm';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 
@@ -30,6 +30,10 @@ export interface StreamingWriterOptions {
   maxRowGroupSize?: number;
 }
 
+/**
+ * Writes a dataset row group by row group into a temporary file and renames it into place on close,
+ * so a failed or aborted write leaves no partial file. Write failures throw WriteError (DE_WRITE_FAILED).
+ */
 export class StreamingParquetWriter {
   readonly path: string;
   readonly schema: DatasetSchema;
@@ -124,6 +128,7 @@ export class StreamingParquetWriter {
     }
   }
 
+  /** Stops writing and deletes the temporary file; the destination is left untouched. Harmless after close(). */
   async abort(): Promise<void> {
     if (this.#state !== 'open') return;
     this.#state = 'aborted';

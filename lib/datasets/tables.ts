@@ -11,7 +11,7 @@ import type { BarFeatureColumns } from '../music/barFeatures.js';
 import type { BarBoundary } from '../music/segmentation.js';
 import type { ColumnBatch } from './arrow.js';
 import type { ParquetWriteResult } from './parquet.js';
-import { BAR_FEATURES_SCHEMA, BAR_GRID_SCHEMA, BARS_SCHEMA, BEATS_SCHEMA, EVENTS_SCHEMA, N_CHROMA, N_MFCC } from './schema.js';
+import { N_CHROMA, N_MFCC } from './schema.js';
 
 /** Notes of one stem as parsed from its MIDI (pretty_midi's fields), column-major. */
 export interface NoteColumns {

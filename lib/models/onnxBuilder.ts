@@ -12,6 +12,7 @@ const { onnx } = require('onnx-proto') as { onnx: typeof OnnxNs };
 
 export type Dim = number | string;
 
+/** A graph input or output: name, element type and shape (numbers, or strings for dynamic dimensions). */
 export interface ValueInfo {
   name: string;
   /** Element type: 1 = FLOAT, 7 = INT64 (onnx.TensorProto.DataType). */
@@ -21,6 +22,7 @@ export interface ValueInfo {
 
 export type AttributeValue = number | number[] | string | { ints: number[] } | { floats: number[] } | { float: number };
 
+/** One ONNX node: operator, input and output names, optional name, domain and attributes. */
 export interface NodeSpec {
   op: string;
   inputs: string[];
@@ -30,6 +32,7 @@ export interface NodeSpec {
   attributes?: Record<string, AttributeValue>;
 }
 
+/** A constant tensor of the graph: name, dimensions and float32 or int64 data. */
 export interface InitializerSpec {
   name: string;
   dims: number[];
@@ -37,6 +40,7 @@ export interface InitializerSpec {
   data: Float32Array | BigInt64Array;
 }
 
+/** A whole ONNX model for buildModel: nodes, inputs, outputs, initializers, opset and metadata. */
 export interface ModelSpec {
   nodes: NodeSpec[];
   inputs: ValueInfo[];
@@ -48,7 +52,9 @@ export interface ModelSpec {
   metadata?: Record<string, string>;
 }
 
+/** ONNX element type float32 (onnx.TensorProto.DataType.FLOAT). */
 export const FLOAT = 1;
+/** ONNX element type int64 (onnx.TensorProto.DataType.INT64). */
 export const INT64 = 7;
 
 function valueInfo(v: ValueInfo): OnnxNs.IValueInfoProto {

@@ -31,6 +31,7 @@ export function beatnetModelPath(variant: 1 | 2 | 3 = DEFAULT_BEATNET_VARIANT as
 
 const Meter = z.number().int().min(1).max(12);
 
+/** Zod schema of the bar-pointer DBN decoding options: meters, tempo range in BPM, thresholds, refinement, bar cues. */
 export const RhythmDecodeOptionsSchema = z
   .strictObject({
     /** Candidate beats per bar when detectMeter is on (madmom/BeatNet: [2, 3, 4]). */
@@ -61,8 +62,10 @@ export const RhythmDecodeOptionsSchema = z
     signal: z.instanceof(AbortSignal).optional(),
   })
   .refine((o) => o.maxBpm > o.minBpm, { message: 'maxBpm must be greater than minBpm', path: ['maxBpm'] });
+/** Options of trackRhythm / RhythmTracker.track (see RhythmDecodeOptionsSchema). */
 export type RhythmDecodeOptions = z.input<typeof RhythmDecodeOptionsSchema>;
 
+/** Zod schema of how a BeatNet tracker is opened: model path or bytes, variant (1..3), ONNX Runtime threads, providers. */
 export const RhythmTrackerOptionsSchema = z.strictObject({
   /** A path or ONNX bytes; default models/beatnet/beatnet_<variant>.onnx in the package. */
   model: z.union([z.string().min(1), z.instanceof(Uint8Array)]).optional(),
@@ -72,8 +75,10 @@ export const RhythmTrackerOptionsSchema = z.strictObject({
   interOpThreads: z.number().int().min(1).max(256).default(1),
   providers: z.array(z.enum(['cpu', 'cuda'])).min(1).default(['cpu']),
 });
+/** Options of RhythmTracker.open (see RhythmTrackerOptionsSchema). */
 export type RhythmTrackerOptions = z.input<typeof RhythmTrackerOptionsSchema>;
 
+/** Tracked rhythm: beat and downbeat times in seconds, meter (beats per bar) and tempo in BPM. */
 export interface RhythmResult {
   /** Beat times in seconds, refined below the frame grid. */
   beats: Float64Array;
@@ -158,6 +163,10 @@ export class RhythmTracker {
     this.modelPath = modelPath;
   }
 
+  /**
+   * Opens a BeatNet tracker (default: the packaged model of the chosen variant).
+   * @throws ModelError DE_MODEL_NOT_FOUND when the model file is missing; NativeError DE_NATIVE_RUNTIME_MISSING without ONNX Runtime.
+   */
   static async open(options?: RhythmTrackerOptions): Promise<RhythmTracker> {
     const context = new Error();
     const op = 'RhythmTracker.open';
@@ -201,12 +210,16 @@ export class RhythmTracker {
     this.#handle = null;
   }
 
+  /** close() for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 }
 
-/** One-shot: opens the default (or given) model and tracks one song. Reuse RhythmTracker for many. */
+/**
+ * One-shot: opens the default (or given) model and tracks one song. Reuse RhythmTracker for many.
+ * @throws ModelError DE_MODEL_NOT_FOUND, DE_INFERENCE_FAILED; DecodeError DE_NON_FINITE_SAMPLES; AbortError DE_ABORTED.
+ */
 export async function trackRhythm(
   samples: Float32Array,
   sampleRate: number,

@@ -8,6 +8,7 @@ import { loadBinding, packageRoot } from '../native/load.js';
 
 const require = createRequire(import.meta.url);
 
+/** Which ONNX Runtime library is loaded: its path, version and C API version. */
 export type RuntimeInfo = NativeRuntimeInfo;
 
 const LIBRARY_NAMES: Record<string, string> = {

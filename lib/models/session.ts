@@ -8,17 +8,22 @@ import { parseOptions } from '../util/validate.js';
 import { ModelLifecycle } from './handle.js';
 import { ensureOrtRuntime } from './runtime.js';
 
+/** Zod schema of the ONNX Runtime execution providers the package can request. */
 export const ExecutionProviderSchema = z.enum(['cpu', 'cuda']);
+/** An execution provider name: `cpu` or `cuda`. */
 export type ExecutionProvider = z.infer<typeof ExecutionProviderSchema>;
 
+/** Zod schema of createSession's options: intra-/inter-op threads (1..256) and providers in preference order. */
 export const SessionOptionsSchema = z.strictObject({
   intraOpThreads: z.number().int().min(1).max(256).default(1),
   interOpThreads: z.number().int().min(1).max(256).default(1),
   /** In preference order; CUDA falls back to CPU with a warning when its provider library is absent. */
   providers: z.array(ExecutionProviderSchema).min(1).default(['cpu']),
 });
+/** Options of createSession (see SessionOptionsSchema). */
 export type SessionOptions = z.input<typeof SessionOptionsSchema>;
 
+/** A float32 tensor: row-major data and its dimensions. */
 export interface Tensor {
   data: Float32Array;
   dims: number[];
@@ -59,6 +64,10 @@ export class OrtSession {
     return this.#lifecycle.closed;
   }
 
+  /**
+   * Runs the model on a worker thread with the given inputs; returns the named (default: all) outputs.
+   * @throws ModelError DE_INFERENCE_FAILED, DE_CLOSED after close(); AbortError DE_ABORTED when `signal` aborts.
+   */
   async run(
     feeds: Record<string, Tensor>,
     options: { outputNames?: string[]; signal?: AbortSignal } = {},
@@ -78,12 +87,16 @@ export class OrtSession {
     return this.#lifecycle.close('close');
   }
 
+  /** close() for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
 }
 
-/** Creates a session from a model path or the model's bytes (loaded off the event loop). */
+/**
+ * Creates a session from a model path or the model's bytes (loaded off the event loop).
+ * @throws ModelError DE_MODEL_NOT_FOUND, DE_MODEL_INVALID; NativeError DE_NATIVE_RUNTIME_MISSING, DE_NATIVE_RUNTIME_TOO_OLD.
+ */
 export async function createSession(model: string | Uint8Array, options?: SessionOptions): Promise<OrtSession> {
   const context = new Error();
   const opts = parseOptions('createSession', SessionOptionsSchema, options);

@@ -29,6 +29,7 @@ export type BatchSuccess = [songId: string, inputPath: string, results: SongResu
 export type BatchFailure = [songId: string, inputPath: string, error: string];
 export type BatchSkip = [songId: string, inputPath: string, summaryJson: string];
 
+/** processBatch's result: the original's keys (successful, failed, counts) plus skipped, degraded, coded failures and metrics. */
 export interface BatchResult {
   successful: BatchSuccess[];
   failed: BatchFailure[];
@@ -45,6 +46,7 @@ export interface BatchResult {
   metrics: BatchMetrics;
 }
 
+/** Options of processBatch: song ids, the base config, jobs, resume, cancellation, services, models, callbacks. */
 export interface BatchOptions {
   songIds?: readonly string[];
   /**
@@ -59,6 +61,7 @@ export interface BatchOptions {
   resume?: boolean;
   signal?: AbortSignal;
   services?: PipelineServices;
+  /** Called for each step and bar-progress event of every song. */
   onProgress?: (event: ProgressEvent) => void;
   /** The run's concurrency; default planConcurrency({ jobs }) (see concurrency.ts). */
   plan?: RunPlan;
@@ -68,6 +71,7 @@ export interface BatchOptions {
   savePosteriors?: boolean;
   /** See PipelineOptions.strict: a degraded song counts as failed. */
   strict?: boolean;
+  /** Called once per song when it completes, fails or is skipped. */
   onSongDone?: (outcome: { songId: string; inputPath: string; ok: boolean; skipped: boolean; error?: string; degraded?: string[] }) => void;
 }
 
@@ -86,6 +90,10 @@ export async function resumeProblem(config: PipelineConfig): Promise<string | nu
   return manifestProblem(config, await runFingerprint(config));
 }
 
+/**
+ * Runs the pipeline over many inputs (`jobs` at once); a failing song is recorded, never thrown.
+ * @throws InvalidArgumentError DE_INVALID_ARGUMENT for an empty input list or song ids that do not match it.
+ */
 export async function processBatch(
   inputFiles: readonly string[],
   outDir: string,

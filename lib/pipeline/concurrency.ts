@@ -35,6 +35,7 @@ export interface RunPlan {
   uvThreadpoolSize: number;
 }
 
+/** Plans a run's concurrency for this machine: songs, stems and ONNX Runtime threads with their product within the cores. */
 export function planConcurrency(request: ConcurrencyRequest = {}): RunPlan {
   const cores = Math.max(1, request.cores ?? availableParallelism());
   const jobs = Math.max(1, request.jobs ?? 1);

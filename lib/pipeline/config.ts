@@ -323,7 +323,12 @@ export const OUTPUT_DIRECTORY_KINDS = [
 // The fields are declared once, by the shape; the class gets them through declaration merging.
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface PipelineConfig extends Readonly<PipelineConfigFields> {}
+/**
+ * Immutable, validated pipeline configuration (the original's frozen dataclass); `with({...})` makes a checked copy.
+ * @throws ConfigError DE_INVALID_CONFIG from the constructor when a field is invalid.
+ */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor assigns every field of the merged interface (Object.assign of the parsed fields)
 export class PipelineConfig {
   /** Accepts camelCase (PipelineConfigInput) or the original's snake_case keys. */
   constructor(input: PipelineConfigInput | Record<string, unknown>, options: ConfigParseOptions = {}) {
@@ -395,6 +400,7 @@ export class PipelineConfig {
     return Object.fromEntries(SUMMARY_FIELDS.map((camel) => [camelToSnake(camel), this[camel]])) as SummaryConfig;
   }
 
+  /** The config with the original's snake_case keys (what JSON.stringify writes). */
   toJSON(): Record<ConfigFieldSnakeName, unknown> {
     return this.toSnakeCase();
   }
@@ -423,6 +429,7 @@ export async function readPipelineConfigFile(path: string): Promise<Record<strin
 /**
  * Reads a JSON config file (snake_case or camelCase keys) and validates it, with `overrides`
  * (e.g. from CLI flags) taking precedence over the file's values.
+ * @throws ConfigError DE_INVALID_CONFIG for an unreadable file, invalid JSON or an invalid field.
  */
 export async function loadPipelineConfigFile(
   path: string,

@@ -17,11 +17,13 @@ import type { ServiceBreaker } from './resilience.js';
 import type { PipelineServices, SeparatedStem, Transcriber, TranscribedNote } from './services.js';
 import type { SongStaging } from './staging.js';
 
+/** The stem name used when the mix is analysed unseparated (separation off or unavailable). */
 export const FULL_MIX = 'full_mix';
 
 /** Basic Pitch's model rate (lib/models/basicPitch). */
 export const BASIC_PITCH_RATE = 22050;
 
+/** Progress of a song: a step started (index of total), or bars of a stem done. */
 export type ProgressEvent =
   | { kind: 'step'; songId: string; step: string; index: number; total: number }
   | { kind: 'bars'; songId: string; stem: string; done: number; total: number };

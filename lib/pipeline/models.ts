@@ -82,6 +82,7 @@ export class ModelCache {
     await Promise.all(opened.map((p) => p.then((m) => m.handle.close?.(), () => undefined)));
   }
 
+  /** close() for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -18,11 +18,13 @@ import { runSong } from './run.js';
 import type { PipelineServices } from './services.js';
 import { SongStaging } from './staging.js';
 
+/** Options of an AudioPipeline: logger, cancellation, services, breakers, concurrency plan, shared models, strictness. */
 export interface PipelineOptions {
   logger?: Logger;
   signal?: AbortSignal;
   services?: PipelineServices;
   breakers?: PipelineBreakers;
+  /** Called for each step and bar-progress event of the song. */
   onProgress?: (event: ProgressEvent) => void;
   /** The run's concurrency (default: planConcurrency() for one song on this machine). */
   plan?: RunPlan;
@@ -54,6 +56,7 @@ export type PipelineResult = Record<string, unknown> & {
   summary_json: string;
 };
 
+/** New circuit breakers for the Demucs and Basic Pitch steps, to share between runs. */
 export function createPipelineBreakers(): PipelineBreakers {
   return {
     demucs: new ServiceBreaker('demucs', PIPELINE_BREAKER_DEFAULTS),
@@ -61,6 +64,10 @@ export function createPipelineBreakers(): PipelineBreakers {
   };
 }
 
+/**
+ * One song through the eleven steps (the original's AudioPipeline): construct with a config, then `run()`.
+ * @throws ConfigError DE_INVALID_CONFIG from the constructor for an invalid config.
+ */
 export class AudioPipeline {
   readonly config: PipelineConfig;
   /** Seconds per step (3 decimals), all eleven keys after a run, also for a failed step. */
@@ -79,6 +86,10 @@ export class AudioPipeline {
     return processBatch(inputFiles, outDir, options);
   }
 
+  /**
+   * Runs the song and returns its result; on failure nothing of the song is committed.
+   * @throws DidacticError DE_FILE_NOT_FOUND (input), DE_ABORTED, DE_DEGRADED (strict mode), DE_LOCKED, DE_DISK_FULL and the steps' codes.
+   */
   async run(runOptions: { signal?: AbortSignal } = {}): Promise<PipelineResult> {
     const o = this.#options;
     const records = { stepTimings: {}, stepMetrics: {} };

@@ -162,6 +162,10 @@ export class ServiceBreaker {
     }
   }
 
+  /**
+   * Runs `fn` through the breaker.
+   * @throws CircuitOpenError DE_CIRCUIT_OPEN while the breaker is open; otherwise rethrows `fn`'s error.
+   */
   async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
       return await this.#policy.execute(({ signal: s }) => fn(s), signal);

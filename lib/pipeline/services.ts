@@ -35,11 +35,13 @@ export interface TranscribeRequest {
   signal: AbortSignal;
 }
 
+/** A note transcriber the pipeline can use instead of Basic Pitch (PipelineServices.transcriber). */
 export interface Transcriber {
   /** For logs and combined.json (e.g. "basic-pitch nmp (onnx)"). */
   readonly description: string;
   /** Something the run should log once (e.g. how a configured backend was mapped). */
   readonly notice?: string;
+  /** Transcribes one stem's mono audio into notes (times in seconds). */
   transcribe(request: TranscribeRequest): Promise<TranscribedNote[]>;
 }
 
@@ -51,6 +53,7 @@ export interface SeparateRequest {
   signal: AbortSignal;
 }
 
+/** One stem returned by a StemSeparator: name and interleaved samples at `sampleRate` Hz with `channels` channels. */
 export interface SeparatedStem {
   name: string;
   /** Interleaved samples. */
@@ -59,6 +62,7 @@ export interface SeparatedStem {
   channels: number;
 }
 
+/** A source separator the pipeline can use instead of Demucs (PipelineServices.separator). */
 export interface StemSeparator {
   /** The model's name, used as the stems sub-folder as Demucs does (`stems/<id>/<model>/…`). */
   readonly modelName: string;
@@ -66,6 +70,7 @@ export interface StemSeparator {
   readonly description?: string;
   /** Set when opening the model had to fall back (e.g. CUDA requested, CPU used). */
   readonly warnings?: readonly string[];
+  /** Separates the decoded input into stems. */
   separate(request: SeparateRequest): Promise<SeparatedStem[]>;
 }
 

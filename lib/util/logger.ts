@@ -11,13 +11,19 @@ const RANK: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR
 
 export type LogFields = Record<string, unknown>;
 
+/** What the package logs through: four levels, each with a message and optional structured fields. */
 export interface Logger {
+  /** Detail for debugging. */
   debug(message: string, fields?: LogFields): void;
+  /** Progress of a run. */
   info(message: string, fields?: LogFields): void;
+  /** Something fell back or was degraded. */
   warn(message: string, fields?: LogFields): void;
+  /** A failure. */
   error(message: string, fields?: LogFields): void;
 }
 
+/** A Logger that drops everything. */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Python logging's default asctime: `YYYY-MM-DD HH:MM:SS,mmm` (local time). */

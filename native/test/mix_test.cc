@@ -34,6 +34,8 @@ float float64Mean(const float* frame, int channels) {
   return static_cast<float>(sum * scale);
 }
 
+// Bit-identical on purpose (the float and double paths must agree exactly, signed zeros included).
+// NOLINTNEXTLINE(bugprone-suspicious-memory-comparison)
 bool sameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
 
 }  // namespace
@@ -60,6 +62,7 @@ TEST_CASE("mixToMono: for mono and stereo both precisions give the same floats")
     std::vector<float> f32(frames), f64(frames);
     mixToMono(x.data(), frames, channels, f32.data(), MixPrecision::Float32);
     mixToMono(x.data(), frames, channels, f64.data(), MixPrecision::Float64);
+    // Bit-identical on purpose. NOLINTNEXTLINE(bugprone-suspicious-memory-comparison)
     CHECK(std::memcmp(f32.data(), f64.data(), frames * sizeof(float)) == 0);
   }
 }

@@ -156,6 +156,7 @@ TEST_CASE("dbn: back-pointers are stored only at beat boundaries (a byte per fir
 
 TEST_CASE("rhythm: tempo from beat times is precise and robust; the curve is 60 / interval") {
   std::vector<double> beats;
+  beats.reserve(60);
   std::mt19937 rng(3);
   std::uniform_real_distribution<double> jitter(-0.004, 0.004);
   for (int i = 0; i < 60; ++i) beats.push_back(0.25 + 0.5 * i + jitter(rng));
@@ -180,6 +181,7 @@ TEST_CASE("rhythm: refinement snaps frame-grid beats onto click attacks (within 
     for (int i = 0; i < 600 && c + i < n; ++i) audio[c + i] = 0.8f * std::exp(-i / 150.0f) * std::sin(2 * M_PI * 1000 * i / sr);
   }
   std::vector<int64_t> frames;
+  frames.reserve(clicks.size());
   for (double t : clicks) frames.push_back(static_cast<int64_t>(std::llround(t * 50)));
   std::vector<double> refined = refineBeatTimes(frames, nullptr, 0, audio.data(), n, sr, 50.0);
   CHECK(refined.size() == clicks.size());

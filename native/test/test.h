@@ -67,7 +67,7 @@ struct Failure {
     }                                                                                               \
     if (!thrown_) {                                                                                 \
       std::ostringstream os_;                                                                       \
-      os_ << __FILE__ << ":" << __LINE__ << ": expected " #expr " to throw " << codeStr;            \
+      os_ << __FILE__ << ":" << __LINE__ << ": expected " #expr " to throw " << (codeStr);          \
       throw ::de::test::Failure{os_.str()};                                                         \
     }                                                                                               \
   } while (0)

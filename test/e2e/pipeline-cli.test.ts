@@ -154,11 +154,11 @@ describe('didactic-engine on generated click tracks (no models)', () => {
   });
 
   it('rejects a song id that would escape the output folder, writing nothing', () => {
-    const escape = join(dir, 'escape');
-    mkdirSync(escape);
-    const r = runCli(['--wav', click90, '--song-id', '../evil', '--out', join(escape, 'out'), '--no-demucs', '--no-transcription']);
+    const escapeDir = join(dir, 'escape');
+    mkdirSync(escapeDir);
+    const r = runCli(['--wav', click90, '--song-id', '../evil', '--out', join(escapeDir, 'out'), '--no-demucs', '--no-transcription']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/song_id must be a single folder name/);
-    expect(readdirSync(escape)).toEqual([]);
+    expect(readdirSync(escapeDir)).toEqual([]);
   });
 });

@@ -12,7 +12,10 @@ describe('computeDelay (the original compute_delay)', () => {
   it('adds up to delay*jitter at random', () => {
     const samples = Array.from({ length: 10 }, () => computeDelay(1, 1, 60, 2, 0.5));
     expect(new Set(samples).size).toBeGreaterThan(1);
-    for (const s of samples) expect(s).toBeGreaterThanOrEqual(2), expect(s).toBeLessThan(3);
+    for (const s of samples) {
+      expect(s).toBeGreaterThanOrEqual(2);
+      expect(s).toBeLessThan(3);
+    }
   });
 });
 

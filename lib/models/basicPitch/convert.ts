@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { ModelError } from '../../errors.js';
-import { buildModel, type InitializerSpec, INT64, type NodeSpec } from '../onnxBuilder.js';
+import { buildModel, type InitializerSpec, type NodeSpec } from '../onnxBuilder.js';
 
 interface TfAttr {
   i?: string;
@@ -244,7 +244,7 @@ export function convertTfjsGraph(modelJsonPath: string): Uint8Array {
         }
         const wName = inputs[1]!.replace(/:0$/, '');
         const w = consts.get(wName);
-        if (!w || w.dtype !== 'float32' || w.shape.length !== 4) return fail(`${n.name}: filter must be a float32 HWIO constant`);
+        if (w?.dtype !== 'float32' || w.shape.length !== 4) return fail(`${n.name}: filter must be a float32 HWIO constant`);
         const [H, W, I, O] = w.shape as [number, number, number, number];
         const oihw = new Float32Array(w.data.length);
         for (let h = 0; h < H; h++)

@@ -49,8 +49,10 @@ export const NoteOptionsSchema = z.strictObject({
   energyTolerance: z.number().int().min(1).default(11),
   includePitchBends: z.boolean().default(true),
 });
+/** Note-creation options (see NoteOptionsSchema; thresholds 0..1, lengths in milliseconds, frequencies in Hz). */
 export type NoteOptions = z.input<typeof NoteOptionsSchema>;
 
+/** Zod schema of a transcription call's options: the note options plus batch size, tail trim, posteriors and abort signal. */
 export const TranscribeOptionsSchema = NoteOptionsSchema.extend({
   /** Windows (43,844 samples) per session run. */
   batch: z.number().int().min(1).max(256).default(4),
@@ -63,8 +65,10 @@ export const TranscribeOptionsSchema = NoteOptionsSchema.extend({
   posteriors: z.boolean().default(false),
   signal: z.instanceof(AbortSignal).optional(),
 });
+/** Options of one transcription (see TranscribeOptionsSchema). */
 export type TranscribeOptions = z.input<typeof TranscribeOptionsSchema>;
 
+/** Zod schema of how a Basic Pitch transcriber is opened: model path, device or providers, ONNX Runtime threads. */
 export const TranscriberOptionsSchema = z.strictObject({
   /** Path of an ONNX model with nmp.onnx's signature (e.g. the official nmp.onnx); default: the npm package's graph, converted once and cached. */
   model: z.string().min(1).optional(),
@@ -73,8 +77,10 @@ export const TranscriberOptionsSchema = z.strictObject({
   intraOpThreads: z.number().int().min(1).max(256).default(1),
   interOpThreads: z.number().int().min(1).max(256).default(1),
 });
+/** Options of createTranscriber (see TranscriberOptionsSchema). */
 export type TranscriberOptions = z.input<typeof TranscriberOptionsSchema>;
 
+/** One transcribed note: start and end in seconds and model frames (86.13 frames/s), MIDI pitch, amplitude 0..1, optional pitch bends. */
 export interface NoteEvent {
   /** Seconds (basic-pitch's model_frames_to_time). */
   startTime: number;
@@ -89,6 +95,7 @@ export interface NoteEvent {
   pitchBends?: number[];
 }
 
+/** Basic Pitch's raw frame posteriors (0..1): note and onset (frames x 88 keys) and contour (frames x 264 third-semitone bins). */
 export interface Posteriors {
   frames: number;
   /** frames × 88, time-major. */
@@ -98,6 +105,7 @@ export interface Posteriors {
   contour: Float32Array;
 }
 
+/** A transcription: the notes, model frames, the source's sample rate (Hz) and channels, timings in milliseconds, optional posteriors. */
 export interface TranscriptionResult {
   notes: NoteEvent[];
   frames: number;
@@ -227,6 +235,7 @@ export class Transcriber {
     return this.#lifecycle.close('close');
   }
 
+  /** close() for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
@@ -274,7 +283,10 @@ export class Transcriber {
   }
 }
 
-/** Opens a Basic Pitch model once (default: the cached model) for many transcriptions. */
+/**
+ * Opens a Basic Pitch model once (default: the cached model) for many transcriptions.
+ * @throws ModelError DE_MODEL_NOT_FOUND, DE_MODEL_INVALID; NativeError DE_NATIVE_RUNTIME_MISSING.
+ */
 export async function createTranscriber(options?: TranscriberOptions): Promise<Transcriber> {
   const context = new Error();
   const opts = parseOptions('createTranscriber', TranscriberOptionsSchema, options);
@@ -303,7 +315,10 @@ export async function createTranscriber(options?: TranscriberOptions): Promise<T
   }
 }
 
-/** One-shot transcription; reuse `createTranscriber` for many stems. */
+/**
+ * One-shot transcription; reuse `createTranscriber` for many stems.
+ * @throws the errors of createTranscriber and decodeAudio; ModelError DE_INFERENCE_FAILED; AbortError DE_ABORTED.
+ */
 export async function transcribe(
   input: string | AudioInput,
   options: TranscribeOptions & TranscriberOptions = {},

@@ -24,6 +24,7 @@ export { buildDemucsStandIn, HTDEMUCS_SEGMENT, HTDEMUCS_SOURCES } from './standI
 export const DEFAULT_SOURCES = ['drums', 'bass', 'other', 'vocals'] as const;
 export const DEMUCS_SAMPLE_RATE = 44100;
 
+/** Zod schema of how a Demucs separator is opened: models folder, device or providers, ONNX Runtime threads, memory pattern. */
 export const SeparatorOptionsSchema = z.strictObject({
   /** Folder in which a model *name* resolves to `<name>.onnx`; default the models folder ($DIDACTIC_MODELS_DIR, else ~/.cache/didactic-engine/models). */
   modelsDir: z.string().min(1).optional(),
@@ -38,8 +39,10 @@ export const SeparatorOptionsSchema = z.strictObject({
    */
   memoryPattern: z.boolean().default(false),
 });
+/** Options of createSeparator (see SeparatorOptionsSchema). */
 export type SeparatorOptions = z.input<typeof SeparatorOptionsSchema>;
 
+/** Zod schema of one separation's options: shifts, seed, overlap (0..0.95), batch, segment length in seconds, progress callback. */
 export const SeparateOptionsSchema = z.strictObject({
   /** Random time shifts averaged (Demucs' `--shifts`); 0 = deterministic, no shift. */
   shifts: z.number().int().min(0).max(20).default(0),
@@ -56,6 +59,7 @@ export const SeparateOptionsSchema = z.strictObject({
   /** Called after each segment run with (done, total). */
   onProgress: z.custom<(done: number, total: number) => void>((v) => typeof v === 'function').optional(),
 });
+/** Options of one separation (see SeparateOptionsSchema). */
 export type SeparateOptions = z.input<typeof SeparateOptionsSchema>;
 
 /** In-memory audio: interleaved frames at any rate, 1 or more channels. */
@@ -65,12 +69,14 @@ export interface AudioInput {
   channels: number;
 }
 
+/** One separated source: its name (drums, bass, other, vocals for htdemucs) and interleaved stereo samples at 44,100 Hz. */
 export interface Stem {
   name: string;
   /** Interleaved stereo at 44.1 kHz, as many frames as the (resampled) input. */
   samples: Float32Array;
 }
 
+/** A separation: the stems (stereo, 44,100 Hz, `frames` frames each) and the source's sample rate (Hz) and channels. */
 export interface SeparationResult {
   /** In the model's source order (htdemucs: drums, bass, other, vocals). */
   stems: Stem[];
@@ -81,6 +87,7 @@ export interface SeparationResult {
   sourceChannels: number;
 }
 
+/** What an opened separator runs: source names, sample rate (Hz), segment length (samples), providers and warnings. */
 export interface SeparatorInfo {
   sources: string[];
   sampleRate: number;
@@ -147,6 +154,7 @@ export class Separator {
     return this.#lifecycle.close('close');
   }
 
+  /** close() for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
@@ -204,7 +212,10 @@ export class Separator {
   }
 }
 
-/** Opens a model (name, path or ONNX bytes) once for many songs. */
+/**
+ * Opens a model (name, path or ONNX bytes) once for many songs.
+ * @throws ModelError DE_MODEL_NOT_FOUND, DE_MODEL_INVALID; NativeError DE_NATIVE_RUNTIME_MISSING.
+ */
 export async function createSeparator(model: string | Uint8Array, options?: SeparatorOptions): Promise<Separator> {
   const context = new Error();
   const opts = parseOptions('createSeparator', SeparatorOptionsSchema, options);
@@ -241,7 +252,10 @@ export async function createSeparator(model: string | Uint8Array, options?: Sepa
   }
 }
 
-/** One-shot: opens the model, separates one song. Reuse `createSeparator` for many songs. */
+/**
+ * One-shot: opens the model, separates one song. Reuse `createSeparator` for many songs.
+ * @throws the errors of createSeparator; ModelError DE_INFERENCE_FAILED; AbortError DE_ABORTED.
+ */
 export async function separate(
   input: string | AudioInput,
   options: SeparateOptions & SeparatorOptions & { model: string | Uint8Array },

@@ -5,10 +5,13 @@
  */
 import { buildModel, type NodeSpec } from '../onnxBuilder.js';
 
+/** htdemucs' segment length in samples at 44,100 Hz (7.8 s), the stand-in's default. */
 export const HTDEMUCS_SEGMENT = 343980;
 export const HTDEMUCS_FRAMES = 336;
+/** htdemucs' sources in output order. */
 export const HTDEMUCS_SOURCES = ['drums', 'bass', 'other', 'vocals'] as const;
 
+/** Options of buildDemucsStandIn: source weights and names, spectral share, sample rate (Hz), segment (samples), batch dimension. */
 export interface StandInOptions {
   /** Fraction of the mix in each source (default 0.4, 0.3, 0.2, 0.1). */
   weights?: number[];

@@ -181,7 +181,7 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
   for (size_t i = 0; i < count; ++i) total += (cue[i] = net[i] + bass[i]);
   best.contrast = -std::numeric_limits<double>::infinity();
   for (int m : meters) {
-    if (m < 2 || count < static_cast<size_t>(2 * m)) continue;
+    if (m < 2 || count < 2 * static_cast<size_t>(m)) continue;
     for (int phase = 0; phase < m; ++phase) {
       double on = 0.0;
       size_t k = 0;

@@ -117,7 +117,7 @@ RhythmParams readRhythmParams(Napi::Env env, const Napi::Object& opts, const std
 class OpenWorker : public PromiseWorker {
  public:
   OpenWorker(Napi::Env env, std::string path, std::vector<uint8_t> bytes, ml::SessionOptions options)
-      : PromiseWorker(env, "rhythmOpen"), path_(std::move(path)), bytes_(std::move(bytes)), options_(options) {}
+      : PromiseWorker(env, "rhythmOpen"), path_(std::move(path)), bytes_(std::move(bytes)), options_(std::move(options)) {}
 
  protected:
   void Run() override {

@@ -221,6 +221,7 @@ std::vector<Tensor> Session::run(const std::vector<InputView>& inputs, const std
       inputNames.push_back(in.name.c_str());
     }
     std::vector<const char*> outNames;
+    outNames.reserve(outputNames.size());
     for (const std::string& n : outputNames) outNames.push_back(n.c_str());
 
     OrtRunOptions* runOptions = nullptr;

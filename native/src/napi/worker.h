@@ -90,6 +90,8 @@ class PromiseWorker : public Napi::AsyncWorker {
 };
 
 // A pinned view of a Float32Array: the reference keeps the buffer alive while a worker reads it.
+// The implicit move assignment moves a Napi::Reference, which clang-tidy cannot prove noexcept.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 struct PinnedFloats {
   Napi::Reference<Napi::Float32Array> ref;
   const float* data = nullptr;
