@@ -1,4 +1,4 @@
-// API reference from the TSDoc comments of the public entry points (lib/index.ts, lib/testing.ts),
+// API reference from the TSDoc comments of the public entry points (lib/index.ts, lib/service/index.ts, lib/testing.ts),
 // with TypeDoc (settings in typedoc.json).
 //   npm run docs         writes the HTML reference to docs/api/ (git-ignored: generated, never committed)
 //   npm run docs:check   writes nothing; fails, naming each one, when a public export has no doc comment

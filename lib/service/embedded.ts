@@ -49,6 +49,7 @@ interface JobRecord {
   failure?: JobFailure;
 }
 
+/** Options of EmbeddedQueue: storage, the run plan (worker processes = plan.jobs), retries (attempts, backoff in ms). */
 export interface EmbeddedQueueOptions {
   storage: JobStorage;
   dataDir: string;
@@ -81,6 +82,7 @@ class WorkerSlot {
   crashes = 0;
 }
 
+/** The in-process queue: jobs in memory and in `job.json`, songs in forked worker processes (`plan.jobs` of them). */
 export class EmbeddedQueue implements JobQueue {
   readonly mode = 'embedded' as const;
   readonly #o: Required<Omit<EmbeddedQueueOptions, 'workerLogLevel'>> & { workerLogLevel: LogLevel | null };
@@ -229,7 +231,7 @@ export class EmbeddedQueue implements JobQueue {
       const id = this.#pending.shift();
       if (id === undefined) return;
       const record = this.#records.get(id);
-      if (!record || record.state !== 'queued') continue;
+      if (record?.state !== 'queued') continue;
       slot.jobId = id;
       record.state = 'running';
       record.attempts++;
@@ -272,6 +274,7 @@ export class EmbeddedQueue implements JobQueue {
     this.#dispatch();
   }
 
+/** See JobQueue.status. */
   async status(id: string): Promise<JobStatus | null> {
     const record = this.#records.get(id);
     return record ? toStatus(record) : null;
@@ -301,6 +304,7 @@ export class EmbeddedQueue implements JobQueue {
     return wasQueued ? 'removed' : 'deleted';
   }
 
+/** See JobQueue.counts. */
   async counts(): Promise<Record<JobState, number>> {
     const counts: Record<JobState, number> = { queued: 0, running: 0, completed: 0, failed: 0 };
     for (const record of this.#records.values()) counts[record.state]++;
@@ -321,6 +325,7 @@ export class EmbeddedQueue implements JobQueue {
     this.#finishedListeners.push(listener);
   }
 
+/** Ready when at least one worker process is up. */
   async ready(): Promise<QueueReadiness> {
     const alive = this.#slots.filter((s) => s.ready).length;
     return { ok: alive > 0, details: `embedded queue: ${alive} of ${this.#slots.length} worker processes ready` };

@@ -6,7 +6,9 @@ import { DidacticError, type ErrorCode } from '../errors.js';
 import type { ProgressEvent } from '../pipeline/context.js';
 import { STEP_NAMES } from '../pipeline/run.js';
 
+/** The states a client sees, in order. */
 export const JOB_STATES = ['queued', 'running', 'completed', 'failed'] as const;
+/** One of JOB_STATES. */
 export type JobState = (typeof JOB_STATES)[number];
 
 /** Client-chosen or generated job ids: one path component, safe in a URL and as a Redis key. */
@@ -23,6 +25,7 @@ export interface JobSpec {
   submittedAt: string;
 }
 
+/** How far a job is: the step running now and the fraction done (0 … 1). */
 export interface JobProgress {
   /** The pipeline step running now (its original name), or the queue's word before and after. */
   step: string;
@@ -32,6 +35,7 @@ export interface JobProgress {
   worker?: string;
 }
 
+/** What a completed job yields: headline figures, degradation and the output files. */
 export interface JobOutcome {
   /** Headline figures of the song (tempo, bars, notes per stem, timings). */
   summary: Record<string, unknown>;
@@ -41,6 +45,7 @@ export interface JobOutcome {
   files: string[];
 }
 
+/** Why a job failed: a stable `DE_*` code and a message. */
 export interface JobFailure {
   code: string;
   message: string;
@@ -76,6 +81,7 @@ const RETRYABLE_JOB_CODES = new Set<string>([
   'DE_INTERNAL',
 ]);
 
+/** Whether a failure with this `DE_*` code is worth another attempt on the same input. */
 export function isRetryableJobCode(code: string): boolean {
   return RETRYABLE_JOB_CODES.has(code);
 }

@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { JobStatus } from './jobs.js';
 import type { JobQueue } from './queue.js';
 
+/** The service's prom-client registry and the metrics it records (see the module comment). */
 export class ServiceMetrics {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;

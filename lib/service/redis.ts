@@ -32,6 +32,7 @@ import type { CancelOutcome, JobQueue, QueueReadiness } from './queue.js';
 import { runJob } from './runner.js';
 import type { JobStorage } from './storage.js';
 
+/** The BullMQ queue's name. */
 export const QUEUE_NAME = 'didactic-jobs';
 const CANCEL_CHANNEL = 'didactic-engine:cancel';
 
@@ -54,6 +55,7 @@ async function orUnavailable<T>(body: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Options of RedisQueue: the Redis URL, storage, retries (attempts, first backoff in ms). */
 export interface RedisQueueOptions {
   url: string;
   storage: JobStorage;
@@ -99,6 +101,7 @@ function isProgress(value: unknown): value is JobProgress {
   return typeof value === 'object' && value !== null && typeof (value as JobProgress).step === 'string';
 }
 
+/** The server side of Redis mode: adds jobs to the BullMQ queue and reads their state; workers run them. */
 export class RedisQueue implements JobQueue {
   readonly mode = 'redis' as const;
   readonly #o: Required<RedisQueueOptions>;
@@ -132,6 +135,7 @@ export class RedisQueue implements JobQueue {
     this.#events.on('retries-exhausted', ({ jobId }) => refresh(jobId, false));
   }
 
+/** Waits until the Redis connections are ready. */
   async start(): Promise<void> {
     await Promise.all([this.#queue.waitUntilReady(), this.#events.waitUntilReady()]);
   }
@@ -146,6 +150,7 @@ export class RedisQueue implements JobQueue {
     }));
   }
 
+/** See JobQueue.status. @throws DidacticError DE_UNAVAILABLE when Redis does not answer */
   async status(id: string): Promise<JobStatus | null> {
     return orUnavailable(async () => {
       const job = await this.#queue.getJob(id);
@@ -186,6 +191,7 @@ export class RedisQueue implements JobQueue {
     return state === 'queued' ? 'removed' : 'deleted';
   }
 
+/** See JobQueue.counts. @throws DidacticError DE_UNAVAILABLE when Redis does not answer */
   async counts(): Promise<Record<JobState, number>> {
     const c = await orUnavailable(() => this.#queue.getJobCounts('waiting', 'delayed', 'prioritized', 'waiting-children', 'active', 'completed', 'failed'));
     return {
@@ -210,6 +216,7 @@ export class RedisQueue implements JobQueue {
     this.#finishedListeners.push(listener);
   }
 
+/** Ready when Redis answers PING. */
   async ready(): Promise<QueueReadiness> {
     try {
       await this.#publisher.ping();
@@ -226,6 +233,7 @@ export class RedisQueue implements JobQueue {
   }
 }
 
+/** Options of startRedisWorker: songs at once, and the lock and stalled-check periods in ms. */
 export interface RedisWorkerOptions {
   url: string;
   storage: JobStorage;
@@ -238,12 +246,17 @@ export interface RedisWorkerOptions {
   stalledIntervalMs?: number;
 }
 
+/** A running Redis worker. */
 export interface RedisWorkerHandle {
   /** Stops taking jobs; running ones get `graceMs`, then are aborted and handed back to the queue. */
   close(graceMs: number): Promise<void>;
   readonly worker: Worker<JobSpec, JobOutcome>;
 }
 
+/**
+ * Runs jobs of the Redis queue in this process until closed: retryable codes are retried by
+ * BullMQ with backoff, others fail at once; a cancel message aborts the running song.
+ */
 export async function startRedisWorker(options: RedisWorkerOptions): Promise<RedisWorkerHandle> {
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const plan = planConcurrency({ jobs: concurrency });

@@ -16,6 +16,7 @@ import type { Logger } from '../util/logger.js';
 import { ProgressTracker, type JobOutcome, type JobProgress, type JobSpec } from './jobs.js';
 import type { JobStorage } from './storage.js';
 
+/** What runJob runs with: storage, the open models, the run plan and a logger. */
 export interface JobRunDeps {
   storage: JobStorage;
   models: ModelCache;
@@ -38,6 +39,11 @@ export function summaryOf(combined: Record<string, unknown>): Record<string, unk
   return out;
 }
 
+/**
+ * Runs one job's song into its output folder (or reuses complete, verified outputs of an earlier
+ * attempt) and returns its outcome.
+ * @throws DidacticError the pipeline's codes (DE_CORRUPT_AUDIO, DE_INVALID_CONFIG, DE_ABORTED, …)
+ */
 export async function runJob(
   spec: JobSpec,
   deps: JobRunDeps,

@@ -47,6 +47,7 @@ import {
 import { sniffAudioContainer } from './sniff.js';
 import { resolveUnderRoot, songIdFromFileName, type JobStorage, type StoredUpload } from './storage.js';
 
+/** What `buildApi` needs: the queue and storage, tokens and limits (bytes, jobs, requests per minute). */
 export interface ApiOptions {
   queue: JobQueue;
   storage: JobStorage;
@@ -83,6 +84,7 @@ const STATUS_BY_CODE: Record<string, number> = {
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
+/** True for `localhost`, `::1` and 127.0.0.0/8: addresses other machines cannot reach. */
 export function isLoopbackHost(host: string): boolean {
   if (LOOPBACK_NAMES.has(host)) return true;
   return isIP(host) === 4 && host.startsWith('127.');
@@ -135,8 +137,16 @@ function apiError(code: ConstructorParameters<typeof DidacticError>[0], message:
   return new ApiError(code, message);
 }
 
+/** The API app with its metrics. */
+export interface BuiltApi {
+  app: FastifyInstance;
+  metrics: ServiceMetrics;
+  /** Ends the open event streams (before `app.close()`, which waits for open requests). */
+  closeStreams: () => void;
+}
+
 /** Builds the Fastify app (not listening). */
-export async function buildApi(options: ApiOptions): Promise<{ app: FastifyInstance; metrics: ServiceMetrics; closeStreams: () => void }> {
+export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
   const { queue, storage, logger } = options;
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, return503OnClosing: true }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

@@ -19,6 +19,7 @@ import { DidacticError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { STAGING_DIR_NAME } from '../pipeline/staging.js';
 
+/** An upload received into a temporary file. */
 export interface StoredUpload {
   /** A temporary file holding the bytes (moved into the job by `adoptUpload`). */
   tempPath: string;
@@ -29,23 +30,28 @@ export interface StoredUpload {
   fileName: string;
 }
 
+/** One output file, opened for streaming. */
 export interface StoredFile {
   path: string;
   size: number;
+/** Opens a new read stream of the file. */
   stream: () => ReadStream;
 }
 
+/** Where jobs live: uploads, output folders and records; the service's only way to files. */
 export interface JobStorage {
   /** Human-readable location, for logs and /readyz. */
   readonly location: string;
   /** Streams an upload to a temporary file; `truncated()` reports the size limit being hit. */
   receiveUpload(source: Readable, clientName: string | undefined, truncated: () => boolean): Promise<StoredUpload>;
+/** Removes an upload that was refused. */
   discardUpload(upload: StoredUpload): Promise<void>;
   /**
    * Creates the job's folder; false when a job with this id already exists (the id is taken: this
    * is what makes submissions idempotent, also across servers sharing the folder).
    */
   claim(id: string): Promise<boolean>;
+/** Whether the job's folder exists. */
   exists(id: string): Promise<boolean>;
   /** Moves an upload into a claimed job; returns the path the pipeline reads. */
   adoptUpload(id: string, upload: StoredUpload): Promise<string>;
@@ -57,9 +63,13 @@ export interface JobStorage {
   listFiles(id: string): Promise<string[]>;
   /** One output file, confined to the job's output folder (no `..`, no symlink out). */
   openFile(id: string, relPath: string): Promise<StoredFile>;
+/** The job's record, or null. */
   readRecord<T>(id: string): Promise<T | null>;
+/** Writes the job's record atomically. */
   writeRecord(id: string, record: unknown): Promise<void>;
+/** The ids of every job. */
   listJobIds(): Promise<string[]>;
+/** Deletes the job and its files. */
   remove(id: string): Promise<void>;
 }
 
@@ -78,6 +88,7 @@ export function songIdFromFileName(name: string): string {
 
 const HEAD_BYTES = 64;
 
+/** JobStorage on a local or shared filesystem (every process sees the same folder at the same path). */
 export class LocalJobStorage implements JobStorage {
   readonly location: string;
   readonly #jobs: string;
@@ -89,6 +100,7 @@ export class LocalJobStorage implements JobStorage {
     this.#tmp = join(this.location, 'tmp');
   }
 
+/** Creates the data folder's `jobs/` and `tmp/`. */
   async init(): Promise<void> {
     await mkdir(this.#jobs, { recursive: true });
     await mkdir(this.#tmp, { recursive: true });
@@ -124,6 +136,7 @@ export class LocalJobStorage implements JobStorage {
     return upload;
   }
 
+/** Removes an upload that was refused. */
   async discardUpload(upload: StoredUpload): Promise<void> {
     await rm(upload.tempPath, { force: true });
   }
@@ -138,6 +151,7 @@ export class LocalJobStorage implements JobStorage {
     }
   }
 
+/** Whether the job's folder exists. */
   async exists(id: string): Promise<boolean> {
     return stat(this.#dir(id)).then(
       (s) => s.isDirectory(),
@@ -204,6 +218,7 @@ export class LocalJobStorage implements JobStorage {
     return { path: real, size: info.size, stream: () => createReadStream(real) };
   }
 
+/** The job's `job.json`, or null. */
   async readRecord<T>(id: string): Promise<T | null> {
     try {
       return JSON.parse(await readFile(join(this.#dir(id), 'job.json'), 'utf8')) as T;
@@ -212,10 +227,12 @@ export class LocalJobStorage implements JobStorage {
     }
   }
 
+/** Writes the job's `job.json` atomically. */
   async writeRecord(id: string, record: unknown): Promise<void> {
     await writeFileAtomic(join(this.#dir(id), 'job.json'), `${JSON.stringify(record, null, 2)}\n`);
   }
 
+/** The ids of every job folder. */
   async listJobIds(): Promise<string[]> {
     try {
       return (await readdir(this.#jobs, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -224,6 +241,7 @@ export class LocalJobStorage implements JobStorage {
     }
   }
 
+/** Deletes the job's folder. */
   async remove(id: string): Promise<void> {
     await rm(this.#dir(id), { recursive: true, force: true });
   }

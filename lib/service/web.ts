@@ -186,6 +186,7 @@ refresh();
 setInterval(refresh, 5000);
 `;
 
+/** The service's web page: one self-contained HTML document (inline script and style, no external assets). */
 export function servicePageHtml(): string {
   return `<!doctype html>
 <html lang="en">

@@ -3,7 +3,7 @@
  * every write), `serve --redis`, and two `worker`s. Faults: a worker killed with SIGKILL mid-song,
  * Redis killed and restarted mid-run, a worker stopped with SIGTERM past its grace period.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -57,6 +57,7 @@ export interface ReportBarFeatures {
   chroma: number[][];
 }
 
+/** What a report draws, as embedded in its `report-data` script (times in seconds on the input's timeline). */
 export interface ReportData {
   format: number;
   song_id: string;
@@ -197,6 +198,7 @@ function tempoFromBeats(beats: readonly number[]): { time: number[]; bpm: number
   return { time, bpm };
 }
 
+/** What `buildReportData` is given: the song's results, rhythm, bars, notes and waveform peaks. */
 export interface ReportDataInput {
   summary: ReportSummaryInput;
   datasets: ReportDatasets;

@@ -30,6 +30,7 @@ function noBrowser(env: NodeJS.ProcessEnv): DidacticError {
   );
 }
 
+/** Options of `renderReportPng`: the Chromium to use and the viewport (CSS pixels). */
 export interface RenderPngOptions {
   /** CSS pixels of the viewport width (default 1280). */
   width?: number;

@@ -26,6 +26,7 @@ export async function findInputCopy(outDir: string, songId: string): Promise<str
   return files.length > 0 ? join(dir, files[0]!) : null;
 }
 
+/** Where `buildSongReport` wrote the page (and the PNG, when asked) and what it drew. */
 export interface SongReportResult {
   path: string;
   bytes: number;
