@@ -56,11 +56,15 @@ describe.skipIf(!chromium)('the service web page in Chromium', () => {
     await page.waitForSelector('#jobs tbody tr[data-state="completed"]', { timeout: 90_000 });
     await page.screenshot({ path: join(artifacts, 'service-page.png') });
 
-    const row = await page.$eval('#jobs tbody tr[data-state="completed"]', (tr) => ({
-      song: tr.querySelector('.song')!.textContent,
-      width: (tr.querySelector('.bar > div') as HTMLElement).style.width,
-      links: [...tr.querySelectorAll('.links a')].map((a) => ({ text: a.textContent, href: (a as HTMLAnchorElement).href })),
-    }));
+    // Evaluated in the page (a string: the test project has no DOM types).
+    const row = (await page.evaluate(`(() => {
+      const tr = document.querySelector('#jobs tbody tr[data-state="completed"]');
+      return {
+        song: tr.querySelector('.song').textContent,
+        width: tr.querySelector('.bar > div').style.width,
+        links: [...tr.querySelectorAll('.links a')].map((a) => ({ text: a.textContent, href: a.href })),
+      };
+    })()`)) as { song: string; width: string; links: Array<{ text: string; href: string }> };
     expect(row.song).toBe('page_clip');
     expect(row.width).toBe('100%');
     expect(row.links.map((l) => l.text)).toEqual(expect.arrayContaining(['report', 'combined.json', 'bars.parquet']));
