@@ -46,14 +46,7 @@ export interface NativeWriteWavResult {
   bytes: number;
 }
 
-export type NativeResampleEngine =
-  | 'soxr_hq'
-  | 'soxr_vhq'
-  | 'soxr_mq'
-  | 'soxr_lq'
-  | 'sinc_best'
-  | 'sinc_medium'
-  | 'sinc_fastest';
+export type NativeResampleEngine = 'soxr_hq' | 'soxr_vhq' | 'soxr_mq' | 'soxr_lq' | 'sinc_best' | 'sinc_medium' | 'sinc_fastest';
 
 export interface NativeResampleOptions {
   channels: number;
@@ -239,10 +232,7 @@ export interface NativeBinding {
   libraryVersions(): NativeLibraryVersions;
   ortLoad(libraryPath: string): Promise<NativeRuntimeInfo>;
   ortInfo(): NativeRuntimeInfo | null;
-  createSession(
-    model: string | Uint8Array,
-    options: NativeSessionOptions,
-  ): Promise<{ handle: NativeSessionHandle; info: NativeSessionInfo }>;
+  createSession(model: string | Uint8Array, options: NativeSessionOptions): Promise<{ handle: NativeSessionHandle; info: NativeSessionInfo }>;
   /** Throws DE_CLOSED once the handle is closed. */
   sessionRun(
     handle: NativeSessionHandle,
@@ -255,17 +245,9 @@ export interface NativeBinding {
   stft(samples: Float32Array, options: NativeStftOptions, cancel?: NativeCancelToken): Promise<NativeStftResult>;
   istft(spectrogram: Float32Array, options: NativeIstftOptions, cancel?: NativeCancelToken): Promise<Float32Array>;
   analyze(samples: Float32Array, options: NativeAnalyzeOptions, cancel?: NativeCancelToken): Promise<NativeAnalyzeResult>;
-  beatTrackEnvelope(
-    onsetEnvelope: Float32Array,
-    options: NativeBeatEnvelopeOptions,
-    cancel?: NativeCancelToken,
-  ): Promise<NativeBeatResult>;
+  beatTrackEnvelope(onsetEnvelope: Float32Array, options: NativeBeatEnvelopeOptions, cancel?: NativeCancelToken): Promise<NativeBeatResult>;
   /** librosa.feature.tempo on an envelope (tightness, trim and bpm are ignored). */
-  tempoEnvelope(
-    onsetEnvelope: Float32Array,
-    options: NativeBeatEnvelopeOptions,
-    cancel?: NativeCancelToken,
-  ): Promise<{ bpm: number; lag: number }>;
+  tempoEnvelope(onsetEnvelope: Float32Array, options: NativeBeatEnvelopeOptions, cancel?: NativeCancelToken): Promise<{ bpm: number; lag: number }>;
 }
 
 // ---- Demucs (native/src/ml/demucs_binding.cc) ----
@@ -430,20 +412,8 @@ export interface NativeRhythmResult {
 }
 
 export interface NativeBinding {
-  rhythmOpen(
-    model: string | Uint8Array,
-    options: NativeSessionOptions,
-  ): Promise<{ handle: NativeRhythmHandle; providers: string[] }>;
-  trackRhythm(
-    handle: NativeRhythmHandle,
-    audio22k: Float32Array,
-    options: NativeRhythmOptions,
-    cancel?: NativeCancelToken,
-  ): Promise<NativeRhythmResult>;
+  rhythmOpen(model: string | Uint8Array, options: NativeSessionOptions): Promise<{ handle: NativeRhythmHandle; providers: string[] }>;
+  trackRhythm(handle: NativeRhythmHandle, audio22k: Float32Array, options: NativeRhythmOptions, cancel?: NativeCancelToken): Promise<NativeRhythmResult>;
   logSpectFeatures(audio22k: Float32Array, cancel?: NativeCancelToken): Promise<{ frames: number; dims: number; data: Float32Array }>;
-  decodeDownbeats(
-    activations: Float32Array,
-    options: NativeRhythmOptions & { columns: 2 | 3 },
-    cancel?: NativeCancelToken,
-  ): Promise<NativeRhythmResult>;
+  decodeDownbeats(activations: Float32Array, options: NativeRhythmOptions & { columns: 2 | 3 }, cancel?: NativeCancelToken): Promise<NativeRhythmResult>;
 }

@@ -83,7 +83,6 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
 print(json.dumps({"times": times, "peakBytes": peak, "tempo": tempo, "beats": nb}))
 `;
 
-
 const dir = mkdtempSync(join(tmpdir(), 'didactic-bench-analysis-'));
 const rows = [];
 try {
@@ -110,7 +109,19 @@ try {
       JSON.parse(
         execFileSync(
           process.execPath,
-          [join(import.meta.dirname, 'analysis.mjs'), '--child', 'ours', '--input', path, '--rate', String(c.rate), '--repeats', String(repeats), '--threads', String(threads)],
+          [
+            join(import.meta.dirname, 'analysis.mjs'),
+            '--child',
+            'ours',
+            '--input',
+            path,
+            '--rate',
+            String(c.rate),
+            '--repeats',
+            String(repeats),
+            '--threads',
+            String(threads),
+          ],
           { encoding: 'utf8', env: { ...process.env, UV_THREADPOOL_SIZE: '1' } },
         ),
       );
@@ -144,7 +155,9 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 const mb = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-console.log('| input | ours, 1 thread | ours, threads: 2 | librosa 0.11.0 | ratio (1 thread) | ratio (2 threads) | peak memory ours / librosa | tempo, beats (ours/librosa) |');
+console.log(
+  '| input | ours, 1 thread | ours, threads: 2 | librosa 0.11.0 | ratio (1 thread) | ratio (2 threads) | peak memory ours / librosa | tempo, beats (ours/librosa) |',
+);
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(

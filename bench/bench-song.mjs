@@ -4,9 +4,14 @@ export function song(seconds, sr) {
   const n = Math.round(seconds * sr);
   const x = new Float32Array(n);
   let seed = 11;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5;
   const beat = 60 / 118;
-  const chords = [[57, 61, 64], [62, 66, 69], [64, 68, 71], [55, 59, 62]];
+  const chords = [
+    [57, 61, 64],
+    [62, 66, 69],
+    [64, 68, 71],
+    [55, 59, 62],
+  ];
   for (let i = 0; i < n; i++) {
     const t = i / sr;
     const bar = Math.floor(t / (4 * beat));

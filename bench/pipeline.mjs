@@ -73,7 +73,9 @@ try {
   for (const jobs of [1, 2]) {
     const r = runChild({ batch: true, files, out: join(dir, `batch-j${jobs}`), jobs, config });
     if (jobs === 1) base = r.seconds;
-    console.log(`| ${jobs} | ${r.seconds.toFixed(2)} s | ${((songs / r.seconds) * 60).toFixed(1)} | ${r.maxRssMiB.toFixed(0)} MiB | ${(base / r.seconds).toFixed(2)}× |`);
+    console.log(
+      `| ${jobs} | ${r.seconds.toFixed(2)} s | ${((songs / r.seconds) * 60).toFixed(1)} | ${r.maxRssMiB.toFixed(0)} MiB | ${(base / r.seconds).toFixed(2)}× |`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -74,7 +74,6 @@ t0 = time.perf_counter(); out = proc(a); dt = time.perf_counter() - t0
 print(json.dumps({"times": [dt], "beats": len(out)}))
 `;
 
-
 const med = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 const dir = mkdtempSync(join(tmpdir(), 'didactic-bench-rhythm-'));
 const rows = [];
@@ -86,14 +85,20 @@ try {
     writeFileSync(path, Buffer.from(x.buffer, x.byteOffset, x.byteLength));
     const repeats = seconds >= 600 ? 1 : Number(values.repeats);
     const ours = JSON.parse(
-      execFileSync(process.execPath, [join(import.meta.dirname, 'rhythm.mjs'), '--child', 'ours', '--input', path, '--repeats', String(repeats), '--act', actPath], {
-        encoding: 'utf8',
-        env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
-      }),
+      execFileSync(
+        process.execPath,
+        [join(import.meta.dirname, 'rhythm.mjs'), '--child', 'ours', '--input', path, '--repeats', String(repeats), '--act', actPath],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
+        },
+      ),
     );
     const pyEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', NUMBA_NUM_THREADS: '1' };
-    const lib = existsSync(python) && seconds <= 600 ? JSON.parse(execFileSync(python, ['-c', LIBROSA, path, String(repeats)], { encoding: 'utf8', env: pyEnv })) : null;
-    const mm = existsSync(rhythmPython) && seconds <= 600 ? JSON.parse(execFileSync(rhythmPython, ['-c', MADMOM, actPath], { encoding: 'utf8', env: pyEnv })) : null;
+    const lib =
+      existsSync(python) && seconds <= 600 ? JSON.parse(execFileSync(python, ['-c', LIBROSA, path, String(repeats)], { encoding: 'utf8', env: pyEnv })) : null;
+    const mm =
+      existsSync(rhythmPython) && seconds <= 600 ? JSON.parse(execFileSync(rhythmPython, ['-c', MADMOM, actPath], { encoding: 'utf8', env: pyEnv })) : null;
     rows.push({ seconds, ours, lib, mm });
     process.stderr.write(`${seconds} s: ours ${med(ours.times).toFixed(3)} s (${JSON.stringify(ours.timings)})\n`);
   }
@@ -103,7 +108,9 @@ try {
 const f = (v) => (v === undefined || v === null || Number.isNaN(v) ? 'n/a' : `${v.toFixed(3)} s`);
 // CPU time is the process's user + system time during the call (one worker thread, ORT intra-op 1):
 // on a loaded machine it stays close to the unloaded wall time while the wall time does not.
-console.log('| song | ours: whole call (wall) | ours: CPU time | features (CPU) | CRNN (CPU) | DBN (CPU) | peak RSS growth | librosa beat_track (wall) | madmom DBN, same activations (wall) | ours: tempo, beats, meter |');
+console.log(
+  '| song | ours: whole call (wall) | ours: CPU time | features (CPU) | CRNN (CPU) | DBN (CPU) | peak RSS growth | librosa beat_track (wall) | madmom DBN, same activations (wall) | ours: tempo, beats, meter |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const t = r.ours.timings.cpu;

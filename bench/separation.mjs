@@ -66,24 +66,51 @@ const rows = [];
 try {
   for (const threads of values.threads.split(',').map(Number)) {
     const torch = JSON.parse(
-      execFileSync(python, [join(root, 'scripts/reference/demucs_parity.py'), '--torch', `${values.model}.pt`,
-        '--seconds', String(seconds), '--threads', String(threads), '--out', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-        .trim().split('\n').pop(),
+      execFileSync(
+        python,
+        [
+          join(root, 'scripts/reference/demucs_parity.py'),
+          '--torch',
+          `${values.model}.pt`,
+          '--seconds',
+          String(seconds),
+          '--threads',
+          String(threads),
+          '--out',
+          dir,
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+      )
+        .trim()
+        .split('\n')
+        .pop(),
     );
     const ours = JSON.parse(
-      execFileSync(process.execPath, [import.meta.filename, '--child', 'ours', '--input', join(dir, 'mix.f32'),
-        '--model', values.model, '--threads', String(threads)], { encoding: 'utf8' }).trim().split('\n').pop(),
+      execFileSync(
+        process.execPath,
+        [import.meta.filename, '--child', 'ours', '--input', join(dir, 'mix.f32'), '--model', values.model, '--threads', String(threads)],
+        { encoding: 'utf8' },
+      )
+        .trim()
+        .split('\n')
+        .pop(),
     );
     const perMin = (s) => (s * 60) / seconds;
-    rows.push(`| htdemucs random-init, ${seconds} s mix | ${threads} | ${perMin(ours.seconds).toFixed(1)} s | ${perMin(torch.torch_apply_model_s).toFixed(1)} s | ${(torch.torch_apply_model_s / ours.seconds).toFixed(2)}× | ${mb(ours.peakBytes)} MiB | ${mb(torch.peak_rss_bytes)} MiB |`);
+    rows.push(
+      `| htdemucs random-init, ${seconds} s mix | ${threads} | ${perMin(ours.seconds).toFixed(1)} s | ${perMin(torch.torch_apply_model_s).toFixed(1)} s | ${(torch.torch_apply_model_s / ours.seconds).toFixed(2)}× | ${mb(ours.peakBytes)} MiB | ${mb(torch.peak_rss_bytes)} MiB |`,
+    );
     console.error(rows.at(-1));
   }
   if (Number(values.long) > 0) {
     const long = JSON.parse(
       execFileSync(process.execPath, [import.meta.filename, '--child', 'long', '--seconds', values.long], { encoding: 'utf8' })
-        .trim().split('\n').pop(),
+        .trim()
+        .split('\n')
+        .pop(),
     );
-    rows.push(`| stand-in model, ${(Number(values.long) / 60).toFixed(0)}-min song (engine only) | 1 | ${((long.seconds * 60) / Number(values.long)).toFixed(2)} s | — | — | ${mb(long.peakBytes)} MiB (input ${mb(Number(values.long) * 44100 * 8)} MiB, stems ${mb(Number(values.long) * 44100 * 8 * 4)} MiB) | — |`);
+    rows.push(
+      `| stand-in model, ${(Number(values.long) / 60).toFixed(0)}-min song (engine only) | 1 | ${((long.seconds * 60) / Number(values.long)).toFixed(2)} s | — | — | ${mb(long.peakBytes)} MiB (input ${mb(Number(values.long) * 44100 * 8)} MiB, stems ${mb(Number(values.long) * 44100 * 8 * 4)} MiB) | — |`,
+    );
     console.error(rows.at(-1));
   }
 } finally {

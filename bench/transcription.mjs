@@ -54,12 +54,31 @@ try {
   for (const seconds of lengths) {
     const wav = join(dir, `audio-${seconds}.wav`);
     execFileSync(python, [script, 'make', join(shared, 'vocadito_10.wav'), String(seconds), wav]);
-    const ours = JSON.parse(execFileSync(process.execPath, [import.meta.filename, '--child', 'ours', '--input', wav, '--threads', values.threads], { encoding: 'utf8' }).trim().split('\n').pop());
+    const ours = JSON.parse(
+      execFileSync(process.execPath, [import.meta.filename, '--child', 'ours', '--input', wav, '--threads', values.threads], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .pop(),
+    );
     const skipPython = seconds === Number(values.long) && !values.lengths.split(',').map(Number).includes(seconds);
-    const py = skipPython ? null : JSON.parse(execFileSync(python, [script, 'run', wav, join(shared, 'nmp.onnx'), values.threads], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').pop());
+    const py = skipPython
+      ? null
+      : JSON.parse(
+          execFileSync(python, [script, 'run', wav, join(shared, 'nmp.onnx'), values.threads], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+            .trim()
+            .split('\n')
+            .pop(),
+        );
     const row = {
       seconds,
-      ours: { total: ours.seconds, notes: ours.timing.notesMs / 1000, inference: ours.timing.inferenceMs / 1000, peak: ours.peakBytes, n: ours.notes, frames: ours.frames },
+      ours: {
+        total: ours.seconds,
+        notes: ours.timing.notesMs / 1000,
+        inference: ours.timing.inferenceMs / 1000,
+        peak: ours.peakBytes,
+        n: ours.notes,
+        frames: ours.frames,
+      },
       py: py && { total: py.seconds, notes: py.notesSeconds, inference: py.inferenceSeconds, peak: py.peakBytes, n: py.notes, frames: py.frames },
     };
     rows.push(row);
@@ -70,12 +89,16 @@ try {
 }
 
 console.log(`\n${values.threads} intra-op thread(s), vocadito_10.wav tiled, nmp.onnx, CPU\n`);
-console.log('| audio | ours end to end | basic-pitch end to end | ratio | ours note creation | basic-pitch note creation | ratio | ours peak RSS | basic-pitch peak RSS | notes (ours / bp) |');
+console.log(
+  '| audio | ours end to end | basic-pitch end to end | ratio | ours note creation | basic-pitch note creation | ratio | ours peak RSS | basic-pitch peak RSS | notes (ours / bp) |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const len = r.seconds >= 60 ? `${r.seconds / 60} min` : `${r.seconds} s`;
   if (!r.py) {
-    console.log(`| ${len} (ours only) | ${r.ours.total.toFixed(2)} s | – | – | ${(r.ours.notes * 1000).toFixed(1)} ms | – | – | ${mb(r.ours.peak)} MiB | – | ${r.ours.n} |`);
+    console.log(
+      `| ${len} (ours only) | ${r.ours.total.toFixed(2)} s | – | – | ${(r.ours.notes * 1000).toFixed(1)} ms | – | – | ${mb(r.ours.peak)} MiB | – | ${r.ours.n} |`,
+    );
     continue;
   }
   console.log(

@@ -109,7 +109,15 @@ export { StreamingParquetWriter } from './datasets/streaming.js';
 export { writeSongDatasets } from './datasets/songSink.js';
 
 // The per-song HTML report (reports/<song_id>/report.html) and its PNG rendering.
-export { buildSongReport, buildReportData, parseReportHtml, readReportDatasets, renderReportHtml, writeReportHtml, waveformPeaks } from './reports/html/index.js';
+export {
+  buildSongReport,
+  buildReportData,
+  parseReportHtml,
+  readReportDatasets,
+  renderReportHtml,
+  writeReportHtml,
+  waveformPeaks,
+} from './reports/html/index.js';
 export { findChromium, renderReportPng } from './reports/html/index.js';
 export type { ReportData, ReportDataInput, ReportSummaryInput, RenderPngOptions, SongReportResult, WaveformPeaks } from './reports/html/index.js';
 

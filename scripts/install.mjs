@@ -57,7 +57,9 @@ function fetchWeights() {
     renameSync(unpacked, dir);
     say('Basic Pitch weights ready');
   } catch (err) {
-    say(`WARNING: could not fetch the Basic Pitch weights (${err.message}); transcription stays unavailable until \`npm rebuild didactic-engine\` succeeds or DIDACTIC_BASIC_PITCH_MODEL names an nmp.onnx`);
+    say(
+      `WARNING: could not fetch the Basic Pitch weights (${err.message}); transcription stays unavailable until \`npm rebuild didactic-engine\` succeeds or DIDACTIC_BASIC_PITCH_MODEL names an nmp.onnx`,
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

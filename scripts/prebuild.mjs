@@ -66,7 +66,9 @@ copyFileSync(join(buildDir, 'Release', 'didactic_engine.node'), target);
 console.log(`prebuild: wrote ${target}`);
 
 const ortPkg = dirname(require.resolve('onnxruntime-node/package.json'));
-const ortVersion = JSON.parse(spawnSync(process.execPath, ['-p', `JSON.stringify(require(${JSON.stringify(join(ortPkg, 'package.json'))}).version)`], { encoding: 'utf8' }).stdout);
+const ortVersion = JSON.parse(
+  spawnSync(process.execPath, ['-p', `JSON.stringify(require(${JSON.stringify(join(ortPkg, 'package.json'))}).version)`], { encoding: 'utf8' }).stdout,
+);
 const ortLib = join(ortPkg, 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime.so.1');
 if (!existsSync(ortLib)) {
   console.error(`prebuild: ${ortLib} is missing (npm ci installs onnxruntime-node as a dev dependency)`);
@@ -83,7 +85,15 @@ console.log(`prebuild: copied ONNX Runtime ${ortVersion} (libonnxruntime.so.1) f
 
 for (const file of [target, join(dir, 'libonnxruntime.so.1')]) {
   const v = symbolVersions(file);
-  console.log(`prebuild: ${file.slice(root.length + 1)} needs ${v ? Object.entries(v).map(([k, x]) => `${k}_${x}`).join(', ') : '(objdump not found)'}`);
+  console.log(
+    `prebuild: ${file.slice(root.length + 1)} needs ${
+      v
+        ? Object.entries(v)
+            .map(([k, x]) => `${k}_${x}`)
+            .join(', ')
+        : '(objdump not found)'
+    }`,
+  );
   // The target: glibc <= 2.31 (Debian 11, Ubuntu 20.04), unless the host compiler was asked for.
   if (file === target && v?.GLIBC && !hostToolchain && compare(v.GLIBC.split('.').map(Number), [2, 31]) > 0) {
     console.error(`prebuild: the addon needs GLIBC_${v.GLIBC}, above the 2.31 target`);
@@ -93,6 +103,9 @@ for (const file of [target, join(dir, 'libonnxruntime.so.1')]) {
 
 run(
   process.execPath,
-  ['-e', `const p=require('node-gyp-build').resolve(${JSON.stringify(root)}); if(!p.includes('prebuilds')) throw new Error('loaded '+p); require(p); console.log('prebuild: loads with PREBUILDS_ONLY=1:', p)`],
+  [
+    '-e',
+    `const p=require('node-gyp-build').resolve(${JSON.stringify(root)}); if(!p.includes('prebuilds')) throw new Error('loaded '+p); require(p); console.log('prebuild: loads with PREBUILDS_ONLY=1:', p)`,
+  ],
   { ...process.env, PREBUILDS_ONLY: '1' },
 );

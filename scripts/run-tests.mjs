@@ -22,8 +22,7 @@ const REFERENCE_FILES = [
 ];
 
 const venvPython = join(root, '.venv', 'bin', 'python');
-const venvReady =
-  existsSync(venvPython) && spawnSync(venvPython, ['-c', 'import librosa, numpy, pyarrow, pandas, soxr'], { stdio: 'ignore' }).status === 0;
+const venvReady = existsSync(venvPython) && spawnSync(venvPython, ['-c', 'import librosa, numpy, pyarrow, pandas, soxr'], { stdio: 'ignore' }).status === 0;
 const haveAbc2midi = spawnSync('sh', ['-c', 'command -v abc2midi'], { stdio: 'ignore' }).status === 0;
 const haveShared = existsSync(join(root, '..', 'shared'));
 const haveRedis = spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status === 0;
@@ -46,8 +45,18 @@ const NEEDS = [
   [/abc2midi/, haveAbc2midi, 'abc2midi not installed', 'apt-get install abcmidi'],
   [/'shared'/, haveShared, "the project's shared data (../shared) is not beside this checkout", 'clone next to shared/'],
   [/getuid/, process.getuid?.() !== 0, 'a permission test cannot fail as root', 'run as a normal user'],
-  [/findChromium/, haveChromium, 'no Chromium installed (the HTML report browser tests)', 'apt-get install chromium fonts-dejavu-core, or set DIDACTIC_CHROMIUM'],
-  [/native_tests/, existsSync(join(root, 'build', 'native_tests')), 'the C++ unit tests are not built (build/native_tests)', 'run `npm run build:native` in a checkout'],
+  [
+    /findChromium/,
+    haveChromium,
+    'no Chromium installed (the HTML report browser tests)',
+    'apt-get install chromium fonts-dejavu-core, or set DIDACTIC_CHROMIUM',
+  ],
+  [
+    /native_tests/,
+    existsSync(join(root, 'build', 'native_tests')),
+    'the C++ unit tests are not built (build/native_tests)',
+    'run `npm run build:native` in a checkout',
+  ],
 ];
 
 const argv = process.argv.slice(2);

@@ -421,7 +421,12 @@ function gmArrangement(path, grid, meter, rng, { program, bassProgram = 32, drum
     ev.push({ tick: tick + dur, order: 0, bytes: [0x80 | ch, key, 0] });
   };
   ev.push({ tick: 0, order: -1, bytes: [0xc0, program] }, { tick: 0, order: -1, bytes: [0xc1, bassProgram] }, { tick: 0, order: -1, bytes: [0xc2, program] });
-  const progressions = [[0, 5, 7, 0], [0, 9, 5, 7], [0, 7, 9, 5], [2, 7, 0, 0]];
+  const progressions = [
+    [0, 5, 7, 0],
+    [0, 9, 5, 7],
+    [0, 7, 9, 5],
+    [2, 7, 0, 0],
+  ];
   const prog = progressions[Math.floor(rng() * progressions.length)];
   const major = [0, 2, 4, 5, 7, 9, 11];
   let bar = -1;
@@ -487,29 +492,103 @@ function debPackage(name, dir) {
 
 const SYNTHETIC = [
   // name, meter, tempo, seconds, pickup (pulses), start (s), style, options
-  { name: 'click_120_4-4', meter: '4/4', bpm: constant(120), seconds: 32, style: 'click', tempo: 120, note: 'the 120 BPM click from 0 s (tempo and offset targets)' },
+  {
+    name: 'click_120_4-4',
+    meter: '4/4',
+    bpm: constant(120),
+    seconds: 32,
+    style: 'click',
+    tempo: 120,
+    note: 'the 120 BPM click from 0 s (tempo and offset targets)',
+  },
   { name: 'click_90_3-4', meter: '3/4', bpm: constant(90), seconds: 36, style: 'click', tempo: 90 },
   { name: 'click_140_2-4', meter: '2/4', bpm: constant(140), seconds: 30, style: 'click', tempo: 140 },
   { name: 'click_72_6-8', meter: '6/8', bpm: constant(72), seconds: 36, style: 'click', tempo: 72 },
   { name: 'click_176_7-8', meter: '7/8', bpm: constant(176), seconds: 34, style: 'click', tempo: 176, note: 'eighth = 176, accents 2+2+3' },
   { name: 'click_ramp_90-140_4-4', meter: '4/4', bpm: ramp(90, 140, 40), seconds: 44, style: 'click', note: 'linear ramp 90 -> 140 BPM over 40 s' },
   { name: 'click_step_100-130_3-4', meter: '3/4', bpm: step(100, 130, 20), seconds: 40, style: 'click', note: 'step 100 -> 130 BPM at 20 s' },
-  { name: 'click_pickup_110_4-4', meter: '4/4', bpm: constant(110), seconds: 32, pickup: 2, start: 0.5, style: 'click', tempo: 110, note: 'two-beat pickup from 0.5 s' },
+  {
+    name: 'click_pickup_110_4-4',
+    meter: '4/4',
+    bpm: constant(110),
+    seconds: 32,
+    pickup: 2,
+    start: 0.5,
+    style: 'click',
+    tempo: 110,
+    note: 'two-beat pickup from 0.5 s',
+  },
   { name: 'click_pickup_84_3-4', meter: '3/4', bpm: constant(84), seconds: 34, pickup: 1, start: 0.3, style: 'click', tempo: 84, note: 'one-beat pickup' },
   { name: 'drums_96_4-4', meter: '4/4', bpm: constant(96), seconds: 36, style: 'drums', tempo: 96 },
   { name: 'drums_128_4-4_bass', meter: '4/4', bpm: constant(128), seconds: 34, style: 'drums', bass: true, tempo: 128 },
   { name: 'drums_104_2-4', meter: '2/4', bpm: constant(104), seconds: 32, style: 'drums', tempo: 104 },
-  { name: 'drums_150_3-4_bass', meter: '3/4', bpm: constant(150), seconds: 34, style: 'drums', bass: true, tempo: 150, note: 'waltz: kick on 1, snare on 2 and 3' },
+  {
+    name: 'drums_150_3-4_bass',
+    meter: '3/4',
+    bpm: constant(150),
+    seconds: 34,
+    style: 'drums',
+    bass: true,
+    tempo: 150,
+    note: 'waltz: kick on 1, snare on 2 and 3',
+  },
   { name: 'drums_66_6-8', meter: '6/8', bpm: constant(66), seconds: 40, style: 'drums', tempo: 66 },
-  { name: 'drums_200_7-8_bass', meter: '7/8', bpm: constant(200), seconds: 34, style: 'drums', bass: true, tempo: 200, note: 'eighth = 200, kick 1, snare 3 and 5' },
+  {
+    name: 'drums_200_7-8_bass',
+    meter: '7/8',
+    bpm: constant(200),
+    seconds: 34,
+    style: 'drums',
+    bass: true,
+    tempo: 200,
+    note: 'eighth = 200, kick 1, snare 3 and 5',
+  },
   { name: 'drums_ramp_120-85_4-4', meter: '4/4', bpm: ramp(120, 85, 38), seconds: 40, style: 'drums', note: 'ramp 120 -> 85 BPM' },
   { name: 'drums_step_60-78_6-8', meter: '6/8', bpm: step(60, 78, 22), seconds: 44, style: 'drums', note: 'step 60 -> 78 (dotted quarter) at 22 s' },
-  { name: 'drums_pickup_100_4-4_bass', meter: '4/4', bpm: constant(100), seconds: 34, pickup: 3, start: 0.2, style: 'drums', bass: true, tempo: 100, note: 'three-beat pickup' },
+  {
+    name: 'drums_pickup_100_4-4_bass',
+    meter: '4/4',
+    bpm: constant(100),
+    seconds: 34,
+    pickup: 3,
+    start: 0.2,
+    style: 'drums',
+    bass: true,
+    tempo: 100,
+    note: 'three-beat pickup',
+  },
   { name: 'gm_waltz_piano_132_3-4', meter: '3/4', bpm: constant(132), seconds: 40, style: 'gm', gm: { program: 0 }, tempo: 132 },
-  { name: 'gm_strings_ramp_70-96_4-4', meter: '4/4', bpm: ramp(70, 96, 44), seconds: 48, style: 'gm', gm: { program: 48, bassProgram: 42 }, note: 'strings, ramp 70 -> 96' },
-  { name: 'gm_guitar_jig_100_6-8', meter: '6/8', bpm: constant(100), seconds: 36, pickup: 1, start: 0.1, style: 'gm', gm: { program: 24, arpeggio: true }, tempo: 100, note: 'nylon guitar arpeggios, one-eighth pickup' },
+  {
+    name: 'gm_strings_ramp_70-96_4-4',
+    meter: '4/4',
+    bpm: ramp(70, 96, 44),
+    seconds: 48,
+    style: 'gm',
+    gm: { program: 48, bassProgram: 42 },
+    note: 'strings, ramp 70 -> 96',
+  },
+  {
+    name: 'gm_guitar_jig_100_6-8',
+    meter: '6/8',
+    bpm: constant(100),
+    seconds: 36,
+    pickup: 1,
+    start: 0.1,
+    style: 'gm',
+    gm: { program: 24, arpeggio: true },
+    tempo: 100,
+    note: 'nylon guitar arpeggios, one-eighth pickup',
+  },
   { name: 'gm_band_112_4-4', meter: '4/4', bpm: constant(112), seconds: 36, style: 'gm', gm: { program: 4, drums: true }, tempo: 112 },
-  { name: 'gm_organ_step_90-120_2-4', meter: '2/4', bpm: step(90, 120, 18), seconds: 36, style: 'gm', gm: { program: 19, drums: true }, note: 'organ with drums, step 90 -> 120' },
+  {
+    name: 'gm_organ_step_90-120_2-4',
+    meter: '2/4',
+    bpm: step(90, 120, 18),
+    seconds: 36,
+    style: 'gm',
+    gm: { program: 19, drums: true },
+    note: 'organ with drums, step 90 -> 120',
+  },
 ];
 
 // MIDI files from planetblupi-music-midi (GPL-3+, © 1997 Daniel Roux, EPSITEC SA & Denis Dumoulin;
@@ -571,7 +650,10 @@ export async function buildCorpus({ out = DEFAULT_CORPUS, force = false, log = c
         beatsPerBar: meter.beatsPerBar,
         tempo: spec.tempo ?? null,
         ...annotate(grid),
-        source: spec.style === 'gm' ? 'synthetic MIDI made by build-corpus.mjs, rendered with fluidsynth + FluidR3_GM (fluid-soundfont-gm)' : 'synthetic audio made by build-corpus.mjs',
+        source:
+          spec.style === 'gm'
+            ? 'synthetic MIDI made by build-corpus.mjs, rendered with fluidsynth + FluidR3_GM (fluid-soundfont-gm)'
+            : 'synthetic audio made by build-corpus.mjs',
         licence: spec.style === 'gm' ? 'generated here; FluidR3_GM soundfont: MIT' : 'generated here, no third-party material',
         note: spec.note ?? '',
       });
@@ -655,7 +737,10 @@ export async function buildCorpus({ out = DEFAULT_CORPUS, force = false, log = c
         downbeats: beats.filter((_, i) => positions[i] === 1),
         source: p.source,
         licence: p.licence,
-        note: [p.pickup ? `pickup of ${p.pickup} quarter note(s) read from the score` : '', shift ? `grid shifted by ${shift} ticks (${shiftMs.toFixed(1)} ms) to where the notes sit` : '']
+        note: [
+          p.pickup ? `pickup of ${p.pickup} quarter note(s) read from the score` : '',
+          shift ? `grid shifted by ${shift} ticks (${shiftMs.toFixed(1)} ms) to where the notes sit` : '',
+        ]
           .filter(Boolean)
           .join('; '),
       });

@@ -137,7 +137,9 @@ const median = (xs) => {
 };
 
 const results = []; // { piece, tracker, metrics, seconds, est }
-console.log(`bench:accuracy: ${pieces.length} pieces, trackers ${trackers.map((t) => t.name).join(', ')}, meters ${detectMeter ? `[${meters}]` : 'fixed to the annotation'}`);
+console.log(
+  `bench:accuracy: ${pieces.length} pieces, trackers ${trackers.map((t) => t.name).join(', ')}, meters ${detectMeter ? `[${meters}]` : 'fixed to the annotation'}`,
+);
 const header = ['piece', 'meter', ...trackers.flatMap((t) => [`${t.name} F`, 'dbF', 'AMLt', 'off ms', 'BPM', 'bpb'])];
 console.log(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
 for (const piece of pieces) {
@@ -195,8 +197,16 @@ const lines = [
   ['mean CMLt / AMLt', '', (s) => `${fmt(s.cmlt, 3)} / ${fmt(s.amlt, 3)}`],
   ['beats per bar right (known meter)', `≥ ${TARGETS.meterAcc * 100} %`, (s) => `${fmt(s.meterAcc * 100, 0)} %${pass(s.meterAcc >= TARGETS.meterAcc)}`],
   ['tempo within 4 % (×1 / ×2, ×½, ×3, ×⅓)', '', (s) => `${fmt(s.tempoAcc1 * 100, 0)} % / ${fmt(s.tempoAcc2 * 100, 0)} %`],
-  ['120 BPM click reported as', '120.0 ± 0.5', (s) => `${fmt(s.click120Tempo, 2)}${pass(s.click120Tempo == null ? null : Math.abs(s.click120Tempo - 120) <= 0.5)}`],
-  ['median |beat offset| on clicks', `≤ ${TARGETS.clickOffsetMs} ms`, (s) => `${fmt(s.clickMedianAbsOffsetMs, 1)} ms${pass(s.clickMedianAbsOffsetMs == null ? null : s.clickMedianAbsOffsetMs <= TARGETS.clickOffsetMs)}`],
+  [
+    '120 BPM click reported as',
+    '120.0 ± 0.5',
+    (s) => `${fmt(s.click120Tempo, 2)}${pass(s.click120Tempo == null ? null : Math.abs(s.click120Tempo - 120) <= 0.5)}`,
+  ],
+  [
+    'median |beat offset| on clicks',
+    `≤ ${TARGETS.clickOffsetMs} ms`,
+    (s) => `${fmt(s.clickMedianAbsOffsetMs, 1)} ms${pass(s.clickMedianAbsOffsetMs == null ? null : s.clickMedianAbsOffsetMs <= TARGETS.clickOffsetMs)}`,
+  ],
   ['median signed offset: clicks / all pieces', '', (s) => `${fmt(s.clickMedianOffsetMs, 1)} / ${fmt(s.medianOffsetMs, 1)} ms`],
   ['time per minute of audio', '', (s) => `${fmt(s.secondsPerMinuteOfAudio, 3)} s`],
 ];

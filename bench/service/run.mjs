@@ -144,7 +144,9 @@ function latencyProbe(url, idOf) {
   const loop = (async () => {
     while (running) {
       const t0 = performance.now();
-      await fetch(`${url}/v1/jobs/${idOf()}`).then((r) => r.arrayBuffer()).catch(() => {});
+      await fetch(`${url}/v1/jobs/${idOf()}`)
+        .then((r) => r.arrayBuffer())
+        .catch(() => {});
       samples.push(performance.now() - t0);
       await sleep(50);
     }
@@ -223,7 +225,20 @@ async function runService(mode, clips) {
   if (mode === 'redis') {
     const port = await freePort();
     mkdirSync(join(work, 'redis'), { recursive: true });
-    redis = start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', join(work, 'redis'), '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '']);
+    redis = start('redis-server', [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      join(work, 'redis'),
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+    ]);
     await waitFor(redis, /Ready to accept connections/);
     args.push('--redis', `redis://127.0.0.1:${port}`);
     for (let i = 0; i < WORKERS; i++) {
@@ -242,7 +257,11 @@ async function runService(mode, clips) {
     await sleep(100);
   }
   const pids = () => [server.child.pid, ...workers.map((w) => w.child.pid), ...(redis ? [redis.child.pid] : [])];
-  const labels = new Map([[server.child.pid, 'serve'], ...workers.map((w, i) => [w.child.pid, `worker${i + 1}`]), ...(redis ? [[redis.child.pid, 'redis-server']] : [])]);
+  const labels = new Map([
+    [server.child.pid, 'serve'],
+    ...workers.map((w, i) => [w.child.pid, `worker${i + 1}`]),
+    ...(redis ? [[redis.child.pid, 'redis-server']] : []),
+  ]);
   const rss = rssSampler(pids, (pid) => labels.get(pid) ?? 'worker-process');
   let lastId = 'bench-0';
   const probe = latencyProbe(url, () => lastId);
@@ -272,7 +291,10 @@ async function runBatch(files) {
   const args = [CLI, '--out', out, '--jobs', String(WORKERS), '--no-demucs', '--no-progress', '-q', '--wav', ...files];
   const t0 = performance.now();
   const proc = start(process.execPath, args);
-  const rss = rssSampler(() => [proc.child.pid], () => 'batch');
+  const rss = rssSampler(
+    () => [proc.child.pid],
+    () => 'batch',
+  );
   const code = await new Promise((resolve) => proc.child.on('exit', resolve));
   const wall = (performance.now() - t0) / 1000;
   const peaks = rss.stop();

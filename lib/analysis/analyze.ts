@@ -103,17 +103,7 @@ export interface AnalysisResult {
   analysis: OriginalAnalysisDict;
 }
 
-const ALL: ReadonlySet<FeatureName> = new Set<FeatureName>([
-  'mfcc',
-  'chroma',
-  'centroid',
-  'bandwidth',
-  'rolloff',
-  'zcr',
-  'rms',
-  'onset',
-  'beats',
-]);
+const ALL: ReadonlySet<FeatureName> = new Set<FeatureName>(['mfcc', 'chroma', 'centroid', 'bandwidth', 'rolloff', 'zcr', 'rms', 'onset', 'beats']);
 
 /**
  * Full song-level analysis of mono float samples at `sampleRate`, as the original's

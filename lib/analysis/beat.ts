@@ -122,11 +122,7 @@ export interface TempoEstimate {
  * frames, log-normal prior around startBpm, maxTempo cut-off. Unlike beatTrack there is no
  * all-zero shortcut: silence yields the prior's favourite lag.
  */
-export async function tempoFromEnvelope(
-  onsetEnvelope: Float32Array,
-  sampleRate: number,
-  options?: BeatEnvelopeOptions,
-): Promise<TempoEstimate> {
+export async function tempoFromEnvelope(onsetEnvelope: Float32Array, sampleRate: number, options?: BeatEnvelopeOptions): Promise<TempoEstimate> {
   const context = new Error();
   const op = 'tempo';
   if (!(onsetEnvelope instanceof Float32Array) || onsetEnvelope.length === 0) {
@@ -138,9 +134,7 @@ export async function tempoFromEnvelope(
   const o = parseOptions(op, BeatEnvelopeOptionsSchema, options);
   const binding = loadBinding();
   try {
-    return await withCancel(o.signal, (token) =>
-      binding.tempoEnvelope(onsetEnvelope, { sampleRate, hopLength: o.hopLength, ...beatParams(o) }, token),
-    );
+    return await withCancel(o.signal, (token) => binding.tempoEnvelope(onsetEnvelope, { sampleRate, hopLength: o.hopLength, ...beatParams(o) }, token));
   } catch (err) {
     throw fromNative(err, context, op);
   }

@@ -76,7 +76,12 @@ export const IstftOptionsSchema = z
   .strictObject({
     ...stftShape,
     /** Output length in samples (default: librosa's, i.e. hop * (frames - 1) when centred). */
-    length: z.number().int().min(0).max(2 ** 40).optional(),
+    length: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 40)
+      .optional(),
     ...signal,
   })
   .superRefine(checkWin)
@@ -190,18 +195,7 @@ export const FeatureOptionsSchema = z
 export type FeatureOptions = z.input<typeof FeatureOptionsSchema>;
 export type ResolvedFeatureOptions = z.output<typeof FeatureOptionsSchema>;
 
-export type FeatureName =
-  | 'melPower'
-  | 'melDb'
-  | 'mfcc'
-  | 'chroma'
-  | 'centroid'
-  | 'bandwidth'
-  | 'rolloff'
-  | 'zcr'
-  | 'rms'
-  | 'onset'
-  | 'beats';
+export type FeatureName = 'melPower' | 'melDb' | 'mfcc' | 'chroma' | 'centroid' | 'bandwidth' | 'rolloff' | 'zcr' | 'rms' | 'onset' | 'beats';
 
 export function stftParams(o: { nFft: number; hopLength: number; winLength: number; window: string; center: boolean; padMode: string }): NativeStftParams {
   return {

@@ -89,11 +89,7 @@ export async function istft(spec: Spectrogram, options?: IstftOptions): Promise<
   const binding = loadBinding();
   try {
     return await withCancel(o.signal, (token) =>
-      binding.istft(
-        spec.data,
-        { ...stftParams(o), bins: spec.bins, frames: spec.frames, length: o.length ?? -1 },
-        token,
-      ),
+      binding.istft(spec.data, { ...stftParams(o), bins: spec.bins, frames: spec.frames, length: o.length ?? -1 }, token),
     );
   } catch (err) {
     throw fromNative(err, context, op);
@@ -112,9 +108,7 @@ export async function runNative(
 ): Promise<NativeAnalyzeResult> {
   const binding = loadBinding();
   try {
-    return await withCancel(o.signal, (token) =>
-      binding.analyze(samples, nativeAnalyzeOptions(sampleRate, o, want, onsetAggregate), token),
-    );
+    return await withCancel(o.signal, (token) => binding.analyze(samples, nativeAnalyzeOptions(sampleRate, o, want, onsetAggregate), token));
   } catch (err) {
     throw fromNative(err, context, op);
   }
@@ -140,16 +134,7 @@ export interface FeatureSet {
 }
 
 /** The name of a spectral feature `features()` can compute (librosa.feature equivalents). */
-export type SpectralFeature =
-  | 'melPower'
-  | 'melDb'
-  | 'mfcc'
-  | 'chroma'
-  | 'spectralCentroid'
-  | 'spectralBandwidth'
-  | 'spectralRolloff'
-  | 'zcr'
-  | 'rms';
+export type SpectralFeature = 'melPower' | 'melDb' | 'mfcc' | 'chroma' | 'spectralCentroid' | 'spectralBandwidth' | 'spectralRolloff' | 'zcr' | 'rms';
 
 const NATIVE_NAME: Record<SpectralFeature, FeatureName> = {
   melPower: 'melPower',
@@ -185,12 +170,7 @@ export function toFeatureSet(r: NativeAnalyzeResult, sampleRate: number, o: Reso
  * Computes the requested features from one STFT in one native pass (librosa.feature.* with the
  * shared options). Example: `features(y, sr, ['mfcc', 'chroma'], { nMfcc: 13 })`.
  */
-export async function features(
-  samples: Float32Array,
-  sampleRate: number,
-  which: readonly SpectralFeature[],
-  options?: FeatureOptions,
-): Promise<FeatureSet> {
+export async function features(samples: Float32Array, sampleRate: number, which: readonly SpectralFeature[], options?: FeatureOptions): Promise<FeatureSet> {
   const context = new Error();
   const op = 'features';
   requireSamples(op, samples, sampleRate);
@@ -232,12 +212,10 @@ export const melSpectrogramDb = (y: Float32Array, sr: number, options?: FeatureO
   one('melSpectrogramDb', 'melDb', 'melDb', y, sr, options);
 
 /** librosa.feature.mfcc (DCT-II orthonormal of the dB mel spectrogram; nMfcc defaults to 20). */
-export const mfcc = (y: Float32Array, sr: number, options?: FeatureOptions): Promise<Matrix> =>
-  one('mfcc', 'mfcc', 'mfcc', y, sr, options);
+export const mfcc = (y: Float32Array, sr: number, options?: FeatureOptions): Promise<Matrix> => one('mfcc', 'mfcc', 'mfcc', y, sr, options);
 
 /** librosa.feature.chroma_stft (tuning estimated unless `tuning` is given). */
-export const chroma = (y: Float32Array, sr: number, options?: FeatureOptions): Promise<Matrix> =>
-  one('chroma', 'chroma', 'chroma', y, sr, options);
+export const chroma = (y: Float32Array, sr: number, options?: FeatureOptions): Promise<Matrix> => one('chroma', 'chroma', 'chroma', y, sr, options);
 
 /** librosa.feature.spectral_centroid, Hz per frame. */
 export const spectralCentroid = (y: Float32Array, sr: number, options?: FeatureOptions): Promise<Float32Array> =>
@@ -256,14 +234,10 @@ export const zeroCrossingRate = (y: Float32Array, sr: number, options?: FeatureO
   one('zeroCrossingRate', 'zcr', 'zcr', y, sr, options);
 
 /** librosa.feature.rms (zero padding). */
-export const rms = (y: Float32Array, sr: number, options?: FeatureOptions): Promise<Float32Array> =>
-  one('rms', 'rms', 'rms', y, sr, options);
+export const rms = (y: Float32Array, sr: number, options?: FeatureOptions): Promise<Float32Array> => one('rms', 'rms', 'rms', y, sr, options);
 
 /** librosa.power_to_db on any array (pure TypeScript; the floor is relative to the array's max). */
-export function powerToDb(
-  s: Float32Array,
-  options: { ref?: number; amin?: number; topDb?: number | null } = {},
-): Float32Array {
+export function powerToDb(s: Float32Array, options: { ref?: number; amin?: number; topDb?: number | null } = {}): Float32Array {
   const ref = options.ref ?? 1;
   const amin = options.amin ?? 1e-10;
   const topDb = options.topDb === undefined ? 80 : options.topDb;

@@ -75,9 +75,7 @@ export async function decodeAudio(input: string | Uint8Array, options?: DecodeOp
   const nativeOptions = { mono: opts.mono, planar: opts.planar, strict: opts.strict };
   try {
     const decoded = await withCancel(opts.signal, (token) =>
-      typeof input === 'string'
-        ? binding.decodeFile(input, nativeOptions, token)
-        : binding.decodeBuffer(input, nativeOptions, token),
+      typeof input === 'string' ? binding.decodeFile(input, nativeOptions, token) : binding.decodeBuffer(input, nativeOptions, token),
     );
     const truncated = decoded.truncated ?? null;
     if (truncated) {

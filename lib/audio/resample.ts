@@ -7,15 +7,7 @@ import { parseOptions } from '../util/validate.js';
 import { SampleRateSchema } from './limits.js';
 
 /** Zod schema of the resampling engines: libsoxr (`soxr_*`, HQ by default) and libsamplerate (`sinc_*`). */
-export const ResampleEngineSchema = z.enum([
-  'soxr_hq',
-  'soxr_vhq',
-  'soxr_mq',
-  'soxr_lq',
-  'sinc_best',
-  'sinc_medium',
-  'sinc_fastest',
-]);
+export const ResampleEngineSchema = z.enum(['soxr_hq', 'soxr_vhq', 'soxr_mq', 'soxr_lq', 'sinc_best', 'sinc_medium', 'sinc_fastest']);
 /** A resampling engine name (see ResampleEngineSchema). */
 export type ResampleEngine = z.infer<typeof ResampleEngineSchema>;
 
@@ -48,19 +40,12 @@ export async function resample(samples: Float32Array, options: ResampleOptions):
     throw new InvalidArgumentError('resample: samples must be a Float32Array', { op: 'resample' });
   }
   if (samples.length % opts.channels !== 0) {
-    throw new InvalidArgumentError(
-      `resample: samples length (${samples.length}) must be a multiple of channels (${opts.channels})`,
-      { op: 'resample' },
-    );
+    throw new InvalidArgumentError(`resample: samples length (${samples.length}) must be a multiple of channels (${opts.channels})`, { op: 'resample' });
   }
   const binding = loadBinding();
   try {
     return await withCancel(opts.signal, (token) =>
-      binding.resample(
-        samples,
-        { channels: opts.channels, inRate: opts.inRate, outRate: opts.outRate, engine: opts.engine },
-        token,
-      ),
+      binding.resample(samples, { channels: opts.channels, inRate: opts.inRate, outRate: opts.outRate, engine: opts.engine }, token),
     );
   } catch (err) {
     throw fromNative(err, context, 'resample');

@@ -40,10 +40,7 @@ export async function writeWav(path: string, samples: Float32Array, options: Wri
     throw new InvalidArgumentError('writeWav: samples must be a Float32Array', { op: 'writeWav' });
   }
   if (samples.length % opts.channels !== 0) {
-    throw new InvalidArgumentError(
-      `writeWav: samples length (${samples.length}) must be a multiple of channels (${opts.channels})`,
-      { op: 'writeWav' },
-    );
+    throw new InvalidArgumentError(`writeWav: samples length (${samples.length}) must be a multiple of channels (${opts.channels})`, { op: 'writeWav' });
   }
   try {
     return await loadBinding().writeWav(path, samples, opts);

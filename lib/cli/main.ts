@@ -23,9 +23,7 @@ import { addServiceCommands } from './serviceCommands.js';
 import { addReportCommand, EXIT_NO_BROWSER } from './reportCommand.js';
 import { createProgress } from './progress.js';
 
-const packageJson = JSON.parse(
-  readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8'),
-) as { version: string };
+const packageJson = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as { version: string };
 
 const USAGE_HINT = "(run 'didactic-engine --help' for usage)";
 
@@ -102,12 +100,26 @@ function configFromFlags(opts: MainOptions, given: (name: string) => boolean): R
   if (opts.config) {
     // With a config file, only flags given explicitly override the file's values.
     const flagOf: Record<string, string> = {
-      demucsModel: 'demucsModel', demucsDevice: 'demucsDevice', useDemucsSeparation: 'demucs', analysisSr: 'sr',
-      hopLength: 'hop', timeSignatureNum: 'tsNum', timeSignatureDen: 'tsDen', useEssentiaFeatures: 'useEssentia',
-      usePydubPreprocess: 'preprocess', writeBarChunks: 'barChunks', writeBarChunkWavs: 'chunkWavs',
-      preserveChunkAudio: 'preserveChunkAudio', basicPitchBackend: 'basicPitchBackend', useBasicPitchTranscription: 'transcription',
-      demucsTimeoutS: 'demucsTimeout', basicPitchTimeoutS: 'basicPitchTimeout', enableProgress: 'progress',
-      beatTracker: 'beatTracker', detectMeter: 'detectMeter', htmlReport: 'htmlReport',
+      demucsModel: 'demucsModel',
+      demucsDevice: 'demucsDevice',
+      useDemucsSeparation: 'demucs',
+      analysisSr: 'sr',
+      hopLength: 'hop',
+      timeSignatureNum: 'tsNum',
+      timeSignatureDen: 'tsDen',
+      useEssentiaFeatures: 'useEssentia',
+      usePydubPreprocess: 'preprocess',
+      writeBarChunks: 'barChunks',
+      writeBarChunkWavs: 'chunkWavs',
+      preserveChunkAudio: 'preserveChunkAudio',
+      basicPitchBackend: 'basicPitchBackend',
+      useBasicPitchTranscription: 'transcription',
+      demucsTimeoutS: 'demucsTimeout',
+      basicPitchTimeoutS: 'basicPitchTimeout',
+      enableProgress: 'progress',
+      beatTracker: 'beatTracker',
+      detectMeter: 'detectMeter',
+      htmlReport: 'htmlReport',
     };
     for (const key of Object.keys(fields)) if (!given(flagOf[key]!)) delete fields[key];
   }
@@ -312,7 +324,7 @@ export function buildProgram(): Command {
     .option('-j, --jobs <n>', 'songs processed in parallel in batch mode', intArg, 1)
     .option('--stem-jobs <n>', 'stems processed in parallel inside a song (default: the cores left per song, at most 4)', intArg)
     .option('--ort-threads <n>', 'ONNX Runtime intra-op threads per model session (default: the cores left)', intArg)
-    .option('--save-posteriors', 'also write each stem\'s raw Basic Pitch posteriors as midi/<song_id>/<stem>.{note,onset,contour}.npy')
+    .option('--save-posteriors', "also write each stem's raw Basic Pitch posteriors as midi/<song_id>/<stem>.{note,onset,contour}.npy")
     .option('--metrics-file <path>', 'write Prometheus text-format metrics of the run to this file')
     .option('--json', 'print a JSON summary on stdout')
     .option('--resume', 'skip songs whose outputs verify against their manifest and were made from the same input and config; degraded songs are redone')
@@ -322,7 +334,7 @@ export function buildProgram(): Command {
     .action(async function (this: Command) {
       const opts = this.opts<MainOptions>();
       if (!opts.wav || opts.wav.length === 0) {
-        this.error("error: the following arguments are required: --wav", { exitCode: 2, code: 'didactic.missingWav' });
+        this.error('error: the following arguments are required: --wav', { exitCode: 2, code: 'didactic.missingWav' });
       }
       if (opts.jobs < 1) this.error('error: --jobs must be at least 1', { exitCode: 2 });
       const given = (name: string) => this.getOptionValueSource(name) === 'cli';

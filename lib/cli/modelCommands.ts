@@ -105,7 +105,9 @@ export function addModelCommands(program: Command): void {
         ...(extra.length ? { posteriors: extra } : {}),
       };
       process.stdout.write(
-        flags.json ? `${JSON.stringify(summary, null, 2)}\n` : `${result.notes.length} notes → ${output}${extra.length ? ` (posteriors: ${extra.join(', ')})` : ''}\n`,
+        flags.json
+          ? `${JSON.stringify(summary, null, 2)}\n`
+          : `${result.notes.length} notes → ${output}${extra.length ? ` (posteriors: ${extra.join(', ')})` : ''}\n`,
       );
     });
 

@@ -104,7 +104,9 @@ export function addServiceCommands(program: Command): void {
       attempts: flags.attempts,
     });
     const queueText = service.mode === 'redis' ? `BullMQ on ${redactUrl(flags.redis!)}` : `embedded queue, ${plan.jobs} worker process(es)`;
-    process.stdout.write(`didactic-engine serve: listening on ${service.url} (${queueText}; data ${resolve(flags.dataDir)}${tokens.length ? '; tokens required' : ''})\n`);
+    process.stdout.write(
+      `didactic-engine serve: listening on ${service.url} (${queueText}; data ${resolve(flags.dataDir)}${tokens.length ? '; tokens required' : ''})\n`,
+    );
     const signal = await stopSignal();
     log.info(`${signal}: draining (grace ${flags.grace} s)`);
     await service.close(flags.grace * 1000);

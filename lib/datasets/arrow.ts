@@ -5,20 +5,7 @@
  */
 import { endianness } from 'node:os';
 
-import {
-  Bool,
-  type Data,
-  type DataType,
-  Field,
-  Float64,
-  Int64,
-  List,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Utf8,
-} from 'apache-arrow';
+import { Bool, type Data, type DataType, Field, Float64, Int64, List, makeData, RecordBatch, Schema, Struct, Utf8 } from 'apache-arrow';
 
 import { InvalidArgumentError } from '../errors.js';
 import type { ColumnKind, ColumnSpec, DatasetSchema } from './schema.js';
@@ -85,7 +72,7 @@ export function int64Data(values: ArrayLike<number> | BigInt64Array | number, le
     if (!Number.isSafeInteger(v)) fail(`column ${name}: row ${i} is not a safe integer (${v})`);
     if (words) {
       // Two 32-bit words are much faster than a BigInt per value.
-      words[2 * i] = v % TWO_POW_32 | 0;
+      words[2 * i] = (v % TWO_POW_32) | 0;
       words[2 * i + 1] = Math.floor(v / TWO_POW_32);
     } else {
       out[i] = BigInt(v);
@@ -162,7 +149,8 @@ export function listFloat64Data(values: ListColumnValues, length: number, spec: 
     let total = 0;
     for (let i = 0; i < length; i++) {
       const row = rows[i]!;
-      if (spec.listSize !== undefined && row.length !== spec.listSize) fail(`column ${spec.name}: row ${i} has ${row.length} values, expected ${spec.listSize}`);
+      if (spec.listSize !== undefined && row.length !== spec.listSize)
+        fail(`column ${spec.name}: row ${i} has ${row.length} values, expected ${spec.listSize}`);
       total += row.length;
       offsets[i + 1] = total;
     }

@@ -20,8 +20,7 @@ export interface DatasetSchema {
   readonly columns: readonly ColumnSpec[];
 }
 
-const col = (name: string, kind: ColumnKind, listSize?: number): ColumnSpec =>
-  listSize === undefined ? { name, kind } : { name, kind, listSize };
+const col = (name: string, kind: ColumnKind, listSize?: number): ColumnSpec => (listSize === undefined ? { name, kind } : { name, kind, listSize });
 
 /** events.parquet — one row per aligned note. */
 export const EVENTS_SCHEMA: DatasetSchema = {

@@ -219,13 +219,7 @@ export function barFeaturesBatch(input: StemBarFeatures): ColumnBatch {
  * bar_grid rows (our additive dataset): one row per bar boundary. A bar is `extrapolated` when it
  * starts before the first detected beat or ends after the last one.
  */
-export function barGridBatch(
-  songId: string,
-  bars: readonly BarBoundary[],
-  beatTimes: ArrayLike<number>,
-  beatsPerBar: number,
-  tempoBpm: number,
-): ColumnBatch {
+export function barGridBatch(songId: string, bars: readonly BarBoundary[], beatTimes: ArrayLike<number>, beatsPerBar: number, tempoBpm: number): ColumnBatch {
   const length = bars.length;
   const first = beatTimes.length > 0 ? beatTimes[0]! : Infinity;
   const last = beatTimes.length > 0 ? beatTimes[beatTimes.length - 1]! : -Infinity;

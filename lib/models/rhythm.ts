@@ -73,7 +73,10 @@ export const RhythmTrackerOptionsSchema = z.strictObject({
   /** 1: the whole call stays on one core (the pipeline parallelises across songs). */
   intraOpThreads: z.number().int().min(1).max(256).default(1),
   interOpThreads: z.number().int().min(1).max(256).default(1),
-  providers: z.array(z.enum(['cpu', 'cuda'])).min(1).default(['cpu']),
+  providers: z
+    .array(z.enum(['cpu', 'cuda']))
+    .min(1)
+    .default(['cpu']),
 });
 /** Options of RhythmTracker.open (see RhythmTrackerOptionsSchema). */
 export type RhythmTrackerOptions = z.input<typeof RhythmTrackerOptionsSchema>;
@@ -220,11 +223,7 @@ export class RhythmTracker {
  * One-shot: opens the default (or given) model and tracks one song. Reuse RhythmTracker for many.
  * @throws ModelError DE_MODEL_NOT_FOUND, DE_INFERENCE_FAILED; DecodeError DE_NON_FINITE_SAMPLES; AbortError DE_ABORTED.
  */
-export async function trackRhythm(
-  samples: Float32Array,
-  sampleRate: number,
-  options?: RhythmDecodeOptions & RhythmTrackerOptions,
-): Promise<RhythmResult> {
+export async function trackRhythm(samples: Float32Array, sampleRate: number, options?: RhythmDecodeOptions & RhythmTrackerOptions): Promise<RhythmResult> {
   const { model, variant, intraOpThreads, interOpThreads, providers, ...rest } = options ?? {};
   const tracker = await RhythmTracker.open({
     ...(model !== undefined ? { model } : {}),
@@ -276,9 +275,7 @@ export async function decodeDownbeats(
   }
   const o = parseOptions(op, RhythmDecodeOptionsSchema, rest);
   try {
-    const r = await withCancel(o.signal, (token) =>
-      loadBinding().decodeDownbeats(activations, { ...nativeOptions(o), columns }, token),
-    );
+    const r = await withCancel(o.signal, (token) => loadBinding().decodeDownbeats(activations, { ...nativeOptions(o), columns }, token));
     return { ...toResult(r), cropFrames: r.cropFrames, backpointerBytes: r.backpointerBytes };
   } catch (err) {
     throw fromNative(err, context, op);

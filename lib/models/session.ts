@@ -68,10 +68,7 @@ export class OrtSession {
    * Runs the model on a worker thread with the given inputs; returns the named (default: all) outputs.
    * @throws ModelError DE_INFERENCE_FAILED, DE_CLOSED after close(); AbortError DE_ABORTED when `signal` aborts.
    */
-  async run(
-    feeds: Record<string, Tensor>,
-    options: { outputNames?: string[]; signal?: AbortSignal } = {},
-  ): Promise<Record<string, Tensor>> {
+  async run(feeds: Record<string, Tensor>, options: { outputNames?: string[]; signal?: AbortSignal } = {}): Promise<Record<string, Tensor>> {
     const context = new Error();
     try {
       return await withCancel(options.signal, (token) =>

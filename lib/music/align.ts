@@ -15,14 +15,7 @@
  * a per-row loop over a DataFrame.
  */
 import { InvalidArgumentError } from '../errors.js';
-import {
-  assertValidBeatTimes,
-  beatsPerBar,
-  type BeatGridOptions,
-  estimateBeatInterval,
-  extendBeatGrid,
-  intervalFromTempo,
-} from './segmentation.js';
+import { assertValidBeatTimes, beatsPerBar, type BeatGridOptions, estimateBeatInterval, extendBeatGrid, intervalFromTempo } from './segmentation.js';
 
 /** Note times, column-major. */
 export interface NoteTimeColumns {

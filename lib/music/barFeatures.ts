@@ -251,4 +251,3 @@ export function fftSizeAtMost(n: number): number {
   }
   return 2;
 }
-

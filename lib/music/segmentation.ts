@@ -78,12 +78,7 @@ function diffs(beats: ArrayLike<number>, from: number, to: number): number[] {
  * original's rule: median of successive differences with ≥ 2 beats, else 60/tempo (0.5 s for
  * tempo ≤ 0), and the same fallback when the median is ≤ 0.
  */
-export function estimateBeatInterval(
-  beatTimes: ArrayLike<number>,
-  tempoBpm: number,
-  edge: 'start' | 'end' = 'end',
-  options: BeatGridOptions = {},
-): number {
+export function estimateBeatInterval(beatTimes: ArrayLike<number>, tempoBpm: number, edge: 'start' | 'end' = 'end', options: BeatGridOptions = {}): number {
   const n = beatTimes.length;
   if (n < 2) return intervalFromTempo(tempoBpm);
   const global = median(diffs(beatTimes, 1, n));
@@ -230,7 +225,11 @@ export function barsFromDownbeats(grid: DownbeatGrid, tempoBpm: number, audioDur
   // From the last downbeat on: its detected beats, then the grid extended at the local interval.
   const last = starts[starts.length - 1]!;
   const interval = estimateBeatInterval(beatTimes, tempoBpm, 'end', options);
-  const tail = extendBeatGrid(Array.from({ length: beatTimes.length - last }, (_, i) => beatTimes[last + i]!), audioDurationS, interval);
+  const tail = extendBeatGrid(
+    Array.from({ length: beatTimes.length - last }, (_, i) => beatTimes[last + i]!),
+    audioDurationS,
+    interval,
+  );
   for (let k = 0; k < tail.length - 1; k += meter, barIndex++) {
     const startS = tail[k]!;
     if (startS >= audioDurationS) break;
@@ -241,13 +240,7 @@ export function barsFromDownbeats(grid: DownbeatGrid, tempoBpm: number, audioDur
 }
 
 /** Bars −1, −2, … of bpb beats (local interval at the start) back to 0 s, in ascending order. */
-function pickupBars(
-  beatTimes: ArrayLike<number>,
-  tempoBpm: number,
-  bpb: number,
-  audioDurationS: number,
-  options: BeatGridOptions,
-): BarBoundary[] {
+function pickupBars(beatTimes: ArrayLike<number>, tempoBpm: number, bpb: number, audioDurationS: number, options: BeatGridOptions): BarBoundary[] {
   const first = beatTimes[0]!;
   const barLengthS = bpb * estimateBeatInterval(beatTimes, tempoBpm, 'start', options);
   const out: BarBoundary[] = [];

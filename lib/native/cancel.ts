@@ -6,10 +6,7 @@ import { loadBinding } from './load.js';
  * Bridges an AbortSignal to a native cancel token for the duration of one native call.
  * Throws AbortError at once when the signal is already aborted.
  */
-export async function withCancel<T>(
-  signal: AbortSignal | undefined,
-  call: (token: NativeCancelToken | undefined) => Promise<T>,
-): Promise<T> {
+export async function withCancel<T>(signal: AbortSignal | undefined, call: (token: NativeCancelToken | undefined) => Promise<T>): Promise<T> {
   if (!signal) return call(undefined);
   if (signal.aborted) throw abortErrorFrom(signal);
   const binding = loadBinding();

@@ -39,8 +39,7 @@ export function explainAddonLoadError(message: string, hasVendor: boolean, glibc
   if (glibc) {
     const need = glibc[1] === 'GLIBC' ? `glibc ${glibc[2]}` : `libstdc++ with GLIBCXX_${glibc[2]}`;
     return (
-      `didactic-engine: the prebuilt native addon needs ${need} or newer, but this system has glibc ${glibcRuntime ?? 'unknown'} ` +
-      `(${where}); ${build}.`
+      `didactic-engine: the prebuilt native addon needs ${need} or newer, but this system has glibc ${glibcRuntime ?? 'unknown'} ` + `(${where}); ${build}.`
     );
   }
   if (/No native build was found/.test(message)) {

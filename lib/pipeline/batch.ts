@@ -94,17 +94,11 @@ export async function resumeProblem(config: PipelineConfig): Promise<string | nu
  * Runs the pipeline over many inputs (`jobs` at once); a failing song is recorded, never thrown.
  * @throws InvalidArgumentError DE_INVALID_ARGUMENT for an empty input list or song ids that do not match it.
  */
-export async function processBatch(
-  inputFiles: readonly string[],
-  outDir: string,
-  options: BatchOptions = {},
-): Promise<BatchResult> {
+export async function processBatch(inputFiles: readonly string[], outDir: string, options: BatchOptions = {}): Promise<BatchResult> {
   if (inputFiles.length === 0) throw new InvalidArgumentError('input_files list cannot be empty');
   const songIds = options.songIds ?? inputFiles.map((f) => basename(f, extname(f)));
   if (songIds.length !== inputFiles.length) {
-    throw new InvalidArgumentError(
-      `Number of song_ids (${songIds.length}) must match number of input_files (${inputFiles.length})`,
-    );
+    throw new InvalidArgumentError(`Number of song_ids (${songIds.length}) must match number of input_files (${inputFiles.length})`);
   }
   const firstFileOf = new Map<string, string>();
   songIds.forEach((id, i) => {
@@ -143,83 +137,83 @@ export async function processBatch(
   const songLog = (songId: string): Logger => (plan.jobs > 1 && total > 1 ? prefixedLogger(log, `[${songId}] `) : log);
 
   try {
-  await Promise.all(
-    inputFiles.map((inputPath, i) =>
-      limit(async () => {
-        const songId = songIds[i]!;
-        log.info(`[${i + 1}/${total}] Processing: ${basename(inputPath)} (song_id=${songId})`);
-        const done = (o: (typeof outcomes)[number]) => {
-          outcomes[i] = o;
-          options.onSongDone?.({
-            songId,
-            inputPath,
-            ok: o.kind !== 'fail',
-            skipped: o.kind === 'skip',
-            ...(o.kind === 'fail' ? { error: o.v[2] } : {}),
-            ...(o.kind === 'ok' && o.v[2].degraded ? { degraded: o.v[2].degraded_reasons as string[] } : {}),
-          });
-        };
-        if (options.signal?.aborted) {
-          done({ kind: 'fail', v: [songId, inputPath, 'AbortError: the batch was cancelled'], code: 'DE_ABORTED' });
-          return;
-        }
-        try {
-          const config = songConfig(songId, inputPath);
-          if (options.resume) {
-            const problem = await resumeProblem(config);
-            if (problem === null) {
-              const summary = join(config.analysisDir, 'combined.json');
-              log.info(`  ↷ Skipped (complete outputs from an earlier run, manifest verified): ${summary}`);
-              done({ kind: 'skip', v: [songId, inputPath, summary] });
-              return;
-            }
-            log.info(`  Processing again (--resume): ${problem}`);
+    await Promise.all(
+      inputFiles.map((inputPath, i) =>
+        limit(async () => {
+          const songId = songIds[i]!;
+          log.info(`[${i + 1}/${total}] Processing: ${basename(inputPath)} (song_id=${songId})`);
+          const done = (o: (typeof outcomes)[number]) => {
+            outcomes[i] = o;
+            options.onSongDone?.({
+              songId,
+              inputPath,
+              ok: o.kind !== 'fail',
+              skipped: o.kind === 'skip',
+              ...(o.kind === 'fail' ? { error: o.v[2] } : {}),
+              ...(o.kind === 'ok' && o.v[2].degraded ? { degraded: o.v[2].degraded_reasons as string[] } : {}),
+            });
+          };
+          if (options.signal?.aborted) {
+            done({ kind: 'fail', v: [songId, inputPath, 'AbortError: the batch was cancelled'], code: 'DE_ABORTED' });
+            return;
           }
-          const records = { stepTimings: {}, stepMetrics: {} as Record<string, StepMetrics> };
-          let results: SongResult;
           try {
-            const run = await runSong(
-              {
-                config,
-                plan,
-                models,
-                services: options.services ?? {},
-                breakers,
-                log: songLog(songId),
-                staging: new SongStaging(outDir, songId),
-                signal: options.signal,
-                onProgress: options.onProgress,
-                chunkWriteConcurrency: 4,
-                savePosteriors: options.savePosteriors ?? false,
-                strict: options.strict ?? false,
-              },
-              records,
-            );
-            results = run.results as SongResult;
-          } finally {
-            for (const [key, m] of Object.entries(records.stepMetrics)) {
-              const t = (stepTotals[key] ??= { wall_s: 0, cpu_s: 0 });
-              t.wall_s += m.wall_s;
-              t.cpu_s += m.cpu_s;
-              readBytes = readBytes === null || m.read_bytes === null ? null : readBytes + m.read_bytes;
-              writtenBytes = writtenBytes === null || m.written_bytes === null ? null : writtenBytes + m.written_bytes;
+            const config = songConfig(songId, inputPath);
+            if (options.resume) {
+              const problem = await resumeProblem(config);
+              if (problem === null) {
+                const summary = join(config.analysisDir, 'combined.json');
+                log.info(`  ↷ Skipped (complete outputs from an earlier run, manifest verified): ${summary}`);
+                done({ kind: 'skip', v: [songId, inputPath, summary] });
+                return;
+              }
+              log.info(`  Processing again (--resume): ${problem}`);
             }
+            const records = { stepTimings: {}, stepMetrics: {} as Record<string, StepMetrics> };
+            let results: SongResult;
+            try {
+              const run = await runSong(
+                {
+                  config,
+                  plan,
+                  models,
+                  services: options.services ?? {},
+                  breakers,
+                  log: songLog(songId),
+                  staging: new SongStaging(outDir, songId),
+                  signal: options.signal,
+                  onProgress: options.onProgress,
+                  chunkWriteConcurrency: 4,
+                  savePosteriors: options.savePosteriors ?? false,
+                  strict: options.strict ?? false,
+                },
+                records,
+              );
+              results = run.results as SongResult;
+            } finally {
+              for (const [key, m] of Object.entries(records.stepMetrics)) {
+                const t = (stepTotals[key] ??= { wall_s: 0, cpu_s: 0 });
+                t.wall_s += m.wall_s;
+                t.cpu_s += m.cpu_s;
+                readBytes = readBytes === null || m.read_bytes === null ? null : readBytes + m.read_bytes;
+                writtenBytes = writtenBytes === null || m.written_bytes === null ? null : writtenBytes + m.written_bytes;
+              }
+            }
+            if (results.degraded) log.warn(`  ✓ Completed, degraded: ${(results.degraded_reasons as string[]).join('; ')}`);
+            else log.info('  ✓ Completed successfully');
+            done({ kind: 'ok', v: [songId, inputPath, results] });
+          } catch (err) {
+            const notFound = err instanceof DidacticError && err.code === 'DE_FILE_NOT_FOUND';
+            const name = err instanceof DidacticError ? err.name : ((err as Error)?.name ?? 'Error');
+            const message = notFound ? `File not found: ${(err as Error).message}` : `${name}: ${(err as Error)?.message ?? String(err)}`;
+            if (notFound) log.warn(`  ✗ Failed (missing file): ${message}`);
+            else log.error(`  ✗ Failed: ${message}`);
+            const code = err instanceof DidacticError ? err.code : 'DE_NATIVE_UNKNOWN';
+            done({ kind: 'fail', v: [songId, inputPath, message], code });
           }
-          if (results.degraded) log.warn(`  ✓ Completed, degraded: ${(results.degraded_reasons as string[]).join('; ')}`);
-          else log.info('  ✓ Completed successfully');
-          done({ kind: 'ok', v: [songId, inputPath, results] });
-        } catch (err) {
-          const notFound = err instanceof DidacticError && err.code === 'DE_FILE_NOT_FOUND';
-          const name = err instanceof DidacticError ? err.name : (err as Error)?.name ?? 'Error';
-          const message = notFound ? `File not found: ${(err as Error).message}` : `${name}: ${(err as Error)?.message ?? String(err)}`;
-          if (notFound) log.warn(`  ✗ Failed (missing file): ${message}`);
-          else log.error(`  ✗ Failed: ${message}`);
-          const code = err instanceof DidacticError ? err.code : 'DE_NATIVE_UNKNOWN';
-          done({ kind: 'fail', v: [songId, inputPath, message], code });
-        }
-      }),
-    ),
-  );
+        }),
+      ),
+    );
   } finally {
     if (ownModels) await models.close();
   }

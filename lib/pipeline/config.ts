@@ -60,8 +60,7 @@ function typeMessage(camel: string, expected: string) {
     `${snake} must be ${expected}, got ${typeof issue.input === 'string' ? `'${issue.input}'` : pythonValueText(issue.input)}`;
 }
 
-const integerField = (camel: string) =>
-  z.number({ error: typeMessage(camel, 'an integer') }).int({ error: typeMessage(camel, 'an integer') });
+const integerField = (camel: string) => z.number({ error: typeMessage(camel, 'an integer') }).int({ error: typeMessage(camel, 'an integer') });
 const finiteNumberField = (camel: string) =>
   z.number({ error: typeMessage(camel, 'a finite number') }).refine(Number.isFinite, { error: typeMessage(camel, 'a finite number') });
 const boolField = (camel: string) => z.boolean({ error: typeMessage(camel, 'a boolean (true or false)') });
@@ -212,8 +211,7 @@ const VALUE_RULES: readonly ValueRule[] = [
   {
     path: 'songId',
     fails: (c) => !isSafeSongId(c.songId),
-    message: (c) =>
-      `song_id must be a single folder name (not empty, not '.' or '..', no '/', '\\' or NUL), got '${c.songId}'`,
+    message: (c) => `song_id must be a single folder name (not empty, not '.' or '..', no '/', '\\' or NUL), got '${c.songId}'`,
   },
 ];
 
@@ -291,9 +289,10 @@ export function parsePipelineConfigFields(input: unknown, options: ConfigParseOp
   if (!result.success) {
     const issues = result.error.issues;
     const first = issues[0];
-    const message = first?.path.length === 1 && first.code === 'invalid_type' && (normalised[first.path[0] as string] === undefined)
-      ? `${SNAKE_BY_CAMEL.get(String(first.path[0])) ?? String(first.path[0])} is required`
-      : (first?.message ?? 'Invalid PipelineConfig');
+    const message =
+      first?.path.length === 1 && first.code === 'invalid_type' && normalised[first.path[0] as string] === undefined
+        ? `${SNAKE_BY_CAMEL.get(String(first.path[0])) ?? String(first.path[0])} is required`
+        : (first?.message ?? 'Invalid PipelineConfig');
     throw new ConfigError(message, issues);
   }
   const fields = result.data as PipelineConfigFields;
@@ -431,11 +430,7 @@ export async function readPipelineConfigFile(path: string): Promise<Record<strin
  * (e.g. from CLI flags) taking precedence over the file's values.
  * @throws ConfigError DE_INVALID_CONFIG for an unreadable file, invalid JSON or an invalid field.
  */
-export async function loadPipelineConfigFile(
-  path: string,
-  overrides: Record<string, unknown> = {},
-  options: ConfigParseOptions = {},
-): Promise<PipelineConfig> {
+export async function loadPipelineConfigFile(path: string, overrides: Record<string, unknown> = {}, options: ConfigParseOptions = {}): Promise<PipelineConfig> {
   const merged = { ...(await readPipelineConfigFile(path)), ...normaliseKeys(overrides) };
   return new PipelineConfig(merged as PipelineConfigInput, options);
 }

@@ -14,4 +14,3 @@ export async function runFingerprint(config: PipelineConfig): Promise<string> {
   const payload = JSON.stringify({ input: resolve(config.inputWav), size: info.size, mtimeMs: info.mtimeMs, fields });
   return createHash('sha256').update(payload).digest('hex');
 }
-

@@ -79,7 +79,14 @@ export class ModelCache {
     this.#separators.clear();
     this.#transcribers.clear();
     this.#rhythm.clear();
-    await Promise.all(opened.map((p) => p.then((m) => m.handle.close?.(), () => undefined)));
+    await Promise.all(
+      opened.map((p) =>
+        p.then(
+          (m) => m.handle.close?.(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 
   /** close() for `await using`. */

@@ -172,10 +172,9 @@ export class ServiceBreaker {
     } catch (err) {
       if (err instanceof BrokenCircuitError) {
         const remaining = Math.max(0, this.#recoveryMs - (Date.now() - this.#openedAt)) / 1000;
-        throw new CircuitOpenError(
-          `Circuit '${this.name}' is OPEN. Service unavailable. Retry in ${remaining.toFixed(1)}s.`,
-          { details: { circuit: this.name, retryInSeconds: remaining } },
-        );
+        throw new CircuitOpenError(`Circuit '${this.name}' is OPEN. Service unavailable. Retry in ${remaining.toFixed(1)}s.`, {
+          details: { circuit: this.name, retryInSeconds: remaining },
+        });
       }
       throw err;
     }
@@ -187,12 +186,7 @@ export class ServiceBreaker {
  * (native calls stop at their next cancellation point) and the call rejects with TimeoutError.
  * null or Infinity = no timeout.
  */
-export async function withTimeout<T>(
-  what: string,
-  seconds: number | null,
-  fn: (signal: AbortSignal) => Promise<T>,
-  signal?: AbortSignal,
-): Promise<T> {
+export async function withTimeout<T>(what: string, seconds: number | null, fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
   if (seconds === null || !Number.isFinite(seconds)) {
     return fn(signal ?? new AbortController().signal);
   }

@@ -225,14 +225,7 @@ export function renderAbc(notes: readonly AbcNote[], options: AbcOptions): strin
   const tempo = Number.isFinite(options.tempoBpm) && options.tempoBpm > 0 ? Math.max(1, Math.round(options.tempoBpm)) : 120;
   // One line; `%` would start a comment in a field, so it is escaped as ABC text requires.
   const title = options.title.replace(/\s+/g, ' ').trim().replace(/%/g, '\\%') || 'Untitled';
-  const header = [
-    `X:${options.referenceNumber ?? 1}`,
-    `T:${title}`,
-    `M:${num}/${den}`,
-    `L:1/${4 * steps}`,
-    `Q:1/4=${tempo}`,
-    'K:C',
-  ];
+  const header = [`X:${options.referenceNumber ?? 1}`, `T:${title}`, `M:${num}/${den}`, `L:1/${4 * steps}`, `Q:1/4=${tempo}`, 'K:C'];
   return `${[...header, ...body].join('\n')}\n`;
 }
 

@@ -81,12 +81,7 @@ export function renderMidiMarkdown(songId: string, stems: readonly StemEvents[],
 }
 
 /** Writes the report atomically; returns its path. */
-export async function writeMidiMarkdown(
-  path: string,
-  songId: string,
-  stems: readonly StemEvents[],
-  options: MarkdownOptions = {},
-): Promise<string> {
+export async function writeMidiMarkdown(path: string, songId: string, stems: readonly StemEvents[], options: MarkdownOptions = {}): Promise<string> {
   await writeFileAtomic(path, renderMidiMarkdown(songId, stems, options), { op: 'writeMidiMarkdown' });
   return path;
 }

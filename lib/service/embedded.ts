@@ -67,7 +67,9 @@ export interface EmbeddedQueueOptions {
 /** The compiled worker entry (tests that import the TypeScript sources still fork the built file). */
 function workerEntry(): string {
   const here = fileURLToPath(import.meta.url);
-  const built = here.endsWith('.ts') ? fileURLToPath(new URL('../../dist/service/processWorker.js', import.meta.url)) : here.replace(/embedded\.js$/, 'processWorker.js');
+  const built = here.endsWith('.ts')
+    ? fileURLToPath(new URL('../../dist/service/processWorker.js', import.meta.url))
+    : here.replace(/embedded\.js$/, 'processWorker.js');
   if (!existsSync(built)) throw new Error(`The worker entry ${built} is missing: build the TypeScript (npm run build:ts)`);
   return built;
 }
@@ -274,7 +276,7 @@ export class EmbeddedQueue implements JobQueue {
     this.#dispatch();
   }
 
-/** See JobQueue.status. */
+  /** See JobQueue.status. */
   async status(id: string): Promise<JobStatus | null> {
     const record = this.#records.get(id);
     return record ? toStatus(record) : null;
@@ -304,7 +306,7 @@ export class EmbeddedQueue implements JobQueue {
     return wasQueued ? 'removed' : 'deleted';
   }
 
-/** See JobQueue.counts. */
+  /** See JobQueue.counts. */
   async counts(): Promise<Record<JobState, number>> {
     const counts: Record<JobState, number> = { queued: 0, running: 0, completed: 0, failed: 0 };
     for (const record of this.#records.values()) counts[record.state]++;
@@ -325,7 +327,7 @@ export class EmbeddedQueue implements JobQueue {
     this.#finishedListeners.push(listener);
   }
 
-/** Ready when at least one worker process is up. */
+  /** Ready when at least one worker process is up. */
   async ready(): Promise<QueueReadiness> {
     const alive = this.#slots.filter((s) => s.ready).length;
     return { ok: alive > 0, details: `embedded queue: ${alive} of ${this.#slots.length} worker processes ready` };

@@ -44,15 +44,19 @@ async function run(spec: JobSpec): Promise<void> {
   let last: JobProgress | null = null;
   try {
     const logger = prefixedLogger(deps.logger, `[job ${spec.id}] `);
-    const outcome = await runJob(spec, { storage: deps.storage, models: deps.models, plan: deps.plan, logger }, {
-      signal: controller.signal,
-      onProgress: (progress) => {
-        // A step change or a 1 % move: enough for a progress bar, little IPC.
-        if (last && last.step === progress.step && progress.fraction - last.fraction < 0.01) return;
-        last = progress;
-        send({ type: 'progress', id: spec.id, progress });
+    const outcome = await runJob(
+      spec,
+      { storage: deps.storage, models: deps.models, plan: deps.plan, logger },
+      {
+        signal: controller.signal,
+        onProgress: (progress) => {
+          // A step change or a 1 % move: enough for a progress bar, little IPC.
+          if (last && last.step === progress.step && progress.fraction - last.fraction < 0.01) return;
+          last = progress;
+          send({ type: 'progress', id: spec.id, progress });
+        },
       },
-    });
+    );
     send({ type: 'done', id: spec.id, outcome });
   } catch (err) {
     send({ type: 'failed', id: spec.id, failure: failureOf(err) });

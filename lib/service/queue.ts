@@ -19,7 +19,7 @@ export interface JobQueue {
   readonly mode: 'embedded' | 'redis';
   /** Queues a job whose folder the storage has claimed (so its id is new). */
   submit(spec: JobSpec): Promise<void>;
-/** The job's status document, or null when there is no such job. */
+  /** The job's status document, or null when there is no such job. */
   status(id: string): Promise<JobStatus | null>;
   /** The most recent jobs, newest first. */
   list(limit: number): Promise<JobStatus[]>;
@@ -28,13 +28,13 @@ export interface JobQueue {
    * is committed; the job ends failed with DE_ABORTED). Finished: its record and folder deleted.
    */
   cancel(id: string): Promise<CancelOutcome | null>;
-/** How many jobs are in each state. */
+  /** How many jobs are in each state. */
   counts(): Promise<Record<JobState, number>>;
   /** Calls `listener` with the job's status on every progress step and when it ends. */
   subscribe(id: string, listener: (status: JobStatus) => void): () => void;
   /** Called once per finished job (for metrics). */
   onFinished(listener: (status: JobStatus) => void): void;
-/** Whether jobs can be queued and run now (for /readyz). */
+  /** Whether jobs can be queued and run now (for /readyz). */
   ready(): Promise<QueueReadiness>;
   /** Stops taking work; running jobs get `graceMs` to finish, then are handed back. */
   close(graceMs: number): Promise<void>;

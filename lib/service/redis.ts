@@ -135,22 +135,24 @@ export class RedisQueue implements JobQueue {
     this.#events.on('retries-exhausted', ({ jobId }) => refresh(jobId, false));
   }
 
-/** Waits until the Redis connections are ready. */
+  /** Waits until the Redis connections are ready. */
   async start(): Promise<void> {
     await Promise.all([this.#queue.waitUntilReady(), this.#events.waitUntilReady()]);
   }
 
   async submit(spec: JobSpec): Promise<void> {
-    await orUnavailable(() => this.#queue.add('song', spec, {
-      jobId: spec.id,
-      attempts: this.#o.attempts,
-      backoff: { type: 'exponential', delay: this.#o.backoffMs },
-      removeOnComplete: false,
-      removeOnFail: false,
-    }));
+    await orUnavailable(() =>
+      this.#queue.add('song', spec, {
+        jobId: spec.id,
+        attempts: this.#o.attempts,
+        backoff: { type: 'exponential', delay: this.#o.backoffMs },
+        removeOnComplete: false,
+        removeOnFail: false,
+      }),
+    );
   }
 
-/** See JobQueue.status. @throws DidacticError DE_UNAVAILABLE when Redis does not answer */
+  /** See JobQueue.status. @throws DidacticError DE_UNAVAILABLE when Redis does not answer */
   async status(id: string): Promise<JobStatus | null> {
     return orUnavailable(async () => {
       const job = await this.#queue.getJob(id);
@@ -191,7 +193,7 @@ export class RedisQueue implements JobQueue {
     return state === 'queued' ? 'removed' : 'deleted';
   }
 
-/** See JobQueue.counts. @throws DidacticError DE_UNAVAILABLE when Redis does not answer */
+  /** See JobQueue.counts. @throws DidacticError DE_UNAVAILABLE when Redis does not answer */
   async counts(): Promise<Record<JobState, number>> {
     const c = await orUnavailable(() => this.#queue.getJobCounts('waiting', 'delayed', 'prioritized', 'waiting-children', 'active', 'completed', 'failed'));
     return {
@@ -216,7 +218,7 @@ export class RedisQueue implements JobQueue {
     this.#finishedListeners.push(listener);
   }
 
-/** Ready when Redis answers PING. */
+  /** Ready when Redis answers PING. */
   async ready(): Promise<QueueReadiness> {
     try {
       await this.#publisher.ping();
@@ -268,14 +270,18 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
     const spec = job.data;
     let last: JobProgress | null = null;
     try {
-      return await runJob(spec, { storage: options.storage, models, plan, logger: prefixedLogger(log, `[job ${spec.id}] `) }, {
-        signal,
-        onProgress: (progress) => {
-          if (last && last.step === progress.step && progress.fraction - last.fraction < 0.01) return;
-          last = progress;
-          void job.updateProgress(progress).catch(() => {});
+      return await runJob(
+        spec,
+        { storage: options.storage, models, plan, logger: prefixedLogger(log, `[job ${spec.id}] `) },
+        {
+          signal,
+          onProgress: (progress) => {
+            if (last && last.step === progress.step && progress.fraction - last.fraction < 0.01) return;
+            last = progress;
+            void job.updateProgress(progress).catch(() => {});
+          },
         },
-      });
+      );
     } catch (err) {
       const failure = failureOf(err);
       if (handingBack && failure.code === 'DE_ABORTED' && token) {

@@ -158,7 +158,11 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'didactic-engine service', version: '1', description: 'Music to learning datasets: submit songs, watch their progress, fetch their outputs.' },
+      info: {
+        title: 'didactic-engine service',
+        version: '1',
+        description: 'Music to learning datasets: submit songs, watch their progress, fetch their outputs.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: options.tokens.length > 0 ? [{ bearer: [] }] : [],
     },
@@ -195,7 +199,10 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
   );
 
   app.addHook('onResponse', async (req, reply) => {
-    metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.httpDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 
   // Authentication for the API and the metrics (health, readiness and the OpenAPI document stay open).
@@ -259,7 +266,13 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
     try {
       const sourceName = 'upload' in input ? input.upload.fileName : basename(input.path);
       const songId = fields.song_id ?? songIdFromFileName(sourceName);
-      const spec: JobSpec = { id, songId, inputPath: 'upload' in input ? input.upload.tempPath : input.path, config: fields.config ?? {}, submittedAt: new Date().toISOString() };
+      const spec: JobSpec = {
+        id,
+        songId,
+        inputPath: 'upload' in input ? input.upload.tempPath : input.path,
+        config: fields.config ?? {},
+        submittedAt: new Date().toISOString(),
+      };
       // The config's value rules (and the song id's path safety) before anything is queued.
       jobConfig(spec, storage.outputDir(id));
       if (!(await storage.claim(id))) {
@@ -292,7 +305,15 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
           'multipart/form-data with the file in the part `audio` (optional text parts `config` (JSON object of the pipeline config keys), `song_id`, `id`), ' +
           'or JSON `{ "path": … }` naming a file under the server\'s input root. A known `id` is not queued again (200, duplicate: true).',
         consumes: ['multipart/form-data', 'application/json'],
-        response: { 200: SubmittedSchema, 202: SubmittedSchema, 403: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema, 503: ErrorBodySchema, ...errorResponses },
+        response: {
+          200: SubmittedSchema,
+          202: SubmittedSchema,
+          403: ErrorBodySchema,
+          413: ErrorBodySchema,
+          415: ErrorBodySchema,
+          503: ErrorBodySchema,
+          ...errorResponses,
+        },
       },
     },
     async (req, reply) => {
@@ -337,8 +358,10 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
     } catch (err) {
       if (upload) await storage.discardUpload(upload);
       const code = (err as { code?: string }).code;
-      if (code === 'FST_REQ_FILE_TOO_LARGE') throw apiError('DE_UPLOAD_TOO_LARGE', `The upload is larger than ${options.maxUploadBytes} bytes (--max-upload-mb)`);
-      if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') throw apiError('DE_INVALID_ARGUMENT', (err as Error).message);
+      if (code === 'FST_REQ_FILE_TOO_LARGE')
+        throw apiError('DE_UPLOAD_TOO_LARGE', `The upload is larger than ${options.maxUploadBytes} bytes (--max-upload-mb)`);
+      if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT')
+        throw apiError('DE_INVALID_ARGUMENT', (err as Error).message);
       throw err;
     }
     if (!upload) throw apiError('DE_INVALID_ARGUMENT', "The multipart body has no file in the part 'audio'");
@@ -369,13 +392,27 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
 
   app.get(
     '/v1/jobs',
-    { schema: { tags: tags('jobs'), summary: 'Recent jobs, newest first', querystring: JobListQuerySchema, response: { 200: JobListSchema, ...errorResponses } } },
+    {
+      schema: {
+        tags: tags('jobs'),
+        summary: 'Recent jobs, newest first',
+        querystring: JobListQuerySchema,
+        response: { 200: JobListSchema, ...errorResponses },
+      },
+    },
     async (req) => ({ jobs: await queue.list(req.query.limit) }),
   );
 
   app.get(
     '/v1/jobs/:id',
-    { schema: { tags: tags('jobs'), summary: 'A job’s state, progress, and result or error', params: JobParamsSchema, response: { 200: JobStatusSchema, ...errorResponses } } },
+    {
+      schema: {
+        tags: tags('jobs'),
+        summary: 'A job’s state, progress, and result or error',
+        params: JobParamsSchema,
+        response: { 200: JobStatusSchema, ...errorResponses },
+      },
+    },
     async (req) => statusOrThrow(req.params.id),
   );
 
@@ -394,7 +431,12 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
       await statusOrThrow(id);
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
       openStreams.add(reply);
       let ended = false;
       const end = () => {
@@ -439,7 +481,8 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
       schema: {
         tags: tags('jobs'),
         summary: 'Cancel or delete a job',
-        description: 'Queued: removed with its folder. Running: aborted (nothing half-written; it ends failed with DE_ABORTED). Finished: record and files deleted.',
+        description:
+          'Queued: removed with its folder. Running: aborted (nothing half-written; it ends failed with DE_ABORTED). Finished: record and files deleted.',
         params: JobParamsSchema,
         response: { 200: CancelSchema, 202: CancelSchema, ...errorResponses },
       },
@@ -464,7 +507,13 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
   };
   app.get(
     '/readyz',
-    { schema: { tags: tags('operations'), summary: 'The doctor’s core checks pass and the queue is reachable', response: { 200: ReadySchema, 503: ReadySchema } } },
+    {
+      schema: {
+        tags: tags('operations'),
+        summary: 'The doctor’s core checks pass and the queue is reachable',
+        response: { 200: ReadySchema, 503: ReadySchema },
+      },
+    },
     async (_req, reply) => {
       const [checks, q] = await Promise.all([coreChecks(), queue.ready()]);
       const all = [...checks, { name: 'queue', ok: q.ok, details: q.details }];

@@ -34,7 +34,7 @@ export interface StoredUpload {
 export interface StoredFile {
   path: string;
   size: number;
-/** Opens a new read stream of the file. */
+  /** Opens a new read stream of the file. */
   stream: () => ReadStream;
 }
 
@@ -44,14 +44,14 @@ export interface JobStorage {
   readonly location: string;
   /** Streams an upload to a temporary file; `truncated()` reports the size limit being hit. */
   receiveUpload(source: Readable, clientName: string | undefined, truncated: () => boolean): Promise<StoredUpload>;
-/** Removes an upload that was refused. */
+  /** Removes an upload that was refused. */
   discardUpload(upload: StoredUpload): Promise<void>;
   /**
    * Creates the job's folder; false when a job with this id already exists (the id is taken: this
    * is what makes submissions idempotent, also across servers sharing the folder).
    */
   claim(id: string): Promise<boolean>;
-/** Whether the job's folder exists. */
+  /** Whether the job's folder exists. */
   exists(id: string): Promise<boolean>;
   /** Moves an upload into a claimed job; returns the path the pipeline reads. */
   adoptUpload(id: string, upload: StoredUpload): Promise<string>;
@@ -63,13 +63,13 @@ export interface JobStorage {
   listFiles(id: string): Promise<string[]>;
   /** One output file, confined to the job's output folder (no `..`, no symlink out). */
   openFile(id: string, relPath: string): Promise<StoredFile>;
-/** The job's record, or null. */
+  /** The job's record, or null. */
   readRecord<T>(id: string): Promise<T | null>;
-/** Writes the job's record atomically. */
+  /** Writes the job's record atomically. */
   writeRecord(id: string, record: unknown): Promise<void>;
-/** The ids of every job. */
+  /** The ids of every job. */
   listJobIds(): Promise<string[]>;
-/** Deletes the job and its files. */
+  /** Deletes the job and its files. */
   remove(id: string): Promise<void>;
 }
 
@@ -82,7 +82,9 @@ export function safeFileName(name: string | undefined): string {
 
 /** A song id from a file name: its stem, made safe (the pipeline's song_id rules). */
 export function songIdFromFileName(name: string): string {
-  const stem = basename(name, extname(name)).replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '');
+  const stem = basename(name, extname(name))
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '');
   return stem.length > 0 ? stem.slice(0, 100) : 'song';
 }
 
@@ -100,7 +102,7 @@ export class LocalJobStorage implements JobStorage {
     this.#tmp = join(this.location, 'tmp');
   }
 
-/** Creates the data folder's `jobs/` and `tmp/`. */
+  /** Creates the data folder's `jobs/` and `tmp/`. */
   async init(): Promise<void> {
     await mkdir(this.#jobs, { recursive: true });
     await mkdir(this.#tmp, { recursive: true });
@@ -136,7 +138,7 @@ export class LocalJobStorage implements JobStorage {
     return upload;
   }
 
-/** Removes an upload that was refused. */
+  /** Removes an upload that was refused. */
   async discardUpload(upload: StoredUpload): Promise<void> {
     await rm(upload.tempPath, { force: true });
   }
@@ -151,7 +153,7 @@ export class LocalJobStorage implements JobStorage {
     }
   }
 
-/** Whether the job's folder exists. */
+  /** Whether the job's folder exists. */
   async exists(id: string): Promise<boolean> {
     return stat(this.#dir(id)).then(
       (s) => s.isDirectory(),
@@ -218,7 +220,7 @@ export class LocalJobStorage implements JobStorage {
     return { path: real, size: info.size, stream: () => createReadStream(real) };
   }
 
-/** The job's `job.json`, or null. */
+  /** The job's `job.json`, or null. */
   async readRecord<T>(id: string): Promise<T | null> {
     try {
       return JSON.parse(await readFile(join(this.#dir(id), 'job.json'), 'utf8')) as T;
@@ -227,12 +229,12 @@ export class LocalJobStorage implements JobStorage {
     }
   }
 
-/** Writes the job's `job.json` atomically. */
+  /** Writes the job's `job.json` atomically. */
   async writeRecord(id: string, record: unknown): Promise<void> {
     await writeFileAtomic(join(this.#dir(id), 'job.json'), `${JSON.stringify(record, null, 2)}\n`);
   }
 
-/** The ids of every job folder. */
+  /** The ids of every job folder. */
   async listJobIds(): Promise<string[]> {
     try {
       return (await readdir(this.#jobs, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -241,7 +243,7 @@ export class LocalJobStorage implements JobStorage {
     }
   }
 
-/** Deletes the job's folder. */
+  /** Deletes the job's folder. */
   async remove(id: string): Promise<void> {
     await rm(this.#dir(id), { recursive: true, force: true });
   }

@@ -25,11 +25,7 @@ export function tempPathFor(path: string): string {
 }
 
 /** Writes `data` to `path` atomically. Errors become WriteError (code DE_WRITE_FAILED). */
-export async function writeFileAtomic(
-  path: string,
-  data: Uint8Array | string,
-  options: AtomicWriteOptions = {},
-): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
   await withAtomicFile(
     path,
     async (tempPath) => {

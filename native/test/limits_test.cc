@@ -1,5 +1,7 @@
 // The cores' own argument and allocation bounds (issue 13, point 1): every hostile number is a
 // coded error before any work or allocation happens.
+#include "common/limits.h"
+
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -9,7 +11,6 @@
 #include "beat/beat_track.h"
 #include "beat/onset.h"
 #include "beat/tempo.h"
-#include "common/limits.h"
 #include "dsp/features.h"
 #include "dsp/stft.h"
 #include "test.h"
@@ -36,12 +37,17 @@ TEST_CASE("limits: requireInt never casts NaN or out-of-range doubles") {
 TEST_CASE("limits: resample bounds rates, channels and samples") {
   std::vector<float> x(1000, 0.25f);
   using audio::ResampleEngine;
-  CHECK_THROWS_CODE(audio::resample(x.data(), 1000, 1, 22050, 4e8, ResampleEngine::SoxrHQ, nullptr), code::kInvalidArgument);
-  CHECK_THROWS_CODE(audio::resample(x.data(), 1000, 1, kNaN, 44100, ResampleEngine::SincBest, nullptr), code::kInvalidArgument);
-  CHECK_THROWS_CODE(audio::resample(x.data(), 1000, 0, 22050, 44100, ResampleEngine::SoxrHQ, nullptr), code::kInvalidArgument);
-  CHECK_THROWS_CODE(audio::resample(x.data(), 1000, 5000, 22050, 44100, ResampleEngine::SoxrHQ, nullptr), code::kInvalidArgument);
+  CHECK_THROWS_CODE(audio::resample(x.data(), 1000, 1, 22050, 4e8, ResampleEngine::SoxrHQ, nullptr),
+                    code::kInvalidArgument);
+  CHECK_THROWS_CODE(audio::resample(x.data(), 1000, 1, kNaN, 44100, ResampleEngine::SincBest, nullptr),
+                    code::kInvalidArgument);
+  CHECK_THROWS_CODE(audio::resample(x.data(), 1000, 0, 22050, 44100, ResampleEngine::SoxrHQ, nullptr),
+                    code::kInvalidArgument);
+  CHECK_THROWS_CODE(audio::resample(x.data(), 1000, 5000, 22050, 44100, ResampleEngine::SoxrHQ, nullptr),
+                    code::kInvalidArgument);
   x[700] = std::numeric_limits<float>::quiet_NaN();
-  CHECK_THROWS_CODE(audio::resample(x.data(), 1000, 1, 22050, 44100, ResampleEngine::SoxrHQ, nullptr), code::kNonFiniteSamples);
+  CHECK_THROWS_CODE(audio::resample(x.data(), 1000, 1, 22050, 44100, ResampleEngine::SoxrHQ, nullptr),
+                    code::kNonFiniteSamples);
   x[700] = 0.0f;
   CHECK(audio::resample(x.data(), 1000, 1, 22050, 44100, ResampleEngine::SoxrHQ, nullptr).size() == 2000);
 }
@@ -97,8 +103,9 @@ TEST_CASE("limits: tempo and beat tracking reject windows and tempi beyond any m
 
 TEST_CASE("limits: a WAV header claiming 2 GHz is an unsupported format") {
   // 44-byte PCM header, mono 16-bit, then 8 samples
-  std::vector<uint8_t> wav = {'R', 'I', 'F', 'F', 52, 0, 0, 0, 'W', 'A', 'V', 'E', 'f', 'm', 't', ' ', 16, 0, 0, 0, 1, 0, 1, 0,
-                              0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 16, 0, 'd', 'a', 't', 'a', 16, 0, 0, 0};
+  std::vector<uint8_t> wav = {'R', 'I', 'F', 'F', 52, 0, 0,   0,   'W', 'A', 'V', 'E', 'f', 'm', 't',
+                              ' ', 16,  0,   0,   0,  1, 0,   1,   0,   0,   0,   0,   0,   0,   0,
+                              0,   0,   2,   0,   16, 0, 'd', 'a', 't', 'a', 16,  0,   0,   0};
   wav.resize(wav.size() + 16, 1);
   auto setRate = [&](uint32_t r) {
     for (int i = 0; i < 4; ++i) wav[24 + i] = static_cast<uint8_t>(r >> (8 * i));
@@ -140,7 +147,8 @@ TEST_CASE("onset strength: the sliding maximum across bands equals the direct wi
       for (int f = 0; f < bands; ++f)
         for (int64_t t = 0; t < T; ++t) {
           float m = -std::numeric_limits<float>::infinity();
-          for (int j = 0; j < maxSize; ++j) m = std::max(m, db[static_cast<size_t>(reflect(f - maxSize / 2 + j, bands)) * T + t]);
+          for (int j = 0; j < maxSize; ++j)
+            m = std::max(m, db[static_cast<size_t>(reflect(f - maxSize / 2 + j, bands)) * T + t]);
           ref[static_cast<size_t>(f) * T + t] = m;
         }
       std::vector<float> expect(static_cast<size_t>(T), 0.0f);

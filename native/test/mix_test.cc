@@ -1,10 +1,11 @@
 // Unit tests of the one mono down-mix (audio/mix.h) against the two expressions it replaced:
 // basic-pitch's float32 channel mean and the decoder's double-accumulated mean.
+#include "audio/mix.h"
+
 #include <cstring>
 #include <random>
 #include <vector>
 
-#include "audio/mix.h"
 #include "test.h"
 
 using de::audio::MixPrecision;

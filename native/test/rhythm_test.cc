@@ -1,12 +1,13 @@
 // Unit tests of the learned rhythm tracker's pure cores: LOG_SPECT against a direct double DFT,
 // the filterbank's madmom facts, the bar-pointer DBN on synthetic activations, refinement, tempo.
+#include "beat/rhythm.h"
+
 #include <cmath>
 #include <random>
 #include <vector>
 
 #include "beat/dbn.h"
 #include "beat/log_spect.h"
-#include "beat/rhythm.h"
 #include "common/error.h"
 #include "test.h"
 
@@ -73,7 +74,8 @@ TEST_CASE("logSpect: Bluestein frames match a direct double-precision DFT (<= 1e
     }
     for (size_t b = 0; b < fb.bands.size(); ++b) {
       double acc = 0;
-      for (size_t k = 0; k < fb.bands[b].weights.size(); ++k) acc += mag[fb.bands[b].start + k] * fb.bands[b].weights[k];
+      for (size_t k = 0; k < fb.bands[b].weights.size(); ++k)
+        acc += mag[fb.bands[b].start + k] * fb.bands[b].weights[k];
       const double ref = std::log10(1.0 + acc);
       const double got = f.data[static_cast<size_t>(t) * 272 + b];
       worst = std::max(worst, std::fabs(got - ref) / std::max(ref, 1e-3));
@@ -178,7 +180,8 @@ TEST_CASE("rhythm: refinement snaps frame-grid beats onto click attacks (within 
   for (double t = 0.513; t < 5.5; t += 0.5) {
     clicks.push_back(t);
     const int64_t c = static_cast<int64_t>(std::llround(t * sr));
-    for (int i = 0; i < 600 && c + i < n; ++i) audio[c + i] = 0.8f * std::exp(-i / 150.0f) * std::sin(2 * M_PI * 1000 * i / sr);
+    for (int i = 0; i < 600 && c + i < n; ++i)
+      audio[c + i] = 0.8f * std::exp(-i / 150.0f) * std::sin(2 * M_PI * 1000 * i / sr);
   }
   std::vector<int64_t> frames;
   frames.reserve(clicks.size());

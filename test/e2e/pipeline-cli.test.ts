@@ -57,8 +57,20 @@ describe('didactic-engine on generated click tracks (no models)', () => {
     expect(summary.num_bars as number).toBeLessThanOrEqual(9);
     expect(summary.stems).toEqual(['full_mix']);
     expect(Object.keys(summary).slice(0, 14)).toEqual([
-      'song_id', 'duration_s', 'tempo_bpm', 'num_beats', 'num_bars', 'stems', 'num_notes_per_stem',
-      'essentia_requested', 'essentia_available', 'files_generated', 'step_timings', 'config', 'environment', 'capabilities',
+      'song_id',
+      'duration_s',
+      'tempo_bpm',
+      'num_beats',
+      'num_bars',
+      'stems',
+      'num_notes_per_stem',
+      'essentia_requested',
+      'essentia_available',
+      'files_generated',
+      'step_timings',
+      'config',
+      'environment',
+      'capabilities',
     ]);
     expect(Object.keys(summary.step_timings as object)).toHaveLength(10);
 
@@ -99,7 +111,20 @@ describe('didactic-engine on generated click tracks (no models)', () => {
   });
 
   it('90 BPM 3/4 with --no-chunk-wavs: bars of three beats, empty chunk paths', async () => {
-    const r = runCli(['--wav', click90, '--song-id', 'click90', '--out', out, '--no-demucs', '--no-transcription', '--ts-num', '3', '--no-chunk-wavs', ...LIBROSA]);
+    const r = runCli([
+      '--wav',
+      click90,
+      '--song-id',
+      'click90',
+      '--out',
+      out,
+      '--no-demucs',
+      '--no-transcription',
+      '--ts-num',
+      '3',
+      '--no-chunk-wavs',
+      ...LIBROSA,
+    ]);
     expect(r.status).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, 'analysis', 'click90', 'combined.json'), 'utf8')) as Record<string, number>;
     // 90 BPM on the lag grid at 22050 Hz / hop 512 is 89.10 BPM (lag 29).

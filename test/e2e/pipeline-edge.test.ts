@@ -49,7 +49,10 @@ describe('pipeline edge cases and faults', () => {
   });
 
   it('audio shorter than one bar (and shorter than n_fft) still completes', async () => {
-    for (const [name, seconds] of [['short', 1.2], ['tiny', 0.05]] as const) {
+    for (const [name, seconds] of [
+      ['short', 1.2],
+      ['tiny', 0.05],
+    ] as const) {
       const path = join(dir, `${name}.wav`);
       await writeWav(path, clickTrack({ sampleRate: 22050, seconds, bpm: 120 }), { sampleRate: 22050 });
       const r = await new AudioPipeline({ songId: name, inputWav: path, outDir: join(dir, 'short-out'), ...noModels }).run();
@@ -88,9 +91,7 @@ describe('pipeline edge cases and faults', () => {
   it('an output folder that cannot be created gets a clear error', async () => {
     const blocker = join(dir, 'not-a-dir');
     writeFileSync(blocker, 'a file where the output folder should be');
-    const err = await new AudioPipeline({ songId: 'x', inputWav: mono48k, outDir: join(blocker, 'out'), ...noModels })
-      .run()
-      .catch((e: unknown) => e);
+    const err = await new AudioPipeline({ songId: 'x', inputWav: mono48k, outDir: join(blocker, 'out'), ...noModels }).run().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DidacticError);
     expect((err as DidacticError).code).toBe('DE_WRITE_FAILED');
     expect((err as Error).message).toMatch(/Cannot create output folder .*ENOTDIR/);

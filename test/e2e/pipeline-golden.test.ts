@@ -56,7 +56,9 @@ async function digest(path: string, root: string, input: string): Promise<string
     bytes = JSON.stringify(manifest.files.filter((f) => !/\.parquet$|combined\.json$|report\.html$/.test(f.path)));
   } else if (path.endsWith('report.html')) {
     // The page inlines the chart libraries' bundles: compare the data it draws, not their bytes.
-    bytes = JSON.stringify(parseReportHtml(bytes.toString('utf8'))).split(root).join('<out>');
+    bytes = JSON.stringify(parseReportHtml(bytes.toString('utf8')))
+      .split(root)
+      .join('<out>');
   } else if (path.endsWith('combined.json')) {
     const summary = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
     for (const key of RUN_SPECIFIC_KEYS) delete summary[key];

@@ -77,14 +77,25 @@ describe('the pipeline writes report.html', () => {
 
   it('html_report: false writes no page and no key', async () => {
     const other = join(dir, 'no-html');
-    const r = await new AudioPipeline({ songId: 'song', inputWav: input, outDir: other, htmlReport: false, useDemucsSeparation: false, useBasicPitchTranscription: false }).run();
+    const r = await new AudioPipeline({
+      songId: 'song',
+      inputWav: input,
+      outDir: other,
+      htmlReport: false,
+      useDemucsSeparation: false,
+      useBasicPitchTranscription: false,
+    }).run();
     expect(r.report_html).toBeUndefined();
     expect(existsSync(join(other, 'reports', 'song', 'report.html'))).toBe(false);
     // The same from the command line.
     const cliOut = join(dir, 'no-html-cli');
-    const run = spawnSync(process.execPath, [cli, '--wav', input, '--song-id', 'song', '--out', cliOut, '--no-demucs', '--no-transcription', '--no-html-report', '-q'], {
-      encoding: 'utf8',
-    });
+    const run = spawnSync(
+      process.execPath,
+      [cli, '--wav', input, '--song-id', 'song', '--out', cliOut, '--no-demucs', '--no-transcription', '--no-html-report', '-q'],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(run.status).toBe(0);
     expect(existsSync(join(cliOut, 'analysis', 'song', 'combined.json'))).toBe(true);
     expect(existsSync(join(cliOut, 'reports', 'song', 'report.html'))).toBe(false);

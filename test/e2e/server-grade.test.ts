@@ -116,11 +116,27 @@ describe('server-grade pipeline and CLI', () => {
 
     it('manifestProblem names what changed', async () => {
       const out = join(dir, 'manifest');
-      await new AudioPipeline({ songId: 'm', inputWav: song, outDir: out, useDemucsSeparation: false, useBasicPitchTranscription: false, beatTracker: 'librosa' }).run();
-      const config = new PipelineConfig({ songId: 'm', inputWav: song, outDir: out, useDemucsSeparation: false, useBasicPitchTranscription: false, beatTracker: 'librosa' });
+      await new AudioPipeline({
+        songId: 'm',
+        inputWav: song,
+        outDir: out,
+        useDemucsSeparation: false,
+        useBasicPitchTranscription: false,
+        beatTracker: 'librosa',
+      }).run();
+      const config = new PipelineConfig({
+        songId: 'm',
+        inputWav: song,
+        outDir: out,
+        useDemucsSeparation: false,
+        useBasicPitchTranscription: false,
+        beatTracker: 'librosa',
+      });
       const fingerprint = await runFingerprint(config);
       expect(await manifestProblem(config, fingerprint)).toBeNull();
-      expect(await manifestProblem(config.with({ hopLength: 256 }), await runFingerprint(config.with({ hopLength: 256 })))).toBe('made from another input or config');
+      expect(await manifestProblem(config.with({ hopLength: 256 }), await runFingerprint(config.with({ hopLength: 256 })))).toBe(
+        'made from another input or config',
+      );
       writeFileSync(join(out, 'reports', 'm', 'extra.txt'), 'not ours'); // files the manifest does not list are ignored
       expect(await manifestProblem(config, fingerprint)).toBeNull();
       writeFileSync(join(out, 'datasets', 'm', 'bar_grid.parquet'), 'garbage');
@@ -133,7 +149,7 @@ describe('server-grade pipeline and CLI', () => {
       const out = join(dir, 'killed');
       const args = [cli, '--wav', long, '--song-id', 'k', '--out', out, ...FAST, '--no-transcription', '-q'];
       let seed = 7;
-      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
       const killedAt: number[] = [];
       for (let attempt = 0; killedAt.length < 10 && attempt < 30; attempt++) {
         const child = spawn(process.execPath, args, { stdio: 'ignore' });
@@ -151,7 +167,14 @@ describe('server-grade pipeline and CLI', () => {
       const r = runCli(['--wav', long, '--song-id', 'k', '--out', out, ...FAST, '--no-transcription', '--resume']);
       expect(r.status).toBe(0);
       expect(existsSync(join(out, '.didactic-staging'))).toBe(false);
-      const config = new PipelineConfig({ songId: 'k', inputWav: long, outDir: out, useDemucsSeparation: false, useBasicPitchTranscription: false, beatTracker: 'librosa' });
+      const config = new PipelineConfig({
+        songId: 'k',
+        inputWav: long,
+        outDir: out,
+        useDemucsSeparation: false,
+        useBasicPitchTranscription: false,
+        beatTracker: 'librosa',
+      });
       expect(await manifestProblem(config, await runFingerprint(config))).toBeNull();
       expect(summaryOf(out, 'k').num_bars).toBeGreaterThan(25);
     }, 120_000);
@@ -204,7 +227,9 @@ describe('server-grade pipeline and CLI', () => {
       expect(r.status).toBe(2);
       expect(r.stderr).toContain(`'${join(dir, 'd1', 'song.wav')}' and '${join(dir, 'd2', 'song.wav')}' would both write song 'song'`);
       expect(existsSync(join(dir, 'dup'))).toBe(false);
-      await expect(processBatch([join(dir, 'd1', 'song.wav'), join(dir, 'd2', 'song.wav')], join(dir, 'dup'))).rejects.toMatchObject({ code: 'DE_INVALID_ARGUMENT' });
+      await expect(processBatch([join(dir, 'd1', 'song.wav'), join(dir, 'd2', 'song.wav')], join(dir, 'dup'))).rejects.toMatchObject({
+        code: 'DE_INVALID_ARGUMENT',
+      });
     });
   });
 
@@ -245,7 +270,10 @@ describe('server-grade pipeline and CLI', () => {
     it('--progress with --no-progress is a usage error of one line and a hint, not the whole help', () => {
       const r = runCli(['--wav', song, '--song-id', 'x', '--progress', '--no-progress']);
       expect(r.status).toBe(2);
-      expect(r.stderr.trim().split('\n')).toEqual(["error: argument --no-progress: not allowed with argument --progress", "(run 'didactic-engine --help' for usage)"]);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        'error: argument --no-progress: not allowed with argument --progress',
+        "(run 'didactic-engine --help' for usage)",
+      ]);
       const unknown = runCli(['--wav', song, '--bogus']);
       expect(unknown.status).toBe(2);
       expect(unknown.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);

@@ -30,7 +30,11 @@ export function syntheticReportData(seconds: number, bpm = 120, stems = ['bass',
   const beats: number[] = [];
   for (let t = 0.1; t < seconds; t += beat) beats.push(Math.round(t * 1000) / 1000);
   const downbeats = beats.filter((_, i) => i % 4 === 0);
-  const bars = { index: downbeats.map((_, i) => i), start: downbeats, end: downbeats.map((t, i) => downbeats[i + 1] ?? Math.round((t + 4 * beat) * 1000) / 1000) };
+  const bars = {
+    index: downbeats.map((_, i) => i),
+    start: downbeats,
+    end: downbeats.map((t, i) => downbeats[i + 1] ?? Math.round((t + 4 * beat) * 1000) / 1000),
+  };
   const notes = stems.map((stem, s) => {
     const n = { stem, pitch: [] as number[], velocity: [] as number[], start: [] as number[], end: [] as number[] };
     for (let i = 0; i < beats.length; i++) {

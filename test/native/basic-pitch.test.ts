@@ -58,7 +58,7 @@ describe('basic pitch engine', () => {
   it('silence gives zero notes', async () => {
     const r = await transcriber.transcribe({ samples: new Float32Array(44100 * 5), sampleRate: 44100, channels: 2 });
     expect(r.notes).toHaveLength(0);
-    expect(r.frames).toBe(Math.trunc(((44100 * 5) / 2 / 44100) * 22050 / 36164 * 142));
+    expect(r.frames).toBe(Math.trunc(((((44100 * 5) / 2 / 44100) * 22050) / 36164) * 142));
   });
 
   it('an A4 tone (stereo 48 kHz) gives a note at MIDI 69 within its time span', async () => {
@@ -75,7 +75,9 @@ describe('basic pitch engine', () => {
     expect(paths.map((p) => p.split('/').pop())).toEqual(['tone_note.npy', 'tone_onset.npy', 'tone_contour.npy']);
     const python = join(import.meta.dirname, '..', '..', '.venv', 'bin', 'python');
     if (existsSync(python)) {
-      const out = execFileSync(python, ['-c', `import numpy as np,sys; a=np.load(sys.argv[1]); print(a.dtype, a.shape, float(a.max()))`, paths[2]!], { encoding: 'utf8' });
+      const out = execFileSync(python, ['-c', `import numpy as np,sys; a=np.load(sys.argv[1]); print(a.dtype, a.shape, float(a.max()))`, paths[2]!], {
+        encoding: 'utf8',
+      });
       expect(out.trim()).toBe(`float32 (${r.frames}, 264) ${String(Math.max(...r.posteriors!.contour))}`.replace(/ (\d+)$/, ' $1.0'));
     }
   });
@@ -108,7 +110,14 @@ describe('basic pitch engine', () => {
     expect(e1).toBeInstanceOf(ModelError);
     expect(String((e1 as Error).message)).toMatch(/corrupt\.onnx/);
     const wrong = join(dir, 'wrong.onnx');
-    writeFileSync(wrong, buildModel({ nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }], inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [1, 4] }] }));
+    writeFileSync(
+      wrong,
+      buildModel({
+        nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+        inputs: [{ name: 'x', shape: [1, 4] }],
+        outputs: [{ name: 'y', shape: [1, 4] }],
+      }),
+    );
     const e2 = await createTranscriber({ model: wrong }).catch((e: unknown) => e);
     expect(e2).toBeInstanceOf(ModelError);
     expect(String((e2 as Error).message)).toMatch(/wrong\.onnx.*serving_default_input_2:0.*StatefulPartitionedCall:1/);

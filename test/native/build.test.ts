@@ -8,7 +8,19 @@ describe('the built addon', () => {
   it('links the codec and resampling libraries statically (no system copies)', () => {
     const { path } = addonOrigin();
     const deps = execFileSync('ldd', [path], { encoding: 'utf8' });
-    for (const lib of ['libsndfile', 'libsoxr', 'libsamplerate', 'libkissfft', 'libFLAC', 'libvorbis', 'libogg', 'libopus', 'libmpg123', 'libmp3lame', 'libonnxruntime']) {
+    for (const lib of [
+      'libsndfile',
+      'libsoxr',
+      'libsamplerate',
+      'libkissfft',
+      'libFLAC',
+      'libvorbis',
+      'libogg',
+      'libopus',
+      'libmpg123',
+      'libmp3lame',
+      'libonnxruntime',
+    ]) {
       expect(deps).not.toContain(lib);
     }
     // Nothing unresolved either.

@@ -6,13 +6,7 @@ import { MAX_EVENT_LOOP_GAP_MS, watchEventLoop } from '../helpers/eventLoop.js';
 
 import { writeWav } from '../../lib/audio/write.js';
 import { AbortError, InvalidArgumentError, ModelError } from '../../lib/errors.js';
-import {
-  buildDemucsStandIn,
-  createSeparator,
-  resolveDemucsModel,
-  separate,
-  type SeparationResult,
-} from '../../lib/models/demucs/index.js';
+import { buildDemucsStandIn, createSeparator, resolveDemucsModel, separate, type SeparationResult } from '../../lib/models/demucs/index.js';
 import { buildModel } from '../../lib/models/onnxBuilder.js';
 import { useTempDir } from '../helpers/tmp.js';
 
@@ -121,9 +115,7 @@ describe('demucs separation with stand-in models', () => {
     const sep = await createSeparator(buildDemucsStandIn({ weights: W, spectralShare: 0 }));
     const r = await sep.separate({ samples: x, sampleRate: SR, channels: 2 }, { segmentSeconds: 4 });
     for (let k = 0; k < 4; k++) expect(stemError(r, k, W[k]!, x)).toBeLessThan(1e-5);
-    await expect(
-      sep.separate({ samples: x, sampleRate: SR, channels: 2 }, { segmentSeconds: 9 }),
-    ).rejects.toMatchObject({ code: 'DE_INVALID_ARGUMENT' });
+    await expect(sep.separate({ samples: x, sampleRate: SR, channels: 2 }, { segmentSeconds: 9 })).rejects.toMatchObject({ code: 'DE_INVALID_ARGUMENT' });
   });
 
   it('shifts are deterministic for a seed', async () => {
@@ -280,18 +272,12 @@ describe('demucs bad input', () => {
 
   it('rejects bad audio arguments before the boundary', async () => {
     const sep = await createSeparator(buildDemucsStandIn());
-    await expect(
-      sep.separate({ samples: new Float32Array(3), sampleRate: SR, channels: 2 }),
-    ).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(
-      sep.separate({ samples: new Float32Array(4), sampleRate: 0, channels: 2 }),
-    ).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(sep.separate({ samples: new Float32Array(3), sampleRate: SR, channels: 2 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(sep.separate({ samples: new Float32Array(4), sampleRate: 0, channels: 2 })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(sep.separate({ samples: new Float32Array(2), sampleRate: SR, channels: 2 })).rejects.toMatchObject({
       code: 'DE_INVALID_ARGUMENT',
     });
-    await expect(sep.separate({ samples: x0(), sampleRate: SR, channels: 2 }, { overlap: 2 })).rejects.toBeInstanceOf(
-      InvalidArgumentError,
-    );
+    await expect(sep.separate({ samples: x0(), sampleRate: SR, channels: 2 }, { overlap: 2 })).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 
   it('rejects non-finite samples with a typed error', async () => {

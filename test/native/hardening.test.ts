@@ -8,18 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import {
-  analyze,
-  beatTrackFromEnvelope,
-  decodeAudio,
-  DidacticError,
-  features,
-  istft,
-  onsetStrength,
-  resample,
-  stft,
-  writeWav,
-} from '../../lib/index.js';
+import { analyze, beatTrackFromEnvelope, decodeAudio, DidacticError, features, istft, onsetStrength, resample, stft, writeWav } from '../../lib/index.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -116,19 +105,21 @@ describe('the raw addon turns hostile arguments into coded rejections (child pro
       'bpm: 1e-300',
     ]) {
       // clicks every quarter second, so the onset envelope (and so the tempo code) is not all zero
-      expectCoded(inChild(`return b.analyze(new Float32Array(22050).map((_, i) => (i % 5512 < 200 ? Math.sin(i / 3) : 0)), { ${base}, ${override} });`), 'DE_INVALID_ARGUMENT');
+      expectCoded(
+        inChild(`return b.analyze(new Float32Array(22050).map((_, i) => (i % 5512 < 200 ? Math.sin(i / 3) : 0)), { ${base}, ${override} });`),
+        'DE_INVALID_ARGUMENT',
+      );
     }
   });
 
   it('stft whose spectrogram would exceed the ceiling, istft with an absurd length', () => {
     expectCoded(
-      inChild(`return b.stft(new Float32Array(1 << 20), { nFft: 4096, hopLength: 1, winLength: 4096, window: 'hann', center: true, padMode: 'constant', output: 'complex' });`),
+      inChild(
+        `return b.stft(new Float32Array(1 << 20), { nFft: 4096, hopLength: 1, winLength: 4096, window: 'hann', center: true, padMode: 'constant', output: 'complex' });`,
+      ),
       'DE_RESOURCE_LIMIT',
     );
-    expectCoded(
-      inChild(`return b.istft(new Float32Array(1025 * 4 * 2), { ${STFT}, bins: 1025, frames: 4, length: 2 ** 40 });`),
-      'DE_RESOURCE_LIMIT',
-    );
+    expectCoded(inChild(`return b.istft(new Float32Array(1025 * 4 * 2), { ${STFT}, bins: 1025, frames: 4, length: 2 ** 40 });`), 'DE_RESOURCE_LIMIT');
   });
 
   it('beat tracking and tempo on an envelope with absurd rates and tempi', () => {
@@ -142,7 +133,10 @@ describe('the raw addon turns hostile arguments into coded rejections (child pro
     ]) {
       expectCoded(inChild(`return b.beatTrackEnvelope(${env}, { ${o} });`), 'DE_INVALID_ARGUMENT');
     }
-    expectCoded(inChild(`return b.tempoEnvelope(${env}, { sampleRate: 22050, hopLength: 512, ${BEAT.replace('acSize: 8', 'acSize: 1e12')} });`), 'DE_INVALID_ARGUMENT');
+    expectCoded(
+      inChild(`return b.tempoEnvelope(${env}, { sampleRate: 22050, hopLength: 512, ${BEAT.replace('acSize: 8', 'acSize: 1e12')} });`),
+      'DE_INVALID_ARGUMENT',
+    );
   });
 
   it('writeWav at 0, NaN and 2 GHz sample rates', () => {

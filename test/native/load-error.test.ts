@@ -23,7 +23,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function tooNewPrebuild(pkg: string): string {
   writeFileSync(join(dir, 'fake.c'), 'int didactic_fake_symbol(void) { return 1; }\n');
   writeFileSync(join(dir, 'fake.map'), 'GLIBC_2.99 { global: didactic_fake_symbol; local: *; };\n');
-  execFileSync(cc, ['-shared', '-fPIC', '-nostdlib', '-o', join(dir, 'libc.so.6'), join(dir, 'fake.c'), '-Wl,-soname,libc.so.6', `-Wl,--version-script=${join(dir, 'fake.map')}`]);
+  execFileSync(cc, [
+    '-shared',
+    '-fPIC',
+    '-nostdlib',
+    '-o',
+    join(dir, 'libc.so.6'),
+    join(dir, 'fake.c'),
+    '-Wl,-soname,libc.so.6',
+    `-Wl,--version-script=${join(dir, 'fake.map')}`,
+  ]);
   writeFileSync(join(dir, 'addon.c'), 'int didactic_fake_symbol(void);\nint use(void) { return didactic_fake_symbol(); }\n');
   const out = join(pkg, 'prebuilds', 'linux-x64');
   mkdirSync(out, { recursive: true });

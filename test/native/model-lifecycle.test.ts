@@ -144,10 +144,17 @@ describe('Separator lifecycle, failed calls', () => {
     const controller = new AbortController();
     const x = tone(44100 * 20, 2);
     const order: string[] = [];
-    const running = track(order, 'separate', separator.separate({ samples: x, sampleRate: 44100, channels: 2 }, {
-      signal: controller.signal,
-      onProgress: () => controller.abort(),
-    }));
+    const running = track(
+      order,
+      'separate',
+      separator.separate(
+        { samples: x, sampleRate: 44100, channels: 2 },
+        {
+          signal: controller.signal,
+          onProgress: () => controller.abort(),
+        },
+      ),
+    );
     const closed = track(order, 'close', separator.close());
     const err = await running.catch((e: unknown) => e);
     await closed;

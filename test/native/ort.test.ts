@@ -61,9 +61,7 @@ describe('onnxruntime through the C API', () => {
   it('runs concurrent inferences on one session', async () => {
     const session = await createSession(tinyModel(), { intraOpThreads: 1 });
     const inputs = Array.from({ length: 16 }, (_, i) => [i, -i, i / 2]);
-    const results = await Promise.all(
-      inputs.map((x) => session.run({ x: { data: new Float32Array(x), dims: [1, 3] } })),
-    );
+    const results = await Promise.all(inputs.map((x) => session.run({ x: { data: new Float32Array(x), dims: [1, 3] } })));
     results.forEach((r, i) => {
       const want = expected(inputs[i]!);
       expect(Array.from(r.y!.data).map((v) => Number(v.toFixed(4)))).toEqual(want.map((v) => Number(v.toFixed(4))));

@@ -18,16 +18,13 @@ function readF32(name: string): Float32Array {
 describe('resample', () => {
   const input = readF32(manifest.input);
 
-  it.each(manifest.cases.map((c) => [c.outRate, c] as const))(
-    'soxr HQ 44100 -> %i Hz matches python-soxr within 1e-5',
-    async (_rate, c) => {
-      const want = readF32(c.file);
-      const got = await resample(input, { inRate: c.inRate, outRate: c.outRate });
-      expect(got.length).toBe(want.length);
-      expect(got.length).toBe(resampledLength(input.length, c.inRate, c.outRate));
-      expect(maxAbsDiff(got, want)).toBeLessThan(1e-5);
-    },
-  );
+  it.each(manifest.cases.map((c) => [c.outRate, c] as const))('soxr HQ 44100 -> %i Hz matches python-soxr within 1e-5', async (_rate, c) => {
+    const want = readF32(c.file);
+    const got = await resample(input, { inRate: c.inRate, outRate: c.outRate });
+    expect(got.length).toBe(want.length);
+    expect(got.length).toBe(resampledLength(input.length, c.inRate, c.outRate));
+    expect(maxAbsDiff(got, want)).toBeLessThan(1e-5);
+  });
 
   it.each(['soxr_hq', 'soxr_vhq', 'soxr_mq', 'sinc_best', 'sinc_medium', 'sinc_fastest'] as const)(
     '%s gives exactly ceil(n * out / in) frames and preserves a tone',
@@ -70,9 +67,10 @@ describe('resample', () => {
   it('stops when aborted', async () => {
     const controller = new AbortController();
     controller.abort();
-    await expect(
-      resample(new Float32Array(44100), { inRate: 44100, outRate: 22050, signal: controller.signal }),
-    ).rejects.toMatchObject({ name: 'AbortError', code: 'DE_ABORTED' });
+    await expect(resample(new Float32Array(44100), { inRate: 44100, outRate: 22050, signal: controller.signal })).rejects.toMatchObject({
+      name: 'AbortError',
+      code: 'DE_ABORTED',
+    });
   });
 
   it('rejects bad rates with a typed error', async () => {

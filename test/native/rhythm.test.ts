@@ -183,7 +183,7 @@ describe('trackRhythm: features -> CRNN -> DBN -> refinement in one native call'
   });
   afterAll(() => tracker?.close());
 
-  it('reproduces the reference CRNN activations and madmom\'s beats from audio, end to end', async () => {
+  it("reproduces the reference CRNN activations and madmom's beats from audio, end to end", async () => {
     let maxAbs = 0;
     for (const f of manifest.fixtures) {
       const r = await tracker.track(readInput(f), 22050, { returnActivations: true, refine: false, barCues: false });
@@ -206,7 +206,7 @@ describe('trackRhythm: features -> CRNN -> DBN -> refinement in one native call'
     expect(maxAbs).toBeLessThanOrEqual(1e-4);
   });
 
-  it('puts a 120 BPM click track\'s beats within 10 ms of its clicks and reports 120.0 +- 0.5 BPM', async () => {
+  it("puts a 120 BPM click track's beats within 10 ms of its clicks and reports 120.0 +- 0.5 BPM", async () => {
     const { audio, clicks } = clickTrack(30, 120, 0.5, 4);
     const r = await tracker.track(audio, 22050);
     expect(r.beats.length).toBeGreaterThan(40);
@@ -218,7 +218,9 @@ describe('trackRhythm: features -> CRNN -> DBN -> refinement in one native call'
     }
     // Every decoded beat sits on a click; report the spread.
     const worst = Math.max(...offsets.map(Math.abs));
-    console.log(`click 120: ${r.beats.length} beats, worst |offset| ${(worst * 1000).toFixed(2)} ms, tempo ${r.tempoBpm.toFixed(3)}, meter ${r.beatsPerBar}, confidence ${r.confidence.toFixed(3)}`);
+    console.log(
+      `click 120: ${r.beats.length} beats, worst |offset| ${(worst * 1000).toFixed(2)} ms, tempo ${r.tempoBpm.toFixed(3)}, meter ${r.beatsPerBar}, confidence ${r.confidence.toFixed(3)}`,
+    );
     expect(worst).toBeLessThanOrEqual(0.01);
     expect(Math.abs(r.tempoBpm - 120)).toBeLessThanOrEqual(0.5);
     expect(r.tempoCurve.length).toBe(r.beats.length);
@@ -250,7 +252,10 @@ describe('trackRhythm: features -> CRNN -> DBN -> refinement in one native call'
     expect(silent.tempoBpm).toBe(0);
     const empty = await tracker.track(new Float32Array(0), 22050);
     expect(empty.beats.length).toBe(0);
-    const tiny = await tracker.track(Float32Array.from({ length: 100 }, (_, i) => Math.sin(i)), 22050);
+    const tiny = await tracker.track(
+      Float32Array.from({ length: 100 }, (_, i) => Math.sin(i)),
+      22050,
+    );
     expect(tiny.frames).toBe(1);
     expect(tiny.beats.length).toBeLessThanOrEqual(1);
     const { audio } = clickTrack(1.5, 120, 0.1, 4);

@@ -55,9 +55,7 @@ describe('writeWav', () => {
   });
 
   it('fails with a typed error when the folder does not exist', async () => {
-    const err = await writeWav(join(dir, 'no', 'such', 'dir.wav'), new Float32Array(10), { sampleRate: 8000 }).catch(
-      (e: unknown) => e,
-    );
+    const err = await writeWav(join(dir, 'no', 'such', 'dir.wav'), new Float32Array(10), { sampleRate: 8000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WriteError);
     expect(err).toMatchObject({ code: 'DE_FILE_NOT_FOUND' });
   });

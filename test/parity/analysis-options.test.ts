@@ -42,7 +42,12 @@ const cases: Case[] = [
   { name: 'uncentred', n: 20000, ours: { center: false }, py: 'center=False' },
   { name: 'hamming window, winLength 1500', n: 20000, ours: { window: 'hamming', winLength: 1500 }, py: "window='hamming', win_length=1500" },
   { name: 'reflect padding', n: 15000, ours: { padMode: 'reflect' }, py: "pad_mode='reflect'" },
-  { name: 'nFft 4096, hop 1024, blackman', n: 40000, ours: { nFft: 4096, hopLength: 1024, window: 'blackman' }, py: "n_fft=4096, hop_length=1024, window='blackman'" },
+  {
+    name: 'nFft 4096, hop 1024, blackman',
+    n: 40000,
+    ours: { nFft: 4096, hopLength: 1024, window: 'blackman' },
+    py: "n_fft=4096, hop_length=1024, window='blackman'",
+  },
 ];
 
 const PY = `
@@ -95,10 +100,7 @@ describe.skipIf(!available)('option parity with librosa', () => {
       const y = signal(c.n, c.n);
       const path = join(dir, 'y.f32');
       writeFileSync(path, Buffer.from(y.buffer, y.byteOffset, y.byteLength));
-      const ref = JSON.parse(execFileSync(venvPython, ['-c', PY, path, c.py], { encoding: 'utf8', maxBuffer: 1 << 28 })) as Record<
-        string,
-        number[]
-      >;
+      const ref = JSON.parse(execFileSync(venvPython, ['-c', PY, path, c.py], { encoding: 'utf8', maxBuffer: 1 << 28 })) as Record<string, number[]>;
       const s = await stft(y, { ...c.ours, output: 'magnitude' } as never);
       expect(maxDiff(s.data, ref.stft!) / maxAbs(ref.stft!)).toBeLessThanOrEqual(1e-4);
       const f = await features(y, sr, ['melDb', 'mfcc', 'chroma', 'spectralCentroid', 'spectralBandwidth', 'spectralRolloff', 'zcr', 'rms'], {

@@ -142,7 +142,8 @@ describe(`analysis parity with librosa ${manifest.versions.librosa}`, () => {
           const want = out(key);
           expect(perFrameRel(got, want, 1e-3, 1e-6)).toBe(0);
           let rel = 0;
-          for (let i = 0; i < want.length; i++) rel = Math.max(rel, Math.abs((got[i] as number) - (want[i] as number)) / Math.max(Math.abs(want[i] as number), 1e-6));
+          for (let i = 0; i < want.length; i++)
+            rel = Math.max(rel, Math.abs((got[i] as number) - (want[i] as number)) / Math.max(Math.abs(want[i] as number), 1e-6));
           note(`${key} (rel per frame)`, rel);
         }
         const ro = out('rolloff');

@@ -62,7 +62,11 @@ describe.skipIf(!ready)('basic-pitch TF.js → ONNX converter', () => {
         return m.toExponential(2);
       });
       console.info(`converter vs nmp.onnx ${name}: max |diff| ${worst.toExponential(2)} (per window ${perWindow.join(', ')})`);
-      }
-    for (const name of OUT) { let w = 0; for (let i = 0; i < a[name]!.data.length; i++) w = Math.max(w, Math.abs(a[name]!.data[i]! - b[name]!.data[i]!)); expect(w).toBeLessThanOrEqual(1e-5); }
+    }
+    for (const name of OUT) {
+      let w = 0;
+      for (let i = 0; i < a[name]!.data.length; i++) w = Math.max(w, Math.abs(a[name]!.data[i]! - b[name]!.data[i]!));
+      expect(w).toBeLessThanOrEqual(1e-5);
+    }
   });
 });

@@ -30,11 +30,13 @@ describe.skipIf(!ready)('demucs parity with PyTorch apply_model (random-init htd
   it('max abs difference <= 1e-4 over 20 s (3 segments, short last one), shifts 0', { timeout: 600_000 }, async () => {
     const dir = useTempDir('demucs-parity-');
     const summary = JSON.parse(
-      execFileSync(
-        python,
-        [join(root, 'scripts/reference/demucs_parity.py'), '--torch', torchPath, '--seconds', '20', '--out', dir],
-        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-      ).trim().split('\n').pop()!,
+      execFileSync(python, [join(root, 'scripts/reference/demucs_parity.py'), '--torch', torchPath, '--seconds', '20', '--out', dir], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
+        .trim()
+        .split('\n')
+        .pop()!,
     ) as { frames: number; sources: string[] };
     const mix = readF32(join(dir, 'mix.f32'));
     const ref = readF32(join(dir, 'stems.f32'));

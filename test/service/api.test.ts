@@ -8,19 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { useTempDir } from '../helpers/tmp.js';
-import {
-  FAST_CONFIG,
-  finished,
-  getJson,
-  sleep,
-  startServe,
-  stop,
-  stopAll,
-  submit,
-  waitForJob,
-  writeClip,
-  type Server,
-} from './harness.js';
+import { FAST_CONFIG, finished, getJson, sleep, startServe, stop, stopAll, submit, waitForJob, writeClip, type Server } from './harness.js';
 
 const tmp = useTempDir('didactic-service-api-');
 let server: Server;
@@ -91,7 +79,11 @@ describe('service API (embedded)', () => {
     expect(combined.body.num_bars).toBe(status.result.summary.num_bars);
     const parquet = await fetch(`${server.url}/v1/jobs/song-1/files/datasets/clip/bars.parquet`);
     expect(parquet.headers.get('content-type')).toBe('application/vnd.apache.parquet');
-    expect(Buffer.from(await parquet.arrayBuffer()).subarray(0, 4).toString()).toBe('PAR1');
+    expect(
+      Buffer.from(await parquet.arrayBuffer())
+        .subarray(0, 4)
+        .toString(),
+    ).toBe('PAR1');
 
     // The same id again is not queued again.
     const again = await submit(server.url, clip, { id: 'song-1' });
@@ -133,7 +125,14 @@ describe('service API (embedded)', () => {
     expect(tooLarge.status).toBe(413);
     expect((tooLarge.body.error as { code: string }).code).toBe('DE_UPLOAD_TOO_LARGE');
 
-    const noFile = await fetch(`${server.url}/v1/jobs`, { method: 'POST', body: (() => { const f = new FormData(); f.set('song_id', 'x'); return f; })() });
+    const noFile = await fetch(`${server.url}/v1/jobs`, {
+      method: 'POST',
+      body: (() => {
+        const f = new FormData();
+        f.set('song_id', 'x');
+        return f;
+      })(),
+    });
     expect(noFile.status).toBe(400);
     expect((await getJson(`${server.url}/v1/jobs/nothing-here`)).status).toBe(404);
     // Nothing was left in the data folder by the refused uploads.
@@ -142,7 +141,10 @@ describe('service API (embedded)', () => {
 
   it('takes paths under the input root only', async () => {
     const post = (body: unknown) =>
-      fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+      fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as any,
+      }));
     const ok = await post({ path: 'clip.wav', config: FAST_CONFIG, id: 'by-path' });
     expect(ok.status).toBe(202);
     expect((await post({ path: '../outside.wav' })).body.error.code).toBe('DE_UNSAFE_PATH');
@@ -200,7 +202,9 @@ describe('service auth and limits', () => {
   });
 
   it('requires the bearer token (header, or access_token for event streams) and rate-limits per token', async () => {
-    const guarded = await startServe(['--data-dir', join(tmp, 'data-auth'), '--token', 'secret-1', '--rate-limit', '5', '--jobs', '1'], { DIDACTIC_TOKENS: 'secret-2' });
+    const guarded = await startServe(['--data-dir', join(tmp, 'data-auth'), '--token', 'secret-1', '--rate-limit', '5', '--jobs', '1'], {
+      DIDACTIC_TOKENS: 'secret-2',
+    });
     try {
       const none = await getJson(`${guarded.url}/v1/jobs`);
       expect(none.status).toBe(401);

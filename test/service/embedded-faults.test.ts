@@ -28,7 +28,11 @@ describe('embedded service faults', () => {
       const workerPid = Number(running.progress.worker.split(':').at(-1));
       // The worker is a child of the server process, never the server itself.
       expect(workerPid).not.toBe(server.child.pid);
-      expect(execFileSync('ps', ['-o', 'ppid=', '-p', String(workerPid)]).toString().trim()).toBe(String(server.child.pid));
+      expect(
+        execFileSync('ps', ['-o', 'ppid=', '-p', String(workerPid)])
+          .toString()
+          .trim(),
+      ).toBe(String(server.child.pid));
       process.kill(workerPid, 'SIGKILL');
       const done = await waitForJob(server.url, 'victim', finished, 120_000);
       expect(done.state).toBe('completed');
@@ -50,9 +54,7 @@ describe('embedded service faults', () => {
     await waitForJob(first.url, 'running', (s) => s.state === 'running');
     // The running song finishes within the grace period; the queued one stays queued on disk.
     expect(await stop(first, 'SIGTERM', 60_000)).toBe(0);
-    const records = Object.fromEntries(
-      ['running', 'waiting'].map((id) => [id, JSON.parse(readFileSync(join(dataDir, 'jobs', id, 'job.json'), 'utf8')).state]),
-    );
+    const records = Object.fromEntries(['running', 'waiting'].map((id) => [id, JSON.parse(readFileSync(join(dataDir, 'jobs', id, 'job.json'), 'utf8')).state]));
     expect(records.running).toBe('completed');
     expect(['queued', 'completed']).toContain(records.waiting);
     const second = await startServe(['--data-dir', dataDir, '--jobs', '1']);

@@ -70,7 +70,12 @@ export interface Server extends Proc {
 
 /** Starts `serve --port 0` and waits for its "listening on" line. */
 export async function startServe(args: string[], env: Record<string, string> = {}): Promise<Server> {
-  const proc = track(spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-level', 'WARNING', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const proc = track(
+    spawn(process.execPath, [CLI, 'serve', '--port', '0', '--log-level', 'WARNING', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const m = await waitForOutput(proc, /listening on (http:\/\/\S+)/);
   return { ...proc, url: m[1]! };
 }
@@ -95,9 +100,28 @@ export async function startRedis(dir: string, port?: number): Promise<RedisServe
   mkdirSync(dir, { recursive: true });
   const p = port ?? (await freePort());
   const proc = track(
-    spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(p),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    ),
   );
   await waitForOutput(proc, /Ready to accept connections/);
   return { ...proc, url: `redis://127.0.0.1:${p}`, port: p, dir };

@@ -66,7 +66,7 @@ describe('renderAbc', () => {
   });
 
   it('marks naturals of a letter sharpened in another octave (abc2midi carries accidentals across octaves)', () => {
-    expect(renderAbc([n(80, 0, 1), n(55, 1, 2)], base).split('\n')[6]).toBe("^g4 =G,4 z8 |]");
+    expect(renderAbc([n(80, 0, 1), n(55, 1, 2)], base).split('\n')[6]).toBe('^g4 =G,4 z8 |]');
   });
 
   it('restates a sharp after the bar line on a tied note', () => {
@@ -118,7 +118,7 @@ describe('renderAbc', () => {
 
   it('round-trips a dense random polyphonic stem through the strict reader', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const notes: AbcNote[] = [];
     for (let i = 0; i < 300; i++) {
       const start = Math.round(rand() * 400) / 4 - 3;
@@ -155,7 +155,7 @@ describe.skipIf(!abc2midi)('abc2midi reads our ABC', () => {
 describe.skipIf(!abc2midi)('abc2midi on a dense random stem', () => {
   it('reads 400 polyphonic notes in 7/8 without errors or warnings, with every pitch present', async () => {
     let seed = 99;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const notes: AbcNote[] = [];
     for (let i = 0; i < 400; i++) {
       const start = Math.round(rand() * 600) / 4 - 2;
@@ -197,13 +197,14 @@ describe.skipIf(!hasMusic21)('music21 parses our ABC', () => {
     const fragments = JSON.parse(run.stdout) as [number, number, number][];
     // Every fragment music21 reads lies inside an input note of the same pitch …
     for (const [pitch, start, end] of fragments) {
-      expect(notes.some((x) => x.pitch === pitch && x.startBeat <= start && x.endBeat >= end), `${pitch} ${start}-${end}`).toBe(true);
+      expect(
+        notes.some((x) => x.pitch === pitch && x.startBeat <= start && x.endBeat >= end),
+        `${pitch} ${start}-${end}`,
+      ).toBe(true);
     }
     // … and the fragments of each input note cover it without gaps.
     for (const x of notes) {
-      const covered = fragments
-        .filter(([p, s, e]) => p === x.pitch && s >= x.startBeat && e <= x.endBeat)
-        .reduce((sum, [, s, e]) => sum + (e - s), 0);
+      const covered = fragments.filter(([p, s, e]) => p === x.pitch && s >= x.startBeat && e <= x.endBeat).reduce((sum, [, s, e]) => sum + (e - s), 0);
       expect(covered, `pitch ${x.pitch}`).toBeCloseTo(x.endBeat - x.startBeat, 9);
     }
   });

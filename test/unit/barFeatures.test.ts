@@ -11,8 +11,7 @@ function indexFrames(numFrames: number, layout: 'coefficient-major' | 'frame-maj
   const idx = Float64Array.from({ length: numFrames }, (_, f) => f);
   const matrix = (rows: number) => {
     const data = new Float32Array(rows * numFrames);
-    for (let r = 0; r < rows; r++)
-      for (let f = 0; f < numFrames; f++) data[layout === 'coefficient-major' ? r * numFrames + f : f * rows + r] = f + 1000 * r;
+    for (let r = 0; r < rows; r++) for (let f = 0; f < numFrames; f++) data[layout === 'coefficient-major' ? r * numFrames + f : f * rows + r] = f + 1000 * r;
     return { data, rows, layout };
   };
   return {
@@ -87,7 +86,12 @@ describe('aggregateBarFeatures', () => {
   });
 
   it('skips bars without samples and validates shapes', () => {
-    const out = aggregateBarFeatures({ samples: samples.subarray(0, SR), sampleRate: SR, frames: indexFrames(numFrames), bars: [{ barIndex: 0, startS: 2, endS: 3 }] });
+    const out = aggregateBarFeatures({
+      samples: samples.subarray(0, SR),
+      sampleRate: SR,
+      frames: indexFrames(numFrames),
+      bars: [{ barIndex: 0, startS: 2, endS: 3 }],
+    });
     expect(out.barIndex.length).toBe(0);
     const bad = { ...indexFrames(10), zcr: new Float64Array(9) };
     expect(() => aggregateBarFeatures({ samples, sampleRate: SR, frames: bad, bars: [] })).toThrow(InvalidArgumentError);

@@ -5,13 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { ConfigError } from '../../lib/errors.js';
-import {
-  CONFIG_FIELD_NAMES,
-  isSafeSongId,
-  loadPipelineConfigFile,
-  PipelineConfig,
-  pipelineConfigJsonSchema,
-} from '../../lib/pipeline/config.js';
+import { CONFIG_FIELD_NAMES, isSafeSongId, loadPipelineConfigFile, PipelineConfig, pipelineConfigJsonSchema } from '../../lib/pipeline/config.js';
 
 const base = { songId: 'song', inputWav: '/nonexistent/in.wav', outDir: '/tmp/out' };
 const quiet = { warn: null };
@@ -213,9 +207,7 @@ describe('PipelineConfig validation (original rules and messages)', () => {
   it('warns (only) when the input file does not exist', () => {
     const warnings: string[] = [];
     new PipelineConfig({ ...base, inputWav: '/nonexistent/x.wav' }, { warn: (m) => warnings.push(m) });
-    expect(warnings).toEqual([
-      'Input WAV file not found at initialization: /nonexistent/x.wav. Ensure it exists before running the pipeline.',
-    ]);
+    expect(warnings).toEqual(['Input WAV file not found at initialization: /nonexistent/x.wav. Ensure it exists before running the pipeline.']);
     const dir = mkdtempSync(join(tmpdir(), 'de-config-'));
     const present = join(dir, 'a.wav');
     writeFileSync(present, 'x');

@@ -22,10 +22,7 @@ export function stemEvents(stem: string, starts: number[], pitches: number[]): S
   return { songId: SONG_ID, stem, notes, alignment: alignNotesToBeats(notes, BEATS, TEMPO) };
 }
 
-export const EVENTS: StemEvents[] = [
-  stemEvents('drums', [0.2, 1.1, 3.0, 5.5], [36, 38, 36, 42]),
-  stemEvents('bass', [1.0, 2.2, 6.4], [40, 43, 45]),
-];
+export const EVENTS: StemEvents[] = [stemEvents('drums', [0.2, 1.1, 3.0, 5.5], [36, 38, 36, 42]), stemEvents('bass', [1.0, 2.2, 6.4], [40, 43, 45])];
 
 export function stemBarFeatures(stem: string, bars: number): StemBarFeatures {
   const seq = (k: number) => Float64Array.from({ length: bars }, (_, i) => i * 0.1 + k);

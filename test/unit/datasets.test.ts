@@ -170,9 +170,9 @@ describe('Arrow batch validation', () => {
     expect(() => buildRecordBatch(BEATS_SCHEMA, { length: 2, columns: missing })).toThrow(/missing column time_s/);
     expect(() => buildRecordBatch(BEATS_SCHEMA, { length: 2, columns: { ...good.columns, beat_index: [0, 2 ** 60] } })).toThrow(/safe integer/);
     const bad = barFeaturesBatch(stemBarFeatures('x', 2));
-    expect(() => buildRecordBatch(BAR_FEATURES_SCHEMA, { ...bad, columns: { ...bad.columns, mfcc_mean: { values: new Float64Array(24), width: 12 } } })).toThrow(
-      /13 values/,
-    );
+    expect(() =>
+      buildRecordBatch(BAR_FEATURES_SCHEMA, { ...bad, columns: { ...bad.columns, mfcc_mean: { values: new Float64Array(24), width: 12 } } }),
+    ).toThrow(/13 values/);
   });
 
   it('encodes negative and large int64 values exactly', async () => {

@@ -38,9 +38,7 @@ describe('one error table (native/src/common/error.h ↔ lib/errors.ts)', () => 
   it('no other native source spells a DE_ code out (they use de::code:: constants)', () => {
     const files = sourceFiles(nativeSrc).filter((f) => f !== errorHeader);
     expect(files.length).toBeGreaterThan(10);
-    const literals = files.flatMap((f) =>
-      [...readFileSync(f, 'utf8').matchAll(/"(DE_[A-Z0-9_]+)"/g)].map((m) => `${relative(root, f)}: ${m[1]}`),
-    );
+    const literals = files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/"(DE_[A-Z0-9_]+)"/g)].map((m) => `${relative(root, f)}: ${m[1]}`));
     expect(literals).toEqual([]);
   });
 

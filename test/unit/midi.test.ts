@@ -54,8 +54,17 @@ describe('writeStemMidi round trip', () => {
     const events = raw.tracks[1]!.map((e) => ({ ...e, tick: (tick += e.deltaTime) }));
     expect(events.find((e) => e.type === 'programChange')).toMatchObject({ programNumber: 4, channel: 0 });
     // RPN 0 announces ±2 semitones before any bend.
-    const controllers = events.filter((e) => e.type === 'controller').map((e) => [(e as { controllerType: number }).controllerType, (e as { value: number }).value]);
-    expect(controllers).toEqual([[101, 0], [100, 0], [6, 2], [38, 0], [101, 127], [100, 127]]);
+    const controllers = events
+      .filter((e) => e.type === 'controller')
+      .map((e) => [(e as { controllerType: number }).controllerType, (e as { value: number }).value]);
+    expect(controllers).toEqual([
+      [101, 0],
+      [100, 0],
+      [6, 2],
+      [38, 0],
+      [101, 127],
+      [100, 127],
+    ]);
     const bends = events.filter((e) => e.type === 'pitchBend').map((e) => (e as { value: number }).value);
     expect(bends).toEqual([0, 4096, -8192, 8191, 0]);
     // At tick 0.5 s the first C's note-off comes before the second C's note-on.
@@ -91,7 +100,7 @@ describe('writeStemMidi round trip', () => {
     expect(Uint8Array.from(midiFile.writeMidi(midiFile.parseMidi(bytes)))).toEqual(bytes);
   });
 
-  it('is linear in the number of notes (midi-file\'s writer is quadratic)', () => {
+  it("is linear in the number of notes (midi-file's writer is quadratic)", () => {
     const many = Array.from({ length: 20_000 }, (_, i) => ({ pitch: 40 + (i % 40), velocity: 80, startS: i * 0.37, endS: i * 0.37 + 0.3 }));
     const t0 = performance.now();
     const { bytes } = encodeStemMidi(many, 120);
@@ -103,7 +112,15 @@ describe('writeStemMidi round trip', () => {
     expect(encodeStemMidi([], 0).info.microsecondsPerBeat).toBe(500000);
     expect(() => encodeStemMidi([{ pitch: 128, velocity: 10, startS: 0, endS: 1 }], 120)).toThrow(InvalidArgumentError);
     expect(() => encodeStemMidi([{ pitch: 60, velocity: Number.NaN, startS: 0, endS: 1 }], 120)).toThrow(/velocity/);
-    const quiet = midiFile.parseMidi(encodeStemMidi([{ pitch: 60, velocity: 0, startS: 0, endS: 1 }, { pitch: 61, velocity: 300.4, startS: 0, endS: 1 }], 120).bytes);
+    const quiet = midiFile.parseMidi(
+      encodeStemMidi(
+        [
+          { pitch: 60, velocity: 0, startS: 0, endS: 1 },
+          { pitch: 61, velocity: 300.4, startS: 0, endS: 1 },
+        ],
+        120,
+      ).bytes,
+    );
     const ons = quiet.tracks[1]!.filter((e) => e.type === 'noteOn').map((e) => (e as { velocity: number }).velocity);
     expect(ons).toEqual([1, 127]);
     expect(() => encodeStemMidi([{ pitch: 60, velocity: 10, startS: 1, endS: 0.5 }], 120)).toThrow(/startS/);

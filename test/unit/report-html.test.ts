@@ -98,7 +98,16 @@ describe('report data', () => {
         return {
           songId: 's',
           stem,
-          notes: { pitch: cut([40, 41, 42]), velocity: cut([90, 91, 92]), startS: cut([0.5, 1, 1.5]), endS: cut([0.9, 1.4, 1.9]), instrumentIndex: 0, instrumentName: stem, program: 0, isDrum: false },
+          notes: {
+            pitch: cut([40, 41, 42]),
+            velocity: cut([90, 91, 92]),
+            startS: cut([0.5, 1, 1.5]),
+            endS: cut([0.9, 1.4, 1.9]),
+            instrumentIndex: 0,
+            instrumentName: stem,
+            program: 0,
+            isDrum: false,
+          },
           alignment: {
             beatIndex: Int32Array.from(cut([0, 1, 2])),
             barIndex: Int32Array.from(cut([0, 0, 0])),
@@ -113,9 +122,20 @@ describe('report data', () => {
         stem,
         tempoBpm: 120,
         features: {
-          barIndex: [0], startS: [0.5], endS: [2.5],
-          rms: [0.1], zcr: [0.01], energy: [1], spectralCentroidMean: [1000], spectralCentroidStd: [1], spectralRolloffMean: [2000], spectralRolloffStd: [1], spectralBandwidthMean: [1500],
-          mfccMean: Array(13).fill(0), mfccStd: Array(13).fill(0), chromaMean: Array.from({ length: 12 }, (_, k) => k / 11),
+          barIndex: [0],
+          startS: [0.5],
+          endS: [2.5],
+          rms: [0.1],
+          zcr: [0.01],
+          energy: [1],
+          spectralCentroidMean: [1000],
+          spectralCentroidStd: [1],
+          spectralRolloffMean: [2000],
+          spectralRolloffStd: [1],
+          spectralBandwidthMean: [1500],
+          mfccMean: Array(13).fill(0),
+          mfccStd: Array(13).fill(0),
+          chromaMean: Array.from({ length: 12 }, (_, k) => k / 11),
         },
         chunkPath: '',
         audioSource: 'stem' as const,
@@ -123,9 +143,15 @@ describe('report data', () => {
       barGrid: { bars: [{ barIndex: 0, startS: 0.5, endS: 2.5 }], beatsPerBar: 4 },
     });
     const datasets = await readReportDatasets(dir);
-    expect(datasets.notes.map((n) => [n.stem, n.pitch.length])).toEqual([['bass', 2], ['other', 3]]);
+    expect(datasets.notes.map((n) => [n.stem, n.pitch.length])).toEqual([
+      ['bass', 2],
+      ['other', 3],
+    ]);
     expect(datasets.bars).toEqual({ index: [0], start: [0.5], end: [2.5] });
-    expect(datasets.barFeatures.map((f) => [f.stem, f.rms, f.chroma[0]!.length])).toEqual([['bass', [0.1], 12], ['other', [0.1], 12]]);
+    expect(datasets.barFeatures.map((f) => [f.stem, f.rms, f.chroma[0]!.length])).toEqual([
+      ['bass', [0.1], 12],
+      ['other', [0.1], 12],
+    ]);
     // A folder without datasets reads as empty.
     expect(await readReportDatasets(empty)).toEqual(emptyDatasets);
   });
@@ -135,7 +161,12 @@ describe('embedded JSON', () => {
   const hostile = 'x</script><script>alert(1)</script><!-- \u2028\u2029 & "q" \'s';
 
   it('escapes what could end the script element, and reads back unchanged', () => {
-    const data = buildReportData({ summary: { song_id: hostile, duration_s: 1, tempo_bpm: 0, data_quality: { degraded_reasons: [hostile] } }, datasets: emptyDatasets, waveform: null, audioSrc: null });
+    const data = buildReportData({
+      summary: { song_id: hostile, duration_s: 1, tempo_bpm: 0, data_quality: { degraded_reasons: [hostile] } },
+      datasets: emptyDatasets,
+      waveform: null,
+      audioSrc: null,
+    });
     const json = reportDataJson(data);
     expect(json).not.toMatch(/<|>|\u2028|\u2029/);
     expect(JSON.parse(json)).toEqual(data);

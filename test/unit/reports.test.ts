@@ -54,7 +54,7 @@ describe('Python number formatting', () => {
 
   it.skipIf(!hasPython)('agrees with CPython on 3000 random doubles', () => {
     let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const values: number[] = [];
     for (let i = 0; i < 3000; i++) {
       const scale = 10 ** Math.floor(rand() * 40 - 20);
@@ -113,10 +113,15 @@ describe('midi_markdown.md', () => {
 
   it('by default writes one section per stem with notes sorted by start', () => {
     const text = renderMidiMarkdown(SONG_ID, EVENTS);
-    const sections = text.split('## Stem: ').slice(1).map((s) => s.split('\n')[0]);
+    const sections = text
+      .split('## Stem: ')
+      .slice(1)
+      .map((s) => s.split('\n')[0]);
     expect(sections).toEqual(['drums', 'bass']);
     const bass = text.slice(text.indexOf('## Stem: bass'));
-    expect(bass).toContain('### Bar 0\n\n| Time (s) | Pitch | Note | Velocity | Duration (s) |\n|----------|-------|------|----------|---------------|\n| 1.000 | 40 | E2 | 80 | 0.250 |\n| 2.200 | 43 | G2 | 83 | 0.250 |\n\n');
+    expect(bass).toContain(
+      '### Bar 0\n\n| Time (s) | Pitch | Note | Velocity | Duration (s) |\n|----------|-------|------|----------|---------------|\n| 1.000 | 40 | E2 | 80 | 0.250 |\n| 2.200 | 43 | G2 | 83 | 0.250 |\n\n',
+    );
     expect(text.endsWith('|\n\n')).toBe(true);
     expect(text).toContain('0.200'); // real times, not the committed examples' 0.000
   });
@@ -125,7 +130,16 @@ describe('midi_markdown.md', () => {
     const stem = {
       songId: 's',
       stem: 'vocals',
-      notes: { pitch: [60, 62, 64], velocity: [1, 2, 3], startS: [5, 0.5, 0.1], endS: [6, 1, 0.2], instrumentIndex: 0, instrumentName: 'x', program: 0, isDrum: false },
+      notes: {
+        pitch: [60, 62, 64],
+        velocity: [1, 2, 3],
+        startS: [5, 0.5, 0.1],
+        endS: [6, 1, 0.2],
+        instrumentIndex: 0,
+        instrumentName: 'x',
+        program: 0,
+        isDrum: false,
+      },
       alignment: {
         barIndex: Int32Array.from([10, -2, -2]),
         beatIndex: new Int32Array(3),

@@ -22,11 +22,53 @@ const asTuples = (bars: { barIndex: number; startS: number; endS: number }[]) =>
 describe('segmentBeatsIntoBars: worked examples of the original’s bar grid', () => {
   const halfSecond = steps(0.5, 3.0, 0.5);
   it.each([
-    [halfSecond, 120, 4, 4, 4.2, [[0, 0.5, 2.5], [1, 2.5, 4.2]]],
-    [halfSecond, 120, 6, 8, 4.2, [[0, 0.5, 2.0], [1, 2.0, 3.5], [2, 3.5, 4.2]]],
-    [halfSecond, 120, 7, 8, 4.2, [[0, 0.5, 2.0], [1, 2.0, 4.0], [2, 4.0, 4.2]]],
+    [
+      halfSecond,
+      120,
+      4,
+      4,
+      4.2,
+      [
+        [0, 0.5, 2.5],
+        [1, 2.5, 4.2],
+      ],
+    ],
+    [
+      halfSecond,
+      120,
+      6,
+      8,
+      4.2,
+      [
+        [0, 0.5, 2.0],
+        [1, 2.0, 3.5],
+        [2, 3.5, 4.2],
+      ],
+    ],
+    [
+      halfSecond,
+      120,
+      7,
+      8,
+      4.2,
+      [
+        [0, 0.5, 2.0],
+        [1, 2.0, 4.0],
+        [2, 4.0, 4.2],
+      ],
+    ],
     [[1.0], 100, 4, 4, 3.0, [[0, 1.0, 3.0]]],
-    [steps(0, 3.5, 0.5), 120, 4, 4, 4.0, [[0, 0.0, 2.0], [1, 2.0, 4.0]]],
+    [
+      steps(0, 3.5, 0.5),
+      120,
+      4,
+      4,
+      4.0,
+      [
+        [0, 0.0, 2.0],
+        [1, 2.0, 4.0],
+      ],
+    ],
     [[0.3, 0.8], 0, 4, 4, 1.0, [[0, 0.3, 1.0]]],
   ])('beats %j tempo %d %d/%d duration %d', (beats, tempo, num, den, duration, expected) => {
     expect(asTuples(segmentBeatsIntoBars(beats, tempo, num, den, duration))).toEqual(expected);
@@ -52,7 +94,11 @@ describe('segmentBeatsIntoBars: the original’s own test cases', () => {
     expect(asTuples(segmentBeatsIntoBars([0, 0.5, 1.0], 120, 4, 4, 1.5))).toEqual([[0, 0, 1.5]]);
   });
   it('12 beats every 0.5 s in 4/4, 3/4 and 6/8 cover 6 s contiguously', () => {
-    for (const [num, den, count] of [[4, 4, 3], [3, 4, 4], [6, 8, 4]] as const) {
+    for (const [num, den, count] of [
+      [4, 4, 3],
+      [3, 4, 4],
+      [6, 8, 4],
+    ] as const) {
       const bars = segmentBeatsIntoBars(steps(0, 5.5, 0.5), 120, num, den, 6.0);
       expect(bars).toHaveLength(count);
       for (let i = 1; i < bars.length; i++) expect(bars[i]!.startS).toBe(bars[i - 1]!.endS);
@@ -86,7 +132,11 @@ describe('segmentBeatsIntoBars: fixes', () => {
   });
   it('pickup option covers the audio before the first beat with negative bars', () => {
     const bars = segmentBeatsIntoBars(steps(3.0, 9.5, 0.5), 120, 4, 4, 10, { pickup: true });
-    expect(asTuples(bars.slice(0, 3))).toEqual([[-2, 0, 1.0], [-1, 1.0, 3.0], [0, 3.0, 5.0]]);
+    expect(asTuples(bars.slice(0, 3))).toEqual([
+      [-2, 0, 1.0],
+      [-1, 1.0, 3.0],
+      [0, 3.0, 5.0],
+    ]);
   });
   it('uses one time→sample rule (round half up)', () => {
     expect(timeToSampleIndex(0.5 / 22050, 22050)).toBe(1); // exactly half a sample rounds up, not to even
@@ -105,7 +155,15 @@ describe('alignNotesToBeats', () => {
   const beats = steps(0, 3.5, 0.5);
 
   it('adds the five columns for 3 notes (the original’s test)', () => {
-    const a = alignNotesToBeats([{ startS: 0.1, endS: 0.4 }, { startS: 1.0, endS: 1.6 }, { startS: 2.3, endS: 3.0 }], beats, 120);
+    const a = alignNotesToBeats(
+      [
+        { startS: 0.1, endS: 0.4 },
+        { startS: 1.0, endS: 1.6 },
+        { startS: 2.3, endS: 3.0 },
+      ],
+      beats,
+      120,
+    );
     expect(Array.from(a.beatIndex)).toEqual([0, 2, 4]);
     expect(Array.from(a.barIndex)).toEqual([0, 0, 1]);
     expect(a.startBeatFloat[0]).toBeCloseTo(0.2, 12);
@@ -122,7 +180,7 @@ describe('alignNotesToBeats', () => {
     expect([a.startBeatFloat[1], a.barIndex[1], a.beatInBar[1]]).toEqual([-6, -1, 2]);
     // −1 beat: bar 0 and beat_in_bar 3 (the original's contract); floor puts it in bar −1
     expect([a.barIndex[2], a.beatInBar[2]]).toEqual([0, 3]);
-    const floored = alignNotesToBeats({ startS: [4.5] , endS: [5] }, late, 120, 4, 4, { barIndexRounding: 'floor' });
+    const floored = alignNotesToBeats({ startS: [4.5], endS: [5] }, late, 120, 4, 4, { barIndexRounding: 'floor' });
     expect(floored.barIndex[0]).toBe(-1);
   });
 
@@ -191,7 +249,10 @@ describe('bars from detected downbeats', () => {
       { barIndex: 2, startS: 3.75, endS: 5.25, beatsPerBar: 3 },
     ]);
     // From the last downbeat (5.25 s) on, bars of 3 beats at the local interval to the end (7 s).
-    expect(bars.slice(3)).toEqual([{ barIndex: 3, startS: 5.25, endS: 6.75, beatsPerBar: 3 }, { barIndex: 4, startS: 6.75, endS: 7, beatsPerBar: 3 }]);
+    expect(bars.slice(3)).toEqual([
+      { barIndex: 3, startS: 5.25, endS: 6.75, beatsPerBar: 3 },
+      { barIndex: 4, startS: 6.75, endS: 7, beatsPerBar: 3 },
+    ]);
   });
 
   it('bars may differ in length (a 2-beat bar among 4-beat bars) and bar_grid records each', () => {

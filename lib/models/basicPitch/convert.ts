@@ -195,8 +195,14 @@ export function convertTfjsGraph(modelJsonPath: string): Uint8Array {
         const nm = Number(a.new_axis_mask?.i ?? 0);
         const sm = Number(a.shrink_axis_mask?.i ?? 0);
         if (Number(a.ellipsis_mask?.i ?? 0) !== 0) fail('StridedSlice ellipsis_mask not supported');
-        const starts: number[] = [], ends: number[] = [], axes: number[] = [], steps: number[] = [], squeeze: number[] = [], newAxes: number[] = [];
-        let inAxis = 0, outAxis = 0;
+        const starts: number[] = [],
+          ends: number[] = [],
+          axes: number[] = [],
+          steps: number[] = [],
+          squeeze: number[] = [],
+          newAxes: number[] = [];
+        let inAxis = 0,
+          outAxis = 0;
         const BIG = 2 ** 53 - 1;
         for (let i = 0; i < begin.length; i++) {
           if (nm & (1 << i)) {
@@ -213,13 +219,22 @@ export function convertTfjsGraph(modelJsonPath: string): Uint8Array {
           } else {
             outAxis++;
           }
-          starts.push(b); ends.push(e); axes.push(inAxis); steps.push(1);
+          starts.push(b);
+          ends.push(e);
+          axes.push(inAxis);
+          steps.push(1);
           inAxis++;
         }
         let cur = tmp(`${n.name}/slice`);
         nodes.push({
           op: 'Slice',
-          inputs: [x(), i64(tmp(`${n.name}/starts`), starts), i64(tmp(`${n.name}/ends`), ends), i64(tmp(`${n.name}/axes`), axes), i64(tmp(`${n.name}/steps`), steps)],
+          inputs: [
+            x(),
+            i64(tmp(`${n.name}/starts`), starts),
+            i64(tmp(`${n.name}/ends`), ends),
+            i64(tmp(`${n.name}/axes`), axes),
+            i64(tmp(`${n.name}/steps`), steps),
+          ],
           outputs: [cur],
         });
         if (squeeze.length) {
@@ -249,11 +264,11 @@ export function convertTfjsGraph(modelJsonPath: string): Uint8Array {
         const oihw = new Float32Array(w.data.length);
         for (let h = 0; h < H; h++)
           for (let ww = 0; ww < W; ww++)
-            for (let i = 0; i < I; i++)
-              for (let o = 0; o < O; o++) oihw[((o * I + i) * H + h) * W + ww] = w.data[((h * W + ww) * I + i) * O + o]!;
+            for (let i = 0; i < I; i++) for (let o = 0; o < O; o++) oihw[((o * I + i) * H + h) * W + ww] = w.data[((h * W + ww) * I + i) * O + o]!;
         const wOnnx = `${wName}__oihw`;
         if (!inits.some((t) => t.name === wOnnx)) inits.push({ name: wOnnx, dims: [O, I, H, W], data: oihw });
-        const st = ints(a.strides), dl = ints(a.dilations);
+        const st = ints(a.strides),
+          dl = ints(a.dilations);
         const nchw = tmp(`${n.name}/nchw`);
         nodes.push({ op: 'Transpose', inputs: [x()], outputs: [nchw], attributes: { perm: [0, 3, 1, 2] } });
         const convIn = [nchw, wOnnx];

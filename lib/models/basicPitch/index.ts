@@ -153,9 +153,13 @@ export async function ensureDefaultModel(): Promise<string> {
   try {
     source = tfjsModelPath();
   } catch {
-    throw new ModelError('DE_MODEL_NOT_FOUND', 'ensureDefaultModel: the Basic Pitch weights are missing (the install fetches them into weights/; `npm rebuild didactic-engine` retries); pass the path of an nmp.onnx', {
-      op: 'ensureDefaultModel',
-    });
+    throw new ModelError(
+      'DE_MODEL_NOT_FOUND',
+      'ensureDefaultModel: the Basic Pitch weights are missing (the install fetches them into weights/; `npm rebuild didactic-engine` retries); pass the path of an nmp.onnx',
+      {
+        op: 'ensureDefaultModel',
+      },
+    );
   }
   const bytes = convertTfjsGraph(source);
   mkdirSync(dirname(path), { recursive: true });
@@ -319,10 +323,7 @@ export async function createTranscriber(options?: TranscriberOptions): Promise<T
  * One-shot transcription; reuse `createTranscriber` for many stems.
  * @throws the errors of createTranscriber and decodeAudio; ModelError DE_INFERENCE_FAILED; AbortError DE_ABORTED.
  */
-export async function transcribe(
-  input: string | AudioInput,
-  options: TranscribeOptions & TranscriberOptions = {},
-): Promise<TranscriptionResult> {
+export async function transcribe(input: string | AudioInput, options: TranscribeOptions & TranscriberOptions = {}): Promise<TranscriptionResult> {
   const { model, device, providers, intraOpThreads, interOpThreads, ...rest } = options;
   const t = await createTranscriber({ model, device, providers, intraOpThreads, interOpThreads });
   try {
@@ -405,10 +406,9 @@ export function resolveBasicPitchBackend(value: string): { backend: 'onnx'; note
       note: `basic_pitch_backend '${value}' runs as 'onnx': the same ICASSP 2022 model on ONNX Runtime (no TensorFlow/TFLite/CoreML in this engine)`,
     };
   }
-  throw new InvalidArgumentError(
-    `basic_pitch_backend must be one of ${BASIC_PITCH_BACKENDS.map((b) => `'${b}'`).join(', ')}, got '${value}'`,
-    { op: 'resolveBasicPitchBackend' },
-  );
+  throw new InvalidArgumentError(`basic_pitch_backend must be one of ${BASIC_PITCH_BACKENDS.map((b) => `'${b}'`).join(', ')}, got '${value}'`, {
+    op: 'resolveBasicPitchBackend',
+  });
 }
 
 /** NumPy .npy (format 1.0, little-endian float32, C order) bytes of a frames × bins matrix. */

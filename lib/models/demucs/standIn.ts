@@ -34,8 +34,7 @@ export function buildDemucsStandIn(options: StandInOptions = {}): Uint8Array {
   const segment = options.segment ?? HTDEMUCS_SEGMENT;
   const frames = Math.ceil(segment / 1024);
   const batch = options.batch ?? 'batch';
-  const share = (i: number): number =>
-    Array.isArray(options.spectralShare) ? (options.spectralShare[i] ?? 0.5) : (options.spectralShare ?? 0.5);
+  const share = (i: number): number => (Array.isArray(options.spectralShare) ? (options.spectralShare[i] ?? 0.5) : (options.spectralShare ?? 0.5));
   const spec = new Float32Array(S);
   const time = new Float32Array(S);
   weights.forEach((w, i) => {

@@ -54,7 +54,9 @@ export async function analyzeRhythm(ctx: SongContext): Promise<void> {
   log.info(`Detected tempo ${tempoBpm.toFixed(2)} BPM with ${beatTimes.length} beats (duration ${ctx.durationS.toFixed(2)}s)`);
   if (rhythm.tracker === 'beatnet') {
     const how = rhythm.meterDetected ? 'detected' : 'configured';
-    log.info(`Meter ${rhythm.meter.numerator}/${rhythm.meter.denominator} (${how}), ${rhythm.downbeatTimes.length} downbeats, confidence ${(rhythm.confidence ?? 0).toFixed(2)}`);
+    log.info(
+      `Meter ${rhythm.meter.numerator}/${rhythm.meter.denominator} (${how}), ${rhythm.downbeatTimes.length} downbeats, confidence ${(rhythm.confidence ?? 0).toFixed(2)}`,
+    );
   }
 }
 

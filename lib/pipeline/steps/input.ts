@@ -49,8 +49,7 @@ export async function ingest(ctx: SongContext): Promise<void> {
     ctx.quality.truncated_input = { expected_frames: decoded.truncated.expectedFrames, actual_frames: decoded.truncated.actualFrames };
   }
   const mono = await mixToMonoYielding(decoded.samples, decoded.channels);
-  const analysisInput =
-    decoded.sampleRate === cfg.analysisSr ? mono : await resample(mono, { inRate: decoded.sampleRate, outRate: cfg.analysisSr, signal });
+  const analysisInput = decoded.sampleRate === cfg.analysisSr ? mono : await resample(mono, { inRate: decoded.sampleRate, outRate: cfg.analysisSr, signal });
   if (analysisInput.length === 0) throw new DidacticError('DE_CORRUPT_AUDIO', 'Invalid audio data: the input holds no samples');
   ctx.decoded = decoded;
   ctx.analysisInput = analysisInput;

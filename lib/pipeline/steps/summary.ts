@@ -63,7 +63,13 @@ export async function writeSummaryJson(ctx: SongContext, records: StepRecords): 
       step_metrics: Object.fromEntries(
         Object.entries(records.stepMetrics).map(([k, m]) => [
           k,
-          { wall_s: pyFloat(m.wall_s), cpu_s: pyFloat(m.cpu_s), peak_rss_mib: pyFloat(m.peak_rss_mib), read_bytes: m.read_bytes, written_bytes: m.written_bytes },
+          {
+            wall_s: pyFloat(m.wall_s),
+            cpu_s: pyFloat(m.cpu_s),
+            peak_rss_mib: pyFloat(m.peak_rss_mib),
+            read_bytes: m.read_bytes,
+            written_bytes: m.written_bytes,
+          },
         ]),
       ),
       // The learned tracker's findings (additive; absent with the librosa tracker, whose outputs

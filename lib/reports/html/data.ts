@@ -233,7 +233,8 @@ export function buildReportData(input: ReportDataInput): ReportData {
   let lastEnd = 0;
   for (const values of [datasets.bars.end, ...datasets.notes.map((n) => n.end)]) for (const v of values) if (v > lastEnd) lastEnd = v;
   const durationS = round(Math.max(s.duration_s || 0, waveform?.durationS ?? 0, lastEnd, beats.at(-1) ?? 0));
-  const meter = s.rhythm?.meter ?? (s.config?.time_signature_num && s.config.time_signature_den ? `${s.config.time_signature_num}/${s.config.time_signature_den}` : null);
+  const meter =
+    s.rhythm?.meter ?? (s.config?.time_signature_num && s.config.time_signature_den ? `${s.config.time_signature_num}/${s.config.time_signature_den}` : null);
   const reasons = s.data_quality?.degraded_reasons ?? [];
   return {
     format: REPORT_DATA_FORMAT,

@@ -47,7 +47,9 @@ export async function buildSongReport(outDir: string, songId: string): Promise<S
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new DidacticError(
       missing ? 'DE_FILE_NOT_FOUND' : 'DE_INVALID_ARGUMENT',
-      missing ? `report: no combined.json for song '${songId}' under ${outDir} (run the pipeline first)` : `report: ${summaryPath} is not readable JSON: ${(err as Error).message}`,
+      missing
+        ? `report: no combined.json for song '${songId}' under ${outDir} (run the pipeline first)`
+        : `report: ${summaryPath} is not readable JSON: ${(err as Error).message}`,
       { op: 'report', cause: err },
     );
   }

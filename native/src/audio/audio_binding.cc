@@ -22,8 +22,9 @@ Napi::Object decodedToJs(Napi::Env env, DecodedAudio&& audio) {
   out.Set("sampleFormat", Napi::String::New(env, audio.sampleFormat));
   if (audio.truncated) {
     Napi::Object t = Napi::Object::New(env);
-    t.Set("expectedFrames", audio.expectedFrames >= 0 ? Napi::Value(Napi::Number::New(env, static_cast<double>(audio.expectedFrames)))
-                                                      : env.Null());
+    t.Set("expectedFrames", audio.expectedFrames >= 0
+                                ? Napi::Value(Napi::Number::New(env, static_cast<double>(audio.expectedFrames)))
+                                : env.Null());
     t.Set("actualFrames", Napi::Number::New(env, static_cast<double>(audio.frames)));
     out.Set("truncated", t);
   } else {
@@ -145,9 +146,9 @@ Napi::Value WriteWav(const Napi::CallbackInfo& info) {
   napi::PinnedFloats samples = napi::pinFloat32(env, info[1], op, "samples");
   Napi::Object opts = napi::objectArg(env, info, 2, op);
   const int channels = static_cast<int>(napi::intField(env, opts, "channels", op, 1, limits::kMaxChannels));
-  const int sampleRate = static_cast<int>(napi::intField(env, opts, "sampleRate", op,
-                                                         static_cast<int64_t>(limits::kMinSampleRate),
-                                                         static_cast<int64_t>(limits::kMaxSampleRate)));
+  const int sampleRate =
+      static_cast<int>(napi::intField(env, opts, "sampleRate", op, static_cast<int64_t>(limits::kMinSampleRate),
+                                      static_cast<int64_t>(limits::kMaxSampleRate)));
   const std::string subtypeName = napi::stringField(env, opts, "subtype", op);
   WavSubtype subtype;
   if (subtypeName == "PCM_16") subtype = WavSubtype::Pcm16;

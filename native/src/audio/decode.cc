@@ -1,5 +1,4 @@
 #include "audio/decode.h"
-#include "audio/mix.h"
 
 #include <fcntl.h>
 #include <mpg123.h>
@@ -14,6 +13,7 @@
 #include <memory>
 #include <regex>
 
+#include "audio/mix.h"
 #include "common/error.h"
 #include "common/limits.h"
 
@@ -172,8 +172,7 @@ int64_t declaredFramesIfTruncated(const std::string& log, int format, int channe
 [[noreturn]] void throwOpenError(int sfError, const std::string& what) {
   std::string reason = sf_error_number(sfError);
   if (sfError == SF_ERR_UNRECOGNISED_FORMAT) {
-    throw Error(code::kUnsupportedFormat,
-                "decode: " + what + " is not a recognised audio format (" + reason + ")");
+    throw Error(code::kUnsupportedFormat, "decode: " + what + " is not a recognised audio format (" + reason + ")");
   }
   throw Error(code::kCorruptAudio, "decode: " + what + " could not be parsed (" + reason + ")");
 }
@@ -184,13 +183,12 @@ void checkShape(int channels, int sampleRate, const std::string& what) {
                                          std::to_string(channels) + ", rate " + std::to_string(sampleRate) + ")");
   }
   if (!limits::plausibleRate(sampleRate)) {
-    throw Error(code::kUnsupportedFormat, "decode: " + what + " claims a sample rate of " +
-                                              std::to_string(sampleRate) +
+    throw Error(code::kUnsupportedFormat, "decode: " + what + " claims a sample rate of " + std::to_string(sampleRate) +
                                               " Hz; supported rates are 1000..768000 Hz");
   }
   if (channels > limits::kMaxChannels) {
-    throw Error(code::kUnsupportedFormat, "decode: " + what + " has " + std::to_string(channels) +
-                                              " channels; at most 1024 are supported");
+    throw Error(code::kUnsupportedFormat,
+                "decode: " + what + " has " + std::to_string(channels) + " channels; at most 1024 are supported");
   }
 }
 
@@ -231,8 +229,8 @@ void readFrames(DecodedAudio& out, int channels, int64_t expectedFrames, bool ch
         if (!std::isfinite(block[i])) {
           const int64_t frame = frames + static_cast<int64_t>(i) / channels;
           throw Error(code::kNonFiniteSamples, "decode: " + what + " contains a non-finite sample (" +
-                                                   std::to_string(block[i]) + " at frame " +
-                                                   std::to_string(frame) + ")");
+                                                   std::to_string(block[i]) + " at frame " + std::to_string(frame) +
+                                                   ")");
         }
       }
     }
@@ -260,8 +258,8 @@ void readFrames(DecodedAudio& out, int channels, int64_t expectedFrames, bool ch
   }
 }
 
-DecodedAudio readAll(SNDFILE* file, const SF_INFO& info, const std::string& what,
-                     const DecodeOptions& options, const CancelToken* cancel) {
+DecodedAudio readAll(SNDFILE* file, const SF_INFO& info, const std::string& what, const DecodeOptions& options,
+                     const CancelToken* cancel) {
   checkShape(info.channels, info.samplerate, what);
   const int channels = info.channels;
   const bool compressed = isCompressedContainer(info.format);
@@ -286,9 +284,9 @@ DecodedAudio readAll(SNDFILE* file, const SF_INFO& info, const std::string& what
   if (declared != 0) {
     out.truncated = true;
     out.expectedFrames = declared > 0 ? declared : -1;
-    const std::string extent = declared > 0 ? std::to_string(out.frames) + " of " + std::to_string(declared) +
-                                                  " frames present"
-                                            : std::to_string(out.frames) + " frames present";
+    const std::string extent = declared > 0
+                                   ? std::to_string(out.frames) + " of " + std::to_string(declared) + " frames present"
+                                   : std::to_string(out.frames) + " frames present";
     if (options.strict) {
       throw Error(code::kCorruptAudio, "decode: " + what + " is truncated (" + extent + ")");
     }
@@ -327,14 +325,14 @@ DecodedAudio decodeMpeg(const std::function<int(mpg123_handle*)>& open, const st
   mpg123_param(mh.get(), MPG123_ADD_FLAGS, MPG123_NO_FRANKENSTEIN, 0.0);
 #endif
   if (open(mh.get()) != MPG123_OK) {
-    throw Error(code::kCorruptAudio, "decode: " + what + " could not be opened as MPEG (" +
-                                         mpg123_strerror(mh.get()) + ")");
+    throw Error(code::kCorruptAudio,
+                "decode: " + what + " could not be opened as MPEG (" + mpg123_strerror(mh.get()) + ")");
   }
   long rate = 0;
   int channels = 0, encoding = 0;
   if (mpg123_getformat(mh.get(), &rate, &channels, &encoding) != MPG123_OK) {
-    throw Error(code::kCorruptAudio, "decode: " + what + " has no decodable MPEG frame (" +
-                                         mpg123_strerror(mh.get()) + ")");
+    throw Error(code::kCorruptAudio,
+                "decode: " + what + " has no decodable MPEG frame (" + mpg123_strerror(mh.get()) + ")");
   }
   checkShape(channels, static_cast<int>(rate), what);
   mpg123_format_none(mh.get());
@@ -404,8 +402,7 @@ DecodedAudio decodeFile(const std::string& path, const DecodeOptions& options, c
   return readAll(file.get(), info, path, options, cancel);
 }
 
-DecodedAudio decodeMemory(const uint8_t* data, size_t size, const DecodeOptions& options,
-                          const CancelToken* cancel) {
+DecodedAudio decodeMemory(const uint8_t* data, size_t size, const DecodeOptions& options, const CancelToken* cancel) {
   if (size == 0) throw Error(code::kEmptyFile, "decode: the buffer is empty (0 bytes)");
   MemoryFile mem{data, static_cast<sf_count_t>(size), 0};
   SF_VIRTUAL_IO io{memLength, memSeek, memRead, memWrite, memTell};

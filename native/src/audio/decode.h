@@ -33,8 +33,7 @@ struct DecodedAudio {
 };
 
 DecodedAudio decodeFile(const std::string& path, const DecodeOptions& options, const CancelToken* cancel);
-DecodedAudio decodeMemory(const uint8_t* data, size_t size, const DecodeOptions& options,
-                          const CancelToken* cancel);
+DecodedAudio decodeMemory(const uint8_t* data, size_t size, const DecodeOptions& options, const CancelToken* cancel);
 
 // Versions of the vendored codec stack, for `doctor` and `info`.
 std::string sndfileVersion();

@@ -30,8 +30,8 @@ std::string tempPathFor(const std::string& path) {
 [[noreturn]] void throwErrno(const std::string& what, const std::string& path) {
   const int err = errno;
   const char* code = err == EACCES || err == EPERM || err == EROFS ? code::kPermissionDenied
-                     : err == ENOENT                              ? code::kFileNotFound
-                                                                  : code::kWriteFailed;
+                     : err == ENOENT                               ? code::kFileNotFound
+                                                                   : code::kWriteFailed;
   throw Error(code, "writeWav: " + what + " " + path + " (" + std::strerror(err) + ")");
 }
 
@@ -87,10 +87,9 @@ EncodeResult writeWavAtomic(const std::string& path, const float* interleaved, i
   // WAVE_FORMAT_EXTENSIBLE is what WAV needs for more than two channels or 24-bit; keep plain
   // WAV otherwise so every reader (and the Python original's output) matches.
   const bool extensible = channels > 2;
-  info.format = (extensible ? SF_FORMAT_WAVEX : SF_FORMAT_WAV) |
-                (subtype == WavSubtype::Pcm16 ? SF_FORMAT_PCM_16
-                 : subtype == WavSubtype::Pcm24 ? SF_FORMAT_PCM_24
-                                                : SF_FORMAT_FLOAT);
+  info.format = (extensible ? SF_FORMAT_WAVEX : SF_FORMAT_WAV) | (subtype == WavSubtype::Pcm16   ? SF_FORMAT_PCM_16
+                                                                  : subtype == WavSubtype::Pcm24 ? SF_FORMAT_PCM_24
+                                                                                                 : SF_FORMAT_FLOAT);
   if (!sf_format_check(&info)) throw Error(code::kInvalidArgument, "writeWav: unsupported format combination");
 
   TempFile temp(tempPathFor(path));

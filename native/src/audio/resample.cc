@@ -133,18 +133,16 @@ std::vector<float> resample(const float* input, int64_t frames, int channels, do
   for (int64_t i = 0, n = frames * channels; i < n; ++i) {
     if (!std::isfinite(input[i])) {
       throw Error(code::kNonFiniteSamples, "resample: the input contains a non-finite sample (" +
-                                               std::to_string(input[i]) + " at frame " +
-                                               std::to_string(i / channels) + ")");
+                                               std::to_string(input[i]) + " at frame " + std::to_string(i / channels) +
+                                               ")");
     }
   }
   if (inRate == outRate) return std::vector<float>(input, input + frames * channels);
   switch (engine) {
     case ResampleEngine::SincBest:
     case ResampleEngine::SincMedium:
-    case ResampleEngine::SincFastest:
-      return resampleSrc(input, frames, channels, inRate, outRate, engine, cancel);
-    default:
-      return resampleSoxr(input, frames, channels, inRate, outRate, engine, cancel);
+    case ResampleEngine::SincFastest: return resampleSrc(input, frames, channels, inRate, outRate, engine, cancel);
+    default: return resampleSoxr(input, frames, channels, inRate, outRate, engine, cancel);
   }
 }
 

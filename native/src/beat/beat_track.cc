@@ -42,7 +42,8 @@ std::vector<double> localTempo(const std::vector<int64_t>& beats, double frameRa
 BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const CancelToken* cancel) {
   if (!(p.tightness > 0) || !std::isfinite(p.tightness))
     throw Error(code::kInvalidArgument, "beatTrack: tightness must be strictly positive");
-  if (!(p.bpm >= 0) || !std::isfinite(p.bpm)) throw Error(code::kInvalidArgument, "beatTrack: bpm must be strictly positive");
+  if (!(p.bpm >= 0) || !std::isfinite(p.bpm))
+    throw Error(code::kInvalidArgument, "beatTrack: bpm must be strictly positive");
   limits::requireRate(p.tempo.sr, "beatTrack", "sampleRate");
   if (p.tempo.hopLength < 1 || p.tempo.hopLength > limits::kMaxHop)
     throw Error(code::kInvalidArgument, "beatTrack: hopLength must be in [1, 2^20]");
@@ -60,14 +61,14 @@ BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const Can
   const double frameRate = p.tempo.sr / p.tempo.hopLength;
   const double fpb = std::nearbyint(frameRate * 60.0 / res.bpm);  // half-to-even under the default mode
   if (!(fpb >= 1.0)) {
-    throw Error(code::kInvalidArgument, "beatTrack: bpm (" + std::to_string(res.bpm) +
-                                            ") is faster than one beat per frame at this hop");
+    throw Error(code::kInvalidArgument,
+                "beatTrack: bpm (" + std::to_string(res.bpm) + ") is faster than one beat per frame at this hop");
   }
   // A very slow tempo makes the Gaussian window and the penalty table (about 3 * fpb doubles)
   // huge; 2^24 frames per beat is far beyond any music.
   if (fpb > static_cast<double>(1 << 24)) {
-    throw Error(code::kInvalidArgument, "beatTrack: bpm (" + std::to_string(res.bpm) +
-                                            ") is slower than 2^24 frames per beat at this hop");
+    throw Error(code::kInvalidArgument,
+                "beatTrack: bpm (" + std::to_string(res.bpm) + ") is slower than 2^24 frames per beat at this hop");
   }
   limits::checkAlloc(3.0 * fpb + 4.0 * static_cast<double>(n), sizeof(double), "beatTrack", "the tracker buffers");
 
@@ -77,8 +78,8 @@ BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const Can
   mean /= static_cast<double>(n);
   double ss = 0.0;
   for (int64_t i = 0; i < n; ++i) ss += (env[i] - mean) * (env[i] - mean);
-  const float sd = n > 1 ? static_cast<float>(std::sqrt(ss / static_cast<double>(n - 1)))
-                         : std::numeric_limits<float>::quiet_NaN();
+  const float sd =
+      n > 1 ? static_cast<float>(std::sqrt(ss / static_cast<double>(n - 1))) : std::numeric_limits<float>::quiet_NaN();
   const float denom = sd + std::numeric_limits<float>::min();
   std::vector<float> x(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) x[i] = env[i] / denom;

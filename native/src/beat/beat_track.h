@@ -11,16 +11,16 @@
 namespace de::beat {
 
 struct BeatParams {
-  TempoParams tempo;         // sr, hop and the tempo estimator's parameters
+  TempoParams tempo;  // sr, hop and the tempo estimator's parameters
   double tightness = 100.0;
   bool trim = true;
-  double bpm = 0.0;          // > 0: use this tempo instead of estimating it
+  double bpm = 0.0;  // > 0: use this tempo instead of estimating it
 };
 
 struct BeatResult {
-  double bpm = 0.0;                 // 0 when the envelope is all zero
-  std::vector<int64_t> beats;       // frame indices
-  std::vector<double> localBpm;     // per beat, from the neighbouring inter-beat intervals
+  double bpm = 0.0;              // 0 when the envelope is all zero
+  std::vector<int64_t> beats;    // frame indices
+  std::vector<double> localBpm;  // per beat, from the neighbouring inter-beat intervals
 };
 
 // librosa.beat.beat_track(onset_envelope=env, ...) with units='frames', sparse=True.

@@ -47,7 +47,7 @@ struct Pred {
 struct BarModel {
   int beats = 0;
   std::vector<int> intervals;
-  int beatStates = 0;       // states per beat
+  int beatStates = 0;  // states per beat
   int numStates = 0;
   std::vector<int> firstOfInterval;  // within a beat
   std::vector<uint8_t> pointer;      // observation pointer per state: 0 none, 1 beat, 2 downbeat
@@ -59,7 +59,7 @@ struct BarModel {
   // The same transitions in dense form for the Viterbi loop (identical for every beat): to-interval
   // j is reached from intervals [fLo[j], fLo[j] + fCount[j]) with log-probabilities lp[j][...].
   std::vector<int> fLo, fCount;
-  std::vector<double> lp;  // ni x ni, row j holds fCount[j] values from column 0
+  std::vector<double> lp;       // ni x ni, row j holds fCount[j] values from column 0
   std::vector<int> beatRegion;  // per interval: leading states of a beat in the beat / downbeat region
 };
 
@@ -146,7 +146,8 @@ BarModel buildModel(int beats, const std::vector<int>& intervals, double transit
     int k = 0;
     while (k < intervals[i] && m.pointer[m.firstOfInterval[i] + k] >= 1) ++k;
     for (int q = k; q < intervals[i]; ++q) {
-      if (m.pointer[m.firstOfInterval[i] + q] != 0) throw Error(code::kInvalidArgument, "decodeDownbeats: observation regions");
+      if (m.pointer[m.firstOfInterval[i] + q] != 0)
+        throw Error(code::kInvalidArgument, "decodeDownbeats: observation regions");
     }
     m.beatRegion[i] = k;
   }
@@ -159,7 +160,8 @@ struct Decoded {
   size_t bpBytes = 0;
 };
 
-Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float observationLambda, const CancelToken* cancel) {
+Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float observationLambda,
+                const CancelToken* cancel) {
   const int ni = static_cast<int>(m.intervals.size());
   const int firsts = m.beats * ni;
   const int width = m.maxPreds > 255 ? 2 : 1;
@@ -261,7 +263,8 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
 
 std::vector<int> beatIntervals(double minInterval, double maxInterval, int numIntervals) {
   std::vector<int> all;
-  for (double v = std::nearbyint(minInterval); v <= std::nearbyint(maxInterval); v += 1.0) all.push_back(static_cast<int>(v));
+  for (double v = std::nearbyint(minInterval); v <= std::nearbyint(maxInterval); v += 1.0)
+    all.push_back(static_cast<int>(v));
   if (numIntervals <= 0 || numIntervals >= static_cast<int>(all.size())) return all;
   std::vector<int> out;
   int numLog = numIntervals;
@@ -283,14 +286,16 @@ std::vector<int> beatIntervals(double minInterval, double maxInterval, int numIn
 DbnResult decodeDownbeats(const float* act, int64_t frames, const DbnParams& p, const CancelToken* cancel) {
   if (p.beatsPerBar.empty()) throw Error(code::kInvalidArgument, "decodeDownbeats: no candidate meter");
   for (int b : p.beatsPerBar) {
-    if (b < 1 || b > kMaxBeatsPerBar) throw Error(code::kInvalidArgument, "decodeDownbeats: beats per bar out of range");
+    if (b < 1 || b > kMaxBeatsPerBar)
+      throw Error(code::kInvalidArgument, "decodeDownbeats: beats per bar out of range");
   }
   if (!(p.fps > 0) || !(p.minBpm > 0) || !(p.maxBpm > p.minBpm) || !(p.observationLambda > 1) ||
       !(p.transitionLambda > 0)) {
     throw Error(code::kInvalidArgument, "decodeDownbeats: invalid tempo range, fps or lambda");
   }
   for (int64_t i = 0; i < 2 * frames; ++i) {
-    if (!std::isfinite(act[i])) throw Error(code::kNonFiniteSamples, "decodeDownbeats: activations contain a non-finite value");
+    if (!std::isfinite(act[i]))
+      throw Error(code::kNonFiniteSamples, "decodeDownbeats: activations contain a non-finite value");
   }
   DbnResult r;
   for (int b : p.beatsPerBar) r.meters.push_back({b, kNegInf});
@@ -321,7 +326,8 @@ DbnResult decodeDownbeats(const float* act, int64_t frames, const DbnParams& p, 
 
   const double minInterval = 60.0 * p.fps / p.maxBpm, maxInterval = 60.0 * p.fps / p.minBpm;
   const std::vector<int> intervals = beatIntervals(minInterval, maxInterval, p.numTempi);
-  if (intervals.empty() || intervals.front() < 1) throw Error(code::kInvalidArgument, "decodeDownbeats: empty tempo range");
+  if (intervals.empty() || intervals.front() < 1)
+    throw Error(code::kInvalidArgument, "decodeDownbeats: empty tempo range");
   int bestIdx = -1;
   Decoded best;
   BarModel bestModel;

@@ -40,7 +40,7 @@ struct DbnResult {
   std::vector<MeterScore> meters;   // one per candidate, in the given order
   int64_t cropFirst = 0;            // frames [cropFirst, cropLast) were decoded
   int64_t cropLast = 0;
-  size_t backpointerBytes = 0;      // peak bytes of stored back-pointers (largest meter)
+  size_t backpointerBytes = 0;  // peak bytes of stored back-pointers (largest meter)
 };
 
 // act: frame-major [frames x 2] (beat, downbeat) probabilities, as madmom's processor takes them.

@@ -234,7 +234,7 @@ LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, co
   std::vector<float> ma(static_cast<size_t>(fb.numBins)), mb(static_cast<size_t>(fb.numBins));
   const int half = p.frameSize / 2;
 
-  auto fill = [&](int64_t t, float* dst) {  // returns the windowed frame's energy
+  auto fill = [&](int64_t t, float* dst) {       // returns the windowed frame's energy
     const int64_t start = t * p.hopSize - half;  // FramedSignal, origin 0: centred on t * hop
     double energy = 0.0;
     for (int i = 0; i < p.frameSize; ++i) {
@@ -248,7 +248,8 @@ LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, co
     for (int b = 0; b < nb; ++b) {
       const LogFilterbank::Band& band = fb.bands[b];
       double acc = 0.0;
-      for (size_t k = 0; k < band.weights.size(); ++k) acc += static_cast<double>(mag[band.start + k]) * band.weights[k];
+      for (size_t k = 0; k < band.weights.size(); ++k)
+        acc += static_cast<double>(mag[band.start + k]) * band.weights[k];
       row[b] = std::log10(static_cast<float>(acc) * p.mul + p.add);
     }
   };

@@ -57,7 +57,8 @@ std::vector<float> onsetStrengthFromDb(const float* db, int bands, int64_t frame
     for (int64_t t = 0; t < T; ++t) {
       for (int i = 0; i < len; ++i) col[i] = db[static_cast<size_t>(reflectIndex(i - lo, bands)) * T + t];
       for (int i = 0; i < len; ++i) pre[i] = (i % k == 0) ? col[i] : std::max(pre[i - 1], col[i]);
-      for (int i = len - 1; i >= 0; --i) suf[i] = (i == len - 1 || (i + 1) % k == 0) ? col[i] : std::max(suf[i + 1], col[i]);
+      for (int i = len - 1; i >= 0; --i)
+        suf[i] = (i == len - 1 || (i + 1) % k == 0) ? col[i] : std::max(suf[i + 1], col[i]);
       // window [f, f + k - 1]: the suffix of f's block and the prefix of the block ending it
       for (int f = 0; f < bands; ++f) refBuf[static_cast<size_t>(f) * T + t] = std::max(suf[f], pre[f + k - 1]);
     }

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cmath>
+#include <ctime>
 #include <limits>
 
 #include "common/error.h"
@@ -96,7 +96,8 @@ double tempoFromBeats(const std::vector<double>& beats) {
   if (b < 2) return 0.0;
   std::vector<double> slopes;
   for (size_t i = 0; i < b; ++i) {
-    for (size_t j = i + 1; j < b && j <= i + 32; ++j) slopes.push_back((beats[j] - beats[i]) / static_cast<double>(j - i));
+    for (size_t j = i + 1; j < b && j <= i + 32; ++j)
+      slopes.push_back((beats[j] - beats[i]) / static_cast<double>(j - i));
   }
   const double period = median(std::move(slopes));
   return period > 0 ? 60.0 / period : 0.0;
@@ -141,14 +142,16 @@ double rhythmConfidence(const DbnResult& r, const float* act3, int64_t numFrames
 }
 
 BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<double>& beats, const float* act3,
-                     int64_t numFrames, const float* audio, int64_t n, double sampleRate, const std::vector<int>& meters) {
+                     int64_t numFrames, const float* audio, int64_t n, double sampleRate,
+                     const std::vector<int>& meters) {
   BarChoice best;
   const size_t count = beats.size();
   if (count < 4 || !audio || n <= 0 || beatFrames.size() != count) return best;
   std::vector<double> net(count), bass(count);
   for (size_t i = 0; i < count; ++i) {
     float peak = 0.0f;
-    for (int64_t k = std::max<int64_t>(0, beatFrames[i] - 1); k <= std::min<int64_t>(numFrames - 1, beatFrames[i] + 1); ++k) {
+    for (int64_t k = std::max<int64_t>(0, beatFrames[i] - 1); k <= std::min<int64_t>(numFrames - 1, beatFrames[i] + 1);
+         ++k) {
       peak = std::max(peak, act3[3 * k + 1]);
     }
     net[i] = peak;
@@ -272,7 +275,8 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
 RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t n, const RhythmParams& p,
                          const CancelToken* cancel) {
   for (int64_t i = 0; i < n; ++i) {
-    if (!std::isfinite(audio[i])) throw Error(code::kNonFiniteSamples, "trackRhythm: the audio contains a non-finite sample");
+    if (!std::isfinite(audio[i]))
+      throw Error(code::kNonFiniteSamples, "trackRhythm: the audio contains a non-finite sample");
   }
   LogSpectParams lp;
   auto t0 = std::chrono::steady_clock::now();

@@ -17,7 +17,7 @@ namespace de::beat {
 
 struct RhythmParams {
   DbnParams dbn;
-  bool refine = true;          // parabolic peak interpolation + onset snapping within +-1 frame
+  bool refine = true;  // parabolic peak interpolation + onset snapping within +-1 frame
   bool keepActivations = false;
   // Re-select the meter (among dbn.beatsPerBar) and the downbeat phase from bar-level cues at the
   // decoded beats (see selectBars); off = madmom's DBN choice unchanged.
@@ -33,9 +33,9 @@ struct RhythmResult {
   double tempoBpm = 0.0;
   std::vector<double> tempoCurve;  // per beat, BPM
   std::vector<MeterScore> meters;
-  std::vector<int64_t> beatFrames;  // the DBN's frame of each beat, before refinement
+  std::vector<int64_t> beatFrames;      // the DBN's frame of each beat, before refinement
   int64_t cropFirst = 0, cropLast = 0;  // frames the DBN decoded after the threshold crop
-  std::vector<float> activations;  // [frames x 3] when keepActivations
+  std::vector<float> activations;       // [frames x 3] when keepActivations
   int64_t frames = 0;
   size_t backpointerBytes = 0;
   double secondsFeatures = 0, secondsModel = 0, secondsDecode = 0;  // wall clock
@@ -72,7 +72,8 @@ struct BarChoice {
 // of beats. The CRNN alone often fires its downbeat class one beat off or on every beat (sine
 // clicks, solo melodies); the DBN then inherits that phase.
 BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<double>& beats, const float* act3,
-                     int64_t numFrames, const float* audio, int64_t n, double sampleRate, const std::vector<int>& meters);
+                     int64_t numFrames, const float* audio, int64_t n, double sampleRate,
+                     const std::vector<int>& meters);
 
 // Everything after the features: act3 is the CRNN's [frames x 3] softmax (beat, downbeat, none).
 RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio, int64_t n, double sampleRate,

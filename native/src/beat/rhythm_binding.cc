@@ -33,7 +33,8 @@ Napi::Array metersToJs(Napi::Env env, const std::vector<MeterScore>& meters) {
     Napi::Object m = Napi::Object::New(env);
     m.Set("beatsPerBar", Napi::Number::New(env, meters[i].beatsPerBar));
     // -Infinity (no decodable path) crosses as null so the value survives JSON.
-    if (std::isfinite(meters[i].logProbability)) m.Set("logProbability", Napi::Number::New(env, meters[i].logProbability));
+    if (std::isfinite(meters[i].logProbability))
+      m.Set("logProbability", Napi::Number::New(env, meters[i].logProbability));
     else m.Set("logProbability", env.Null());
     out.Set(static_cast<uint32_t>(i), m);
   }
@@ -62,7 +63,8 @@ DbnParams readDbnParams(Napi::Env env, const Napi::Object& opts, const std::stri
   p.threshold = napi::numberField(env, opts, "threshold", op);
   p.correct = napi::boolField(env, opts, "correct", op);
   p.fps = napi::numberField(env, opts, "fps", op);
-  if (!(p.minBpm > 0) || !(p.maxBpm > p.minBpm) || !(p.fps > 0) || !(p.observationLambda > 1) || !(p.transitionLambda > 0)) {
+  if (!(p.minBpm > 0) || !(p.maxBpm > p.minBpm) || !(p.fps > 0) || !(p.observationLambda > 1) ||
+      !(p.transitionLambda > 0)) {
     napi::throwInvalidArgument(env, op, "invalid tempo range, fps or lambda");
   }
   return p;
@@ -117,7 +119,10 @@ RhythmParams readRhythmParams(Napi::Env env, const Napi::Object& opts, const std
 class OpenWorker : public PromiseWorker {
  public:
   OpenWorker(Napi::Env env, std::string path, std::vector<uint8_t> bytes, ml::SessionOptions options)
-      : PromiseWorker(env, "rhythmOpen"), path_(std::move(path)), bytes_(std::move(bytes)), options_(std::move(options)) {}
+      : PromiseWorker(env, "rhythmOpen"),
+        path_(std::move(path)),
+        bytes_(std::move(bytes)),
+        options_(std::move(options)) {}
 
  protected:
   void Run() override {
@@ -128,17 +133,20 @@ class OpenWorker : public PromiseWorker {
     const auto& ins = engine_->session->inputs();
     const auto& outs = engine_->session->outputs();
     bool okIn = false, okOut = false;
-    for (const auto& s : ins) okIn = okIn || (s.name == "features" && s.elementType == "float32" && s.shape.size() == 3);
-    for (const auto& s : outs) okOut = okOut || (s.name == "activations" && s.elementType == "float32" && s.shape.size() == 3);
+    for (const auto& s : ins)
+      okIn = okIn || (s.name == "features" && s.elementType == "float32" && s.shape.size() == 3);
+    for (const auto& s : outs)
+      okOut = okOut || (s.name == "activations" && s.elementType == "float32" && s.shape.size() == 3);
     if (!okIn || !okOut) {
-      throw Error(code::kModelInvalid,
-                  "rhythmOpen: expected a BeatNet CRNN with input 'features' [1, T, 272] and output 'activations' [1, T, 3]");
+      throw Error(
+          code::kModelInvalid,
+          "rhythmOpen: expected a BeatNet CRNN with input 'features' [1, T, 272] and output 'activations' [1, T, 3]");
     }
   }
   Napi::Value Result(Napi::Env env) override {
     auto* owned = new std::shared_ptr<Engine>(engine_);
-    auto handle = Napi::External<std::shared_ptr<Engine>>::New(
-        env, owned, [](Napi::Env, std::shared_ptr<Engine>* p) { delete p; });
+    auto handle = Napi::External<std::shared_ptr<Engine>>::New(env, owned,
+                                                               [](Napi::Env, std::shared_ptr<Engine>* p) { delete p; });
     handle.TypeTag(&kRhythmTag);
     Napi::Object out = Napi::Object::New(env);
     out.Set("handle", handle);
@@ -198,8 +206,13 @@ std::shared_ptr<Engine> engineArg(Napi::Env env, const Napi::Value& v, const std
 
 class TrackWorker : public PromiseWorker {
  public:
-  TrackWorker(Napi::Env env, std::shared_ptr<Engine> engine, napi::PinnedFloats audio, RhythmParams p, CancelTokenPtr cancel)
-      : PromiseWorker(env, "trackRhythm"), engine_(std::move(engine)), audio_(std::move(audio)), p_(std::move(p)), cancel_(std::move(cancel)) {}
+  TrackWorker(Napi::Env env, std::shared_ptr<Engine> engine, napi::PinnedFloats audio, RhythmParams p,
+              CancelTokenPtr cancel)
+      : PromiseWorker(env, "trackRhythm"),
+        engine_(std::move(engine)),
+        audio_(std::move(audio)),
+        p_(std::move(p)),
+        cancel_(std::move(cancel)) {}
 
  protected:
   void Run() override {
@@ -222,7 +235,8 @@ Napi::Value TrackRhythm(const Napi::CallbackInfo& info) {
   napi::PinnedFloats audio = napi::pinFloat32(env, info[1], op, "audio");
   Napi::Object opts = napi::objectArg(env, info, 2, op);
   RhythmParams p = readRhythmParams(env, opts, op);
-  auto* worker = new TrackWorker(env, std::move(engine), std::move(audio), std::move(p), napi::cancelTokenArg(env, info, 3, op));
+  auto* worker =
+      new TrackWorker(env, std::move(engine), std::move(audio), std::move(p), napi::cancelTokenArg(env, info, 3, op));
   worker->Queue();
   return worker->Promise();
 }
@@ -270,7 +284,11 @@ Napi::Value LogSpectFeaturesFn(const Napi::CallbackInfo& info) {
 class DecodeWorker : public PromiseWorker {
  public:
   DecodeWorker(Napi::Env env, napi::PinnedFloats act, int columns, RhythmParams p, CancelTokenPtr cancel)
-      : PromiseWorker(env, "decodeDownbeats"), act_(std::move(act)), columns_(columns), p_(std::move(p)), cancel_(std::move(cancel)) {}
+      : PromiseWorker(env, "decodeDownbeats"),
+        act_(std::move(act)),
+        columns_(columns),
+        p_(std::move(p)),
+        cancel_(std::move(cancel)) {}
 
  protected:
   void Run() override {
@@ -281,13 +299,12 @@ class DecodeWorker : public PromiseWorker {
       if (columns_ == 2) act3[3 * t + 2] = 1.0f - act3[3 * t] - act3[3 * t + 1];
     }
     for (float v : act3) {
-      if (!std::isfinite(v)) throw Error(code::kNonFiniteSamples, "decodeDownbeats: activations contain a non-finite value");
+      if (!std::isfinite(v))
+        throw Error(code::kNonFiniteSamples, "decodeDownbeats: activations contain a non-finite value");
     }
     result_ = decodeRhythm(act3.data(), frames, nullptr, 0, 22050.0, p_, cancel_.get());
   }
-  Napi::Value Result(Napi::Env env) override {
-    return rhythmToJs(env, result_);
-  }
+  Napi::Value Result(Napi::Env env) override { return rhythmToJs(env, result_); }
 
  private:
   napi::PinnedFloats act_;
@@ -304,7 +321,8 @@ Napi::Value DecodeDownbeatsFn(const Napi::CallbackInfo& info) {
   Napi::Object opts = napi::objectArg(env, info, 1, op);
   const int columns = static_cast<int>(napi::numberField(env, opts, "columns", op));
   if (columns != 2 && columns != 3) napi::throwInvalidArgument(env, op, "columns must be 2 or 3");
-  if (act.size % static_cast<size_t>(columns) != 0) napi::throwInvalidArgument(env, op, "activations length must be a multiple of columns");
+  if (act.size % static_cast<size_t>(columns) != 0)
+    napi::throwInvalidArgument(env, op, "activations length must be a multiple of columns");
   RhythmParams p = readRhythmParams(env, opts, op);
   auto* worker = new DecodeWorker(env, std::move(act), columns, std::move(p), napi::cancelTokenArg(env, info, 2, op));
   worker->Queue();

@@ -104,8 +104,7 @@ std::vector<double> tempoFrequencies(int n, double sr, int hop) {
 // an empty window (slid in over W samples), so rounding cannot drift; frames are processed in
 // those fixed chunks, which also makes the result independent of the thread count.
 std::vector<double> meanTempogram(const float* env, int64_t n, int W, const CancelToken* cancel, int threads) {
-  if (W < 1 || W > kMaxTempogramWindow)
-    throw Error(code::kInvalidArgument, "tempo: window must be 1 .. 16384 frames");
+  if (W < 1 || W > kMaxTempogramWindow) throw Error(code::kInvalidArgument, "tempo: window must be 1 .. 16384 frames");
   if (n < 0) throw Error(code::kInvalidArgument, "tempo: negative envelope length");
   // the per-chunk spectra and the padded envelope are the input-sized buffers
   limits::checkAlloc((static_cast<double>(n) / 4096.0 + 1.0) * (W + 1.0) + static_cast<double>(n) + 2.0 * W + 1.0,
@@ -266,9 +265,11 @@ std::vector<double> meanTempogram(const float* env, int64_t n, int W, const Canc
 TempoEstimate estimateTempo(const float* env, int64_t n, const TempoParams& p, const CancelToken* cancel) {
   if (!(p.startBpm > 0) || !std::isfinite(p.startBpm))
     throw Error(code::kInvalidArgument, "tempo: startBpm must be strictly positive");
-  if (!(p.stdBpm > 0) || !std::isfinite(p.stdBpm)) throw Error(code::kInvalidArgument, "tempo: stdBpm must be strictly positive");
+  if (!(p.stdBpm > 0) || !std::isfinite(p.stdBpm))
+    throw Error(code::kInvalidArgument, "tempo: stdBpm must be strictly positive");
   limits::requireRate(p.sr, "tempo", "sampleRate");
-  if (p.hopLength < 1 || p.hopLength > limits::kMaxHop) throw Error(code::kInvalidArgument, "tempo: hopLength must be in [1, 2^20]");
+  if (p.hopLength < 1 || p.hopLength > limits::kMaxHop)
+    throw Error(code::kInvalidArgument, "tempo: hopLength must be in [1, 2^20]");
   const int W = tempogramWindow(p);
   if (W < 1) throw Error(code::kInvalidArgument, "tempo: acSize is shorter than one hop");
   if (W > kMaxTempogramWindow) {

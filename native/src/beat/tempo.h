@@ -14,9 +14,9 @@ struct TempoParams {
   int hopLength = 512;
   double startBpm = 120.0;
   double stdBpm = 1.0;
-  double acSize = 8.0;     // seconds of autocorrelation window
-  double maxTempo = 320.0; // <= 0 or NaN: no limit
-  int threads = 1;         // threads for the tempogram (the result does not depend on it)
+  double acSize = 8.0;      // seconds of autocorrelation window
+  double maxTempo = 320.0;  // <= 0 or NaN: no limit
+  int threads = 1;          // threads for the tempogram (the result does not depend on it)
 };
 
 // Longest tempogram window (frames): 2^14 is 6.3 minutes at librosa's 43 frames per second

@@ -27,7 +27,7 @@ inline constexpr const char* kModelNotFound = "DE_MODEL_NOT_FOUND";
 inline constexpr const char* kInferenceFailed = "DE_INFERENCE_FAILED";
 inline constexpr const char* kAborted = "DE_ABORTED";
 inline constexpr const char* kOutOfMemory = "DE_OUT_OF_MEMORY";
-inline constexpr const char* kClosed = "DE_CLOSED";  // a call on a model handle after close()
+inline constexpr const char* kClosed = "DE_CLOSED";                 // a call on a model handle after close()
 inline constexpr const char* kNativeUnknown = "DE_NATIVE_UNKNOWN";  // an exception without a code
 // An input-sized allocation over the configured ceiling (common/limits.h).
 inline constexpr const char* kResourceLimit = "DE_RESOURCE_LIMIT";
@@ -35,8 +35,7 @@ inline constexpr const char* kResourceLimit = "DE_RESOURCE_LIMIT";
 
 class Error : public std::runtime_error {
  public:
-  Error(std::string code, const std::string& message)
-      : std::runtime_error(message), code_(std::move(code)) {}
+  Error(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
   const std::string& code() const noexcept { return code_; }
 
  private:

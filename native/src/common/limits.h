@@ -46,8 +46,7 @@ inline void checkAlloc(double count, double elementBytes, const char* op, const 
   if (!(bytes <= maxBytes())) {
     throw Error(code::kResourceLimit, std::string(op) + ": " + what + " would need " +
                                           std::to_string(static_cast<double>(bytes) / (1024.0 * 1024.0)) +
-                                          " MiB, over the limit of " +
-                                          std::to_string(maxBytes() / (1024.0 * 1024.0)) +
+                                          " MiB, over the limit of " + std::to_string(maxBytes() / (1024.0 * 1024.0)) +
                                           " MiB (DIDACTIC_MAX_BYTES)");
   }
 }
@@ -57,8 +56,8 @@ inline bool plausibleRate(double sr) { return sr >= kMinSampleRate && sr <= kMax
 // DE_INVALID_ARGUMENT unless `sr` is a finite rate in [kMinSampleRate, kMaxSampleRate].
 inline void requireRate(double sr, const char* op, const char* what) {
   if (!plausibleRate(sr)) {
-    throw Error(code::kInvalidArgument, std::string(op) + ": " + what + " (" + std::to_string(sr) +
-                                            ") must be within 1000..768000 Hz");
+    throw Error(code::kInvalidArgument,
+                std::string(op) + ": " + what + " (" + std::to_string(sr) + ") must be within 1000..768000 Hz");
   }
 }
 
@@ -77,8 +76,8 @@ inline int64_t requireInt(double v, int64_t lo, int64_t hi, const char* op, cons
 inline double requireRange(double v, double lo, double hi, const char* op, const char* what) {
   if (!(v >= lo && v <= hi)) {
     throw Error(code::kInvalidArgument, std::string(op) + ": " + what + " (" + std::to_string(v) +
-                                            ") must be within [" + std::to_string(lo) + ", " +
-                                            std::to_string(hi) + "]");
+                                            ") must be within [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                                            "]");
   }
   return v;
 }

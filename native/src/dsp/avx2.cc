@@ -166,8 +166,9 @@ DE_AVX2 int localMaxima(const float* s, int kLo, int kHi, float ref, int* out) {
     const __m256 m = _mm256_and_ps(_mm256_cmp_ps(v, rv, _CMP_GT_OQ), v);
     const __m256 prev = _mm256_and_ps(_mm256_cmp_ps(vp, rv, _CMP_GT_OQ), vp);
     const __m256 next = _mm256_and_ps(_mm256_cmp_ps(vn, rv, _CMP_GT_OQ), vn);
-    const __m256 isMax = _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(m, zero, _CMP_GT_OQ), _mm256_cmp_ps(m, prev, _CMP_GT_OQ)),
-                                       _mm256_cmp_ps(m, next, _CMP_GE_OQ));
+    const __m256 isMax =
+        _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(m, zero, _CMP_GT_OQ), _mm256_cmp_ps(m, prev, _CMP_GT_OQ)),
+                      _mm256_cmp_ps(m, next, _CMP_GE_OQ));
     unsigned bits = static_cast<unsigned>(_mm256_movemask_ps(isMax));
     while (bits) {
       out[cnt++] = k + __builtin_ctz(bits);
@@ -277,11 +278,11 @@ namespace {
 
 template <int P, int F>
 DE_AVX2 inline void pairGroup(const DenseBlocked& d, int g, const float* const* x, float* const* out,
-                               const float* const* prefetch = nullptr) {
+                              const float* const* prefetch = nullptr) {
   __m256 a[F][P];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int f = 0; f < F; ++f)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < P; ++r) a[f][r] = _mm256_setzero_ps();
   const size_t stride = static_cast<size_t>(d.rows) * 4;
   const float* wp = d.w.data() + static_cast<size_t>(g) * 4;
@@ -290,37 +291,37 @@ DE_AVX2 inline void pairGroup(const DenseBlocked& d, int g, const float* const* 
   for (; b < fullBlocks; ++b, wp += stride) {
     __m256 v[F];
     if (prefetch && (b & 3) == 0) {
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int f = 0; f < F; ++f) _mm_prefetch(reinterpret_cast<const char*>(prefetch[f] + 4 * b), _MM_HINT_T0);
     }
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int f = 0; f < F; ++f) v[f] = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(x[f] + 4 * b));
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < P; ++r) {
       const __m256 wv = _mm256_loadu_ps(wp + 8 * r);
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int f = 0; f < F; ++f) a[f][r] = _mm256_add_ps(a[f][r], _mm256_mul_ps(wv, v[f]));
     }
   }
   for (; b < d.blocks; ++b, wp += stride) {  // the zero-padded last block
     __m256 v[F];
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int f = 0; f < F; ++f) {
       float s[4];
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int l = 0; l < 4; ++l) s[l] = 4 * b + l < d.cols ? x[f][4 * b + l] : 0.0f;
       v[f] = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(s));
     }
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < P; ++r) {
       const __m256 wv = _mm256_loadu_ps(wp + 8 * r);
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int f = 0; f < F; ++f) a[f][r] = _mm256_add_ps(a[f][r], _mm256_mul_ps(wv, v[f]));
     }
   }
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int f = 0; f < F; ++f)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < P; ++r) {
       out[f][g + 2 * r] = hsum4(_mm256_castps256_ps128(a[f][r]));
       out[f][g + 2 * r + 1] = hsum4(_mm256_extractf128_ps(a[f][r], 1));
@@ -402,9 +403,9 @@ DE_AVX512 void quadGroup4(const DenseBlocked& d, int g, const float* const* x, f
                           const float* const* prefetch) {
   constexpr int F = 4;
   __m512 a[F][Q];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int f = 0; f < F; ++f)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < Q; ++r) a[f][r] = _mm512_setzero_ps();
   const size_t stride = static_cast<size_t>(d.rows) * 4;
   const float* wp = d.w.data() + static_cast<size_t>(g) * 4;
@@ -412,38 +413,38 @@ DE_AVX512 void quadGroup4(const DenseBlocked& d, int g, const float* const* x, f
   int b = 0;
   for (; b < fullBlocks; ++b, wp += stride) {
     if (prefetch && (b & 3) == 0) {
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int f = 0; f < F; ++f) _mm_prefetch(reinterpret_cast<const char*>(prefetch[f] + 4 * b), _MM_HINT_T0);
     }
     __m512 v[F];
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int f = 0; f < F; ++f) v[f] = _mm512_broadcast_f32x4(_mm_loadu_ps(x[f] + 4 * b));
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < Q; ++r) {
       const __m512 wv = _mm512_loadu_ps(wp + 16 * r);
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int f = 0; f < F; ++f) a[f][r] = _mm512_add_ps(a[f][r], _mm512_mul_ps(wv, v[f]));
     }
   }
   for (; b < d.blocks; ++b, wp += stride) {  // the zero-padded last block
     __m512 v[F];
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int f = 0; f < F; ++f) {
       float s[4];
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int l = 0; l < 4; ++l) s[l] = 4 * b + l < d.cols ? x[f][4 * b + l] : 0.0f;
       v[f] = _mm512_broadcast_f32x4(_mm_loadu_ps(s));
     }
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < Q; ++r) {
       const __m512 wv = _mm512_loadu_ps(wp + 16 * r);
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int f = 0; f < F; ++f) a[f][r] = _mm512_add_ps(a[f][r], _mm512_mul_ps(wv, v[f]));
     }
   }
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int f = 0; f < F; ++f)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < Q; ++r) {
       out[f][g + 4 * r] = hsum4x(_mm512_extractf32x4_ps(a[f][r], 0));
       out[f][g + 4 * r + 1] = hsum4x(_mm512_extractf32x4_ps(a[f][r], 1));

@@ -108,7 +108,12 @@ class IstftWorker : public PromiseWorker {
  public:
   IstftWorker(Napi::Env env, napi::PinnedFloats spec, int bins, int64_t frames, StftParams p, int64_t length,
               CancelTokenPtr cancel)
-      : PromiseWorker(env, "istft"), spec_(std::move(spec)), bins_(bins), frames_(frames), p_(p), length_(length),
+      : PromiseWorker(env, "istft"),
+        spec_(std::move(spec)),
+        bins_(bins),
+        frames_(frames),
+        p_(p),
+        length_(length),
         cancel_(std::move(cancel)) {}
 
  protected:

@@ -2,17 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <exception>
 #include <memory>
+#include <new>
 #include <string>
 #include <thread>
 
 #include "common/error.h"
 #include "common/limits.h"
 #include "dsp/avx2.h"
-
-#include <cstdlib>
-#include <new>
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -409,7 +408,6 @@ void piptrackBins(PiptrackParams& p, int bins) {
   p.kHi = kHi;
 }
 
-
 double estimateTuning(const std::vector<float>& pitches, const std::vector<float>& mags, double resolution,
                       int binsPerOctave) {
   std::vector<float> pos;
@@ -446,8 +444,8 @@ double estimateTuning(const std::vector<float>& pitches, const std::vector<float
   return edges[best];
 }
 
-std::vector<float> zeroCrossingRate(const float* x, int64_t n, int frameLength, int hop, bool center,
-                                    double threshold, bool zeroPos) {
+std::vector<float> zeroCrossingRate(const float* x, int64_t n, int frameLength, int hop, bool center, double threshold,
+                                    bool zeroPos) {
   if (n <= 0) return {};
   const int64_t half = center ? frameLength / 2 : 0;
   const int64_t np = n + 2 * half;
@@ -577,8 +575,8 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
     const double fmax = p.fmax < 0 ? p.sr / 2.0 : p.fmax;
     SparseRows melFb;
     if (needMel) {
-      melFb = SparseRows::fromDense(melFilterbank(p.sr, p.stft.nFft, p.nMels, p.fmin, fmax, p.htk, p.melNorm),
-                                    p.nMels, bins);
+      melFb = SparseRows::fromDense(melFilterbank(p.sr, p.stft.nFft, p.nMels, p.fmin, fmax, p.htk, p.melNorm), p.nMels,
+                                    bins);
       out.nMels = p.nMels;
     }
     const std::vector<double> freqs = fftFrequencies(p.sr, p.stft.nFft);
@@ -609,10 +607,8 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
           const int cnt = static_cast<int>(std::min<int64_t>(4, t1 - t));
           if (!framer.packed()) framer.frames(x, n, t, cnt, spec4.data());
           for (int j = 0; j < cnt; ++j) {
-            if (framer.packed())
-              magnitudesPacked(framer.packedFrame(x, n, t + j), bins, mag.data(), pw.data());
-            else
-              magnitudes(spec4.data() + static_cast<size_t>(j) * bins, bins, mag.data(), pw.data());
+            if (framer.packed()) magnitudesPacked(framer.packedFrame(x, n, t + j), bins, mag.data(), pw.data());
+            else magnitudes(spec4.data() + static_cast<size_t>(j) * bins, bins, mag.data(), pw.data());
             piptrackFrame(pw.data(), bins, pp, tp[i], tm[i]);
           }
         }
@@ -781,8 +777,7 @@ FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, co
             out.bandwidth[t] = static_cast<float>(std::pow(acc / norm, 1.0 / p.bandwidthP));
           }
         }
-        if (p.rolloff)
-          out.rolloff[t] = static_cast<float>(rolloffFrame(magt, bins, freqs, p.rollPercent, rollBlocks));
+        if (p.rolloff) out.rolloff[t] = static_cast<float>(rolloffFrame(magt, bins, freqs, p.rollPercent, rollBlocks));
         if (storePower) {
           piptrackFrame(pwt, bins, pp, pitches, pitchMags);
         } else if (p.chroma) {

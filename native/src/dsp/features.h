@@ -85,7 +85,7 @@ struct FeatureSet {
   int64_t frames = 0;       // STFT frames
   int64_t frameFrames = 0;  // zcr/rms frames
   int nMels = 0, nMfcc = 0, nChroma = 0;
-  double tuning = 0.0;  // the tuning used for chroma (estimated or given)
+  double tuning = 0.0;                               // the tuning used for chroma (estimated or given)
   std::vector<float> melPower, melDb, mfcc, chroma;  // [n][frames]
   std::vector<float> centroid, bandwidth, rolloff;   // [frames]
   std::vector<float> zcr, rms;                       // [frameFrames]
@@ -114,8 +114,8 @@ double estimateTuning(const std::vector<float>& pitches, const std::vector<float
                       int binsPerOctave);
 
 // Time-domain features.
-std::vector<float> zeroCrossingRate(const float* x, int64_t n, int frameLength, int hop, bool center,
-                                    double threshold, bool zeroPos);
+std::vector<float> zeroCrossingRate(const float* x, int64_t n, int frameLength, int hop, bool center, double threshold,
+                                    bool zeroPos);
 std::vector<float> rmsFrames(const float* x, int64_t n, int frameLength, int hop, bool center, PadMode pad);
 
 }  // namespace de::dsp

@@ -107,7 +107,9 @@ float* PffftReal::alignedAlloc(size_t floats) { return static_cast<float*>(::ope
 void PffftReal::alignedFree(float* p) { ::operator delete(p); }
 void PffftReal::forward(const float*, float*) {}
 bool PffftComplex::supported(int) { return false; }
-PffftComplex::PffftComplex(int n) : n_(n) { throw Error(code::kInvalidArgument, "fft: pffft is not available on this CPU"); }
+PffftComplex::PffftComplex(int n) : n_(n) {
+  throw Error(code::kInvalidArgument, "fft: pffft is not available on this CPU");
+}
 PffftComplex::~PffftComplex() {}
 void PffftComplex::forward(const float*, float*) {}
 void PffftComplex::backward(const float*, float*) {}

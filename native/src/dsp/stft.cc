@@ -1,8 +1,8 @@
 #include "dsp/stft.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -39,9 +39,8 @@ void validateStftParams(const StftParams& p, const char* op) {
     throw Error(code::kInvalidArgument, o + ": nFft (" + std::to_string(p.nFft) + ") has the prime factor " +
                                             std::to_string(largest) + "; factors above 127 are not supported");
   if (p.winLength < 1 || p.winLength > p.nFft)
-    throw Error(code::kInvalidArgument,
-                o + ": winLength (" + std::to_string(p.winLength) + ") must be in [1, nFft=" +
-                    std::to_string(p.nFft) + "]");
+    throw Error(code::kInvalidArgument, o + ": winLength (" + std::to_string(p.winLength) +
+                                            ") must be in [1, nFft=" + std::to_string(p.nFft) + "]");
 }
 
 int64_t stftFrameCount(int64_t n, const StftParams& p) {
@@ -187,8 +186,8 @@ Spectrogram stft(const float* x, int64_t n, const StftParams& p, const CancelTok
   return s;
 }
 
-std::vector<float> istft(const std::complex<float>* spec, int bins, int64_t frames, const StftParams& p,
-                         int64_t length, const CancelToken* cancel) {
+std::vector<float> istft(const std::complex<float>* spec, int bins, int64_t frames, const StftParams& p, int64_t length,
+                         const CancelToken* cancel) {
   validateStftParams(p, "istft");
   if (bins != p.nFft / 2 + 1)
     throw Error(code::kInvalidArgument, "istft: bins (" + std::to_string(bins) + ") must be nFft/2 + 1 (" +
@@ -255,7 +254,7 @@ void requireFinite(const float* x, int64_t n, const char* op) {
     for (int64_t i = b; i < e; ++i) {
       if (!std::isfinite(x[i])) {
         throw Error(code::kNonFiniteSamples, std::string(op) + ": input contains a non-finite sample at index " +
-                                                  std::to_string(i) + " (NaN or infinity)");
+                                                 std::to_string(i) + " (NaN or infinity)");
       }
     }
   }

@@ -85,8 +85,8 @@ Spectrogram stft(const float* x, int64_t n, const StftParams& p, const CancelTok
 
 // librosa.istft: inverse FFT, window, overlap-add, divide by the window's squared sum where it
 // exceeds float "tiny". `length` < 0 means librosa's default length.
-std::vector<float> istft(const std::complex<float>* spec, int bins, int64_t frames, const StftParams& p,
-                         int64_t length, const CancelToken* cancel);
+std::vector<float> istft(const std::complex<float>* spec, int bins, int64_t frames, const StftParams& p, int64_t length,
+                         const CancelToken* cancel);
 
 // Throws DE_NON_FINITE_SAMPLES if any sample is NaN or infinite.
 void requireFinite(const float* x, int64_t n, const char* op);

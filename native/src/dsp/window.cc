@@ -45,8 +45,8 @@ std::vector<double> makeWindow(WindowType type, int length) {
 std::vector<double> padCenter(const std::vector<double>& win, int size) {
   const int len = static_cast<int>(win.size());
   if (len > size) {
-    throw Error(code::kInvalidArgument, "window: winLength (" + std::to_string(len) + ") must be <= nFft (" +
-                                            std::to_string(size) + ")");
+    throw Error(code::kInvalidArgument,
+                "window: winLength (" + std::to_string(len) + ") must be <= nFft (" + std::to_string(size) + ")");
   }
   std::vector<double> out(static_cast<size_t>(size), 0.0);
   const int lpad = (size - len) / 2;

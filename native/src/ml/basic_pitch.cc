@@ -39,8 +39,8 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
   // reached a double-to-int64 cast, which is undefined behaviour (found by fuzz_audio)
   for (const auto& f : {opt.minFrequency, opt.maxFrequency}) {
     if (f && !(*f > 0 && *f <= 1e6)) {
-      throw Error(code::kInvalidArgument, "basicPitch: minFrequency/maxFrequency (" + std::to_string(*f) +
-                                              ") must be in (0, 1e6] Hz");
+      throw Error(code::kInvalidArgument,
+                  "basicPitch: minFrequency/maxFrequency (" + std::to_string(*f) + ") must be in (0, 1e6] Hz");
     }
   }
   if (opt.minNoteLength < 0 || opt.energyTolerance < 0) {
@@ -151,7 +151,8 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
     int64_t i = s + 1;
     int64_t kc = 0;
     while (i < T - 1 && kc < tol) {
-      if (remaining[at(i, k)] < thr) ++kc; else kc = 0;
+      if (remaining[at(i, k)] < thr) ++kc;
+      else kc = 0;
       ++i;
     }
     i -= kc;
@@ -174,8 +175,13 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
     auto pull = [&](size_t node) {
       const size_t l = 2 * node, r = 2 * node + 1;
       // left wins ties: its indices are smaller
-      if (treeVal[r] > treeVal[l]) { treeVal[node] = treeVal[r]; treeIdx[node] = treeIdx[r]; }
-      else { treeVal[node] = treeVal[l]; treeIdx[node] = treeIdx[l]; }
+      if (treeVal[r] > treeVal[l]) {
+        treeVal[node] = treeVal[r];
+        treeIdx[node] = treeIdx[r];
+      } else {
+        treeVal[node] = treeVal[l];
+        treeIdx[node] = treeIdx[l];
+      }
     };
     auto refreshRow = [&](int64_t t) {
       double m = remaining[at(t, 0)];
@@ -216,7 +222,10 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
       if (!(best > thr)) break;
       int km = -1;
       for (int k = 0; k < kNotes; ++k) {
-        if (remaining[at(tm, k)] == best) { km = k; break; }
+        if (remaining[at(tm, k)] == best) {
+          km = k;
+          break;
+        }
       }
       if (km < 0) {
         refreshRow(tm);  // a stale row maximum: recompute it and pick again
@@ -227,7 +236,8 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
       int64_t i = tm + 1;
       int64_t kc = 0;
       while (i < T - 1 && kc < tol) {
-        if (remaining[at(i, km)] < thr) ++kc; else kc = 0;
+        if (remaining[at(i, km)] < thr) ++kc;
+        else kc = 0;
         zeroAroundAndRefresh(i, km);
         ++i;
       }
@@ -235,7 +245,8 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
       i = tm - 1;
       kc = 0;
       while (i > 0 && kc < tol) {
-        if (remaining[at(i, km)] < thr) ++kc; else kc = 0;
+        if (remaining[at(i, km)] < thr) ++kc;
+        else kc = 0;
         zeroAroundAndRefresh(i, km);
         --i;
       }
@@ -275,7 +286,10 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
         double best = -std::numeric_limits<double>::infinity();
         for (int f = f0; f < f1; ++f) {
           const double v = static_cast<double>(row[f]) * gauss[g0 + (f - f0)];
-          if (v > best) { best = v; arg = f - f0; }
+          if (v > best) {
+            best = v;
+            arg = f - f0;
+          }
         }
         ev.pitchBends.push_back(arg - shift);
       }
@@ -286,22 +300,29 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
 }
 
 void checkModel(const Session& session, const std::string& label) {
-  const std::string expected = std::string("expected input '") + kInputName + "' float32 [batch, 43844, 1] and outputs '" +
-                               kContourName + "' [batch, 172, 264] (contour), '" + kNoteName + "' [batch, 172, 88] (note), '" +
+  const std::string expected = std::string("expected input '") + kInputName +
+                               "' float32 [batch, 43844, 1] and outputs '" + kContourName +
+                               "' [batch, 172, 264] (contour), '" + kNoteName + "' [batch, 172, 88] (note), '" +
                                kOnsetName + "' [batch, 172, 88] (onset)";
-  auto fail = [&](const std::string& why) { throw Error(code::kModelInvalid, "basic-pitch model " + label + ": " + why + "; " + expected); };
+  auto fail = [&](const std::string& why) {
+    throw Error(code::kModelInvalid, "basic-pitch model " + label + ": " + why + "; " + expected);
+  };
   if (session.inputs().size() != 1 || session.inputs()[0].name != kInputName) fail("wrong input signature");
   const auto& in = session.inputs()[0];
   if (in.elementType != "float32") fail("input is " + in.elementType);
-  if (in.shape.size() != 3 || (in.shape[1] != kWindowSamples && in.shape[1] != -1) || (in.shape[2] != 1 && in.shape[2] != -1))
+  if (in.shape.size() != 3 || (in.shape[1] != kWindowSamples && in.shape[1] != -1) ||
+      (in.shape[2] != 1 && in.shape[2] != -1))
     fail("wrong input shape");
-  const std::pair<const char*, int64_t> outs[] = {{kContourName, kContourBins}, {kNoteName, kNotes}, {kOnsetName, kNotes}};
+  const std::pair<const char*, int64_t> outs[] = {
+      {kContourName, kContourBins}, {kNoteName, kNotes}, {kOnsetName, kNotes}};
   for (const auto& [name, bins] : outs) {
     const char* const wanted = name;  // C++17 lambdas cannot capture structured bindings (clang rejects it)
-    auto it = std::find_if(session.outputs().begin(), session.outputs().end(), [&](const TensorSpec& s) { return s.name == wanted; });
+    auto it = std::find_if(session.outputs().begin(), session.outputs().end(),
+                           [&](const TensorSpec& s) { return s.name == wanted; });
     if (it == session.outputs().end()) fail(std::string("missing output '") + name + "'");
     if (it->elementType != "float32") fail(std::string("output '") + name + "' is " + it->elementType);
-    if (it->shape.size() != 3 || (it->shape[1] != kWindowFrames && it->shape[1] != -1) || (it->shape[2] != bins && it->shape[2] != -1))
+    if (it->shape.size() != 3 || (it->shape[1] != kWindowFrames && it->shape[1] != -1) ||
+        (it->shape[2] != bins && it->shape[2] != -1))
       fail(std::string("output '") + name + "' has the wrong shape");
   }
 }
@@ -314,7 +335,8 @@ ModelOutput infer(const Session& session, const float* audio, int64_t n, const I
   const int64_t windows = (padded + kHopSamples - 1) / kHopSamples;
   const int64_t keep =
       options.legacyTrim
-          ? static_cast<int64_t>(std::floor(static_cast<double>(n) * (static_cast<double>(kAnnotationsFps) / kSampleRate)))
+          ? static_cast<int64_t>(
+                std::floor(static_cast<double>(n) * (static_cast<double>(kAnnotationsFps) / kSampleRate)))
           : static_cast<int64_t>(static_cast<double>(n) / kHopSamples * (kWindowFrames - kOverlapFrames));
   const int64_t olap = kOverlapFrames / 2;
   const int64_t kept = kWindowFrames - 2 * olap;  // 142
@@ -339,12 +361,14 @@ ModelOutput infer(const Session& session, const float* audio, int64_t n, const I
     }
     InputView view{kInputName, {nb, kWindowSamples, 1}, input.data(), input.size()};
     std::vector<Tensor> result = session.run({view}, names, cancel);
-    const std::pair<std::vector<float>*, int> dests[] = {{&out.contour, kContourBins}, {&out.note, kNotes}, {&out.onset, kNotes}};
+    const std::pair<std::vector<float>*, int> dests[] = {
+        {&out.contour, kContourBins}, {&out.note, kNotes}, {&out.onset, kNotes}};
     for (int o = 0; o < 3; ++o) {
       const Tensor& t = result[static_cast<size_t>(o)];
       const int bins = dests[o].second;
       if (t.shape.size() != 3 || t.shape[0] != nb || t.shape[1] != kWindowFrames || t.shape[2] != bins)
-        throw Error(code::kInferenceFailed, "basic-pitch: output '" + names[static_cast<size_t>(o)] + "' has an unexpected shape");
+        throw Error(code::kInferenceFailed,
+                    "basic-pitch: output '" + names[static_cast<size_t>(o)] + "' has an unexpected shape");
       for (int64_t b = 0; b < nb; ++b) {
         const int64_t base = (w0 + b) * kept;
         const int64_t rows = std::min<int64_t>(kept, out.frames - base);

@@ -15,11 +15,11 @@ namespace de::ml::basic_pitch {
 
 inline constexpr int kSampleRate = 22050;
 inline constexpr int kFftHop = 256;
-inline constexpr int kAnnotationsFps = 86;  // 22050 // 256, floored as in basic-pitch
+inline constexpr int kAnnotationsFps = 86;              // 22050 // 256, floored as in basic-pitch
 inline constexpr int kWindowSamples = 22050 * 2 - 256;  // 43844
 inline constexpr int kWindowFrames = 172;
 inline constexpr int kOverlapFrames = 30;
-inline constexpr int kOverlapSamples = kOverlapFrames * kFftHop;  // 7680
+inline constexpr int kOverlapSamples = kOverlapFrames * kFftHop;      // 7680
 inline constexpr int kHopSamples = kWindowSamples - kOverlapSamples;  // 36164
 inline constexpr int kNotes = 88;
 inline constexpr int kContourBins = 264;

@@ -27,7 +27,10 @@ struct Engine {
 class OpenWorker : public PromiseWorker {
  public:
   OpenWorker(Napi::Env env, napi::ModelSource model, std::string label, SessionOptions options)
-      : PromiseWorker(env, "basicPitchOpen"), model_(std::move(model)), label_(std::move(label)), options_(std::move(options)) {}
+      : PromiseWorker(env, "basicPitchOpen"),
+        model_(std::move(model)),
+        label_(std::move(label)),
+        options_(std::move(options)) {}
 
  protected:
   void Run() override {
@@ -87,7 +90,8 @@ bp::NoteOptions readNoteOptions(Napi::Env env, const Napi::Object& o, const std:
 Napi::Object notesToJs(Napi::Env env, const std::vector<bp::NoteEvent>& notes, bool withBends) {
   const size_t n = notes.size();
   auto sf = Napi::Int32Array::New(env, n), ef = Napi::Int32Array::New(env, n), pitch = Napi::Int32Array::New(env, n);
-  auto st = Napi::Float64Array::New(env, n), et = Napi::Float64Array::New(env, n), amp = Napi::Float64Array::New(env, n);
+  auto st = Napi::Float64Array::New(env, n), et = Napi::Float64Array::New(env, n),
+       amp = Napi::Float64Array::New(env, n);
   auto off = Napi::Int32Array::New(env, n + 1);
   size_t nb = 0;
   for (const auto& e : notes) nb += e.pitchBends.size();
@@ -142,7 +146,8 @@ class TranscribeWorker : public napi::ModelWorker {
       channels_ = a.channels;
       mono = bp::toModelRate(a.samples.data(), a.frames, a.channels, a.sampleRate, cancel_.get());
     } else {
-      mono = bp::toModelRate(pinned_.data, static_cast<int64_t>(pinned_.size) / channels_, channels_, sampleRate_, cancel_.get());
+      mono = bp::toModelRate(pinned_.data, static_cast<int64_t>(pinned_.size) / channels_, channels_, sampleRate_,
+                             cancel_.get());
     }
     samples_ = static_cast<int64_t>(mono.size());
     auto t1 = std::chrono::steady_clock::now();
@@ -217,14 +222,17 @@ Napi::Value BasicPitchTranscribe(const Napi::CallbackInfo& info) {
 
 class NotesWorker : public PromiseWorker {
  public:
-  NotesWorker(Napi::Env env, napi::PinnedFloats note, napi::PinnedFloats onset, napi::PinnedFloats contour, int64_t frames,
-              bp::NoteOptions options)
-      : PromiseWorker(env, "basicPitchNotes"), note_(std::move(note)), onset_(std::move(onset)), contour_(std::move(contour)), frames_(frames), options_(options) {}
+  NotesWorker(Napi::Env env, napi::PinnedFloats note, napi::PinnedFloats onset, napi::PinnedFloats contour,
+              int64_t frames, bp::NoteOptions options)
+      : PromiseWorker(env, "basicPitchNotes"),
+        note_(std::move(note)),
+        onset_(std::move(onset)),
+        contour_(std::move(contour)),
+        frames_(frames),
+        options_(options) {}
 
  protected:
-  void Run() override {
-    notes_ = bp::outputToNotes(note_.data, onset_.data, contour_.data, frames_, options_);
-  }
+  void Run() override { notes_ = bp::outputToNotes(note_.data, onset_.data, contour_.data, frames_, options_); }
   Napi::Value Result(Napi::Env env) override { return notesToJs(env, notes_, options_.includePitchBends); }
 
  private:
@@ -247,7 +255,8 @@ Napi::Value BasicPitchNotes(const Napi::CallbackInfo& info) {
       contour.size != static_cast<size_t>(frames) * bp::kContourBins)
     napi::throwInvalidArgument(env, op, "note/onset must be frames x 88 and contour frames x 264");
   Napi::Object opts = napi::objectArg(env, info, 1, op);
-  auto* worker = new NotesWorker(env, std::move(note), std::move(onset), std::move(contour), frames, readNoteOptions(env, opts, op));
+  auto* worker = new NotesWorker(env, std::move(note), std::move(onset), std::move(contour), frames,
+                                 readNoteOptions(env, opts, op));
   worker->Queue();
   return worker->Promise();
 }

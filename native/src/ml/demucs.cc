@@ -246,7 +246,8 @@ ModelInfo inspectModel(const Session& session, const std::vector<std::pair<std::
   if (names.empty()) {
     if (s == 4) names = kDefaultNames4;
     else if (s == 6) names = kDefaultNames6;
-    else for (int64_t i = 0; i < s; ++i) names.push_back("source" + std::to_string(i));
+    else
+      for (int64_t i = 0; i < s; ++i) names.push_back("source" + std::to_string(i));
   }
   info.sources = static_cast<int>(s);
   info.sourceNames = names;
@@ -335,7 +336,8 @@ void Spectral::inverse(const float* re, const float* im, int64_t stride, float* 
 std::vector<float> toModelInput(const float* interleaved, int64_t frames, int channels, double sampleRate,
                                 int64_t* outFrames, const CancelToken* cancel) {
   if (channels < 1) throw Error(code::kInvalidArgument, "demucs: audio has no channels");
-  if (frames < 2) throw Error(code::kInvalidArgument, "demucs: audio is too short (" + std::to_string(frames) + " frames)");
+  if (frames < 2)
+    throw Error(code::kInvalidArgument, "demucs: audio is too short (" + std::to_string(frames) + " frames)");
   // Demucs' convert_audio_channels: mono is duplicated, more than two channels keep the first two.
   const int keep = std::min(channels, kChannels);
   std::vector<float> kept(static_cast<size_t>(frames) * keep);
@@ -352,7 +354,8 @@ std::vector<float> toModelInput(const float* interleaved, int64_t frames, int ch
     return kept;
   }
   std::vector<float> stereo(static_cast<size_t>(n) * kChannels);
-  for (int64_t i = 0; i < n; ++i) stereo[static_cast<size_t>(2 * i)] = stereo[static_cast<size_t>(2 * i + 1)] = kept[static_cast<size_t>(i)];
+  for (int64_t i = 0; i < n; ++i)
+    stereo[static_cast<size_t>(2 * i)] = stereo[static_cast<size_t>(2 * i + 1)] = kept[static_cast<size_t>(i)];
   *outFrames = n;
   return stereo;
 }
@@ -368,7 +371,8 @@ Stems separate(const Session& session, const ModelInfo& model, const float* mix,
   for (int64_t i = 0; i < frames * kChannels; ++i) {
     if (!std::isfinite(mix[i])) throw Error(code::kNonFiniteSamples, "demucs: input has non-finite samples");
   }
-  if (!(options.overlap >= 0 && options.overlap < 1)) throw Error(code::kInvalidArgument, "demucs: overlap must be in [0, 1)");
+  if (!(options.overlap >= 0 && options.overlap < 1))
+    throw Error(code::kInvalidArgument, "demucs: overlap must be in [0, 1)");
   if (options.transitionPower < 1) throw Error(code::kInvalidArgument, "demucs: transitionPower must be >= 1");
   const int S = model.sources;
   const int64_t modelSeg = model.segment;
@@ -471,9 +475,8 @@ Stems separate(const Session& session, const ModelInfo& model, const float* mix,
           spectral.forward(m + c * modelSeg, re, im, T);
         }
       }
-      std::vector<InputView> inputs{
-          {model.mixName, {nb, kChannels, modelSeg}, mixIn.data(), mixSize * nb},
-          {model.specName, {nb, 2 * kChannels, kBins, T}, specIn.data(), specSize * nb}};
+      std::vector<InputView> inputs{{model.mixName, {nb, kChannels, modelSeg}, mixIn.data(), mixSize * nb},
+                                    {model.specName, {nb, 2 * kChannels, kBins, T}, specIn.data(), specSize * nb}};
       std::vector<Tensor> outs = session.run(inputs, {model.specOutName, model.timeOutName}, cancel);
       const Tensor& zOut = outs[0];
       const Tensor& tOut = outs[1];

@@ -19,7 +19,7 @@ inline constexpr int kSampleRate = 44100;
 inline constexpr int kChannels = 2;
 inline constexpr int kNfft = 4096;
 inline constexpr int kHop = 1024;
-inline constexpr int kBins = 2048;  // the Nyquist bin is dropped
+inline constexpr int kBins = 2048;                  // the Nyquist bin is dropped
 inline constexpr int64_t kDefaultSegment = 343980;  // int(Fraction(39, 5) * 44100)
 
 // What the model file says about itself, checked against the session's tensor shapes.
@@ -43,9 +43,9 @@ ModelInfo inspectModel(const Session& session, const std::vector<std::pair<std::
 struct SeparateOptions {
   double overlap = 0.25;
   double transitionPower = 1.0;
-  int shifts = 0;           // 0: no random shift (deterministic)
-  uint64_t seed = 0;        // for the shift offsets
-  int batch = 1;            // segments per session run (1 when the graph's batch is fixed at 1)
+  int shifts = 0;             // 0: no random shift (deterministic)
+  uint64_t seed = 0;          // for the shift offsets
+  int batch = 1;              // segments per session run (1 when the graph's batch is fixed at 1)
   double segmentSeconds = 0;  // 0: the model's segment; else shorter segments (zero-padded in the model)
 };
 

@@ -138,14 +138,16 @@ class SeparateWorker : public napi::ModelWorker {
         }
       };
     }
-    demucs::Stems stems = demucs::separate(*engine<Engine>().session, engine<Engine>().info, input, n, options_, cancel_.get(), report);
+    demucs::Stems stems =
+        demucs::separate(*engine<Engine>().session, engine<Engine>().info, input, n, options_, cancel_.get(), report);
     frames_ = stems.frames;
     out_ = std::move(stems.data);
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object out = Napi::Object::New(env);
     Napi::Array stems = Napi::Array::New(env, out_.size());
-    for (size_t i = 0; i < out_.size(); ++i) stems.Set(static_cast<uint32_t>(i), napi::toFloat32Array(env, std::move(out_[i])));
+    for (size_t i = 0; i < out_.size(); ++i)
+      stems.Set(static_cast<uint32_t>(i), napi::toFloat32Array(env, std::move(out_[i])));
     out.Set("stems", stems);
     out.Set("frames", Napi::Number::New(env, static_cast<double>(frames_)));
     out.Set("sourceSampleRate", Napi::Number::New(env, sourceRate_));

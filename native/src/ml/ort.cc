@@ -141,9 +141,8 @@ std::shared_ptr<Session> Session::create(const std::string& modelPath, const std
   self->label_ = modelPath.empty() ? std::string("in-memory model") : modelPath;
   OrtSessionOptions* so = nullptr;
   check(api->CreateSessionOptions(&so), code::kModelInvalid, "session options");
-  std::unique_ptr<OrtSessionOptions, void (*)(OrtSessionOptions*)> soGuard(so, [](OrtSessionOptions* p) {
-    api->ReleaseSessionOptions(p);
-  });
+  std::unique_ptr<OrtSessionOptions, void (*)(OrtSessionOptions*)> soGuard(
+      so, [](OrtSessionOptions* p) { api->ReleaseSessionOptions(p); });
   check(api->SetIntraOpNumThreads(so, std::max(1, options.intraOpThreads)), code::kInvalidArgument, "session options");
   check(api->SetInterOpNumThreads(so, std::max(1, options.interOpThreads)), code::kInvalidArgument, "session options");
   check(api->SetSessionGraphOptimizationLevel(so, ORT_ENABLE_ALL), code::kInvalidArgument, "session options");
@@ -189,9 +188,8 @@ std::vector<Tensor> Session::run(const std::vector<InputView>& inputs, const std
                                  const CancelToken* cancel) const {
   OrtMemoryInfo* memory = nullptr;
   check(api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &memory), code::kInferenceFailed, "run");
-  std::unique_ptr<OrtMemoryInfo, void (*)(OrtMemoryInfo*)> memGuard(memory, [](OrtMemoryInfo* p) {
-    api->ReleaseMemoryInfo(p);
-  });
+  std::unique_ptr<OrtMemoryInfo, void (*)(OrtMemoryInfo*)> memGuard(
+      memory, [](OrtMemoryInfo* p) { api->ReleaseMemoryInfo(p); });
 
   std::vector<OrtValue*> inputValues;
   std::vector<OrtValue*> outputValues(outputNames.size(), nullptr);
@@ -214,8 +212,8 @@ std::vector<Tensor> Session::run(const std::vector<InputView>& inputs, const std
       }
       OrtValue* value = nullptr;
       check(api->CreateTensorWithDataAsOrtValue(memory, const_cast<float*>(in.data), in.size * sizeof(float),
-                                                in.shape.data(), in.shape.size(),
-                                                ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &value),
+                                                in.shape.data(), in.shape.size(), ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT,
+                                                &value),
             code::kInvalidArgument, "run: input '" + in.name + "'");
       inputValues.push_back(value);
       inputNames.push_back(in.name.c_str());
@@ -226,9 +224,8 @@ std::vector<Tensor> Session::run(const std::vector<InputView>& inputs, const std
 
     OrtRunOptions* runOptions = nullptr;
     check(api->CreateRunOptions(&runOptions), code::kInferenceFailed, "run");
-    std::unique_ptr<OrtRunOptions, void (*)(OrtRunOptions*)> roGuard(runOptions, [](OrtRunOptions* p) {
-      api->ReleaseRunOptions(p);
-    });
+    std::unique_ptr<OrtRunOptions, void (*)(OrtRunOptions*)> roGuard(
+        runOptions, [](OrtRunOptions* p) { api->ReleaseRunOptions(p); });
     // A watcher thread turns an abort into RunOptions terminate, stopping a long inference.
     std::atomic<bool> finished{false};
     std::thread watcher;
@@ -270,12 +267,11 @@ std::vector<Tensor> Session::run(const std::vector<InputView>& inputs, const std
       api->ReleaseTensorTypeAndShapeInfo(info);
       check(shapeStatus, code::kInferenceFailed, "run: output shape");
       if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) {
-        throw Error(code::kModelInvalid, "run: output '" + outputNames[i] + "' is " + elementTypeName(type) +
-                                             ", expected float32");
+        throw Error(code::kModelInvalid,
+                    "run: output '" + outputNames[i] + "' is " + elementTypeName(type) + ", expected float32");
       }
       float* data = nullptr;
-      check(api->GetTensorMutableData(outputValues[i], reinterpret_cast<void**>(&data)), code::kInferenceFailed,
-            "run");
+      check(api->GetTensorMutableData(outputValues[i], reinterpret_cast<void**>(&data)), code::kInferenceFailed, "run");
       results[i].data.assign(data, data + count);
     }
     releaseAll();

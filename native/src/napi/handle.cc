@@ -40,7 +40,8 @@ void releaseIfIdle(const StatePtr& state) {
 }
 
 StatePtr stateArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const char* kind, const std::string& op) {
-  const std::string what = kind ? std::string("handle must be an open ") + kind + " handle" : "handle must be a model handle";
+  const std::string what =
+      kind ? std::string("handle must be an open ") + kind + " handle" : "handle must be a model handle";
   if (info.Length() <= i || !info[i].IsExternal()) throwInvalidArgument(env, op, what);
   auto ext = info[i].As<Napi::External<StatePtr>>();
   if (!ext.CheckTypeTag(&kHandleTag)) throwInvalidArgument(env, op, what);

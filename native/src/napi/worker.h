@@ -98,8 +98,7 @@ struct PinnedFloats {
   size_t size = 0;
 };
 
-inline PinnedFloats pinFloat32(Napi::Env env, const Napi::Value& value, const std::string& op,
-                               const char* what) {
+inline PinnedFloats pinFloat32(Napi::Env env, const Napi::Value& value, const std::string& op, const char* what) {
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
     throwInvalidArgument(env, op, std::string(what) + " must be a Float32Array");
   }
@@ -136,9 +135,9 @@ inline int64_t intField(Napi::Env env, const Napi::Object& obj, const char* key,
                         int64_t hi) {
   const double v = numberField(env, obj, key, op);
   if (!(v >= static_cast<double>(lo) && v <= static_cast<double>(hi)) || std::trunc(v) != v) {
-    throwInvalidArgument(env, op, std::string("option '") + key + "' (" + std::to_string(v) +
-                                      ") must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                                      "]");
+    throwInvalidArgument(env, op,
+                         std::string("option '") + key + "' (" + std::to_string(v) + ") must be an integer in [" +
+                             std::to_string(lo) + ", " + std::to_string(hi) + "]");
   }
   return static_cast<int64_t>(v);
 }
@@ -146,8 +145,9 @@ inline int64_t intField(Napi::Env env, const Napi::Object& obj, const char* key,
 inline double rateField(Napi::Env env, const Napi::Object& obj, const char* key, const std::string& op) {
   const double v = numberField(env, obj, key, op);
   if (!limits::plausibleRate(v)) {
-    throwInvalidArgument(env, op, std::string("option '") + key + "' (" + std::to_string(v) +
-                                      ") must be a sample rate within 1000..768000 Hz");
+    throwInvalidArgument(
+        env, op,
+        std::string("option '") + key + "' (" + std::to_string(v) + ") must be a sample rate within 1000..768000 Hz");
   }
   return v;
 }
@@ -156,8 +156,9 @@ inline double rangeField(Napi::Env env, const Napi::Object& obj, const char* key
                          double hi) {
   const double v = numberField(env, obj, key, op);
   if (!(v >= lo && v <= hi)) {
-    throwInvalidArgument(env, op, std::string("option '") + key + "' (" + std::to_string(v) + ") must be within [" +
-                                      std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    throwInvalidArgument(env, op,
+                         std::string("option '") + key + "' (" + std::to_string(v) + ") must be within [" +
+                             std::to_string(lo) + ", " + std::to_string(hi) + "]");
   }
   return v;
 }
@@ -172,7 +173,8 @@ inline std::string stringField(Napi::Env env, const Napi::Object& obj, const cha
   return v.As<Napi::String>().Utf8Value();
 }
 inline Napi::Object objectArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const std::string& op) {
-  if (info.Length() <= i || !info[i].IsObject()) throwInvalidArgument(env, op, "argument " + std::to_string(i) + " must be an object");
+  if (info.Length() <= i || !info[i].IsObject())
+    throwInvalidArgument(env, op, "argument " + std::to_string(i) + " must be an object");
   return info[i].As<Napi::Object>();
 }
 

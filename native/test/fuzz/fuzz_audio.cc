@@ -51,8 +51,15 @@ double num(FuzzedDataProvider& in, double lo, double hi) {
 
 int integer(FuzzedDataProvider& in, int lo, int hi) {
   if (in.ConsumeIntegralInRange<int>(0, 7) == 0) {
-    static const int table[] = {std::numeric_limits<int>::min(), -1, 0, 1, std::numeric_limits<int>::max(),
-                                1 << 16, (1 << 16) + 1, 1 << 20, (1 << 20) + 1};
+    static const int table[] = {std::numeric_limits<int>::min(),
+                                -1,
+                                0,
+                                1,
+                                std::numeric_limits<int>::max(),
+                                1 << 16,
+                                (1 << 16) + 1,
+                                1 << 20,
+                                (1 << 20) + 1};
     return table[in.ConsumeIntegralInRange<size_t>(0, sizeof(table) / sizeof(table[0]) - 1)];
   }
   return in.ConsumeIntegralInRange<int>(lo, hi);
@@ -114,7 +121,8 @@ de::beat::BeatParams beatParams(FuzzedDataProvider& in) {
 
 bool beatTooBig(int64_t n, const de::beat::BeatParams& p) {
   const double w = tempoWindow(p.tempo);
-  if (std::isfinite(w) && w > 0 && w <= de::beat::kMaxTempogramWindow && (static_cast<double>(n) + w) * w > kMaxWork) return true;
+  if (std::isfinite(w) && w > 0 && w <= de::beat::kMaxTempogramWindow && (static_cast<double>(n) + w) * w > kMaxWork)
+    return true;
   const double bpm = p.bpm > 0 ? p.bpm : 30.0;  // the slowest tempo the estimate can plausibly give
   const double fpb = p.tempo.sr / std::max(1, p.tempo.hopLength) * 60.0 / bpm;
   return std::isfinite(fpb) && fpb >= 1 && fpb <= (1 << 24) && static_cast<double>(n) * fpb * 3.0 > kMaxWork;
@@ -195,18 +203,23 @@ void fuzzFeatures(FuzzedDataProvider& in) {
   std::vector<float> x = signal(in, 16384, true);
   const int64_t n = static_cast<int64_t>(x.size());
   if (stftTooBig(n, p.stft)) return;
-  if (p.frameHop >= 1 && p.frameLength >= 1 && (static_cast<double>(n) / p.frameHop + 1) * std::min(p.frameLength, 1 << 16) > kMaxWork) return;
+  if (p.frameHop >= 1 && p.frameLength >= 1 &&
+      (static_cast<double>(n) / p.frameHop + 1) * std::min(p.frameLength, 1 << 16) > kMaxWork)
+    return;
   if (p.nMels >= 1 && p.nMels <= 4096 && p.stft.hopLength >= 1 &&
       (static_cast<double>(n) / p.stft.hopLength + 1) * p.nMels * 64 > kMaxWork) {
     return;
   }
   std::vector<float> env;
   if (onset) {
-    p.onMelDb = [&](const float* db, int bands, int64_t frames) { env = de::beat::onsetStrengthFromDb(db, bands, frames, op); };
+    p.onMelDb = [&](const float* db, int bands, int64_t frames) {
+      env = de::beat::onsetStrengthFromDb(db, bands, frames, op);
+    };
   }
   const de::dsp::FeatureSet f = de::dsp::computeFeatures(x.data(), n, p, nullptr);
   // as in fuzzOnsetFromDb: an uncentred envelope keeps the lag's padding (librosa does too)
-  if (onset && f.frames > 0 && static_cast<int64_t>(env.size()) != (op.center ? f.frames : std::max<int64_t>(f.frames, op.lag)))
+  if (onset && f.frames > 0 &&
+      static_cast<int64_t>(env.size()) != (op.center ? f.frames : std::max<int64_t>(f.frames, op.lag)))
     std::abort();
   if (p.mfcc && f.mfcc.size() != static_cast<size_t>(p.nMfcc) * f.frames) std::abort();
 }
@@ -241,7 +254,8 @@ void fuzzTempo(FuzzedDataProvider& in) {
   const de::beat::BeatParams p = beatParams(in);
   const std::vector<float> env = envelope(in);
   if (beatTooBig(static_cast<int64_t>(env.size()), p)) return;
-  const de::beat::TempoEstimate t = de::beat::estimateTempo(env.data(), static_cast<int64_t>(env.size()), p.tempo, nullptr);
+  const de::beat::TempoEstimate t =
+      de::beat::estimateTempo(env.data(), static_cast<int64_t>(env.size()), p.tempo, nullptr);
   (void)t;
 }
 

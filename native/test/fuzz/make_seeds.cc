@@ -22,7 +22,9 @@ struct VirtualBuffer {
 sf_count_t vLength(void* u) { return static_cast<sf_count_t>(static_cast<VirtualBuffer*>(u)->bytes.size()); }
 sf_count_t vSeek(sf_count_t off, int whence, void* u) {
   auto* b = static_cast<VirtualBuffer*>(u);
-  const sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? b->pos : static_cast<sf_count_t>(b->bytes.size());
+  const sf_count_t base = whence == SEEK_SET   ? 0
+                          : whence == SEEK_CUR ? b->pos
+                                               : static_cast<sf_count_t>(b->bytes.size());
   b->pos = base + off;
   return b->pos;
 }
