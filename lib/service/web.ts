@@ -175,6 +175,7 @@ async function refresh() {
 const drop = $('#drop');
 const picker = $('#file');
 drop.onclick = () => picker.click();
+drop.onkeydown = (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); picker.click(); } };
 picker.onchange = () => { for (const f of picker.files) upload(f); picker.value = ''; };
 drop.ondragover = (e) => { e.preventDefault(); drop.classList.add('over'); };
 drop.ondragleave = () => drop.classList.remove('over');
