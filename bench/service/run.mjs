@@ -96,9 +96,13 @@ async function waitFor(proc, pattern, ms = 30_000) {
 /** Peak RSS (VmHWM) of a process and its descendants, sampled until stopped; MiB by pid. */
 function rssSampler(rootPids, label) {
   const peaks = new Map();
+  const cpu = new Map();
   const read = (pid) => {
     try {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      // utime + stime (fields 14, 15) in clock ticks of 1/100 s.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      cpu.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
       return m ? Number(m[1]) / 1024 : 0;
     } catch {
       return null;
@@ -128,6 +132,12 @@ function rssSampler(rootPids, label) {
       sample();
       clearInterval(timer);
       return peaks;
+    },
+    /** CPU seconds by label, as last sampled. */
+    cpuByLabel() {
+      const out = new Map();
+      for (const [pid, secs] of cpu) out.set(label(pid), (out.get(label(pid)) ?? 0) + secs);
+      return out;
     },
   };
 }
@@ -242,7 +252,10 @@ async function runService(mode, clips) {
     await waitFor(redis, /Ready to accept connections/);
     args.push('--redis', `redis://127.0.0.1:${port}`);
     for (let i = 0; i < WORKERS; i++) {
-      const w = start(process.execPath, [CLI, 'worker', '--redis', `redis://127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'WARNING']);
+      // Several workers on one machine split its cores, as docs/service.md says to.
+      const cores = String(Math.max(1, Math.floor(cpus().length / WORKERS)));
+      // …and run below the API's priority (nice), as the embedded queue does with its workers.
+      const w = start('nice', ['-n', '10', process.execPath, CLI, 'worker', '--redis', `redis://127.0.0.1:${port}`, '--data-dir', dataDir, '--cores', cores, '--log-level', 'WARNING']);
       workers.push(w);
     }
   } else {
@@ -277,13 +290,14 @@ async function runService(mode, clips) {
   const wall = (performance.now() - t0) / 1000;
   const latency = await probe.stop();
   const peaks = rss.stop();
+  const cpuSeconds = rss.cpuByLabel();
   const result = await audit(url, dataDir, ids);
   server.child.kill('SIGTERM');
   for (const w of workers) w.child.kill('SIGTERM');
   await sleep(1500);
   redis?.child.kill('SIGTERM');
   await sleep(300);
-  return { mode, wall, completed: c.completed ?? 0, latency, peaks, ...result };
+  return { mode, wall, completed: c.completed ?? 0, latency, peaks, cpuSeconds, ...result };
 }
 
 async function runBatch(files) {
@@ -298,9 +312,10 @@ async function runBatch(files) {
   const code = await new Promise((resolve) => proc.child.on('exit', resolve));
   const wall = (performance.now() - t0) / 1000;
   const peaks = rss.stop();
+  const cpuSeconds = rss.cpuByLabel();
   if (code !== 0) throw new Error(`batch failed (${code}):\n${proc.output().slice(-2000)}`);
   const completed = existsSync(join(out, 'analysis')) ? readdirSync(join(out, 'analysis')).length : 0;
-  return { mode: 'batch', wall, completed, peaks };
+  return { mode: 'batch', wall, completed, peaks, cpuSeconds };
 }
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -347,6 +362,8 @@ for (const r of rows) {
   );
 }
 const bad = rows.filter((r) => r.mode !== 'batch' && (r.lost > 0 || r.duplicated > 0 || r.completed < COUNT));
+console.log('\nCPU seconds by process kind (utime + stime):');
+for (const r of rows) console.log(`  ${r.mode}: ${[...r.cpuSeconds.entries()].map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
 if (bad.length) {
   console.log(`\nFAILED: lost, duplicated or unfinished jobs in ${bad.map((r) => r.mode).join(', ')}`);
   process.exitCode = 1;

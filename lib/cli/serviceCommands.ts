@@ -29,12 +29,14 @@ interface ServeFlags extends LogFlags {
   jobs?: number;
   attempts: number;
   grace: number;
+  retentionDays: number;
 }
 
 interface WorkerFlags extends LogFlags {
   redis: string;
   dataDir: string;
   concurrency: number;
+  cores?: number;
   grace: number;
   lockDuration: number;
   stalledInterval: number;
@@ -81,6 +83,7 @@ export function addServiceCommands(program: Command): void {
       .option('--input-root <dir>', 'allow JSON {"path": …} submissions of files under this folder')
       .option('-j, --jobs <n>', 'embedded mode: songs at once, each in its own worker process (default: half the cores)', intArg)
       .option('--attempts <n>', 'attempts per job for retryable failures', intArg, 3)
+      .option('--retention-days <days>', 'Redis mode: how long Redis keeps finished jobs (their job.json stays in the data folder)', floatArg, 7)
       .option('--grace <seconds>', 'on SIGTERM, how long running songs may take to finish before they are handed back', floatArg, 30),
   ).action(async (flags: ServeFlags) => {
     const log = loggerFor(flags, 'didactic-engine.serve');
@@ -102,6 +105,7 @@ export function addServiceCommands(program: Command): void {
       logger: log,
       workerLogLevel: flags.logLevel === 'DEBUG' ? 'DEBUG' : 'WARNING',
       attempts: flags.attempts,
+      retentionSeconds: flags.retentionDays * 24 * 3600,
     });
     const queueText = service.mode === 'redis' ? `BullMQ on ${redactUrl(flags.redis!)}` : `embedded queue, ${plan.jobs} worker process(es)`;
     process.stdout.write(
@@ -121,6 +125,7 @@ export function addServiceCommands(program: Command): void {
       .requiredOption('--redis <url>', 'the Redis the server queues on')
       .requiredOption('--data-dir <dir>', 'the data folder shared with the server (same path on every machine)')
       .option('--concurrency <n>', 'songs at once in this process', intArg, 1)
+      .option('--cores <n>', 'cores this worker may use, split between its songs (default: all; give each of several workers on one machine its share)', intArg)
       .option('--grace <seconds>', 'on SIGTERM, how long running songs may take to finish before they are handed back', floatArg, 30)
       .option('--lock-duration <seconds>', 'a job whose worker stops renewing its lock for this long is taken over by another worker', floatArg, 30)
       .option('--stalled-interval <seconds>', 'how often this worker looks for jobs of dead workers', floatArg, 30),
@@ -128,7 +133,8 @@ export function addServiceCommands(program: Command): void {
     const log = loggerFor(flags, 'didactic-engine.worker');
     const { startRedisWorker } = await import('../service/redis.js');
     const { LocalJobStorage } = await import('../service/storage.js');
-    process.env.UV_THREADPOOL_SIZE ??= String(planConcurrency({ jobs: flags.concurrency }).uvThreadpoolSize);
+    const plan = planConcurrency({ jobs: flags.concurrency, cores: flags.cores });
+    process.env.UV_THREADPOOL_SIZE ??= String(plan.uvThreadpoolSize);
     const storage = new LocalJobStorage(flags.dataDir);
     await storage.init();
     const handle = await startRedisWorker({
@@ -136,6 +142,7 @@ export function addServiceCommands(program: Command): void {
       storage,
       logger: log,
       concurrency: flags.concurrency,
+      plan,
       lockDurationMs: flags.lockDuration * 1000,
       stalledIntervalMs: flags.stalledInterval * 1000,
     });

@@ -15,9 +15,11 @@ import {
   DONE_PROGRESS,
   isRetryableJobCode,
   QUEUED_PROGRESS,
+  toStatus,
   type JobFailure,
   type JobOutcome,
   type JobProgress,
+  type JobRecord,
   type JobSpec,
   type JobState,
   type JobStatus,
@@ -37,18 +39,6 @@ export type ChildMessage =
   | { type: 'done'; id: string; outcome: JobOutcome }
   | { type: 'failed'; id: string; failure: JobFailure };
 
-/** What `job.json` holds. */
-interface JobRecord {
-  spec: JobSpec;
-  state: JobState;
-  progress: JobProgress;
-  attempts: number;
-  startedAt?: string;
-  finishedAt?: string;
-  outcome?: JobOutcome;
-  failure?: JobFailure;
-}
-
 /** Options of EmbeddedQueue: storage, the run plan (worker processes = plan.jobs), retries (attempts, backoff in ms). */
 export interface EmbeddedQueueOptions {
   storage: JobStorage;
@@ -62,6 +52,11 @@ export interface EmbeddedQueueOptions {
   attempts?: number;
   /** First retry delay; doubles per attempt (default 2000 ms). */
   backoffMs?: number;
+  /**
+   * Finished jobs whose records stay in memory (default 10 000); older ones are read from their
+   * `job.json` when asked for, so memory stays bounded however many jobs a server has run.
+   */
+  finishedInMemory?: number;
 }
 
 /** The compiled worker entry (tests that import the TypeScript sources still fork the built file). */
@@ -95,15 +90,19 @@ export class EmbeddedQueue implements JobQueue {
   readonly #finishedListeners: Array<(status: JobStatus) => void> = [];
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #cancelling = new Set<string>();
+  /** Finished jobs held in memory, oldest first, and how many finished jobs there are in all. */
+  readonly #finishedOrder: string[] = [];
+  readonly #finishedCounts = { completed: 0, failed: 0 };
   #closing = false;
 
   constructor(options: EmbeddedQueueOptions) {
-    this.#o = { attempts: 3, backoffMs: 2000, workerLogLevel: null, ...options };
+    this.#o = { attempts: 3, backoffMs: 2000, workerLogLevel: null, finishedInMemory: 10_000, ...options };
     this.#slots = Array.from({ length: Math.max(1, options.plan.jobs) }, () => new WorkerSlot());
   }
 
   /** Loads the jobs of an earlier run (unfinished ones are queued again) and starts the workers. */
   async start(): Promise<void> {
+    const finished: Array<[string, JobRecord]> = [];
     for (const id of await this.#o.storage.listJobIds()) {
       const record = await this.#o.storage.readRecord<JobRecord>(id);
       if (!record?.spec) continue;
@@ -111,8 +110,16 @@ export class EmbeddedQueue implements JobQueue {
         record.state = 'queued';
         record.progress = QUEUED_PROGRESS;
         this.#pending.push(id);
+        this.#records.set(id, record);
+      } else {
+        this.#finishedCounts[record.state]++;
+        finished.push([id, record]);
       }
+    }
+    finished.sort((a, b) => (a[1].finishedAt ?? '').localeCompare(b[1].finishedAt ?? ''));
+    for (const [id, record] of finished.slice(-this.#o.finishedInMemory)) {
       this.#records.set(id, record);
+      this.#finishedOrder.push(id);
     }
     this.#pending.sort((a, b) => this.#records.get(a)!.spec.submittedAt.localeCompare(this.#records.get(b)!.spec.submittedAt));
     for (const slot of this.#slots) this.#spawn(slot);
@@ -224,6 +231,13 @@ export class EmbeddedQueue implements JobQueue {
     const status = toStatus(record);
     this.#notify(id, record);
     for (const listener of this.#finishedListeners) listener(status);
+    this.#finishedCounts[state]++;
+    this.#finishedOrder.push(id);
+    while (this.#finishedOrder.length > this.#o.finishedInMemory) {
+      const old = this.#finishedOrder.shift()!;
+      const oldRecord = this.#records.get(old);
+      if (oldRecord && (oldRecord.state === 'completed' || oldRecord.state === 'failed')) this.#records.delete(old);
+    }
   }
 
   #dispatch(): void {
@@ -278,8 +292,14 @@ export class EmbeddedQueue implements JobQueue {
 
   /** See JobQueue.status. */
   async status(id: string): Promise<JobStatus | null> {
-    const record = this.#records.get(id);
+    const record = this.#records.get(id) ?? (await this.#finishedOnDisk(id));
     return record ? toStatus(record) : null;
+  }
+
+  /** A finished job no longer held in memory. */
+  async #finishedOnDisk(id: string): Promise<JobRecord | null> {
+    const record = await this.#o.storage.readRecord<JobRecord>(id);
+    return record?.spec && (record.state === 'completed' || record.state === 'failed') ? record : null;
   }
 
   async list(limit: number): Promise<JobStatus[]> {
@@ -290,7 +310,7 @@ export class EmbeddedQueue implements JobQueue {
   }
 
   async cancel(id: string): Promise<CancelOutcome | null> {
-    const record = this.#records.get(id);
+    const record = this.#records.get(id) ?? (await this.#finishedOnDisk(id));
     if (!record) return null;
     if (record.state === 'running') {
       const slot = this.#slots.find((s) => s.jobId === id);
@@ -301,6 +321,11 @@ export class EmbeddedQueue implements JobQueue {
     const wasQueued = record.state === 'queued';
     const at = this.#pending.indexOf(id);
     if (at >= 0) this.#pending.splice(at, 1);
+    if (record.state === 'completed' || record.state === 'failed') {
+      this.#finishedCounts[record.state]--;
+      const i = this.#finishedOrder.indexOf(id);
+      if (i >= 0) this.#finishedOrder.splice(i, 1);
+    }
     this.#records.delete(id);
     await this.#o.storage.remove(id);
     return wasQueued ? 'removed' : 'deleted';
@@ -308,8 +333,8 @@ export class EmbeddedQueue implements JobQueue {
 
   /** See JobQueue.counts. */
   async counts(): Promise<Record<JobState, number>> {
-    const counts: Record<JobState, number> = { queued: 0, running: 0, completed: 0, failed: 0 };
-    for (const record of this.#records.values()) counts[record.state]++;
+    const counts: Record<JobState, number> = { queued: 0, running: 0, ...this.#finishedCounts };
+    for (const record of this.#records.values()) if (record.state === 'queued' || record.state === 'running') counts[record.state]++;
     return counts;
   }
 
@@ -369,23 +394,4 @@ export class EmbeddedQueue implements JobQueue {
       ),
     );
   }
-}
-
-function toStatus(record: JobRecord): JobStatus {
-  const status: JobStatus = {
-    id: record.spec.id,
-    song_id: record.spec.songId,
-    state: record.state,
-    progress: record.progress,
-    submitted_at: record.spec.submittedAt,
-    attempts: record.attempts,
-  };
-  if (record.startedAt) status.started_at = record.startedAt;
-  if (record.finishedAt && (record.state === 'completed' || record.state === 'failed')) status.finished_at = record.finishedAt;
-  if (record.state === 'completed' && record.outcome) {
-    const o = record.outcome;
-    status.result = { summary: o.summary, degraded: o.degraded, degraded_reasons: o.degradedReasons, files: o.files };
-  }
-  if (record.state === 'failed' && record.failure) status.error = record.failure;
-  return status;
 }

@@ -138,5 +138,51 @@ export class ProgressTracker {
   }
 }
 
+/**
+ * Progress worth sending on: the first report, then at most one every `intervalMs` (a short song
+ * passes its eleven steps in a fraction of a second; each report is an IPC message or a Redis write).
+ */
+export function throttledProgress(send: (progress: JobProgress) => void, intervalMs = 250): (progress: JobProgress) => void {
+  let lastAt = -Infinity;
+  return (progress) => {
+    const now = performance.now();
+    if (now - lastAt < intervalMs) return;
+    lastAt = now;
+    send(progress);
+  };
+}
+
 export const QUEUED_PROGRESS: JobProgress = { step: 'queued', fraction: 0 };
 export const DONE_PROGRESS: JobProgress = { step: 'done', fraction: 1 };
+
+/** What `job.json` holds. */
+export interface JobRecord {
+  spec: JobSpec;
+  state: JobState;
+  progress: JobProgress;
+  attempts: number;
+  startedAt?: string;
+  finishedAt?: string;
+  outcome?: JobOutcome;
+  failure?: JobFailure;
+}
+
+/** The status document of a record. */
+export function toStatus(record: JobRecord): JobStatus {
+  const status: JobStatus = {
+    id: record.spec.id,
+    song_id: record.spec.songId,
+    state: record.state,
+    progress: record.progress,
+    submitted_at: record.spec.submittedAt,
+    attempts: record.attempts,
+  };
+  if (record.startedAt) status.started_at = record.startedAt;
+  if (record.finishedAt && (record.state === 'completed' || record.state === 'failed')) status.finished_at = record.finishedAt;
+  if (record.state === 'completed' && record.outcome) {
+    const o = record.outcome;
+    status.result = { summary: o.summary, degraded: o.degraded, degraded_reasons: o.degradedReasons, files: o.files };
+  }
+  if (record.state === 'failed' && record.failure) status.error = record.failure;
+  return status;
+}

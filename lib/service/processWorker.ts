@@ -6,7 +6,7 @@
 import type { RunPlan } from '../pipeline/concurrency.js';
 import { ModelCache } from '../pipeline/models.js';
 import { jsonLogger, prefixedLogger, silentLogger, type Logger } from '../util/logger.js';
-import { failureOf, type JobProgress, type JobSpec } from './jobs.js';
+import { failureOf, throttledProgress, type JobSpec } from './jobs.js';
 import type { ChildMessage, ParentMessage } from './embedded.js';
 import { runJob } from './runner.js';
 import { LocalJobStorage } from './storage.js';
@@ -41,7 +41,6 @@ async function run(spec: JobSpec): Promise<void> {
   if (!deps) throw new Error('worker not initialised');
   const controller = new AbortController();
   running.set(spec.id, controller);
-  let last: JobProgress | null = null;
   try {
     const logger = prefixedLogger(deps.logger, `[job ${spec.id}] `);
     const outcome = await runJob(
@@ -49,12 +48,7 @@ async function run(spec: JobSpec): Promise<void> {
       { storage: deps.storage, models: deps.models, plan: deps.plan, logger },
       {
         signal: controller.signal,
-        onProgress: (progress) => {
-          // A step change or a 1 % move: enough for a progress bar, little IPC.
-          if (last && last.step === progress.step && progress.fraction - last.fraction < 0.01) return;
-          last = progress;
-          send({ type: 'progress', id: spec.id, progress });
-        },
+        onProgress: throttledProgress((progress) => send({ type: 'progress', id: spec.id, progress })),
       },
     );
     send({ type: 'done', id: spec.id, outcome });

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 
 import { DidacticError } from '../errors.js';
 
-import { planConcurrency } from '../pipeline/concurrency.js';
+import { planConcurrency, type RunPlan } from '../pipeline/concurrency.js';
 import { ModelCache } from '../pipeline/models.js';
 import { prefixedLogger, type Logger } from '../util/logger.js';
 import {
@@ -22,8 +22,12 @@ import {
   failureOf,
   isRetryableJobCode,
   QUEUED_PROGRESS,
+  throttledProgress,
+  toStatus,
+  type JobFailure,
   type JobOutcome,
   type JobProgress,
+  type JobRecord,
   type JobSpec,
   type JobState,
   type JobStatus,
@@ -64,6 +68,11 @@ export interface RedisQueueOptions {
   attempts?: number;
   /** First retry delay, doubling per attempt (default 2000 ms). */
   backoffMs?: number;
+  /**
+   * How long Redis keeps a finished job (default 7 days); after that its status is read from the
+   * `job.json` the worker wrote into the job's folder, so Redis memory stays bounded.
+   */
+  retentionSeconds?: number;
 }
 
 function stateOf(bull: string): JobState | null {
@@ -112,7 +121,7 @@ export class RedisQueue implements JobQueue {
   readonly #finishedListeners: Array<(status: JobStatus) => void> = [];
 
   constructor(options: RedisQueueOptions) {
-    this.#o = { attempts: 3, backoffMs: 2000, ...options };
+    this.#o = { attempts: 3, backoffMs: 2000, retentionSeconds: 7 * 24 * 3600, ...options };
     this.#queue = new Queue<JobSpec, JobOutcome>(QUEUE_NAME, { connection: redisConnection(options.url, true) });
     this.#events = new QueueEvents(QUEUE_NAME, { connection: redisConnection(options.url) });
     this.#publisher = redisConnection(options.url, true);
@@ -154,10 +163,14 @@ export class RedisQueue implements JobQueue {
 
   /** See JobQueue.status. @throws DidacticError DE_UNAVAILABLE when Redis does not answer */
   async status(id: string): Promise<JobStatus | null> {
-    return orUnavailable(async () => {
+    const live = await orUnavailable(async () => {
       const job = await this.#queue.getJob(id);
       return job ? statusOf(job) : null;
     });
+    if (live) return live;
+    // Past Redis' retention: the record the worker left in the job's folder.
+    const record = await this.#o.storage.readRecord<JobRecord>(id);
+    return record?.spec ? toStatus(record) : null;
   }
 
   async list(limit: number): Promise<JobStatus[]> {
@@ -176,7 +189,11 @@ export class RedisQueue implements JobQueue {
 
   async #cancel(id: string): Promise<CancelOutcome | null> {
     const job = await this.#queue.getJob(id);
-    if (!job) return null;
+    if (!job) {
+      if (!(await this.#o.storage.readRecord<JobRecord>(id))) return null;
+      await this.#o.storage.remove(id);
+      return 'deleted';
+    }
     const state = stateOf(await job.getState());
     if (state === 'running') {
       await this.#publisher.publish(CANCEL_CHANNEL, id);
@@ -242,6 +259,8 @@ export interface RedisWorkerOptions {
   logger: Logger;
   /** Songs at once in this process (default 1). */
   concurrency?: number;
+  /** The songs' threads (default: planConcurrency({ jobs: concurrency }), i.e. the whole machine). */
+  plan?: RunPlan;
   /** How long a job's lock lives without renewal before another worker may take it (default 30 s). */
   lockDurationMs?: number;
   /** How often this worker looks for stalled jobs of dead workers (default 30 s). */
@@ -261,7 +280,7 @@ export interface RedisWorkerHandle {
  */
 export async function startRedisWorker(options: RedisWorkerOptions): Promise<RedisWorkerHandle> {
   const concurrency = Math.max(1, options.concurrency ?? 1);
-  const plan = planConcurrency({ jobs: concurrency });
+  const plan = options.plan ?? planConcurrency({ jobs: concurrency });
   const models = new ModelCache();
   const log = options.logger;
   let handingBack = false;
@@ -269,19 +288,27 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
   const processor = async (job: Job<JobSpec, JobOutcome>, token?: string, signal?: AbortSignal): Promise<JobOutcome> => {
     const spec = job.data;
     let last: JobProgress | null = null;
+    const startedAt = new Date().toISOString();
+    // The final state also goes into the job's folder: it outlives Redis' retention of the job.
+    const record = async (state: 'completed' | 'failed', result: { outcome?: JobOutcome; failure?: JobFailure }) => {
+      const progress = state === 'completed' ? DONE_PROGRESS : { step: 'failed', fraction: last?.fraction ?? 0 };
+      const finished: JobRecord = { spec, state, progress, attempts: job.attemptsMade + 1, startedAt, finishedAt: new Date().toISOString(), ...result };
+      await options.storage.writeRecord(spec.id, finished).catch((err: Error) => log.warn(`Job ${spec.id}: could not write its record: ${err.message}`));
+    };
     try {
-      return await runJob(
+      const outcome = await runJob(
         spec,
         { storage: options.storage, models, plan, logger: prefixedLogger(log, `[job ${spec.id}] `) },
         {
           signal,
-          onProgress: (progress) => {
-            if (last && last.step === progress.step && progress.fraction - last.fraction < 0.01) return;
+          onProgress: throttledProgress((progress) => {
             last = progress;
             void job.updateProgress(progress).catch(() => {});
-          },
+          }),
         },
       );
+      await record('completed', { outcome });
+      return outcome;
     } catch (err) {
       const failure = failureOf(err);
       if (handingBack && failure.code === 'DE_ABORTED' && token) {
@@ -290,6 +317,8 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
         throw new DelayedError();
       }
       log.warn(`Job ${spec.id} attempt ${job.attemptsMade + 1} failed: ${encodeFailure(failure)}`);
+      const final = !isRetryableJobCode(failure.code) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (final) await record('failed', { failure });
       if (!isRetryableJobCode(failure.code)) throw new UnrecoverableError(encodeFailure(failure));
       throw new Error(encodeFailure(failure));
     }

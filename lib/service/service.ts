@@ -31,6 +31,8 @@ export interface ServiceOptions {
   workerLogLevel?: LogLevel | null;
   attempts?: number;
   backoffMs?: number;
+  /** Redis mode: seconds Redis keeps a finished job (default 7 days). */
+  retentionSeconds?: number;
   /** Extra routes on the same server (the web page). */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -56,7 +58,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   await storage.init();
   let queue: EmbeddedQueue | RedisQueue;
   if (options.redisUrl) {
-    queue = new RedisQueue({ url: options.redisUrl, storage, logger: options.logger, attempts: options.attempts, backoffMs: options.backoffMs });
+    queue = new RedisQueue({
+      url: options.redisUrl,
+      storage,
+      logger: options.logger,
+      attempts: options.attempts,
+      backoffMs: options.backoffMs,
+      retentionSeconds: options.retentionSeconds,
+    });
     await queue.start();
   } else {
     queue = new EmbeddedQueue({
