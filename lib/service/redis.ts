@@ -155,8 +155,10 @@ export class RedisQueue implements JobQueue {
         jobId: spec.id,
         attempts: this.#o.attempts,
         backoff: { type: 'exponential', delay: this.#o.backoffMs },
-        removeOnComplete: false,
-        removeOnFail: false,
+        // Bounded Redis memory: finished jobs go after the retention (BullMQ counts whole seconds);
+        // their job.json in the data folder answers from then on.
+        removeOnComplete: { age: Math.max(1, Math.round(this.#o.retentionSeconds)) },
+        removeOnFail: { age: Math.max(1, Math.round(this.#o.retentionSeconds)) },
       }),
     );
   }

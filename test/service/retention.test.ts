@@ -64,8 +64,8 @@ describe('bounded job records', () => {
     const clip = await writeClip(join(tmp, 'r.wav'), 2);
     const redis = await startRedis(join(tmp, 'redis'));
     const dataDir = join(tmp, 'redis-data');
-    // About 1.7 s of retention: BullMQ drops old finished jobs when later ones finish.
-    const server = await startServe(['--redis', redis.url, '--data-dir', dataDir, '--retention-days', '0.00002']);
+    // One second of retention: BullMQ drops old finished jobs when later ones finish.
+    const server = await startServe(['--redis', redis.url, '--data-dir', dataDir, '--retention-days', String(1 / 86400)]);
     await startWorker(['--redis', redis.url, '--data-dir', dataDir]);
     const config = JSON.stringify(FAST_CONFIG);
     await submit(server.url, clip, { id: 'kept-1', config });
