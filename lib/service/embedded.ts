@@ -90,6 +90,7 @@ export class EmbeddedQueue implements JobQueue {
   readonly #finishedListeners: Array<(status: JobStatus) => void> = [];
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #cancelling = new Set<string>();
+  readonly #writes = new Map<string, Promise<void>>();
   /** Finished jobs held in memory, oldest first, and how many finished jobs there are in all. */
   readonly #finishedOrder: string[] = [];
   readonly #finishedCounts = { completed: 0, failed: 0 };
@@ -222,12 +223,17 @@ export class EmbeddedQueue implements JobQueue {
   }
 
   async #finish(id: string, record: JobRecord, state: 'completed' | 'failed', result: { outcome?: JobOutcome; failure?: JobFailure }): Promise<void> {
-    record.state = state;
-    record.finishedAt = new Date().toISOString();
-    record.progress = state === 'completed' ? DONE_PROGRESS : { ...record.progress, step: 'failed' };
-    record.outcome = result.outcome;
-    record.failure = result.failure;
-    await this.#persist(id, record);
+    const final: JobRecord = {
+      ...record,
+      state,
+      finishedAt: new Date().toISOString(),
+      progress: state === 'completed' ? DONE_PROGRESS : { ...record.progress, step: 'failed' },
+      outcome: result.outcome,
+      failure: result.failure,
+    };
+    // On disk first: a client that sees the job finished finds its job.json finished too.
+    await this.#persist(id, record, final);
+    Object.assign(record, final);
     const status = toStatus(record);
     this.#notify(id, record);
     for (const listener of this.#finishedListeners) listener(status);
@@ -267,12 +273,21 @@ export class EmbeddedQueue implements JobQueue {
     this.#timers.add(timer);
   }
 
-  async #persist(id: string, record: JobRecord): Promise<void> {
-    try {
-      if (this.#records.get(id) === record) await this.#o.storage.writeRecord(id, record);
-    } catch (err) {
-      this.#o.logger.error(`Could not save the record of job ${id}: ${(err as Error).message}`);
-    }
+  /**
+   * Writes the job's record as it is now (`content` overrides what is written). Writes of one job
+   * are chained, so an earlier state never lands after a later one.
+   */
+  #persist(id: string, record: JobRecord, content: JobRecord = record): Promise<void> {
+    if (this.#records.get(id) !== record) return Promise.resolve();
+    const snapshot = structuredClone(content);
+    const next = (this.#writes.get(id) ?? Promise.resolve())
+      .then(() => this.#o.storage.writeRecord(id, snapshot))
+      .catch((err: Error) => this.#o.logger.error(`Could not save the record of job ${id}: ${err.message}`));
+    this.#writes.set(id, next);
+    void next.finally(() => {
+      if (this.#writes.get(id) === next) this.#writes.delete(id);
+    });
+    return next;
   }
 
   #notify(id: string, record: JobRecord): void {
@@ -393,5 +408,7 @@ export class EmbeddedQueue implements JobQueue {
           }),
       ),
     );
+    // Every record written before the process may exit.
+    await Promise.all(this.#writes.values());
   }
 }
