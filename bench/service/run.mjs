@@ -255,7 +255,21 @@ async function runService(mode, clips) {
       // Several workers on one machine split its cores, as docs/service.md says to.
       const cores = String(Math.max(1, Math.floor(cpus().length / WORKERS)));
       // …and run below the API's priority (nice), as the embedded queue does with its workers.
-      const w = start('nice', ['-n', '10', process.execPath, CLI, 'worker', '--redis', `redis://127.0.0.1:${port}`, '--data-dir', dataDir, '--cores', cores, '--log-level', 'WARNING']);
+      const w = start('nice', [
+        '-n',
+        '10',
+        process.execPath,
+        CLI,
+        'worker',
+        '--redis',
+        `redis://127.0.0.1:${port}`,
+        '--data-dir',
+        dataDir,
+        '--cores',
+        cores,
+        '--log-level',
+        'WARNING',
+      ]);
       workers.push(w);
     }
   } else {
