@@ -7,7 +7,7 @@
  * marks against the data. `window.__reportReady` and the `report-ready` performance mark are set
  * once everything is drawn; `window.__reportRenderMs` is the time from script start.
  */
-export const REPORT_CLIENT_SCRIPT = String.raw`
+export const REPORT_CLIENT_SCRIPT = `
 (function () {
   'use strict';
   var t0 = performance.now();
