@@ -83,8 +83,15 @@ function stateOf(bull: string): JobState | null {
   return 'queued'; // waiting, delayed, prioritized, waiting-children
 }
 
-async function statusOf(job: Job<JobSpec, JobOutcome>): Promise<JobStatus | null> {
-  const state = stateOf(await job.getState());
+/**
+ * A job's status document. `knownState` must have been read before `job` was fetched: the data is
+ * then at least as new as the state (read the other way round, a job finishing in between is
+ * "completed" without its result).
+ */
+async function statusOf(job: Job<JobSpec, JobOutcome>, knownState?: string): Promise<JobStatus | null> {
+  let state = stateOf(knownState ?? (await job.getState()));
+  // Fetched just before it finished: report it running until its result can be read with it.
+  if (state === 'completed' && job.returnvalue == null) state = 'running';
   if (state === null) return null;
   const spec = job.data;
   const progress = state === 'completed' ? DONE_PROGRESS : isProgress(job.progress) ? job.progress : QUEUED_PROGRESS;
@@ -166,8 +173,10 @@ export class RedisQueue implements JobQueue {
   /** See JobQueue.status. @throws DidacticError DE_UNAVAILABLE when Redis does not answer */
   async status(id: string): Promise<JobStatus | null> {
     const live = await orUnavailable(async () => {
+      const state = await this.#queue.getJobState(id);
+      if (state === 'unknown') return null;
       const job = await this.#queue.getJob(id);
-      return job ? statusOf(job) : null;
+      return job ? statusOf(job, state) : null;
     });
     if (live) return live;
     // Past Redis' retention: the record the worker left in the job's folder.
@@ -181,7 +190,7 @@ export class RedisQueue implements JobQueue {
 
   async #list(limit: number): Promise<JobStatus[]> {
     const jobs = await this.#queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'], 0, limit - 1);
-    const statuses = (await Promise.all(jobs.filter(Boolean).map(statusOf))).filter((s): s is JobStatus => s !== null);
+    const statuses = (await Promise.all(jobs.filter(Boolean).map((job) => statusOf(job)))).filter((s): s is JobStatus => s !== null);
     return statuses.sort((a, b) => b.submitted_at.localeCompare(a.submitted_at)).slice(0, limit);
   }
 
