@@ -295,6 +295,8 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
   const models = new ModelCache();
   const log = options.logger;
   let handingBack = false;
+  /** Jobs whose lock this worker failed to renew: their abort hands them back instead of failing them. */
+  const lostLock = new Set<string>();
 
   const processor = async (job: Job<JobSpec, JobOutcome>, token?: string, signal?: AbortSignal): Promise<JobOutcome> => {
     const spec = job.data;
@@ -322,9 +324,11 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
       return outcome;
     } catch (err) {
       const failure = failureOf(err);
-      if (handingBack && failure.code === 'DE_ABORTED' && token) {
-        // Shutting down past the grace period: the job goes back to the queue for another worker.
-        await job.moveToDelayed(Date.now(), token);
+      if ((handingBack || lostLock.has(spec.id)) && failure.code === 'DE_ABORTED' && token) {
+        // Shutting down past the grace period, or the lock was lost: the job goes back to the queue
+        // (when another worker already holds it, the move is refused and the job stays theirs).
+        lostLock.delete(spec.id);
+        await job.moveToDelayed(Date.now(), token).catch((err: Error) => log.warn(`Job ${spec.id}: not handed back: ${err.message}`));
         throw new DelayedError();
       }
       log.warn(`Job ${spec.id} attempt ${job.attemptsMade + 1} failed: ${encodeFailure(failure)}`);
@@ -344,6 +348,15 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
     autorun: true,
   });
   worker.on('error', (err) => log.warn(`Redis worker: ${err.message}`));
+  // A worker that could not renew a job's lock (its event loop stalled, Redis was unreachable) may
+  // already have lost the job to another worker's stalled check: abort its run so that only one
+  // attempt commits outputs.
+  worker.on('lockRenewalFailed', (jobIds: string[]) => {
+    for (const id of jobIds) {
+      lostLock.add(id);
+      if (worker.cancelJob(id, 'this worker lost the job lock')) log.warn(`Job ${id}: lock renewal failed; aborting this attempt`);
+    }
+  });
   const subscriber = redisConnection(options.url);
   subscriber.on('error', (err: Error) => log.warn(`Redis: ${err.message}`));
   await subscriber.subscribe(CANCEL_CHANNEL);

@@ -137,4 +137,23 @@ describe.skipIf(!haveRedisServer)('service on Redis (BullMQ) with two workers', 
     expect(done.state).toBe('completed');
     expectCompleteOutputs('handed-back', 'long', done.result.files);
   });
+
+  it('a worker paused past its lock (SIGSTOP) loses the song to the other worker and commits nothing', async () => {
+    workers.push(await startWorker(workerArgs()));
+    await submit(server.url, longClip, { id: 'paused', config }, {}, 'long.wav');
+    const running = await waitForJob(server.url, 'paused', (s) => s.state === 'running' && s.progress.fraction >= 0.2 && s.progress.worker, 60_000);
+    const paused = workers.find((w) => w.child.pid === pidOf(running.progress.worker))!;
+    paused.child.kill('SIGSTOP');
+    // The other worker's stalled check takes the job over once the lock (3 s) has expired.
+    const takenOver = await waitForJob(server.url, 'paused', (s) => s.progress.worker && pidOf(s.progress.worker) !== paused.child.pid, 60_000);
+    paused.child.kill('SIGCONT');
+    const done = await waitForJob(server.url, 'paused', finished, 120_000);
+    expect(done.state).toBe('completed');
+    expectCompleteOutputs('paused', 'long', done.result.files);
+    // The paused worker noticed the lost lock and did not run the song to its end a second time.
+    await sleep(3000);
+    expect(paused.output()).toMatch(/lock renewal failed; aborting this attempt/);
+    expect(paused.child.exitCode).toBeNull();
+    expect(takenOver.state).toBe('running');
+  });
 });
