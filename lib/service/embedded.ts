@@ -24,7 +24,7 @@ import {
   type JobState,
   type JobStatus,
 } from './jobs.js';
-import type { CancelOutcome, JobQueue, QueueReadiness } from './queue.js';
+import { JobListeners, type CancelOutcome, type JobQueue, type QueueReadiness } from './queue.js';
 import type { JobStorage } from './storage.js';
 
 export type ParentMessage =
@@ -86,8 +86,7 @@ export class EmbeddedQueue implements JobQueue {
   readonly #records = new Map<string, JobRecord>();
   readonly #pending: string[] = [];
   readonly #slots: WorkerSlot[];
-  readonly #listeners = new Map<string, Set<(status: JobStatus) => void>>();
-  readonly #finishedListeners: Array<(status: JobStatus) => void> = [];
+  readonly #listeners = new JobListeners();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #cancelling = new Set<string>();
   readonly #writes = new Map<string, Promise<void>>();
@@ -234,9 +233,7 @@ export class EmbeddedQueue implements JobQueue {
     // On disk first: a client that sees the job finished finds its job.json finished too.
     await this.#persist(id, record, final);
     Object.assign(record, final);
-    const status = toStatus(record);
-    this.#notify(id, record);
-    for (const listener of this.#finishedListeners) listener(status);
+    this.#listeners.notify(toStatus(record), true);
     this.#finishedCounts[state]++;
     this.#finishedOrder.push(id);
     while (this.#finishedOrder.length > this.#o.finishedInMemory) {
@@ -291,10 +288,7 @@ export class EmbeddedQueue implements JobQueue {
   }
 
   #notify(id: string, record: JobRecord): void {
-    const listeners = this.#listeners.get(id);
-    if (!listeners) return;
-    const status = toStatus(record);
-    for (const listener of listeners) listener(status);
+    if (this.#listeners.watched(id)) this.#listeners.notify(toStatus(record), false);
   }
 
   async submit(spec: JobSpec): Promise<void> {
@@ -354,17 +348,11 @@ export class EmbeddedQueue implements JobQueue {
   }
 
   subscribe(id: string, listener: (status: JobStatus) => void): () => void {
-    let set = this.#listeners.get(id);
-    if (!set) this.#listeners.set(id, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.#listeners.delete(id);
-    };
+    return this.#listeners.subscribe(id, listener);
   }
 
   onFinished(listener: (status: JobStatus) => void): void {
-    this.#finishedListeners.push(listener);
+    this.#listeners.onFinished(listener);
   }
 
   /** Ready when at least one worker process is up. */

@@ -155,6 +155,11 @@ export function throttledProgress(send: (progress: JobProgress) => void, interva
 export const QUEUED_PROGRESS: JobProgress = { step: 'queued', fraction: 0 };
 export const DONE_PROGRESS: JobProgress = { step: 'done', fraction: 1 };
 
+/** A completed job's `result` in the status document (snake_case, as the API writes it). */
+export function resultOf(o: JobOutcome): NonNullable<JobStatus['result']> {
+  return { summary: o.summary, degraded: o.degraded, degraded_reasons: o.degradedReasons, files: o.files };
+}
+
 /** What `job.json` holds. */
 export interface JobRecord {
   spec: JobSpec;
@@ -179,10 +184,7 @@ export function toStatus(record: JobRecord): JobStatus {
   };
   if (record.startedAt) status.started_at = record.startedAt;
   if (record.finishedAt && (record.state === 'completed' || record.state === 'failed')) status.finished_at = record.finishedAt;
-  if (record.state === 'completed' && record.outcome) {
-    const o = record.outcome;
-    status.result = { summary: o.summary, degraded: o.degraded, degraded_reasons: o.degradedReasons, files: o.files };
-  }
+  if (record.state === 'completed' && record.outcome) status.result = resultOf(record.outcome);
   if (record.state === 'failed' && record.failure) status.error = record.failure;
   return status;
 }

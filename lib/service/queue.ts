@@ -39,3 +39,39 @@ export interface JobQueue {
   /** Stops taking work; running jobs get `graceMs` to finish, then are handed back. */
   close(graceMs: number): Promise<void>;
 }
+
+/**
+ * The listeners of a queue: per-job subscribers (event streams) and finished-job listeners
+ * (metrics); both queues hold one of these.
+ */
+export class JobListeners {
+  readonly #byJob = new Map<string, Set<(status: JobStatus) => void>>();
+  readonly #finished: Array<(status: JobStatus) => void> = [];
+
+  /** See JobQueue.subscribe. */
+  subscribe(id: string, listener: (status: JobStatus) => void): () => void {
+    let set = this.#byJob.get(id);
+    if (!set) this.#byJob.set(id, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#byJob.delete(id);
+    };
+  }
+
+  /** See JobQueue.onFinished. */
+  onFinished(listener: (status: JobStatus) => void): void {
+    this.#finished.push(listener);
+  }
+
+  /** Whether anyone follows this job. */
+  watched(id: string): boolean {
+    return this.#byJob.has(id);
+  }
+
+  /** Tells the job's subscribers (and, when it ended, the finished listeners) its new status. */
+  notify(status: JobStatus, finished: boolean): void {
+    for (const listener of this.#byJob.get(status.id) ?? []) listener(status);
+    if (finished) for (const listener of this.#finished) listener(status);
+  }
+}

@@ -22,6 +22,7 @@ import {
   failureOf,
   isRetryableJobCode,
   QUEUED_PROGRESS,
+  resultOf,
   throttledProgress,
   toStatus,
   type JobFailure,
@@ -32,7 +33,7 @@ import {
   type JobState,
   type JobStatus,
 } from './jobs.js';
-import type { CancelOutcome, JobQueue, QueueReadiness } from './queue.js';
+import { JobListeners, type CancelOutcome, type JobQueue, type QueueReadiness } from './queue.js';
 import { runJob } from './runner.js';
 import type { JobStorage } from './storage.js';
 
@@ -105,10 +106,7 @@ async function statusOf(job: Job<JobSpec, JobOutcome>, knownState?: string): Pro
   };
   if (job.processedOn) status.started_at = new Date(job.processedOn).toISOString();
   if (job.finishedOn && (state === 'completed' || state === 'failed')) status.finished_at = new Date(job.finishedOn).toISOString();
-  if (state === 'completed' && job.returnvalue) {
-    const o = job.returnvalue;
-    status.result = { summary: o.summary, degraded: o.degraded, degraded_reasons: o.degradedReasons, files: o.files };
-  }
+  if (state === 'completed' && job.returnvalue) status.result = resultOf(job.returnvalue);
   if (state === 'failed') status.error = decodeFailure(job.failedReason);
   return status;
 }
@@ -124,8 +122,7 @@ export class RedisQueue implements JobQueue {
   readonly #queue: Queue<JobSpec, JobOutcome>;
   readonly #events: QueueEvents;
   readonly #publisher: Redis;
-  readonly #listeners = new Map<string, Set<(status: JobStatus) => void>>();
-  readonly #finishedListeners: Array<(status: JobStatus) => void> = [];
+  readonly #listeners = new JobListeners();
 
   constructor(options: RedisQueueOptions) {
     this.#o = { attempts: 3, backoffMs: 2000, retentionSeconds: 7 * 24 * 3600, ...options };
@@ -136,12 +133,9 @@ export class RedisQueue implements JobQueue {
     this.#events.on('error', (err: Error) => this.#o.logger.warn(`Redis: ${err.message}`));
     this.#publisher.on('error', (err: Error) => this.#o.logger.warn(`Redis: ${err.message}`));
     const refresh = (jobId: string, finished: boolean) => {
-      const listeners = this.#listeners.get(jobId);
-      if (!listeners && !finished) return;
+      if (!finished && !this.#listeners.watched(jobId)) return;
       void this.status(jobId).then((status) => {
-        if (!status) return;
-        for (const listener of listeners ?? []) listener(status);
-        if (finished) for (const listener of this.#finishedListeners) listener(status);
+        if (status) this.#listeners.notify(status, finished);
       });
     };
     this.#events.on('progress', ({ jobId }) => refresh(jobId, false));
@@ -233,17 +227,11 @@ export class RedisQueue implements JobQueue {
   }
 
   subscribe(id: string, listener: (status: JobStatus) => void): () => void {
-    let set = this.#listeners.get(id);
-    if (!set) this.#listeners.set(id, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.#listeners.delete(id);
-    };
+    return this.#listeners.subscribe(id, listener);
   }
 
   onFinished(listener: (status: JobStatus) => void): void {
-    this.#finishedListeners.push(listener);
+    this.#listeners.onFinished(listener);
   }
 
   /** Ready when Redis answers PING. */

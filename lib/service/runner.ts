@@ -26,7 +26,7 @@ export interface JobRunDeps {
 
 /** The pipeline config of a job: the client's overrides plus the service's own paths. */
 export function jobConfig(spec: JobSpec, outDir: string): PipelineConfig {
-  return new PipelineConfig({ ...spec.config, songId: spec.songId, inputWav: spec.inputPath, outDir } as never, { warn: null });
+  return new PipelineConfig({ ...spec.config, songId: spec.songId, inputWav: spec.inputPath, outDir }, { warn: null });
 }
 
 /** The headline figures a status document carries (the full result is combined.json). */
