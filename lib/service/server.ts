@@ -23,10 +23,10 @@ import {
 import { z } from 'zod';
 
 import { runDoctor } from '../doctor.js';
-import { ConfigError, DidacticError } from '../errors.js';
+import { ConfigError, DidacticError, type ErrorCode } from '../errors.js';
 import { PipelineOverridesSchema } from '../pipeline/config.js';
 import type { Logger } from '../util/logger.js';
-import { failureOf, type JobSpec, type JobStatus } from './jobs.js';
+import type { JobSpec, JobStatus } from './jobs.js';
 import { ServiceMetrics } from './metrics.js';
 import type { JobQueue } from './queue.js';
 import { jobConfig } from './runner.js';
@@ -131,10 +131,8 @@ const CONTENT_TYPES: Record<string, string> = {
   '.npy': 'application/octet-stream',
 };
 
-class ApiError extends DidacticError {}
-
-function apiError(code: ConstructorParameters<typeof DidacticError>[0], message: string): ApiError {
-  return new ApiError(code, message);
+function apiError(code: ErrorCode, message: string): DidacticError {
+  return new DidacticError(code, message);
 }
 
 /** The API app with its metrics. */
@@ -567,5 +565,3 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
     },
   };
 }
-
-export { failureOf };
