@@ -37,8 +37,14 @@ std::vector<float> onsetStrengthFromDb(const float* db, int bands, int64_t frame
   int64_t padWidth = p.lag;
   if (p.center) padWidth += p.nFft / (2 * static_cast<int64_t>(p.hopLength));
   const int64_t total = padWidth + diffs;
-  limits::checkAlloc(static_cast<double>(total) + (p.maxSize > 1 ? static_cast<double>(bands) * T : 0.0), sizeof(float),
-                     "onsetStrength", "the envelope");
+  // difference tiles of kTile frames (row-wise reads, one page per row per tile)
+  constexpr int64_t kTile = 64;
+  // The per-band work buffers are sized by `bands` even without frames: an INT_MAX band count
+  // with no frames (found by fuzz_audio) overflowed `bands + maxSize - 1` and asked for 8 GiB.
+  const double perBand = (p.maxSize > 1 ? 3.0 * (static_cast<double>(bands) + p.maxSize) : 0.0) +
+                         (2.0 + kTile) * static_cast<double>(bands);
+  limits::checkAlloc(static_cast<double>(total) + (p.maxSize > 1 ? static_cast<double>(bands) * T : 0.0) + perBand,
+                     sizeof(float), "onsetStrength", "the envelope");
   std::vector<float> env(static_cast<size_t>(total), 0.0f);
 
   // Reference spectrum: S itself, or its maximum filter across frequency.
@@ -52,12 +58,13 @@ std::vector<float> onsetStrengthFromDb(const float* db, int bands, int64_t frame
     // are exact either way.
     const int k = p.maxSize;
     const int lo = k / 2;
-    const int len = bands + k - 1;
+    const int64_t len = static_cast<int64_t>(bands) + k - 1;
     std::vector<float> col(static_cast<size_t>(len)), pre(static_cast<size_t>(len)), suf(static_cast<size_t>(len));
     for (int64_t t = 0; t < T; ++t) {
-      for (int i = 0; i < len; ++i) col[i] = db[static_cast<size_t>(reflectIndex(i - lo, bands)) * T + t];
-      for (int i = 0; i < len; ++i) pre[i] = (i % k == 0) ? col[i] : std::max(pre[i - 1], col[i]);
-      for (int i = len - 1; i >= 0; --i)
+      for (int64_t i = 0; i < len; ++i)
+        col[i] = db[static_cast<size_t>(reflectIndex(static_cast<int>(i - lo), bands)) * T + t];
+      for (int64_t i = 0; i < len; ++i) pre[i] = (i % k == 0) ? col[i] : std::max(pre[i - 1], col[i]);
+      for (int64_t i = len - 1; i >= 0; --i)
         suf[i] = (i == len - 1 || (i + 1) % k == 0) ? col[i] : std::max(suf[i + 1], col[i]);
       // window [f, f + k - 1]: the suffix of f's block and the prefix of the block ending it
       for (int f = 0; f < bands; ++f) refBuf[static_cast<size_t>(f) * T + t] = std::max(suf[f], pre[f + k - 1]);
@@ -66,8 +73,6 @@ std::vector<float> onsetStrengthFromDb(const float* db, int bands, int64_t frame
   }
 
   std::vector<float> col(static_cast<size_t>(bands)), pos(static_cast<size_t>(bands));
-  // differences are gathered in tiles of kTile frames (row-wise reads, one page per row per tile)
-  constexpr int64_t kTile = 64;
   std::vector<float> tile(static_cast<size_t>(kTile) * bands);
   for (int64_t t = 0; t < diffs; ++t) {
     const int64_t j = t % kTile;
