@@ -19,7 +19,8 @@ const dataDir = join(tmp, 'data');
 
 beforeAll(async () => {
   clip = await writeClip(join(inputRoot, 'clip.wav'), 4);
-  longClip = await writeClip(join(tmp, 'long.wav'), 40);
+  // Long enough (several seconds of processing) that a cancel sent once it runs lands mid-song.
+  longClip = await writeClip(join(tmp, 'long.wav'), 90);
   writeFileSync(join(tmp, 'outside.wav'), clip);
   symlinkSync(join(tmp, 'outside.wav'), join(inputRoot, 'escape.wav'));
   mkdirSync(join(inputRoot, 'folder'));
@@ -174,7 +175,7 @@ describe('service API (embedded)', () => {
     const running = await submit(server.url, longClip, { config: JSON.stringify(FAST_CONFIG), id: 'long-1' });
     const queued = await submit(server.url, clip, { config: JSON.stringify(FAST_CONFIG), id: 'queued-1' });
     expect([running.status, queued.status]).toEqual([202, 202]);
-    await waitForJob(server.url, 'long-1', (s) => s.state === 'running' && s.progress.fraction > 0);
+    await waitForJob(server.url, 'long-1', (s) => s.state === 'running' && s.progress.fraction < 0.5);
     const removed = await fetch(`${server.url}/v1/jobs/queued-1`, { method: 'DELETE' });
     expect(removed.status).toBe(200);
     expect(await removed.json()).toEqual({ id: 'queued-1', outcome: 'removed' });
