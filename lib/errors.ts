@@ -51,6 +51,7 @@ export const TS_ERROR_CODES = [
   'DE_WORKER_LOST',
   'DE_UNAVAILABLE',
   'DE_NO_BROWSER',
+  'DE_RANGE_NOT_SATISFIABLE',
 ] as const;
 
 /** Every stable error code (`DE_*`) the package raises: the native ones and the TypeScript-only ones. */

@@ -22,6 +22,8 @@ interface ServeFlags extends LogFlags {
   dataDir: string;
   redis?: string;
   token: string[];
+  adminToken: string[];
+  tokensFile?: string;
   maxUploadMb: number;
   maxQueue: number;
   rateLimit: number;
@@ -76,7 +78,9 @@ export function addServiceCommands(program: Command): void {
       .option('--port <port>', 'port; 0 = any free port (printed on start)', intArg, 8080)
       .option('--data-dir <dir>', 'where jobs, uploads and outputs live (one folder per job)', './didactic-data')
       .option('--redis <url>', 'put jobs on a BullMQ queue on this Redis (run `didactic-engine worker`s); default: embedded queue')
-      .option('--token <token>', 'accepted bearer token (repeatable; also DIDACTIC_TOKENS, comma-separated)', collect, [])
+      .option('--token <[name:]token>', "a client's bearer token; it sees only its own jobs (repeatable; also DIDACTIC_TOKENS, comma-separated)", collect, [])
+      .option('--admin-token <[name:]token>', "a bearer token that sees every client's jobs (repeatable)", collect, [])
+      .option('--tokens-file <file>', "clients, one per line: 'name token' or 'name token admin'")
       .option('--max-upload-mb <n>', 'largest upload', floatArg, 200)
       .option('--max-queue <n>', 'queued jobs above which submissions get 429 with Retry-After', intArg, 1000)
       .option('--rate-limit <n>', 'API requests per minute per token (or address); 0 = unlimited', intArg, 1200)
@@ -89,7 +93,13 @@ export function addServiceCommands(program: Command): void {
     const log = loggerFor(flags, 'didactic-engine.serve');
     // Loaded on use: the other commands do not pay for Fastify and BullMQ.
     const { defaultServicePlan, startService } = await import('../service/service.js');
-    const tokens = [...flags.token, ...(process.env.DIDACTIC_TOKENS ?? '').split(',')].map((t) => t.trim()).filter((t) => t.length > 0);
+    const { parseTokenSpec, readTokensFile } = await import('../service/auth.js');
+    const clientTokens = [...flags.token, ...(process.env.DIDACTIC_TOKENS ?? '').split(',')].map((t) => t.trim()).filter((t) => t.length > 0);
+    const tokens = [
+      ...clientTokens.map((t) => parseTokenSpec(t)),
+      ...flags.adminToken.map((t) => parseTokenSpec(t, true)),
+      ...(flags.tokensFile ? readTokensFile(flags.tokensFile) : []),
+    ];
     const plan = flags.redis ? planConcurrency() : defaultServicePlan(flags.jobs);
     const service = await startService({
       host: flags.host,

@@ -311,8 +311,9 @@ export class EmbeddedQueue implements JobQueue {
     return record?.spec && (record.state === 'completed' || record.state === 'failed') ? record : null;
   }
 
-  async list(limit: number): Promise<JobStatus[]> {
+  async list(limit: number, owner?: string): Promise<JobStatus[]> {
     return [...this.#records.values()]
+      .filter((r) => owner === undefined || r.spec.owner === owner)
       .sort((a, b) => b.spec.submittedAt.localeCompare(a.spec.submittedAt))
       .slice(0, limit)
       .map(toStatus);
@@ -349,6 +350,10 @@ export class EmbeddedQueue implements JobQueue {
 
   subscribe(id: string, listener: (status: JobStatus) => void): () => void {
     return this.#listeners.subscribe(id, listener);
+  }
+
+  subscribeAll(listener: (status: JobStatus) => void): () => void {
+    return this.#listeners.subscribeAll(listener);
   }
 
   onFinished(listener: (status: JobStatus) => void): void {

@@ -23,6 +23,8 @@ export interface JobSpec {
   /** Pipeline config overrides (snake_case or camelCase keys), already validated by the server. */
   config: Record<string, unknown>;
   submittedAt: string;
+  /** The client identity that submitted it (absent on a server without tokens). */
+  owner?: string;
 }
 
 /** How far a job is: the step running now and the fraction done (0 … 1). */
@@ -63,6 +65,8 @@ export interface JobStatus {
   attempts: number;
   result?: { summary: Record<string, unknown>; degraded: boolean; degraded_reasons: string[]; files: string[] };
   error?: JobFailure;
+  /** The submitting client (server-side only: the API's schema does not serialise it). */
+  owner?: string;
 }
 
 /**
@@ -182,6 +186,7 @@ export function toStatus(record: JobRecord): JobStatus {
     submitted_at: record.spec.submittedAt,
     attempts: record.attempts,
   };
+  if (record.spec.owner !== undefined) status.owner = record.spec.owner;
   if (record.startedAt) status.started_at = record.startedAt;
   if (record.finishedAt && (record.state === 'completed' || record.state === 'failed')) status.finished_at = record.finishedAt;
   if (record.state === 'completed' && record.outcome) status.result = resultOf(record.outcome);

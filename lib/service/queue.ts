@@ -21,8 +21,8 @@ export interface JobQueue {
   submit(spec: JobSpec): Promise<void>;
   /** The job's status document, or null when there is no such job. */
   status(id: string): Promise<JobStatus | null>;
-  /** The most recent jobs, newest first. */
-  list(limit: number): Promise<JobStatus[]>;
+  /** The most recent jobs, newest first; only `owner`'s when given. */
+  list(limit: number, owner?: string): Promise<JobStatus[]>;
   /**
    * Queued: removed with its folder. Running: aborted through the pipeline's AbortSignal (nothing
    * is committed; the job ends failed with DE_ABORTED). Finished: its record and folder deleted.
@@ -32,6 +32,8 @@ export interface JobQueue {
   counts(): Promise<Record<JobState, number>>;
   /** Calls `listener` with the job's status on every progress step and when it ends. */
   subscribe(id: string, listener: (status: JobStatus) => void): () => void;
+  /** Calls `listener` with every job's status on every change (a client's event stream filters it). */
+  subscribeAll(listener: (status: JobStatus) => void): () => void;
   /** Called once per finished job (for metrics). */
   onFinished(listener: (status: JobStatus) => void): void;
   /** Whether jobs can be queued and run now (for /readyz). */
@@ -47,6 +49,7 @@ export interface JobQueue {
 export class JobListeners {
   readonly #byJob = new Map<string, Set<(status: JobStatus) => void>>();
   readonly #finished: Array<(status: JobStatus) => void> = [];
+  readonly #all = new Set<(status: JobStatus) => void>();
 
   /** See JobQueue.subscribe. */
   subscribe(id: string, listener: (status: JobStatus) => void): () => void {
@@ -59,6 +62,12 @@ export class JobListeners {
     };
   }
 
+  /** See JobQueue.subscribeAll. */
+  subscribeAll(listener: (status: JobStatus) => void): () => void {
+    this.#all.add(listener);
+    return () => this.#all.delete(listener);
+  }
+
   /** See JobQueue.onFinished. */
   onFinished(listener: (status: JobStatus) => void): void {
     this.#finished.push(listener);
@@ -66,12 +75,13 @@ export class JobListeners {
 
   /** Whether anyone follows this job. */
   watched(id: string): boolean {
-    return this.#byJob.has(id);
+    return this.#all.size > 0 || this.#byJob.has(id);
   }
 
   /** Tells the job's subscribers (and, when it ended, the finished listeners) its new status. */
   notify(status: JobStatus, finished: boolean): void {
     for (const listener of this.#byJob.get(status.id) ?? []) listener(status);
+    for (const listener of this.#all) listener(status);
     if (finished) for (const listener of this.#finished) listener(status);
   }
 }

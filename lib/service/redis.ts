@@ -104,6 +104,7 @@ async function statusOf(job: Job<JobSpec, JobOutcome>, knownState?: string): Pro
     submitted_at: spec.submittedAt,
     attempts: job.attemptsMade + (state === 'running' ? 1 : 0),
   };
+  if (spec.owner !== undefined) status.owner = spec.owner;
   if (job.processedOn) status.started_at = new Date(job.processedOn).toISOString();
   if (job.finishedOn && (state === 'completed' || state === 'failed')) status.finished_at = new Date(job.finishedOn).toISOString();
   if (state === 'completed' && job.returnvalue) status.result = resultOf(job.returnvalue);
@@ -178,13 +179,15 @@ export class RedisQueue implements JobQueue {
     return record?.spec ? toStatus(record) : null;
   }
 
-  async list(limit: number): Promise<JobStatus[]> {
-    return orUnavailable(() => this.#list(limit));
+  async list(limit: number, owner?: string): Promise<JobStatus[]> {
+    return orUnavailable(() => this.#list(limit, owner));
   }
 
-  async #list(limit: number): Promise<JobStatus[]> {
+  async #list(limit: number, owner?: string): Promise<JobStatus[]> {
     const jobs = await this.#queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'], 0, limit - 1);
-    const statuses = (await Promise.all(jobs.filter(Boolean).map((job) => statusOf(job)))).filter((s): s is JobStatus => s !== null);
+    const statuses = (await Promise.all(jobs.filter(Boolean).map((job) => statusOf(job)))).filter(
+      (s): s is JobStatus => s !== null && (owner === undefined || s.owner === owner),
+    );
     return statuses.sort((a, b) => b.submitted_at.localeCompare(a.submitted_at)).slice(0, limit);
   }
 
@@ -228,6 +231,10 @@ export class RedisQueue implements JobQueue {
 
   subscribe(id: string, listener: (status: JobStatus) => void): () => void {
     return this.#listeners.subscribe(id, listener);
+  }
+
+  subscribeAll(listener: (status: JobStatus) => void): () => void {
+    return this.#listeners.subscribeAll(listener);
   }
 
   onFinished(listener: (status: JobStatus) => void): void {

@@ -61,6 +61,18 @@ export const JobStatusSchema = z.object({
 
 export const JobListSchema = z.object({ jobs: z.array(JobStatusSchema) });
 export const JobListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+/** `GET /v1/events`: how many recent jobs to send at once (then every change). */
+export const EventsQuerySchema = z.object({
+  limit: z.coerce.number().int().min(0).max(1000).default(100),
+  /** Accepted for EventSource clients that cannot set headers (prefer the header or the page's cookie). */
+  access_token: z.string().optional(),
+});
+
+/** `/v1/session`: whether the server wants a token, and the identity of the one presented. */
+export const SessionSchema = z.object({
+  token_required: z.boolean(),
+  identity: z.object({ name: z.string(), admin: z.boolean() }).nullable(),
+});
 
 export const CancelSchema = z.object({ id: z.string(), outcome: z.enum(['removed', 'aborting', 'deleted']) });
 

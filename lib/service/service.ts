@@ -4,11 +4,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 
+import { modelsDir } from '../models/paths.js';
+import { packageRoot } from '../native/load.js';
 import { planConcurrency, type RunPlan } from '../pipeline/concurrency.js';
 import type { Logger, LogLevel } from '../util/logger.js';
 import { EmbeddedQueue } from './embedded.js';
 import type { JobQueue } from './queue.js';
 import { RedisQueue } from './redis.js';
+import { TokenTable, type TokenSpec } from './auth.js';
+import { PathRedactor } from './redact.js';
 import { assertBindingSafe, buildApi } from './server.js';
 import { registerWebPage } from './web.js';
 import { LocalJobStorage } from './storage.js';
@@ -20,7 +24,8 @@ export interface ServiceOptions {
   dataDir: string;
   /** BullMQ on this Redis; without it the embedded queue runs the songs in worker processes. */
   redisUrl?: string;
-  tokens: readonly string[];
+  /** Accepted tokens with their client identities (see auth.ts); none = no auth, loopback only. */
+  tokens: readonly TokenSpec[];
   maxUploadBytes: number;
   maxQueue: number;
   rateLimitPerMinute: number;
@@ -53,7 +58,8 @@ export function defaultServicePlan(jobs?: number): RunPlan {
 }
 
 export async function startService(options: ServiceOptions): Promise<RunningService> {
-  assertBindingSafe(options.host, options.tokens);
+  const tokens = new TokenTable(options.tokens);
+  assertBindingSafe(options.host, tokens);
   const storage = new LocalJobStorage(options.dataDir);
   await storage.init();
   let queue: EmbeddedQueue | RedisQueue;
@@ -83,7 +89,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     queue,
     storage,
     logger: options.logger,
-    tokens: options.tokens,
+    tokens,
+    dataDir: storage.location,
+    redactor: new PathRedactor([
+      { path: storage.location, symbol: '<data>' },
+      ...(options.inputRoot ? [{ path: options.inputRoot, symbol: '<input-root>' }] : []),
+      { path: packageRoot, symbol: '<package>' },
+      { path: modelsDir(), symbol: '<models>' },
+    ]),
     maxUploadBytes: options.maxUploadBytes,
     maxQueue: options.maxQueue,
     rateLimitPerMinute: options.rateLimitPerMinute,
