@@ -27,6 +27,7 @@ interface ServeFlags extends LogFlags {
   maxUploadMb: number;
   maxQueue: number;
   rateLimit: number;
+  authFailureLimit: number;
   inputRoot?: string;
   jobs?: number;
   attempts: number;
@@ -84,6 +85,7 @@ export function addServiceCommands(program: Command): void {
       .option('--max-upload-mb <n>', 'largest upload', floatArg, 200)
       .option('--max-queue <n>', 'queued jobs above which submissions get 429 with Retry-After', intArg, 1000)
       .option('--rate-limit <n>', 'API requests per minute per token (or address); 0 = unlimited', intArg, 1200)
+      .option('--auth-failure-limit <n>', 'requests per minute per address with a missing or wrong token before 429', intArg, 60)
       .option('--input-root <dir>', 'allow JSON {"path": …} submissions of files under this folder')
       .option('-j, --jobs <n>', 'embedded mode: songs at once, each in its own worker process (default: half the cores)', intArg)
       .option('--attempts <n>', 'attempts per job for retryable failures', intArg, 3)
@@ -110,6 +112,7 @@ export function addServiceCommands(program: Command): void {
       maxUploadBytes: Math.round(flags.maxUploadMb * 1024 * 1024),
       maxQueue: flags.maxQueue,
       rateLimitPerMinute: flags.rateLimit,
+      authFailuresPerMinute: flags.authFailureLimit,
       inputRoot: flags.inputRoot ? resolve(flags.inputRoot) : undefined,
       plan,
       logger: log,

@@ -186,8 +186,8 @@ export interface AuthOptions {
   tokens: TokenTable;
   /** Requests per minute per identity (or per address for requests without a valid token); 0 = unlimited. */
   rateLimitPerMinute: number;
-  /** Failed authentications per minute per address before 429 (default: the rate limit, at most 60). */
-  failedAuthPerMinute?: number;
+  /** Requests per minute per address with a missing or wrong token before 429; 0 = unlimited. */
+  failedAuthPerMinute: number;
 }
 
 function refuse(reply: FastifyReply, status: 401 | 429, message: string, retryAfter?: number): FastifyReply {
@@ -204,7 +204,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   const { tokens } = options;
   const perMinute = options.rateLimitPerMinute;
   const requests = perMinute > 0 ? new WindowCounter(perMinute, 60_000) : null;
-  const failures = new WindowCounter(options.failedAuthPerMinute ?? Math.min(60, perMinute > 0 ? perMinute : 60), 60_000);
+  const failures = options.failedAuthPerMinute > 0 ? new WindowCounter(options.failedAuthPerMinute, 60_000) : null;
 
   // onRequest runs after routing: routeOptions describes the route the router matched (or none).
   app.addHook('onRequest', async (req, reply) => {
@@ -212,7 +212,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     const secret = presentedToken(req);
     const identity = tokens.identify(secret);
     if (tokens.required && identity === undefined) {
-      const wait = failures.hit(`ip:${req.ip}`);
+      const wait = failures?.hit(`ip:${req.ip}`) ?? 0;
       if (wait > 0) return refuse(reply, 429, `Too many requests without a valid token; retry in ${wait} s`, wait);
       return refuse(reply, 401, secret === undefined ? 'A bearer token is required' : 'The token was not accepted');
     }

@@ -38,6 +38,8 @@ export interface ApiOptions {
   maxQueue: number;
   /** Requests per minute per client identity (or per address without a valid token); 0 = unlimited. */
   rateLimitPerMinute: number;
+  /** Requests per minute per address with a missing or wrong token before 429. */
+  authFailuresPerMinute: number;
   /** Folder that `{ "path": … }` submissions are resolved in; without it they are refused. */
   inputRoot?: string;
   /** The data folder (readiness checks it). */
@@ -128,10 +130,9 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     // Fastify's own refusals (a URL that does not decode) in the API's envelope.
-    frameworkErrors: (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
       securityHeaders(reply);
       const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-      void req;
       return sendError(reply, status, codeOfFrameworkStatus(status), 'The request URL is not valid');
     },
   });
@@ -198,7 +199,7 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
     );
   });
 
-  registerAuth(app, { tokens: options.tokens, rateLimitPerMinute: options.rateLimitPerMinute });
+  registerAuth(app, { tokens: options.tokens, rateLimitPerMinute: options.rateLimitPerMinute, failedAuthPerMinute: options.authFailuresPerMinute });
 
   await app.register(jobsRoutes, {
     queue,

@@ -29,6 +29,8 @@ export interface ServiceOptions {
   maxUploadBytes: number;
   maxQueue: number;
   rateLimitPerMinute: number;
+  /** Requests per minute per address with a missing or wrong token before 429 (default 60). */
+  authFailuresPerMinute?: number;
   inputRoot?: string;
   /** Embedded mode: songs at once (worker processes) and their threads. */
   plan?: RunPlan;
@@ -100,6 +102,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     maxUploadBytes: options.maxUploadBytes,
     maxQueue: options.maxQueue,
     rateLimitPerMinute: options.rateLimitPerMinute,
+    authFailuresPerMinute: options.authFailuresPerMinute ?? 60,
     inputRoot: options.inputRoot,
     extraRoutes: async (app) => {
       registerWebPage(app);

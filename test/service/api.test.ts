@@ -43,7 +43,17 @@ describe('service API (embedded)', () => {
     const api = await getJson(`${server.url}/openapi.json`);
     expect(api.body.openapi).toBe('3.1.0');
     expect(Object.keys(api.body.paths)).toEqual(
-      expect.arrayContaining(['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/events', '/v1/jobs/{id}/files/{*}', '/healthz', '/readyz', '/metrics']),
+      expect.arrayContaining([
+        '/v1/jobs',
+        '/v1/jobs/{id}',
+        '/v1/jobs/{id}/events',
+        '/v1/jobs/{id}/files/{path}',
+        '/v1/events',
+        '/v1/session',
+        '/healthz',
+        '/readyz',
+        '/metrics',
+      ]),
     );
     // The submission's config schema is the pipeline config's own.
     const multipart = api.body.paths['/v1/jobs'].post.requestBody.content['multipart/form-data'].schema;
