@@ -263,7 +263,7 @@ async function writeMetrics(opts: MainOptions, batch: BatchResult): Promise<void
   const { recordBatch, renderPrometheus } = await import('../util/prometheus.js');
   const { writeFileAtomic } = await import('../util/atomic.js');
   recordBatch(batch);
-  await writeFileAtomic(opts.metricsFile, renderPrometheus(), { op: 'writeMetrics' });
+  await writeFileAtomic(opts.metricsFile, await renderPrometheus(), { op: 'writeMetrics' });
 }
 
 function batchJson(batch: BatchResult) {
