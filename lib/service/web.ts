@@ -227,7 +227,7 @@ export function servicePageHtml(): string {
 /** Registers `GET /` (the page). */
 export function registerWebPage(app: FastifyInstance): void {
   const html = servicePageHtml();
-  app.get('/', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     reply.header('content-type', 'text/html; charset=utf-8');
     reply.header(
       'content-security-policy',
