@@ -23,6 +23,11 @@ export interface JobSpec {
   /** Pipeline config overrides (snake_case or camelCase keys), already validated by the server. */
   config: Record<string, unknown>;
   submittedAt: string;
+  /**
+   * The client identity that submitted the job (the name of its token); absent when the server
+   * has no tokens. The server shows a job only to its owner.
+   */
+  owner?: string;
 }
 
 /** How far a job is: the step running now and the fraction done (0 … 1). */
@@ -60,7 +65,15 @@ export interface JobStatus {
   submitted_at: string;
   started_at?: string;
   finished_at?: string;
+  /** Attempts started: a retry after a failure and a takeover after a killed worker each count. */
   attempts: number;
+  /** Queued jobs waiting their turn: 1 = the next to run (absent while a retry waits out its backoff). */
+  queue_position?: number;
+  /**
+   * Internal, not part of the API's schema (responses drop it): `spec.owner`, so that a server
+   * can filter `JobQueue.subscribeAll` without a lookup per status.
+   */
+  owner?: string;
   result?: { summary: Record<string, unknown>; degraded: boolean; degraded_reasons: string[]; files: string[] };
   error?: JobFailure;
 }
@@ -182,6 +195,7 @@ export function toStatus(record: JobRecord): JobStatus {
     submitted_at: record.spec.submittedAt,
     attempts: record.attempts,
   };
+  if (record.spec.owner !== undefined) status.owner = record.spec.owner;
   if (record.startedAt) status.started_at = record.startedAt;
   if (record.finishedAt && (record.state === 'completed' || record.state === 'failed')) status.finished_at = record.finishedAt;
   if (record.state === 'completed' && record.outcome) status.result = resultOf(record.outcome);

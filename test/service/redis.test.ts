@@ -101,6 +101,8 @@ describe.skipIf(!haveRedisServer)('service on Redis (BullMQ) with two workers', 
     await stop(victim!, 'SIGKILL');
     const done = await waitForJob(server.url, 'killed', finished, 120_000);
     expect(done.state).toBe('completed');
+    // The killed attempt counts: the song was started twice.
+    expect(done.attempts).toBe(2);
     expectCompleteOutputs('killed', 'long', done.result.files);
     workers.splice(workers.indexOf(victim!), 1);
     workers.push(await startWorker(workerArgs()));
