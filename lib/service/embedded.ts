@@ -374,6 +374,7 @@ export class EmbeddedQueue implements JobQueue {
     return this.#listeners.subscribe(id, listener);
   }
 
+  /** See JobQueue.subscribeAll: every queued, started, progress, retry and end notice. */
   subscribeAll(listener: (status: JobStatus) => void): () => void {
     return this.#listeners.subscribeAll(listener);
   }

@@ -222,13 +222,16 @@ export class RedisQueue implements JobQueue {
   readonly #events: QueueEvents;
   /** Fail-fast commands of our own (PING, the owner sets, queue positions) and cancel messages. */
   readonly #client: Redis;
+  /** The connections given to BullMQ: it leaves a caller's client open when it closes. */
+  readonly #given: Redis[];
   readonly #health: RedisHealth;
   readonly #listeners = new JobListeners();
 
   constructor(options: RedisQueueOptions) {
     this.#o = { attempts: 3, backoffMs: 2000, retentionSeconds: 7 * 24 * 3600, ...options };
-    this.#queue = new Queue<JobSpec, JobOutcome>(QUEUE_NAME, { connection: redisConnection(options.url, true) });
-    this.#events = new QueueEvents(QUEUE_NAME, { connection: redisConnection(options.url) });
+    this.#given = [redisConnection(options.url, true), redisConnection(options.url)];
+    this.#queue = new Queue<JobSpec, JobOutcome>(QUEUE_NAME, { connection: this.#given[0]! });
+    this.#events = new QueueEvents(QUEUE_NAME, { connection: this.#given[1]! });
     this.#client = redisConnection(options.url, true);
     this.#health = new RedisHealth(options.logger, () => this.#client.ping(), 'API calls that need Redis');
     // Connection errors repeat on every reconnection attempt: they only feed the outage state.
@@ -488,6 +491,7 @@ export class RedisQueue implements JobQueue {
     this.#health.stop();
     await Promise.allSettled([this.#events.close(), this.#queue.close()]);
     this.#client.disconnect();
+    for (const connection of this.#given) connection.disconnect();
   }
 }
 
@@ -693,8 +697,9 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
     }
   };
 
+  const given = redisConnection(options.url);
   worker = new Worker<JobSpec, JobOutcome>(QUEUE_NAME, processor, {
-    connection: redisConnection(options.url),
+    connection: given,
     concurrency,
     lockDuration: lockDurationMs,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
@@ -735,6 +740,7 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
         health.stop();
         subscriber.disconnect();
         commands.disconnect();
+        given.disconnect();
         await models.close();
       }
     },
