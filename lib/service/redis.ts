@@ -536,11 +536,19 @@ return ARGV[2]
 const HOLDS_LOCK_SCRIPT = `return redis.call('GET', KEYS[1]) == ARGV[1] and 1 or 0`;
 
 /**
- * Test hook: a worker started with this variable set to 1 stops itself (SIGSTOP) right before its
- * commit fence, so that a test can let its lock expire and another worker take the job over
- * before it continues (SIGCONT).
+ * Test hook: a worker started with this variable set to `1` stops itself (SIGSTOP) right before
+ * its commit fence, so that a test can let its lock expire and another worker take the job over
+ * before it continues (SIGCONT); set to `after-fence`, right after the fence let it commit and
+ * before it makes the commit (a test kills it there and checks that the next worker finishes it).
  */
 const STOP_BEFORE_COMMIT_ENV = 'DIDACTIC_TEST_STOP_BEFORE_COMMIT';
+
+/** The test hook's stop (see STOP_BEFORE_COMMIT_ENV) at `point`. */
+function testStop(point: '1' | 'after-fence', log: Logger, id: string): void {
+  if (process.env[STOP_BEFORE_COMMIT_ENV] !== point) return;
+  log.warn(`Job ${id}: stopping ${point === '1' ? 'before the commit fence' : 'after the commit fence'} (${STOP_BEFORE_COMMIT_ENV})`);
+  process.kill(process.pid, 'SIGSTOP');
+}
 
 /** A name for one attempt's folder: the attempt number, the worker and a random part. */
 function attemptName(job: Job<JobSpec, JobOutcome>): string {
@@ -644,7 +652,7 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
       const earlier = await commands.hget(keysOf(id)[0], COMMIT_FIELD).catch(() => null);
       if (earlier) {
         committed = earlier;
-        log.info(`Job ${id}: attempt ${earlier} committed before; completing the job with its outputs`);
+        log.warn(`Job ${id}: attempt ${earlier} committed before its worker stopped; completing the job with its outputs`);
         return await finish(earlier);
       }
       const outcome = await runJob(
@@ -659,10 +667,7 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
           }),
         },
       );
-      if (process.env[STOP_BEFORE_COMMIT_ENV] === '1') {
-        log.warn(`Job ${id}: stopping before the commit (${STOP_BEFORE_COMMIT_ENV})`);
-        process.kill(process.pid, 'SIGSTOP');
-      }
+      testStop('1', log, id);
       committed = await fence(id, token, attempt);
       if (committed === undefined) {
         log.warn(`Job ${id}: Redis did not answer the commit fence; leaving the job to the next attempt`);
@@ -674,6 +679,7 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
         throw letGo();
       }
       if (committed !== attempt) log.info(`Job ${id}: attempt ${committed} committed first; completing the job with its outputs`);
+      else testStop('after-fence', log, id);
       return await finish(committed, committed === attempt ? outcome : undefined);
     } catch (err) {
       if (err instanceof DelayedError) throw err;

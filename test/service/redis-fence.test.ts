@@ -2,11 +2,14 @@
  * The commit fence in Redis mode, with real processes: a worker that stops itself right before
  * its commit (the test hook DIDACTIC_TEST_STOP_BEFORE_COMMIT) loses its lock, another worker takes
  * the job over and completes it, and when the first one continues (SIGCONT) it commits nothing:
- * the job's outputs, its job.json and its status stay the second worker's.
+ * the job's outputs, its job.json and its status stay the second worker's. And a worker killed
+ * right after the fence let it commit leaves the commit to the next worker, which finishes it
+ * with the first worker's outputs instead of running the song again.
  */
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { useTempDir } from '../helpers/tmp.js';
@@ -19,10 +22,12 @@ import {
   startRedis,
   startServe,
   startWorker,
+  stop,
   stopAll,
   submit,
   waitForJob,
   writeClip,
+  type Proc,
   type RedisServer,
   type Server,
 } from './harness.js';
@@ -31,6 +36,7 @@ const tmp = useTempDir('didactic-service-fence-');
 const dataDir = join(tmp, 'data');
 let redis: RedisServer;
 let server: Server;
+const workers: Proc[] = [];
 const config = JSON.stringify(FAST_CONFIG);
 const workerArgs = () => ['--redis', redis.url, '--data-dir', dataDir, '--lock-duration', '2', '--stalled-interval', '1'];
 
@@ -59,6 +65,7 @@ describe.skipIf(!haveRedisServer || process.platform !== 'linux')('Redis mode: t
   it('a worker that resumes in its commit after losing its lock commits nothing', async () => {
     const clip = await writeClip(join(tmp, 'clip.wav'), 3);
     const first = await startWorker(workerArgs(), { DIDACTIC_TEST_STOP_BEFORE_COMMIT: '1' });
+    workers.push(first);
     const firstPid = first.child.pid!;
     expect((await submit(server.url, clip, { id: 'fenced', config })).status).toBe(202);
     // The first worker ran the whole song into its attempt folder and stopped right before its commit.
@@ -70,6 +77,7 @@ describe.skipIf(!haveRedisServer || process.platform !== 'linux')('Redis mode: t
 
     // Its lock (2 s) expires; the second worker's stalled check takes the job over and completes it.
     const second = await startWorker(workerArgs());
+    workers.push(second);
     const secondPid = second.child.pid!;
     const done = await waitForJob(server.url, 'fenced', finished, 90_000);
     expect(done.state).toBe('completed');
@@ -101,5 +109,37 @@ describe.skipIf(!haveRedisServer || process.platform !== 'linux')('Redis mode: t
     const file = await fetch(`${server.url}/v1/jobs/fenced/files/analysis/clip/combined.json`);
     expect(file.status).toBe(200);
     expect(await file.text()).toBe(combinedBefore);
+  }, 150_000);
+
+  it('a worker killed after the fence let it commit: the next worker finishes its commit', async () => {
+    for (const w of workers.splice(0)) await stop(w, 'SIGKILL');
+    const clip = await writeClip(join(tmp, 'clip2.wav'), 3);
+    const first = await startWorker(workerArgs(), { DIDACTIC_TEST_STOP_BEFORE_COMMIT: 'after-fence' });
+    const firstPid = first.child.pid!;
+    expect((await submit(server.url, clip, { id: 'rolled', config }, {}, 'clip2.wav')).status).toBe(202);
+    await until('the first worker to stop after the fence', () => procState(firstPid) === 'T');
+    const attempts = join(dataDir, 'jobs', 'rolled', 'attempts');
+    const firstAttempt = readdirSync(attempts).find((a) => a.includes(`-${firstPid}-`))!;
+    expect(firstAttempt).toBeDefined();
+    // The commit is decided in Redis; the folder is not switched yet.
+    const client = new Redis(redis.url);
+    try {
+      expect(await client.hget('bull:didactic-jobs:rolled', 'didacticCommit')).toBe(firstAttempt);
+    } finally {
+      client.disconnect();
+    }
+    expect(existsSync(join(dataDir, 'jobs', 'rolled', 'out'))).toBe(false);
+    await stop(first, 'SIGKILL');
+
+    const second = await startWorker(workerArgs());
+    workers.push(second);
+    const done = await waitForJob(server.url, 'rolled', finished, 90_000);
+    expect(done).toMatchObject({ state: 'completed', attempts: 2 });
+    // The second worker made the first one's commit and ran no song of its own.
+    expect(realpathSync(join(dataDir, 'jobs', 'rolled', 'out'))).toBe(join(realpathSync(attempts), firstAttempt, 'out'));
+    expect(readdirSync(attempts)).toEqual([firstAttempt]);
+    expect(second.output()).toMatch(new RegExp(`Job rolled: attempt ${firstAttempt} committed before its worker stopped`));
+    expect(done.result.files).toEqual(expect.arrayContaining(['analysis/clip2/combined.json', 'datasets/clip2/bars.parquet', 'midi/clip2/clip2.mid']));
+    expect(JSON.parse(readFileSync(join(dataDir, 'jobs', 'rolled', 'job.json'), 'utf8'))).toMatchObject({ state: 'completed', attempts: 2 });
   }, 150_000);
 });

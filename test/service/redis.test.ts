@@ -123,6 +123,11 @@ describe.skipIf(!haveRedisServer)('service on Redis (BullMQ) with two workers', 
     expect(done.map((s) => s.state)).toEqual(ids.map(() => 'completed'));
     const listed = (await getJson(`${server.url}/v1/jobs?limit=1000`)).body.jobs.filter((j: { id: string }) => j.id.startsWith('restart-'));
     expect(listed).toHaveLength(ids.length);
+    // The outage is a line or two in each log, not a stack trace per reconnection attempt.
+    for (const proc of [server, ...workers]) {
+      expect(proc.output()).not.toMatch(/Unhandled error event/);
+      expect(proc.output().match(/Redis outage/g)?.length ?? 0).toBeLessThanOrEqual(1);
+    }
   });
 
   it('drains on SIGTERM: an idle worker exits at once, a song past the grace period is handed back', async () => {
