@@ -643,6 +643,8 @@ export async function startRedisWorker(options: RedisWorkerOptions): Promise<Red
       return result;
     };
     if (!token) throw new Error(`Job ${id}: BullMQ gave no lock token`);
+    // A fresh lock: a lost lock of an earlier attempt here (fenced out, not aborted) is history.
+    lostLock.delete(id);
 
     const attempt = attemptName(job);
     let committed: string | null | undefined = null;
