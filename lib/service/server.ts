@@ -166,7 +166,8 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
     if (err instanceof DidacticError) {
       const status = httpStatusOf(err.code);
       if (status >= 500) {
-        logger.error(`${req.method} ${req.routeOptions.url ?? 'unmatched'}: ${err.code}: ${err.message}`);
+        // An outage (503) is logged once by the queue when it starts and ends, not per request.
+        if (status !== 503) logger.error(`${req.method} ${req.routeOptions.url ?? 'unmatched'}: ${err.code}: ${err.message}`);
         return sendError(reply, status, err.code, status === 503 ? redactor.redact(err.message) : 'Internal error (see the server log)');
       }
       return sendError(reply, status, err.code, redactor.redact(err.message));
