@@ -15,6 +15,7 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCom
 import { DidacticError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../util/logger.js';
 import { registerAuth, type TokenTable } from './auth.js';
+import type { ClientConfigPolicy } from './clientConfig.js';
 import { API_CSP } from './files.js';
 import { ServiceMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
@@ -48,6 +49,8 @@ export interface ApiOptions {
   redactor: PathRedactor;
   /** Extra routes (the web page) registered on the same server. */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
+  /** Which model names clients may put in a job's config (default: those installed in the models folder). */
+  clientConfig?: ClientConfigPolicy;
 }
 
 /** HTTP status of each code the API returns; any other code is a server error (500). */
@@ -209,6 +212,7 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
     maxUploadBytes: options.maxUploadBytes,
     maxQueue: options.maxQueue,
     inputRoot: options.inputRoot,
+    clientConfig: options.clientConfig,
     tokensRequired: options.tokens.required,
     redactor,
     openStreams,

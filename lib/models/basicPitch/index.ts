@@ -17,6 +17,7 @@ import { encodeStemMidi, type MidiNote, type StemMidiOptions, writeStemMidi } fr
 import { writeFileAtomic } from '../../util/atomic.js';
 import { parseOptions } from '../../util/validate.js';
 import { ModelLifecycle } from '../handle.js';
+import { MAX_INTRA_OP_THREADS } from '../limits.js';
 import { modelsDir } from '../paths.js';
 import { ensureOrtRuntime } from '../runtime.js';
 import { ExecutionProviderSchema } from '../session.js';
@@ -74,8 +75,8 @@ export const TranscriberOptionsSchema = z.strictObject({
   model: z.string().min(1).optional(),
   device: z.enum(['cpu', 'cuda']).default('cpu'),
   providers: z.array(ExecutionProviderSchema).min(1).optional(),
-  intraOpThreads: z.number().int().min(1).max(256).default(1),
-  interOpThreads: z.number().int().min(1).max(256).default(1),
+  intraOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
+  interOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
 });
 /** Options of createTranscriber (see TranscriberOptionsSchema). */
 export type TranscriberOptions = z.input<typeof TranscriberOptionsSchema>;
