@@ -12,7 +12,7 @@ import { z } from 'zod';
 
 import { DidacticError } from '../../errors.js';
 import { canSee } from '../auth.js';
-import { API_CSP, contentDisposition, filePolicy, parseRange, reportPolicy } from '../files.js';
+import { API_CSP, contentDisposition, filePolicy, MEDIA_CSP, parseRange, reportPolicy } from '../files.js';
 import type { JobStatus } from '../jobs.js';
 import type { PathRedactor } from '../redact.js';
 import {
@@ -246,6 +246,7 @@ export async function jobsRoutes(fastify: FastifyInstance, options: JobsRoutesOp
       reply.header('content-disposition', contentDisposition(policy.disposition, basename(relPath)));
       reply.header('accept-ranges', 'bytes');
       if (policy.report) reply.header('content-security-policy', await reportPolicy(file.path));
+      else if (policy.disposition === 'inline') reply.header('content-security-policy', MEDIA_CSP);
       const range = parseRange(typeof req.headers.range === 'string' ? req.headers.range : undefined, file.size);
       if (range === 'unsatisfiable') {
         reply.header('content-range', `bytes */${file.size}`);
