@@ -6,7 +6,7 @@
 // jobs share one event stream, queued jobs show their position, and a cancelled job reads
 // "Cancelled", not the pipeline's wording. Screenshots go to test-artifacts/. Skipped when
 // findChromium() finds no browser.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -193,12 +193,48 @@ describe.skipIf(!chromium)('the service web page in Chromium', () => {
     expect((await getJson(`${server.url}/v1/jobs/${id}`, AUTH)).status).toBe(404);
   });
 
-  it('follows eight jobs on one event stream; queued jobs show their position; a cancel reads "Cancelled"', async () => {
+  it('says what a failure means, with the code in the title and no server path', async () => {
+    // RIFF/WAVE in the first bytes (the upload is accepted), nothing decodable after them.
+    const broken = Buffer.alloc(4096, 0x5a);
+    broken.write('RIFF', 0, 'latin1');
+    broken.writeUInt32LE(broken.length - 8, 4);
+    broken.write('WAVEfmt ', 8, 'latin1');
+    const brokenPath = join(dir, 'broken.wav');
+    writeFileSync(brokenPath, broken);
+    const picker = await page.$('#file');
+    await (picker as unknown as { uploadFile(...p: string[]): Promise<void> }).uploadFile(brokenPath);
+    await page.waitForSelector('#jobs tbody tr[data-state="failed"]', { timeout: 60_000 });
+    const failed = (await page.evaluate(`(() => {
+      const tr = document.querySelector('#jobs tbody tr[data-state="failed"]');
+      return { id: tr.dataset.id, song: tr.querySelector('.song').textContent, state: tr.querySelector('.state').textContent, step: tr.querySelector('.step').textContent, title: tr.querySelector('.step').title, text: tr.textContent };
+    })()`)) as { id: string; song: string; state: string; step: string; title: string; text: string };
+    const status = (await getJson(`${server.url}/v1/jobs/${failed.id}`, AUTH)).body;
+    expect(failed.song).toBe('broken');
+    expect(failed.state).toBe('failed');
+    expect(failed.title).toBe(status.error.code);
+    expect(failed.step).toBe(
+      (
+        { DE_CORRUPT_AUDIO: 'The file could not be decoded', DE_UNSUPPORTED_FORMAT: 'The file is not in an audio format this server reads' } as Record<
+          string,
+          string
+        >
+      )[status.error.code],
+    );
+    expect(failed.text).not.toMatch(/DE_|\/tmp\/|\/home\/|<data>/);
+    // Out of the way of the next test.
+    await page.click(`#job-${failed.id} button.delete`);
+    await page.click(`#job-${failed.id} button.confirm`);
+    await until(page, `document.getElementById(${JSON.stringify(`job-${failed.id}`)}) === null`);
+  }, 90_000);
+
+  it('follows eight jobs on one event stream, answers every upload promptly; a cancel reads "Cancelled"', async () => {
     const posts = { answered: 0 };
     const onResponse = (r: { url(): string; request(): { method(): string } }) => {
       if (r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/jobs') posts.answered++;
     };
     page.on('response', onResponse);
+    const statusReads = () => requests.filter((r) => /^GET \/v1\/jobs\/[^/]+$/.test(r)).length;
+    const readsBefore = statusReads();
     const started = Date.now();
     const picker = await page.$('#file');
     await (picker as unknown as { uploadFile(...p: string[]): Promise<void> }).uploadFile(...shortClips);
@@ -212,7 +248,7 @@ describe.skipIf(!chromium)('the service web page in Chromium', () => {
     expect(streams.filter((p) => p === '/v1/events')).toHaveLength(1);
     expect(streams.filter((p) => p !== '/v1/events')).toEqual([]);
     // The page does not poll each job: one status read per upload at most.
-    expect(requests.filter((r) => /^GET \/v1\/jobs\/[^/]+$/.test(r)).length).toBeLessThanOrEqual(9);
+    expect(statusReads() - readsBefore).toBeLessThanOrEqual(8);
 
     // The running job: cancel it from the page; it ends "Cancelled" with its code in the title.
     await page.waitForSelector('#jobs tbody tr[data-state="running"] button.cancel', { timeout: 30_000 });
@@ -273,6 +309,18 @@ describe.skipIf(!chromium)('the service web page in Chromium', () => {
     const next = (await getJson(`${server.url}/v1/jobs?limit=50`, AUTH)).body.jobs.find((j: Listed) => j.queue_position === 1) as Listed;
     await until(page, `document.querySelector(${JSON.stringify(`#job-${next.id}`)}).dataset.state !== 'queued'`, 60_000);
     expect(await agree()).toBe('');
-    // Clean up: the queue goes with the server.
   }, 90_000);
+
+  it('signs out: the server clears the cookie, the page forgets the token and the jobs', async () => {
+    await page.click('#sign-out');
+    await page.waitForSelector('#token-form:not([hidden])');
+    expect(await textOf(page, '#auth')).toBe('This server needs a token.');
+    expect(await visible(page, '#identity')).toBe(false);
+    expect(await page.evaluate(`document.querySelectorAll('#jobs tbody tr').length`)).toBe(0);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    expect((await page.cookies()).find((c) => c.name === 'didactic_token')).toBeUndefined();
+    // Without the cookie the API refuses this browser again.
+    expect(await page.evaluate(`fetch('/v1/jobs').then((r) => r.status)`)).toBe(401);
+    expect(problems).toEqual([]);
+  });
 });
