@@ -43,6 +43,8 @@ describe.skipIf(!chromium)('the service web page in Chromium', () => {
   const streams: string[] = [];
   /** Every request of the main page: method and path. */
   const requests: string[] = [];
+  /** GET requests of the main page that carried an Authorization header (none should). */
+  const tokenOnGet: string[] = [];
   const clipPath = join(dir, 'page_clip.wav');
   const shortClips = Array.from({ length: 8 }, (_, i) => join(dir, `short_${i + 1}.wav`));
 
@@ -62,6 +64,8 @@ describe.skipIf(!chromium)('the service web page in Chromium', () => {
     page.on('request', (r) => {
       const url = new URL(r.url());
       requests.push(`${r.method()} ${url.pathname}`);
+      // GETs ride on the cookie; the token travels only as the header of changes.
+      if (r.method() === 'GET' && r.headers().authorization !== undefined) tokenOnGet.push(url.pathname);
       if (r.resourceType() === 'eventsource' || /\/events$/.test(url.pathname)) streams.push(url.pathname);
     });
     await page.setViewport({ width: 1200, height: 760 });
@@ -271,6 +275,8 @@ describe.skipIf(!chromium)('the service web page in Chromium', () => {
       expect((await getJson(`${server.url}/v1/jobs/${id}`, AUTH)).status).toBe(404);
     }
     expect(streams).toEqual(['/v1/events']);
+    expect(tokenOnGet).toEqual([]);
+    expect(requests.filter((r) => /^(POST|DELETE) \/v1\/jobs/.test(r)).length).toBeGreaterThan(8);
     expect(problems).toEqual([]);
   }, 120_000);
 
