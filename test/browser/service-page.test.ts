@@ -255,10 +255,23 @@ describe.skipIf(!chromium)('the service web page in Chromium', () => {
     expect(statusReads() - readsBefore).toBeLessThanOrEqual(8);
 
     // The running job: cancel it from the page; it ends "Cancelled" with its code in the title.
-    await page.waitForSelector('#jobs tbody tr[data-state="running"] button.cancel', { timeout: 30_000 });
-    const running = (await page.evaluate(`document.querySelector('#jobs tbody tr[data-state="running"]').dataset.id`)) as string;
-    await page.click(`#job-${running} button.cancel`);
-    await page.waitForSelector(`#job-${running}[data-state="failed"]`, { timeout: 30_000 });
+    // A short song may finish (or be committing) before the cancel lands: then try the next one.
+    let running = '';
+    for (let attempt = 0; attempt < 4 && running === ''; attempt++) {
+      await page.waitForSelector('#jobs tbody tr[data-state="running"] button.cancel', { timeout: 30_000 });
+      // Found and clicked in one step, so the button cannot change in between.
+      const id = (await page.evaluate(`(() => {
+        const tr = document.querySelector('#jobs tbody tr[data-state="running"]');
+        const b = tr && tr.querySelector('button.cancel');
+        if (!b) return '';
+        b.click();
+        return tr.dataset.id;
+      })()`)) as string;
+      if (id === '') continue;
+      await until(page, `['failed', 'completed'].includes(document.getElementById(${JSON.stringify(`job-${id}`)}).dataset.state)`, 30_000);
+      if ((await page.evaluate(`document.getElementById(${JSON.stringify(`job-${id}`)}).dataset.state`)) === 'failed') running = id;
+    }
+    expect(running).not.toBe('');
     const cancelled = (await page.evaluate(`(() => {
       const tr = document.getElementById(${JSON.stringify(`job-${running}`)});
       return { state: tr.querySelector('.state').textContent, step: tr.querySelector('.step').textContent, title: tr.querySelector('.step').title, text: tr.textContent };
