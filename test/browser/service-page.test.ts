@@ -330,6 +330,27 @@ describe.skipIf(!chromium)('the service web page in Chromium', () => {
     expect(await agree()).toBe('');
   }, 90_000);
 
+  it('on a server without tokens (loopback): no sign-in, the page follows jobs at once', async () => {
+    const open = await startServe(['--data-dir', join(dir, 'open-data'), '--jobs', '1']);
+    const tab = await browser.newPage();
+    const tabStreams: string[] = [];
+    tab.on('request', (r) => {
+      if (r.resourceType() === 'eventsource') tabStreams.push(new URL(r.url()).pathname);
+    });
+    try {
+      await tab.goto(open.url, { waitUntil: 'load' });
+      const deadline = Date.now() + 10_000;
+      while (tabStreams.length === 0 && Date.now() < deadline) await sleep(100);
+      expect(tabStreams).toEqual(['/v1/events']);
+      expect(await visible(tab, '#token-form')).toBe(false);
+      expect(await visible(tab, '#identity')).toBe(false);
+      expect(await visible(tab, '#sign-out')).toBe(false);
+    } finally {
+      await tab.close();
+      await page.bringToFront();
+    }
+  });
+
   it('signs out: the server clears the cookie, the page forgets the token and the jobs', async () => {
     await page.click('#sign-out');
     await page.waitForSelector('#token-form:not([hidden])');
