@@ -293,15 +293,15 @@ describe.skipIf(!chromium)('the service web page in Chromium', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 
-  it('shows a queued job’s place in the queue as the server reports it', async (ctx) => {
+  it('shows a queued job’s place in the queue as the server reports it', async () => {
     // Refill the queue behind whatever runs now, then compare each queued row with the server.
     const picker = await page.$('#file');
     await (picker as unknown as { uploadFile(...p: string[]): Promise<void> }).uploadFile(...shortClips.slice(0, 4));
     await until(page, `document.querySelectorAll('#jobs tbody tr[data-state="queued"]').length >= 3`, 30_000);
     const list = await getJson(`${server.url}/v1/jobs?limit=50`, AUTH);
     const withPosition = (list.body.jobs as Array<{ state: string; queue_position?: number }>).filter((j) => j.queue_position !== undefined);
-    // queue_position is optional in the status document; a server without it has nothing to show.
-    if (withPosition.length === 0) ctx.skip();
+    // Absent only while a retry waits out its backoff: these jobs all wait for a worker.
+    expect(withPosition.length).toBeGreaterThan(0);
     type Listed = { id: string; state: string; queue_position?: number };
     // Positions move as jobs start: compare snapshots until the page and the server agree.
     const agree = async (): Promise<string> => {
