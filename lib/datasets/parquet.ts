@@ -5,14 +5,15 @@
  * encoding with PLAIN/RLE fallbacks, one row group for the sizes the pipeline produces, all
  * columns OPTIONAL, Arrow schema in the `ARROW:schema` key. Files are written atomically.
  * Writing goes through StreamingParquetWriter (streaming.ts): row groups are encoded and flushed
- * as batches arrive.
+ * as batches arrive. Both directions run parquet-wasm on the Parquet thread (parquetWorker.ts); the
+ * main thread loads apache-arrow only when a table is read back.
  */
 import { readFile } from 'node:fs/promises';
 
-import { type Table, tableFromIPC } from 'apache-arrow';
-import { Compression, ParquetFile, readParquet } from 'parquet-wasm';
+import type { Table } from 'apache-arrow';
 
-import { arrowSchemaFor, type ColumnBatch } from './arrow.js';
+import type { ColumnBatch } from './arrow.js';
+import { parquetRequest } from './parquetThread.js';
 import type { DatasetSchema } from './schema.js';
 import { StreamingParquetWriter, type StreamingWriterOptions } from './streaming.js';
 
@@ -56,37 +57,25 @@ export interface ParquetFileInfo {
   keyValueMetadata: Map<string, string>;
 }
 
-/** Reads a Parquet file into an Arrow table (tests, resume checks). */
+/** A file's bytes and the buffer to transfer to the Parquet thread (a copy when the buffer is shared, e.g. pooled). */
+async function fileBytes(path: string): Promise<{ bytes: Uint8Array; transfer: ArrayBuffer[] }> {
+  const read = await readFile(path);
+  const bytes = read.byteOffset === 0 && read.byteLength === read.buffer.byteLength ? read : new Uint8Array(read);
+  return { bytes, transfer: [bytes.buffer as ArrayBuffer] };
+}
+
+/** Reads a Parquet file into an Arrow table (tests, resume checks, reports). The decode runs on the Parquet thread. */
 export async function readParquetTable(path: string): Promise<Table> {
-  const bytes = await readFile(path);
-  const wasmTable = readParquet(bytes);
-  return tableFromIPC(wasmTable.intoIPCStream());
+  const { bytes, transfer } = await fileBytes(path);
+  const ipc = await parquetRequest<Uint8Array>({ op: 'read', bytes }, transfer);
+  const { tableFromIPC } = await import('apache-arrow');
+  return tableFromIPC(ipc);
 }
 
 /** File-level facts of a Parquet file: writer, row groups, per-column compression/encodings. */
 export async function readParquetInfo(path: string): Promise<ParquetFileInfo> {
-  const bytes = await readFile(path);
-  const file = await ParquetFile.fromFile(new Blob([bytes]));
-  const meta = file.metadata();
-  const fileMeta = meta.fileMetadata();
-  const groups = meta.rowGroups();
-  const first = groups[0];
-  const columns = first
-    ? first.columns().map((c) => ({
-        path: c.columnPath().join('.'),
-        compression: Compression[c.compression()] ?? String(c.compression()),
-        encodings: c.encodings().map(String),
-      }))
-    : [];
-  const kv = new Map<string, string>();
-  for (const [k, v] of fileMeta.keyValueMetadata() as Map<unknown, unknown>) kv.set(String(k), String(v));
-  return {
-    createdBy: fileMeta.createdBy(),
-    numRows: fileMeta.numRows(),
-    numRowGroups: meta.numRowGroups(),
-    columns,
-    keyValueMetadata: kv,
-  };
+  const { bytes, transfer } = await fileBytes(path);
+  return parquetRequest<ParquetFileInfo>({ op: 'info', bytes }, transfer);
 }
 
 /** checkParquetDataset's verdict: whether the file is complete with the expected schema, its rows, and each problem found. */
@@ -108,6 +97,7 @@ export async function checkParquetDataset(path: string, schema: DatasetSchema): 
     return { ok: false, rows: 0, problems: [`unreadable: ${err instanceof Error ? err.message : String(err)}`] };
   }
   const problems: string[] = [];
+  const { arrowSchemaFor } = await import('./arrow.js');
   const expected = arrowSchemaFor(schema).fields;
   const actual = table.schema.fields;
   if (actual.map((f) => f.name).join(',') !== expected.map((f) => f.name).join(',')) {
