@@ -48,7 +48,9 @@ const pending = new Map<number, Pending>();
 const encodedBy = new Map<number, number>();
 
 function spawn(): Worker {
-  const w = new Worker(workerEntry(), { name: 'didactic-parquet' });
+  // The process's flags minus those a worker refuses (`node --input-type=module -e ...` runs scripts).
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  const w = new Worker(workerEntry(), { name: 'didactic-parquet', execArgv });
   w.unref();
   const fail = (err: Error) => {
     if (worker === w) worker = null;

@@ -1,23 +1,22 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-
-/** Generous bound on one event-loop stall during native work on a shared 2-core CI machine (GC included). */
-export const MAX_EVENT_LOOP_GAP_MS = 250;
+import { expect } from 'vitest';
 
 /**
- * Runs `work` while measuring the event loop: how often a 1 ms timer fired and the longest delay
- * (ms) the loop saw. A test asserts both, so "the loop stayed live" cannot pass on one lucky tick.
+ * Starts `call` and records whether the event loop turned (a setImmediate callback ran) before its
+ * promise settled: true when the work runs off the main thread, false when it blocks the loop until
+ * done. An order of events, not a wall-clock bound (no timed tests; stall figures are in
+ * bench/event-loop.mjs).
  */
-export async function watchEventLoop<T>(work: () => Promise<T>): Promise<{ result: T; ticks: number; maxGapMs: number; elapsedMs: number }> {
-  const histogram = monitorEventLoopDelay({ resolution: 5 });
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 1);
-  histogram.enable();
-  const started = performance.now();
-  try {
-    const result = await work();
-    return { result, ticks, maxGapMs: histogram.max / 1e6, elapsedMs: performance.now() - started };
-  } finally {
-    histogram.disable();
-    clearInterval(timer);
-  }
+export async function loopTurnsDuring<T>(call: () => Promise<T>): Promise<{ result: T; turnedWhilePending: boolean }> {
+  let settled = false;
+  let turnedWhilePending = false;
+  const pending = call();
+  expect(pending).toBeInstanceOf(Promise);
+  setImmediate(() => {
+    turnedWhilePending = !settled;
+  });
+  const result = await pending.finally(() => {
+    settled = true;
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  return { result, turnedWhilePending };
 }
