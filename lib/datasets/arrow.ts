@@ -5,7 +5,7 @@
  */
 import { endianness } from 'node:os';
 
-import { Bool, type Data, type DataType, Field, Float64, Int64, List, makeData, RecordBatch, Schema, Struct, Utf8 } from 'apache-arrow';
+import { Bool, type Data, type DataType, Field, Float64, Int64, List, makeData, RecordBatch, Schema, Struct, Table, tableToIPC, Utf8 } from 'apache-arrow';
 
 import { InvalidArgumentError } from '../errors.js';
 import type { ColumnKind, ColumnSpec, DatasetSchema } from './schema.js';
@@ -195,4 +195,9 @@ export function buildRecordBatch(schema: DatasetSchema, batch: ColumnBatch): Rec
   const children = schema.columns.map((spec) => columnData(spec, batch.columns[spec.name], length));
   const struct = makeData({ type: new Struct(arrowSchema.fields), length, children, nullCount: 0 });
   return new RecordBatch(arrowSchema, struct);
+}
+
+/** One batch as an Arrow IPC stream (schema + record batch), the form the Parquet thread encodes. */
+export function recordBatchIpc(schema: DatasetSchema, batch: ColumnBatch): Uint8Array {
+  return tableToIPC(new Table(arrowSchemaFor(schema), [buildRecordBatch(schema, batch)]), 'stream');
 }

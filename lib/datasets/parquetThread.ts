@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { threadId, Worker } from 'node:worker_threads';
 
-import { DidacticError, type ErrorCode, InvalidArgumentError, NATIVE_ERROR_CODES, TS_ERROR_CODES } from '../errors.js';
+import { DidacticError, type ErrorCode, NATIVE_ERROR_CODES, TS_ERROR_CODES } from '../errors.js';
 import type { ParquetReply, ParquetRequest, SerializedError } from './parquetWorker.js';
 
 /** Distributes a request without its `req` field (added here). */
@@ -28,7 +28,6 @@ const CODES = new Set<string>([...NATIVE_ERROR_CODES, ...TS_ERROR_CODES]);
 /** Rebuilds an error thrown on the Parquet thread: the package's own with their code, others as plain Errors. */
 function revive(error: SerializedError): Error {
   if (error.code && CODES.has(error.code)) {
-    if (error.name === 'InvalidArgumentError') return new InvalidArgumentError(error.message, { op: 'buildRecordBatch' });
     return new DidacticError(error.code as ErrorCode, error.message);
   }
   const err = new Error(error.message);

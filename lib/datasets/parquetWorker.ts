@@ -1,6 +1,5 @@
 /**
- * The Parquet thread: every parquet-wasm call of the process (and the Arrow building of the
- * datasets it writes) runs here, on a worker thread, so that neither the 5 MB WebAssembly module's
+ * The Parquet thread: every parquet-wasm call of the process runs here, on a worker thread, so that neither the 5 MB WebAssembly module's
  * compilation nor an encode holds the main event loop. Started by parquetThread.ts; one per process.
  *
  * Protocol (one reply per request, matched by `req`): `append` (the first one of a stream opens it),
@@ -11,16 +10,12 @@
 import { open } from 'node:fs/promises';
 import { parentPort, threadId } from 'node:worker_threads';
 
-import { Table, tableToIPC } from 'apache-arrow';
 import { Compression, ParquetFile, readParquet, Table as WasmTable, transformParquetStream, WriterPropertiesBuilder, WriterVersion } from 'parquet-wasm';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 
-import { arrowSchemaFor, buildRecordBatch, type ColumnBatch } from './arrow.js';
-import type { DatasetSchema } from './schema.js';
-
 /** A request to the Parquet thread. */
 export type ParquetRequest =
-  | { op: 'append'; req: number; id: number; batch: ColumnBatch; open?: { temp: string; schema: DatasetSchema; maxRowGroupSize: number } }
+  | { op: 'append'; req: number; id: number; ipc: Uint8Array; open?: { temp: string; maxRowGroupSize: number } }
   | { op: 'close' | 'abort'; req: number; id: number }
   | { op: 'read' | 'info'; req: number; bytes: Uint8Array };
 
@@ -35,7 +30,6 @@ export interface SerializedError {
 export type ParquetReply = { req: number; thread: number; ok: true; value: unknown } | { req: number; thread: number; ok: false; error: SerializedError };
 
 interface OpenStream {
-  schema: DatasetSchema;
   controller: ReadableStreamDefaultController<WasmRecordBatch>;
   /** Bytes written once the file is complete and synced. */
   pump: Promise<number>;
@@ -46,7 +40,7 @@ interface OpenStream {
 
 const streams = new Map<number, OpenStream>();
 
-function startStream(temp: string, schema: DatasetSchema, maxRowGroupSize: number): OpenStream {
+function startStream(temp: string, maxRowGroupSize: number): OpenStream {
   const waiters: Array<() => void> = [];
   let controller!: ReadableStreamDefaultController<WasmRecordBatch>;
   // highWaterMark 1: pull() runs when the encoder has taken every queued batch.
@@ -68,7 +62,7 @@ function startStream(temp: string, schema: DatasetSchema, maxRowGroupSize: numbe
     .build();
   // Not awaited here: the encoder pulls the first batch before it resolves.
   const encoded = transformParquetStream(input, properties);
-  const stream: OpenStream = { schema, controller, pump: Promise.resolve(0), settled: false, waiters };
+  const stream: OpenStream = { controller, pump: Promise.resolve(0), settled: false, waiters };
   stream.pump = (async () => {
     const output = await encoded;
     const file = await open(temp, 'wx');
@@ -101,16 +95,12 @@ function startStream(temp: string, schema: DatasetSchema, maxRowGroupSize: numbe
 
 async function append(msg: Extract<ParquetRequest, { op: 'append' }>): Promise<null> {
   let stream = streams.get(msg.id);
-  const schema = stream?.schema ?? msg.open?.schema;
-  if (!schema) throw new Error(`stream ${msg.id} was never opened`);
-  // Built (and validated) before the stream starts, so an invalid first batch creates no file.
-  const arrow = buildRecordBatch(schema, msg.batch);
   if (!stream) {
-    const { temp, maxRowGroupSize } = msg.open!;
-    stream = startStream(temp, schema, maxRowGroupSize);
+    if (!msg.open) throw new Error(`stream ${msg.id} was never opened`);
+    stream = startStream(msg.open.temp, msg.open.maxRowGroupSize);
     streams.set(msg.id, stream);
   }
-  const table = WasmTable.fromIPCStream(tableToIPC(new Table(arrowSchemaFor(schema), [arrow]), 'stream'));
+  const table = WasmTable.fromIPCStream(msg.ipc);
   const s = stream;
   if (s.settled) return null; // the encoder failed: close() reports it
   try {

@@ -1,16 +1,16 @@
 /**
  * Streaming Parquet writer: batches are encoded into row groups and flushed to a temp file as
  * they arrive (parquet-wasm's transformParquetStream over Rust's ArrowWriter), so memory holds at
- * most one row group, not the dataset. The Arrow building and the encode run on the Parquet thread
- * (parquetWorker.ts), never on the main event loop; append() resolves once the encoder has taken
- * the batch. close() renames the finished file into place; abort() or a failure removes the temp
+ * most one row group, not the dataset. Batches are built into Arrow IPC here and transferred to
+ * the Parquet thread (parquetWorker.ts), which encodes them off the main event loop; append()
+ * resolves once the encoder has taken the batch. close() renames the finished file into place; abort() or a failure removes the temp
  * file. Same physical format as writeParquetDataset (SNAPPY, V1 pages, nullable columns, ARROW:schema).
  */
 import { rename, rm } from 'node:fs/promises';
 
 import { DatasetWriteError } from '../errors.js';
 import { tempPathFor } from '../util/atomic.js';
-import type { ColumnBatch } from './arrow.js';
+import { type ColumnBatch, recordBatchIpc } from './arrow.js';
 import { parquetRequest, warmParquetThread } from './parquetThread.js';
 import type { DatasetSchema } from './schema.js';
 
@@ -38,9 +38,7 @@ export class StreamingParquetWriter {
   readonly schema: DatasetSchema;
   readonly #temp: string;
   readonly #id = nextStreamId++;
-  /** Whether an append reached the thread (it may have opened the stream there). */
-  #sent = false;
-  /** Whether the thread accepted a batch (the stream is open there). */
+  /** Whether a valid batch was sent (the thread opens the stream on the first one). */
   #started = false;
   #rows = 0;
   #state: 'open' | 'closed' | 'aborted' = 'open';
@@ -63,11 +61,12 @@ export class StreamingParquetWriter {
   async append(batch: ColumnBatch): Promise<void> {
     if (this.#state !== 'open') throw new DatasetWriteError(`${this.schema.name}: append after close`, { op: 'append' });
     if (batch.length === 0) return;
-    const open = this.#started ? undefined : { temp: this.#temp, schema: this.schema, maxRowGroupSize: this.#options.maxRowGroupSize ?? 65_536 };
-    this.#sent = true;
-    await parquetRequest({ op: 'append', id: this.#id, batch, ...(open ? { open } : {}) });
-    // Only a batch the thread accepted opens the stream (an invalid first batch creates no file).
+    // Built (and validated) here, before the stream starts: an invalid first batch creates no file.
+    const built = recordBatchIpc(this.schema, batch);
+    const ipc = built.byteOffset === 0 && built.byteLength === built.buffer.byteLength ? built : built.slice();
+    const open = this.#started ? undefined : { temp: this.#temp, maxRowGroupSize: this.#options.maxRowGroupSize ?? 65_536 };
     this.#started = true;
+    await parquetRequest({ op: 'append', id: this.#id, ipc, ...(open ? { open } : {}) }, [ipc.buffer as ArrayBuffer]);
     this.#rows += batch.length;
   }
 
@@ -94,7 +93,7 @@ export class StreamingParquetWriter {
   async abort(): Promise<void> {
     if (this.#state !== 'open') return;
     this.#state = 'aborted';
-    if (!this.#sent) return;
+    if (!this.#started) return;
     await parquetRequest({ op: 'abort', id: this.#id }).catch(() => {});
     await rm(this.#temp, { force: true });
   }
