@@ -9,13 +9,11 @@ import { fileURLToPath } from 'node:url';
 
 import { Command, CommanderError, Option } from 'commander';
 
-import { audioInfo } from '../audio/info.js';
 import { DidacticError } from '../errors.js';
-import { processBatch, type BatchResult } from '../pipeline/batch.js';
+import type { BatchResult } from '../pipeline/batch.js';
 import { MAX_INTRA_OP_THREADS } from '../models/limits.js';
 import { BASIC_PITCH_BACKENDS, BEAT_TRACKERS, checkConfigFields, isConfigBoundError, PipelineConfig, readPipelineConfigFile } from '../pipeline/config.js';
 import { planConcurrency } from '../pipeline/concurrency.js';
-import { ModelCache } from '../pipeline/models.js';
 import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '../util/logger.js';
 import { boundedIntArg, intArg, timeoutArg } from './args.js';
 import { normalizeArgv, usageError } from './argv.js';
@@ -166,6 +164,8 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
   });
   // Only effective before the libuv pool starts, which is why the CLI sets it this early.
   process.env.UV_THREADPOOL_SIZE ??= String(plan.uvThreadpoolSize);
+  // The pipeline's module graph is loaded here, when a job runs (--version and --help stay light).
+  const [{ processBatch }, { ModelCache }] = await Promise.all([import('../pipeline/batch.js'), import('../pipeline/models.js')]);
   const models = new ModelCache();
   const controller = new AbortController();
   const onSignal = () => {
@@ -351,6 +351,7 @@ export function buildProgram(): Command {
     .argument('<file>', 'audio file (WAV, AIFF, FLAC, Ogg Vorbis, Opus, ...)')
     .option('--json', 'print JSON')
     .action(async (file: string, opts: { json?: boolean }) => {
+      const { audioInfo } = await import('../audio/info.js');
       const info = await audioInfo(file);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);

@@ -9,10 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 
 import { writeWav, WavSubtypeSchema } from '../audio/write.js';
-import { createTranscriber, notesToMidiNotes, writePosteriorsNpy } from '../models/basicPitch/index.js';
-import { createSeparator } from '../models/demucs/index.js';
 import { DidacticError } from '../errors.js';
-import { writeStemMidi } from '../music/midi.js';
 import { toWriteError } from '../util/atomic.js';
 import { floatArg, intArg } from './args.js';
 
@@ -73,6 +70,9 @@ export function addModelCommands(program: Command): void {
     .option('--save-posteriors <dir>', 'also write the raw note/onset/contour posteriors as .npy files')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (audio: string, flags: TranscribeFlags) => {
+      // Loaded when the command runs, not on every start of the CLI.
+      const { createTranscriber, notesToMidiNotes, writePosteriorsNpy } = await import('../models/basicPitch/index.js');
+      const { writeStemMidi } = await import('../music/midi.js');
       const transcriber = await createTranscriber({
         ...(flags.model ? { model: flags.model } : {}),
         device: flags.device,
@@ -126,6 +126,7 @@ export function addModelCommands(program: Command): void {
     .addOption(new Option('--subtype <subtype>', 'WAV sample format').choices([...WavSubtypeSchema.options]).default('PCM_16'))
     .option('--json', 'print a JSON summary on stdout')
     .action(async (audio: string, flags: SeparateFlags) => {
+      const { createSeparator } = await import('../models/demucs/index.js');
       const separator = await createSeparator(flags.model, {
         ...(flags.modelsDir ? { modelsDir: flags.modelsDir } : {}),
         device: flags.device,

@@ -2,7 +2,9 @@
  * Progress display: bars on a terminal (cli-progress on stderr), plain lines otherwise (cli-progress
  * prints raw templates when stderr is not a TTY, so it is never used there).
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+
+import type CliProgress from 'cli-progress';
 
 import type { ProgressEvent } from '../pipeline/context.js';
 import type { Logger } from '../util/logger.js';
@@ -11,6 +13,11 @@ export interface ProgressDisplay {
   onProgress: (event: ProgressEvent) => void;
   onSongDone: (outcome: { songId: string; ok: boolean; skipped: boolean }) => void;
   stop: () => void;
+}
+
+/** cli-progress (CommonJS, ~25 modules), loaded only when bars are drawn. */
+function cliProgressModule(): typeof CliProgress {
+  return createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
 }
 
 export function createProgress(totalSongs: number, log: Logger): ProgressDisplay {
@@ -27,6 +34,7 @@ export function createProgress(totalSongs: number, log: Logger): ProgressDisplay
       stop: () => {},
     };
   }
+  const cliProgress = cliProgressModule();
   const multi = new cliProgress.MultiBar(
     {
       stream: process.stderr,
@@ -37,7 +45,7 @@ export function createProgress(totalSongs: number, log: Logger): ProgressDisplay
     cliProgress.Presets.shades_classic,
   );
   const songs = multi.create(totalSongs, 0, { label: 'Processing audio files'.padEnd(28), detail: '' });
-  const perSong = new Map<string, cliProgress.SingleBar>();
+  const perSong = new Map<string, CliProgress.SingleBar>();
   return {
     onProgress: (event) => {
       let bar = perSong.get(event.songId);

@@ -6,10 +6,6 @@ import { resolve } from 'node:path';
 
 import type { Command } from 'commander';
 
-import { buildSongReport } from '../reports/html/song.js';
-import { renderReportPng } from '../reports/html/png.js';
-import { refreshManifestEntry } from '../pipeline/manifest.js';
-
 /** Exit code of `report --png` when no Chromium can be found or started (DE_NO_BROWSER). */
 export const EXIT_NO_BROWSER = 3;
 
@@ -22,12 +18,16 @@ export function addReportCommand(program: Command): void {
     .option('--png <file>', 'also render the page to a PNG with headless Chromium (DIDACTIC_CHROMIUM or /usr/bin/chromium)')
     .option('--json', 'print what was written as JSON')
     .action(async (outDir: string, songId: string, opts: { png?: string; json?: boolean }) => {
+      // Loaded when the command runs, not on every start of the CLI.
+      const { buildSongReport } = await import('../reports/html/song.js');
+      const { refreshManifestEntry } = await import('../pipeline/manifest.js');
       const report = await buildSongReport(outDir, songId);
       // A report rebuilt in place must not make --resume redo the song: its manifest entry follows.
       await refreshManifestEntry(outDir, songId, report.path);
       let png: string | null = null;
       if (opts.png) {
         png = resolve(opts.png);
+        const { renderReportPng } = await import('../reports/html/png.js');
         await renderReportPng(report.path, png);
       }
       if (opts.json) {

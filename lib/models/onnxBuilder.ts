@@ -7,8 +7,15 @@ import { createRequire } from 'node:module';
 import type { onnx as OnnxNs } from 'onnx-proto';
 
 const require = createRequire(import.meta.url);
-// onnx-proto is CommonJS; load it through require so ESM interop stays predictable.
-const { onnx } = require('onnx-proto') as { onnx: typeof OnnxNs };
+let onnxNs: typeof OnnxNs | undefined;
+/**
+ * onnx-proto (with protobufjs, ~60 modules), loaded on the first model built or parsed: a pipeline
+ * run that converts nothing never loads it. CommonJS, so through require (predictable interop).
+ */
+function protos(): typeof OnnxNs {
+  onnxNs ??= (require('onnx-proto') as { onnx: typeof OnnxNs }).onnx;
+  return onnxNs;
+}
 
 export type Dim = number | string;
 
@@ -70,7 +77,7 @@ function valueInfo(v: ValueInfo): OnnxNs.IValueInfoProto {
 }
 
 function attribute(name: string, value: AttributeValue): OnnxNs.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
+  const T = protos().AttributeProto.AttributeType;
   if (typeof value === 'number') {
     return Number.isInteger(value) ? { name, type: T.INT, i: value } : { name, type: T.FLOAT, f: value };
   }
@@ -93,6 +100,7 @@ function initializer(spec: InitializerSpec): OnnxNs.ITensorProto {
 
 /** Serialises a model to ONNX protobuf bytes. */
 export function buildModel(spec: ModelSpec): Uint8Array {
+  const onnx = protos();
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: spec.producer ?? 'didactic-engine',
@@ -118,5 +126,5 @@ export function buildModel(spec: ModelSpec): Uint8Array {
 
 /** Parses ONNX bytes (for inspection in tests and converters). */
 export function parseModel(bytes: Uint8Array): OnnxNs.ModelProto {
-  return onnx.ModelProto.decode(bytes);
+  return protos().ModelProto.decode(bytes);
 }

@@ -3,7 +3,9 @@
  * stderr); `jsonLogger` writes structured records (pino) for machines. Library code takes any
  * object with these four methods.
  */
-import { pino } from 'pino';
+import { createRequire } from 'node:module';
+
+import type { pino as Pino } from 'pino';
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL';
 export const LOG_LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
@@ -62,6 +64,8 @@ export function textLogger(options: TextLoggerOptions = {}): Logger {
 /** Structured JSON lines (pino) on stderr: message plus the record's fields. */
 export function jsonLogger(options: { level?: LogLevel; name?: string } = {}): Logger {
   const levelMap: Record<LogLevel, string> = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', ERROR: 'error', CRITICAL: 'fatal' };
+  // pino (CommonJS, ~50 modules) is loaded only for JSON logs: text logging never needs it.
+  const { pino } = createRequire(import.meta.url)('pino') as { pino: typeof Pino };
   const log = pino({ name: options.name ?? 'didactic-engine', level: levelMap[options.level ?? 'INFO'] }, pino.destination(2));
   return {
     debug: (m, f) => log.debug(f ?? {}, m),
