@@ -49,7 +49,14 @@ const encodedBy = new Map<number, number>();
 function spawn(): Worker {
   // The process's flags minus those a worker refuses (`node --input-type=module -e ...` runs scripts).
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-  const w = new Worker(workerEntry(), { name: 'didactic-parquet', execArgv });
+  let w: Worker;
+  try {
+    w = new Worker(workerEntry(), { name: 'didactic-parquet', execArgv });
+  } catch (err) {
+    // A per-process flag a worker refuses: the thread needs none of the process's flags.
+    if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+    w = new Worker(workerEntry(), { name: 'didactic-parquet', execArgv: [] });
+  }
   w.unref();
   const fail = (err: Error) => {
     if (worker === w) worker = null;
