@@ -113,3 +113,14 @@ export async function parquetRequest<T>(request: Request, transfer: ArrayBuffer[
 export function parquetEncodeThreads(): { mainThreadId: number; encodedBy: ReadonlyMap<number, number> } {
   return { mainThreadId: threadId, encodedBy };
 }
+
+/**
+ * Stops the Parquet thread (e.g. a long-lived host shutting down). Writes in progress fail with
+ * DE_WRITE_FAILED; the next request starts a fresh thread.
+ */
+export async function stopParquetThread(): Promise<void> {
+  const w = worker;
+  if (!w) return;
+  worker = null;
+  await w.terminate();
+}

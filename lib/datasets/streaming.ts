@@ -66,7 +66,16 @@ export class StreamingParquetWriter {
     const ipc = built.byteOffset === 0 && built.byteLength === built.buffer.byteLength ? built : built.slice();
     const open = this.#started ? undefined : { temp: this.#temp, maxRowGroupSize: this.#options.maxRowGroupSize ?? 65_536 };
     this.#started = true;
-    await parquetRequest({ op: 'append', id: this.#id, ipc, ...(open ? { open } : {}) }, [ipc.buffer as ArrayBuffer]);
+    try {
+      await parquetRequest({ op: 'append', id: this.#id, ipc, ...(open ? { open } : {}) }, [ipc.buffer as ArrayBuffer]);
+    } catch (err) {
+      // The Parquet thread failed (e.g. it died): a write failure like any other.
+      throw new DatasetWriteError(`Could not write ${this.schema.name} dataset: ${(err as Error).message}`, {
+        cause: err,
+        op: 'append',
+        details: { path: this.path },
+      });
+    }
     this.#rows += batch.length;
   }
 
