@@ -26,14 +26,15 @@ const DEMUCS_STEMS = 4;
 const RHYTHM_RATE = 22050;
 
 /**
- * Measured constants (bench/memory.mjs --model, 2 and 6 minutes of 44.1 kHz stereo, rounded up):
- * the process before the song (Node, the addon, the logger), the rhythm network (features, the
+ * Measured constants (bench/memory.mjs, 2 and 6 minutes of 44.1 kHz stereo, rounded up):
+ * the process before the song (Node, the addon, the logger) and the constant part of steps 8-11
+ * (Parquet writers, the HTML report), the rhythm network (features, the
  * CRNN's tensors in ONNX Runtime's arena, the DBN), the bar-feature analysis per analysis sample
  * (one STFT of complex64 frames at hop 512, mel, chroma), Basic Pitch per second of a stem, and the
  * Demucs engine (one batch of segment tensors, bench/separation.mjs) plus its copy of the input.
  */
 export const MEMORY_MODEL = {
-  baseBytes: 128 * MiB,
+  baseBytes: 160 * MiB,
   beatnetFixedBytes: 48 * MiB,
   beatnetBytesPerSecond: 0.45 * MiB,
   /** librosa's beat_track at the analysis rate: onset envelope over mel frames (hop 512). */
