@@ -5,8 +5,8 @@
  *
  * Each term is a buffer a step allocates (float32 audio: 4 bytes a sample) or a working set whose
  * size per second of audio was measured with bench/memory.mjs (and rounded up). ONNX Runtime's
- * arena keeps its largest working set while the session stays open, so the rhythm network's and
- * the transcriber's working sets count from their step to the end of the song.
+ * arena keeps part of a session's working set while the session stays open, so the rhythm
+ * network's (half of it) and the transcriber's count from their step to the end of the song.
  */
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
@@ -37,6 +37,11 @@ export const MEMORY_MODEL = {
   baseBytes: 160 * MiB,
   beatnetFixedBytes: 48 * MiB,
   beatnetBytesPerSecond: 0.45 * MiB,
+  /**
+   * Share of the rhythm network's working set still resident in later steps (ONNX Runtime's arena
+   * keeps chunks; measured 1/3 to 2/3 at 6-30 minutes).
+   */
+  beatnetRetainedFraction: 0.5,
   /** librosa's beat_track at the analysis rate: onset envelope over mel frames (hop 512). */
   librosaBytesPerSample: 8,
   featureBytesPerSample: 20,
@@ -128,7 +133,7 @@ export function planSongMemory(shape: SongShape, cfg: MemoryPlanConfig, stemConc
     rhythmWork = m.librosaBytesPerSample * analysisFrames;
   }
   add(4, 'analyzeRhythm', held + normalised + rhythmWork);
-  held += rhythmArena;
+  held += m.beatnetRetainedFraction * rhythmArena;
 
   // Step 5: Demucs returns four 44.1 kHz stereo stems; afterwards the decoded input is released
   // and the stems are kept as mono at analysis_sr (native when chunks or transcription need them).
