@@ -67,6 +67,17 @@ describe('memory budget: long inputs are refused before step 1', () => {
     expect(p.duration).toBe(SIX_HOURS);
   });
 
+  it('the probe reports unreadable inputs with the decoder codes', async () => {
+    const notAudio = join(dir, 'not-audio.wav');
+    writeFileSync(notAudio, 'this is not audio\n'.repeat(10));
+    const empty = join(dir, 'empty.wav');
+    writeFileSync(empty, '');
+    await expect(probeAudio(join(dir, 'missing.wav'))).rejects.toMatchObject({ code: 'DE_FILE_NOT_FOUND' });
+    await expect(probeAudio(notAudio)).rejects.toMatchObject({ code: 'DE_UNSUPPORTED_FORMAT' });
+    await expect(probeAudio(empty)).rejects.toMatchObject({ code: 'DE_EMPTY_FILE' });
+    await expect(probeAudio(dir)).rejects.toMatchObject({ code: 'DE_IS_DIRECTORY' });
+  });
+
   // The case with default settings: every machine under ~120 GiB refuses it by default.
   const defaultPlan = planSongMemory({ frames: SIX_HOURS * 44100, sampleRate: 44100, channels: 2 }, cfgOf({})).peakBytes;
   it.skipIf(defaultPlan <= songMemoryBudgetBytes(null))('default settings: the 6-hour WAV fails with DE_RESOURCE_LIMIT, exit 1, no output folder', () => {
