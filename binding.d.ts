@@ -32,6 +32,18 @@ export interface NativeDecoded {
   truncated: NativeTruncation | null;
 }
 
+/** A file's header as probeFile reads it (no decoding). */
+export interface NativeProbe {
+  sampleRate: number;
+  channels: number;
+  /** Frames a decode yields (an estimate for compressed formats); null when the header does not say. */
+  frames: number | null;
+  /** True for uncompressed containers, whose frame count is exact. */
+  exact: boolean;
+  container: string;
+  sampleFormat: string;
+}
+
 export type NativeWavSubtype = 'PCM_16' | 'PCM_24' | 'FLOAT';
 
 export interface NativeWriteWavOptions {
@@ -227,6 +239,7 @@ export interface NativeBinding {
   readonly CancelToken: new () => NativeCancelToken;
   decodeFile(path: string, options: NativeDecodeOptions, cancel?: NativeCancelToken): Promise<NativeDecoded>;
   decodeBuffer(bytes: Uint8Array, options: NativeDecodeOptions, cancel?: NativeCancelToken): Promise<NativeDecoded>;
+  probeFile(path: string): Promise<NativeProbe>;
   writeWav(path: string, samples: Float32Array, options: NativeWriteWavOptions): Promise<NativeWriteWavResult>;
   resample(samples: Float32Array, options: NativeResampleOptions, cancel?: NativeCancelToken): Promise<Float32Array>;
   libraryVersions(): NativeLibraryVersions;

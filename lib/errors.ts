@@ -171,7 +171,7 @@ const CLASS_BY_CODE: Record<string, ErrorClass> = {
   DE_INFERENCE_FAILED: ModelError,
   DE_CLOSED: ModelError,
   DE_OUT_OF_MEMORY: NativeError,
-  /** An input-sized allocation over the ceiling (env DIDACTIC_MAX_BYTES, default 4 GiB). */
+  /** An input-sized allocation over the ceiling (env DIDACTIC_MAX_BYTES, default 4 GiB); also a song whose planned memory exceeds memory_budget_mb (lib/pipeline/memory.ts). */
   DE_RESOURCE_LIMIT: NativeError,
 };
 

@@ -29,6 +29,8 @@ export { mixToMono } from './audio/mix.js';
 export { audioInfo } from './audio/info.js';
 export { MAX_CHANNELS, MAX_FFT_SIZE, MAX_HOP, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SampleRateSchema } from './audio/limits.js';
 export type { AudioInfo } from './audio/info.js';
+export { probeAudio } from './audio/probe.js';
+export type { AudioProbe } from './audio/probe.js';
 
 // Analysis (librosa-compatible features, onset, tempo, beats).
 export * from './analysis/index.js';
@@ -105,6 +107,8 @@ export {
 export { MAX_BEATS_PER_BAR, MAX_INTRA_OP_THREADS } from './models/limits.js';
 export type { PipelineConfigInput, PipelineConfigFields } from './pipeline/config.js';
 export { planConcurrency } from './pipeline/concurrency.js';
+export { planSongMemory, songMemoryBudgetBytes, MEMORY_MODEL } from './pipeline/memory.js';
+export type { SongMemoryPlan, SongShape, StepMemory, MemoryPlanConfig } from './pipeline/memory.js';
 export type { RunPlan } from './pipeline/concurrency.js';
 export { ModelCache } from './pipeline/models.js';
 export type { PipelineServices, StemSeparator, Transcriber, TranscribedNote, SeparatedStem } from './pipeline/services.js';

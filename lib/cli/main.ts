@@ -49,6 +49,7 @@ interface MainOptions {
   beatTracker: string;
   detectMeter: boolean;
   htmlReport: boolean;
+  memoryBudget?: number;
   progress?: boolean;
   logLevel: LogLevel;
   logFormat: 'text' | 'json';
@@ -95,6 +96,7 @@ function configFromFlags(opts: MainOptions, given: (name: string) => boolean): R
     beatTracker: opts.beatTracker,
     detectMeter: opts.detectMeter,
     htmlReport: opts.htmlReport,
+    ...(opts.memoryBudget !== undefined ? { memoryBudgetMb: opts.memoryBudget } : {}),
   };
   if (opts.config) {
     // With a config file, only flags given explicitly override the file's values.
@@ -119,6 +121,7 @@ function configFromFlags(opts: MainOptions, given: (name: string) => boolean): R
       beatTracker: 'beatTracker',
       detectMeter: 'detectMeter',
       htmlReport: 'htmlReport',
+      memoryBudgetMb: 'memoryBudget',
     };
     for (const key of Object.keys(fields)) if (!given(flagOf[key]!)) delete fields[key];
   }
@@ -316,6 +319,11 @@ export function buildProgram(): Command {
     .option('--detect-meter', 'detect the beats per bar (default; beatnet only)')
     .option('--no-detect-meter', 'use --ts-num/--ts-den as the meter instead of detecting it')
     .option('--no-html-report', 'do not write reports/<song_id>/report.html')
+    .option(
+      '--memory-budget <MiB>',
+      'the most memory one song may plan to use; a longer input is refused before step 1 (default: half the memory, divided by --jobs)',
+      intArg,
+    )
     .addOption(new Option('--progress', 'show progress bars').conflicts('noProgress'))
     .addOption(new Option('--no-progress', 'hide progress bars'))
     .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).default('INFO'))

@@ -146,6 +146,9 @@ const PipelineConfigShape = z.strictObject({
   detectMeter: boolField('detectMeter').default(true),
   // Ours: reports/<song_id>/report.html, a self-contained page drawing the song's outputs.
   htmlReport: boolField('htmlReport').default(true),
+  // Ours: the most memory one song may plan to use (MiB); null: half the machine's (or the cgroup's)
+  // memory divided by the songs run at once. A longer input is refused before step 1 (lib/pipeline/memory.ts).
+  memoryBudgetMb: integerField('memoryBudgetMb').nullable().default(null),
 });
 
 /** The validated, frozen configuration fields (camelCase), derived from the shape above. */
@@ -259,6 +262,11 @@ const VALUE_RULES: readonly ValueRule[] = [
     path: 'beatTracker',
     fails: (c) => !(BEAT_TRACKERS as readonly string[]).includes(c.beatTracker),
     message: (c) => `beat_tracker must be one of 'beatnet', 'librosa', got '${c.beatTracker}'`,
+  },
+  {
+    path: 'memoryBudgetMb',
+    fails: (c) => c.memoryBudgetMb !== null && c.memoryBudgetMb <= 0,
+    message: (c) => `memory_budget_mb must be a positive number of MiB or null (the default), got ${pythonValueText(c.memoryBudgetMb)}`,
   },
   // Ours: song_id becomes a folder name under every output kind; it must not escape out_dir.
   {

@@ -7,6 +7,7 @@ import { AbortError, DidacticError } from '../errors.js';
 import { startStepMetrics, type StepMetrics } from '../util/metrics.js';
 import { SongContext, type SongRunEnvironment } from './context.js';
 import { writeSongManifest } from './manifest.js';
+import { checkInputMemory } from './memory.js';
 import { removeStaleStaging, SongLock } from './songLock.js';
 import { analyzeRhythm, computeBars } from './steps/analyze.js';
 import { buildDatasets, writeDatasets } from './steps/datasets.js';
@@ -66,6 +67,9 @@ export async function runSong(env: SongRunEnvironment, records: StepRecords): Pr
   const ctx = new SongContext(env);
   const { config: cfg, log, signal, staging } = ctx;
   log.info(`Starting audio processing pipeline for ${cfg.inputWav} (song_id=${cfg.songId})`);
+  // Before anything is copied, decoded or written: a song whose planned memory exceeds the budget
+  // is refused here, leaving no folder behind.
+  await checkInputMemory(cfg, ctx.plan, log);
   // Leftovers of runs killed in this output folder go first; then this song gets its one writer.
   for (const name of await removeStaleStaging(cfg.outDir)) log.info(`Removed the leftovers of a killed run: ${name}`);
   const lock = await SongLock.acquire(cfg.outDir, cfg.songId);

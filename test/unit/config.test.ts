@@ -57,6 +57,7 @@ describe('PipelineConfig defaults', () => {
       beat_tracker: 'beatnet',
       detect_meter: true,
       html_report: true,
+      memory_budget_mb: null,
     });
     expect(Object.keys(c.toSnakeCase())).toEqual([...CONFIG_FIELD_NAMES]);
     expect(() => new PipelineConfig({ ...base, beatTracker: 'madmom' }, quiet)).toThrow("beat_tracker must be one of 'beatnet', 'librosa', got 'madmom'");

@@ -12,6 +12,7 @@ import { waveformPeaks } from '../../reports/html/peaks.js';
 import { toWriteError } from '../../util/atomic.js';
 import { forEachChunk } from '../../util/chunked.js';
 import type { SongContext } from '../context.js';
+import { checkDecodedMemory } from '../memory.js';
 
 /** Step 1: the input copy keeps its name, bytes and timestamps. This is where a missing input fails. */
 export async function copyInput(ctx: SongContext): Promise<void> {
@@ -45,6 +46,8 @@ export async function ingest(ctx: SongContext): Promise<void> {
   // A WAV/AIFF cut short decodes what is present (as the original does), with a warning and
   // data_quality.truncated_input; --strict makes it a failure.
   const decoded = await decodeAudio(cfg.inputWav, { signal, mono: !needChannels, strict: ctx.strict, logger: ctx.log });
+  // The header's length was checked before step 1; a compressed stream's is only an estimate.
+  checkDecodedMemory(cfg, ctx.plan, { frames: decoded.frames, sampleRate: decoded.sampleRate, channels: decoded.sourceChannels });
   if (decoded.truncated) {
     ctx.quality.truncated_input = { expected_frames: decoded.truncated.expectedFrames, actual_frames: decoded.truncated.actualFrames };
   }

@@ -106,6 +106,37 @@ Napi::Value DecodeBuffer(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
+class ProbeFileWorker : public PromiseWorker {
+ public:
+  ProbeFileWorker(Napi::Env env, std::string path) : PromiseWorker(env, "probe"), path_(std::move(path)) {}
+
+ protected:
+  void Run() override { probe_ = probeFile(path_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("sampleRate", Napi::Number::New(env, probe_.sampleRate));
+    out.Set("channels", Napi::Number::New(env, probe_.channels));
+    out.Set("frames",
+            probe_.frames >= 0 ? Napi::Value(Napi::Number::New(env, static_cast<double>(probe_.frames))) : env.Null());
+    out.Set("exact", Napi::Boolean::New(env, probe_.exact));
+    out.Set("container", Napi::String::New(env, probe_.container));
+    out.Set("sampleFormat", Napi::String::New(env, probe_.sampleFormat));
+    return out;
+  }
+
+ private:
+  std::string path_;
+  AudioProbe probe_;
+};
+
+Napi::Value ProbeFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) napi::throwInvalidArgument(env, "probe", "path must be a string");
+  auto* worker = new ProbeFileWorker(env, info[0].As<Napi::String>().Utf8Value());
+  worker->Queue();
+  return worker->Promise();
+}
+
 class WriteWavWorker : public PromiseWorker {
  public:
   WriteWavWorker(Napi::Env env, std::string path, napi::PinnedFloats samples, int channels, int sampleRate,
@@ -229,6 +260,7 @@ Napi::Value LibraryVersions(const Napi::CallbackInfo& info) {
 void RegisterAudio(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeFile", Napi::Function::New(env, DecodeFile, "decodeFile"));
   exports.Set("decodeBuffer", Napi::Function::New(env, DecodeBuffer, "decodeBuffer"));
+  exports.Set("probeFile", Napi::Function::New(env, ProbeFile, "probeFile"));
   exports.Set("writeWav", Napi::Function::New(env, WriteWav, "writeWav"));
   exports.Set("resample", Napi::Function::New(env, Resample, "resample"));
   exports.Set("libraryVersions", Napi::Function::New(env, LibraryVersions, "libraryVersions"));

@@ -196,16 +196,20 @@ void checkShape(int channels, int sampleRate, const std::string& what) {
 using FrameReader = std::function<int64_t(float* dst, int64_t frames)>;
 
 // Pulls every frame from `read`, mixing to mono and de-interleaving as asked. `expectedFrames`
-// (> 0) only sizes the first reservation, capped so that a lying header cannot reserve gigabytes.
-void readFrames(DecodedAudio& out, int channels, int64_t expectedFrames, bool checkFinite, const FrameReader& read,
-                const std::string& what, const DecodeOptions& options, const CancelToken* cancel) {
+// (> 0) only sizes the first reservation, capped so that a lying header cannot reserve gigabytes,
+// unless `exactLength` (an uncompressed file, whose length libsndfile limits to the bytes present):
+// then the whole song is reserved once and never regrown (a regrowth copies the samples so far,
+// which briefly holds the decoded audio twice).
+void readFrames(DecodedAudio& out, int channels, int64_t expectedFrames, bool exactLength, bool checkFinite,
+                const FrameReader& read, const std::string& what, const DecodeOptions& options,
+                const CancelToken* cancel) {
   const bool mixToMono = options.mono && channels > 1;
   const int storedChannels = mixToMono ? 1 : channels;
   std::vector<float> stored;
   if (expectedFrames > 0) {
     limits::checkAlloc(static_cast<double>(expectedFrames) * storedChannels, sizeof(float), "decode",
                        "the decoded audio");
-    const int64_t reserveFrames = std::min<int64_t>(expectedFrames, int64_t{1} << 26);
+    const int64_t reserveFrames = exactLength ? expectedFrames : std::min<int64_t>(expectedFrames, int64_t{1} << 26);
     try {
       stored.reserve(static_cast<size_t>(reserveFrames) * static_cast<size_t>(storedChannels));
     } catch (const std::bad_alloc&) {
@@ -274,7 +278,8 @@ DecodedAudio readAll(SNDFILE* file, const SF_INFO& info, const std::string& what
 
   const bool knownLength = info.frames > 0 && info.frames < (int64_t{1} << 40);
   FrameReader read = [file](float* dst, int64_t n) -> int64_t { return sf_readf_float(file, dst, n); };
-  readFrames(out, channels, knownLength ? info.frames : 0, isFloatSubtype(info.format), read, what, options, cancel);
+  readFrames(out, channels, knownLength ? info.frames : 0, knownLength && !compressed, isFloatSubtype(info.format),
+             read, what, options, cancel);
   if (sf_error(file) != SF_ERR_NO_ERROR) {
     throw Error(code::kCorruptAudio, "decode: " + what + " failed while reading (" + sf_strerror(file) + ")");
   }
@@ -365,7 +370,8 @@ DecodedAudio decodeMpeg(const std::function<int(mpg123_handle*)>& open, const st
     }
     return 0;
   };
-  readFrames(out, channels, estimate > 0 ? static_cast<int64_t>(estimate) : 0, false, read, what, options, cancel);
+  readFrames(out, channels, estimate > 0 ? static_cast<int64_t>(estimate) : 0, false, false, read, what, options,
+             cancel);
   // as libsndfile's MPEG reader did: a decoder error (not the end of the stream) fails the decode
   if (failed) {
     throw Error(code::kCorruptAudio, "decode: " + what + " failed while decoding MPEG (" + failure + ")");
@@ -373,9 +379,8 @@ DecodedAudio decodeMpeg(const std::function<int(mpg123_handle*)>& open, const st
   return out;
 }
 
-}  // namespace
-
-DecodedAudio decodeFile(const std::string& path, const DecodeOptions& options, const CancelToken* cancel) {
+// The path's problems as coded errors: missing, unreadable, a directory, empty.
+void checkInputFile(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) throw Error(code::kFileNotFound, "decode: no such file: " + path);
@@ -385,7 +390,12 @@ DecodedAudio decodeFile(const std::string& path, const DecodeOptions& options, c
   if (S_ISDIR(st.st_mode)) throw Error(code::kIsDirectory, "decode: " + path + " is a directory, not an audio file");
   if (::access(path.c_str(), R_OK) != 0) throw Error(code::kPermissionDenied, "decode: permission denied: " + path);
   if (S_ISREG(st.st_mode) && st.st_size == 0) throw Error(code::kEmptyFile, "decode: " + path + " is empty (0 bytes)");
+}
 
+}  // namespace
+
+DecodedAudio decodeFile(const std::string& path, const DecodeOptions& options, const CancelToken* cancel) {
+  checkInputFile(path);
   SF_INFO info{};
   SndfilePtr file(sf_open(path.c_str(), SFM_READ, &info));
   if (!file) throwOpenError(sf_error(nullptr), path);
@@ -400,6 +410,27 @@ DecodedAudio decodeFile(const std::string& path, const DecodeOptions& options, c
     return decodeMpeg([fd](mpg123_handle* mh) { return mpg123_open_fd(mh, fd); }, path, options, cancel);
   }
   return readAll(file.get(), info, path, options, cancel);
+}
+
+AudioProbe probeFile(const std::string& path) {
+  checkInputFile(path);
+  SF_INFO info{};
+  SndfilePtr file(sf_open(path.c_str(), SFM_READ, &info));
+  if (!file) throwOpenError(sf_error(nullptr), path);
+  checkShape(info.channels, info.samplerate, path);
+  AudioProbe out;
+  out.sampleRate = info.samplerate;
+  out.channels = info.channels;
+  out.container = containerName(info.format);
+  out.sampleFormat = sampleFormatName(info.format);
+  out.exact = !isCompressedContainer(info.format);
+  // libsndfile reports SF_COUNT_MAX (or 0 for some streams) when the length is unknown
+  out.frames = info.frames > 0 && info.frames < (int64_t{1} << 40) ? info.frames : -1;
+  if ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG) {
+    out.container = "MP3";
+    out.exact = false;
+  }
+  return out;
 }
 
 DecodedAudio decodeMemory(const uint8_t* data, size_t size, const DecodeOptions& options, const CancelToken* cancel) {

@@ -32,7 +32,22 @@ struct DecodedAudio {
   int64_t expectedFrames = -1;
 };
 
+// What a file's header says, without decoding: enough to plan a song's memory before reading it.
+struct AudioProbe {
+  int sampleRate = 0;
+  int channels = 0;
+  // Frames a decode yields (libsndfile limits a WAV/AIFF's declared length to the bytes present);
+  // for MP3 mpg123's estimate, for FLAC/Ogg the stream's header; -1 when the header does not say.
+  int64_t frames = -1;
+  // True for uncompressed containers, whose frame count is exact; compressed counts are estimates.
+  bool exact = false;
+  std::string container;
+  std::string sampleFormat;
+};
+
 DecodedAudio decodeFile(const std::string& path, const DecodeOptions& options, const CancelToken* cancel);
+// Reads the header only. Errors as decodeFile's for a file that cannot be opened.
+AudioProbe probeFile(const std::string& path);
 DecodedAudio decodeMemory(const uint8_t* data, size_t size, const DecodeOptions& options, const CancelToken* cancel);
 
 // Versions of the vendored codec stack, for `doctor` and `info`.
