@@ -28,10 +28,6 @@ export const TIME_SIGNATURE_DENOMINATORS = [1, 2, 4, 8, 16, 32] as const;
 export type PipelineConfigInput = Pick<PipelineConfigFields, 'songId' | 'inputWav' | 'outDir'> &
   Partial<Omit<PipelineConfigFields, 'songId' | 'inputWav' | 'outDir'>>;
 
-export function snakeToCamel(name: string): string {
-  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-}
-
 export function camelToSnake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
