@@ -206,8 +206,10 @@ export class RhythmTracker {
     const op = 'trackRhythm';
     requireMono(op, samples, sampleRate);
     const o = parseOptions(op, RhythmDecodeOptionsSchema, options);
-    const audio = await to22k(samples, sampleRate, o.signal);
-    return callNative(op, context, o.signal, async (binding, token) => toResult(await binding.trackRhythm(this.#handle, audio, nativeOptions(o), token)));
+    return this.#lifecycle.hold(op, async () => {
+      const audio = await to22k(samples, sampleRate, o.signal);
+      return callNative(op, context, o.signal, async (binding, token) => toResult(await binding.trackRhythm(this.#handle, audio, nativeOptions(o), token)));
+    });
   }
 
   /**
