@@ -4,11 +4,11 @@
 #include "common/error.h"
 
 #include <sched.h>
-#include <stdlib.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
