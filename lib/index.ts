@@ -92,7 +92,17 @@ export { FULL_MIX } from './pipeline/context.js';
 export type { PipelineBreakers, ProgressEvent } from './pipeline/context.js';
 export { processBatch, isSongComplete } from './pipeline/batch.js';
 export type { BatchOptions, BatchResult } from './pipeline/batch.js';
-export { PipelineConfig, loadPipelineConfigFile, pipelineConfigJsonSchema } from './pipeline/config.js';
+export {
+  PipelineConfig,
+  loadPipelineConfigFile,
+  pipelineConfigJsonSchema,
+  checkConfigFields,
+  isConfigBoundError,
+  CONFIG_BOUNDS,
+  CONFIG_PATH_FIELDS,
+  MAX_TIMEOUT_S,
+} from './pipeline/config.js';
+export { MAX_BEATS_PER_BAR, MAX_INTRA_OP_THREADS } from './models/limits.js';
 export type { PipelineConfigInput, PipelineConfigFields } from './pipeline/config.js';
 export { planConcurrency } from './pipeline/concurrency.js';
 export type { RunPlan } from './pipeline/concurrency.js';

@@ -10,13 +10,20 @@ export function floatArg(value: string): number {
   if (value.trim() === '' || Number.isNaN(n)) throw new CommanderArgError(`invalid float value: '${value}'`);
   return n;
 }
+/** An int option within [min, max]: a usage error (exit 2) outside it, before any work starts. */
+export function boundedIntArg(min: number, max = Infinity): (value: string) => number {
+  return (value: string) => {
+    const n = intArg(value);
+    if (n < min || n > max) throw new CommanderArgError(`must be an integer ${max === Infinity ? `≥ ${min}` : `in ${min}..${max}`}, got '${value}'`);
+    return n;
+  };
+}
 /**
  * A timeout in seconds, or `none` (also `null`, `off`) for no timeout. `none` stays a string here
- * (commander turns a parser's null into ''); the caller maps it to null.
+ * (commander turns a parser's null into ''); the caller maps it to null. Its range is the config's
+ * rule: a negative value fails there with the original's message and exit code (1).
  */
 export function timeoutArg(value: string): number | 'none' {
   if (/^(none|null|off)$/i.test(value.trim())) return 'none';
-  const n = floatArg(value);
-  if (n < 0) throw new CommanderArgError(`invalid timeout: '${value}' (seconds ≥ 0, or none)`);
-  return n;
+  return floatArg(value);
 }

@@ -3,7 +3,7 @@
  * The `didactic-engine` command: the original's flags and exit codes for the main job (single
  * file or batch), plus `--jobs`, `--json`, `--resume`, `--quiet/--verbose`, and subcommands.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,11 +12,12 @@ import { Command, CommanderError, Option } from 'commander';
 import { audioInfo } from '../audio/info.js';
 import { DidacticError } from '../errors.js';
 import { processBatch, type BatchResult } from '../pipeline/batch.js';
-import { BASIC_PITCH_BACKENDS, BEAT_TRACKERS, PipelineConfig, readPipelineConfigFile } from '../pipeline/config.js';
+import { MAX_INTRA_OP_THREADS } from '../models/limits.js';
+import { BASIC_PITCH_BACKENDS, BEAT_TRACKERS, checkConfigFields, isConfigBoundError, PipelineConfig, readPipelineConfigFile } from '../pipeline/config.js';
 import { planConcurrency } from '../pipeline/concurrency.js';
 import { ModelCache } from '../pipeline/models.js';
 import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '../util/logger.js';
-import { intArg, timeoutArg } from './args.js';
+import { boundedIntArg, intArg, timeoutArg } from './args.js';
 import { normalizeArgv, usageError } from './argv.js';
 import { addModelCommands } from './modelCommands.js';
 import { addServiceCommands } from './serviceCommands.js';
@@ -129,13 +130,8 @@ function configFromFlags(opts: MainOptions, given: (name: string) => boolean): R
 async function runMain(opts: MainOptions, given: (name: string) => boolean): Promise<number> {
   const log = buildLogger(opts);
   const files = opts.wav ?? [];
-  // The one existence check of the inputs (the original's CLI refuses to start without them).
-  const missing = files.filter((f) => !existsSync(f));
-  if (missing.length > 0) {
-    log.error('Input file(s) not found:');
-    for (const f of missing) log.error(`  - ${f}`);
-    return 1;
-  }
+  // A missing input is not checked here: the batch reports it (DE_FILE_NOT_FOUND) and goes on
+  // with the other files, as it does for a corrupt one.
   const single = files.length === 1;
   if (!single) {
     // Two files that would write the same song folder: refused before anything runs.
@@ -152,11 +148,11 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
   const fromFile = opts.config ? await readPipelineConfigFile(opts.config) : {};
   if (fromFile.inputWav !== undefined) throw usageError(`the config file sets input_wav; give the input with --wav instead`);
   if (!single && fromFile.songId !== undefined) throw usageError('the config file sets song_id, which batch mode cannot use (song ids come from file names)');
+  // The file on its own first: a flag overriding a wrongly typed value must not hide it.
+  checkConfigFields(fromFile);
   const songId = opts.songId ?? (typeof fromFile.songId === 'string' ? fromFile.songId : undefined);
-  if (single && !songId) {
-    log.error('--song-id is required when processing a single file');
-    return 1;
-  }
+  // Exit 1, as in the original.
+  if (single && !songId) throw new DidacticError('DE_INVALID_ARGUMENT', '--song-id is required when processing a single file');
   const outDir = given('out') || typeof fromFile.outDir !== 'string' ? opts.out : fromFile.outDir;
   // One config for the run: per-song configs are derived from it with config.with() by the batch.
   const identity = { songId: single ? songId! : basename(files[0]!, extname(files[0]!)), inputWav: files[0]!, outDir };
@@ -205,7 +201,9 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
       await writeMetrics(opts, batch);
       if (opts.json) process.stdout.write(`${JSON.stringify(batchJson(batch), null, 2)}\n`);
       if (batch.failure_count > 0) {
-        log.error(`Error during processing: ${batch.failed[0]![2]}`);
+        // The one ERROR line of a failed song (the pipeline's own step line is a warning).
+        const failure = batch.failures[0]!;
+        log.error(`Error during processing: ${failure.error} [${failure.code}]`, { code: failure.code, song_id: failure.song_id });
         return 1;
       }
       const degraded = batch.degraded[0];
@@ -234,7 +232,9 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
     }
     if (batch.failure_count > 0) {
       log.warn('Failed files:');
-      for (const [songId, path, error] of batch.failed) log.warn(`  - ${path.split('/').pop()} (${songId}): ${error}`);
+      for (const f of batch.failures) {
+        log.warn(`  - ${f.input_path.split('/').pop()} (${f.song_id}): ${f.error} [${f.code}]`, { code: f.code, song_id: f.song_id });
+      }
     }
     log.info(`Results saved to: ${config.outDir}`);
     if (opts.json) process.stdout.write(`${JSON.stringify(batchJson(batch), null, 2)}\n`);
@@ -263,7 +263,7 @@ async function writeMetrics(opts: MainOptions, batch: BatchResult): Promise<void
   const { recordBatch, renderPrometheus } = await import('../util/prometheus.js');
   const { writeFileAtomic } = await import('../util/atomic.js');
   recordBatch(batch);
-  await writeFileAtomic(opts.metricsFile, renderPrometheus(), { op: 'writeMetrics' });
+  await writeFileAtomic(opts.metricsFile, await renderPrometheus(), { op: 'writeMetrics' });
 }
 
 function batchJson(batch: BatchResult) {
@@ -322,8 +322,12 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-format <format>', 'text (the original’s format) or json (structured)').choices(['text', 'json']).default('text'))
     .option('--config <file.json>', 'JSON config file (snake_case or camelCase keys); flags given explicitly override it')
     .option('-j, --jobs <n>', 'songs processed in parallel in batch mode', intArg, 1)
-    .option('--stem-jobs <n>', 'stems processed in parallel inside a song (default: the cores left per song, at most 4)', intArg)
-    .option('--ort-threads <n>', 'ONNX Runtime intra-op threads per model session (default: the cores left)', intArg)
+    .option('--stem-jobs <n>', 'stems processed in parallel inside a song (default: the cores left per song, at most 4)', boundedIntArg(1))
+    .option(
+      '--ort-threads <n>',
+      `ONNX Runtime intra-op threads per model session, 1..${MAX_INTRA_OP_THREADS} (default: the cores left)`,
+      boundedIntArg(1, MAX_INTRA_OP_THREADS),
+    )
     .option('--save-posteriors', "also write each stem's raw Basic Pitch posteriors as midi/<song_id>/<stem>.{note,onset,contour}.npy")
     .option('--metrics-file <path>', 'write Prometheus text-format metrics of the run to this file')
     .option('--json', 'print a JSON summary on stdout')
@@ -383,11 +387,39 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** The value of a `--flag value` / `--flag=value` option in raw argv (before commander parses it). */
+function rawFlagValue(argv: readonly string[], flag: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === flag) return argv[i + 1];
+    if (argv[i]!.startsWith(`${flag}=`)) return argv[i]!.slice(flag.length + 1);
+  }
+  return undefined;
+}
+
+/**
+ * Reports an error that ended the command before or outside a song: one line on stderr with its
+ * code (a JSON record with `--log-format json`), and with `--json` an error document on stdout.
+ */
+function reportFailure(argv: readonly string[], code: string, message: string, usage: boolean): void {
+  const line = message.replace(/\s*\n\s*/g, ' ');
+  if (rawFlagValue(argv, '--log-format') === 'json') {
+    jsonLogger({ name: 'didactic-engine' }).error(line, { code });
+  } else {
+    const text = usage ? `${line.startsWith('error: ') ? line : `error: ${line}`} [${code}]\n${USAGE_HINT}\n` : `didactic-engine: ${line} [${code}]\n`;
+    process.stderr.write(text);
+  }
+  if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: { code, message: line.replace(/^error: /, '') } }, null, 2)}\n`);
+}
+
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram();
-  // argparse's conventions: usage errors exit 2, help and version exit 0.
-  program.exitOverride();
-  for (const c of program.commands) c.exitOverride();
+  // argparse's conventions: usage errors exit 2, help and version exit 0. Errors are printed
+  // below, with their code, rather than by commander.
+  for (const c of [program, ...program.commands]) {
+    c.exitOverride();
+    c.configureOutput({ outputError: () => undefined });
+    c.showHelpAfterError(false);
+  }
   const verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
     await program.parseAsync(normalizeArgv(argv, program));
@@ -395,17 +427,20 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-      // Ours (commander prints its own): one line and the hint, as commander's usage errors.
-      if (err.code === 'didactic.usage') process.stderr.write(`${err.message}\n${USAGE_HINT}\n`);
+      reportFailure(argv, 'DE_INVALID_ARGUMENT', err.message, true);
       return err.exitCode === 1 ? 2 : err.exitCode;
     }
     // Expected errors are one line with their code; a stack only with --verbose.
     if (err instanceof DidacticError) {
-      process.stderr.write(`didactic-engine: ${err.message} [${err.code}]\n`);
+      // A value outside the engine's bounds is a usage error; the original's own rules exit 1 as there.
+      const bound = isConfigBoundError(err);
+      reportFailure(argv, err.code, err.message, bound);
       if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
+      if (bound) return 2;
       return err.code === 'DE_NO_BROWSER' ? EXIT_NO_BROWSER : 1;
     }
-    process.stderr.write(`didactic-engine: ${verbose ? ((err as Error)?.stack ?? String(err)) : ((err as Error)?.message ?? String(err))}\n`);
+    reportFailure(argv, 'DE_INTERNAL', (err as Error)?.message ?? String(err), false);
+    if (verbose && (err as Error)?.stack) process.stderr.write(`${(err as Error).stack}\n`);
     return 1;
   }
 }

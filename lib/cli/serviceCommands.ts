@@ -29,6 +29,7 @@ interface ServeFlags extends LogFlags {
   rateLimit: number;
   authFailureLimit: number;
   inputRoot?: string;
+  allowModel: string[];
   jobs?: number;
   attempts: number;
   grace: number;
@@ -87,6 +88,12 @@ export function addServiceCommands(program: Command): void {
       .option('--rate-limit <n>', 'API requests per minute per token (or address); 0 = unlimited', intArg, 1200)
       .option('--auth-failure-limit <n>', 'requests per minute per address with a missing or wrong token before 429', intArg, 60)
       .option('--input-root <dir>', 'allow JSON {"path": …} submissions of files under this folder')
+      .option(
+        '--allow-model <name>',
+        "a model name clients may choose as demucs_model (repeatable); default: the models installed in the models folder ('<name>.onnx')",
+        collect,
+        [],
+      )
       .option('-j, --jobs <n>', 'embedded mode: songs at once, each in its own worker process (default: half the cores)', intArg)
       .option('--attempts <n>', 'attempts per job for retryable failures', intArg, 3)
       .option('--retention-days <days>', 'Redis mode: how long Redis keeps finished jobs (their job.json stays in the data folder)', floatArg, 7)
@@ -114,6 +121,7 @@ export function addServiceCommands(program: Command): void {
       rateLimitPerMinute: flags.rateLimit,
       authFailuresPerMinute: flags.authFailureLimit,
       inputRoot: flags.inputRoot ? resolve(flags.inputRoot) : undefined,
+      clientConfig: { allowedModels: flags.allowModel },
       plan,
       logger: log,
       workerLogLevel: flags.logLevel === 'DEBUG' ? 'DEBUG' : 'WARNING',

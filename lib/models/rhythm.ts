@@ -16,6 +16,7 @@ import { InvalidArgumentError, ModelError } from '../errors.js';
 import { callNative } from '../native/call.js';
 import { packageRoot } from '../native/load.js';
 import { ModelLifecycle } from './handle.js';
+import { MAX_BEATS_PER_BAR, MAX_INTRA_OP_THREADS } from './limits.js';
 import { ensureOrtRuntime } from './runtime.js';
 import { parseOptions } from '../util/validate.js';
 
@@ -30,7 +31,7 @@ export function beatnetModelPath(variant: 1 | 2 | 3 = DEFAULT_BEATNET_VARIANT as
   return join(packageRoot, 'models', 'beatnet', `beatnet_${variant}.onnx`);
 }
 
-const Meter = z.number().int().min(1).max(12);
+const Meter = z.number().int().min(1).max(MAX_BEATS_PER_BAR);
 
 /** Zod schema of the bar-pointer DBN decoding options: meters, tempo range in BPM, thresholds, refinement, bar cues. */
 export const RhythmDecodeOptionsSchema = z
@@ -72,8 +73,8 @@ export const RhythmTrackerOptionsSchema = z.strictObject({
   model: z.union([z.string().min(1), z.instanceof(Uint8Array)]).optional(),
   variant: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(DEFAULT_BEATNET_VARIANT as 1 | 2 | 3),
   /** 1: the whole call stays on one core (the pipeline parallelises across songs). */
-  intraOpThreads: z.number().int().min(1).max(256).default(1),
-  interOpThreads: z.number().int().min(1).max(256).default(1),
+  intraOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
+  interOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
   providers: z
     .array(z.enum(['cpu', 'cuda']))
     .min(1)

@@ -4,6 +4,7 @@ import type { NativeSessionHandle, NativeSessionInfo, NativeTensor, NativeTensor
 import { callNative } from '../native/call.js';
 import { parseOptions } from '../util/validate.js';
 import { ModelLifecycle } from './handle.js';
+import { MAX_INTRA_OP_THREADS } from './limits.js';
 import { ensureOrtRuntime } from './runtime.js';
 
 /** Zod schema of the ONNX Runtime execution providers the package can request. */
@@ -13,8 +14,8 @@ export type ExecutionProvider = z.infer<typeof ExecutionProviderSchema>;
 
 /** Zod schema of createSession's options: intra-/inter-op threads (1..256) and providers in preference order. */
 export const SessionOptionsSchema = z.strictObject({
-  intraOpThreads: z.number().int().min(1).max(256).default(1),
-  interOpThreads: z.number().int().min(1).max(256).default(1),
+  intraOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
+  interOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
   /** In preference order; CUDA falls back to CPU with a warning when its provider library is absent. */
   providers: z.array(ExecutionProviderSchema).min(1).default(['cpu']),
 });

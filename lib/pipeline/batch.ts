@@ -159,6 +159,8 @@ export async function processBatch(inputFiles: readonly string[], outDir: string
           }
           try {
             const config = songConfig(songId, inputPath);
+            // Checked before the song takes its lock or stages anything: a missing input leaves no trace.
+            if (!existsSync(inputPath)) throw new DidacticError('DE_FILE_NOT_FOUND', inputPath);
             if (options.resume) {
               const problem = await resumeProblem(config);
               if (problem === null) {
@@ -206,9 +208,10 @@ export async function processBatch(inputFiles: readonly string[], outDir: string
             const notFound = err instanceof DidacticError && err.code === 'DE_FILE_NOT_FOUND';
             const name = err instanceof DidacticError ? err.name : ((err as Error)?.name ?? 'Error');
             const message = notFound ? `File not found: ${(err as Error).message}` : `${name}: ${(err as Error)?.message ?? String(err)}`;
-            if (notFound) log.warn(`  ✗ Failed (missing file): ${message}`);
-            else log.error(`  ✗ Failed: ${message}`);
             const code = err instanceof DidacticError ? err.code : 'DE_NATIVE_UNKNOWN';
+            // One line per failed song, with its code (the step that failed logged a warning).
+            if (notFound) log.warn(`  ✗ Failed (missing file): ${message} [${code}]`, { code, song_id: songId });
+            else log.error(`  ✗ Failed: ${message} [${code}]`, { code, song_id: songId });
             done({ kind: 'fail', v: [songId, inputPath, message], code });
           }
         }),

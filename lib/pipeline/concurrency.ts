@@ -13,6 +13,9 @@
  */
 import { availableParallelism } from 'node:os';
 
+import { InvalidArgumentError } from '../errors.js';
+import { MAX_INTRA_OP_THREADS } from '../models/limits.js';
+
 export interface ConcurrencyRequest {
   cores?: number;
   jobs?: number;
@@ -35,14 +38,21 @@ export interface RunPlan {
   uvThreadpoolSize: number;
 }
 
-/** Plans a run's concurrency for this machine: songs, stems and ONNX Runtime threads with their product within the cores. */
+/**
+ * Plans a run's concurrency for this machine: songs, stems and ONNX Runtime threads with their product within the cores.
+ * @throws InvalidArgumentError DE_INVALID_ARGUMENT for more ONNX Runtime threads than a session takes (MAX_INTRA_OP_THREADS).
+ */
 export function planConcurrency(request: ConcurrencyRequest = {}): RunPlan {
+  if (request.ortIntraOpThreads !== undefined && !(request.ortIntraOpThreads <= MAX_INTRA_OP_THREADS)) {
+    throw new InvalidArgumentError(`ortIntraOpThreads must be at most ${MAX_INTRA_OP_THREADS}, got ${request.ortIntraOpThreads}`);
+  }
   const cores = Math.max(1, request.cores ?? availableParallelism());
   const jobs = Math.max(1, request.jobs ?? 1);
   const perSong = Math.max(1, Math.floor(cores / jobs));
   const stemConcurrency = Math.max(1, request.stemConcurrency ?? Math.min(4, perSong));
   const ortIntraOpThreads = Math.max(1, request.ortIntraOpThreads ?? Math.floor(cores / (jobs * stemConcurrency)));
-  const separatorThreads = Math.max(1, stemConcurrency * ortIntraOpThreads);
+  // A session takes at most MAX_INTRA_OP_THREADS: a product above it is capped, never refused mid-song.
+  const separatorThreads = Math.min(MAX_INTRA_OP_THREADS, Math.max(1, stemConcurrency * ortIntraOpThreads));
   return { cores, jobs, stemConcurrency, ortIntraOpThreads, separatorThreads, uvThreadpoolSize: Math.max(4, jobs * stemConcurrency + 2) };
 }
 
@@ -53,5 +63,5 @@ export function planConcurrency(request: ConcurrencyRequest = {}): RunPlan {
 export function transcriberThreads(plan: RunPlan, stemCount: number): number {
   const slots = Math.max(1, plan.stemConcurrency);
   const spare = Math.max(1, Math.floor(slots / Math.min(slots, Math.max(1, stemCount))));
-  return plan.ortIntraOpThreads * spare;
+  return Math.min(MAX_INTRA_OP_THREADS, plan.ortIntraOpThreads * spare);
 }

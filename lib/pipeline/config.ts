@@ -13,7 +13,9 @@ import { isAbsolute, join } from 'node:path';
 
 import { z } from 'zod';
 
+import { MAX_HOP, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../audio/limits.js';
 import { ConfigError } from '../errors.js';
+import { MAX_BEATS_PER_BAR } from '../models/limits.js';
 
 export const BASIC_PITCH_BACKENDS = ['tf', 'onnx', 'tflite', 'coreml'] as const;
 
@@ -24,9 +26,48 @@ export type BasicPitchBackend = (typeof BASIC_PITCH_BACKENDS)[number];
 /** Allowed `time_signature_den` values (the original's rule 5). */
 export const TIME_SIGNATURE_DENOMINATORS = [1, 2, 4, 8, 16, 32] as const;
 
+/** Longest finite model timeout in seconds: Node's timer ceiling (2^31 − 1 ms); a longer timer fires at once. */
+export const MAX_TIMEOUT_S = 2_147_483.647;
+
+/**
+ * The engine's bounds on config values, beyond the original's rules: what the native code, the
+ * resampler, ONNX Runtime and the rhythm tracker refuse or cannot do (lib/audio/limits.ts,
+ * lib/models/limits.ts, both held equal to the native side by test/unit/limits.test.ts). Checked when
+ * a config is made, so a run never starts with a value that would fail or degrade it later.
+ */
+export const CONFIG_BOUNDS = {
+  /** Hz. */
+  analysisSr: { min: MIN_SAMPLE_RATE, max: MAX_SAMPLE_RATE },
+  /** Hz. */
+  preprocessTargetSr: { min: MIN_SAMPLE_RATE, max: MAX_SAMPLE_RATE },
+  /** Samples. */
+  hopLength: { min: 1, max: MAX_HOP },
+  /** Seconds (null or Infinity: no timeout). */
+  demucsTimeoutS: { min: 0, max: MAX_TIMEOUT_S },
+  /** Seconds (null or Infinity: no timeout). */
+  basicPitchTimeoutS: { min: 0, max: MAX_TIMEOUT_S },
+  /** Beats per bar of the configured meter as the beatnet tracker counts it (trackerBeatsPerBar). */
+  trackerBeatsPerBar: { min: 1, max: MAX_BEATS_PER_BAR },
+} as const;
+
+/** `demucs_device` values separation can run on: cpu, cuda, cuda:N. */
+const DEMUCS_DEVICE = /^(cpu|cuda|cuda:\d{1,3})$/i;
+
+/**
+ * Beats per bar at the tracker's beat level for a configured time signature: the numerator, except
+ * compound meters (6/8, 9/8, 12/8), whose beat is the dotted quarter (6/8 → 2).
+ */
+export function trackerBeatsPerBar(num: number, den: number): number {
+  return den >= 8 && num > 3 && num % 3 === 0 ? num / 3 : num;
+}
+
 /** What callers pass: the three required fields plus any overrides, camelCase. */
 export type PipelineConfigInput = Pick<PipelineConfigFields, 'songId' | 'inputWav' | 'outDir'> &
   Partial<Omit<PipelineConfigFields, 'songId' | 'inputWav' | 'outDir'>>;
+
+export function snakeToCamel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
 
 export function camelToSnake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -122,6 +163,17 @@ export type ConfigFieldSnakeName = string;
 const CAMEL_BY_SNAKE = new Map<string, FieldName>(FIELD_NAMES.map((camel) => [camelToSnake(camel), camel]));
 const SNAKE_BY_CAMEL = new Map<string, string>(FIELD_NAMES.map((camel) => [camel, camelToSnake(camel)]));
 
+/**
+ * Every field that names a file or folder of the machine that runs the song (`model`: a model name
+ * in the models folder, or a path): what the service never takes from a client as a path.
+ * test/unit/config-paths.test.ts holds every string field of the shape classified.
+ */
+export const CONFIG_PATH_FIELDS = {
+  inputWav: 'file',
+  outDir: 'folder',
+  demucsModel: 'model',
+} as const satisfies Partial<Record<FieldName, 'file' | 'folder' | 'model'>>;
+
 /** combined.json's `config` object: these fields, in this (the original's) order. */
 const SUMMARY_FIELDS = [
   'analysisSr',
@@ -151,7 +203,12 @@ interface ValueRule {
   path: keyof PipelineConfigFields;
   fails: (c: ShapeOutput) => boolean;
   message: (c: ShapeOutput) => string;
+  /** A bound of this engine (CONFIG_BOUNDS), not one of the original's rules. */
+  bound?: true;
 }
+
+const within = (v: number, b: { min: number; max: number }) => v >= b.min && v <= b.max;
+const timeoutWithin = (v: number | null, b: { min: number; max: number }) => v === null || v === Infinity || within(v, b);
 
 /** The original's validation rules 1–10, in its order (first failure wins), then ours. */
 const VALUE_RULES: readonly ValueRule[] = [
@@ -209,6 +266,50 @@ const VALUE_RULES: readonly ValueRule[] = [
     fails: (c) => !isSafeSongId(c.songId),
     message: (c) => `song_id must be a single folder name (not empty, not '.' or '..', no '/', '\\' or NUL), got '${c.songId}'`,
   },
+  // Ours: the engine's bounds, so that a run never starts with a value that fails or degrades it later.
+  {
+    path: 'analysisSr',
+    bound: true,
+    fails: (c) => !within(c.analysisSr, CONFIG_BOUNDS.analysisSr),
+    message: (c) => `analysis_sr must be within ${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE} Hz, got ${pythonValueText(c.analysisSr)}`,
+  },
+  {
+    path: 'preprocessTargetSr',
+    bound: true,
+    fails: (c) => !within(c.preprocessTargetSr, CONFIG_BOUNDS.preprocessTargetSr),
+    message: (c) => `preprocess_target_sr must be within ${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE} Hz, got ${pythonValueText(c.preprocessTargetSr)}`,
+  },
+  {
+    path: 'hopLength',
+    bound: true,
+    fails: (c) => !within(c.hopLength, CONFIG_BOUNDS.hopLength),
+    message: (c) => `hop_length must be at most ${MAX_HOP} samples, got ${pythonValueText(c.hopLength)}`,
+  },
+  {
+    path: 'timeSignatureNum',
+    bound: true,
+    fails: (c) => c.beatTracker === 'beatnet' && !within(trackerBeatsPerBar(c.timeSignatureNum, c.timeSignatureDen), CONFIG_BOUNDS.trackerBeatsPerBar),
+    message: (c) =>
+      `time_signature_num must give at most ${MAX_BEATS_PER_BAR} beats per bar with beat_tracker 'beatnet' (compound meters over 8 or more count num / 3), got ${pythonValueText(c.timeSignatureNum)}/${pythonValueText(c.timeSignatureDen)}`,
+  },
+  {
+    path: 'demucsTimeoutS',
+    bound: true,
+    fails: (c) => !timeoutWithin(c.demucsTimeoutS, CONFIG_BOUNDS.demucsTimeoutS),
+    message: (c) => `demucs_timeout_s must be at most ${MAX_TIMEOUT_S} seconds (or null for no timeout), got ${pythonValueText(c.demucsTimeoutS)}`,
+  },
+  {
+    path: 'basicPitchTimeoutS',
+    bound: true,
+    fails: (c) => !timeoutWithin(c.basicPitchTimeoutS, CONFIG_BOUNDS.basicPitchTimeoutS),
+    message: (c) => `basic_pitch_timeout_s must be at most ${MAX_TIMEOUT_S} seconds (or null for no timeout), got ${pythonValueText(c.basicPitchTimeoutS)}`,
+  },
+  {
+    path: 'demucsDevice',
+    bound: true,
+    fails: (c) => !DEMUCS_DEVICE.test(c.demucsDevice),
+    message: (c) => `demucs_device must be 'cpu', 'cuda' or 'cuda:N', got '${c.demucsDevice}'`,
+  },
 ];
 
 /** True when `songId` used as one path component cannot leave the folder it is joined to. */
@@ -223,7 +324,13 @@ export function isSafeSongId(songId: string): boolean {
 const PipelineConfigSchema = PipelineConfigShape.superRefine((config, ctx) => {
   for (const rule of VALUE_RULES) {
     if (rule.fails(config)) {
-      ctx.addIssue({ code: 'custom', path: [rule.path], message: rule.message(config), input: config[rule.path] });
+      ctx.addIssue({
+        code: 'custom',
+        path: [rule.path],
+        message: rule.message(config),
+        input: config[rule.path],
+        ...(rule.bound ? { params: { bound: true } } : {}),
+      });
       return; // first failure wins, as in the original
     }
   }
@@ -297,6 +404,26 @@ export function parsePipelineConfigFields(input: unknown, options: ConfigParseOp
     warn(`Input WAV file not found at initialization: ${fields.inputWav}. Ensure it exists before running the pipeline.`);
   }
   return fields;
+}
+
+/**
+ * True when `err` is a ConfigError for a value outside the engine's bounds (CONFIG_BOUNDS, the
+ * demucs_device form) rather than one of the original's rules, a wrong type or an unknown key.
+ */
+export function isConfigBoundError(err: unknown): boolean {
+  if (!(err instanceof ConfigError)) return false;
+  const first = err.issues[0] as { params?: { bound?: boolean } } | undefined;
+  return first?.params?.bound === true;
+}
+
+/**
+ * Validates config fields without the three a run's owner sets (a config file's contents, a
+ * client's overrides): types, unknown keys and every value rule, as a PipelineConfig would.
+ * @throws ConfigError DE_INVALID_CONFIG naming the first failing field.
+ */
+export function checkConfigFields(input: Record<string, unknown>): void {
+  const placeholders = { songId: 'song', inputWav: 'input', outDir: 'out' };
+  parsePipelineConfigFields({ ...placeholders, ...normaliseKeys(input) }, { warn: null });
 }
 
 /** The eight derived output folders, in the order `createDirectories` makes them. */
@@ -427,7 +554,10 @@ export async function readPipelineConfigFile(path: string): Promise<Record<strin
  * @throws ConfigError DE_INVALID_CONFIG for an unreadable file, invalid JSON or an invalid field.
  */
 export async function loadPipelineConfigFile(path: string, overrides: Record<string, unknown> = {}, options: ConfigParseOptions = {}): Promise<PipelineConfig> {
-  const merged = { ...(await readPipelineConfigFile(path)), ...normaliseKeys(overrides) };
+  const fromFile = await readPipelineConfigFile(path);
+  // The file on its own first: an override must not hide a wrongly typed value in it.
+  checkConfigFields(fromFile);
+  const merged = { ...fromFile, ...normaliseKeys(overrides) };
   return new PipelineConfig(merged as PipelineConfigInput, options);
 }
 

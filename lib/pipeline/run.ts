@@ -113,8 +113,11 @@ async function timed(ctx: SongContext, records: StepRecords, name: string, body:
   try {
     await body();
   } catch (err) {
-    // One line with the reason; the stack only at debug level (--verbose).
-    log.error(`${name} failed after ${record().toFixed(2)}s: ${(err as Error)?.message ?? String(err)}`, { step: key, song_id: cfg.songId });
+    // Which step, as a warning: whoever runs the song reports the failure itself, once, with its
+    // reason and code (the CLI's ERROR line, a batch's "✗ Failed", a job's error). The stack only at
+    // debug level (--verbose).
+    const code = err instanceof DidacticError ? err.code : 'DE_NATIVE_UNKNOWN';
+    log.warn(`${name} failed after ${record().toFixed(2)}s [${code}]`, { step: key, song_id: cfg.songId, code });
     log.debug(`${name} failure detail`, { err, step: key, song_id: cfg.songId });
     throw err;
   }

@@ -288,7 +288,20 @@ export class EmbeddedQueue implements JobQueue {
   }
 
   #notify(id: string, record: JobRecord): void {
-    if (this.#listeners.watched(id)) this.#listeners.notify(toStatus(record), false);
+    if (this.#listeners.watched(id)) this.#listeners.notify(this.#statusOf(record), false);
+  }
+
+  /**
+   * The status document with the queue position of a queued job: its place among the jobs waiting
+   * for a worker process (`positions` maps ids to places when many statuses are made at once).
+   */
+  #statusOf(record: JobRecord, positions?: Map<string, number>): JobStatus {
+    const status = toStatus(record);
+    if (record.state === 'queued') {
+      const at = positions ? (positions.get(record.spec.id) ?? -1) : this.#pending.indexOf(record.spec.id);
+      if (at >= 0) status.queue_position = at + 1;
+    }
+    return status;
   }
 
   async submit(spec: JobSpec): Promise<void> {
@@ -296,13 +309,20 @@ export class EmbeddedQueue implements JobQueue {
     this.#records.set(spec.id, record);
     await this.#persist(spec.id, record);
     this.#pending.push(spec.id);
+    this.#notify(spec.id, record);
     this.#dispatch();
   }
 
   /** See JobQueue.status. */
   async status(id: string): Promise<JobStatus | null> {
     const record = this.#records.get(id) ?? (await this.#finishedOnDisk(id));
-    return record ? toStatus(record) : null;
+    return record ? this.#statusOf(record) : null;
+  }
+
+  /** See JobQueue.ownerOf: a map lookup, or the job.json of a finished job no longer in memory. */
+  async ownerOf(id: string): Promise<string | undefined | null> {
+    const record = this.#records.get(id) ?? (await this.#finishedOnDisk(id));
+    return record ? record.spec.owner : null;
   }
 
   /** A finished job no longer held in memory. */
@@ -311,12 +331,14 @@ export class EmbeddedQueue implements JobQueue {
     return record?.spec && (record.state === 'completed' || record.state === 'failed') ? record : null;
   }
 
+  /** See JobQueue.list: the records in memory, filtered by owner before the limit. */
   async list(limit: number, owner?: string): Promise<JobStatus[]> {
+    const positions = new Map(this.#pending.map((id, i) => [id, i]));
     return [...this.#records.values()]
       .filter((r) => owner === undefined || r.spec.owner === owner)
       .sort((a, b) => b.spec.submittedAt.localeCompare(a.spec.submittedAt))
       .slice(0, limit)
-      .map(toStatus);
+      .map((r) => this.#statusOf(r, positions));
   }
 
   async cancel(id: string): Promise<CancelOutcome | null> {
@@ -352,6 +374,7 @@ export class EmbeddedQueue implements JobQueue {
     return this.#listeners.subscribe(id, listener);
   }
 
+  /** See JobQueue.subscribeAll: every queued, started, progress, retry and end notice. */
   subscribeAll(listener: (status: JobStatus) => void): () => void {
     return this.#listeners.subscribeAll(listener);
   }

@@ -68,6 +68,12 @@ export function contentDisposition(disposition: 'inline' | 'attachment', fileNam
 /** The CSP of every response that is not a page: nothing runs, nothing loads, nothing frames it. */
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+/**
+ * The CSP of audio served inline: the API's, plus the file itself as media, so that the browser's
+ * own player (the document it makes for an opened audio URL) can load it; still nothing runs.
+ */
+export const MEDIA_CSP = "default-src 'none'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
 /** `'sha256-…'` sources for each inline `<script>` of a page (the scripts it was written with, no other). */
 export function inlineScriptHashes(html: string): string[] {
   const hashes = new Set<string>();

@@ -10,6 +10,7 @@ export { RedisQueue, startRedisWorker, QUEUE_NAME, type RedisQueueOptions, type 
 export type { JobQueue, CancelOutcome, QueueReadiness } from './queue.js';
 export { LocalJobStorage, resolveUnderRoot, type JobStorage, type StoredUpload, type StoredFile } from './storage.js';
 export { runJob, jobConfig, type JobRunDeps } from './runner.js';
+export { checkClientConfig, installedModels, isModelName, type ClientConfigPolicy } from './clientConfig.js';
 export {
   JOB_STATES,
   JOB_ID_PATTERN,

@@ -23,7 +23,10 @@ export interface JobSpec {
   /** Pipeline config overrides (snake_case or camelCase keys), already validated by the server. */
   config: Record<string, unknown>;
   submittedAt: string;
-  /** The client identity that submitted it (absent on a server without tokens). */
+  /**
+   * The client identity that submitted the job (the name of its token); absent when the server
+   * has no tokens. The server shows a job only to its owner.
+   */
   owner?: string;
 }
 
@@ -62,11 +65,17 @@ export interface JobStatus {
   submitted_at: string;
   started_at?: string;
   finished_at?: string;
+  /** Attempts started: a retry after a failure and a takeover after a killed worker each count. */
   attempts: number;
+  /** Queued jobs waiting their turn: 1 = the next to run (absent while a retry waits out its backoff). */
+  queue_position?: number;
+  /**
+   * Internal, not part of the API's schema (responses drop it): `spec.owner`, so that a server
+   * can filter `JobQueue.subscribeAll` without a lookup per status.
+   */
+  owner?: string;
   result?: { summary: Record<string, unknown>; degraded: boolean; degraded_reasons: string[]; files: string[] };
   error?: JobFailure;
-  /** The submitting client (server-side only: the API's schema does not serialise it). */
-  owner?: string;
 }
 
 /**

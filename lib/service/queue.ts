@@ -21,8 +21,22 @@ export interface JobQueue {
   submit(spec: JobSpec): Promise<void>;
   /** The job's status document, or null when there is no such job. */
   status(id: string): Promise<JobStatus | null>;
-  /** The most recent jobs, newest first; only `owner`'s when given. */
+  /**
+   * The most recent jobs, newest first; with `owner`, only that client's jobs (`spec.owner ===
+   * owner`), still `limit` of them (filtered before limiting). Embedded: a scan of the records in
+   * memory. Redis: a per-owner sorted set, newest first, read in pages of `limit`
+   * (O(log n + limit) per page), so an owner's list never loads other clients' jobs.
+   */
   list(limit: number, owner?: string): Promise<JobStatus[]>;
+  /**
+   * Who submitted the job: its `spec.owner` (undefined when it was submitted without tokens), or
+   * null when there is no such job. The cheapest check for the server's visibility rule (a job of
+   * another client answers 404): embedded, a map lookup (the job.json only for finished jobs no
+   * longer in memory); Redis, one HGET of the job's data (the job.json past retention) — cheaper
+   * than `status`, which also reads the state, progress and result. Status documents carry the
+   * owner too (`JobStatus.owner`), so a server that reads the status anyway needs no second call.
+   */
+  ownerOf(id: string): Promise<string | undefined | null>;
   /**
    * Queued: removed with its folder. Running: aborted through the pipeline's AbortSignal (nothing
    * is committed; the job ends failed with DE_ABORTED). Finished: its record and folder deleted.
@@ -32,7 +46,11 @@ export interface JobQueue {
   counts(): Promise<Record<JobState, number>>;
   /** Calls `listener` with the job's status on every progress step and when it ends. */
   subscribe(id: string, listener: (status: JobStatus) => void): () => void;
-  /** Calls `listener` with every job's status on every change (a client's event stream filters it). */
+  /**
+   * Calls `listener` with every status change of every job (queued, started, progress, retried,
+   * finished; a queued job's position moving up is no change of its own); the status carries
+   * `owner` for filtering. Jobs removed by a cancel get no last status. Returns the unsubscribe.
+   */
   subscribeAll(listener: (status: JobStatus) => void): () => void;
   /** Called once per finished job (for metrics). */
   onFinished(listener: (status: JobStatus) => void): void;
@@ -65,7 +83,9 @@ export class JobListeners {
   /** See JobQueue.subscribeAll. */
   subscribeAll(listener: (status: JobStatus) => void): () => void {
     this.#all.add(listener);
-    return () => this.#all.delete(listener);
+    return () => {
+      this.#all.delete(listener);
+    };
   }
 
   /** See JobQueue.onFinished. */
@@ -73,12 +93,12 @@ export class JobListeners {
     this.#finished.push(listener);
   }
 
-  /** Whether anyone follows this job. */
+  /** Whether anyone follows this job (its own subscribers or those of every job). */
   watched(id: string): boolean {
     return this.#all.size > 0 || this.#byJob.has(id);
   }
 
-  /** Tells the job's subscribers (and, when it ended, the finished listeners) its new status. */
+  /** Tells the job's subscribers, those of every job and, when it ended, the finished listeners its new status. */
   notify(status: JobStatus, finished: boolean): void {
     for (const listener of this.#byJob.get(status.id) ?? []) listener(status);
     for (const listener of this.#all) listener(status);

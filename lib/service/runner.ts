@@ -41,20 +41,22 @@ export function summaryOf(combined: Record<string, unknown>): Record<string, unk
 
 /**
  * Runs one job's song into its output folder (or reuses complete, verified outputs of an earlier
- * attempt) and returns its outcome.
+ * attempt) and returns its outcome. With `attempt`, the song runs into that attempt's private
+ * folder (`storage.attemptOutputDir`) and the caller commits it (Redis mode's fenced commit).
  * @throws DidacticError the pipeline's codes (DE_CORRUPT_AUDIO, DE_INVALID_CONFIG, DE_ABORTED, …)
  */
 export async function runJob(
   spec: JobSpec,
   deps: JobRunDeps,
-  options: { signal?: AbortSignal; onProgress?: (progress: JobProgress) => void } = {},
+  options: { signal?: AbortSignal; onProgress?: (progress: JobProgress) => void; attempt?: string } = {},
 ): Promise<JobOutcome> {
   const { storage } = deps;
-  const outDir = storage.outputDir(spec.id);
+  const outDir = options.attempt === undefined ? storage.outputDir(spec.id) : storage.attemptOutputDir(spec.id, options.attempt);
   const config = jobConfig(spec, outDir);
   // The queue gives this attempt sole ownership of the job: anything staged in its folder is what a
-  // killed attempt left (possibly on another machine), so it goes before the run.
-  await storage.clearLeftovers(spec.id);
+  // killed attempt left (possibly on another machine), so it goes before the run. (An attempt's
+  // private folder is new.)
+  if (options.attempt === undefined) await storage.clearLeftovers(spec.id);
   const reused = await isSongComplete(config);
   if (reused === null) {
     const tracker = new ProgressTracker();
@@ -69,7 +71,12 @@ export async function runJob(
   } else {
     deps.logger.info(`Job ${spec.id}: outputs of an earlier attempt are complete and verified; reusing them`);
   }
-  return outcomeOf(config, await storage.listFiles(spec.id));
+  return outcomeOf(config, await storage.listFiles(spec.id, options.attempt));
+}
+
+/** The outcome of the job's committed outputs (`storage.outputDir`), read back from its files. */
+export async function committedOutcome(spec: JobSpec, storage: JobStorage): Promise<JobOutcome> {
+  return outcomeOf(jobConfig(spec, storage.outputDir(spec.id)), await storage.listFiles(spec.id));
 }
 
 async function outcomeOf(config: PipelineConfig, files: string[]): Promise<JobOutcome> {

@@ -48,6 +48,8 @@ export const JobStatusSchema = z.object({
   started_at: z.string().optional(),
   finished_at: z.string().optional(),
   attempts: z.number().int(),
+  /** Queued jobs: 1 = the next to run. */
+  queue_position: z.number().int().min(1).optional(),
   result: z
     .object({
       summary: z.record(z.string(), z.unknown()),

@@ -15,6 +15,7 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCom
 import { DidacticError, ERROR_TABLE, type ErrorCode, type ErrorCodeFacts } from '../errors.js';
 import type { Logger } from '../util/logger.js';
 import { registerAuth, type TokenTable } from './auth.js';
+import type { ClientConfigPolicy } from './clientConfig.js';
 import { API_CSP } from './files.js';
 import { ServiceMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
@@ -48,6 +49,8 @@ export interface ApiOptions {
   redactor: PathRedactor;
   /** Extra routes (the web page) registered on the same server. */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
+  /** Which model names clients may put in a job's config (default: those installed in the models folder). */
+  clientConfig?: ClientConfigPolicy;
 }
 
 /** The HTTP status of an error code as the API answers it (ERROR_TABLE's `status`; 500 when it has none). */
@@ -149,7 +152,8 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
     if (err instanceof DidacticError) {
       const status = httpStatusOf(err.code);
       if (status >= 500) {
-        logger.error(`${req.method} ${req.routeOptions.url ?? 'unmatched'}: ${err.code}: ${err.message}`);
+        // An outage (503) is logged once by the queue when it starts and ends, not per request.
+        if (status !== 503) logger.error(`${req.method} ${req.routeOptions.url ?? 'unmatched'}: ${err.code}: ${err.message}`);
         return sendError(reply, status, err.code, status === 503 ? redactor.redact(err.message) : 'Internal error (see the server log)');
       }
       return sendError(reply, status, err.code, redactor.redact(err.message));
@@ -191,6 +195,7 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
     maxUploadBytes: options.maxUploadBytes,
     maxQueue: options.maxQueue,
     inputRoot: options.inputRoot,
+    clientConfig: options.clientConfig,
     tokensRequired: options.tokens.required,
     redactor,
     openStreams,

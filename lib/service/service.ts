@@ -12,6 +12,7 @@ import { EmbeddedQueue } from './embedded.js';
 import type { JobQueue } from './queue.js';
 import { RedisQueue } from './redis.js';
 import { TokenTable, type TokenSpec } from './auth.js';
+import type { ClientConfigPolicy } from './clientConfig.js';
 import { PathRedactor } from './redact.js';
 import { assertBindingSafe, buildApi } from './server.js';
 import { registerWebPage } from './web.js';
@@ -42,6 +43,8 @@ export interface ServiceOptions {
   retentionSeconds?: number;
   /** Extra routes on the same server (the web page). */
   extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
+  /** Which model names clients may choose (`--allow-model`); default: those installed in the models folder. */
+  clientConfig?: ClientConfigPolicy;
 }
 
 export interface RunningService {
@@ -104,6 +107,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     rateLimitPerMinute: options.rateLimitPerMinute,
     authFailuresPerMinute: options.authFailuresPerMinute ?? 60,
     inputRoot: options.inputRoot,
+    clientConfig: options.clientConfig,
     extraRoutes: async (app) => {
       registerWebPage(app);
       await options.extraRoutes?.(app);

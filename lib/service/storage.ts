@@ -6,11 +6,12 @@
  *
  * Layout: `<data>/jobs/<id>/job.json` (the embedded queue's record), `upload/<file>` (an uploaded
  * input), `out/` (the pipeline's output folder: analysis/, datasets/, …); `<data>/tmp/` holds
- * uploads in flight.
+ * uploads in flight. Redis mode runs each attempt in its own `attempts/<attempt>/out/` and commits
+ * the one attempt that won the job's commit fence by pointing `out` (a symlink) at it.
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -59,8 +60,22 @@ export interface JobStorage {
   outputDir(id: string): string;
   /** Removes what a killed attempt left in the output folder (its staging area and lock). */
   clearLeftovers(id: string): Promise<void>;
-  /** Output files, relative to the output folder, sorted; staging leftovers excluded. */
-  listFiles(id: string): Promise<string[]>;
+  /**
+   * Output files, relative to the output folder (or to the attempt's, see `attemptOutputDir`),
+   * sorted; staging leftovers excluded.
+   */
+  listFiles(id: string, attempt?: string): Promise<string[]>;
+  /** The private output folder of one attempt (Redis mode: attempts never share a folder). */
+  attemptOutputDir(id: string, attempt: string): string;
+  /**
+   * Makes the attempt's outputs the job's outputs (`outputDir(id)`) with one atomic rename;
+   * idempotent, so any worker can finish a commit that another one decided. Other attempts'
+   * folders are removed after.
+   * @throws DidacticError DE_WRITE_FAILED when the attempt's folder is gone
+   */
+  commitAttempt(id: string, attempt: string): Promise<void>;
+  /** Removes an attempt's folder (one that lost the job, or failed). */
+  discardAttempt(id: string, attempt: string): Promise<void>;
   /** One output file, confined to the job's output folder (no `..`, no symlink out). */
   openFile(id: string, relPath: string): Promise<StoredFile>;
   /** The job's record, or null. */
@@ -89,6 +104,8 @@ export function songIdFromFileName(name: string): string {
 }
 
 const HEAD_BYTES = 64;
+/** Redis mode: each attempt's private output folder lives under `<job>/attempts/`. */
+const ATTEMPTS_DIR_NAME = 'attempts';
 
 /** JobStorage on a local or shared filesystem (every process sees the same folder at the same path). */
 export class LocalJobStorage implements JobStorage {
@@ -177,8 +194,52 @@ export class LocalJobStorage implements JobStorage {
     await rm(join(this.outputDir(id), STAGING_DIR_NAME), { recursive: true, force: true });
   }
 
-  async listFiles(id: string): Promise<string[]> {
-    const root = this.outputDir(id);
+  /** The private output folder of one attempt. */
+  attemptOutputDir(id: string, attempt: string): string {
+    return join(this.#dir(id), ATTEMPTS_DIR_NAME, attempt, 'out');
+  }
+
+  /**
+   * Points `out` at the attempt's folder: a relative symlink made aside and renamed over `out`
+   * (rename(2) replaces it atomically, so a reader sees the old or the new outputs, never a mix).
+   */
+  async commitAttempt(id: string, attempt: string): Promise<void> {
+    const out = this.outputDir(id);
+    const target = join(ATTEMPTS_DIR_NAME, attempt, 'out');
+    const current = await readlink(out).catch(() => null);
+    if (current !== target) {
+      if (
+        !(await stat(join(this.#dir(id), target)).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ))
+      ) {
+        throw new DidacticError('DE_WRITE_FAILED', `Job ${id}: the outputs of attempt ${attempt} are gone; they cannot be committed`);
+      }
+      // A real folder (written by the embedded queue on this data folder) cannot be replaced by a rename.
+      const existing = await lstat(out).catch(() => null);
+      if (existing?.isDirectory()) await rename(out, join(this.#dir(id), ATTEMPTS_DIR_NAME, `replaced-${randomUUID()}`));
+      const aside = `${out}.${randomUUID()}.tmp`;
+      await symlink(target, aside);
+      try {
+        await rename(aside, out);
+      } catch (err) {
+        await rm(aside, { force: true });
+        throw err;
+      }
+    }
+    // Every other attempt's folder is garbage now: no other attempt can commit this job.
+    const attempts = await readdir(join(this.#dir(id), ATTEMPTS_DIR_NAME)).catch(() => [] as string[]);
+    await Promise.all(attempts.filter((a) => a !== attempt).map((a) => rm(join(this.#dir(id), ATTEMPTS_DIR_NAME, a), { recursive: true, force: true })));
+  }
+
+  /** Removes an attempt's folder. */
+  async discardAttempt(id: string, attempt: string): Promise<void> {
+    await rm(join(this.#dir(id), ATTEMPTS_DIR_NAME, attempt), { recursive: true, force: true });
+  }
+
+  async listFiles(id: string, attempt?: string): Promise<string[]> {
+    const root = attempt === undefined ? this.outputDir(id) : this.attemptOutputDir(id, attempt);
     const files: string[] = [];
     const walk = async (dir: string): Promise<void> => {
       let entries;

@@ -12,6 +12,7 @@ import { z } from 'zod';
 
 import { ConfigError, DidacticError } from '../errors.js';
 import type { Identity } from './auth.js';
+import { checkClientConfig, type ClientConfigPolicy } from './clientConfig.js';
 import type { JobSpec } from './jobs.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { JobQueue } from './queue.js';
@@ -28,6 +29,8 @@ export interface SubmissionDeps {
   maxUploadBytes: number;
   maxQueue: number;
   inputRoot?: string;
+  /** Which model names clients may choose; path fields are always refused (clientConfig.ts). */
+  clientConfig?: ClientConfigPolicy;
 }
 
 type Submitted = z.infer<typeof SubmittedSchema>;
@@ -71,7 +74,8 @@ async function accept(
       submittedAt: new Date().toISOString(),
       ...(owner ? { owner: owner.name } : {}),
     };
-    // The config's value rules (and the song id's path safety) before anything is queued.
+    // No server paths from a client; then the config's value rules (and the song id's path safety), before anything is queued.
+    checkClientConfig(spec.config, deps.clientConfig);
     jobConfig(spec, storage.outputDir(id));
     if (!(await storage.claim(id))) {
       await discard();

@@ -1,8 +1,10 @@
 /**
- * Prometheus text-format metrics for long-running use (a server or a worker scraping into
- * Prometheus): songs processed/failed, per-step seconds, bytes, peak RSS. In-process registry;
- * `renderPrometheus()` gives the exposition text, `--metrics-file` writes it after a batch.
+ * Prometheus text-format metrics of a CLI batch (`--metrics-file`): songs processed/failed,
+ * per-step seconds, bytes, peak RSS. A prom-client registry, the same library the service's
+ * `/metrics` uses; `renderPrometheus()` gives the exposition text.
  */
+import { Counter, Gauge, Registry } from 'prom-client';
+
 import type { BatchMetrics } from './metrics.js';
 
 /** What recordBatch reads of a batch's outcome. */
@@ -13,56 +15,30 @@ export interface BatchOutcomeCounts {
   metrics: BatchMetrics;
 }
 
-const counters = new Map<string, number>();
-const gauges = new Map<string, number>();
-
-function key(name: string, labels: Record<string, string> = {}): string {
-  const l = Object.entries(labels)
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
-    .join(',');
-  return l ? `${name}{${l}}` : name;
-}
-
-export function incCounter(name: string, labels: Record<string, string> = {}, by = 1): void {
-  const k = key(name, labels);
-  counters.set(k, (counters.get(k) ?? 0) + by);
-}
-
-export function setGauge(name: string, value: number, labels: Record<string, string> = {}): void {
-  gauges.set(key(name, labels), value);
-}
+const registry = new Registry();
+const registers = [registry];
+const songs = new Counter({ name: 'didactic_songs_total', help: 'Songs processed, by outcome', labelNames: ['outcome'], registers });
+const stepSeconds = new Counter({ name: 'didactic_step_seconds_total', help: 'Wall seconds spent per pipeline step', labelNames: ['step'], registers });
+const stepCpuSeconds = new Counter({ name: 'didactic_step_cpu_seconds_total', help: 'CPU seconds spent per pipeline step', labelNames: ['step'], registers });
+const readBytes = new Counter({ name: 'didactic_read_bytes_total', help: 'Bytes read by the process while processing songs', registers });
+const writtenBytes = new Counter({ name: 'didactic_written_bytes_total', help: 'Bytes written by the process while processing songs', registers });
+const peakRss = new Gauge({ name: 'didactic_peak_rss_bytes', help: 'Peak resident set size of the process', registers });
 
 /** Folds a batch's outcome into the registry. */
 export function recordBatch(batch: BatchOutcomeCounts): void {
-  incCounter('didactic_songs_total', { outcome: 'ok' }, batch.successful.length);
-  incCounter('didactic_songs_total', { outcome: 'failed' }, batch.failed.length);
-  incCounter('didactic_songs_total', { outcome: 'skipped' }, batch.skipped.length);
+  songs.inc({ outcome: 'ok' }, batch.successful.length);
+  songs.inc({ outcome: 'failed' }, batch.failed.length);
+  songs.inc({ outcome: 'skipped' }, batch.skipped.length);
   for (const [step, m] of Object.entries(batch.metrics.steps)) {
-    incCounter('didactic_step_seconds_total', { step }, m.wall_s);
-    incCounter('didactic_step_cpu_seconds_total', { step }, m.cpu_s);
+    stepSeconds.inc({ step }, m.wall_s);
+    stepCpuSeconds.inc({ step }, m.cpu_s);
   }
-  if (batch.metrics.read_bytes !== null) incCounter('didactic_read_bytes_total', {}, batch.metrics.read_bytes);
-  if (batch.metrics.written_bytes !== null) incCounter('didactic_written_bytes_total', {}, batch.metrics.written_bytes);
-  setGauge('didactic_peak_rss_bytes', batch.metrics.peak_rss_mib * 2 ** 20);
+  if (batch.metrics.read_bytes !== null) readBytes.inc(batch.metrics.read_bytes);
+  if (batch.metrics.written_bytes !== null) writtenBytes.inc(batch.metrics.written_bytes);
+  peakRss.set(Math.round(batch.metrics.peak_rss_mib * 2 ** 20));
 }
 
-const HELP: Record<string, [string, 'counter' | 'gauge']> = {
-  didactic_songs_total: ['Songs processed, by outcome', 'counter'],
-  didactic_step_seconds_total: ['Wall seconds spent per pipeline step', 'counter'],
-  didactic_step_cpu_seconds_total: ['CPU seconds spent per pipeline step', 'counter'],
-  didactic_read_bytes_total: ['Bytes read by the process while processing songs', 'counter'],
-  didactic_written_bytes_total: ['Bytes written by the process while processing songs', 'counter'],
-  didactic_peak_rss_bytes: ['Peak resident set size of the process', 'gauge'],
-};
-
-export function renderPrometheus(): string {
-  const lines: string[] = [];
-  const all = [...counters.entries(), ...gauges.entries()];
-  for (const [name, [help, type]] of Object.entries(HELP)) {
-    const series = all.filter(([k]) => k === name || k.startsWith(`${name}{`));
-    if (series.length === 0) continue;
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [k, v] of series) lines.push(`${k} ${Number.isInteger(v) ? v : v.toFixed(6)}`);
-  }
-  return `${lines.join('\n')}\n`;
+/** The registry's exposition text. */
+export function renderPrometheus(): Promise<string> {
+  return registry.metrics();
 }

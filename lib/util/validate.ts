@@ -1,14 +1,22 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 
 import { InvalidArgumentError } from '../errors.js';
 
-/** Parses options with a zod schema; failures become InvalidArgumentError naming the field. */
+/** A zod error as one line: each issue's message with the field it is at, joined by "; " (no newlines). */
+export function issuesText(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const message = issue.message.replace(/\s*\n\s*/g, ' ');
+      return issue.path.length > 0 ? `${message} (at ${issue.path.join('.')})` : message;
+    })
+    .join('; ');
+}
+
+/** Parses options with a zod schema; failures become InvalidArgumentError naming the field, in one line. */
 export function parseOptions<S extends z.ZodType>(op: string, schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
-  const first = result.error.issues[0];
-  const where = first && first.path.length > 0 ? ` (${first.path.join('.')})` : '';
-  throw new InvalidArgumentError(`${op}: invalid options${where}: ${z.prettifyError(result.error)}`, {
+  throw new InvalidArgumentError(`${op}: invalid options: ${issuesText(result.error)}`, {
     op,
     details: { issues: result.error.issues },
   });

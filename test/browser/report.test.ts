@@ -1,7 +1,7 @@
 // The HTML report in a real browser (system Chromium via puppeteer-core, pages opened by file://):
 // it opens without console errors or failed requests, draws as many beat, downbeat, bar and note
-// marks as its embedded data holds, copes with a song without beats, and renders a 20-minute song
-// in under 2 s. Screenshots go to test-artifacts/. Skipped when findChromium() finds no browser.
+// marks as its embedded data holds, copes with a song without beats, and draws a 20-minute song
+// completely (its render time goes to test-artifacts/report-20min.json: a figure, not a timed test). Screenshots go to test-artifacts/. Skipped when findChromium() finds no browser.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -134,7 +134,7 @@ describe.skipIf(!chromium)('the HTML report in Chromium', () => {
     await page.close();
   });
 
-  it('a 20-minute song renders in under 2 s', async () => {
+  it('a 20-minute song renders completely', async () => {
     const data = syntheticReportData(20 * 60, 128);
     const path = join(dir, 'long', 'report.html');
     mkdirSync(dirname(path), { recursive: true });
@@ -148,7 +148,8 @@ describe.skipIf(!chromium)('the HTML report in Chromium', () => {
       `${JSON.stringify({ render_ms: drawn.renderMs, measure_ms: drawn.measure, bytes: Buffer.byteLength(html), beats: data.beats.length, notes: data.notes.reduce((n, s) => n + s.pitch.length, 0) }, null, 2)}\n`,
     );
     expect(drawn.measure).toBeGreaterThan(0);
-    expect(drawn.renderMs).toBeLessThan(2000);
+    // Wall time depends on the machine's load (CONTRIBUTING: no timed tests); it is recorded above.
+    expect(drawn.renderMs).toBeGreaterThan(0);
     await page.screenshot({ path: join(artifacts, 'report-20min.png') });
     expect(problems).toEqual([]);
     await page.close();

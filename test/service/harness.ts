@@ -80,8 +80,10 @@ export async function startServe(args: string[], env: Record<string, string> = {
   return { ...proc, url: m[1]! };
 }
 
-export async function startWorker(args: string[]): Promise<Proc> {
-  const proc = track(spawn(process.execPath, [CLI, 'worker', '--log-level', 'WARNING', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+export async function startWorker(args: string[], env: Record<string, string> = {}): Promise<Proc> {
+  const proc = track(
+    spawn(process.execPath, [CLI, 'worker', '--log-level', 'WARNING', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   await waitForOutput(proc, /processing jobs from/);
   return proc;
 }

@@ -101,6 +101,8 @@ describe.skipIf(!haveRedisServer)('service on Redis (BullMQ) with two workers', 
     await stop(victim!, 'SIGKILL');
     const done = await waitForJob(server.url, 'killed', finished, 120_000);
     expect(done.state).toBe('completed');
+    // The killed attempt counts: the song was started twice.
+    expect(done.attempts).toBe(2);
     expectCompleteOutputs('killed', 'long', done.result.files);
     workers.splice(workers.indexOf(victim!), 1);
     workers.push(await startWorker(workerArgs()));
@@ -121,6 +123,11 @@ describe.skipIf(!haveRedisServer)('service on Redis (BullMQ) with two workers', 
     expect(done.map((s) => s.state)).toEqual(ids.map(() => 'completed'));
     const listed = (await getJson(`${server.url}/v1/jobs?limit=1000`)).body.jobs.filter((j: { id: string }) => j.id.startsWith('restart-'));
     expect(listed).toHaveLength(ids.length);
+    // The outage is a line or two in each log, not a stack trace per reconnection attempt.
+    for (const proc of [server, ...workers]) {
+      expect(proc.output()).not.toMatch(/Unhandled error event/);
+      expect(proc.output().match(/Redis outage/g)?.length ?? 0).toBeLessThanOrEqual(1);
+    }
   });
 
   it('drains on SIGTERM: an idle worker exits at once, a song past the grace period is handed back', async () => {

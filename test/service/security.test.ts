@@ -215,6 +215,38 @@ describe('clients are isolated', () => {
   });
 });
 
+describe('bounded event streams', () => {
+  it('holds at most 32 open event streams per client (429 past that) and frees them on close', async () => {
+    const controllers: AbortController[] = [];
+    const open = async () => {
+      const controller = new AbortController();
+      controllers.push(controller);
+      return fetch(`${server.url}/v1/events`, { headers: A, signal: controller.signal });
+    };
+    try {
+      for (let i = 0; i < 32; i++) expect((await open()).status).toBe(200);
+      const refused = await open();
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('DE_RATE_LIMITED');
+      // Another client has its own allowance.
+      const other = new AbortController();
+      expect((await fetch(`${server.url}/v1/events`, { headers: ADMIN, signal: other.signal })).status).toBe(200);
+      other.abort();
+    } finally {
+      for (const c of controllers) c.abort();
+    }
+    // Closed streams are released (the server sees the close shortly after the abort).
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      const c = new AbortController();
+      status = (await fetch(`${server.url}/v1/events`, { headers: A, signal: c.signal })).status;
+      c.abort();
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(200);
+  });
+});
+
 describe('job files are served inert', () => {
   it('stores the upload under its container extension, never as HTML', async () => {
     expect(files).toContain('input/evil/evil.wav');

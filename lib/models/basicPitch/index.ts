@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { parseOptions } from '../../util/validate.js';
 import { ModelLifecycle } from '../handle.js';
 import { audioInputArg } from '../input.js';
+import { MAX_INTRA_OP_THREADS } from '../limits.js';
 import { modelsDir } from '../paths.js';
 import { ensureOrtRuntime } from '../runtime.js';
 import { ExecutionProviderSchema } from '../session.js';
@@ -75,8 +76,8 @@ export const TranscriberOptionsSchema = z.strictObject({
   model: z.string().min(1).optional(),
   device: z.enum(['cpu', 'cuda']).default('cpu'),
   providers: z.array(ExecutionProviderSchema).min(1).optional(),
-  intraOpThreads: z.number().int().min(1).max(256).default(1),
-  interOpThreads: z.number().int().min(1).max(256).default(1),
+  intraOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
+  interOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
 });
 /** Options of createTranscriber (see TranscriberOptionsSchema). */
 export type TranscriberOptions = z.input<typeof TranscriberOptionsSchema>;

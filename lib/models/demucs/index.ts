@@ -15,6 +15,7 @@ import { loadBinding } from '../../native/load.js';
 import { parseOptions } from '../../util/validate.js';
 import { ModelLifecycle } from '../handle.js';
 import { audioInputArg } from '../input.js';
+import { MAX_INTRA_OP_THREADS } from '../limits.js';
 import { modelsDir as defaultModelsDir } from '../paths.js';
 import { ensureOrtRuntime } from '../runtime.js';
 import { ExecutionProviderSchema } from '../session.js';
@@ -32,8 +33,8 @@ export const SeparatorOptionsSchema = z.strictObject({
   /** 'cuda' requests the CUDA provider first; without it ONNX Runtime falls back to CPU with a warning. */
   device: z.enum(['cpu', 'cuda']).default('cpu'),
   providers: z.array(ExecutionProviderSchema).min(1).optional(),
-  intraOpThreads: z.number().int().min(1).max(256).default(1),
-  interOpThreads: z.number().int().min(1).max(256).default(1),
+  intraOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
+  interOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
   /**
    * ONNX Runtime's memory-pattern planner. Off by default: on htdemucs it holds ~700 MiB more per
    * session run for a few percent of speed (docs/models.md).

@@ -1,16 +1,10 @@
 /** Steps 4 and 6: the rhythm of the (preprocessed) mix, and the bar grid from it. */
 import { beatTrack } from '../../analysis/beat.js';
 import { barsFromDownbeats, downbeatIndices, segmentBeatsIntoBars } from '../../music/segmentation.js';
-import type { PipelineConfig } from '../config.js';
+import { trackerBeatsPerBar, type PipelineConfig } from '../config.js';
 import type { SongContext, SongRhythm } from '../context.js';
 
-/**
- * Beats per bar at the tracker's beat level for a configured time signature: the numerator, except
- * compound meters (6/8, 9/8, 12/8), whose beat is the dotted quarter (6/8 → 2).
- */
-export function trackerBeatsPerBar(num: number, den: number): number {
-  return den >= 8 && num > 3 && num % 3 === 0 ? num / 3 : num;
-}
+export { trackerBeatsPerBar };
 
 /**
  * Step 4: tempo and beats, moved back onto the input's timeline. 'beatnet' (default): BeatNet's

@@ -12,7 +12,7 @@ import { z } from 'zod';
 
 import { DidacticError } from '../../errors.js';
 import { canSee } from '../auth.js';
-import { API_CSP, contentDisposition, filePolicy, parseRange, reportPolicy } from '../files.js';
+import { API_CSP, contentDisposition, filePolicy, MEDIA_CSP, parseRange, reportPolicy } from '../files.js';
 import type { JobStatus } from '../jobs.js';
 import type { PathRedactor } from '../redact.js';
 import {
@@ -53,6 +53,11 @@ export function clientStatus(status: JobStatus, redactor: PathRedactor): JobStat
   return out;
 }
 
+/** Open event streams one client may hold (each holds a connection and a subscription). */
+export const MAX_STREAMS_PER_CLIENT = 32;
+/** Open event streams the server holds in all. */
+export const MAX_STREAMS = 2000;
+
 /** Headers of an event stream (written by hand: a hijacked reply skips the onSend hook). */
 function eventStreamHead(reply: FastifyReply): void {
   reply.raw.writeHead(200, {
@@ -79,8 +84,17 @@ export async function jobsRoutes(fastify: FastifyInstance, options: JobsRoutesOp
     return status;
   }
 
+  const streamsByClient = new Map<string, number>();
+
   /** Streams `event: status` documents until `end()`; returns the writer and the end function. */
   function openEventStream(req: FastifyRequest, reply: FastifyReply, onEnd: () => void) {
+    const client = req.identity ? `id:${req.identity.name}` : `ip:${req.ip}`;
+    const held = streamsByClient.get(client) ?? 0;
+    if (held >= MAX_STREAMS_PER_CLIENT || openStreams.size >= MAX_STREAMS) {
+      reply.header('retry-after', '5');
+      throw new DidacticError('DE_RATE_LIMITED', `Too many open event streams (at most ${MAX_STREAMS_PER_CLIENT} per client): use GET /v1/events for all jobs`);
+    }
+    streamsByClient.set(client, held + 1);
     reply.hijack();
     eventStreamHead(reply);
     const res = reply.raw;
@@ -91,6 +105,9 @@ export async function jobsRoutes(fastify: FastifyInstance, options: JobsRoutesOp
       if (ended) return;
       ended = true;
       clearInterval(heartbeat);
+      const left = (streamsByClient.get(client) ?? 1) - 1;
+      if (left > 0) streamsByClient.set(client, left);
+      else streamsByClient.delete(client);
       onEnd();
       openStreams.delete(reply);
       res.end();
@@ -229,6 +246,7 @@ export async function jobsRoutes(fastify: FastifyInstance, options: JobsRoutesOp
       reply.header('content-disposition', contentDisposition(policy.disposition, basename(relPath)));
       reply.header('accept-ranges', 'bytes');
       if (policy.report) reply.header('content-security-policy', await reportPolicy(file.path));
+      else if (policy.disposition === 'inline') reply.header('content-security-policy', MEDIA_CSP);
       const range = parseRange(typeof req.headers.range === 'string' ? req.headers.range : undefined, file.size);
       if (range === 'unsatisfiable') {
         reply.header('content-range', `bytes */${file.size}`);
