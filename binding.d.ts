@@ -93,7 +93,7 @@ export interface NativeSessionOptions {
 
 /**
  * Opaque handle of an opened model (native/src/napi/handle.h): one type for generic sessions, Basic
- * Pitch and Demucs; `K` says whose calls accept it. modelClose() closes any of them.
+ * Pitch, Demucs and the rhythm tracker; `K` says whose calls accept it. modelClose() closes any of them.
  */
 export interface NativeModelHandle<K extends string = string> {
   readonly __modelHandle: K;
@@ -384,10 +384,8 @@ export interface NativeBinding {
 
 // ---- Learned rhythm tracker (native/src/beat/rhythm_binding.cc) ----
 
-/** Opaque handle of an opened BeatNet CRNN session. */
-export interface NativeRhythmHandle {
-  readonly __rhythmHandle: unique symbol;
-}
+/** Handle of an opened BeatNet CRNN session: a model handle (modelClose() closes it). */
+export type NativeRhythmHandle = NativeModelHandle<'rhythm'>;
 
 /** Every field filled by lib/analysis/rhythm.ts (madmom's DBNDownBeatTrackingProcessor defaults). */
 export interface NativeRhythmOptions {

@@ -4,9 +4,8 @@
  */
 import { z } from 'zod';
 
-import { fromNative, InvalidArgumentError } from '../errors.js';
-import { withCancel } from '../native/cancel.js';
-import { loadBinding } from '../native/load.js';
+import { InvalidArgumentError } from '../errors.js';
+import { callNative } from '../native/call.js';
 import { isPlausibleSampleRate, MAX_HOP } from '../audio/limits.js';
 import { parseOptions } from '../util/validate.js';
 import { beatParams, beatShape, FeatureOptionsSchema, type FeatureOptions } from './options.js';
@@ -91,11 +90,8 @@ export async function beatTrackFromEnvelope(
     throw new InvalidArgumentError(`${op}: sampleRate (${String(sampleRate)}) must be within 1000..768000 Hz`, { op });
   }
   const o = parseOptions(op, BeatEnvelopeOptionsSchema, options);
-  const binding = loadBinding();
-  try {
-    const beat = await withCancel(o.signal, (token) =>
-      binding.beatTrackEnvelope(onsetEnvelope, { sampleRate, hopLength: o.hopLength, ...beatParams(o) }, token),
-    );
+  return callNative(op, context, o.signal, async (binding, token) => {
+    const beat = await binding.beatTrackEnvelope(onsetEnvelope, { sampleRate, hopLength: o.hopLength, ...beatParams(o) }, token);
     return {
       tempo: beat.tempo,
       beatFrames: beat.beats,
@@ -104,9 +100,7 @@ export async function beatTrackFromEnvelope(
       hopLength: o.hopLength,
       sampleRate,
     };
-  } catch (err) {
-    throw fromNative(err, context, op);
-  }
+  });
 }
 
 /** A tempo estimate: beats per minute and the autocorrelation lag (frames per beat) it came from. */
@@ -132,12 +126,9 @@ export async function tempoFromEnvelope(onsetEnvelope: Float32Array, sampleRate:
     throw new InvalidArgumentError(`${op}: sampleRate must be a positive number`, { op });
   }
   const o = parseOptions(op, BeatEnvelopeOptionsSchema, options);
-  const binding = loadBinding();
-  try {
-    return await withCancel(o.signal, (token) => binding.tempoEnvelope(onsetEnvelope, { sampleRate, hopLength: o.hopLength, ...beatParams(o) }, token));
-  } catch (err) {
-    throw fromNative(err, context, op);
-  }
+  return callNative(op, context, o.signal, (binding, token) =>
+    binding.tempoEnvelope(onsetEnvelope, { sampleRate, hopLength: o.hopLength, ...beatParams(o) }, token),
+  );
 }
 
 /** librosa.feature.tempo(y=y, sr=sr): onset strength (mean aggregate, as librosa) then tempo. */

@@ -4,9 +4,8 @@
  * is asked for (see `features`).
  */
 import type { NativeAnalyzeResult } from '../../binding.js';
-import { fromNative, InvalidArgumentError } from '../errors.js';
-import { withCancel } from '../native/cancel.js';
-import { loadBinding } from '../native/load.js';
+import { InvalidArgumentError } from '../errors.js';
+import { callNative } from '../native/call.js';
 import { isPlausibleSampleRate } from '../audio/limits.js';
 import { parseOptions } from '../util/validate.js';
 import {
@@ -66,13 +65,10 @@ export async function stft(samples: Float32Array, options?: StftOptions): Promis
   const op = 'stft';
   requireSamples(op, samples);
   const o = parseOptions(op, StftOptionsSchema, options);
-  const binding = loadBinding();
-  try {
-    const r = await withCancel(o.signal, (token) => binding.stft(samples, { ...stftParams(o), output: o.output }, token));
+  return callNative(op, context, o.signal, async (binding, token) => {
+    const r = await binding.stft(samples, { ...stftParams(o), output: o.output }, token);
     return { data: r.data, rows: r.bins, bins: r.bins, frames: r.frames, kind: o.output, nFft: o.nFft, hopLength: o.hopLength };
-  } catch (err) {
-    throw fromNative(err, context, op);
-  }
+  });
 }
 
 /** librosa.istft of a complex spectrogram from `stft` (window-sum normalised overlap-add). */
@@ -86,14 +82,9 @@ export async function istft(spec: Spectrogram, options?: IstftOptions): Promise<
   if (spec.bins !== Math.floor(o.nFft / 2) + 1) {
     throw new InvalidArgumentError(`${op}: spectrogram bins (${spec.bins}) must be nFft/2 + 1 (nFft ${o.nFft})`, { op });
   }
-  const binding = loadBinding();
-  try {
-    return await withCancel(o.signal, (token) =>
-      binding.istft(spec.data, { ...stftParams(o), bins: spec.bins, frames: spec.frames, length: o.length ?? -1 }, token),
-    );
-  } catch (err) {
-    throw fromNative(err, context, op);
-  }
+  return callNative(op, context, o.signal, (binding, token) =>
+    binding.istft(spec.data, { ...stftParams(o), bins: spec.bins, frames: spec.frames, length: o.length ?? -1 }, token),
+  );
 }
 
 /** Runs one native pass computing `want` and returns the raw result. */
@@ -106,12 +97,7 @@ export async function runNative(
   onsetAggregate: 'mean' | 'median' | 'max' | 'min',
   context: Error,
 ): Promise<NativeAnalyzeResult> {
-  const binding = loadBinding();
-  try {
-    return await withCancel(o.signal, (token) => binding.analyze(samples, nativeAnalyzeOptions(sampleRate, o, want, onsetAggregate), token));
-  } catch (err) {
-    throw fromNative(err, context, op);
-  }
+  return callNative(op, context, o.signal, (binding, token) => binding.analyze(samples, nativeAnalyzeOptions(sampleRate, o, want, onsetAggregate), token));
 }
 
 /** Spectral features of one signal, each per STFT frame (hop `hopLength` samples at `sampleRate` Hz); only those asked for are set. */

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 
-import { fromNative, InvalidArgumentError } from '../errors.js';
-import { withCancel } from '../native/cancel.js';
-import { loadBinding } from '../native/load.js';
+import { InvalidArgumentError } from '../errors.js';
+import { callNative } from '../native/call.js';
 import type { Logger } from '../util/logger.js';
 import { parseOptions } from '../util/validate.js';
 
@@ -71,12 +70,9 @@ export async function decodeAudio(input: string | Uint8Array, options?: DecodeOp
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
     throw new InvalidArgumentError('decode: input must be a file path or a Buffer/Uint8Array', { op: 'decode' });
   }
-  const binding = loadBinding();
   const nativeOptions = { mono: opts.mono, planar: opts.planar, strict: opts.strict };
-  try {
-    const decoded = await withCancel(opts.signal, (token) =>
-      typeof input === 'string' ? binding.decodeFile(input, nativeOptions, token) : binding.decodeBuffer(input, nativeOptions, token),
-    );
+  return callNative('decode', context, opts.signal, async (binding, token) => {
+    const decoded = await (typeof input === 'string' ? binding.decodeFile(input, nativeOptions, token) : binding.decodeBuffer(input, nativeOptions, token));
     const truncated = decoded.truncated ?? null;
     if (truncated) {
       const what = typeof input === 'string' ? input : 'the buffer';
@@ -93,7 +89,5 @@ export async function decodeAudio(input: string | Uint8Array, options?: DecodeOp
       duration: decoded.sampleRate > 0 ? decoded.frames / decoded.sampleRate : 0,
       layout: opts.planar && decoded.channels > 1 ? 'planar' : 'interleaved',
     };
-  } catch (err) {
-    throw fromNative(err, context, 'decode');
-  }
+  });
 }

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 
-import { fromNative, InvalidArgumentError } from '../errors.js';
-import { withCancel } from '../native/cancel.js';
-import { loadBinding } from '../native/load.js';
+import { InvalidArgumentError } from '../errors.js';
+import { callNative } from '../native/call.js';
 import { parseOptions } from '../util/validate.js';
 import { SampleRateSchema } from './limits.js';
 
@@ -42,12 +41,7 @@ export async function resample(samples: Float32Array, options: ResampleOptions):
   if (samples.length % opts.channels !== 0) {
     throw new InvalidArgumentError(`resample: samples length (${samples.length}) must be a multiple of channels (${opts.channels})`, { op: 'resample' });
   }
-  const binding = loadBinding();
-  try {
-    return await withCancel(opts.signal, (token) =>
-      binding.resample(samples, { channels: opts.channels, inRate: opts.inRate, outRate: opts.outRate, engine: opts.engine }, token),
-    );
-  } catch (err) {
-    throw fromNative(err, context, 'resample');
-  }
+  return callNative('resample', context, opts.signal, (binding, token) =>
+    binding.resample(samples, { channels: opts.channels, inRate: opts.inRate, outRate: opts.outRate, engine: opts.engine }, token),
+  );
 }

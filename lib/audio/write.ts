@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-import { fromNative, InvalidArgumentError } from '../errors.js';
-import { loadBinding } from '../native/load.js';
+import { InvalidArgumentError } from '../errors.js';
+import { callNative } from '../native/call.js';
 import { parseOptions } from '../util/validate.js';
 import { SampleRateSchema } from './limits.js';
 
@@ -42,9 +42,5 @@ export async function writeWav(path: string, samples: Float32Array, options: Wri
   if (samples.length % opts.channels !== 0) {
     throw new InvalidArgumentError(`writeWav: samples length (${samples.length}) must be a multiple of channels (${opts.channels})`, { op: 'writeWav' });
   }
-  try {
-    return await loadBinding().writeWav(path, samples, opts);
-  } catch (err) {
-    throw fromNative(err, context, 'writeWav');
-  }
+  return callNative('writeWav', context, undefined, (binding) => binding.writeWav(path, samples, opts));
 }

@@ -1,5 +1,5 @@
 import type { NativeModelHandle } from '../../binding.js';
-import { fromNative } from '../errors.js';
+import { fromNative, ModelError } from '../errors.js';
 import { loadBinding } from '../native/load.js';
 
 /**
@@ -10,6 +10,8 @@ import { loadBinding } from '../native/load.js';
 export class ModelLifecycle {
   readonly #handle: NativeModelHandle;
   #closing: Promise<void> | undefined;
+  // Calls that do JS work (resampling) before they reach the addon: close() waits for them too.
+  readonly #held = new Set<Promise<unknown>>();
 
   constructor(handle: NativeModelHandle) {
     this.#handle = handle;
@@ -22,12 +24,30 @@ export class ModelLifecycle {
   close(op: string): Promise<void> {
     if (!this.#closing) {
       const context = new Error();
-      this.#closing = loadBinding()
-        .modelClose(this.#handle)
-        .catch((err: unknown) => {
-          throw fromNative(err, context, op);
-        });
+      const closeNative = (): Promise<void> =>
+        loadBinding()
+          .modelClose(this.#handle)
+          .catch((err: unknown) => {
+            throw fromNative(err, context, op);
+          });
+      // Without held calls the native close starts now, so a later call is DE_CLOSED at once.
+      this.#closing = this.#held.size === 0 ? closeNative() : Promise.allSettled([...this.#held]).then(closeNative);
     }
     return this.#closing;
+  }
+
+  /**
+   * Runs a call whose first await comes before its native call: DE_CLOSED at once after close(),
+   * and a close() meanwhile waits for it (as the native lease does once the call reaches the addon).
+   */
+  hold<T>(op: string, call: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new ModelError('DE_CLOSED', `${op}: the model was closed`, { op }));
+    const running = call();
+    this.#held.add(running);
+    const forget = (): void => {
+      this.#held.delete(running);
+    };
+    running.then(forget, forget);
+    return running;
   }
 }

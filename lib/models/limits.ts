@@ -1,6 +1,6 @@
 /**
  * Bounds of the model runtimes, mirrored from the native code that enforces them again
- * (native/src/napi/args.cc for thread counts, native/src/beat/dbn.h for meters);
+ * (native/src/ml/model_binding.cc for thread counts, native/src/beat/dbn.h for meters);
  * test/unit/limits.test.ts holds the two sides equal.
  */
 

@@ -12,11 +12,12 @@ import { z } from 'zod';
 
 import type { NativeRhythmHandle, NativeRhythmOptions, NativeRhythmResult } from '../../binding.js';
 import { resample } from '../audio/resample.js';
-import { fromNative, InvalidArgumentError, ModelError } from '../errors.js';
+import { InvalidArgumentError, ModelError } from '../errors.js';
+import { callNative } from '../native/call.js';
+import { packageRoot } from '../native/load.js';
+import { ModelLifecycle } from './handle.js';
 import { MAX_BEATS_PER_BAR, MAX_INTRA_OP_THREADS } from './limits.js';
 import { ensureOrtRuntime } from './runtime.js';
-import { withCancel } from '../native/cancel.js';
-import { loadBinding, packageRoot } from '../native/load.js';
 import { parseOptions } from '../util/validate.js';
 
 /** BeatNet's feature rate: the network was trained on 22,050 Hz audio at 50 frames/s. */
@@ -157,14 +158,21 @@ async function to22k(samples: Float32Array, sampleRate: number, signal?: AbortSi
 
 /** An opened BeatNet model, reusable across songs (calls may run concurrently). */
 export class RhythmTracker {
-  #handle: NativeRhythmHandle | null;
+  readonly #handle: NativeRhythmHandle;
+  readonly #lifecycle: ModelLifecycle;
   readonly modelPath: string | undefined;
   readonly providers: string[];
 
   private constructor(handle: NativeRhythmHandle, providers: string[], modelPath?: string) {
     this.#handle = handle;
+    this.#lifecycle = new ModelLifecycle(handle);
     this.providers = providers;
     this.modelPath = modelPath;
+  }
+
+  /** Whether close() was called. */
+  get closed(): boolean {
+    return this.#lifecycle.closed;
   }
 
   /**
@@ -180,43 +188,42 @@ export class RhythmTracker {
       throw new ModelError('DE_MODEL_NOT_FOUND', `${op}: BeatNet model file not found (${model})`, { op });
     }
     await ensureOrtRuntime();
-    try {
-      const opened = await loadBinding().rhythmOpen(model, {
+    return callNative(op, context, undefined, async (binding) => {
+      const opened = await binding.rhythmOpen(model, {
         intraOpThreads: o.intraOpThreads,
         interOpThreads: o.interOpThreads,
         providers: [...o.providers],
       });
       return new RhythmTracker(opened.handle, opened.providers, typeof model === 'string' ? model : undefined);
-    } catch (err) {
-      throw fromNative(err, context, op);
-    }
+    });
   }
 
-  /** Beats, downbeats, meter and tempo of mono audio at any sample rate (resampled to 22,050 Hz). */
+  /**
+   * Beats, downbeats, meter and tempo of mono audio at any sample rate (resampled to 22,050 Hz).
+   * @throws ModelError DE_CLOSED after close(); AbortError DE_ABORTED; DecodeError DE_NON_FINITE_SAMPLES.
+   */
   async track(samples: Float32Array, sampleRate: number, options?: RhythmDecodeOptions): Promise<RhythmResult> {
     const context = new Error();
     const op = 'trackRhythm';
     requireMono(op, samples, sampleRate);
     const o = parseOptions(op, RhythmDecodeOptionsSchema, options);
-    const handle = this.#handle;
-    if (!handle) throw new InvalidArgumentError(`${op}: the tracker is closed`, { op });
-    const audio = await to22k(samples, sampleRate, o.signal);
-    try {
-      const r = await withCancel(o.signal, (token) => loadBinding().trackRhythm(handle, audio, nativeOptions(o), token));
-      return toResult(r);
-    } catch (err) {
-      throw fromNative(err, context, op);
-    }
+    return this.#lifecycle.hold(op, async () => {
+      const audio = await to22k(samples, sampleRate, o.signal);
+      return callNative(op, context, o.signal, async (binding, token) => toResult(await binding.trackRhythm(this.#handle, audio, nativeOptions(o), token)));
+    });
   }
 
-  /** Drops this tracker's reference to the session (freed once no call uses it). */
-  async close(): Promise<void> {
-    this.#handle = null;
+  /**
+   * Waits for the calls in flight, then frees the native session; later calls reject with
+   * ModelError DE_CLOSED. Closing twice is harmless.
+   */
+  close(): Promise<void> {
+    return this.#lifecycle.close('close');
   }
 
   /** close() for `await using`. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 
@@ -250,11 +257,7 @@ export async function logSpectFeatures(
   const op = 'logSpectFeatures';
   requireMono(op, samples, sampleRate);
   const audio = await to22k(samples, sampleRate, options?.signal);
-  try {
-    return await withCancel(options?.signal, (token) => loadBinding().logSpectFeatures(audio, token));
-  } catch (err) {
-    throw fromNative(err, context, op);
-  }
+  return callNative(op, context, options?.signal, (binding, token) => binding.logSpectFeatures(audio, token));
 }
 
 /**
@@ -275,10 +278,8 @@ export async function decodeDownbeats(
     throw new InvalidArgumentError(`${op}: activations length (${activations.length}) is not a multiple of ${columns}`, { op });
   }
   const o = parseOptions(op, RhythmDecodeOptionsSchema, rest);
-  try {
-    const r = await withCancel(o.signal, (token) => loadBinding().decodeDownbeats(activations, { ...nativeOptions(o), columns }, token));
+  return callNative(op, context, o.signal, async (binding, token) => {
+    const r = await binding.decodeDownbeats(activations, { ...nativeOptions(o), columns }, token);
     return { ...toResult(r), cropFrames: r.cropFrames, backpointerBytes: r.backpointerBytes };
-  } catch (err) {
-    throw fromNative(err, context, op);
-  }
+  });
 }

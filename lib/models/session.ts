@@ -1,9 +1,7 @@
 import { z } from 'zod';
 
 import type { NativeSessionHandle, NativeSessionInfo, NativeTensor, NativeTensorSpec } from '../../binding.js';
-import { fromNative } from '../errors.js';
-import { withCancel } from '../native/cancel.js';
-import { loadBinding } from '../native/load.js';
+import { callNative } from '../native/call.js';
 import { parseOptions } from '../util/validate.js';
 import { ModelLifecycle } from './handle.js';
 import { MAX_INTRA_OP_THREADS } from './limits.js';
@@ -71,13 +69,9 @@ export class OrtSession {
    */
   async run(feeds: Record<string, Tensor>, options: { outputNames?: string[]; signal?: AbortSignal } = {}): Promise<Record<string, Tensor>> {
     const context = new Error();
-    try {
-      return await withCancel(options.signal, (token) =>
-        loadBinding().sessionRun(this.#handle, feeds as Record<string, NativeTensor>, options.outputNames, token),
-      );
-    } catch (err) {
-      throw fromNative(err, context, 'run');
-    }
+    return callNative('run', context, options.signal, (binding, token) =>
+      binding.sessionRun(this.#handle, feeds as Record<string, NativeTensor>, options.outputNames, token),
+    );
   }
 
   /** Waits for runs in flight, then frees the native session. Closing twice is harmless. */
@@ -99,10 +93,8 @@ export async function createSession(model: string | Uint8Array, options?: Sessio
   const context = new Error();
   const opts = parseOptions('createSession', SessionOptionsSchema, options);
   await ensureOrtRuntime();
-  try {
-    const opened = await loadBinding().createSession(model, opts);
+  return callNative('createSession', context, undefined, async (binding) => {
+    const opened = await binding.createSession(model, opts);
     return new OrtSession(opened.handle, opened.info);
-  } catch (err) {
-    throw fromNative(err, context, 'createSession');
-  }
+  });
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { WriteError } from '../errors.js';
+import { codeOfErrno, WriteError } from '../errors.js';
 import { OUTPUT_DIRECTORY_KINDS } from './config.js';
 
 export const STAGING_DIR_NAME = '.didactic-staging';
@@ -17,7 +17,7 @@ export type OutputKind = (typeof OUTPUT_DIRECTORY_KINDS)[number][1];
 /** A folder under the output root that cannot be made, as a coded error. */
 export function outputFolderError(err: unknown, outDir: string): WriteError {
   const e = err as NodeJS.ErrnoException;
-  const code = e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS' ? 'DE_PERMISSION_DENIED' : 'DE_WRITE_FAILED';
+  const code = codeOfErrno(e.code, 'DE_WRITE_FAILED');
   return new WriteError(code, `Cannot create output folder under ${outDir}: ${e.code ?? ''} ${e.message}`.trim(), {
     cause: err,
     details: { errno: e.code },

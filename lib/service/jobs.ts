@@ -2,7 +2,7 @@
  * The job model shared by the HTTP API, the embedded queue and the Redis workers: what a job is,
  * the states a client sees, the progress figure, and the codes that decide retries.
  */
-import { DidacticError, type ErrorCode } from '../errors.js';
+import { DidacticError, ERROR_TABLE, type ErrorCodeFacts } from '../errors.js';
 import type { ProgressEvent } from '../pipeline/context.js';
 import { STEP_NAMES } from '../pipeline/run.js';
 
@@ -79,24 +79,12 @@ export interface JobStatus {
 }
 
 /**
- * Codes worth another attempt on the same input: transient resource or runtime trouble, or a worker
- * that died under the job. Everything else (bad audio, bad config, unsafe paths, cancellation) fails
- * at once with its code.
+ * Whether a failure with this `DE_*` code is worth another attempt on the same input: transient
+ * resource or runtime trouble, or a worker that died under the job (ERROR_TABLE's `jobRetryable`).
+ * Everything else (bad audio, bad config, unsafe paths, cancellation) fails at once with its code.
  */
-const RETRYABLE_JOB_CODES = new Set<string>([
-  'DE_TIMEOUT',
-  'DE_INFERENCE_FAILED',
-  'DE_WRITE_FAILED',
-  'DE_OUT_OF_MEMORY',
-  'DE_DISK_FULL',
-  'DE_LOCKED',
-  'DE_WORKER_LOST',
-  'DE_INTERNAL',
-]);
-
-/** Whether a failure with this `DE_*` code is worth another attempt on the same input. */
 export function isRetryableJobCode(code: string): boolean {
-  return RETRYABLE_JOB_CODES.has(code);
+  return (ERROR_TABLE as Partial<Record<string, ErrorCodeFacts>>)[code]?.jobRetryable ?? false;
 }
 
 /** Any thrown value as `{ code, message }`; unknown errors become DE_INTERNAL. */
@@ -115,10 +103,6 @@ export function encodeFailure(f: JobFailure): string {
 export function decodeFailure(text: string | undefined): JobFailure {
   const match = /^(DE_[A-Z_]+): ([\s\S]*)$/.exec(text ?? '');
   return match ? { code: match[1]!, message: match[2]! } : { code: 'DE_INTERNAL', message: text ?? 'unknown failure' };
-}
-
-export function jobError(code: ErrorCode, message: string, details?: Record<string, unknown>): DidacticError {
-  return new DidacticError(code, message, details ? { details } : {});
 }
 
 /** Turns the pipeline's progress events into one monotone `{ step, fraction }`. */

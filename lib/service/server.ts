@@ -12,7 +12,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 
-import { DidacticError, type ErrorCode } from '../errors.js';
+import { DidacticError, ERROR_TABLE, type ErrorCode, type ErrorCodeFacts } from '../errors.js';
 import type { Logger } from '../util/logger.js';
 import { registerAuth, type TokenTable } from './auth.js';
 import type { ClientConfigPolicy } from './clientConfig.js';
@@ -53,26 +53,9 @@ export interface ApiOptions {
   clientConfig?: ClientConfigPolicy;
 }
 
-/** HTTP status of each code the API returns; any other code is a server error (500). */
-const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
-  DE_INVALID_ARGUMENT: 400,
-  DE_INVALID_CONFIG: 400,
-  DE_UNAUTHORIZED: 401,
-  DE_UNSAFE_PATH: 403,
-  DE_JOB_NOT_FOUND: 404,
-  DE_FILE_NOT_FOUND: 404,
-  DE_IS_DIRECTORY: 404,
-  DE_UPLOAD_TOO_LARGE: 413,
-  DE_UNSUPPORTED_FORMAT: 415,
-  DE_RANGE_NOT_SATISFIABLE: 416,
-  DE_RATE_LIMITED: 429,
-  DE_QUEUE_FULL: 429,
-  DE_UNAVAILABLE: 503,
-};
-
-/** The HTTP status of an error code as the API answers it. */
+/** The HTTP status of an error code as the API answers it (ERROR_TABLE's `status`; 500 when it has none). */
 export function httpStatusOf(code: string): number {
-  return STATUS_BY_CODE[code as ErrorCode] ?? 500;
+  return (ERROR_TABLE as Partial<Record<string, ErrorCodeFacts>>)[code]?.status ?? 500;
 }
 
 /** The code of a 4xx that Fastify itself raised (body parsing, content type, URL decoding). */

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import { DidacticError, WriteError } from '../errors.js';
+import { codeOfErrno, DidacticError, type ErrorCode, WriteError } from '../errors.js';
 
 export interface AtomicWriteOptions {
   /** File mode of the new file (before umask). Default 0o644. */
@@ -24,7 +24,7 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${token}.tmp`);
 }
 
-/** Writes `data` to `path` atomically. Errors become WriteError (code DE_WRITE_FAILED). */
+/** Writes `data` to `path` atomically. Errors become WriteError (see toWriteError for the codes). */
 export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
   await withAtomicFile(
     path,
@@ -84,16 +84,23 @@ async function fsyncDirectoryBestEffort(dir: string): Promise<void> {
   }
 }
 
-/** A failed write as a coded error: a full disk is DE_DISK_FULL, a refused one DE_PERMISSION_DENIED. */
+const HINTS: Partial<Record<ErrorCode, string>> = {
+  DE_DISK_FULL: ' (the disk is full)',
+  DE_PERMISSION_DENIED: ' (permission denied)',
+  DE_FILE_NOT_FOUND: ' (its folder does not exist)',
+};
+
+/**
+ * A failed write as a coded error, through the errno table the native writer uses too
+ * (`ERRNO_CODES`): a full disk is DE_DISK_FULL, a refused one DE_PERMISSION_DENIED, a missing
+ * folder DE_FILE_NOT_FOUND, anything else DE_WRITE_FAILED.
+ */
 export function toWriteError(err: unknown, path: string, op: string): DidacticError {
   if (err instanceof DidacticError) return err;
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   const reason = err instanceof Error ? err.message : String(err);
-  const full = errno === 'ENOSPC' || errno === 'EDQUOT';
-  const denied = errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS';
-  const hint = full ? ' (the disk is full)' : denied ? ' (permission denied)' : '';
-  const code = full ? 'DE_DISK_FULL' : denied ? 'DE_PERMISSION_DENIED' : 'DE_WRITE_FAILED';
-  return new WriteError(code, `Could not write ${path}${hint}: ${reason}`, {
+  const code = codeOfErrno(errno, 'DE_WRITE_FAILED');
+  return new WriteError(code, `Could not write ${path}${HINTS[code] ?? ''}: ${reason}`, {
     cause: err,
     op,
     details: { path, errno },

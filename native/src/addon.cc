@@ -1,28 +1,16 @@
-// Module init: per-environment state and the export table, nothing else.
+// Module init: per-environment state and the export table, nothing else. Each domain's glue
+// registers its own functions; no binding registers another's.
 #include <napi.h>
 
 #include "audio/audio_binding.h"
+#include "beat/beat_binding.h"
+#include "beat/rhythm_binding.h"
+#include "dsp/dsp_binding.h"
+#include "ml/basic_pitch_binding.h"
+#include "ml/demucs_binding.h"
 #include "ml/ml_binding.h"
 #include "napi/instance.h"
 #include "napi/worker.h"
-
-// Domains still being built register themselves once their glue header exists.
-#if __has_include("dsp/dsp_binding.h")
-#include "dsp/dsp_binding.h"
-#define DIDACTIC_HAS_DSP 1
-#endif
-#if __has_include("ml/basic_pitch_binding.h")
-#include "ml/basic_pitch_binding.h"
-#define DIDACTIC_HAS_BASIC_PITCH 1
-#endif
-#if __has_include("beat/rhythm_binding.h")
-#include "beat/rhythm_binding.h"
-#define DIDACTIC_HAS_RHYTHM 1
-#endif
-#if __has_include("ml/demucs_binding.h")
-#include "ml/demucs_binding.h"
-#define DIDACTIC_HAS_DEMUCS 1
-#endif
 
 namespace {
 
@@ -33,19 +21,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("CancelToken", data->cancelTokenCtor.Value());
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   de::audio::RegisterAudio(env, exports);
-  de::ml::RegisterMl(env, exports);
-#ifdef DIDACTIC_HAS_DSP
   de::dsp::RegisterDsp(env, exports);
-#endif
-#ifdef DIDACTIC_HAS_BASIC_PITCH
+  de::beat::RegisterBeat(env, exports);
+  de::ml::RegisterMl(env, exports);
   de::ml::RegisterBasicPitch(env, exports);
-#endif
-#ifdef DIDACTIC_HAS_DEMUCS
   de::ml::RegisterDemucs(env, exports);
-#endif
-#ifdef DIDACTIC_HAS_RHYTHM
   de::beat::RegisterRhythm(env, exports);
-#endif
   return exports;
 }
 

@@ -93,7 +93,8 @@ describe('pipeline edge cases and faults', () => {
     writeFileSync(blocker, 'a file where the output folder should be');
     const err = await new AudioPipeline({ songId: 'x', inputWav: mono48k, outDir: join(blocker, 'out'), ...noModels }).run().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DidacticError);
-    expect((err as DidacticError).code).toBe('DE_WRITE_FAILED');
+    // ENOTDIR: the one errno table (native/src/common/error.h, ERRNO_CODES) makes it DE_FILE_NOT_FOUND.
+    expect((err as DidacticError).code).toBe('DE_FILE_NOT_FOUND');
     expect((err as Error).message).toMatch(/Cannot create output folder .*ENOTDIR/);
     expect(readFileSync(blocker, 'utf8')).toBe('a file where the output folder should be');
   });

@@ -1,4 +1,4 @@
-// close() / Symbol.asyncDispose of the three model objects (one native handle type,
+// close() / Symbol.asyncDispose of the four model objects (one native handle type,
 // native/src/napi/handle.h): close waits for calls in flight, later calls fail with DE_CLOSED,
 // closing twice is fine. The RSS bound of many open → run → close cycles is in
 // test/leak/model-handles.leak.mjs (run by test/native/leak.test.ts).
@@ -8,6 +8,7 @@ import { ModelError } from '../../lib/errors.js';
 import { createTranscriber } from '../../lib/models/basicPitch/index.js';
 import { buildDemucsStandIn, createSeparator } from '../../lib/models/demucs/index.js';
 import { buildModel } from '../../lib/models/onnxBuilder.js';
+import { beatnetModelPath, RhythmTracker } from '../../lib/models/rhythm.js';
 import { createSession } from '../../lib/models/session.js';
 import { ensureOrtRuntime } from '../../lib/models/runtime.js';
 import { loadBinding } from '../../lib/native/load.js';
@@ -178,5 +179,70 @@ describe('Transcriber lifecycle', () => {
     expect(err).toBeInstanceOf(ModelError);
     expect(err).toMatchObject({ code: 'DE_CLOSED', op: 'transcribe' });
     await transcriber[Symbol.asyncDispose]();
+  });
+});
+
+describe('RhythmTracker lifecycle (the shared model handle)', () => {
+  // Clicks at 120 BPM, 6 s at 22,050 Hz: enough for the tracker to find beats.
+  function clicks(): Float32Array {
+    const sr = 22050;
+    const x = new Float32Array(sr * 6);
+    for (let beat = 0; beat < 12; beat++) {
+      const start = Math.round(beat * 0.5 * sr);
+      for (let i = 0; i < 200; i++) x[start + i] = 0.8 * Math.sin(i * 0.5) * Math.exp(-i / 40);
+    }
+    return x;
+  }
+
+  it('close() waits for a track in flight; later calls reject with DE_CLOSED', async () => {
+    const tracker = await RhythmTracker.open();
+    const order: string[] = [];
+    const running = track(order, 'track', tracker.track(clicks(), 22050));
+    const closed = track(order, 'close', tracker.close());
+    expect(tracker.closed).toBe(true);
+    const result = await running;
+    await closed;
+    expect(order).toEqual(['track', 'close']);
+    expect(result.beats.length).toBeGreaterThan(4);
+    const err = await tracker.track(clicks(), 22050).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    expect(err).toMatchObject({ code: 'DE_CLOSED', op: 'trackRhythm' });
+    await expect(tracker.close()).resolves.toBeUndefined();
+    await expect(tracker[Symbol.asyncDispose]()).resolves.toBeUndefined();
+  });
+
+  it('the raw handle is a model handle: modelClose frees it, trackRhythm after it throws DE_CLOSED, other kinds are refused', async () => {
+    await ensureOrtRuntime();
+    const binding = loadBinding();
+    const opened = await binding.rhythmOpen(beatnetModelPath(), { intraOpThreads: 1, interOpThreads: 1, providers: ['cpu'] });
+    const options = {
+      meters: [3, 4],
+      minBpm: 55,
+      maxBpm: 215,
+      numTempi: 60,
+      transitionLambda: 100,
+      observationLambda: 16,
+      threshold: 0.05,
+      correct: true,
+      fps: 50,
+      refine: true,
+      keepActivations: false,
+      barCues: true,
+    };
+    // A rhythm handle is not a session handle, and a session call refuses it.
+    expect(() => binding.sessionRun(opened.handle as never, {})).toThrow(expect.objectContaining({ code: 'DE_INVALID_ARGUMENT' }));
+    await binding.modelClose(opened.handle);
+    await binding.modelClose(opened.handle);
+    expect(() => binding.trackRhythm(opened.handle, clicks(), options)).toThrow(expect.objectContaining({ code: 'DE_CLOSED', op: 'trackRhythm' }));
+  });
+
+  it('opening checks the session options natively (no unchecked casts to int)', async () => {
+    await ensureOrtRuntime();
+    const binding = loadBinding();
+    for (const intraOpThreads of [Number.NaN, 1e12, 1.5, 0]) {
+      expect(() => binding.rhythmOpen(beatnetModelPath(), { intraOpThreads, interOpThreads: 1, providers: ['cpu'] })).toThrow(
+        expect.objectContaining({ code: 'DE_INVALID_ARGUMENT', op: 'rhythmOpen' }),
+      );
+    }
   });
 });

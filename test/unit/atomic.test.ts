@@ -29,11 +29,11 @@ describe('writeFileAtomic', () => {
     expect(a).not.toBe(b);
   });
 
-  it('fails with WriteError (DE_WRITE_FAILED) naming the path when the folder is missing', async () => {
+  it('fails with WriteError (DE_FILE_NOT_FOUND, as the native writer) naming the path when the folder is missing', async () => {
     const path = join(tmp(), 'missing', 'a.txt');
     const err = await writeFileAtomic(path, 'x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WriteError);
-    expect((err as WriteError).code).toBe('DE_WRITE_FAILED');
+    expect((err as WriteError).code).toBe('DE_FILE_NOT_FOUND');
     expect((err as WriteError).message).toContain(path);
     expect((err as WriteError).details).toMatchObject({ path, errno: 'ENOENT' });
   });

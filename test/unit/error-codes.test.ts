@@ -5,7 +5,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { DidacticError, fromNative, NATIVE_ERROR_CODES, TS_ERROR_CODES } from '../../lib/errors.js';
+import {
+  codeOfErrno,
+  DidacticError,
+  ERRNO_CODES,
+  ERROR_TABLE,
+  type ErrorCode,
+  fromNative,
+  NATIVE_ERROR_CODES,
+  renderErrorTableMarkdown,
+  TS_ERROR_CODES,
+  WriteError,
+} from '../../lib/errors.js';
+import { isRetryableJobCode } from '../../lib/service/jobs.js';
+import { httpStatusOf } from '../../lib/service/server.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const nativeSrc = join(root, 'native', 'src');
@@ -55,5 +68,70 @@ describe('one error table (native/src/common/error.h ↔ lib/errors.ts)', () => 
       expect(err).toBeInstanceOf(DidacticError);
       expect(err.code).toBe(code);
     }
+  });
+});
+
+describe('one table of facts per code (ERROR_TABLE) and one errno mapping', () => {
+  /** `{ENOENT, code::kFileNotFound}` rows of kErrnoCodes in error.h, as errno name → DE_ code. */
+  function headerErrnoCodes(): Record<string, string> {
+    const text = readFileSync(errorHeader, 'utf8');
+    const constants = new Map([...text.matchAll(/constexpr\s+const\s+char\s*\*\s*(k\w+)\s*=\s*"(DE_[A-Z0-9_]+)"/g)].map((m) => [m[1]!, m[2]!]));
+    const table = /kErrnoCodes\[\]\s*=\s*\{([\s\S]*?)\};/.exec(text)?.[1] ?? '';
+    return Object.fromEntries([...table.matchAll(/\{\s*(E[A-Z]+)\s*,\s*code::(k\w+)\s*\}/g)].map((m) => [m[1]!, constants.get(m[2]!) ?? `unknown ${m[2]}`]));
+  }
+
+  it('error.h maps errno exactly as ERRNO_CODES does', () => {
+    const native = headerErrnoCodes();
+    expect(Object.keys(native).length).toBeGreaterThan(5);
+    expect(native).toEqual({ ...ERRNO_CODES });
+    expect(native).toMatchObject({ ENOSPC: 'DE_DISK_FULL', EROFS: 'DE_PERMISSION_DENIED', ENOENT: 'DE_FILE_NOT_FOUND' });
+  });
+
+  it('codeOfErrno falls back for errnos the table lacks', () => {
+    expect(codeOfErrno('ENOSPC', 'DE_WRITE_FAILED')).toBe('DE_DISK_FULL');
+    expect(codeOfErrno('EIO', 'DE_WRITE_FAILED')).toBe('DE_WRITE_FAILED');
+    expect(codeOfErrno(undefined, 'DE_WRITE_FAILED')).toBe('DE_WRITE_FAILED');
+  });
+
+  it('keeps the facts of the four tables it replaced', () => {
+    const codes = Object.keys(ERROR_TABLE) as ErrorCode[];
+    expect(codes.sort()).toEqual([...NATIVE_ERROR_CODES, ...TS_ERROR_CODES].sort());
+    const where = (pred: (c: ErrorCode) => boolean): string[] => codes.filter(pred).sort();
+    // RETRYABLE (lib/errors.ts) and RETRYABLE_JOB_CODES (lib/service/jobs.ts) before the merge.
+    expect(where((c) => ERROR_TABLE[c].retryable)).toEqual(['DE_INFERENCE_FAILED', 'DE_OUT_OF_MEMORY', 'DE_TIMEOUT', 'DE_WRITE_FAILED']);
+    expect(where((c) => isRetryableJobCode(c))).toEqual(
+      ['DE_TIMEOUT', 'DE_INFERENCE_FAILED', 'DE_WRITE_FAILED', 'DE_OUT_OF_MEMORY', 'DE_DISK_FULL', 'DE_LOCKED', 'DE_WORKER_LOST', 'DE_INTERNAL'].sort(),
+    );
+    expect(isRetryableJobCode('DE_NOT_A_CODE')).toBe(false);
+    // STATUS_BY_CODE (lib/service/server.ts) before the merge; everything else is 500.
+    const statuses = Object.fromEntries(codes.filter((c) => httpStatusOf(c) !== 500).map((c) => [c, httpStatusOf(c)]));
+    expect(statuses).toEqual({
+      DE_INVALID_ARGUMENT: 400,
+      DE_INVALID_CONFIG: 400,
+      DE_UNAUTHORIZED: 401,
+      DE_UNSAFE_PATH: 403,
+      DE_JOB_NOT_FOUND: 404,
+      DE_FILE_NOT_FOUND: 404,
+      DE_IS_DIRECTORY: 404,
+      DE_UPLOAD_TOO_LARGE: 413,
+      DE_UNSUPPORTED_FORMAT: 415,
+      DE_RANGE_NOT_SATISFIABLE: 416,
+      DE_RATE_LIMITED: 429,
+      DE_QUEUE_FULL: 429,
+      DE_UNAVAILABLE: 503,
+    });
+    expect(httpStatusOf('DE_NOT_A_CODE')).toBe(500);
+    // Each code's errors are of its class, and say whether they are retryable.
+    for (const code of NATIVE_ERROR_CODES) {
+      const err = fromNative(Object.assign(new Error('x'), { code, op: 'decode' }));
+      expect(err).toBeInstanceOf(ERROR_TABLE[code].class);
+      expect(err.retryable).toBe(ERROR_TABLE[code].retryable);
+    }
+    expect(fromNative(Object.assign(new Error('x'), { code: 'DE_DISK_FULL', op: 'writeWav' }))).toBeInstanceOf(WriteError);
+    expect(codes.filter((c) => ERROR_TABLE[c].meaning.length < 10)).toEqual([]);
+  });
+
+  it('docs/errors.md is the table as generated (npm run docs:errors)', () => {
+    expect(readFileSync(join(root, 'docs', 'errors.md'), 'utf8')).toBe(renderErrorTableMarkdown());
   });
 });

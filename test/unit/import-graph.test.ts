@@ -86,3 +86,71 @@ describe('lib/ import graph', () => {
     expect(missing).toEqual([]);
   });
 });
+
+// The same rule for the C++ under native/src: pure cores rank by domain (common < dsp < audio < ml
+// < beat: audio has no DSP, Basic Pitch and Demucs resample, the rhythm tracker runs an ONNX
+// session), the N-API boundary helpers (napi/) sit just above common and know no domain, the glue
+// files (*_binding.*) may use everything below them, and addon.cc registers the glue. A core never
+// sees napi.h.
+const nativeSrc = resolve(lib, '..', 'native', 'src');
+
+function nativeRankOf(file: string): number {
+  if (file === 'addon.cc') return 7;
+  if (/_binding\.(h|cc)$/.test(file)) return 6;
+  const room = file.split('/')[0]!;
+  const ranks: Record<string, number> = { common: 0, napi: 1, dsp: 2, audio: 3, ml: 4, beat: 5 };
+  const rank = ranks[room];
+  if (rank === undefined) throw new Error(`native/src/${file} is in no layer of the import-graph test: add its folder`);
+  return rank;
+}
+
+function nativeSources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return nativeSources(path);
+    return /\.(h|cc)$/.test(e.name) ? [path] : [];
+  });
+}
+
+/** `#include "…"` targets that are files of native/src (vendored headers and <system> ones are skipped). */
+function nativeIncludesOf(path: string): { local: string[]; napiH: boolean } {
+  const text = readFileSync(path, 'utf8');
+  const known = new Set(nativeGraphFiles);
+  const local = [...text.matchAll(/^\s*#\s*include\s+"([^"]+)"/gm)]
+    .flatMap((m) => [m[1]!, relative(nativeSrc, resolve(dirname(path), m[1]!))])
+    .filter((p) => known.has(p));
+  return { local: [...new Set(local)], napiH: /^\s*#\s*include\s+<napi\.h>/m.test(text) };
+}
+
+const nativeGraphFiles = nativeSources(nativeSrc).map((p) => relative(nativeSrc, p));
+const nativeGraph = new Map(nativeGraphFiles.map((f) => [f, nativeIncludesOf(join(nativeSrc, f))]));
+
+describe('native/src include graph', () => {
+  it('reads a non-trivial graph', () => {
+    expect(nativeGraph.size).toBeGreaterThan(60);
+    expect([...nativeGraph.values()].flatMap((v) => v.local).length).toBeGreaterThan(100);
+  });
+
+  it('has no upward include (napi/ knows no domain, cores never include glue, no glue registers another)', () => {
+    const upward: string[] = [];
+    for (const [file, { local }] of nativeGraph) {
+      for (const dep of local) if (nativeRankOf(dep) > nativeRankOf(file)) upward.push(`${file} → ${dep}`);
+    }
+    expect(upward).toEqual([]);
+  });
+
+  it('addon.cc registers every domain, and no glue file registers another', () => {
+    const calls = (f: string) => [...readFileSync(join(nativeSrc, f), 'utf8').matchAll(/\b(Register\w+)\(env, exports\)/g)].map((m) => m[1]!);
+    const defined = nativeGraphFiles
+      .filter((f) => f.endsWith('_binding.cc'))
+      .flatMap((f) => [...readFileSync(join(nativeSrc, f), 'utf8').matchAll(/^void (Register\w+)\(/gm)].map((m) => m[1]!));
+    expect(defined.length).toBeGreaterThan(5);
+    expect(calls('addon.cc').sort()).toEqual([...defined].sort());
+    expect(nativeGraphFiles.filter((f) => f.endsWith('_binding.cc') && calls(f).length > 0)).toEqual([]);
+  });
+
+  it('the pure cores do not include napi.h', () => {
+    const withNapi = [...nativeGraph].filter(([file, { napiH }]) => napiH && nativeRankOf(file) >= 2 && nativeRankOf(file) <= 5).map(([f]) => f);
+    expect(withNapi).toEqual([]);
+  });
+});

@@ -35,7 +35,7 @@ describe('bounds shared with the native code', () => {
   });
 
   it('model limits equal the session options and the rhythm decoder', () => {
-    const args = source('napi/args.cc');
+    const args = source('ml/model_binding.cc');
     const threads = [...args.matchAll(/intField\(env, opts, "(intra|inter)OpThreads", op, 1, (\d+)\)/g)].map((m) => Number(m[2]));
     expect(threads).toEqual([MAX_INTRA_OP_THREADS, MAX_INTRA_OP_THREADS]);
     expect(constant(source('beat/dbn.h'), 'kMaxBeatsPerBar')).toBe(MAX_BEATS_PER_BAR);

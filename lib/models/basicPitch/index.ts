@@ -10,13 +10,14 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 
 import type { NativeBasicPitchHandle, NativeBasicPitchNoteOptions, NativeBasicPitchNotes } from '../../../binding.js';
-import { fromNative, InvalidArgumentError, ModelError } from '../../errors.js';
-import { withCancel } from '../../native/cancel.js';
-import { loadBinding, packageRoot } from '../../native/load.js';
+import { InvalidArgumentError, ModelError } from '../../errors.js';
+import { callNative } from '../../native/call.js';
+import { packageRoot } from '../../native/load.js';
 import { encodeStemMidi, type MidiNote, type StemMidiOptions, writeStemMidi } from '../../music/midi.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { parseOptions } from '../../util/validate.js';
 import { ModelLifecycle } from '../handle.js';
+import { audioInputArg } from '../input.js';
 import { MAX_INTRA_OP_THREADS } from '../limits.js';
 import { modelsDir } from '../paths.js';
 import { ensureOrtRuntime } from '../runtime.js';
@@ -203,11 +204,9 @@ function notesFromNative(n: NativeBasicPitchNotes): NoteEvent[] {
 export async function notesFromPosteriors(posteriors: Posteriors, options?: NoteOptions): Promise<NoteEvent[]> {
   const context = new Error();
   const opts = parseOptions('notesFromPosteriors', NoteOptionsSchema, options);
-  try {
-    return notesFromNative(await loadBinding().basicPitchNotes(posteriors, nativeNoteOptions(opts)));
-  } catch (err) {
-    throw fromNative(err, context, 'notesFromPosteriors');
-  }
+  return callNative('notesFromPosteriors', context, undefined, async (binding) =>
+    notesFromNative(await binding.basicPitchNotes(posteriors, nativeNoteOptions(opts))),
+  );
 }
 
 /**
@@ -249,27 +248,13 @@ export class Transcriber {
   async transcribe(input: string | AudioInput, options?: TranscribeOptions): Promise<TranscriptionResult> {
     const context = new Error();
     const opts = parseOptions('transcribe', TranscribeOptionsSchema, options);
-    let nativeInput: { path: string } | AudioInput;
-    if (typeof input === 'string') {
-      if (input.length === 0) throw new InvalidArgumentError('transcribe: path is empty', { op: 'transcribe' });
-      nativeInput = { path: input };
-    } else {
-      const { samples, sampleRate, channels } = input ?? ({} as AudioInput);
-      if (!(samples instanceof Float32Array)) throw new InvalidArgumentError('transcribe: samples must be a Float32Array', { op: 'transcribe' });
-      if (!Number.isInteger(channels) || channels < 1 || samples.length % channels !== 0) {
-        throw new InvalidArgumentError(`transcribe: samples (${samples.length}) must hold whole frames of ${channels} channels`, { op: 'transcribe' });
-      }
-      if (!(sampleRate > 0)) throw new InvalidArgumentError(`transcribe: sampleRate (${sampleRate}) must be > 0`, { op: 'transcribe' });
-      nativeInput = { samples, sampleRate, channels };
-    }
-    try {
-      const r = await withCancel(opts.signal, (token) =>
-        loadBinding().basicPitchTranscribe(
-          this.#handle,
-          nativeInput,
-          { ...nativeNoteOptions(opts), batch: opts.batch, legacyTrim: opts.trim === 'v0.4.0', posteriors: opts.posteriors },
-          token,
-        ),
+    const nativeInput = audioInputArg('transcribe', input);
+    return callNative('transcribe', context, opts.signal, async (binding, token) => {
+      const r = await binding.basicPitchTranscribe(
+        this.#handle,
+        nativeInput,
+        { ...nativeNoteOptions(opts), batch: opts.batch, legacyTrim: opts.trim === 'v0.4.0', posteriors: opts.posteriors },
+        token,
       );
       const result: TranscriptionResult = {
         notes: notesFromNative(r.notes),
@@ -282,9 +267,7 @@ export class Transcriber {
         result.posteriors = { frames: r.frames, note: r.note, onset: r.onset, contour: r.contour };
       }
       return result;
-    } catch (err) {
-      throw fromNative(err, context, 'transcribe');
-    }
+    });
   }
 }
 
@@ -306,8 +289,8 @@ export async function createTranscriber(options?: TranscriberOptions): Promise<T
   }
   const providers = opts.providers ?? (opts.device === 'cuda' ? (['cuda', 'cpu'] as const) : (['cpu'] as const));
   await ensureOrtRuntime();
-  try {
-    const opened = await loadBinding().basicPitchOpen(path, {
+  return callNative('createTranscriber', context, undefined, async (binding) => {
+    const opened = await binding.basicPitchOpen(path, {
       intraOpThreads: opts.intraOpThreads,
       interOpThreads: opts.interOpThreads,
       providers: [...providers],
@@ -315,9 +298,7 @@ export async function createTranscriber(options?: TranscriberOptions): Promise<T
     });
     for (const warning of opened.info.warnings) process.emitWarning(warning, { code: 'DE_PROVIDER_FALLBACK' });
     return new Transcriber(opened.handle, path, opened.info);
-  } catch (err) {
-    throw fromNative(err, context, 'createTranscriber');
-  }
+  });
 }
 
 /**

@@ -10,10 +10,11 @@ import { z } from 'zod';
 
 import type { NativeDemucsHandle, NativeDemucsInfo, NativeDemucsInput } from '../../../binding.js';
 import { fromNative, InvalidArgumentError, ModelError } from '../../errors.js';
-import { withCancel } from '../../native/cancel.js';
+import { callNative } from '../../native/call.js';
 import { loadBinding } from '../../native/load.js';
 import { parseOptions } from '../../util/validate.js';
 import { ModelLifecycle } from '../handle.js';
+import { audioInputArg } from '../input.js';
 import { MAX_INTRA_OP_THREADS } from '../limits.js';
 import { modelsDir as defaultModelsDir } from '../paths.js';
 import { ensureOrtRuntime } from '../runtime.js';
@@ -164,40 +165,21 @@ export class Separator {
   async separate(input: string | AudioInput, options?: SeparateOptions): Promise<SeparationResult> {
     const context = new Error();
     const opts = parseOptions('separate', SeparateOptionsSchema, options);
-    let nativeInput: NativeDemucsInput;
-    if (typeof input === 'string') {
-      if (input.length === 0) throw new InvalidArgumentError('separate: path is empty', { op: 'separate' });
-      nativeInput = { path: input };
-    } else {
-      const { samples, sampleRate, channels } = input ?? ({} as AudioInput);
-      if (!(samples instanceof Float32Array)) {
-        throw new InvalidArgumentError('separate: samples must be a Float32Array', { op: 'separate' });
-      }
-      if (!Number.isInteger(channels) || channels < 1 || samples.length % channels !== 0) {
-        throw new InvalidArgumentError(`separate: samples (${samples.length}) must hold whole frames of ${channels} channels`, {
-          op: 'separate',
-        });
-      }
-      if (!(sampleRate > 0)) throw new InvalidArgumentError(`separate: sampleRate (${sampleRate}) must be > 0`, { op: 'separate' });
-      nativeInput = { samples, sampleRate, channels };
-    }
-    const binding = loadBinding();
-    try {
-      const result = await withCancel(opts.signal, (token) =>
-        binding.demucsSeparate(
-          this.#handle,
-          nativeInput,
-          {
-            overlap: opts.overlap,
-            transitionPower: opts.transitionPower,
-            shifts: opts.shifts,
-            seed: opts.seed,
-            batch: opts.batch,
-            segmentSeconds: opts.segmentSeconds ?? 0,
-          },
-          token,
-          opts.onProgress,
-        ),
+    const nativeInput: NativeDemucsInput = audioInputArg('separate', input);
+    return callNative('separate', context, opts.signal, async (binding, token) => {
+      const result = await binding.demucsSeparate(
+        this.#handle,
+        nativeInput,
+        {
+          overlap: opts.overlap,
+          transitionPower: opts.transitionPower,
+          shifts: opts.shifts,
+          seed: opts.seed,
+          batch: opts.batch,
+          segmentSeconds: opts.segmentSeconds ?? 0,
+        },
+        token,
+        opts.onProgress,
       );
       return {
         stems: result.stems.map((samples, i) => ({ name: this.info.sources[i] ?? `source${i}`, samples })),
@@ -207,9 +189,7 @@ export class Separator {
         sourceSampleRate: result.sourceSampleRate,
         sourceChannels: result.sourceChannels,
       };
-    } catch (err) {
-      throw fromNative(err, context, 'separate');
-    }
+    });
   }
 }
 

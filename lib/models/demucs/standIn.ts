@@ -7,7 +7,6 @@ import { buildModel, type NodeSpec } from '../onnxBuilder.js';
 
 /** htdemucs' segment length in samples at 44,100 Hz (7.8 s), the stand-in's default. */
 export const HTDEMUCS_SEGMENT = 343980;
-export const HTDEMUCS_FRAMES = 336;
 /** htdemucs' sources in output order. */
 export const HTDEMUCS_SOURCES = ['drums', 'bass', 'other', 'vocals'] as const;
 

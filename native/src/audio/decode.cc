@@ -383,9 +383,11 @@ DecodedAudio decodeMpeg(const std::function<int(mpg123_handle*)>& open, const st
 void checkInputFile(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) throw Error(code::kFileNotFound, "decode: no such file: " + path);
-    if (errno == EACCES) throw Error(code::kPermissionDenied, "decode: permission denied: " + path);
-    throw Error(code::kCorruptAudio, "decode: cannot stat " + path + " (" + std::strerror(errno) + ")");
+    const int err = errno;
+    const char* failure = codeOfErrno(err, code::kCorruptAudio);
+    if (failure == code::kFileNotFound) throw Error(failure, "decode: no such file: " + path);
+    if (failure == code::kPermissionDenied) throw Error(failure, "decode: permission denied: " + path);
+    throw Error(failure, "decode: cannot stat " + path + " (" + std::strerror(err) + ")");
   }
   if (S_ISDIR(st.st_mode)) throw Error(code::kIsDirectory, "decode: " + path + " is a directory, not an audio file");
   if (::access(path.c_str(), R_OK) != 0) throw Error(code::kPermissionDenied, "decode: permission denied: " + path);

@@ -29,10 +29,7 @@ std::string tempPathFor(const std::string& path) {
 
 [[noreturn]] void throwErrno(const std::string& what, const std::string& path) {
   const int err = errno;
-  const char* code = err == EACCES || err == EPERM || err == EROFS ? code::kPermissionDenied
-                     : err == ENOENT                               ? code::kFileNotFound
-                                                                   : code::kWriteFailed;
-  throw Error(code, "writeWav: " + what + " " + path + " (" + std::strerror(err) + ")");
+  throw Error(codeOfErrno(err, code::kWriteFailed), "writeWav: " + what + " " + path + " (" + std::strerror(err) + ")");
 }
 
 // Owns the temp file until commit(): any early exit removes it, so nothing half-written remains.
@@ -118,12 +115,20 @@ EncodeResult writeWavAtomic(const std::string& path, const float* interleaved, i
       }
       toWrite = block.data();
     }
+    errno = 0;
     ok = sf_writef_float(file, toWrite, n) == n;
   }
+  // libsndfile keeps the OS error only as text: take errno while it is fresh, so a full disk is
+  // DE_DISK_FULL here as in lib/util/atomic.ts, not a retryable DE_WRITE_FAILED.
+  int writeErrno = !ok && sf_error(file) == SF_ERR_SYSTEM ? errno : 0;
   const std::string writeError = ok ? "" : sf_strerror(file);
-  if (sf_close(file) != 0 || !ok) {
-    throw Error(code::kWriteFailed, "writeWav: writing " + path + " failed (" +
-                                        (writeError.empty() ? std::string("close failed") : writeError) + ")");
+  errno = 0;
+  const bool closeFailed = sf_close(file) != 0;
+  if (closeFailed && ok) writeErrno = errno;
+  if (closeFailed || !ok) {
+    throw Error(codeOfErrno(writeErrno, code::kWriteFailed),
+                "writeWav: writing " + path + " failed (" +
+                    (writeError.empty() ? std::string("close failed") : writeError) + ")");
   }
   struct stat st {};
   if (::fstat(temp.fd(), &st) == 0) result.bytes = st.st_size;

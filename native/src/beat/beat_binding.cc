@@ -10,78 +10,87 @@ namespace {
 
 using napi::PromiseWorker;
 
-class BeatWorker : public PromiseWorker {
+// The one worker of the calls on an onset envelope (beat tracking, tempo): the envelope is checked
+// for non-finite values, then `compute` runs on the worker thread and `toJs` builds the result on
+// the JS thread.
+template <class Params, class Out>
+class EnvelopeWorker : public PromiseWorker {
  public:
-  BeatWorker(Napi::Env env, napi::PinnedFloats env_, BeatParams params, CancelTokenPtr cancel)
-      : PromiseWorker(env, "beatTrack"), env_(std::move(env_)), params_(params), cancel_(std::move(cancel)) {}
+  using Compute = Out (*)(const float*, int64_t, const Params&, const CancelToken*);
+  using ToJs = Napi::Value (*)(Napi::Env, const Out&);
+
+  EnvelopeWorker(Napi::Env env, const char* op, napi::PinnedFloats envelope, Params params, CancelTokenPtr cancel,
+                 Compute compute, ToJs toJs)
+      : PromiseWorker(env, op),
+        op_(op),
+        envelope_(std::move(envelope)),
+        params_(std::move(params)),
+        cancel_(std::move(cancel)),
+        compute_(compute),
+        toJs_(toJs) {}
 
  protected:
   void Run() override {
-    for (size_t i = 0; i < env_.size; ++i) {
-      if (!std::isfinite(env_.data[i]))
-        throw Error(code::kNonFiniteSamples, "beatTrack: the onset envelope contains a non-finite value");
+    for (size_t i = 0; i < envelope_.size; ++i) {
+      if (!std::isfinite(envelope_.data[i]))
+        throw Error(code::kNonFiniteSamples, std::string(op_) + ": the onset envelope contains a non-finite value");
     }
-    result_ = beatTrack(env_.data, static_cast<int64_t>(env_.size), params_, cancel_.get());
+    result_ = compute_(envelope_.data, static_cast<int64_t>(envelope_.size), params_, cancel_.get());
   }
-  Napi::Value Result(Napi::Env env) override { return beatResultToJs(env, result_); }
+  Napi::Value Result(Napi::Env env) override { return toJs_(env, result_); }
 
  private:
-  napi::PinnedFloats env_;
-  BeatParams params_;
+  const char* op_;
+  napi::PinnedFloats envelope_;
+  Params params_;
   CancelTokenPtr cancel_;
-  BeatResult result_;
+  Compute compute_;
+  ToJs toJs_;
+  Out result_;
 };
+
+// The envelope, its rate and hop, and the beat options every envelope call reads.
+struct EnvelopeArgs {
+  napi::PinnedFloats onset;
+  BeatParams params;
+};
+
+EnvelopeArgs envelopeArgs(Napi::Env env, const Napi::CallbackInfo& info, const std::string& op) {
+  napi::PinnedFloats onset = napi::pinFloat32(env, info[0], op, "onset envelope");
+  Napi::Object opts = napi::objectArg(env, info, 1, op);
+  const double sr = napi::rateField(env, opts, "sampleRate", op);
+  const int hop = static_cast<int>(napi::intField(env, opts, "hopLength", op, 1, limits::kMaxHop));
+  return {std::move(onset), readBeatParams(env, opts, sr, hop, op)};
+}
+
+Napi::Value beatToJs(Napi::Env env, const BeatResult& r) { return beatResultToJs(env, r); }
+
+Napi::Value tempoToJs(Napi::Env env, const TempoEstimate& t) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("bpm", Napi::Number::New(env, t.bpm));
+  out.Set("lag", Napi::Number::New(env, t.lag));
+  return out;
+}
 
 Napi::Value BeatTrackEnvelope(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "beatTrack";
-  napi::PinnedFloats onset = napi::pinFloat32(env, info[0], op, "onset envelope");
-  Napi::Object opts = napi::objectArg(env, info, 1, op);
-  const double sr = napi::rateField(env, opts, "sampleRate", op);
-  const int hop = static_cast<int>(napi::intField(env, opts, "hopLength", op, 1, limits::kMaxHop));
-  BeatParams params = readBeatParams(env, opts, sr, hop, op);
-  auto* worker = new BeatWorker(env, std::move(onset), params, napi::cancelTokenArg(env, info, 2, op));
+  EnvelopeArgs args = envelopeArgs(env, info, op);
+  auto* worker =
+      new EnvelopeWorker<BeatParams, BeatResult>(env, "beatTrack", std::move(args.onset), args.params,
+                                                 napi::cancelTokenArg(env, info, 2, op), beatTrack, beatToJs);
   worker->Queue();
   return worker->Promise();
 }
 
-class TempoWorker : public PromiseWorker {
- public:
-  TempoWorker(Napi::Env env, napi::PinnedFloats env_, TempoParams params, CancelTokenPtr cancel)
-      : PromiseWorker(env, "tempo"), env_(std::move(env_)), params_(params), cancel_(std::move(cancel)) {}
-
- protected:
-  void Run() override {
-    for (size_t i = 0; i < env_.size; ++i) {
-      if (!std::isfinite(env_.data[i]))
-        throw Error(code::kNonFiniteSamples, "tempo: the onset envelope contains a non-finite value");
-    }
-    result_ = estimateTempo(env_.data, static_cast<int64_t>(env_.size), params_, cancel_.get());
-  }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("bpm", Napi::Number::New(env, result_.bpm));
-    out.Set("lag", Napi::Number::New(env, result_.lag));
-    return out;
-  }
-
- private:
-  napi::PinnedFloats env_;
-  TempoParams params_;
-  CancelTokenPtr cancel_;
-  TempoEstimate result_;
-};
-
 Napi::Value TempoEnvelope(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "tempo";
-  napi::PinnedFloats onset = napi::pinFloat32(env, info[0], op, "onset envelope");
-  Napi::Object opts = napi::objectArg(env, info, 1, op);
-  const double sr = napi::rateField(env, opts, "sampleRate", op);
-  const int hop = static_cast<int>(napi::intField(env, opts, "hopLength", op, 1, limits::kMaxHop));
-  BeatParams bp = readBeatParams(env, opts, sr, hop, op);
-  if (tempogramWindow(bp.tempo) < 1) napi::throwInvalidArgument(env, op, "acSize is shorter than one hop");
-  auto* worker = new TempoWorker(env, std::move(onset), bp.tempo, napi::cancelTokenArg(env, info, 2, op));
+  EnvelopeArgs args = envelopeArgs(env, info, op);
+  if (tempogramWindow(args.params.tempo) < 1) napi::throwInvalidArgument(env, op, "acSize is shorter than one hop");
+  auto* worker =
+      new EnvelopeWorker<TempoParams, TempoEstimate>(env, "tempo", std::move(args.onset), args.params.tempo,
+                                                     napi::cancelTokenArg(env, info, 2, op), estimateTempo, tempoToJs);
   worker->Queue();
   return worker->Promise();
 }

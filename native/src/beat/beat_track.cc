@@ -23,6 +23,140 @@ double medianD(std::vector<double> v) {
   return (lo + hi) / 2.0;
 }
 
+// The steps of librosa.beat.__beat_tracker, one function each.
+
+// 1. The envelope divided by its sample standard deviation (ddof = 1).
+std::vector<float> normalizeEnvelope(const float* env, int64_t n) {
+  double mean = 0.0;
+  for (int64_t i = 0; i < n; ++i) mean += env[i];
+  mean /= static_cast<double>(n);
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; ++i) ss += (env[i] - mean) * (env[i] - mean);
+  const float sd =
+      n > 1 ? static_cast<float>(std::sqrt(ss / static_cast<double>(n - 1))) : std::numeric_limits<float>::quiet_NaN();
+  const float denom = sd + std::numeric_limits<float>::min();
+  std::vector<float> x(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) x[i] = env[i] / denom;
+  return x;
+}
+
+// 2. __beat_local_score: Gaussian-weighted correlation. numba's guvectorize dispatches on the
+//    float64 frames-per-beat array, so the normalised float32 envelope is promoted and every score
+//    below is float64.
+std::vector<double> localScore(const std::vector<float>& x, double fpb, const CancelToken* cancel) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  const int64_t P = static_cast<int64_t>(fpb);
+  const int64_t K = 2 * P + 1;
+  std::vector<double> window(static_cast<size_t>(K));
+  for (int64_t j = 0; j < K; ++j) {
+    const double z = static_cast<double>(j - P) * 32.0 / fpb;
+    window[j] = std::exp(-0.5 * z * z);
+  }
+  std::vector<double> local(static_cast<size_t>(n));
+  const int64_t h = K / 2;
+  for (int64_t i = 0; i < n; ++i) {
+    if ((i & 4095) == 0 && cancel) cancel->throwIfRequested("beatTrack");
+    double acc = 0.0;
+    const int64_t kLo = std::max<int64_t>(0, i + h - n + 1);
+    const int64_t kHi = std::min<int64_t>(i + h, K);
+    for (int64_t k = kLo; k < kHi; ++k) acc += window[k] * static_cast<double>(x[i + h - k]);
+    local[i] = acc;
+  }
+  return local;
+}
+
+// 3. __beat_track_dp: the cumulative score and each frame's best predecessor (-1: none).
+void dynamicProgramme(const std::vector<double>& local, double fpb, double tightness, const CancelToken* cancel,
+                      std::vector<double>& cum, std::vector<int64_t>& back) {
+  const int64_t n = static_cast<int64_t>(local.size());
+  cum.assign(static_cast<size_t>(n), 0.0);
+  back.assign(static_cast<size_t>(n), 0);
+  const double scoreThresh = 0.01 * *std::max_element(local.begin(), local.end());
+  bool firstBeat = true;
+  const double logP = std::log(fpb);
+  const int64_t near = static_cast<int64_t>(std::nearbyint(fpb / 2.0));
+  const int64_t far = 2 * static_cast<int64_t>(fpb);
+  // penalty depends only on the distance d = i - loc
+  std::vector<double> penalty(static_cast<size_t>(far + 1), 0.0);
+  for (int64_t d = 1; d <= far; ++d) {
+    const double l = std::log(static_cast<double>(d)) - logP;
+    penalty[d] = static_cast<double>(static_cast<float>(tightness)) * l * l;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if ((i & 4095) == 0 && cancel) cancel->throwIfRequested("beatTrack");
+    double best = -std::numeric_limits<double>::infinity();
+    int64_t loc = -1;
+    for (int64_t l = i - near; l > i - far - 1; --l) {
+      if (l < 0) break;
+      const double score = cum[l] - penalty[i - l];
+      if (score > best) {
+        best = score;
+        loc = l;
+      }
+    }
+    cum[i] = loc >= 0 ? local[i] + best : local[i];
+    if (firstBeat && local[i] < scoreThresh) {
+      back[i] = -1;
+    } else {
+      back[i] = loc;
+      firstBeat = false;
+    }
+  }
+}
+
+// 4. __last_beat: the last local maximum of cum with cum >= 0.5 * median(cum at local maxima).
+int64_t lastBeat(const std::vector<double>& cum) {
+  const int64_t n = static_cast<int64_t>(cum.size());
+  std::vector<char> isMax(static_cast<size_t>(n), 0);
+  std::vector<double> peaks;
+  for (int64_t i = 1; i < n; ++i) {
+    bool m;
+    if (i == n - 1) m = cum[i] > cum[i - 1];
+    else m = cum[i] > cum[i - 1] && cum[i] >= cum[i + 1];
+    if (m) {
+      isMax[i] = 1;
+      peaks.push_back(cum[i]);
+    }
+  }
+  int64_t tail = n - 1;
+  if (!peaks.empty()) {
+    const double threshold = 0.5 * medianD(peaks);
+    for (int64_t i = n - 1; i >= 0; --i) {
+      if (isMax[i] && cum[i] >= threshold) {
+        tail = i;
+        break;
+      }
+    }
+  }
+  return tail;
+}
+
+// 5. __trim_beats (librosa >= 0.10.2): leading and trailing beats whose local score is at most
+//    half the RMS of the Hann-smoothed beat scores are dropped; this returns that threshold.
+double trimThreshold(const std::vector<double>& local, const std::vector<char>& beats) {
+  const int64_t n = static_cast<int64_t>(local.size());
+  std::vector<double> bl;
+  for (int64_t i = 0; i < n; ++i)
+    if (beats[i]) bl.push_back(local[i]);
+  if (bl.empty()) return 0.0;
+  const double w[5] = {0.0, 0.5, 1.0, 0.5, 0.0};  // numpy.hanning(5)
+  const int64_t B = static_cast<int64_t>(bl.size());
+  const int64_t fullLen = B + 4;
+  const int64_t lo = 2, hi = std::min<int64_t>(fullLen, n + 2);
+  double sq = 0.0;
+  int64_t cnt = 0;
+  for (int64_t j = lo; j < hi; ++j) {
+    double s = 0.0;  // full convolution element j
+    for (int q = 0; q < 5; ++q) {
+      const int64_t b = j - q;
+      if (b >= 0 && b < B) s += bl[b] * w[q];
+    }
+    sq += s * s;
+    ++cnt;
+  }
+  return cnt > 0 ? 0.5 * std::sqrt(sq / cnt) : 0.0;
+}
+
 }  // namespace
 
 std::vector<double> localTempo(const std::vector<int64_t>& beats, double frameRate, double fallbackBpm) {
@@ -72,122 +206,14 @@ BeatResult beatTrack(const float* env, int64_t n, const BeatParams& p, const Can
   }
   limits::checkAlloc(3.0 * fpb + 4.0 * static_cast<double>(n), sizeof(double), "beatTrack", "the tracker buffers");
 
-  // 1. normalise by the sample standard deviation (ddof = 1)
-  double mean = 0.0;
-  for (int64_t i = 0; i < n; ++i) mean += env[i];
-  mean /= static_cast<double>(n);
-  double ss = 0.0;
-  for (int64_t i = 0; i < n; ++i) ss += (env[i] - mean) * (env[i] - mean);
-  const float sd =
-      n > 1 ? static_cast<float>(std::sqrt(ss / static_cast<double>(n - 1))) : std::numeric_limits<float>::quiet_NaN();
-  const float denom = sd + std::numeric_limits<float>::min();
-  std::vector<float> x(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) x[i] = env[i] / denom;
-
-  // 2. local score: Gaussian-weighted correlation. numba's guvectorize dispatches on the float64
-  //    frames-per-beat array, so the normalised float32 envelope is promoted and every score below
-  //    is float64.
-  const int64_t P = static_cast<int64_t>(fpb);
-  const int64_t K = 2 * P + 1;
-  std::vector<double> window(static_cast<size_t>(K));
-  for (int64_t j = 0; j < K; ++j) {
-    const double z = static_cast<double>(j - P) * 32.0 / fpb;
-    window[j] = std::exp(-0.5 * z * z);
-  }
-  std::vector<double> local(static_cast<size_t>(n));
-  const int64_t h = K / 2;
-  for (int64_t i = 0; i < n; ++i) {
-    if ((i & 4095) == 0 && cancel) cancel->throwIfRequested("beatTrack");
-    double acc = 0.0;
-    const int64_t kLo = std::max<int64_t>(0, i + h - n + 1);
-    const int64_t kHi = std::min<int64_t>(i + h, K);
-    for (int64_t k = kLo; k < kHi; ++k) acc += window[k] * static_cast<double>(x[i + h - k]);
-    local[i] = acc;
-  }
-
-  // 3. dynamic programme
-  std::vector<double> cum(static_cast<size_t>(n));
-  std::vector<int64_t> back(static_cast<size_t>(n));
-  const double scoreThresh = 0.01 * *std::max_element(local.begin(), local.end());
-  bool firstBeat = true;
-  const double logP = std::log(fpb);
-  const int64_t near = static_cast<int64_t>(std::nearbyint(fpb / 2.0));
-  const int64_t far = 2 * static_cast<int64_t>(fpb);
-  // penalty depends only on the distance d = i - loc
-  std::vector<double> penalty(static_cast<size_t>(far + 1), 0.0);
-  for (int64_t d = 1; d <= far; ++d) {
-    const double l = std::log(static_cast<double>(d)) - logP;
-    penalty[d] = static_cast<double>(static_cast<float>(p.tightness)) * l * l;
-  }
-  for (int64_t i = 0; i < n; ++i) {
-    if ((i & 4095) == 0 && cancel) cancel->throwIfRequested("beatTrack");
-    double best = -std::numeric_limits<double>::infinity();
-    int64_t loc = -1;
-    for (int64_t l = i - near; l > i - far - 1; --l) {
-      if (l < 0) break;
-      const double score = cum[l] - penalty[i - l];
-      if (score > best) {
-        best = score;
-        loc = l;
-      }
-    }
-    cum[i] = loc >= 0 ? local[i] + best : local[i];
-    if (firstBeat && local[i] < scoreThresh) {
-      back[i] = -1;
-    } else {
-      back[i] = loc;
-      firstBeat = false;
-    }
-  }
-
-  // 4. last beat: the last local maximum of cum with cum >= 0.5 * median(cum at local maxima)
-  std::vector<char> isMax(static_cast<size_t>(n), 0);
-  std::vector<double> peaks;
-  for (int64_t i = 1; i < n; ++i) {
-    bool m;
-    if (i == n - 1) m = cum[i] > cum[i - 1];
-    else m = cum[i] > cum[i - 1] && cum[i] >= cum[i + 1];
-    if (m) {
-      isMax[i] = 1;
-      peaks.push_back(cum[i]);
-    }
-  }
-  int64_t tail = n - 1;
-  if (!peaks.empty()) {
-    const double threshold = 0.5 * medianD(peaks);
-    for (int64_t i = n - 1; i >= 0; --i) {
-      if (isMax[i] && cum[i] >= threshold) {
-        tail = i;
-        break;
-      }
-    }
-  }
+  const std::vector<float> x = normalizeEnvelope(env, n);
+  const std::vector<double> local = localScore(x, fpb, cancel);
+  std::vector<double> cum;
+  std::vector<int64_t> back;
+  dynamicProgramme(local, fpb, p.tightness, cancel, cum, back);
   std::vector<char> beats(static_cast<size_t>(n), 0);
-  for (int64_t i = tail; i >= 0; i = back[i]) beats[i] = 1;
-
-  // 5. trim weak leading/trailing beats (librosa >= 0.10.2)
-  std::vector<double> bl;
-  for (int64_t i = 0; i < n; ++i)
-    if (beats[i]) bl.push_back(local[i]);
-  double threshold = 0.0;
-  if (p.trim && !bl.empty()) {
-    const double w[5] = {0.0, 0.5, 1.0, 0.5, 0.0};  // numpy.hanning(5)
-    const int64_t B = static_cast<int64_t>(bl.size());
-    const int64_t fullLen = B + 4;
-    const int64_t lo = 2, hi = std::min<int64_t>(fullLen, n + 2);
-    double sq = 0.0;
-    int64_t cnt = 0;
-    for (int64_t j = lo; j < hi; ++j) {
-      double s = 0.0;  // full convolution element j
-      for (int q = 0; q < 5; ++q) {
-        const int64_t b = j - q;
-        if (b >= 0 && b < B) s += bl[b] * w[q];
-      }
-      sq += s * s;
-      ++cnt;
-    }
-    threshold = cnt > 0 ? 0.5 * std::sqrt(sq / cnt) : 0.0;
-  }
+  for (int64_t i = lastBeat(cum); i >= 0; i = back[i]) beats[i] = 1;
+  const double threshold = p.trim ? trimThreshold(local, beats) : 0.0;
   for (int64_t i = 0; i < n && local[i] <= threshold; ++i) beats[i] = 0;
   for (int64_t i = n - 1; i >= 0 && local[i] <= threshold; --i) beats[i] = 0;
 

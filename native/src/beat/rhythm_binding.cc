@@ -1,13 +1,17 @@
 // N-API glue for the learned rhythm tracker. rhythmOpen() creates an ONNX Runtime session for a
-// BeatNet CRNN and checks its contract; trackRhythm() runs features -> CRNN -> DBN -> refinement on
-// one worker thread with no JS in between.
+// BeatNet CRNN and checks its contract; the session is a model handle like the other models'
+// (napi/handle.h: leases, modelClose, DE_CLOSED). trackRhythm() runs features -> CRNN -> DBN ->
+// refinement on one worker thread with no JS in between.
 #include "beat/rhythm_binding.h"
 
 #include <cmath>
 #include <limits>
 
 #include "beat/rhythm.h"
+#include "ml/model_binding.h"
 #include "ml/ort.h"
+#include "napi/args.h"
+#include "napi/handle.h"
 #include "napi/worker.h"
 
 namespace de::beat {
@@ -15,7 +19,7 @@ namespace {
 
 using napi::PromiseWorker;
 
-constexpr napi_type_tag kRhythmTag = {0x4b1d7a93e2c8f065ULL, 0x8a3f5e1c7b2d9064ULL};
+constexpr const char* kKind = "rhythm";
 
 struct Engine {
   std::shared_ptr<ml::Session> session;
@@ -50,14 +54,15 @@ DbnParams readDbnParams(Napi::Env env, const Napi::Object& opts, const std::stri
   for (uint32_t i = 0; i < arr.Length(); ++i) {
     Napi::Value v = arr.Get(i);
     if (!v.IsNumber()) napi::throwInvalidArgument(env, op, "meters must be numbers");
-    const int b = v.As<Napi::Number>().Int32Value();
-    if (b < 1 || b > kMaxBeatsPerBar) napi::throwInvalidArgument(env, op, "meters must be 1..12 beats per bar");
+    const double beats = v.As<Napi::Number>().DoubleValue();
+    const int b = static_cast<int>(napi::checkedField(
+        env, op, [&] { return limits::requireInt(beats, 1, kMaxBeatsPerBar, op.c_str(), "meters (beats per bar)"); }));
     p.beatsPerBar.push_back(b);
   }
   if (p.beatsPerBar.empty()) napi::throwInvalidArgument(env, op, "meters must not be empty");
   p.minBpm = napi::numberField(env, opts, "minBpm", op);
   p.maxBpm = napi::numberField(env, opts, "maxBpm", op);
-  p.numTempi = static_cast<int>(napi::numberField(env, opts, "numTempi", op));
+  p.numTempi = static_cast<int>(napi::intField(env, opts, "numTempi", op, 1, 1000));
   p.transitionLambda = napi::numberField(env, opts, "transitionLambda", op);
   p.observationLambda = napi::numberField(env, opts, "observationLambda", op);
   p.threshold = napi::numberField(env, opts, "threshold", op);
@@ -116,112 +121,53 @@ RhythmParams readRhythmParams(Napi::Env env, const Napi::Object& opts, const std
 
 // --- rhythmOpen -------------------------------------------------------------------------------
 
-class OpenWorker : public PromiseWorker {
- public:
-  OpenWorker(Napi::Env env, std::string path, std::vector<uint8_t> bytes, ml::SessionOptions options)
-      : PromiseWorker(env, "rhythmOpen"),
-        path_(std::move(path)),
-        bytes_(std::move(bytes)),
-        options_(std::move(options)) {}
-
- protected:
-  void Run() override {
-    engine_ = std::make_shared<Engine>();
-    engine_->session = ml::Session::create(path_, bytes_, options_);
-    bytes_.clear();
-    bytes_.shrink_to_fit();
-    const auto& ins = engine_->session->inputs();
-    const auto& outs = engine_->session->outputs();
-    bool okIn = false, okOut = false;
-    for (const auto& s : ins)
-      okIn = okIn || (s.name == "features" && s.elementType == "float32" && s.shape.size() == 3);
-    for (const auto& s : outs)
-      okOut = okOut || (s.name == "activations" && s.elementType == "float32" && s.shape.size() == 3);
-    if (!okIn || !okOut) {
-      throw Error(
-          code::kModelInvalid,
-          "rhythmOpen: expected a BeatNet CRNN with input 'features' [1, T, 272] and output 'activations' [1, T, 3]");
-    }
+std::shared_ptr<Engine> openEngine(const ml::ModelSource& model, const ml::SessionOptions& options) {
+  auto engine = std::make_shared<Engine>();
+  engine->session = ml::Session::create(model.path, model.bytes, options);
+  bool okIn = false, okOut = false;
+  for (const auto& s : engine->session->inputs())
+    okIn = okIn || (s.name == "features" && s.elementType == "float32" && s.shape.size() == 3);
+  for (const auto& s : engine->session->outputs())
+    okOut = okOut || (s.name == "activations" && s.elementType == "float32" && s.shape.size() == 3);
+  if (!okIn || !okOut) {
+    throw Error(code::kModelInvalid,
+                "rhythmOpen: expected a BeatNet CRNN with input 'features' [1, T, 272] and output 'activations' [1, "
+                "T, 3]");
   }
-  Napi::Value Result(Napi::Env env) override {
-    auto* owned = new std::shared_ptr<Engine>(engine_);
-    auto handle = Napi::External<std::shared_ptr<Engine>>::New(env, owned,
-                                                               [](Napi::Env, std::shared_ptr<Engine>* p) { delete p; });
-    handle.TypeTag(&kRhythmTag);
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("handle", handle);
-    Napi::Array providers = Napi::Array::New(env, engine_->session->activeProviders().size());
-    for (size_t i = 0; i < engine_->session->activeProviders().size(); ++i) {
-      providers.Set(static_cast<uint32_t>(i), Napi::String::New(env, engine_->session->activeProviders()[i]));
-    }
-    out.Set("providers", providers);
-    return out;
-  }
-
- private:
-  std::string path_;
-  std::vector<uint8_t> bytes_;
-  ml::SessionOptions options_;
-  std::shared_ptr<Engine> engine_;
-};
+  return engine;
+}
 
 Napi::Value RhythmOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "rhythmOpen";
-  std::string path;
-  std::vector<uint8_t> bytes;
-  if (info.Length() > 0 && info[0].IsString()) {
-    path = info[0].As<Napi::String>().Utf8Value();
-  } else if (info.Length() > 0 && info[0].IsTypedArray() &&
-             info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
-    Napi::Uint8Array arr = info[0].As<Napi::Uint8Array>();
-    bytes.assign(arr.Data(), arr.Data() + arr.ByteLength());
-  } else {
-    napi::throwInvalidArgument(env, op, "model must be a path or a Uint8Array");
-  }
-  Napi::Object opts = napi::objectArg(env, info, 1, op);
-  ml::SessionOptions options;
-  options.intraOpThreads = static_cast<int>(napi::numberField(env, opts, "intraOpThreads", op));
-  options.interOpThreads = static_cast<int>(napi::numberField(env, opts, "interOpThreads", op));
+  ml::ModelSource model = ml::modelArg(env, info, 0, op);
   // Every song has its own length T, so the memory-pattern planner would keep one plan per length.
-  options.memoryPattern = false;
-  Napi::Value providers = opts.Get("providers");
-  if (!providers.IsArray()) napi::throwInvalidArgument(env, op, "option 'providers' must be an array");
-  options.providers.clear();
-  Napi::Array arr = providers.As<Napi::Array>();
-  for (uint32_t i = 0; i < arr.Length(); ++i) options.providers.push_back(arr.Get(i).As<Napi::String>().Utf8Value());
-  auto* worker = new OpenWorker(env, std::move(path), std::move(bytes), options);
-  worker->Queue();
-  return worker->Promise();
-}
-
-std::shared_ptr<Engine> engineArg(Napi::Env env, const Napi::Value& v, const std::string& op) {
-  if (!v.IsExternal() || !v.As<Napi::Object>().CheckTypeTag(&kRhythmTag)) {
-    napi::throwInvalidArgument(env, op, "the first argument must be a handle from rhythmOpen()");
-  }
-  return *v.As<Napi::External<std::shared_ptr<Engine>>>().Data();
+  ml::SessionOptions defaults;
+  defaults.memoryPattern = false;
+  ml::SessionOptions options = ml::sessionOptionsField(env, napi::objectArg(env, info, 1, op), op, defaults);
+  return ml::openModel<Engine>(env, "rhythmOpen", kKind, std::move(model), std::move(options), openEngine,
+                               [](Napi::Env env, const Engine& engine, Napi::Object& out) {
+                                 out.Set("providers", napi::stringsToJs(env, engine.session->activeProviders()));
+                               });
 }
 
 // --- trackRhythm ------------------------------------------------------------------------------
 
-class TrackWorker : public PromiseWorker {
+class TrackWorker : public napi::ModelWorker {
  public:
-  TrackWorker(Napi::Env env, std::shared_ptr<Engine> engine, napi::PinnedFloats audio, RhythmParams p,
-              CancelTokenPtr cancel)
-      : PromiseWorker(env, "trackRhythm"),
-        engine_(std::move(engine)),
+  TrackWorker(Napi::Env env, napi::Lease lease, napi::PinnedFloats audio, RhythmParams p, CancelTokenPtr cancel)
+      : napi::ModelWorker(env, "trackRhythm", std::move(lease)),
         audio_(std::move(audio)),
         p_(std::move(p)),
         cancel_(std::move(cancel)) {}
 
  protected:
   void Run() override {
-    result_ = trackRhythm(*engine_->session, audio_.data, static_cast<int64_t>(audio_.size), p_, cancel_.get());
+    result_ = trackRhythm(*engine<Engine>().session, audio_.data, static_cast<int64_t>(audio_.size), p_, cancel_.get());
   }
   Napi::Value Result(Napi::Env env) override { return rhythmToJs(env, result_); }
 
  private:
-  std::shared_ptr<Engine> engine_;
   napi::PinnedFloats audio_;
   RhythmParams p_;
   CancelTokenPtr cancel_;
@@ -231,12 +177,12 @@ class TrackWorker : public PromiseWorker {
 Napi::Value TrackRhythm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "trackRhythm";
-  std::shared_ptr<Engine> engine = engineArg(env, info[0], op);
+  napi::Lease lease = napi::acquireHandle(env, info, 0, kKind, op);
   napi::PinnedFloats audio = napi::pinFloat32(env, info[1], op, "audio");
   Napi::Object opts = napi::objectArg(env, info, 2, op);
   RhythmParams p = readRhythmParams(env, opts, op);
-  auto* worker =
-      new TrackWorker(env, std::move(engine), std::move(audio), std::move(p), napi::cancelTokenArg(env, info, 3, op));
+  CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
+  auto* worker = new TrackWorker(env, std::move(lease), std::move(audio), std::move(p), std::move(cancel));
   worker->Queue();
   return worker->Promise();
 }

@@ -4,6 +4,7 @@
 // no other file of native/src spells a code out.
 #pragma once
 
+#include <cerrno>
 #include <stdexcept>
 #include <string>
 
@@ -31,7 +32,30 @@ inline constexpr const char* kClosed = "DE_CLOSED";                 // a call on
 inline constexpr const char* kNativeUnknown = "DE_NATIVE_UNKNOWN";  // an exception without a code
 // An input-sized allocation over the configured ceiling (common/limits.h).
 inline constexpr const char* kResourceLimit = "DE_RESOURCE_LIMIT";
+// A write that failed because the disk (or the user's quota) is full.
+inline constexpr const char* kDiskFull = "DE_DISK_FULL";
 }  // namespace code
+
+// The one mapping of OS failures (errno) to codes, for every file the addon opens or writes.
+// ERRNO_CODES in lib/errors.ts is its TypeScript copy (used by lib/util/atomic.ts and the
+// pipeline's folders); test/unit/error-codes.test.ts holds the two equal.
+struct ErrnoCode {
+  int errnum;
+  const char* code;
+};
+inline constexpr ErrnoCode kErrnoCodes[] = {
+    {ENOENT, code::kFileNotFound},    {ENOTDIR, code::kFileNotFound},   {EACCES, code::kPermissionDenied},
+    {EPERM, code::kPermissionDenied}, {EROFS, code::kPermissionDenied}, {EISDIR, code::kIsDirectory},
+    {ENOSPC, code::kDiskFull},        {EDQUOT, code::kDiskFull},
+};
+
+// The code of `errnum`, or `fallback` when the table has none (the caller knows what failed).
+inline const char* codeOfErrno(int errnum, const char* fallback) {
+  for (const ErrnoCode& e : kErrnoCodes) {
+    if (e.errnum == errnum) return e.code;
+  }
+  return fallback;
+}
 
 class Error : public std::runtime_error {
  public:

@@ -289,7 +289,6 @@ void RegisterDsp(Napi::Env env, Napi::Object exports) {
   exports.Set("stft", Napi::Function::New(env, Stft, "stft"));
   exports.Set("istft", Napi::Function::New(env, Istft, "istft"));
   exports.Set("analyze", Napi::Function::New(env, Analyze, "analyze"));
-  beat::RegisterBeat(env, exports);
 }
 
 }  // namespace de::dsp

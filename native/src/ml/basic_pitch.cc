@@ -17,6 +17,60 @@ double midiToHz(double midi) { return 440.0 * std::pow(2.0, (midi - 69.0) / 12.0
 // numpy's round: half to even.
 int64_t npRound(double x) { return static_cast<int64_t>(std::nearbyint(x)); }
 
+// basic-pitch's get_infered_onsets (n_diff = 2) on `frames` [T x kNotes], in place on `onsets`:
+// d = max(0, min(f[t]-f[t-1], f[t]-f[t-2])), rows 0-1 zero, rescaled to the onsets' global max,
+// then the elementwise max with the onsets.
+void inferOnsets(const float* frames, int64_t T, std::vector<double>& onsets) {
+  const size_t total = static_cast<size_t>(T) * kNotes;
+  auto at = [](int64_t t, int k) { return static_cast<size_t>(t) * kNotes + static_cast<size_t>(k); };
+  // One pass builds the clipped differences (rows 0-1 stay 0) in plain row loops the compiler
+  // vectorises; the expressions keep numpy's min/max/NaN semantics: min(a, b) = b < a ? b : a.
+  std::vector<double> diff(total, 0.0);
+  // Maxima are kept per pitch column (no loop-carried dependency, so the rows vectorise) and
+  // reduced at the end; max ignores order, so the result is the same.
+  double colMaxDiff[kNotes];
+  double colMaxOnset[kNotes];
+  std::fill(colMaxDiff, colMaxDiff + kNotes, 0.0);
+  std::fill(colMaxOnset, colMaxOnset + kNotes, -std::numeric_limits<double>::infinity());
+  for (int64_t t = 2; t < T; ++t) {
+    const float* f0 = frames + at(t, 0);
+    const float* f1 = frames + at(t - 1, 0);
+    const float* f2 = frames + at(t - 2, 0);
+    double* d = diff.data() + at(t, 0);
+    for (int k = 0; k < kNotes; ++k) {
+      const double f = f0[k];
+      const double a = f - static_cast<double>(f1[k]);
+      const double b = f - static_cast<double>(f2[k]);
+      const double m = b < a ? b : a;
+      const double c = m < 0 ? 0.0 : m;
+      d[k] = c;
+      colMaxDiff[k] = colMaxDiff[k] < c ? c : colMaxDiff[k];
+    }
+  }
+  for (int64_t t = 0; t < T; ++t) {
+    const double* o = onsets.data() + at(t, 0);
+    for (int k = 0; k < kNotes; ++k) colMaxOnset[k] = colMaxOnset[k] < o[k] ? o[k] : colMaxOnset[k];
+  }
+  double maxDiff = 0;
+  double maxOnset = -std::numeric_limits<double>::infinity();
+  for (int k = 0; k < kNotes; ++k) {
+    maxDiff = maxDiff < colMaxDiff[k] ? colMaxDiff[k] : maxDiff;
+    maxOnset = std::max(maxOnset, colMaxOnset[k]);
+  }
+  if (maxDiff == 0.0) {
+    // 0 * 0 / 0 = NaN in numpy; max(onsets, NaN) = NaN, so no peak survives.
+    std::fill(onsets.begin(), onsets.end(), std::numeric_limits<double>::quiet_NaN());
+  } else {
+    // Rows 0 and 1 have d = 0: max(onset, 0 * maxOnset / maxDiff), as every other row.
+    double* o = onsets.data();
+    const double* d = diff.data();
+    for (size_t i = 0; i < total; ++i) {
+      const double scaled = maxOnset * d[i] / maxDiff;
+      o[i] = o[i] < scaled ? scaled : o[i];
+    }
+  }
+}
+
 }  // namespace
 
 int minNoteLengthFrames(double milliseconds) {
@@ -68,56 +122,7 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
     frames = constrained.data();
   }
 
-  // get_infered_onsets (n_diff = 2): d = max(0, min(f[t]-f[t-1], f[t]-f[t-2])), rows 0-1 zero,
-  // rescaled to the onsets' global max, then the elementwise max with the onsets.
-  if (opt.inferOnsets) {
-    // One pass builds the clipped differences (rows 0-1 stay 0) in plain row loops the compiler
-    // vectorises; the expressions keep numpy's min/max/NaN semantics: min(a, b) = b < a ? b : a.
-    std::vector<double> diff(total, 0.0);
-    // Maxima are kept per pitch column (no loop-carried dependency, so the rows vectorise) and
-    // reduced at the end; max ignores order, so the result is the same.
-    double colMaxDiff[kNotes];
-    double colMaxOnset[kNotes];
-    std::fill(colMaxDiff, colMaxDiff + kNotes, 0.0);
-    std::fill(colMaxOnset, colMaxOnset + kNotes, -std::numeric_limits<double>::infinity());
-    for (int64_t t = 2; t < T; ++t) {
-      const float* f0 = frames + at(t, 0);
-      const float* f1 = frames + at(t - 1, 0);
-      const float* f2 = frames + at(t - 2, 0);
-      double* d = diff.data() + at(t, 0);
-      for (int k = 0; k < kNotes; ++k) {
-        const double f = f0[k];
-        const double a = f - static_cast<double>(f1[k]);
-        const double b = f - static_cast<double>(f2[k]);
-        const double m = b < a ? b : a;
-        const double c = m < 0 ? 0.0 : m;
-        d[k] = c;
-        colMaxDiff[k] = colMaxDiff[k] < c ? c : colMaxDiff[k];
-      }
-    }
-    for (int64_t t = 0; t < T; ++t) {
-      const double* o = onsets.data() + at(t, 0);
-      for (int k = 0; k < kNotes; ++k) colMaxOnset[k] = colMaxOnset[k] < o[k] ? o[k] : colMaxOnset[k];
-    }
-    double maxDiff = 0;
-    double maxOnset = -std::numeric_limits<double>::infinity();
-    for (int k = 0; k < kNotes; ++k) {
-      maxDiff = maxDiff < colMaxDiff[k] ? colMaxDiff[k] : maxDiff;
-      maxOnset = std::max(maxOnset, colMaxOnset[k]);
-    }
-    if (maxDiff == 0.0) {
-      // 0 * 0 / 0 = NaN in numpy; max(onsets, NaN) = NaN, so no peak survives.
-      std::fill(onsets.begin(), onsets.end(), std::numeric_limits<double>::quiet_NaN());
-    } else {
-      // Rows 0 and 1 have d = 0: max(onset, 0 * maxOnset / maxDiff), as every other row.
-      double* o = onsets.data();
-      const double* d = diff.data();
-      for (size_t i = 0; i < total; ++i) {
-        const double scaled = maxOnset * d[i] / maxDiff;
-        o[i] = o[i] < scaled ? scaled : o[i];
-      }
-    }
-  }
+  if (opt.inferOnsets) inferOnsets(frames, T, onsets);
 
   // argrelmax(axis 0, order 1, clip): strict local maxima, never the first or last frame.
   std::vector<std::pair<int64_t, int>> candidates;

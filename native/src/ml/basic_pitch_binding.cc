@@ -7,6 +7,7 @@
 
 #include "audio/decode.h"
 #include "ml/basic_pitch.h"
+#include "ml/model_binding.h"
 #include "napi/args.h"
 #include "napi/handle.h"
 #include "napi/worker.h"
@@ -24,51 +25,29 @@ struct Engine {
   std::string label;
 };
 
-class OpenWorker : public PromiseWorker {
- public:
-  OpenWorker(Napi::Env env, napi::ModelSource model, std::string label, SessionOptions options)
-      : PromiseWorker(env, "basicPitchOpen"),
-        model_(std::move(model)),
-        label_(std::move(label)),
-        options_(std::move(options)) {}
-
- protected:
-  void Run() override {
-    engine_ = std::make_shared<Engine>();
-    engine_->label = label_;
-    engine_->session = Session::create(model_.path, model_.bytes, options_);
-    model_.bytes.clear();
-    model_.bytes.shrink_to_fit();
-    bp::checkModel(*engine_->session, label_);
-  }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    Napi::Object info = Napi::Object::New(env);
-    info.Set("providers", napi::stringsToJs(env, engine_->session->activeProviders()));
-    info.Set("warnings", napi::stringsToJs(env, engine_->session->warnings()));
-    out.Set("info", info);
-    out.Set("handle", napi::makeHandle(env, kKind, std::move(engine_)));
-    return out;
-  }
-
- private:
-  napi::ModelSource model_;
-  std::string label_;
-  SessionOptions options_;
-  std::shared_ptr<Engine> engine_;
-};
-
 // basicPitchOpen(model: string | Uint8Array, {intraOpThreads, interOpThreads, providers, label})
 Napi::Value BasicPitchOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "basicPitchOpen";
-  napi::ModelSource model = napi::modelArg(env, info, 0, op);
+  ModelSource model = modelArg(env, info, 0, op);
   Napi::Object opts = napi::objectArg(env, info, 1, op);
-  SessionOptions options = napi::sessionOptionsField(env, opts, op);
+  SessionOptions options = sessionOptionsField(env, opts, op);
   std::string label = napi::stringField(env, opts, "label", op);
-  auto* worker = new OpenWorker(env, std::move(model), std::move(label), std::move(options));
-  worker->Queue();
-  return worker->Promise();
+  return openModel<Engine>(
+      env, "basicPitchOpen", kKind, std::move(model), std::move(options),
+      [label = std::move(label)](const ModelSource& source, const SessionOptions& sessionOptions) {
+        auto engine = std::make_shared<Engine>();
+        engine->label = label;
+        engine->session = Session::create(source.path, source.bytes, sessionOptions);
+        bp::checkModel(*engine->session, label);
+        return engine;
+      },
+      [](Napi::Env env, const Engine& engine, Napi::Object& out) {
+        Napi::Object info = Napi::Object::New(env);
+        info.Set("providers", napi::stringsToJs(env, engine.session->activeProviders()));
+        info.Set("warnings", napi::stringsToJs(env, engine.session->warnings()));
+        out.Set("info", info);
+      });
 }
 
 bp::NoteOptions readNoteOptions(Napi::Env env, const Napi::Object& o, const std::string& op) {

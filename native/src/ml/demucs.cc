@@ -364,6 +364,50 @@ bool needsConversion(int channels, double sampleRate) { return channels != kChan
 
 // ---- Separation ---------------------------------------------------------------------------------
 
+namespace {
+
+// The pieces of demucs.apply.apply_model that separate() strings together.
+
+// Normalisation by the mix statistics (demucs.separate / api.separate_tensor): reference = mean of
+// the channels, unbiased std (+ 1e-8).
+struct MixStats {
+  double mean, stdev;
+};
+MixStats mixStats(const float* mix, int64_t frames) {
+  double sum = 0;
+  for (int64_t i = 0; i < frames; ++i) sum += 0.5 * (static_cast<double>(mix[2 * i]) + mix[2 * i + 1]);
+  const double mean = sum / static_cast<double>(frames);
+  double sq = 0;
+  for (int64_t i = 0; i < frames; ++i) {
+    double d = 0.5 * (static_cast<double>(mix[2 * i]) + mix[2 * i + 1]) - mean;
+    sq += d * d;
+  }
+  return {mean, std::sqrt(sq / static_cast<double>(frames - 1)) + 1e-8};
+}
+
+// Views: (start in mix coordinates, length). shifts = 0 is the mix itself; each shift looks at the
+// mix padded with 0.5 s of zeros on both sides, from a random offset (apply_model's shifts).
+struct View {
+  int64_t start, length;
+};
+std::vector<View> shiftViews(const SeparateOptions& options, int64_t frames) {
+  std::vector<View> views;
+  const int64_t maxShift = kSampleRate / 2;
+  if (options.shifts <= 0) {
+    views.push_back({0, frames});
+  } else {
+    std::mt19937_64 rng(options.seed);
+    std::uniform_int_distribution<int64_t> pick(0, maxShift);
+    for (int i = 0; i < options.shifts; ++i) {
+      int64_t o = pick(rng);
+      views.push_back({o - maxShift, frames + maxShift - o});
+    }
+  }
+  return views;
+}
+
+}  // namespace
+
 Stems separate(const Session& session, const ModelInfo& model, const float* mix, int64_t frames,
                const SeparateOptions& options, const CancelToken* cancel, const Progress& progress) {
   const char* op = "separate";
@@ -389,17 +433,9 @@ Stems separate(const Session& session, const ModelInfo& model, const float* mix,
   const int64_t T = model.frames;
   const int batch = model.batch == 1 ? 1 : std::max(1, options.batch);
 
-  // Normalise by the mix statistics (demucs.separate / api.separate_tensor): reference = mean of the
-  // channels, unbiased std.
-  double sum = 0;
-  for (int64_t i = 0; i < frames; ++i) sum += 0.5 * (static_cast<double>(mix[2 * i]) + mix[2 * i + 1]);
-  const double mean = sum / static_cast<double>(frames);
-  double sq = 0;
-  for (int64_t i = 0; i < frames; ++i) {
-    double d = 0.5 * (static_cast<double>(mix[2 * i]) + mix[2 * i + 1]) - mean;
-    sq += d * d;
-  }
-  const double stdev = std::sqrt(sq / static_cast<double>(frames - 1)) + 1e-8;
+  const MixStats stats = mixStats(mix, frames);
+  const double mean = stats.mean;
+  const double stdev = stats.stdev;
   const float fmean = static_cast<float>(mean);
   const float finv = static_cast<float>(1.0 / stdev);
   auto sample = [&](int c, int64_t pos) -> float {
@@ -411,23 +447,7 @@ Stems separate(const Session& session, const ModelInfo& model, const float* mix,
   stems.frames = frames;
   stems.data.assign(static_cast<size_t>(S), std::vector<float>(static_cast<size_t>(frames) * kChannels, 0.0f));
 
-  // Views: (start in mix coordinates, length). shifts = 0 is the mix itself; each shift looks at the
-  // mix padded with 0.5 s of zeros on both sides, from a random offset (apply_model).
-  struct View {
-    int64_t start, length;
-  };
-  std::vector<View> views;
-  const int64_t maxShift = kSampleRate / 2;
-  if (options.shifts <= 0) {
-    views.push_back({0, frames});
-  } else {
-    std::mt19937_64 rng(options.seed);
-    std::uniform_int_distribution<int64_t> pick(0, maxShift);
-    for (int i = 0; i < options.shifts; ++i) {
-      int64_t o = pick(rng);
-      views.push_back({o - maxShift, frames + maxShift - o});
-    }
-  }
+  const std::vector<View> views = shiftViews(options, frames);
   const float viewScale = 1.0f / static_cast<float>(views.size());
   const std::vector<float> weight = transitionWeights(segLen, options.transitionPower);
 

@@ -6,6 +6,7 @@
 
 #include "audio/decode.h"
 #include "ml/demucs.h"
+#include "ml/model_binding.h"
 #include "napi/args.h"
 #include "napi/handle.h"
 #include "napi/worker.h"
@@ -34,44 +35,24 @@ Napi::Object infoToJs(Napi::Env env, const Engine& engine) {
   return out;
 }
 
-class OpenWorker : public PromiseWorker {
- public:
-  OpenWorker(Napi::Env env, napi::ModelSource model, SessionOptions options)
-      : PromiseWorker(env, "demucsOpen"), model_(std::move(model)), options_(std::move(options)) {}
-
- protected:
-  void Run() override {
-    auto metadata = demucs::readOnnxMetadata(model_.path, model_.bytes);
-    engine_ = std::make_shared<Engine>();
-    engine_->session = Session::create(model_.path, model_.bytes, options_);
-    model_.bytes.clear();
-    model_.bytes.shrink_to_fit();
-    engine_->info = demucs::inspectModel(*engine_->session, metadata);
-  }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("info", infoToJs(env, *engine_));
-    out.Set("handle", napi::makeHandle(env, kKind, std::move(engine_)));
-    return out;
-  }
-
- private:
-  napi::ModelSource model_;
-  SessionOptions options_;
-  std::shared_ptr<Engine> engine_;
-};
-
 Napi::Value DemucsOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "demucsOpen";
-  napi::ModelSource model = napi::modelArg(env, info, 0, op);
+  ModelSource model = modelArg(env, info, 0, op);
   // Off unless asked: measured 1676 -> 980 MiB resident per htdemucs segment run (docs/models.md).
   SessionOptions defaults;
   defaults.memoryPattern = false;
-  SessionOptions options = napi::sessionOptionsField(env, napi::objectArg(env, info, 1, op), op, defaults);
-  auto* worker = new OpenWorker(env, std::move(model), std::move(options));
-  worker->Queue();
-  return worker->Promise();
+  SessionOptions options = sessionOptionsField(env, napi::objectArg(env, info, 1, op), op, defaults);
+  return openModel<Engine>(
+      env, "demucsOpen", kKind, std::move(model), std::move(options),
+      [](const ModelSource& source, const SessionOptions& sessionOptions) {
+        auto metadata = demucs::readOnnxMetadata(source.path, source.bytes);
+        auto engine = std::make_shared<Engine>();
+        engine->session = Session::create(source.path, source.bytes, sessionOptions);
+        engine->info = demucs::inspectModel(*engine->session, metadata);
+        return engine;
+      },
+      [](Napi::Env env, const Engine& engine, Napi::Object& out) { out.Set("info", infoToJs(env, engine)); });
 }
 
 struct ProgressData {

@@ -2,6 +2,7 @@
 // running them off-thread, closing any model handle.
 #include "ml/ml_binding.h"
 
+#include "ml/model_binding.h"
 #include "ml/ort.h"
 #include "napi/args.h"
 #include "napi/handle.h"
@@ -146,39 +147,18 @@ Napi::Value SessionRun(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
-class CreateSessionWorker : public PromiseWorker {
- public:
-  CreateSessionWorker(Napi::Env env, napi::ModelSource model, SessionOptions options)
-      : PromiseWorker(env, "createSession"), model_(std::move(model)), options_(std::move(options)) {}
-
- protected:
-  void Run() override {
-    session_ = Session::create(model_.path, model_.bytes, options_);
-    model_.bytes.clear();
-    model_.bytes.shrink_to_fit();
-  }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("info", sessionInfoToJs(env, *session_));
-    out.Set("handle", napi::makeHandle(env, kSessionKind, std::move(session_)));
-    return out;
-  }
-
- private:
-  napi::ModelSource model_;
-  SessionOptions options_;
-  std::shared_ptr<Session> session_;
-};
-
 // createSession(model: string | Uint8Array, {intraOpThreads, interOpThreads, providers})
 Napi::Value CreateSession(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "createSession";
-  napi::ModelSource model = napi::modelArg(env, info, 0, op);
-  SessionOptions options = napi::sessionOptionsField(env, napi::objectArg(env, info, 1, op), op);
-  auto* worker = new CreateSessionWorker(env, std::move(model), std::move(options));
-  worker->Queue();
-  return worker->Promise();
+  ModelSource model = modelArg(env, info, 0, op);
+  SessionOptions options = sessionOptionsField(env, napi::objectArg(env, info, 1, op), op);
+  return openModel<Session>(
+      env, "createSession", kSessionKind, std::move(model), std::move(options),
+      [](const ModelSource& source, const SessionOptions& sessionOptions) {
+        return Session::create(source.path, source.bytes, sessionOptions);
+      },
+      [](Napi::Env env, const Session& session, Napi::Object& out) { out.Set("info", sessionInfoToJs(env, session)); });
 }
 
 }  // namespace

@@ -4,35 +4,6 @@
 
 namespace de::napi {
 
-ModelSource modelArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const std::string& op) {
-  ModelSource source;
-  if (info.Length() > i && info[i].IsString()) {
-    source.path = info[i].As<Napi::String>().Utf8Value();
-  } else if (info.Length() > i && info[i].IsTypedArray() &&
-             info[i].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
-    Napi::Uint8Array arr = info[i].As<Napi::Uint8Array>();
-    source.bytes.assign(arr.Data(), arr.Data() + arr.ByteLength());
-  } else {
-    throwInvalidArgument(env, op, "model must be a path or a Uint8Array");
-  }
-  return source;
-}
-
-ml::SessionOptions sessionOptionsField(Napi::Env env, const Napi::Object& opts, const std::string& op,
-                                       ml::SessionOptions defaults) {
-  ml::SessionOptions options = std::move(defaults);
-  options.intraOpThreads = static_cast<int>(intField(env, opts, "intraOpThreads", op, 1, 256));
-  options.interOpThreads = static_cast<int>(intField(env, opts, "interOpThreads", op, 1, 256));
-  Napi::Value memoryPattern = opts.Get("memoryPattern");
-  if (memoryPattern.IsBoolean()) options.memoryPattern = memoryPattern.As<Napi::Boolean>().Value();
-  Napi::Value providers = opts.Get("providers");
-  if (!providers.IsArray()) throwInvalidArgument(env, op, "option 'providers' must be an array");
-  options.providers.clear();
-  Napi::Array arr = providers.As<Napi::Array>();
-  for (uint32_t k = 0; k < arr.Length(); ++k) options.providers.push_back(arr.Get(k).As<Napi::String>().Utf8Value());
-  return options;
-}
-
 AudioArg audioArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const std::string& op) {
   Napi::Object input = objectArg(env, info, i, op);
   AudioArg audio;

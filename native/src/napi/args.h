@@ -1,5 +1,5 @@
-// Argument readers shared by the model bindings (ml_binding.cc, basic_pitch_binding.cc,
-// demucs_binding.cc): the model (path or bytes), the session options and the audio input.
+// Argument readers shared by the bindings that take audio (basic_pitch_binding.cc,
+// demucs_binding.cc). Model and session arguments are read in ml/model_binding.h.
 #pragma once
 
 #include <napi.h>
@@ -8,22 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "ml/ort.h"
 #include "napi/worker.h"
 
 namespace de::napi {
-
-// Exactly one of path / bytes is set, as ml::Session::create expects.
-struct ModelSource {
-  std::string path;
-  std::vector<uint8_t> bytes;  // copied: ORT reads it on a worker thread
-};
-ModelSource modelArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const std::string& op);
-
-// {intraOpThreads, interOpThreads, providers, memoryPattern?}; `memoryPattern` keeps the default
-// passed in unless the object sets it.
-ml::SessionOptions sessionOptionsField(Napi::Env env, const Napi::Object& opts, const std::string& op,
-                                       ml::SessionOptions defaults = {});
 
 // {path} | {samples, sampleRate, channels} (interleaved frames, pinned while a worker reads them).
 struct AudioArg {

@@ -1,4 +1,4 @@
-// One handle type for every opened model (generic ONNX sessions, Basic Pitch, Demucs): a
+// One handle type for every opened model (generic ONNX sessions, Basic Pitch, Demucs, BeatNet): a
 // type-tagged External that owns a shared HandleState. Calls take a Lease (the engine plus an
 // in-flight count) for the life of their worker; close() marks the handle closed, waits until no
 // lease is out, then frees the engine on a worker thread. Nothing is freed under a running worker:
@@ -17,7 +17,7 @@ namespace de::napi {
 
 struct HandleState {
   Napi::Env env;
-  const char* kind;              // "session", "basicPitch", "demucs": each binding accepts its own kind only
+  const char* kind;              // "session", "basicPitch", "demucs", "rhythm": each binding accepts its own kind only
   std::shared_ptr<void> engine;  // reset once closed and idle
   int inFlight = 0;
   bool closed = false;

@@ -1,0 +1,27 @@
+import { InvalidArgumentError } from '../errors.js';
+
+/** In-memory audio for a model: interleaved frames of `channels` at `sampleRate` Hz. */
+export interface ModelAudioInput {
+  samples: Float32Array;
+  sampleRate: number;
+  channels: number;
+}
+
+/**
+ * The audio argument of Transcriber.transcribe and Separator.separate, checked once: a non-empty
+ * path (decoded natively) or in-memory interleaved frames at a positive rate.
+ * @throws InvalidArgumentError DE_INVALID_ARGUMENT naming `op`.
+ */
+export function audioInputArg(op: string, input: string | ModelAudioInput): { path: string } | ModelAudioInput {
+  if (typeof input === 'string') {
+    if (input.length === 0) throw new InvalidArgumentError(`${op}: path is empty`, { op });
+    return { path: input };
+  }
+  const { samples, sampleRate, channels } = input ?? ({} as ModelAudioInput);
+  if (!(samples instanceof Float32Array)) throw new InvalidArgumentError(`${op}: samples must be a Float32Array`, { op });
+  if (!Number.isInteger(channels) || channels < 1 || samples.length % channels !== 0) {
+    throw new InvalidArgumentError(`${op}: samples (${samples.length}) must hold whole frames of ${channels} channels`, { op });
+  }
+  if (!(sampleRate > 0)) throw new InvalidArgumentError(`${op}: sampleRate (${sampleRate}) must be > 0`, { op });
+  return { samples, sampleRate, channels };
+}
