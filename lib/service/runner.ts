@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { isSongComplete } from '../pipeline/batch.js';
 import type { RunPlan } from '../pipeline/concurrency.js';
 import { PipelineConfig } from '../pipeline/config.js';
+import { songMemoryBudgetBytes } from '../pipeline/memory.js';
 import type { ModelCache } from '../pipeline/models.js';
 import { AudioPipeline } from '../pipeline/pipeline.js';
 import type { Logger } from '../util/logger.js';
@@ -40,6 +41,15 @@ export function summaryOf(combined: Record<string, unknown>): Record<string, unk
 }
 
 /**
+ * A client may lower the song's memory budget, never raise it past what this worker would allow
+ * itself (its share of the machine: `songMemoryBudgetBytes(null, plan.jobs)`).
+ */
+export function withServerMemoryCap(config: PipelineConfig, plan: RunPlan): PipelineConfig {
+  const capMb = Math.floor(songMemoryBudgetBytes(null, plan.jobs) / 2 ** 20);
+  return config.memoryBudgetMb !== null && config.memoryBudgetMb > capMb ? config.with({ memoryBudgetMb: capMb }) : config;
+}
+
+/**
  * Runs one job's song into its output folder (or reuses complete, verified outputs of an earlier
  * attempt) and returns its outcome. With `attempt`, the song runs into that attempt's private
  * folder (`storage.attemptOutputDir`) and the caller commits it (Redis mode's fenced commit).
@@ -52,7 +62,7 @@ export async function runJob(
 ): Promise<JobOutcome> {
   const { storage } = deps;
   const outDir = options.attempt === undefined ? storage.outputDir(spec.id) : storage.attemptOutputDir(spec.id, options.attempt);
-  const config = jobConfig(spec, outDir);
+  const config = withServerMemoryCap(jobConfig(spec, outDir), deps.plan);
   // The queue gives this attempt sole ownership of the job: anything staged in its folder is what a
   // killed attempt left (possibly on another machine), so it goes before the run. (An attempt's
   // private folder is new.)
