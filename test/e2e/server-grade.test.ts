@@ -271,7 +271,7 @@ describe('server-grade pipeline and CLI', () => {
       const r = runCli(['--wav', song, '--song-id', 'x', '--progress', '--no-progress']);
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toEqual([
-        'error: argument --no-progress: not allowed with argument --progress',
+        'error: argument --no-progress: not allowed with argument --progress [DE_INVALID_ARGUMENT]',
         "(run 'didactic-engine --help' for usage)",
       ]);
       const unknown = runCli(['--wav', song, '--bogus']);
