@@ -57,6 +57,12 @@ export const RhythmDecodeOptionsSchema = z
      * DBN choice, unchanged.
      */
     barCues: z.boolean().default(true),
+    /**
+     * Scale the audio to a -0.1 dBFS peak (the preprocessing's level) before the features, so the
+     * beats do not depend on the input's gain (default on). Off: the features of the audio as
+     * given, as BeatNet computes them.
+     */
+    normalizeLevel: z.boolean().default(true),
     /** Return the CRNN's [frames x 3] softmax (beat, downbeat, no beat). */
     returnActivations: z.boolean().default(false),
     signal: z.instanceof(AbortSignal).optional(),
@@ -122,6 +128,7 @@ function nativeOptions(o: z.output<typeof RhythmDecodeOptionsSchema>): NativeRhy
     refine: o.refine,
     keepActivations: o.returnActivations,
     barCues: o.barCues,
+    normalizeLevel: o.normalizeLevel,
   };
 }
 

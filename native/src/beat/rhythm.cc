@@ -281,6 +281,21 @@ RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t
   LogSpectParams lp;
   auto t0 = std::chrono::steady_clock::now();
   double c0 = threadCpu();
+  // Level: everything downstream (features, onset snapping, bar cues) sees the song at the
+  // reference peak. Peak is degree-1 homogeneous, so any gain gives the same scaled signal.
+  std::vector<float> scaled;
+  if (p.normalizeLevel) {
+    float peak = 0.0f;
+    for (int64_t i = 0; i < n; ++i) peak = std::max(peak, std::abs(audio[i]));
+    if (peak > kSilence) {
+      const double gain = kReferencePeak / static_cast<double>(peak);
+      if (std::abs(gain - 1.0) > 1e-6) {
+        scaled.resize(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) scaled[i] = static_cast<float>(audio[i] * gain);
+        audio = scaled.data();
+      }
+    }
+  }
   LogSpectFeatures feats = logSpect(audio, n, lp, cancel);
   const double tFeat = seconds(t0), cFeat = threadCpu() - c0;
   if (feats.frames == 0) {

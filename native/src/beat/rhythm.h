@@ -22,7 +22,14 @@ struct RhythmParams {
   // Re-select the meter (among dbn.beatsPerBar) and the downbeat phase from bar-level cues at the
   // decoded beats (see selectBars); off = madmom's DBN choice unchanged.
   bool barCues = true;
+  // Scale the audio to a peak of kReferencePeak before the features (madmom's log10(1 + x) is not
+  // scale-invariant, so the same song at another gain gave other activations and other beats).
+  bool normalizeLevel = true;
 };
+
+// -0.1 dBFS: the peak the pipeline's preprocessing normalises to, so a preprocessed song reaches
+// the network unchanged and a raw or rescaled one reaches it as if it had been preprocessed.
+constexpr double kReferencePeak = 0.98855309465693886;  // 10^(-0.1 / 20)
 
 struct RhythmResult {
   std::vector<double> beats;       // seconds
