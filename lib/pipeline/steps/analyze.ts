@@ -131,13 +131,17 @@ export function barStartBeats(rhythm: SongRhythm): number[] | null {
 
 /**
  * Step 6: the bar grid on the input's timeline. With downbeats, bars start on them (and may vary
- * in length); otherwise the original's grid: bar 0 at the first beat, num × 4 / den beats per bar.
+ * in length), the audio before the first downbeat is a pickup bar (−1, −2, …) so that chunks and
+ * bar features cover the whole song as the notes do, and a last bar shorter than a beat joins the
+ * one before it; otherwise the original's grid: bar 0 at the first beat, num × 4 / den beats per bar.
  */
 export async function computeBars(ctx: SongContext): Promise<void> {
   const { config: cfg, rhythm } = ctx;
   const bpb = meterBeatsPerBar(rhythm, cfg);
   ctx.bars = rhythm.beatPositions
-    ? barsFromDownbeats({ beatTimes: rhythm.beatTimes, beatPositions: rhythm.beatPositions, beatsPerBar: bpb }, rhythm.tempoBpm, ctx.durationS)
+    ? barsFromDownbeats({ beatTimes: rhythm.beatTimes, beatPositions: rhythm.beatPositions, beatsPerBar: bpb }, rhythm.tempoBpm, ctx.durationS, {
+        pickup: true,
+      })
     : segmentBeatsIntoBars(rhythm.beatTimes, rhythm.tempoBpm, cfg.timeSignatureNum, cfg.timeSignatureDen, ctx.durationS);
   ctx.results.num_bars = ctx.bars.length;
   ctx.log.info(`Computed ${ctx.bars.length} bars (beats_per_bar=${bpb.toFixed(2)})`);

@@ -141,9 +141,32 @@ double rhythmConfidence(const DbnResult& r, const float* act3, int64_t numFrames
   return std::clamp(strength * meter, 0.0, 1.0);
 }
 
+std::vector<float> chromaFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p) {
+  std::vector<float> out(static_cast<size_t>(f.frames) * 12, 0.0f);
+  const LogFilterbank fb = makeLogFilterbank(p);
+  const double binHz = p.sampleRate / (2.0 * fb.numBins);
+  std::vector<int> pitchClass(fb.bands.size(), -1);
+  for (size_t b = 0; b < fb.bands.size() && static_cast<int>(b) < f.bands; ++b) {
+    const auto& w = fb.bands[b].weights;
+    if (w.empty()) continue;
+    const size_t peak = static_cast<size_t>(std::max_element(w.begin(), w.end()) - w.begin());
+    const double hz = (fb.bands[b].start + static_cast<double>(peak)) * binHz;
+    if (hz < 130.0 || hz > 2100.0) continue;
+    const long semitone = std::lround(12.0 * std::log2(hz / 440.0));
+    pitchClass[b] = static_cast<int>(((semitone % 12) + 12) % 12);
+  }
+  for (int64_t t = 0; t < f.frames; ++t) {
+    const float* row = &f.data[static_cast<size_t>(t) * f.dims];
+    float* dst = &out[static_cast<size_t>(t) * 12];
+    for (size_t b = 0; b < pitchClass.size(); ++b)
+      if (pitchClass[b] >= 0) dst[pitchClass[b]] += row[b];
+  }
+  return out;
+}
+
 BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<double>& beats, const float* act3,
                      int64_t numFrames, const float* audio, int64_t n, double sampleRate,
-                     const std::vector<int>& meters) {
+                     const std::vector<int>& meters, const float* chroma) {
   BarChoice best;
   const size_t count = beats.size();
   if (count < 4 || !audio || n <= 0 || beatFrames.size() != count) return best;
@@ -179,9 +202,36 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
   };
   zscore(net);
   zscore(bass);
+  // Harmonic change at each beat: the beat-long profiles before and after it, centred and
+  // correlated (the first beat has no "before": it gets the mean change).
+  std::vector<double> change(count, 0.0);
+  if (chroma) {
+    std::vector<double> prof(count * 12, 0.0);
+    for (size_t i = 0; i < count; ++i) {
+      const int64_t a = std::clamp<int64_t>(beatFrames[i], 0, numFrames);
+      const int64_t b = std::clamp<int64_t>(
+          i + 1 < count ? beatFrames[i + 1] : beatFrames[i] + (beatFrames[i] - beatFrames[i - 1]), a, numFrames);
+      double* v = &prof[i * 12];
+      for (int64_t t = a; t < b; ++t)
+        for (int k = 0; k < 12; ++k) v[k] += chroma[static_cast<size_t>(t) * 12 + k];
+      double mean = 0.0, norm = 0.0;
+      for (int k = 0; k < 12; ++k) mean += v[k] / 12.0;
+      for (int k = 0; k < 12; ++k) norm += (v[k] - mean) * (v[k] - mean);
+      norm = std::sqrt(norm);
+      for (int k = 0; k < 12; ++k) v[k] = norm > 1e-12 ? (v[k] - mean) / norm : 0.0;
+    }
+    double sum = 0.0;
+    for (size_t i = 1; i < count; ++i) {
+      double dot = 0.0;
+      for (int k = 0; k < 12; ++k) dot += prof[i * 12 + k] * prof[(i - 1) * 12 + k];
+      sum += (change[i] = 1.0 - dot);
+    }
+    change[0] = sum / static_cast<double>(count - 1);
+    zscore(change);
+  }
   std::vector<double> cue(count);
   double total = 0.0;
-  for (size_t i = 0; i < count; ++i) total += (cue[i] = net[i] + bass[i]);
+  for (size_t i = 0; i < count; ++i) total += (cue[i] = net[i] + bass[i] + change[i]);
   best.contrast = -std::numeric_limits<double>::infinity();
   for (int m : meters) {
     if (m < 2 || count < 2 * static_cast<size_t>(m)) continue;
@@ -198,7 +248,7 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
 }
 
 RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio, int64_t n, double sampleRate,
-                          const RhythmParams& p, const CancelToken* cancel) {
+                          const RhythmParams& p, const CancelToken* cancel, const float* chroma) {
   RhythmResult res;
   res.frames = frames;
   for (int b : p.dbn.beatsPerBar) res.meters.push_back({b, -std::numeric_limits<double>::infinity()});
@@ -254,7 +304,8 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     res.beatFrames.resize(keep);
   }
   if (p.barCues) {
-    const BarChoice bars = selectBars(res.beatFrames, res.beats, act3, frames, audio, n, sampleRate, p.dbn.beatsPerBar);
+    const BarChoice bars =
+        selectBars(res.beatFrames, res.beats, act3, frames, audio, n, sampleRate, p.dbn.beatsPerBar, chroma);
     if (bars.beatsPerBar > 0) {
       res.beatsPerBar = bars.beatsPerBar;
       for (size_t i = 0; i < res.positions.size(); ++i) {
@@ -313,9 +364,11 @@ RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t
   if (out.size() != 1 || out[0].data.size() != static_cast<size_t>(feats.frames) * 3) {
     throw Error(code::kModelInvalid, "trackRhythm: the model must map features [1, T, 272] to activations [1, T, 3]");
   }
+  const std::vector<float> chroma = p.barCues ? chromaFromLogSpect(feats, lp) : std::vector<float>{};
   feats.data.clear();
   feats.data.shrink_to_fit();
-  RhythmResult res = decodeRhythm(out[0].data.data(), feats.frames, audio, n, lp.sampleRate, p, cancel);
+  RhythmResult res = decodeRhythm(out[0].data.data(), feats.frames, audio, n, lp.sampleRate, p, cancel,
+                                  chroma.empty() ? nullptr : chroma.data());
   res.secondsFeatures = tFeat;
   res.secondsModel = tModel;
   res.cpuFeatures = cFeat;
