@@ -36,15 +36,20 @@ double median(std::vector<double> v) {
   return 0.5 * (lo + hi);
 }
 
+struct Attack {
+  int64_t sample = -1;
+  double rise = -std::numeric_limits<double>::infinity();  // log10 energy ratio (1 = 10 dB)
+};
+
 // The sample in [t0 - radius, t0 + radius] where the energy of the next ~3 ms most exceeds that of
-// the previous ~20 ms (an attack), if that rise is at least 10 dB; otherwise t0.
-double snapToOnset(const float* x, int64_t n, double sr, double t0, double radius) {
+// the previous ~20 ms (an attack), and that rise.
+Attack strongestAttack(const float* x, int64_t n, double sr, double t0, double radius) {
   const int64_t wa = std::max<int64_t>(1, std::llround(0.003 * sr));
   const int64_t wb = std::max<int64_t>(1, std::llround(0.020 * sr));
   const int64_t pc = std::llround(t0 * sr);
   const int64_t r = std::llround(radius * sr);
   const int64_t lo = std::max<int64_t>(0, pc - r), hi = std::min<int64_t>(n - 1, pc + r);
-  if (hi <= lo) return t0;
+  if (hi <= lo) return {};
   const int64_t s0 = std::max<int64_t>(0, lo - wb), s1 = std::min<int64_t>(n, hi + wa);
   std::vector<double> pre(static_cast<size_t>(s1 - s0 + 1), 0.0);
   for (int64_t i = s0; i < s1; ++i) pre[i - s0 + 1] = pre[i - s0] + static_cast<double>(x[i]) * x[i];
@@ -64,8 +69,25 @@ double snapToOnset(const float* x, int64_t n, double sr, double t0, double radiu
       bestP = p;
     }
   }
-  if (bestP < 0 || best < 1.0) return t0;
-  return static_cast<double>(bestP) / sr;
+  return {bestP, best};
+}
+
+// The attack near t0 if it rises by at least 10 dB; otherwise t0.
+double snapToOnset(const float* x, int64_t n, double sr, double t0, double radius) {
+  const Attack a = strongestAttack(x, n, sr, t0, radius);
+  if (a.sample < 0 || a.rise < 1.0) return t0;
+  return static_cast<double>(a.sample) / sr;
+}
+
+// Fraction of the beats (frames at fps) with a 10 dB attack within 40 ms: how much of a decoded
+// beat grid the audio's onsets support.
+double onsetSupport(const std::vector<int64_t>& frames, double fps, const float* x, int64_t n, double sr) {
+  if (frames.empty()) return 0.0;
+  size_t hit = 0;
+  for (int64_t f : frames) {
+    if (strongestAttack(x, n, sr, static_cast<double>(f) / fps, 0.04).rise >= 1.0) ++hit;
+  }
+  return static_cast<double>(hit) / static_cast<double>(frames.size());
 }
 
 }  // namespace
@@ -85,6 +107,36 @@ std::vector<double> refineBeatTimes(const std::vector<int64_t>& frames, const fl
     double t = (static_cast<double>(f) + delta) / fps;
     if (audio && n > 0) t = snapToOnset(audio, n, sampleRate, t, 1.0 / fps);
     out.push_back(t);
+  }
+  // The whole grid can sit off the attacks by more than the +-1 frame searched above (a noise-burst
+  // click at 90 BPM: every beat 80 ms early). When most beats have a 10 dB attack within a quarter
+  // beat (at most 100 ms) at one consistent offset (median absolute deviation under 10 ms) beyond a
+  // frame, the grid moves by that offset and each beat snaps again. Dense mixes have attacks
+  // everywhere and no consistent offset, and stay as decoded.
+  if (audio && n > 0 && out.size() >= 8) {
+    std::vector<double> offsets;
+    for (size_t i = 0; i < out.size(); ++i) {
+      const double ibi = i + 1 < out.size() ? out[i + 1] - out[i] : out[i] - out[i - 1];
+      const Attack a = strongestAttack(audio, n, sampleRate, out[i], std::min(0.1, 0.25 * ibi));
+      if (a.sample >= 0 && a.rise >= 1.0) offsets.push_back(static_cast<double>(a.sample) / sampleRate - out[i]);
+    }
+    if (static_cast<double>(offsets.size()) >= 0.6 * static_cast<double>(out.size())) {
+      const double shift = median(offsets);
+      std::vector<double> dev;
+      for (double o : offsets) dev.push_back(std::abs(o - shift));
+      if (std::abs(shift) > 1.0 / fps && median(dev) < 0.01) {
+        for (double& t : out) t = snapToOnset(audio, n, sampleRate, std::max(0.0, t + shift), 1.0 / fps);
+      }
+    }
+    // A single beat off its click by more than a frame (the CRNN's peak one or more frames early on
+    // some beats of sine and woodblock clicks): a beat with no attack of its own (within 5 ms) moves
+    // to a clear, isolated attack (15 dB) within a quarter beat.
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (strongestAttack(audio, n, sampleRate, out[i], 0.005).rise >= 1.0) continue;
+      const double ibi = i + 1 < out.size() ? out[i + 1] - out[i] : out[i] - out[i - 1];
+      const Attack a = strongestAttack(audio, n, sampleRate, out[i], std::min(0.1, 0.25 * ibi));
+      if (a.sample >= 0 && a.rise >= 1.5) out[i] = static_cast<double>(a.sample) / sampleRate;
+    }
   }
   // Snapping never reorders beats at >= 55 BPM (intervals > 2 frames), but keep times monotonic.
   for (size_t i = 1; i < out.size(); ++i) out[i] = std::max(out[i], out[i - 1]);
@@ -267,7 +319,38 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     act2[2 * t] = act3[3 * t];
     act2[2 * t + 1] = act3[3 * t + 1];
   }
-  DbnResult d = decodeDownbeats(act2.data(), frames, p.dbn, cancel);
+  DbnResult d;
+  if (p.barCues && audio && n > 0 && p.dbn.beatsPerBar.size() > 1) {
+    // Each candidate meter's own path (madmom decodes them separately and keeps the most
+    // probable). When the audio's attacks support the most probable path's beats poorly and
+    // another meter's path clearly better, that one is kept: on a 3/4 sine click at 90 BPM the
+    // most probable path was 2 beats per bar at 60 BPM, half of its beats between the clicks.
+    std::vector<DbnResult> paths;
+    std::vector<double> support;
+    size_t best = 0;
+    for (int m : p.dbn.beatsPerBar) {
+      DbnParams one = p.dbn;
+      one.beatsPerBar = {m};
+      paths.push_back(decodeDownbeats(act2.data(), frames, one, cancel));
+      support.push_back(onsetSupport(paths.back().beatFrames, p.dbn.fps, audio, n, sampleRate));
+      if (paths.back().meters[0].logProbability > paths[best].meters[0].logProbability) best = paths.size() - 1;
+    }
+    size_t chosen = best;
+    for (size_t i = 0; i < paths.size(); ++i) {
+      if (support[best] < 0.75 && support[i] >= support[best] + 0.2 && support[i] > support[chosen]) chosen = i;
+    }
+    std::vector<MeterScore> scores;
+    size_t bytes = 0;
+    for (const DbnResult& r : paths) {
+      scores.push_back(r.meters[0]);
+      bytes = std::max(bytes, r.backpointerBytes);
+    }
+    d = std::move(paths[chosen]);
+    d.meters = std::move(scores);
+    d.backpointerBytes = bytes;
+  } else {
+    d = decodeDownbeats(act2.data(), frames, p.dbn, cancel);
+  }
   res.secondsDecode = seconds(t0);
   res.cpuDecode = threadCpu() - c0;
   res.meters = d.meters;
