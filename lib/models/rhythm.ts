@@ -96,7 +96,11 @@ export interface RhythmResult {
   beatPositions: Int32Array;
   /** The decoded meter (0 when no beat was found). */
   beatsPerBar: number;
-  /** In [0, 1]: mean beat activation at the beats times the meter margin (docs in native/src/beat/rhythm.h). */
+  /**
+   * In [0, 1], calibrated on the accuracy corpus to read as the expected beat F: the mean beat
+   * activation at the beats times the meter margin, through the corpus's isotonic fit (docs in
+   * native/src/beat/rhythm.h). Below 0.7 the pipeline flags the song (`rhythm.low_confidence`).
+   */
   confidence: number;
   /** From the beat times (Theil-Sen slope of time on beat index); 0 with fewer than two beats. */
   tempoBpm: number;

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { AudioPipeline, decodeAudio, readParquetTable, writeWav } from '../../lib/index.js';
 import { clickTrack } from '../helpers/clicks.js';
-import { rockSong } from '../helpers/signals.js';
+import { rockSong, seededRandom } from '../helpers/signals.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 const noModels = { useDemucsSeparation: false, useBasicPitchTranscription: false } as const;
@@ -27,7 +27,7 @@ describe('learned rhythm in the pipeline (default)', () => {
     const out = join(dir, 'out44');
     const r = await new AudioPipeline({ songId: 'c44', inputWav: click44, outDir: out, ...noModels }).run();
     const summary = JSON.parse(readFileSync(join(out, 'analysis', 'c44', 'combined.json'), 'utf8')) as Record<string, any>;
-    expect(summary.rhythm).toMatchObject({ tracker: 'beatnet', meter: '4/4', beats_per_bar: 4, meter_detected: true });
+    expect(summary.rhythm).toMatchObject({ tracker: 'beatnet', meter: '4/4', beats_per_bar: 4, meter_detected: true, low_confidence: false });
     expect(Math.abs(summary.tempo_bpm - 120)).toBeLessThanOrEqual(0.5);
     expect(summary.data_quality.degraded).toBe(false);
     const beats = summary.beat_times as number[];
@@ -148,4 +148,24 @@ describe('learned rhythm on a rock mix (issue 24)', () => {
     expect(chunks.length).toBe(index.length);
     expect(existsSync(join(out, 'chunks', 'base', 'full_mix', 'bar_0000.wav'))).toBe(true);
   });
+});
+
+describe('rhythm confidence (issue 24, item 5)', () => {
+  const dir = useTempDir('didactic-rhythm-conf-');
+
+  it('noise has no rhythm to trust: low_confidence in combined.json and a warning, but the song completes undegraded', async () => {
+    const random = seededRandom(3);
+    const noise = Float32Array.from({ length: 22050 * 15 }, () => 0.3 * (2 * random() - 1));
+    const wav = join(dir, 'noise.wav');
+    await writeWav(wav, noise, { sampleRate: 22050 });
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (m: string) => void warnings.push(m) };
+    const out = join(dir, 'noise');
+    await new AudioPipeline({ songId: 'noise', inputWav: wav, outDir: out, ...noModels }, { logger }).run();
+    const summary = JSON.parse(readFileSync(join(out, 'analysis', 'noise', 'combined.json'), 'utf8')) as Record<string, any>;
+    expect(summary.rhythm.low_confidence).toBe(true);
+    expect(summary.rhythm.confidence).toBeLessThan(0.7);
+    expect(summary.data_quality.degraded).toBe(false);
+    expect(warnings.some((w) => /Low rhythm confidence/.test(w))).toBe(true);
+  }, 60_000);
 });

@@ -13,6 +13,19 @@ export function trackerBeatsPerBar(num: number, den: number): number {
 }
 
 /**
+ * Below this rhythm confidence the song's beats and bars are likely wrong. The confidence is
+ * calibrated on the accuracy corpus to read as the expected beat F (bench/accuracy/README.md shows
+ * the curve): pieces under 0.7 had a mean beat F of 0.63, those above 0.90. The song still
+ * completes; the log warns and combined.json and the HTML report say so (`rhythm.low_confidence`).
+ */
+export const LOW_RHYTHM_CONFIDENCE = 0.7;
+
+/** True when the learned tracker's confidence is below LOW_RHYTHM_CONFIDENCE (never for librosa, which has none). */
+export function isLowRhythmConfidence(rhythm: Pick<SongRhythm, 'confidence'>): boolean {
+  return rhythm.confidence !== null && rhythm.confidence < LOW_RHYTHM_CONFIDENCE;
+}
+
+/**
  * Step 4: tempo and beats, moved back onto the input's timeline. 'beatnet' (default): BeatNet's
  * CRNN and the bar-pointer DBN give beats, downbeats and the meter; 'librosa': the original's
  * beat_track with its defaults (hop 512, start_bpm 120, tightness 100, trim) at the analysis rate.
@@ -57,6 +70,11 @@ export async function analyzeRhythm(ctx: SongContext): Promise<void> {
     log.info(
       `Meter ${rhythm.meter.numerator}/${rhythm.meter.denominator} (${how}), ${rhythm.downbeatTimes.length} downbeats, confidence ${(rhythm.confidence ?? 0).toFixed(2)}`,
     );
+    if (isLowRhythmConfidence(rhythm)) {
+      log.warn(
+        `Low rhythm confidence (${(rhythm.confidence ?? 0).toFixed(2)} < ${LOW_RHYTHM_CONFIDENCE}): the beats, downbeats and bars of this song are likely wrong; check them before using the bar-level outputs`,
+      );
+    }
   }
 }
 

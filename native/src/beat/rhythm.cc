@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <iterator>
 #include <limits>
 
 #include "common/error.h"
@@ -170,6 +171,25 @@ std::vector<double> tempoCurve(const std::vector<double>& beats) {
 }
 
 double rhythmConfidence(const DbnResult& r, const float* act3, int64_t numFrames) {
+  return calibrateRhythmConfidence(rawRhythmConfidence(r, act3, numFrames));
+}
+
+double calibrateRhythmConfidence(double raw) {
+  // (raw, mean beat F) knots of the isotonic fit; below the lowest raw value seen (0.31) the line
+  // runs to 0 (nothing decoded).
+  static constexpr double kKnots[][2] = {{0.0, 0.0},    {0.40, 0.634}, {0.56, 0.745},
+                                         {0.71, 0.758}, {0.79, 0.99},  {1.0, 1.0}};
+  raw = std::clamp(raw, 0.0, 1.0);
+  for (size_t i = 1; i < std::size(kKnots); ++i) {
+    if (raw <= kKnots[i][0]) {
+      const double u = (raw - kKnots[i - 1][0]) / (kKnots[i][0] - kKnots[i - 1][0]);
+      return kKnots[i - 1][1] + u * (kKnots[i][1] - kKnots[i - 1][1]);
+    }
+  }
+  return 1.0;
+}
+
+double rawRhythmConfidence(const DbnResult& r, const float* act3, int64_t numFrames) {
   if (r.beatFrames.empty()) return 0.0;
   double strength = 0.0;
   for (int64_t f : r.beatFrames) {
