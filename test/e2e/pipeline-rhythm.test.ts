@@ -85,9 +85,20 @@ describe('learned rhythm on a rock mix (issue 24)', () => {
   const rock = rockSong({ seconds: 20, bpm: 138, leadIn: 1.3 });
   const at = (gain: number) => rock.map((v) => v * gain * (0.2 / 0.9));
   const summaries: Record<string, Record<string, any>> = {};
-  const run = async (name: string, gain: number, config: Record<string, unknown> = {}) => {
+  // Rock at 120 BPM from its first downbeat, after a second of digital silence (which the
+  // preprocessing trims).
+  const rock120 = rockSong({ seconds: 20, bpm: 120 });
+  const padded = (gain: number) => {
+    const x = new Float32Array(22050 + rock120.length);
+    x.set(
+      rock120.map((v) => v * gain * 0.3),
+      22050,
+    );
+    return x;
+  };
+  const run = async (name: string, gain: number, config: Record<string, unknown> = {}, pad = false) => {
     const wav = join(dir, `${name}.wav`);
-    await writeWav(wav, at(gain), { sampleRate: 22050 });
+    await writeWav(wav, pad ? padded(gain) : at(gain), { sampleRate: 22050 });
     const out = join(dir, name);
     await new AudioPipeline({ songId: name, inputWav: wav, outDir: out, ...noModels, ...config }).run();
     summaries[name] = JSON.parse(readFileSync(join(out, 'analysis', name, 'combined.json'), 'utf8')) as Record<string, any>;
@@ -99,7 +110,9 @@ describe('learned rhythm on a rock mix (issue 24)', () => {
     await run('raw', 1, { usePydubPreprocess: false });
     await run('quiet', 0.25);
     await run('loud_raw', 4, { usePydubPreprocess: false });
-  }, 180_000);
+    await run('padded', 1, {}, true);
+    await run('padded_raw', 1, { usePydubPreprocess: false }, true);
+  }, 240_000);
 
   it('the level and --no-preprocess do not change the beats (within a frame), meter or downbeats', () => {
     const ref = summaries.base!;
@@ -126,6 +139,24 @@ describe('learned rhythm on a rock mix (issue 24)', () => {
     const downbeats = (s.rhythm.downbeat_times as number[]).filter((t) => t > 3);
     expect(downbeats.length).toBeGreaterThan(5);
     for (const t of downbeats) expect(Math.abs(((t - 1.3 + bar / 2) % bar) - bar / 2)).toBeLessThan(0.03);
+  });
+
+  it('leading silence trimmed or not (--no-preprocess): the same beats, meter and downbeats', () => {
+    // Before the meter choice preferred the longer of two nested bars, the trimmed song came out
+    // 2/4 and the untrimmed one 4/4.
+    const a = summaries.padded!;
+    const b = summaries.padded_raw!;
+    expect(a.trim_offset_s).toBeGreaterThan(0.5);
+    expect(b.rhythm.beats_per_bar).toBe(a.rhythm.beats_per_bar);
+    expect(a.rhythm.beats_per_bar).toBe(4);
+    const ta = a.beat_times as number[];
+    const tb = b.beat_times as number[];
+    expect(tb.length).toBe(ta.length);
+    for (let i = 0; i < ta.length; i++) expect(Math.abs(ta[i]! - tb[i]!)).toBeLessThanOrEqual(0.02);
+    const da = a.rhythm.downbeat_times as number[];
+    const db = b.rhythm.downbeat_times as number[];
+    expect(db.length).toBe(da.length);
+    for (let i = 0; i < da.length; i++) expect(Math.abs(da[i]! - db[i]!)).toBeLessThanOrEqual(0.02);
   });
 
   it('bars cover the song: the audio before the first downbeat is a pickup bar with its chunk and features', async () => {

@@ -304,18 +304,39 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
   std::vector<double> cue(count);
   double total = 0.0;
   for (size_t i = 0; i < count; ++i) total += (cue[i] = net[i] + bass[i] + change[i]);
+  auto contrastOf = [&](int m, int phase) {
+    double on = 0.0;
+    size_t k = 0;
+    for (size_t i = static_cast<size_t>(phase); i < count; i += static_cast<size_t>(m), ++k) on += cue[i];
+    return on / static_cast<double>(k) - (total - on) / static_cast<double>(count - k);
+  };
   best.contrast = -std::numeric_limits<double>::infinity();
   for (int m : meters) {
     if (m < 2 || count < 2 * static_cast<size_t>(m)) continue;
     for (int phase = 0; phase < m; ++phase) {
-      double on = 0.0;
-      size_t k = 0;
-      for (size_t i = static_cast<size_t>(phase); i < count; i += static_cast<size_t>(m), ++k) on += cue[i];
-      const double contrast = on / static_cast<double>(k) - (total - on) / static_cast<double>(count - k);
+      const double contrast = contrastOf(m, phase);
       if (contrast > best.contrast + 1e-12) best = {m, phase, contrast};
     }
   }
-  if (best.beatsPerBar == 0) best.contrast = 0.0;
+  if (best.beatsPerBar == 0) {
+    best.contrast = 0.0;
+    return best;
+  }
+  // A bar of m beats whose cues repeat every m beats also fits 2m beats with a third less contrast
+  // when every other downbeat is no stronger than the rest (2/4 read as 4/4: on one of four beats
+  // against (a + 2n) / 3 elsewhere, 2/3 of a - n). Anything above that is evidence for the longer
+  // bar (the harmonic change of 4/4 falls on every other half bar), so the longer bar is taken
+  // when its contrast reaches 5/6 of the shorter one's, halfway between 2/3 and 1. Without it a
+  // rock song flipped between 2 and 4 beats per bar with a second of leading silence.
+  const BarChoice shorter = best;
+  const int m = shorter.beatsPerBar;
+  if (shorter.contrast > 0 && std::find(meters.begin(), meters.end(), 2 * m) != meters.end() &&
+      count >= 4 * static_cast<size_t>(m)) {
+    BarChoice longer{2 * m, shorter.phase, contrastOf(2 * m, shorter.phase)};
+    const double other = contrastOf(2 * m, shorter.phase + m);
+    if (other > longer.contrast) longer = {2 * m, shorter.phase + m, other};
+    if (longer.contrast >= shorter.contrast * 5.0 / 6.0) best = longer;
+  }
   return best;
 }
 
