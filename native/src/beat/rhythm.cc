@@ -61,16 +61,17 @@ Attack strongestAttack(const float* x, int64_t n, double sr, double t0, double r
     return (pre[b - s0] - pre[a - s0]) / static_cast<double>(b - a);
   };
   constexpr double kFloor = 1e-10;
-  double best = -std::numeric_limits<double>::infinity();
+  double best = -1.0;  // the ratio itself (the log is monotonic; taken once at the end)
   int64_t bestP = -1;
   for (int64_t p = lo; p <= hi; ++p) {
-    const double ratio = std::log10((energy(p, p + wa) + kFloor) / (energy(p - wb, p) + kFloor));
+    const double ratio = (energy(p, p + wa) + kFloor) / (energy(p - wb, p) + kFloor);
     if (ratio > best) {
       best = ratio;
       bestP = p;
     }
   }
-  return {bestP, best};
+  if (bestP < 0) return {};
+  return {bestP, std::log10(best)};
 }
 
 // The attack near t0 if it rises by at least 10 dB; otherwise t0.
@@ -360,37 +361,29 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     act2[2 * t] = act3[3 * t];
     act2[2 * t + 1] = act3[3 * t + 1];
   }
-  DbnResult d;
-  if (p.barCues && audio && n > 0 && p.dbn.beatsPerBar.size() > 1) {
-    // Each candidate meter's own path (madmom decodes them separately and keeps the most
-    // probable). When the audio's attacks support the most probable path's beats poorly and
-    // another meter's path clearly better, that one is kept: on a 3/4 sine click at 90 BPM the
-    // most probable path was 2 beats per bar at 60 BPM, half of its beats between the clicks.
-    std::vector<DbnResult> paths;
-    std::vector<double> support;
-    size_t best = 0;
+  DbnResult d = decodeDownbeats(act2.data(), frames, p.dbn, cancel);
+  if (p.barCues && audio && n > 0 && p.dbn.beatsPerBar.size() > 1 &&
+      onsetSupport(d.beatFrames, p.dbn.fps, audio, n, sampleRate) < 0.75) {
+    // The most probable path (madmom's choice among the meters' separate paths) is poorly
+    // supported by the audio's attacks: each meter's own path is decoded, and one whose beats the
+    // attacks support clearly better is kept. On a 3/4 sine click at 90 BPM the most probable path
+    // was 2 beats per bar at 60 BPM, half of its beats between the clicks. Dense music has attacks
+    // near any beat and skips this.
+    const double supportBest = onsetSupport(d.beatFrames, p.dbn.fps, audio, n, sampleRate);
+    double supportChosen = supportBest;
     for (int m : p.dbn.beatsPerBar) {
+      if (m == d.beatsPerBar) continue;
       DbnParams one = p.dbn;
       one.beatsPerBar = {m};
-      paths.push_back(decodeDownbeats(act2.data(), frames, one, cancel));
-      support.push_back(onsetSupport(paths.back().beatFrames, p.dbn.fps, audio, n, sampleRate));
-      if (paths.back().meters[0].logProbability > paths[best].meters[0].logProbability) best = paths.size() - 1;
+      DbnResult path = decodeDownbeats(act2.data(), frames, one, cancel);
+      const double support = onsetSupport(path.beatFrames, p.dbn.fps, audio, n, sampleRate);
+      if (support >= supportBest + 0.2 && support > supportChosen) {
+        supportChosen = support;
+        path.meters = d.meters;  // every meter's score, as the joint decode reports them
+        path.backpointerBytes = std::max(path.backpointerBytes, d.backpointerBytes);
+        d = std::move(path);
+      }
     }
-    size_t chosen = best;
-    for (size_t i = 0; i < paths.size(); ++i) {
-      if (support[best] < 0.75 && support[i] >= support[best] + 0.2 && support[i] > support[chosen]) chosen = i;
-    }
-    std::vector<MeterScore> scores;
-    size_t bytes = 0;
-    for (const DbnResult& r : paths) {
-      scores.push_back(r.meters[0]);
-      bytes = std::max(bytes, r.backpointerBytes);
-    }
-    d = std::move(paths[chosen]);
-    d.meters = std::move(scores);
-    d.backpointerBytes = bytes;
-  } else {
-    d = decodeDownbeats(act2.data(), frames, p.dbn, cancel);
   }
   res.secondsDecode = seconds(t0);
   res.cpuDecode = threadCpu() - c0;
