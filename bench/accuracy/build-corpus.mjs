@@ -752,10 +752,12 @@ function producedPieces(out, pieces, skipped, log, limit) {
         continue;
       }
     }
-    // The beat is the time signature's denominator note; 6/8 and 12/8 count dotted quarters.
+    // LMMS's tempo counts quarter notes. The beat is the quarter for x/4 and for the rarer x/2 and
+    // x/1 (a 1/1 project is four quarters a bar); x/8 counts eighths, and 6/8 and 12/8 dotted
+    // quarters (the corpus's conventions).
     const compound = project.den === 8 && project.num % 3 === 0 && project.num > 3;
-    const beatsPerBar = compound ? project.num / 3 : project.num;
-    const beatS = (60 / project.bpm) * (4 / project.den) * (compound ? 3 : 1);
+    const beatsPerBar = compound ? project.num / 3 : project.den <= 4 ? (project.num * 4) / project.den : project.num;
+    const beatS = (60 / project.bpm) * (project.den <= 4 ? 1 : 4 / project.den) * (compound ? 3 : 1);
     const barS = beatsPerBar * beatS;
     const fullS = Number(execFileSync('soxi', ['-D', full], { encoding: 'utf8' }).trim());
     // 45 s from the bar nearest 20 % of the way in (past most intros).
