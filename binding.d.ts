@@ -402,6 +402,8 @@ export interface NativeRhythmOptions {
   keepActivations: boolean;
   /** Re-select meter and downbeat phase from bar-level cues (see native/src/beat/rhythm.h). */
   barCues: boolean;
+  /** Scale the audio to a -0.1 dBFS peak before the features (level-independent beats). */
+  normalizeLevel: boolean;
 }
 
 export interface NativeRhythmResult {

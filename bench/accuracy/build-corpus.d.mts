@@ -23,4 +23,11 @@ export declare function midiBeats(
   options: { pickupTicks?: number; untilTick: number },
 ): { beats: number[]; positions: number[]; meters: string[]; beatsPerBar: number };
 export declare function writeMidi(path: string, events: MidiEvent[], division?: number): void;
-export declare function buildCorpus(options?: { out?: string; force?: boolean; log?: (s: string) => void }): Promise<unknown>;
+export declare function buildCorpus(options?: { out?: string; force?: boolean; log?: (s: string) => void; produced?: number }): Promise<unknown>;
+/** Onset alignment of a beat grid per 8 s window, its median and the best-fitting lag (see build-corpus.mjs). */
+export declare function gridAlignment(
+  samples: Float32Array,
+  sr: number,
+  beats: number[],
+  options?: { windowS?: number },
+): { windows: number[]; median: number; lagMs: number };

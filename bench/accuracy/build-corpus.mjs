@@ -10,22 +10,27 @@
 //  - synthetic General-MIDI arrangements written here as MIDI and rendered with fluidsynth;
 //  - MIDI files and ABC tunes from Debian packages (`apt-get download` + `dpkg-deb -x`, nothing
 //    installed), ABC through abc2midi, rendered with fluidsynth and the FluidR3 GM soundfont;
-//    beats and downbeats from the MIDI's tempo map and time signatures.
+//    beats and downbeats from the MIDI's tempo map and time signatures;
+//  - produced music: the LMMS demo projects of Debian's `lmms-common`, rendered headless with
+//    `lmms -r` (needs `lmms`, `sox`), beats from the project's tempo and time signature, each grid
+//    checked against the audio's onsets (a number per window in the manifest) and dropped when it
+//    does not align.
 // Needs `fluidsynth`, `fluid-soundfont-gm` and `abcmidi` (apt) for the rendered pieces; without
 // them those pieces are skipped with a message and the synthetic audio pieces are still built.
 // Nothing here is tuned to a tracker: the pieces were chosen for variety before any run.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { inflateSync } from 'node:zlib';
 
 export const SR = 22050;
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 export const DEFAULT_CORPUS = join(HERE, 'corpus');
 const SOUNDFONT = '/usr/share/sounds/sf2/FluidR3_GM.sf2';
-const CORPUS_VERSION = 3; // bump when the piece list or the synthesis changes
+const CORPUS_VERSION = 4; // bump when the piece list or the synthesis changes
 
 // ------------------------------------------------------------------ small utilities
 
@@ -609,9 +614,194 @@ const ABC = [
 
 const MAX_SECONDS = 45;
 
+// ------------------------------------------------------------------ produced music (LMMS demos)
+
+const LMMS_DEMOS = '/usr/share/lmms/projects/demos';
+const PRODUCED_SECONDS = 45;
+
+function lmmsProject(path) {
+  const buf = readFileSync(path);
+  // .mmpz: a 4-byte big-endian length, then zlib
+  const xml = path.endsWith('.mmpz') ? inflateSync(buf.subarray(4)).toString('utf8') : buf.toString('utf8');
+  const head = /<head\b([^>]*?)(\/?)>/.exec(xml);
+  if (!head) return null;
+  const attr = (k) => Number((new RegExp(`\\b${k}="([0-9.]+)"`).exec(head[1]) ?? [])[1]);
+  // An automated tempo is stored as a <bpm id=…> child of <head>: no constant grid.
+  const automated = head[2] !== '/' && /<head\b[^>]*>\s*<bpm\b[^>]*\bid=/.test(xml.slice(head.index, head.index + 2000));
+  return { bpm: attr('bpm'), num: attr('timesig_numerator') || 4, den: attr('timesig_denominator') || 4, automated };
+}
+
+function packageVersion(name) {
+  try {
+    // dpkg-query's own format placeholder, not a template literal
+    const format = ['$', '{Version}'].join('');
+    return execFileSync('dpkg-query', ['-W', '-f', format, name], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Onset alignment of a beat grid: per 8 s window, the mean onset strength (positive log-energy
+ * change of the broadband and the < 200 Hz signal, 10 ms frames, max from 10 ms before to 20 ms
+ * after) at the grid's
+ * beats divided by its mean at the same grid shifted by 1/8 … 7/8 of a beat. ≈ 1: the grid says
+ * nothing about where the onsets are; a right grid sits on the attacks (> 1.2 here).
+ * Also the lag (−40 … 40 ms) that maximises the beats' onset strength.
+ */
+export function gridAlignment(samples, sr, beats, { windowS = 8 } = {}) {
+  const hop = Math.round(0.01 * sr);
+  const frames = Math.floor(samples.length / hop);
+  const onset = new Float64Array(frames);
+  let lp = 0;
+  const alpha = 1 - Math.exp((-2 * Math.PI * 200) / sr);
+  let prevB = 0;
+  let prevL = 0;
+  for (let f = 0; f < frames; f++) {
+    let eb = 1e-9;
+    let el = 1e-9;
+    for (let i = f * hop; i < (f + 1) * hop; i++) {
+      const x = samples[i];
+      lp += alpha * (x - lp);
+      eb += x * x;
+      el += lp * lp;
+    }
+    const b = Math.log(eb);
+    const l = Math.log(el);
+    onset[f] = f ? Math.max(0, b - prevB) + Math.max(0, l - prevL) : 0;
+    prevB = b;
+    prevL = l;
+  }
+  const fps = sr / hop;
+  const at = (t) => {
+    const c = Math.round(t * fps);
+    let m = 0;
+    for (let k = c - 1; k <= c + 2; k++) if (k >= 0 && k < frames) m = Math.max(m, onset[k]);
+    return m;
+  };
+  const windows = [];
+  const end = samples.length / sr;
+  for (let w0 = 0; w0 + windowS / 2 <= end; w0 += windowS) {
+    const idx = beats.map((_t, i) => i).filter((i) => beats[i] >= w0 && beats[i] < w0 + windowS && i + 1 < beats.length);
+    if (idx.length < 4) continue;
+    let on = 0;
+    let off = 0;
+    for (const i of idx) {
+      const ibi = beats[i + 1] - beats[i];
+      on += at(beats[i]);
+      for (let s = 1; s < 8; s++) off += at(beats[i] + (s * ibi) / 8) / 7;
+    }
+    windows.push(Math.round((on / Math.max(off, 1e-9)) * 100) / 100);
+  }
+  let bestLag = 0;
+  let bestSum = -1;
+  for (let lag = -0.04; lag <= 0.0401; lag += 0.01) {
+    let sum = 0;
+    for (const t of beats) {
+      const k = Math.round((t + lag) * fps);
+      if (k >= 0 && k < frames) sum += onset[k];
+    }
+    if (sum > bestSum) {
+      bestSum = sum;
+      bestLag = Math.round(lag * 1000);
+    }
+  }
+  const sorted = windows.slice().sort((a, b) => a - b);
+  const median = sorted.length ? sorted[sorted.length >> 1] : 0;
+  return { windows, median, lagMs: bestLag };
+}
+
+function producedPieces(out, pieces, skipped, log, limit) {
+  if (!existsSync(LMMS_DEMOS) || !have('lmms') || !have('sox')) {
+    skipped.push('produced music: lmms, lmms-common or sox missing (apt-get install lmms lmms-common sox)');
+    return;
+  }
+  const cache = join(out, '.produced');
+  mkdirSync(cache, { recursive: true });
+  const version = packageVersion('lmms-common');
+  const files = readdirSync(LMMS_DEMOS, { recursive: true })
+    .map(String)
+    .filter((f) => /\.mmpz?$/.test(f))
+    .sort()
+    .slice(0, limit);
+  if (files.length < readdirSync(LMMS_DEMOS, { recursive: true }).filter((f) => /\.mmpz?$/.test(String(f))).length) {
+    skipped.push(`produced music: only the first ${files.length} LMMS demo projects (--produced ${limit})`);
+  }
+  for (const file of files) {
+    const name = `lmms_${basename(file)
+      .replace(/\.mmpz?$/, '')
+      .replace(/[^A-Za-z0-9]+/g, '_')}`;
+    const project = lmmsProject(join(LMMS_DEMOS, file));
+    if (!project || !(project.bpm > 0)) {
+      skipped.push(`${name}: no tempo in the project`);
+      continue;
+    }
+    if (project.automated) {
+      skipped.push(`${name}: automated tempo (no constant grid)`);
+      continue;
+    }
+    const full = join(cache, `${name}.full.wav`);
+    if (!existsSync(full)) {
+      log(`corpus: rendering ${file} with lmms`);
+      try {
+        // Rendered under a temporary name: an interrupted render is never taken for a cached one.
+        execFileSync('lmms', ['--allowroot', '-r', join(LMMS_DEMOS, file), '-f', 'wav', '-o', `${full}.part.wav`], { stdio: 'ignore', timeout: 600_000 });
+        renameSync(`${full}.part.wav`, full);
+      } catch (e) {
+        skipped.push(`${name}: lmms render failed (${e.message.split('\n')[0]})`);
+        continue;
+      }
+    }
+    // LMMS's tempo counts quarter notes. The beat is the quarter for x/4 and for the rarer x/2 and
+    // x/1 (a 1/1 project is four quarters a bar); x/8 counts eighths, and 6/8 and 12/8 dotted
+    // quarters (the corpus's conventions).
+    const compound = project.den === 8 && project.num % 3 === 0 && project.num > 3;
+    const beatsPerBar = compound ? project.num / 3 : project.den <= 4 ? (project.num * 4) / project.den : project.num;
+    const beatS = (60 / project.bpm) * (project.den <= 4 ? 1 : 4 / project.den) * (compound ? 3 : 1);
+    const barS = beatsPerBar * beatS;
+    const fullS = Number(execFileSync('soxi', ['-D', full], { encoding: 'utf8' }).trim());
+    // 45 s from the bar nearest 20 % of the way in (past most intros).
+    const startBar = fullS > PRODUCED_SECONDS + 10 ? Math.round((0.2 * fullS) / barS) : 0;
+    const start = startBar * barS;
+    const duration = Math.min(PRODUCED_SECONDS, fullS - start);
+    const wav = join(out, `${name}.wav`);
+    execFileSync('sox', [full, '-r', String(SR), '-c', '1', '-b', '16', wav, 'trim', String(start), String(duration)], { stdio: 'ignore' });
+    const audio = readWav16(wav).samples;
+    const beats = [];
+    const positions = [];
+    for (let k = 0; k * beatS < audio.length / SR - 1e-9; k++) {
+      beats.push(round6(k * beatS));
+      positions.push((k % beatsPerBar) + 1);
+    }
+    const alignment = gridAlignment(audio, SR, beats);
+    const aligned = alignment.median >= 1.2 && Math.abs(alignment.lagMs) <= 10;
+    if (!aligned) {
+      rmSync(wav, { force: true });
+      skipped.push(`${name}: grid does not align with the audio (median onset ratio ${alignment.median}, lag ${alignment.lagMs} ms)`);
+      continue;
+    }
+    pieces.push({
+      name,
+      file: `${name}.wav`,
+      kind: 'lmms',
+      duration: round6(audio.length / SR),
+      meter: `${project.num}/${project.den}`,
+      beatsPerBar,
+      tempo: round3((60 / beatS) * 1),
+      beats,
+      positions,
+      downbeats: beats.filter((_, i) => positions[i] === 1),
+      alignment,
+      source: `Debian lmms-common ${version}: usr/share/lmms/projects/demos/${file}, rendered with lmms -r, ${round3(start)} s to ${round3(start + duration)} s`,
+      licence: 'lmms-common demo projects: see /usr/share/doc/lmms-common/copyright (GPL-2+ and the authors’ terms)',
+      note: `tempo ${project.bpm} BPM and ${project.num}/${project.den} from the project file; onset alignment per 8 s window ${alignment.windows.join(', ')}`,
+    });
+  }
+}
+
 // ------------------------------------------------------------------ build
 
-export async function buildCorpus({ out = DEFAULT_CORPUS, force = false, log = console.log } = {}) {
+export async function buildCorpus({ out = DEFAULT_CORPUS, force = false, log = console.log, produced = Infinity } = {}) {
   const manifestPath = join(out, 'manifest.json');
   if (!force && existsSync(manifestPath)) {
     const m = JSON.parse(readFileSync(manifestPath, 'utf8'));
@@ -745,6 +935,7 @@ export async function buildCorpus({ out = DEFAULT_CORPUS, force = false, log = c
           .join('; '),
       });
     }
+    producedPieces(out, pieces, skipped, log, produced);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -766,6 +957,9 @@ export async function buildCorpus({ out = DEFAULT_CORPUS, force = false, log = c
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, force: { type: 'boolean', default: false } } });
-  await buildCorpus({ out: values.out ?? DEFAULT_CORPUS, force: values.force });
+  const { values } = parseArgs({
+    options: { out: { type: 'string' }, force: { type: 'boolean', default: false }, produced: { type: 'string' } },
+  });
+  // --produced N: only the first N LMMS demo projects (each render takes a minute or more here).
+  await buildCorpus({ out: values.out ?? DEFAULT_CORPUS, force: values.force, produced: values.produced ? Number(values.produced) : Infinity });
 }

@@ -27,6 +27,10 @@ import { evaluatePiece, trimBeats, beatOffsets } from './metrics.mjs';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TARGETS = { beatF: 0.85, downbeatF: 0.6, downbeatFStretch: 0.75, meterAcc: 0.8, clickTempo: [119.5, 120.5], clickOffsetMs: 10 };
 const ANALYSIS_SR = 22050; // PipelineConfig analysis_sr default
+// Reported separately: made here (clicks, drum patterns), rendered from MIDI/ABC through a
+// soundfont, and produced music (LMMS demo projects rendered with their own instruments and mix).
+const GROUPS = ['synthetic', 'rendered', 'produced'];
+const groupOf = (kind) => (kind === 'click' || kind === 'drums' ? 'synthetic' : kind === 'lmms' ? 'produced' : 'rendered');
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +43,7 @@ const { values } = parseArgs({
     results: { type: 'string', multiple: true },
     corpus: { type: 'string' },
     rebuild: { type: 'boolean', default: false },
+    produced: { type: 'string' },
   },
 });
 
@@ -49,7 +54,7 @@ if (!existsSync(join(ROOT, 'dist', 'index.js'))) {
 const lib = await import(join(ROOT, 'dist', 'index.js'));
 
 const corpusDir = values.corpus ?? DEFAULT_CORPUS;
-const manifest = await buildCorpus({ out: corpusDir, force: values.rebuild });
+const manifest = await buildCorpus({ out: corpusDir, force: values.rebuild, ...(values.produced ? { produced: Number(values.produced) } : {}) });
 const pieces = manifest.pieces.filter((p) => !values.only || p.name.includes(values.only));
 if (!pieces.length) {
   console.error('bench:accuracy: no pieces');
@@ -171,8 +176,16 @@ for (const t of trackers) {
     const k = rs.filter((r) => r.kind === kind);
     byKind[kind] = { n: k.length, beatF: mean(k.map((r) => r.metrics.beatF)), downbeatF: mean(k.map((r) => r.metrics.downbeatF)) };
   }
+  const byGroup = {};
+  for (const group of GROUPS) {
+    const g = rs.filter((r) => groupOf(r.kind) === group);
+    if (!g.length) continue;
+    const m = (f) => mean(g.map((r) => r.metrics[f]));
+    byGroup[group] = { n: g.length, beatF: m('beatF'), downbeatF: m('downbeatF'), cmlt: m('cmlt'), amlt: m('amlt') };
+  }
   summary[t.name] = {
     pieces: rs.length,
+    byGroup,
     beatF: mean(rs.map((r) => r.metrics.beatF)),
     downbeatF: mean(rs.map((r) => r.metrics.downbeatF)),
     cmlt: mean(rs.map((r) => r.metrics.cmlt)),
@@ -190,6 +203,19 @@ for (const t of trackers) {
 }
 
 const names = trackers.map((t) => t.name);
+console.log(`\n| group (n) | ${names.map((n) => `${n} beat F / downbeat F / CMLt / AMLt`).join(' | ')} |\n|---|${names.map(() => '---').join('|')}|`);
+for (const g of GROUPS) {
+  const n = summary[names[0]].byGroup[g]?.n;
+  if (!n) continue;
+  console.log(
+    `| ${g} (${n}) | ${names
+      .map((t) => {
+        const x = summary[t].byGroup[g];
+        return `${fmt(x.beatF, 3)} / ${fmt(x.downbeatF, 3)} / ${fmt(x.cmlt, 3)} / ${fmt(x.amlt, 3)}`;
+      })
+      .join(' | ')} |`,
+  );
+}
 const pass = (ok) => (ok == null ? '' : ok ? ' ✓' : ' ✗');
 const lines = [
   ['mean beat F (70 ms, first 5 s ignored)', `≥ ${TARGETS.beatF}`, (s) => `${fmt(s.beatF, 3)}${pass(s.beatF >= TARGETS.beatF)}`],
@@ -230,7 +256,15 @@ if (values.json) {
         options: { meters, detectMeter, models: values.model ?? null },
         targets: TARGETS,
         summary,
-        pieces: results.map(({ est, ...r }) => ({ ...r, est: { beatsPerBar: est.beatsPerBar, tempoBpm: est.tempoBpm, beats: est.beats.length } })),
+        pieces: results.map(({ est, ...r }) => ({
+          ...r,
+          est: {
+            beatsPerBar: est.beatsPerBar,
+            tempoBpm: est.tempoBpm,
+            beats: est.beats.length,
+            ...(est.confidence !== undefined ? { confidence: est.confidence } : {}),
+          },
+        })),
       },
       null,
       1,

@@ -59,6 +59,12 @@ export const RhythmDecodeOptionsSchema = z
      * DBN choice, unchanged.
      */
     barCues: z.boolean().default(true),
+    /**
+     * Scale the audio to a -0.1 dBFS peak (the preprocessing's level) before the features, so the
+     * beats do not depend on the input's gain (default on). Off: the features of the audio as
+     * given, as BeatNet computes them.
+     */
+    normalizeLevel: z.boolean().default(true),
     /** Return the CRNN's [frames x 3] softmax (beat, downbeat, no beat). */
     returnActivations: z.boolean().default(false),
     signal: z.instanceof(AbortSignal).optional(),
@@ -92,7 +98,11 @@ export interface RhythmResult {
   beatPositions: Int32Array;
   /** The decoded meter (0 when no beat was found). */
   beatsPerBar: number;
-  /** In [0, 1]: mean beat activation at the beats times the meter margin (docs in native/src/beat/rhythm.h). */
+  /**
+   * In [0, 1], calibrated on the accuracy corpus to read as the expected beat F: the mean beat
+   * activation at the beats times the meter margin, through the corpus's isotonic fit (docs in
+   * native/src/beat/rhythm.h). Below 0.7 the pipeline flags the song (`rhythm.low_confidence`).
+   */
   confidence: number;
   /** From the beat times (Theil-Sen slope of time on beat index); 0 with fewer than two beats. */
   tempoBpm: number;
@@ -124,6 +134,7 @@ function nativeOptions(o: z.output<typeof RhythmDecodeOptionsSchema>): NativeRhy
     refine: o.refine,
     keepActivations: o.returnActivations,
     barCues: o.barCues,
+    normalizeLevel: o.normalizeLevel,
   };
 }
 

@@ -185,7 +185,8 @@ export function downbeatIndices(grid: Pick<DownbeatGrid, 'beatPositions'>): numb
  * 4/4 song, a tempo change). Past the last downbeat the grid continues with bars of
  * `beatsPerBar` beats at the local beat interval, to the end of the audio, as the beat-counting
  * grid does; with `pickup`, the audio before the first downbeat becomes bar −1 (and −2, … of
- * `beatsPerBar` beats when it is longer than one bar). Without downbeats, falls back to counting
+ * `beatsPerBar` beats when it is longer than one bar). A last bar shorter than one beat (the local
+ * interval) is merged into the bar before it. Without downbeats, falls back to counting
  * beats from the first one (segmentBeatsIntoBars with `beatsPerBar`).
  */
 export function barsFromDownbeats(grid: DownbeatGrid, tempoBpm: number, audioDurationS: number, options: SegmentOptions = {}): BarBoundary[] {
@@ -235,6 +236,14 @@ export function barsFromDownbeats(grid: DownbeatGrid, tempoBpm: number, audioDur
     if (startS >= audioDurationS) break;
     const endS = Math.min(tail[Math.min(k + meter, tail.length - 1)]!, audioDurationS);
     if (endS > startS) bars.push({ barIndex, startS, endS, beatsPerBar: meter });
+  }
+  // A last bar shorter than a beat is the grid overshooting the audio by a hair, not a bar: its
+  // audio joins the bar before it (which otherwise would end a few ms before the song does).
+  const lastBar = bars[bars.length - 1];
+  const prevBar = bars[bars.length - 2];
+  if (lastBar && prevBar && prevBar.endS === lastBar.startS && lastBar.endS - lastBar.startS < interval - 1e-9) {
+    prevBar.endS = lastBar.endS;
+    bars.pop();
   }
   return bars;
 }

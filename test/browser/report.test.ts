@@ -108,6 +108,8 @@ describe.skipIf(!chromium)('the HTML report in Chromium', () => {
     expectDrawnMatches(drawn, data);
     expect(await page.$('audio#audio')).not.toBeNull();
     expect(await page.$eval('#degraded', (e) => e.textContent)).toMatch(/no step degraded/);
+    expect(data.summary.low_confidence).toBe(false);
+    expect(await page.$eval('#rhythm-note', (e) => (e as unknown as { hidden: boolean }).hidden)).toBe(true);
     await page.screenshot({ path: join(artifacts, 'report-song.png'), fullPage: true });
     expect(problems).toEqual([]);
     // Seeking moves the one cursor of every view.
@@ -129,6 +131,11 @@ describe.skipIf(!chromium)('the HTML report in Chromium', () => {
     const drawn = (await page.evaluate(COUNT_DRAWN)) as Drawn;
     expectDrawnMatches(drawn, data);
     expect(await page.$eval('#tempo', (e) => e.textContent)).toMatch(/No beats were found/);
+    // No rhythm to trust: a visible note says so (issue 24, item 5), and it is not a degradation.
+    expect(data.summary.low_confidence).toBe(true);
+    expect(await page.$eval('#rhythm-note', (e) => (e as unknown as { hidden: boolean }).hidden)).toBe(false);
+    expect(await page.$eval('#rhythm-note', (e) => e.textContent)).toMatch(/Low rhythm confidence/);
+    expect(await page.$eval('#degraded', (e) => e.textContent)).toMatch(/no step degraded/);
     await page.screenshot({ path: join(artifacts, 'report-silence.png'), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();

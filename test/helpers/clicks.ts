@@ -10,6 +10,12 @@ export interface ClickTrackOptions {
   leadIn?: number;
   channels?: 1 | 2;
   seed?: number;
+  /**
+   * The click's sound: 'noise' (default) a 20 ms Hann-windowed noise burst; 'sine' a 1 kHz
+   * (downbeat 1.5 kHz) tone with a 1 ms attack and 30 ms decay; 'woodblock' a pair of decaying
+   * inharmonic partials (≈ 800 and 2,100 Hz) with an instant attack.
+   */
+  timbre?: 'noise' | 'sine' | 'woodblock';
 }
 
 /**
@@ -39,11 +45,24 @@ export function clickTrack(options: ClickTrackOptions): Float32Array {
     if (start >= n) break;
     const accent = k % perBar === 0;
     const amp = accent ? 0.9 : 0.6;
-    // A broadband (noise) burst: it rises in every mel band, so beat_track's median-aggregated
-    // onset envelope sees it (a narrow sine burst would not move the median).
-    for (let j = 0; j < pulse && start + j < n; j++) {
-      const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * j) / (pulse - 1));
-      mono[start + j] = mono[start + j]! + amp * w * (2 * random() - 1);
+    const timbre = options.timbre ?? 'noise';
+    if (timbre === 'noise') {
+      // A broadband (noise) burst: it rises in every mel band, so beat_track's median-aggregated
+      // onset envelope sees it (a narrow sine burst would not move the median).
+      for (let j = 0; j < pulse && start + j < n; j++) {
+        const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * j) / (pulse - 1));
+        mono[start + j] = mono[start + j]! + amp * w * (2 * random() - 1);
+      }
+    } else {
+      const len = Math.round(0.15 * sr);
+      for (let j = 0; j < len && start + j < n; j++) {
+        const t = j / sr;
+        const v =
+          timbre === 'sine'
+            ? Math.min(1, t / 0.001) * Math.exp(-t / 0.03) * Math.sin(2 * Math.PI * (accent ? 1500 : 1000) * t)
+            : Math.exp(-t / 0.012) * (0.7 * Math.sin(2 * Math.PI * (accent ? 950 : 800) * t) + 0.3 * Math.sin(2 * Math.PI * (accent ? 2470 : 2080) * t));
+        mono[start + j] = mono[start + j]! + amp * v;
+      }
     }
   }
   if (channels === 1) return mono;

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { gridShiftTicks, midiBeats, parseMidi, readWav16, tickToSeconds, writeMidi, writeWav16 } from '../../bench/accuracy/build-corpus.mjs';
+import { gridAlignment, gridShiftTicks, midiBeats, parseMidi, readWav16, tickToSeconds, writeMidi, writeWav16 } from '../../bench/accuracy/build-corpus.mjs';
+import { clickTrack } from '../helpers/clicks.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'accuracy-corpus-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -71,5 +72,20 @@ describe('corpus annotations from MIDI', () => {
     expect(back.samples.length).toBe(1000);
     // peak-normalised to 0.89
     for (let i = 0; i < 1000; i += 37) expect(back.samples[i]).toBeCloseTo(x[i] * 0.89, 3);
+  });
+});
+
+describe('grid verification of produced pieces (issue 24, item 1)', () => {
+  const audio = clickTrack({ sampleRate: 22050, seconds: 24, bpm: 125, beatsPerBar: 4, timbre: 'woodblock' });
+  const grid = (bpm: number, offset: number) => Array.from({ length: Math.floor((24 - offset) * (bpm / 60)) }, (_, k) => offset + (k * 60) / bpm);
+
+  it('a grid on the attacks aligns (onset ratio well above 1, lag 0); the off-beat, a wrong tempo and a 50 ms shift do not', () => {
+    const right = gridAlignment(audio, 22050, grid(125, 0));
+    expect(right.median).toBeGreaterThan(2);
+    expect(right.windows.length).toBe(3);
+    expect(Math.abs(right.lagMs)).toBeLessThanOrEqual(10);
+    expect(gridAlignment(audio, 22050, grid(125, 0.24)).median).toBeLessThan(1.2);
+    expect(gridAlignment(audio, 22050, grid(117, 0)).median).toBeLessThan(1.2);
+    expect(Math.abs(gridAlignment(audio, 22050, grid(125, 0.03)).lagMs)).toBeGreaterThan(10);
   });
 });

@@ -242,17 +242,35 @@ describe('bars from detected downbeats', () => {
   it('bar 0 starts on the first downbeat and each bar runs to the next one', () => {
     expect(downbeatIndices(grid)).toEqual([1, 4, 7, 10]);
     const bars = barsFromDownbeats(grid, 120, 7);
-    expect(bars.length).toBeGreaterThan(4);
+    expect(bars.length).toBe(4);
     expect(bars.slice(0, 3)).toEqual([
       { barIndex: 0, startS: 0.75, endS: 2.25, beatsPerBar: 3 },
       { barIndex: 1, startS: 2.25, endS: 3.75, beatsPerBar: 3 },
       { barIndex: 2, startS: 3.75, endS: 5.25, beatsPerBar: 3 },
     ]);
-    // From the last downbeat (5.25 s) on, bars of 3 beats at the local interval to the end (7 s).
-    expect(bars.slice(3)).toEqual([
+    // From the last downbeat (5.25 s) on, bars of 3 beats at the local interval to the end (7 s);
+    // the last 0.25 s (half a beat) joins bar 3 instead of being a bar of its own.
+    expect(bars.slice(3)).toEqual([{ barIndex: 3, startS: 5.25, endS: 7, beatsPerBar: 3 }]);
+    expect(barsFromDownbeats(grid, 120, 7.5).slice(3)).toEqual([
       { barIndex: 3, startS: 5.25, endS: 6.75, beatsPerBar: 3 },
-      { barIndex: 4, startS: 6.75, endS: 7, beatsPerBar: 3 },
+      { barIndex: 4, startS: 6.75, endS: 7.5, beatsPerBar: 3 },
     ]);
+  });
+
+  it('bars cover a 60 s song: a late first downbeat gets pickup bars from 0 s, a 3 ms last bar is merged (issue 24, item 6)', () => {
+    // The tracker's first beat and downbeat at 2.3 s (the true first downbeat is at 0.3 s), 4/4 at
+    // 120 BPM to the end, and a grid that overshoots the last full bar by 3 ms.
+    const b = Float64Array.from({ length: 116 }, (_, i) => 2.3 + 0.5 * i);
+    const p = Int32Array.from(b, (_, i) => (i % 4) + 1);
+    const bars = barsFromDownbeats({ beatTimes: b, beatPositions: p, beatsPerBar: 4 }, 120, 60.303, { pickup: true });
+    expect(bars[0]).toMatchObject({ barIndex: -2, startS: 0 });
+    expect(bars[1]).toMatchObject({ barIndex: -1, endS: 2.3, beatsPerBar: 4 });
+    expect(bars[1]!.startS).toBeCloseTo(0.3, 9);
+    for (let i = 1; i < bars.length; i++) expect(bars[i]!.startS).toBe(bars[i - 1]!.endS);
+    const last = bars[bars.length - 1]!;
+    expect(last.endS).toBe(60.303);
+    expect(last.endS - last.startS).toBeCloseTo(2.003, 9);
+    expect(bars.every((x) => x.endS - x.startS >= 0.3 - 1e-9)).toBe(true);
   });
 
   it('bars may differ in length (a 2-beat bar among 4-beat bars) and bar_grid records each', () => {

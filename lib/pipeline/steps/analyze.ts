@@ -7,6 +7,20 @@ import type { SongContext, SongRhythm } from '../context.js';
 export { trackerBeatsPerBar };
 
 /**
+ * Below this rhythm confidence the song's beats and bars are likely wrong. The confidence is
+ * calibrated on the accuracy corpus to read as the expected beat F (bench/accuracy/README.md shows
+ * the curve): of its 40 pieces, those under 0.7 had a mean beat F of 0.64, the others 0.86. The
+ * song still completes; the log warns and combined.json and the HTML report say so
+ * (`rhythm.low_confidence`).
+ */
+export const LOW_RHYTHM_CONFIDENCE = 0.7;
+
+/** True when the learned tracker's confidence is below LOW_RHYTHM_CONFIDENCE (never for librosa, which has none). */
+export function isLowRhythmConfidence(rhythm: Pick<SongRhythm, 'confidence'>): boolean {
+  return rhythm.confidence !== null && rhythm.confidence < LOW_RHYTHM_CONFIDENCE;
+}
+
+/**
  * Step 4: tempo and beats, moved back onto the input's timeline. 'beatnet' (default): BeatNet's
  * CRNN and the bar-pointer DBN give beats, downbeats and the meter; 'librosa': the original's
  * beat_track with its defaults (hop 512, start_bpm 120, tightness 100, trim) at the analysis rate.
@@ -51,6 +65,11 @@ export async function analyzeRhythm(ctx: SongContext): Promise<void> {
     log.info(
       `Meter ${rhythm.meter.numerator}/${rhythm.meter.denominator} (${how}), ${rhythm.downbeatTimes.length} downbeats, confidence ${(rhythm.confidence ?? 0).toFixed(2)}`,
     );
+    if (isLowRhythmConfidence(rhythm)) {
+      log.warn(
+        `Low rhythm confidence (${(rhythm.confidence ?? 0).toFixed(2)} < ${LOW_RHYTHM_CONFIDENCE}): the beats, downbeats and bars of this song are likely wrong; check them before using the bar-level outputs`,
+      );
+    }
   }
 }
 
@@ -125,13 +144,17 @@ export function barStartBeats(rhythm: SongRhythm): number[] | null {
 
 /**
  * Step 6: the bar grid on the input's timeline. With downbeats, bars start on them (and may vary
- * in length); otherwise the original's grid: bar 0 at the first beat, num × 4 / den beats per bar.
+ * in length), the audio before the first downbeat is a pickup bar (−1, −2, …) so that chunks and
+ * bar features cover the whole song as the notes do, and a last bar shorter than a beat joins the
+ * one before it; otherwise the original's grid: bar 0 at the first beat, num × 4 / den beats per bar.
  */
 export async function computeBars(ctx: SongContext): Promise<void> {
   const { config: cfg, rhythm } = ctx;
   const bpb = meterBeatsPerBar(rhythm, cfg);
   ctx.bars = rhythm.beatPositions
-    ? barsFromDownbeats({ beatTimes: rhythm.beatTimes, beatPositions: rhythm.beatPositions, beatsPerBar: bpb }, rhythm.tempoBpm, ctx.durationS)
+    ? barsFromDownbeats({ beatTimes: rhythm.beatTimes, beatPositions: rhythm.beatPositions, beatsPerBar: bpb }, rhythm.tempoBpm, ctx.durationS, {
+        pickup: true,
+      })
     : segmentBeatsIntoBars(rhythm.beatTimes, rhythm.tempoBpm, cfg.timeSignatureNum, cfg.timeSignatureDen, ctx.durationS);
   ctx.results.num_bars = ctx.bars.length;
   ctx.log.info(`Computed ${ctx.bars.length} bars (beats_per_bar=${bpb.toFixed(2)})`);

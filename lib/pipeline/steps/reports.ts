@@ -11,7 +11,7 @@ import { REPORT_HTML_NAME, writeReportHtml } from '../../reports/html/page.js';
 import { relativeAudioSrc } from '../../reports/html/song.js';
 import { writeMidiMarkdown } from '../../reports/markdown.js';
 import type { SongContext } from '../context.js';
-import { barStartBeats } from './analyze.js';
+import { barStartBeats, isLowRhythmConfidence } from './analyze.js';
 import { degradationReasons } from './summary.js';
 
 export async function exportReports(ctx: SongContext): Promise<void> {
@@ -71,6 +71,7 @@ async function exportHtmlReport(ctx: SongContext): Promise<void> {
               tracker: rhythm.tracker,
               meter: `${rhythm.meter.numerator}/${rhythm.meter.denominator}`,
               confidence: rhythm.confidence ?? 0,
+              low_confidence: isLowRhythmConfidence(rhythm),
               downbeat_times: Array.from(rhythm.downbeatTimes),
               tempo_curve_bpm: Array.from(rhythm.tempoCurve),
             },

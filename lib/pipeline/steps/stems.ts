@@ -146,6 +146,11 @@ async function loadStem(ctx: SongContext, stemName: string): Promise<StemAudio> 
   return { name: stemName, mono: atRate, native: stem, source: 'stem', fileStem: stemName };
 }
 
+/** bar_0007.wav; a pickup bar (negative index) is bar_-001.wav, which sorts before bar 0. */
+export function chunkFileName(barIndex: number): string {
+  return barIndex < 0 ? `bar_-${String(-barIndex).padStart(3, '0')}.wav` : `bar_${String(barIndex).padStart(4, '0')}.wav`;
+}
+
 async function barFeaturesAndChunks(ctx: SongContext, stem: StemAudio): Promise<StemBarFeatures | null> {
   const { config: cfg, log, staging, signal, bars } = ctx;
   const { tempoBpm } = ctx.rhythm;
@@ -168,7 +173,7 @@ async function barFeaturesAndChunks(ctx: SongContext, stem: StemAudio): Promise<
       writeLimit(async () => {
         if (writeWavs) {
           if (signal?.aborted) throw new AbortError(`${cfg.songId}: cancelled while writing chunks`);
-          const name = `bar_${String(barIndex).padStart(4, '0')}.wav`;
+          const name = chunkFileName(barIndex);
           const bar = { startS: features.startS[i]!, endS: features.endS[i]! };
           if (cfg.preserveChunkAudio) {
             const { samples, sampleRate, channels } = stem.native;

@@ -3,6 +3,7 @@ import { filesGeneratedFromResults, pyFloat, writeCombinedJson as writeSummary }
 import type { StepMetrics } from '../../util/metrics.js';
 import type { SongContext } from '../context.js';
 import { runFingerprint } from '../fingerprint.js';
+import { isLowRhythmConfidence } from './analyze.js';
 
 /** The run's step timings and resource figures so far (step 11 itself is still running). */
 export interface StepRecords {
@@ -83,6 +84,7 @@ export async function writeSummaryJson(ctx: SongContext, records: StepRecords): 
               meter: `${ctx.rhythm.meter.numerator}/${ctx.rhythm.meter.denominator}`,
               meter_detected: ctx.rhythm.meterDetected,
               confidence: pyFloat(ctx.rhythm.confidence ?? 0),
+              low_confidence: isLowRhythmConfidence(ctx.rhythm),
               num_downbeats: ctx.rhythm.downbeatTimes.length,
               downbeat_times: Array.from(ctx.rhythm.downbeatTimes, pyFloat),
               tempo_curve_bpm: Array.from(ctx.rhythm.tempoCurve, pyFloat),

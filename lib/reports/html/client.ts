@@ -64,6 +64,12 @@ export const REPORT_CLIENT_SCRIPT = `
       tr.appendChild(el('td', null, r[1]));
       table.appendChild(tr);
     });
+    if (s.low_confidence) {
+      var note = document.getElementById('rhythm-note');
+      note.textContent =
+        'Low rhythm confidence (' + fmt(s.confidence, 2) + '): the beats, downbeats and bars below are likely wrong. Check them before using the bar-level outputs.';
+      note.hidden = false;
+    }
     var list = document.getElementById('degraded');
     if (s.degraded_reasons.length === 0) {
       list.appendChild(el('li', { class: 'ok' }, 'no step degraded'));

@@ -30,6 +30,7 @@ export interface ReportSummaryInput {
     tracker?: string;
     meter?: string;
     confidence?: number;
+    low_confidence?: boolean;
     downbeat_times?: number[];
     tempo_curve_bpm?: number[];
   };
@@ -68,6 +69,8 @@ export interface ReportData {
     meter: string | null;
     tracker: string | null;
     confidence: number | null;
+    /** Set (learned tracker only) when the rhythm confidence is low: the page shows a note. */
+    low_confidence?: boolean;
     num_beats: number;
     num_downbeats: number;
     num_bars: number;
@@ -245,6 +248,7 @@ export function buildReportData(input: ReportDataInput): ReportData {
       meter,
       tracker: s.rhythm?.tracker ?? (s.rhythm ? null : 'librosa'),
       confidence: s.rhythm?.confidence !== undefined ? round(s.rhythm.confidence) : null,
+      ...(s.rhythm?.low_confidence !== undefined ? { low_confidence: s.rhythm.low_confidence } : {}),
       num_beats: beats.length,
       num_downbeats: downbeats.length,
       num_bars: s.num_bars ?? datasets.bars.start.length,

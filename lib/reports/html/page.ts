@@ -60,7 +60,7 @@ const PAGE_STYLE = `
 body{font:14px/1.45 "DejaVu Sans",system-ui,sans-serif;margin:0 auto;padding:12px 20px 40px;max-width:1400px;color:#222;background:#fff}
 h1{font-size:20px;margin:4px 0 10px}h2{font-size:16px;margin:22px 0 6px;border-bottom:1px solid #ddd}h3{font-size:13px;margin:10px 0 2px;color:#444}
 .top{display:flex;gap:28px;flex-wrap:wrap}table.keys th{text-align:left;font-weight:600;padding:1px 14px 1px 0;color:#555}table.keys td{padding:1px 0}
-ul.degraded{margin:4px 0;padding-left:18px}ul.degraded li{color:#a33}ul.degraded li.ok{color:#383}
+p.note{margin:8px 0;padding:6px 10px;border-left:4px solid #c80;background:#fff6e0;color:#630}ul.degraded{margin:4px 0;padding-left:18px}ul.degraded li{color:#a33}ul.degraded li.ok{color:#383}
 .note{color:#777;font-style:italic;margin:4px 0}#errors{color:#b00}#player audio{width:100%;margin:6px 0}
 .uplot{margin:0}.u-over{cursor:pointer}.cursor{position:absolute;top:0;bottom:0;width:0;border-left:2px solid rgba(204,0,0,.8);pointer-events:none}
 .legend{color:#666;font-size:12px}.legend b{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px;vertical-align:middle}
@@ -85,6 +85,7 @@ export function renderReportHtml(data: ReportData): string {
 <table class="keys" id="key-numbers"></table>
 <div><b>Degraded steps</b><ul class="degraded" id="degraded"></ul></div>
 </div>
+<p class="note" id="rhythm-note" hidden></p>
 <ul id="errors" hidden></ul>
 <h2>Waveform, beats and bars</h2>
 <div class="legend"><b style="background:rgba(0,0,0,.35)"></b>beat<b style="background:#d62728"></b>downbeat<b style="background:#1f77b4"></b>bar start</div>

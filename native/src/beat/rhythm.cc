@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <iterator>
 #include <limits>
 
 #include "common/error.h"
@@ -36,15 +37,20 @@ double median(std::vector<double> v) {
   return 0.5 * (lo + hi);
 }
 
+struct Attack {
+  int64_t sample = -1;
+  double rise = -std::numeric_limits<double>::infinity();  // log10 energy ratio (1 = 10 dB)
+};
+
 // The sample in [t0 - radius, t0 + radius] where the energy of the next ~3 ms most exceeds that of
-// the previous ~20 ms (an attack), if that rise is at least 10 dB; otherwise t0.
-double snapToOnset(const float* x, int64_t n, double sr, double t0, double radius) {
+// the previous ~20 ms (an attack), and that rise.
+Attack strongestAttack(const float* x, int64_t n, double sr, double t0, double radius) {
   const int64_t wa = std::max<int64_t>(1, std::llround(0.003 * sr));
   const int64_t wb = std::max<int64_t>(1, std::llround(0.020 * sr));
   const int64_t pc = std::llround(t0 * sr);
   const int64_t r = std::llround(radius * sr);
   const int64_t lo = std::max<int64_t>(0, pc - r), hi = std::min<int64_t>(n - 1, pc + r);
-  if (hi <= lo) return t0;
+  if (hi <= lo) return {};
   const int64_t s0 = std::max<int64_t>(0, lo - wb), s1 = std::min<int64_t>(n, hi + wa);
   std::vector<double> pre(static_cast<size_t>(s1 - s0 + 1), 0.0);
   for (int64_t i = s0; i < s1; ++i) pre[i - s0 + 1] = pre[i - s0] + static_cast<double>(x[i]) * x[i];
@@ -55,17 +61,35 @@ double snapToOnset(const float* x, int64_t n, double sr, double t0, double radiu
     return (pre[b - s0] - pre[a - s0]) / static_cast<double>(b - a);
   };
   constexpr double kFloor = 1e-10;
-  double best = -std::numeric_limits<double>::infinity();
+  double best = -1.0;  // the ratio itself (the log is monotonic; taken once at the end)
   int64_t bestP = -1;
   for (int64_t p = lo; p <= hi; ++p) {
-    const double ratio = std::log10((energy(p, p + wa) + kFloor) / (energy(p - wb, p) + kFloor));
+    const double ratio = (energy(p, p + wa) + kFloor) / (energy(p - wb, p) + kFloor);
     if (ratio > best) {
       best = ratio;
       bestP = p;
     }
   }
-  if (bestP < 0 || best < 1.0) return t0;
-  return static_cast<double>(bestP) / sr;
+  if (bestP < 0) return {};
+  return {bestP, std::log10(best)};
+}
+
+// The attack near t0 if it rises by at least 10 dB; otherwise t0.
+double snapToOnset(const float* x, int64_t n, double sr, double t0, double radius) {
+  const Attack a = strongestAttack(x, n, sr, t0, radius);
+  if (a.sample < 0 || a.rise < 1.0) return t0;
+  return static_cast<double>(a.sample) / sr;
+}
+
+// Fraction of the beats (frames at fps) with a 10 dB attack within 40 ms: how much of a decoded
+// beat grid the audio's onsets support.
+double onsetSupport(const std::vector<int64_t>& frames, double fps, const float* x, int64_t n, double sr) {
+  if (frames.empty()) return 0.0;
+  size_t hit = 0;
+  for (int64_t f : frames) {
+    if (strongestAttack(x, n, sr, static_cast<double>(f) / fps, 0.04).rise >= 1.0) ++hit;
+  }
+  return static_cast<double>(hit) / static_cast<double>(frames.size());
 }
 
 }  // namespace
@@ -85,6 +109,36 @@ std::vector<double> refineBeatTimes(const std::vector<int64_t>& frames, const fl
     double t = (static_cast<double>(f) + delta) / fps;
     if (audio && n > 0) t = snapToOnset(audio, n, sampleRate, t, 1.0 / fps);
     out.push_back(t);
+  }
+  // The whole grid can sit off the attacks by more than the +-1 frame searched above (a noise-burst
+  // click at 90 BPM: every beat 80 ms early). When most beats have a 10 dB attack within a quarter
+  // beat (at most 100 ms) at one consistent offset (median absolute deviation under 10 ms) beyond a
+  // frame, the grid moves by that offset and each beat snaps again. Dense mixes have attacks
+  // everywhere and no consistent offset, and stay as decoded.
+  if (audio && n > 0 && out.size() >= 8) {
+    std::vector<double> offsets;
+    for (size_t i = 0; i < out.size(); ++i) {
+      const double ibi = i + 1 < out.size() ? out[i + 1] - out[i] : out[i] - out[i - 1];
+      const Attack a = strongestAttack(audio, n, sampleRate, out[i], std::min(0.1, 0.25 * ibi));
+      if (a.sample >= 0 && a.rise >= 1.0) offsets.push_back(static_cast<double>(a.sample) / sampleRate - out[i]);
+    }
+    if (static_cast<double>(offsets.size()) >= 0.6 * static_cast<double>(out.size())) {
+      const double shift = median(offsets);
+      std::vector<double> dev;
+      for (double o : offsets) dev.push_back(std::abs(o - shift));
+      if (std::abs(shift) > 1.0 / fps && median(dev) < 0.01) {
+        for (double& t : out) t = snapToOnset(audio, n, sampleRate, std::max(0.0, t + shift), 1.0 / fps);
+      }
+    }
+    // A single beat off its click by more than a frame (the CRNN's peak one or more frames early on
+    // some beats of sine and woodblock clicks): a beat with no attack of its own (within 5 ms) moves
+    // to a clear, isolated attack (15 dB) within a quarter beat.
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (strongestAttack(audio, n, sampleRate, out[i], 0.005).rise >= 1.0) continue;
+      const double ibi = i + 1 < out.size() ? out[i + 1] - out[i] : out[i] - out[i - 1];
+      const Attack a = strongestAttack(audio, n, sampleRate, out[i], std::min(0.1, 0.25 * ibi));
+      if (a.sample >= 0 && a.rise >= 1.5) out[i] = static_cast<double>(a.sample) / sampleRate;
+    }
   }
   // Snapping never reorders beats at >= 55 BPM (intervals > 2 frames), but keep times monotonic.
   for (size_t i = 1; i < out.size(); ++i) out[i] = std::max(out[i], out[i - 1]);
@@ -118,6 +172,25 @@ std::vector<double> tempoCurve(const std::vector<double>& beats) {
 }
 
 double rhythmConfidence(const DbnResult& r, const float* act3, int64_t numFrames) {
+  return calibrateRhythmConfidence(rawRhythmConfidence(r, act3, numFrames));
+}
+
+double calibrateRhythmConfidence(double raw) {
+  // (raw, mean beat F) knots of the isotonic fit; below the lowest raw value seen (0.31) the line
+  // runs to 0 (nothing decoded).
+  static constexpr double kKnots[][2] = {{0.0, 0.0},    {0.40, 0.634}, {0.56, 0.745},
+                                         {0.71, 0.758}, {0.79, 0.99},  {1.0, 1.0}};
+  raw = std::clamp(raw, 0.0, 1.0);
+  for (size_t i = 1; i < std::size(kKnots); ++i) {
+    if (raw <= kKnots[i][0]) {
+      const double u = (raw - kKnots[i - 1][0]) / (kKnots[i][0] - kKnots[i - 1][0]);
+      return kKnots[i - 1][1] + u * (kKnots[i][1] - kKnots[i - 1][1]);
+    }
+  }
+  return 1.0;
+}
+
+double rawRhythmConfidence(const DbnResult& r, const float* act3, int64_t numFrames) {
   if (r.beatFrames.empty()) return 0.0;
   double strength = 0.0;
   for (int64_t f : r.beatFrames) {
@@ -141,9 +214,32 @@ double rhythmConfidence(const DbnResult& r, const float* act3, int64_t numFrames
   return std::clamp(strength * meter, 0.0, 1.0);
 }
 
+std::vector<float> chromaFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p) {
+  std::vector<float> out(static_cast<size_t>(f.frames) * 12, 0.0f);
+  const LogFilterbank fb = makeLogFilterbank(p);
+  const double binHz = p.sampleRate / (2.0 * fb.numBins);
+  std::vector<int> pitchClass(fb.bands.size(), -1);
+  for (size_t b = 0; b < fb.bands.size() && static_cast<int>(b) < f.bands; ++b) {
+    const auto& w = fb.bands[b].weights;
+    if (w.empty()) continue;
+    const size_t peak = static_cast<size_t>(std::max_element(w.begin(), w.end()) - w.begin());
+    const double hz = (fb.bands[b].start + static_cast<double>(peak)) * binHz;
+    if (hz < 130.0 || hz > 2100.0) continue;
+    const long semitone = std::lround(12.0 * std::log2(hz / 440.0));
+    pitchClass[b] = static_cast<int>(((semitone % 12) + 12) % 12);
+  }
+  for (int64_t t = 0; t < f.frames; ++t) {
+    const float* row = &f.data[static_cast<size_t>(t) * f.dims];
+    float* dst = &out[static_cast<size_t>(t) * 12];
+    for (size_t b = 0; b < pitchClass.size(); ++b)
+      if (pitchClass[b] >= 0) dst[pitchClass[b]] += row[b];
+  }
+  return out;
+}
+
 BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<double>& beats, const float* act3,
                      int64_t numFrames, const float* audio, int64_t n, double sampleRate,
-                     const std::vector<int>& meters) {
+                     const std::vector<int>& meters, const float* chroma) {
   BarChoice best;
   const size_t count = beats.size();
   if (count < 4 || !audio || n <= 0 || beatFrames.size() != count) return best;
@@ -179,26 +275,74 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
   };
   zscore(net);
   zscore(bass);
+  // Harmonic change at each beat: the beat-long profiles before and after it, centred and
+  // correlated (the first beat has no "before": it gets the mean change).
+  std::vector<double> change(count, 0.0);
+  if (chroma) {
+    std::vector<double> prof(count * 12, 0.0);
+    for (size_t i = 0; i < count; ++i) {
+      const int64_t a = std::clamp<int64_t>(beatFrames[i], 0, numFrames);
+      const int64_t b = std::clamp<int64_t>(
+          i + 1 < count ? beatFrames[i + 1] : beatFrames[i] + (beatFrames[i] - beatFrames[i - 1]), a, numFrames);
+      double* v = &prof[i * 12];
+      for (int64_t t = a; t < b; ++t)
+        for (int k = 0; k < 12; ++k) v[k] += chroma[static_cast<size_t>(t) * 12 + k];
+      double mean = 0.0, norm = 0.0;
+      for (int k = 0; k < 12; ++k) mean += v[k] / 12.0;
+      for (int k = 0; k < 12; ++k) norm += (v[k] - mean) * (v[k] - mean);
+      norm = std::sqrt(norm);
+      for (int k = 0; k < 12; ++k) v[k] = norm > 1e-12 ? (v[k] - mean) / norm : 0.0;
+    }
+    double sum = 0.0;
+    for (size_t i = 1; i < count; ++i) {
+      double dot = 0.0;
+      for (int k = 0; k < 12; ++k) dot += prof[i * 12 + k] * prof[(i - 1) * 12 + k];
+      sum += (change[i] = 1.0 - dot);
+    }
+    change[0] = sum / static_cast<double>(count - 1);
+    zscore(change);
+  }
   std::vector<double> cue(count);
   double total = 0.0;
-  for (size_t i = 0; i < count; ++i) total += (cue[i] = net[i] + bass[i]);
+  for (size_t i = 0; i < count; ++i) total += (cue[i] = net[i] + bass[i] + change[i]);
+  auto contrastOf = [&](int m, int phase) {
+    double on = 0.0;
+    size_t k = 0;
+    for (size_t i = static_cast<size_t>(phase); i < count; i += static_cast<size_t>(m), ++k) on += cue[i];
+    return on / static_cast<double>(k) - (total - on) / static_cast<double>(count - k);
+  };
   best.contrast = -std::numeric_limits<double>::infinity();
   for (int m : meters) {
     if (m < 2 || count < 2 * static_cast<size_t>(m)) continue;
     for (int phase = 0; phase < m; ++phase) {
-      double on = 0.0;
-      size_t k = 0;
-      for (size_t i = static_cast<size_t>(phase); i < count; i += static_cast<size_t>(m), ++k) on += cue[i];
-      const double contrast = on / static_cast<double>(k) - (total - on) / static_cast<double>(count - k);
+      const double contrast = contrastOf(m, phase);
       if (contrast > best.contrast + 1e-12) best = {m, phase, contrast};
     }
   }
-  if (best.beatsPerBar == 0) best.contrast = 0.0;
+  if (best.beatsPerBar == 0) {
+    best.contrast = 0.0;
+    return best;
+  }
+  // A bar of m beats whose cues repeat every m beats also fits 2m beats with a third less contrast
+  // when every other downbeat is no stronger than the rest (2/4 read as 4/4: on one of four beats
+  // against (a + 2n) / 3 elsewhere, 2/3 of a - n). Anything above that is evidence for the longer
+  // bar (the harmonic change of 4/4 falls on every other half bar), so the longer bar is taken
+  // when its contrast reaches 5/6 of the shorter one's, halfway between 2/3 and 1. Without it a
+  // rock song flipped between 2 and 4 beats per bar with a second of leading silence.
+  const BarChoice shorter = best;
+  const int m = shorter.beatsPerBar;
+  if (shorter.contrast > 0 && std::find(meters.begin(), meters.end(), 2 * m) != meters.end() &&
+      count >= 4 * static_cast<size_t>(m)) {
+    BarChoice longer{2 * m, shorter.phase, contrastOf(2 * m, shorter.phase)};
+    const double other = contrastOf(2 * m, shorter.phase + m);
+    if (other > longer.contrast) longer = {2 * m, shorter.phase + m, other};
+    if (longer.contrast >= shorter.contrast * 5.0 / 6.0) best = longer;
+  }
   return best;
 }
 
 RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio, int64_t n, double sampleRate,
-                          const RhythmParams& p, const CancelToken* cancel) {
+                          const RhythmParams& p, const CancelToken* cancel, const float* chroma) {
   RhythmResult res;
   res.frames = frames;
   for (int b : p.dbn.beatsPerBar) res.meters.push_back({b, -std::numeric_limits<double>::infinity()});
@@ -218,6 +362,29 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     act2[2 * t + 1] = act3[3 * t + 1];
   }
   DbnResult d = decodeDownbeats(act2.data(), frames, p.dbn, cancel);
+  if (p.barCues && audio && n > 0 && p.dbn.beatsPerBar.size() > 1 &&
+      onsetSupport(d.beatFrames, p.dbn.fps, audio, n, sampleRate) < 0.75) {
+    // The most probable path (madmom's choice among the meters' separate paths) is poorly
+    // supported by the audio's attacks: each meter's own path is decoded, and one whose beats the
+    // attacks support clearly better is kept. On a 3/4 sine click at 90 BPM the most probable path
+    // was 2 beats per bar at 60 BPM, half of its beats between the clicks. Dense music has attacks
+    // near any beat and skips this.
+    const double supportBest = onsetSupport(d.beatFrames, p.dbn.fps, audio, n, sampleRate);
+    double supportChosen = supportBest;
+    for (int m : p.dbn.beatsPerBar) {
+      if (m == d.beatsPerBar) continue;
+      DbnParams one = p.dbn;
+      one.beatsPerBar = {m};
+      DbnResult path = decodeDownbeats(act2.data(), frames, one, cancel);
+      const double support = onsetSupport(path.beatFrames, p.dbn.fps, audio, n, sampleRate);
+      if (support >= supportBest + 0.2 && support > supportChosen) {
+        supportChosen = support;
+        path.meters = d.meters;  // every meter's score, as the joint decode reports them
+        path.backpointerBytes = std::max(path.backpointerBytes, d.backpointerBytes);
+        d = std::move(path);
+      }
+    }
+  }
   res.secondsDecode = seconds(t0);
   res.cpuDecode = threadCpu() - c0;
   res.meters = d.meters;
@@ -254,7 +421,8 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     res.beatFrames.resize(keep);
   }
   if (p.barCues) {
-    const BarChoice bars = selectBars(res.beatFrames, res.beats, act3, frames, audio, n, sampleRate, p.dbn.beatsPerBar);
+    const BarChoice bars =
+        selectBars(res.beatFrames, res.beats, act3, frames, audio, n, sampleRate, p.dbn.beatsPerBar, chroma);
     if (bars.beatsPerBar > 0) {
       res.beatsPerBar = bars.beatsPerBar;
       for (size_t i = 0; i < res.positions.size(); ++i) {
@@ -281,6 +449,21 @@ RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t
   LogSpectParams lp;
   auto t0 = std::chrono::steady_clock::now();
   double c0 = threadCpu();
+  // Level: everything downstream (features, onset snapping, bar cues) sees the song at the
+  // reference peak. Peak is degree-1 homogeneous, so any gain gives the same scaled signal.
+  std::vector<float> scaled;
+  if (p.normalizeLevel) {
+    float peak = 0.0f;
+    for (int64_t i = 0; i < n; ++i) peak = std::max(peak, std::abs(audio[i]));
+    if (peak > kSilence) {
+      const double gain = kReferencePeak / static_cast<double>(peak);
+      if (std::abs(gain - 1.0) > 1e-6) {
+        scaled.resize(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) scaled[i] = static_cast<float>(audio[i] * gain);
+        audio = scaled.data();
+      }
+    }
+  }
   LogSpectFeatures feats = logSpect(audio, n, lp, cancel);
   const double tFeat = seconds(t0), cFeat = threadCpu() - c0;
   if (feats.frames == 0) {
@@ -298,9 +481,11 @@ RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t
   if (out.size() != 1 || out[0].data.size() != static_cast<size_t>(feats.frames) * 3) {
     throw Error(code::kModelInvalid, "trackRhythm: the model must map features [1, T, 272] to activations [1, T, 3]");
   }
+  const std::vector<float> chroma = p.barCues ? chromaFromLogSpect(feats, lp) : std::vector<float>{};
   feats.data.clear();
   feats.data.shrink_to_fit();
-  RhythmResult res = decodeRhythm(out[0].data.data(), feats.frames, audio, n, lp.sampleRate, p, cancel);
+  RhythmResult res = decodeRhythm(out[0].data.data(), feats.frames, audio, n, lp.sampleRate, p, cancel,
+                                  chroma.empty() ? nullptr : chroma.data());
   res.secondsFeatures = tFeat;
   res.secondsModel = tModel;
   res.cpuFeatures = cFeat;

@@ -22,7 +22,14 @@ struct RhythmParams {
   // Re-select the meter (among dbn.beatsPerBar) and the downbeat phase from bar-level cues at the
   // decoded beats (see selectBars); off = madmom's DBN choice unchanged.
   bool barCues = true;
+  // Scale the audio to a peak of kReferencePeak before the features (madmom's log10(1 + x) is not
+  // scale-invariant, so the same song at another gain gave other activations and other beats).
+  bool normalizeLevel = true;
 };
+
+// -0.1 dBFS: the peak the pipeline's preprocessing normalises to, so a preprocessed song reaches
+// the network unchanged and a raw or rescaled one reaches it as if it had been preprocessed.
+constexpr double kReferencePeak = 0.98855309465693886;  // 10^(-0.1 / 20)
 
 struct RhythmResult {
   std::vector<double> beats;       // seconds
@@ -53,9 +60,17 @@ double tempoFromBeats(const std::vector<double>& beats);
 // 60 / the centred inter-beat interval at each beat (one-sided at the ends).
 std::vector<double> tempoCurve(const std::vector<double>& beats);
 
-// Confidence in [0, 1]: mean (beat + downbeat) activation at the decoded beat frames, times a meter
-// term 1 - 0.5 exp(-d) where d is the best meter's log-probability lead over the runner-up per
-// decoded beat (0.5 when two meters tie, -> 1 as the lead grows; 1 with a single candidate).
+// Raw confidence in [0, 1]: mean (beat + downbeat) activation at the decoded beat frames, times a
+// meter term 1 - 0.5 exp(-d) where d is the best meter's log-probability lead over the runner-up
+// per decoded beat (0.5 when two meters tie, -> 1 as the lead grows; 1 with a single candidate).
+double rawRhythmConfidence(const DbnResult& r, const float* act3, int64_t numFrames);
+
+// The raw confidence calibrated on the accuracy corpus (bench/accuracy, 40 pieces, corpus v3): the
+// isotonic fit of beat F on it, piecewise linear, so the confidence reads as the expected beat F
+// (0.63 at raw 0.40, 0.75 at 0.56-0.71, 0.99 from 0.79; 0 for no beats).
+double calibrateRhythmConfidence(double raw);
+
+// calibrateRhythmConfidence(rawRhythmConfidence(...)).
 double rhythmConfidence(const DbnResult& r, const float* act3, int64_t numFrames);
 
 struct BarChoice {
@@ -64,20 +79,28 @@ struct BarChoice {
   double contrast = 0;  // mean cue at downbeats minus mean cue elsewhere (z units)
 };
 
-// The meter and downbeat phase whose downbeats stand out most from the other beats in two cues
-// that mark bar starts: the CRNN's downbeat activation and the bass energy (a one-pole low-pass
-// at 150 Hz, log energy over the 100 ms after the beat; kick drums and bass notes fall on
-// downbeats), each z-scored over the song's beats and summed. The contrast is the cue's mean at
-// the candidate downbeats minus its mean at the other beats; every candidate meter needs two bars
-// of beats. The CRNN alone often fires its downbeat class one beat off or on every beat (sine
-// clicks, solo melodies); the DBN then inherits that phase.
+// Per-frame pitch-class profile [frames x 12] from the LOG_SPECT bands between 130 Hz and 2.1 kHz
+// (two bands per semitone there): the harmonic content the bar cues compare across beats.
+std::vector<float> chromaFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p);
+
+// The meter and downbeat phase whose downbeats stand out most from the other beats in three cues
+// that mark bar starts: the CRNN's downbeat activation, the bass energy (a one-pole low-pass at
+// 150 Hz, log energy over the 100 ms after the beat; kick drums and bass notes fall on downbeats)
+// and, with `chroma`, the harmonic change (one minus the correlation of the mean pitch-class
+// profiles of the beat before and the beat after; chords change at bar lines), each z-scored over
+// the song's beats and summed. The contrast is the cue's mean at the candidate downbeats minus its
+// mean at the other beats, over the whole song; every candidate meter needs two bars of beats. The
+// CRNN alone often fires its downbeat class one beat off or on every beat (sine clicks, solo
+// melodies); the DBN then inherits that phase. Without the harmonic cue, a kick on 1 and 3 and a
+// snare on 2 and 4 made 2 beats per bar win over 4 on rock.
 BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<double>& beats, const float* act3,
                      int64_t numFrames, const float* audio, int64_t n, double sampleRate,
-                     const std::vector<int>& meters);
+                     const std::vector<int>& meters, const float* chroma = nullptr);
 
-// Everything after the features: act3 is the CRNN's [frames x 3] softmax (beat, downbeat, none).
+// Everything after the features: act3 is the CRNN's [frames x 3] softmax (beat, downbeat, none);
+// chroma (optional) the [frames x 12] profile of chromaFromLogSpect.
 RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio, int64_t n, double sampleRate,
-                          const RhythmParams& p, const CancelToken* cancel);
+                          const RhythmParams& p, const CancelToken* cancel, const float* chroma = nullptr);
 
 // The whole call on mono audio at 22,050 Hz.
 RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t n, const RhythmParams& p,

@@ -116,6 +116,7 @@ RhythmParams readRhythmParams(Napi::Env env, const Napi::Object& opts, const std
   p.refine = napi::boolField(env, opts, "refine", op);
   p.keepActivations = napi::boolField(env, opts, "keepActivations", op);
   p.barCues = napi::boolField(env, opts, "barCues", op);
+  p.normalizeLevel = napi::boolField(env, opts, "normalizeLevel", op);
   return p;
 }
 
