@@ -228,6 +228,7 @@ describe('RhythmTracker lifecycle (the shared model handle)', () => {
       refine: true,
       keepActivations: false,
       barCues: true,
+      normalizeLevel: true,
     };
     // A rhythm handle is not a session handle, and a session call refuses it.
     expect(() => binding.sessionRun(opened.handle as never, {})).toThrow(expect.objectContaining({ code: 'DE_INVALID_ARGUMENT' }));
