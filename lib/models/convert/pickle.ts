@@ -489,6 +489,26 @@ export function unpickle(data: Buffer, readStorage: StorageReader, limits: Unpic
 /** Copies a strided view of little-endian storage bytes into a contiguous array (float16/bfloat16 widened to float32). */
 function gather(dtype: StorageDtype, bytes: Buffer, offset: number, shape: number[], strides: number[]): Tensor {
   const numel = shape.reduce((a, b) => a * b, 1);
+  // Fast path (every tensor of a state dict): row-major and contiguous, read in bulk.
+  let contiguous = true;
+  for (let d = shape.length - 1, want = 1; d >= 0; d--) {
+    if (shape[d]! !== 1 && strides[d]! !== want) contiguous = false;
+    want *= shape[d]!;
+  }
+  if (contiguous && (dtype === 'float16' || dtype === 'float32' || dtype === 'bfloat16')) {
+    const size = dtype === 'float32' ? 4 : 2;
+    const raw = new Uint8Array(numel * size);
+    raw.set(bytes.subarray(offset * size, (offset + numel) * size));
+    if (dtype === 'float32') return new Tensor(dtype, shape, new Float32Array(raw.buffer));
+    const bits = new Uint16Array(raw.buffer);
+    const o = new Float32Array(numel);
+    if (dtype === 'float16') for (let i = 0; i < numel; i++) o[i] = HALF_TABLE[bits[i]!]!;
+    else {
+      const u = new Uint32Array(o.buffer);
+      for (let i = 0; i < numel; i++) u[i] = bits[i]! << 16;
+    }
+    return new Tensor(dtype, shape, o);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let out: Tensor['data'];
   let read: (i: number, k: number) => void;
