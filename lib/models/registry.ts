@@ -103,3 +103,14 @@ export const KNOWN_MODELS: readonly KnownModel[] = [
 export function knownModel(name: string): KnownModel | undefined {
   return KNOWN_MODELS.find((m) => m.name === name);
 }
+
+/**
+ * What to tell a user whose Demucs model is missing: the exact command for a known model name,
+ * else how to point at a file.
+ */
+export function missingModelHint(name: string): string {
+  const known = knownModel(name);
+  return known
+    ? `install it with \`npx didactic-engine models fetch ${name}\` (add --from <checkpoint> on a machine without internet), set DIDACTIC_MODELS_DIR, or pass a path`
+    : `install a known model with \`npx didactic-engine models fetch htdemucs\` (see \`didactic-engine models list\`), set DIDACTIC_MODELS_DIR, or pass a path to an .onnx file`;
+}

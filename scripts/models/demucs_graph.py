@@ -75,6 +75,14 @@ def graph(args):
 
     spec = ARCHS[args.arch]
     models = build(args.arch, args.seed)
+    # The exporter merges initialisers with identical values (GroupNorm ones/zeros, LayerScale
+    # constants), which would lose their names: give every tensor distinct values first. The
+    # values themselves are dropped below.
+    with torch.no_grad():
+        for m in models:
+            for t in list(m.parameters()) + list(m.buffers()):
+                if t.is_floating_point():
+                    t.add_(torch.rand_like(t) * 1e-3)
     weights = spec.get("weights", [[1.0] * len(spec["kwargs"]["sources"])])
     core = (ex.HTDemucsCore(models[0]) if len(models) == 1 else ex.BagCore(models, weights)).eval()
     segment = int(models[0].segment * models[0].samplerate)
@@ -117,7 +125,8 @@ def graph(args):
         del init.float_data[:]
     covered = {(i, k) for i, k in mapping.values()}
     missing = [f"{i}:{k}" for i, s in enumerate(states) for k in s if (i, k) not in covered]
-    # Buffers the graph does not read (none in htdemucs today) need no initialiser.
+    # State tensors the network never reads (none expected) must still be in a checkpoint; the
+    # converter accepts them without filling anything.
     if missing:
         print(f"note: {len(missing)} state tensors are not graph initialisers: {missing[:8]}", file=sys.stderr)
 
@@ -147,6 +156,7 @@ def graph(args):
         "demucs_members": str(len(models)),
         "bag_weights": json.dumps(weights),
         "didactic_weights": json.dumps(mapping),
+        "unused_state": json.dumps(missing),
     }
     del model.metadata_props[:]
     for k, v in meta.items():

@@ -146,6 +146,13 @@ export function convertDemucs(graph: Uint8Array, packages: DemucsPackage[], opti
   for (const [i, pkg] of packages.entries()) checkDemucsArchitecture(pkg, info, parsed.defaults, op, i);
   const wanted = new Map<string, string>(); // "member:key" → initialiser
   for (const [init, [member, key]] of Object.entries(mapping)) wanted.set(`${member}:${key}`, init);
+  // State tensors the network never reads: required in the checkpoint (as load_state_dict would), not filled.
+  const unused = JSON.parse(parsed.meta.get('unused_state') ?? '[]') as string[];
+  for (const name of unused) {
+    const [member, key] = [Number(name.slice(0, name.indexOf(':'))), name.slice(name.indexOf(':') + 1)];
+    if (!packages[member]?.state.has(key)) throw invalid(op, `checkpoint lacks the tensor ${key}`, { tensor: key });
+    wanted.set(name, '');
+  }
   packages.forEach((pkg, i) => {
     for (const key of pkg.state.keys()) {
       if (!wanted.has(`${i}:${key}`)) throw invalid(op, `checkpoint has an extra tensor ${key}${info.members > 1 ? ` (member ${i})` : ''}`, { tensor: key });

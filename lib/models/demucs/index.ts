@@ -15,6 +15,7 @@ import { loadBinding } from '../../native/load.js';
 import { parseOptions } from '../../util/validate.js';
 import { ModelLifecycle } from '../handle.js';
 import { modelsDir as defaultModelsDir } from '../paths.js';
+import { missingModelHint } from '../registry.js';
 import { ensureOrtRuntime } from '../runtime.js';
 import { ExecutionProviderSchema } from '../session.js';
 
@@ -105,12 +106,7 @@ export interface SeparatorInfo {
 export function resolveDemucsModel(model: string, modelsDir?: string): string {
   const path = demucsModelPath(model, modelsDir);
   if (!existsSync(path) || !statSync(path).isFile()) {
-    throw new ModelError(
-      'DE_MODEL_NOT_FOUND',
-      `separate: Demucs model file not found (${path}); export one with scripts/export-htdemucs.py into the models ` +
-        'folder ($DIDACTIC_MODELS_DIR) or pass a path',
-      { op: 'separate' },
-    );
+    throw new ModelError('DE_MODEL_NOT_FOUND', `separate: Demucs model file not found (${path}); ${missingModelHint(model)}`, { op: 'separate' });
   }
   return path;
 }
