@@ -42,7 +42,7 @@ const { knownModel, graphsDir } = await import(join(root, 'dist', 'models', 'fet
 const work = mkdtempSync(join(tmpdir(), 'bench-models-'));
 try {
   for (const name of values.models.split(',')) {
-    if (!existsSync(join(graphsDir(), `${name}.onnx`))) {
+    if (!existsSync(join(graphsDir(), `${knownModel(name).graph ?? name}.onnx`))) {
       console.log(`${name}: no weightless graph in models/graphs, skipped`);
       continue;
     }

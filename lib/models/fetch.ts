@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 import { AbortError, DidacticError, InvalidArgumentError, ModelError } from '../errors.js';
 import { readDemucsPackage } from './convert/checkpoint.js';
-import { convertDemucs } from './convert/demucs.js';
+import { composeDemucsBag, convertDemucs } from './convert/demucs.js';
 import { modelsDir as defaultModelsDir } from './paths.js';
 import { type KnownModel, KNOWN_MODELS, knownModel, type ModelFile } from './registry.js';
 
@@ -295,12 +295,14 @@ export async function fetchModel(name: string, options: FetchModelOptions = {}):
   try {
     if (model.kind === 'demucs') {
       options.onProgress?.({ stage: 'convert', file: `${name}.onnx`, received: 0, total: null });
-      const graph = await readFile(join(graphsDir(), `${name}.onnx`)).catch((e: unknown) => {
-        throw new ModelError('DE_MODEL_NOT_FOUND', `${OP}: the weightless graph of ${name} is missing from this installation (${graphsDir()})`, {
+      const graphName = model.graph ?? name;
+      let graph: Uint8Array = await readFile(join(graphsDir(), `${graphName}.onnx`)).catch((e: unknown) => {
+        throw new ModelError('DE_MODEL_NOT_FOUND', `${OP}: the weightless graph ${graphName} is missing from this installation (${graphsDir()})`, {
           op: OP,
           cause: e,
         });
       });
+      if (model.bagWeights) graph = composeDemucsBag(graph, model.bagWeights, { op: `${OP} ${name}`, name });
       const packages = [];
       for (const [i, p] of paths.entries()) packages.push(readDemucsPackage(await readFile(p), `${OP} ${model.files[i]!.file}`));
       await writeFile(temp, convertDemucs(graph, packages, { op: `${OP} ${name}` }));

@@ -33,6 +33,10 @@ export interface KnownModel {
   convertible: boolean;
   /** Approximate size of what is downloaded (bytes), as published or measured. */
   downloadBytes?: number;
+  /** Weightless graph (models/graphs/<graph>.onnx) of the architecture; default the model's name. */
+  graph?: string;
+  /** A bag's [member][source] weights (the model yaml); the graph is composed from `graph` per member. */
+  bagWeights?: number[][];
 }
 
 const DEMUCS_ROOT = 'https://dl.fbaipublicfiles.com/demucs/';
@@ -75,6 +79,14 @@ export const KNOWN_MODELS: readonly KnownModel[] = [
     description: 'Demucs 4 fine-tuned bag of four htdemucs (one per stem): best quality, 4x the compute',
     kind: 'demucs',
     files: ['f7e0c4bc-ba3fe64a.th', 'd12395a8-e57c48e6.th', '92cfc3b6-ef3bcb9c.th', '04573f0d-f3cf25b2.th'].map(demucsFile),
+    graph: 'htdemucs',
+    // htdemucs_ft.yaml: each member gives one source.
+    bagWeights: [
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ],
     licence: DEMUCS_LICENCE,
     convertible: true,
     downloadBytes: 4 * 84_000_000,

@@ -12,6 +12,7 @@ checks and needs: `didactic_weights` (initialiser → [member, state key]), `dem
 constructor's defaults), `bag_weights`, plus the contract's `sources`, `segment`, ... keys.
 
     .venv-torch/bin/python scripts/models/demucs_graph.py graph --arch htdemucs -o models/graphs/htdemucs.onnx
+        (htdemucs_ft needs no graph of its own: the converter composes the bag from htdemucs')
     .venv-torch/bin/python scripts/models/demucs_graph.py checkpoints --arch htdemucs_ft --seed 1 -o DIR
         (random-init packages as demucs.states.serialize_model + save_with_checksum write them:
          klass, args, kwargs, state in float16, training_args; file <sig>-<sha256[:8]>.th)

@@ -8,46 +8,51 @@ import { describe, expect, it } from 'vitest';
 import { DidacticError } from '../../lib/errors.js';
 import { Tensor } from '../../lib/models/convert/checkpoint.js';
 import type { DemucsPackage } from '../../lib/models/convert/checkpoint.js';
-import { convertDemucs, demucsGraphInfo } from '../../lib/models/convert/demucs.js';
+import { composeDemucsBag, convertDemucs, demucsGraphInfo } from '../../lib/models/convert/demucs.js';
 import { buildModel, parseModel } from '../../lib/models/onnxBuilder.js';
 import { createSession } from '../../lib/models/session.js';
 
 const KWARGS = { sources: ['drums', 'bass'], segment: '39/5', channels: 4, bottom_channels: 512, rescale: 0.1 };
 const DEFAULTS = { channels: 48, bottom_channels: 0, rescale: 0.1, multi_freqs: null };
 
-/** y = x·W + b, with W and b weightless initialisers named by module path as the exporter does. */
-function graph(members = 1): Uint8Array {
-  const mapping: Record<string, [number, string]> = {};
-  for (let m = 0; m < members; m++) {
-    const pre = members === 1 ? 'm.' : `members.${m}.m.`;
-    mapping[`${pre}lin.weight`] = [m, 'lin.weight'];
-    mapping[`${pre}lin.bias`] = [m, 'lin.bias'];
-  }
+/**
+ * h = x·W + b with W and b weightless initialisers named by module path as the exporter does, and
+ * the contract's two outputs of ranks 5 and 4 (x_out [1,S,1,1,1], xt_out [1,S,1,1]) reshaped from h
+ * through int64 shape initialisers that stay in the graph with their data.
+ */
+function graph(): Uint8Array {
   return buildModel({
     nodes: [
-      { op: 'MatMul', inputs: ['x', 'm.lin.weight'], outputs: ['h'] },
-      { op: 'Add', inputs: ['h', 'm.lin.bias'], outputs: ['y'] },
+      { op: 'MatMul', inputs: ['x', 'm.lin.weight'], outputs: ['h0'] },
+      { op: 'Add', inputs: ['h0', 'm.lin.bias'], outputs: ['h'] },
+      { op: 'Reshape', inputs: ['h', 'shape5'], outputs: ['x_out'] },
+      { op: 'Reshape', inputs: ['h', 'shape4'], outputs: ['xt_out'] },
     ],
     inputs: [{ name: 'x', shape: [1, 3] }],
-    outputs: [{ name: 'y', shape: [1, 2] }],
+    outputs: [
+      { name: 'x_out', shape: [1, 2, 1, 1, 1] },
+      { name: 'xt_out', shape: [1, 2, 1, 1] },
+    ],
     initializers: [
       { name: 'm.lin.weight', dims: [3, 2], data: new Float32Array(0) },
       { name: 'm.lin.bias', dims: [2], data: new Float32Array(0) },
+      { name: 'shape5', dims: [5], data: BigInt64Array.from([1n, 2n, 1n, 1n, 1n]) },
+      { name: 'shape4', dims: [4], data: BigInt64Array.from([1n, 2n, 1n, 1n]) },
     ],
     metadata: {
       sources: 'drums,bass',
       demucs_klass: 'demucs.htdemucs.HTDemucs',
       demucs_kwargs: JSON.stringify({ ...DEFAULTS, ...KWARGS }),
       demucs_defaults: JSON.stringify(DEFAULTS),
-      demucs_members: String(members),
-      didactic_weights: JSON.stringify(mapping),
+      demucs_members: '1',
+      didactic_weights: JSON.stringify({ 'm.lin.weight': [0, 'lin.weight'], 'm.lin.bias': [0, 'lin.bias'] }),
       unused_state: JSON.stringify(['0:unused.buffer']),
       producer: 'test graph',
     },
   });
 }
 
-function pkg(over: Partial<DemucsPackage> = {}, state?: Array<[string, Tensor]>): DemucsPackage {
+function pkg(over: Partial<DemucsPackage> = {}, state?: Array<[string, Tensor]>, scale = 1): DemucsPackage {
   return {
     klass: 'demucs.htdemucs.HTDemucs',
     args: [],
@@ -55,8 +60,22 @@ function pkg(over: Partial<DemucsPackage> = {}, state?: Array<[string, Tensor]>)
     kwargs: { ...KWARGS, multi_freqs: [], rescale: 0.25 },
     state: new Map(
       state ?? [
-        ['lin.weight', new Tensor('float16', [3, 2], Float32Array.from([1, 2, 3, 4, 5, 6]))],
-        ['lin.bias', new Tensor('float16', [2], Float32Array.from([0.5, -0.5]))],
+        [
+          'lin.weight',
+          new Tensor(
+            'float16',
+            [3, 2],
+            Float32Array.from([1, 2, 3, 4, 5, 6], (v) => v * scale),
+          ),
+        ],
+        [
+          'lin.bias',
+          new Tensor(
+            'float16',
+            [2],
+            Float32Array.from([0.5, -0.5], (v) => v * scale),
+          ),
+        ],
         ['unused.buffer', new Tensor('float32', [1], Float32Array.from([0]))],
       ],
     ),
@@ -85,7 +104,28 @@ describe('convertDemucs', () => {
     await using session = await createSession(onnx);
     const out = await session.run({ x: { data: Float32Array.from([1, 1, 2]), dims: [1, 3] } });
     // [1,1,2]·[[1,2],[3,4],[5,6]] + [0.5,-0.5] = [14.5, 17.5]
-    expect(Array.from(out.y!.data)).toEqual([14.5, 17.5]);
+    expect(Array.from(out.x_out!.data)).toEqual([14.5, 17.5]);
+    expect(out.xt_out!.dims).toEqual([1, 2, 1, 1]);
+  });
+
+  it('composes a bag: per source the weighted mean of the members, weights normalised per source', async () => {
+    const bag = composeDemucsBag(graph(), [
+      [1, 1],
+      [0, 3],
+    ]);
+    expect(demucsGraphInfo(bag)).toMatchObject({ members: 2, tensors: 4 });
+    // Member 0 computes [14.5, 17.5], member 1 (weights ×2) [29, 35]: source 0 takes member 0 only,
+    // source 1 is (1·17.5 + 3·35) / 4.
+    const onnx = convertDemucs(bag, [pkg(), pkg({}, undefined, 2)]);
+    await using session = await createSession(onnx);
+    const out = await session.run({ x: { data: Float32Array.from([1, 1, 2]), dims: [1, 3] } });
+    expect(Array.from(out.x_out!.data)).toEqual([14.5, 30.625]);
+    expect(Array.from(out.xt_out!.data)).toEqual([14.5, 30.625]);
+    const e = refused(() => convertDemucs(bag, [pkg(), pkg({ kwargs: { ...KWARGS, channels: 8 } })]));
+    expect(e.message).toContain('(bag member 1): architecture argument channels is 8');
+    const [w, , u] = [...pkg().state.entries()];
+    expect(refused(() => convertDemucs(bag, [pkg(), pkg({}, [w!, u!])])).message).toContain('lacks the tensor lin.bias (member 1)');
+    expect(refused(() => composeDemucsBag(graph(), [[1, 0]])).message).toContain('positive total');
   });
 
   it('refuses a missing, an extra or a mis-shaped tensor by name', () => {

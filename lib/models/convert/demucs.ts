@@ -189,3 +189,79 @@ export function convertDemucs(graph: Uint8Array, packages: DemucsPackage[], opti
   model.metadataProps.push({ key: 'producer', value: `didactic-engine models fetch (graph: ${parsed.meta.get('producer') ?? '?'})` });
   return onnx.ModelProto.encode(model).finish();
 }
+
+/**
+ * A bag of models (htdemucs_ft) as one graph, from the weightless graph of its member architecture:
+ * the member network once per member (every tensor and node name prefixed `m<i>/`, the inputs
+ * shared), then per source the weighted mean of the members' outputs, with the weights normalised
+ * per source as demucs.apply.apply_model does (the overlap-add is linear, so combining per segment
+ * is the same). The result is again weightless, its initialisers mapped to member `i`'s state.
+ */
+export function composeDemucsBag(member: Uint8Array, weights: number[][], options: { op?: string; name?: string } = {}): Uint8Array {
+  const op = options.op ?? 'convert';
+  const { model, mapping, meta, info } = parseGraph(member, op);
+  if (info.members !== 1) throw invalid(op, 'a bag is composed from a one-member graph');
+  const S = info.sources.length;
+  if (!weights.length || weights.some((w) => w.length !== S || w.some((v) => !Number.isFinite(v) || v < 0))) {
+    throw invalid(op, `bag weights must be [members][${S}] non-negative numbers`);
+  }
+  const totals = info.sources.map((_, s) => weights.reduce((a, w) => a + w[s]!, 0));
+  if (totals.some((t) => t <= 0)) throw invalid(op, 'every source needs a positive total bag weight');
+  const g = model.graph!;
+  const shared = new Set((g.input ?? []).map((i) => i.name ?? ''));
+  const [xOut, xtOut] = (g.output ?? []).map((o) => o.name ?? '');
+  const nodes: OnnxNs.INodeProto[] = [];
+  const inits: OnnxNs.ITensorProto[] = [];
+  const newMapping: Record<string, [number, string]> = {};
+  const unused: string[] = [];
+  const baseUnused = JSON.parse(meta.get('unused_state') ?? '[]') as string[];
+  weights.forEach((w, i) => {
+    const rename = (name: string | null | undefined): string => (!name || shared.has(name) ? (name ?? '') : `m${i}/${name}`);
+    for (const n of g.node ?? []) {
+      nodes.push(
+        onnx.NodeProto.create({
+          opType: n.opType,
+          domain: n.domain,
+          attribute: n.attribute,
+          input: (n.input ?? []).map(rename),
+          output: (n.output ?? []).map(rename),
+          name: `m${i}/${n.name ?? ''}`,
+        }),
+      );
+    }
+    for (const t of g.initializer ?? []) {
+      const copy = onnx.TensorProto.decode(onnx.TensorProto.encode(t).finish());
+      copy.name = rename(t.name);
+      inits.push(copy);
+      const hit = mapping[t.name ?? ''];
+      if (hit) newMapping[copy.name] = [i, hit[1]];
+    }
+    for (const u of baseUnused) unused.push(`${i}:${u.slice(u.indexOf(':') + 1)}`);
+    const scale = (dims: number[]): OnnxNs.ITensorProto => {
+      const data = Float32Array.from(info.sources, (_, s) => w[s]! / totals[s]!);
+      return { dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer) };
+    };
+    inits.push({ ...scale([1, S, 1, 1, 1]), name: `bag/w${i}_x` }, { ...scale([1, S, 1, 1]), name: `bag/w${i}_xt` });
+    nodes.push(
+      onnx.NodeProto.create({ opType: 'Mul', input: [rename(xOut), `bag/w${i}_x`], output: [`bag/x${i}`], name: `bag/mul_x${i}` }),
+      onnx.NodeProto.create({ opType: 'Mul', input: [rename(xtOut), `bag/w${i}_xt`], output: [`bag/xt${i}`], name: `bag/mul_xt${i}` }),
+    );
+  });
+  nodes.push(
+    onnx.NodeProto.create({ opType: 'Sum', input: weights.map((_, i) => `bag/x${i}`), output: [xOut!], name: 'bag/sum_x' }),
+    onnx.NodeProto.create({ opType: 'Sum', input: weights.map((_, i) => `bag/xt${i}`), output: [xtOut!], name: 'bag/sum_xt' }),
+  );
+  g.node = nodes;
+  g.initializer = inits;
+  g.valueInfo = [];
+  const set = (key: string, value: string): void => {
+    meta.set(key, value);
+  };
+  set('demucs_members', String(weights.length));
+  set('bag_weights', JSON.stringify(weights));
+  set('didactic_weights', JSON.stringify(newMapping));
+  set('unused_state', JSON.stringify(unused));
+  if (options.name) set('model', options.name);
+  model.metadataProps = [...meta].map(([key, value]) => ({ key, value }));
+  return onnx.ModelProto.encode(model).finish();
+}
