@@ -165,3 +165,23 @@ describe('models fetch through a mirror', () => {
     expect(finalEntries(dir)).toEqual([]);
   });
 });
+
+describe('the pipeline names the command for a missing known model', () => {
+  it('ModelCache.separator: DE_MODEL_NOT_FOUND naming `npx didactic-engine models fetch htdemucs_ft`', async () => {
+    const { ModelCache } = await import('../../lib/pipeline/models.js');
+    const { PipelineConfig } = await import('../../lib/pipeline/config.js');
+    const dir = freshDir();
+    const saved = process.env.DIDACTIC_MODELS_DIR;
+    process.env.DIDACTIC_MODELS_DIR = dir;
+    try {
+      const cfg = new PipelineConfig({ songId: 's', inputWav: 'x.wav', outDir: 'out', demucsModel: 'htdemucs_ft' }, { warn: null });
+      const e = await rejection(new ModelCache().separator(cfg, 1));
+      expect(e.code).toBe('DE_MODEL_NOT_FOUND');
+      expect(e.message).toContain('Install it with `npx didactic-engine models fetch htdemucs_ft`');
+      expect(e.message).toContain(join(dir, 'htdemucs_ft.onnx'));
+    } finally {
+      if (saved === undefined) delete process.env.DIDACTIC_MODELS_DIR;
+      else process.env.DIDACTIC_MODELS_DIR = saved;
+    }
+  });
+});
