@@ -8,7 +8,7 @@
  * packages and mix must agree within 1e-4. Needs .venv-torch (torch, demucs 4.0.1; docs/models.md).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -39,6 +39,44 @@ describe.skipIf(!ready)('Demucs checkpoints fetched and converted in Node vs PyT
   afterAll(async () => {
     await mirror?.close();
   });
+
+  // Cheaper than the full htdemucs_ft parity (PyTorch would run four networks): a bag of four
+  // identical members with the yaml's one-hot weights must give htdemucs' stems exactly.
+  it.skipIf(!existsSync(join(graphsDir(), 'htdemucs.onnx')))(
+    'htdemucs_ft of four identical members = htdemucs, bit for bit',
+    { timeout: 1_800_000 },
+    async () => {
+      const ck = join(dir, 'bag-ck');
+      const made = JSON.parse(
+        execFileSync(python, [join(root, 'scripts/models/demucs_graph.py'), 'checkpoints', '--arch', 'htdemucs', '--seed', '8', '-o', ck], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        })
+          .trim()
+          .split('\n')
+          .pop()!,
+      ) as { files: string[] };
+      const from = join(dir, 'bag-from');
+      mkdirSync(from);
+      for (const f of [...knownModel('htdemucs_ft')!.files, ...knownModel('htdemucs')!.files]) symlinkSync(join(ck, made.files[0]!), join(from, f.file));
+      const modelsDir = join(dir, 'bag-models');
+      for (const name of ['htdemucs', 'htdemucs_ft']) await fetchModel(name, { modelsDir, from, unverified: true });
+      const frames = 44100 * 8;
+      const mix = Float32Array.from({ length: 2 * frames }, (_, i) => 0.3 * Math.sin(i * 0.005) + 0.1 * Math.sin(i * 0.37));
+      const stems = [];
+      for (const name of ['htdemucs', 'htdemucs_ft']) {
+        await using sep = await createSeparator(name, { modelsDir, intraOpThreads: 2 });
+        stems.push((await sep.separate({ samples: mix, sampleRate: 44100, channels: 2 })).stems);
+      }
+      expect(stems[1]!.map((s) => s.name)).toEqual(['drums', 'bass', 'other', 'vocals']);
+      for (const [k, stem] of stems[0]!.entries()) {
+        const a = stems[1]![k]!.samples;
+        expect(
+          Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(stem.samples.buffer, stem.samples.byteOffset, stem.samples.byteLength)),
+        ).toBe(true);
+      }
+    },
+  );
 
   for (const arch of ARCHS) {
     it.skipIf(!existsSync(join(graphsDir(), `${knownModel(arch)?.graph ?? arch}.onnx`)))(
