@@ -17,6 +17,7 @@ import { createSession } from './models/session.js';
 import { addonOrigin, loadBinding } from './native/load.js';
 import { createTranscriber, defaultModelPath, tfjsModelPath } from './models/basicPitch/index.js';
 import { createSeparator } from './models/demucs/index.js';
+import { missingModelHint } from './models/registry.js';
 import { resolveModelFile } from './pipeline/models.js';
 
 export interface CheckResult {
@@ -150,7 +151,9 @@ export async function runDoctor(options: { outDir?: string; demucsModel?: string
     await check('model:demucs', false, async () => {
       const name = options.demucsModel ?? 'htdemucs';
       const { path, searched } = resolveModelFile(name);
-      if (!path) return { ok: false, details: `${name} not found (looked for ${searched.join(', ')}); separation falls back to full_mix` };
+      if (!path) {
+        return { ok: false, details: `${name} not found (looked for ${searched.join(', ')}); separation falls back to full_mix; ${missingModelHint(name)}` };
+      }
       if (!runtime.ok) return { ok: false, details: `${name} found at ${path}, but ONNX Runtime is not usable` };
       const separator = await createSeparator(path);
       try {

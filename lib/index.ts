@@ -86,6 +86,12 @@ export {
   DEFAULT_SOURCES as DEMUCS_DEFAULT_SOURCES,
 } from './models/demucs/index.js';
 export type { SeparateOptions, SeparationResult, SeparatorInfo, SeparatorOptions, Stem } from './models/demucs/index.js';
+// The pretrained models: fetched, verified, converted in Node and installed (`didactic-engine models`).
+export { fetchModel, listModels, removeModel, KNOWN_MODELS } from './models/fetch.js';
+export type { FetchModelOptions, FetchModelResult, FetchProgress, FetchedFile, KnownModel, ModelFile, ModelListing } from './models/fetch.js';
+export { readTorchCheckpoint, readDemucsPackage } from './models/convert/checkpoint.js';
+export type { DemucsPackage, PyValue } from './models/convert/checkpoint.js';
+export { convertDemucs } from './models/convert/demucs.js';
 
 // The pipeline: config, one song, batches, models owned by the caller, concurrency plan.
 export { AudioPipeline, runAll, createPipelineBreakers } from './pipeline/pipeline.js';

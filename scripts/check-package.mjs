@@ -33,6 +33,7 @@ const ALLOWED = [
   /^native\/vendor\.lock$/,
   /^scripts\/(vendor-fetch\.sh|install\.mjs|addon-probe\.mjs|weights\.mjs)$/,
   /^models\/beatnet\/(LICENSE|README\.md|beatnet_[0-9]+\.onnx)$/,
+  /^models\/graphs\/(LICENSE-demucs|README\.md|htdemucs(_6s|_ft)?\.onnx)$/,
   /^docs\/third-party\.md$/,
   /^prebuilds\/README\.md$/,
   /^prebuilds\/[a-z0-9]+-[a-z0-9]+\/(node\.napi\.[a-z]+\.node|libonnxruntime\.so\.1|libonnxruntime\.NOTICE\.txt)$/,
@@ -58,6 +59,8 @@ const REQUIRED = [
   'docs/third-party.md',
   // CC BY 4.0 attribution of the committed BeatNet weights.
   'models/beatnet/LICENSE',
+  // MIT notice of the weightless Demucs graphs `models fetch` fills.
+  'models/graphs/LICENSE-demucs',
 ];
 // The package's own licence file: required as soon as the repository has one.
 const licence = ['LICENSE', 'LICENSE.md', 'LICENCE', 'LICENSE.txt'].find((f) => existsSync(join(root, f)));

@@ -9,7 +9,10 @@ outputs are the de-normalised spectral branch `x_out` [B, S, 4, 2048, 336] (same
 the iSTFT) and the de-normalised time branch `xt_out` [B, S, 2, 343980]. The C++ engine does the
 STFT, the iSTFT, the sum of both branches, the mix normalisation and the segment overlap-add.
 
-Usage (needs torch and demucs==4.0.1; pretrained weights are downloaded by demucs):
+Without Python, `npx didactic-engine models fetch htdemucs` gives the same model (the official
+checkpoint converted in Node; docs/models.md). This script stays for custom exports.
+
+Usage (needs torch 1.13 or 2.x and demucs==4.0.1; pretrained weights are downloaded by demucs):
     python scripts/export-htdemucs.py --model htdemucs -o models/htdemucs.onnx
     python scripts/export-htdemucs.py --model htdemucs_6s -o models/htdemucs_6s.onnx
     python scripts/export-htdemucs.py --model htdemucs_ft -o models/htdemucs_ft.onnx   # bag of 4, one graph
@@ -166,9 +169,10 @@ def export(core, sources, segment, out, opset, static_batch, label):
     mag = torch.randn(1, 4, 2048, frames)
     axes = None if static_batch else {"mix": {0: "batch"}, "x": {0: "batch"}, "x_out": {0: "batch"}, "xt_out": {0: "batch"}}
     # nn.MultiheadAttention's fused fast path (aten::_native_multi_head_attention) has no ONNX export.
+    # torch >= 2.1 can switch it off; torch 1.13 takes it only without grad, so trace with grad on.
     if hasattr(torch.backends, "mha"):
         torch.backends.mha.set_fastpath_enabled(False)
-    with torch.no_grad():
+    with torch.enable_grad():
         kwargs = dict(input_names=["mix", "x"], output_names=["x_out", "xt_out"], opset_version=opset,
                       dynamic_axes=axes, do_constant_folding=True)
         try:

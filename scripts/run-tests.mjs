@@ -35,6 +35,12 @@ const haveChromium = process.env.DIDACTIC_CHROMIUM
 const demucsRandom = process.env.DIDACTIC_DEMUCS_RANDOM ?? '/tmp/didactic-demucs/htdemucs-random';
 const NEEDS = [
   [
+    /demucsConvertParity/,
+    existsSync(join(root, '.venv-torch', 'bin', 'python')),
+    'the PyTorch Demucs reference venv is missing (.venv-torch with torch and demucs 4.0.1)',
+    'see docs/models.md (Fetching and converting the pretrained models)',
+  ],
+  [
     /\.venv-torch/,
     existsSync(join(root, '.venv-torch', 'bin', 'python')) && existsSync(`${demucsRandom}.onnx`),
     'the PyTorch Demucs reference is not set up (.venv-torch and an exported random htdemucs)',

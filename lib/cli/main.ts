@@ -18,6 +18,7 @@ import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '
 import { boundedIntArg, intArg, timeoutArg } from './args.js';
 import { normalizeArgv, usageError } from './argv.js';
 import { addModelCommands } from './modelCommands.js';
+import { addModelsCommand } from './modelsCommand.js';
 import { addServiceCommands } from './serviceCommands.js';
 import { addReportCommand, EXIT_NO_BROWSER } from './reportCommand.js';
 import { createProgress } from './progress.js';
@@ -391,6 +392,7 @@ export function buildProgram(): Command {
       process.exitCode = report.ok ? 0 : 1;
     });
   addModelCommands(program);
+  addModelsCommand(program);
   addServiceCommands(program);
   addReportCommand(program);
   return program;

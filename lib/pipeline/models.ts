@@ -11,6 +11,7 @@ import { RhythmTracker } from '../models/rhythm.js';
 import { DidacticError } from '../errors.js';
 import { createTranscriber, notesToMidiNotes, resolveBasicPitchBackend } from '../models/basicPitch/index.js';
 import { createSeparator, demucsModelPath } from '../models/demucs/index.js';
+import { missingModelHint } from '../models/registry.js';
 import type { PipelineConfig } from './config.js';
 import type { StemSeparator, Transcriber } from './services.js';
 
@@ -32,6 +33,10 @@ interface Closable {
 }
 
 /** Opened models by key; `close()` frees them all and refuses later requests. */
+function capitalised(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
 export class ModelCache {
   readonly #separators = new Map<string, Promise<StemSeparator & { handle: Closable }>>();
   readonly #transcribers = new Map<string, Promise<Transcriber & { handle: Closable }>>();
@@ -45,7 +50,7 @@ export class ModelCache {
       throw new DidacticError(
         'DE_MODEL_NOT_FOUND',
         `Demucs model '${cfg.demucsModel}' not found (looked for ${searched.join(', ')}). ` +
-          'Export one with scripts/export-htdemucs.py and put it there, set DIDACTIC_MODELS_DIR, or pass a path as demucs_model.',
+          `${capitalised(missingModelHint(cfg.demucsModel)).replace('or pass a path', 'or pass a path as demucs_model')}.`,
       );
     }
     const device = demucsDevice(cfg);

@@ -35,7 +35,9 @@ def test_mix(seconds, seed):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--torch", required=True)
+    ap.add_argument("--torch", help="a torch.save'd module (export-htdemucs.py --save-torch)")
+    ap.add_argument("--package", nargs="+", help="Demucs package checkpoint(s) as demucs.states writes them; several = a bag")
+    ap.add_argument("--bag-weights", help="JSON [models][sources] weights of a bag (htdemucs_ft: one-hot)")
     ap.add_argument("--onnx")
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--seed", type=int, default=1)
@@ -45,7 +47,18 @@ def main():
     torch.set_num_threads(args.threads)
     from demucs.apply import apply_model
 
-    model = torch.load(args.torch, weights_only=False).eval()
+    if args.package:
+        from demucs.apply import BagOfModels
+        from demucs.states import load_model
+
+        members = [load_model(p).eval() for p in args.package]
+        weights = json.loads(args.bag_weights) if args.bag_weights else None
+        model = members[0] if len(members) == 1 else BagOfModels(members, weights=weights)
+    else:
+        try:
+            model = torch.load(args.torch, weights_only=False).eval()
+        except TypeError:  # torch < 1.13.1 has no weights_only
+            model = torch.load(args.torch).eval()
     wav = torch.from_numpy(test_mix(args.seconds, args.seed))
     ref = wav.mean(0)
     mean, std = ref.mean(), ref.std()

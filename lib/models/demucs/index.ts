@@ -17,6 +17,7 @@ import { ModelLifecycle } from '../handle.js';
 import { audioInputArg } from '../input.js';
 import { MAX_INTRA_OP_THREADS } from '../limits.js';
 import { modelsDir as defaultModelsDir } from '../paths.js';
+import { missingModelHint } from '../registry.js';
 import { ensureOrtRuntime } from '../runtime.js';
 import { ExecutionProviderSchema } from '../session.js';
 
@@ -107,12 +108,7 @@ export interface SeparatorInfo {
 export function resolveDemucsModel(model: string, modelsDir?: string): string {
   const path = demucsModelPath(model, modelsDir);
   if (!existsSync(path) || !statSync(path).isFile()) {
-    throw new ModelError(
-      'DE_MODEL_NOT_FOUND',
-      `separate: Demucs model file not found (${path}); export one with scripts/export-htdemucs.py into the models ` +
-        'folder ($DIDACTIC_MODELS_DIR) or pass a path',
-      { op: 'separate' },
-    );
+    throw new ModelError('DE_MODEL_NOT_FOUND', `separate: Demucs model file not found (${path}); ${missingModelHint(model)}`, { op: 'separate' });
   }
   return path;
 }
