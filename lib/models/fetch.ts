@@ -42,7 +42,9 @@ export interface FetchModelOptions {
   mirror?: string;
   /** Download attempts after the first, each resuming where the last stopped. Default 2. */
   retries?: number;
+  /** Cancels the fetch; nothing is left in the models folder. */
   signal?: AbortSignal;
+  /** Called as bytes arrive and at each stage (download, verify, convert, install). */
   onProgress?: (p: FetchProgress) => void;
 }
 

@@ -32,11 +32,11 @@ interface Closable {
   close?: () => Promise<void>;
 }
 
-/** Opened models by key; `close()` frees them all and refuses later requests. */
 function capitalised(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
+/** Opened models by key; `close()` frees them all and refuses later requests. */
 export class ModelCache {
   readonly #separators = new Map<string, Promise<StemSeparator & { handle: Closable }>>();
   readonly #transcribers = new Map<string, Promise<Transcriber & { handle: Closable }>>();

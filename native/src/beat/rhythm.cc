@@ -125,6 +125,7 @@ std::vector<double> refineBeatTimes(const std::vector<int64_t>& frames, const fl
     if (static_cast<double>(offsets.size()) >= 0.6 * static_cast<double>(out.size())) {
       const double shift = median(offsets);
       std::vector<double> dev;
+      dev.reserve(offsets.size());
       for (double o : offsets) dev.push_back(std::abs(o - shift));
       if (std::abs(shift) > 1.0 / fps && median(dev) < 0.01) {
         for (double& t : out) t = snapToOnset(audio, n, sampleRate, std::max(0.0, t + shift), 1.0 / fps);
