@@ -2,11 +2,14 @@
  * `didactic-engine models list|fetch|remove`: the official pretrained models, downloaded, verified,
  * converted in Node and installed into the models folder (lib/models/fetch.ts).
  */
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 
-import { type FetchProgress, fetchModel, listModels, removeModel } from '../models/fetch.js';
+import type { FetchProgress } from '../models/fetch.js';
 import { modelsDir } from '../models/paths.js';
+
+// Loaded on use: the registry, the converter (onnx-proto) and the progress bar cost start-up time
+// every other command would pay (test/e2e/cli-startup.test.ts).
+const fetchModule = () => import('../models/fetch.js');
 
 interface CommonFlags {
   modelsDir?: string;
@@ -25,7 +28,7 @@ function megabytes(n: number | null): string {
 }
 
 /** A bar per file on a terminal, a line per 10 % otherwise (cli-progress prints raw templates off a TTY). */
-function progressDisplay(): { onProgress: (p: FetchProgress) => void; stop: () => void } {
+async function progressDisplay(): Promise<{ onProgress: (p: FetchProgress) => void; stop: () => void }> {
   if (!process.stderr.isTTY) {
     let lastDecile = -1;
     let lastKey = '';
@@ -48,6 +51,7 @@ function progressDisplay(): { onProgress: (p: FetchProgress) => void; stop: () =
       stop: () => {},
     };
   }
+  const { default: cliProgress } = await import('cli-progress');
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, format: '{stage} {file} |{bar}| {percentage}% {done}', hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,
@@ -80,7 +84,7 @@ export function addModelsCommand(program: Command): void {
     .option('--models-dir <dir>', 'models folder (default: $DIDACTIC_MODELS_DIR, else ~/.cache/didactic-engine/models)')
     .option('--json', 'print JSON on stdout')
     .action(async (flags: CommonFlags) => {
-      const rows = await listModels({ ...(flags.modelsDir ? { modelsDir: flags.modelsDir } : {}) });
+      const rows = await (await fetchModule()).listModels({ ...(flags.modelsDir ? { modelsDir: flags.modelsDir } : {}) });
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ modelsDir: flags.modelsDir ?? modelsDir(), models: rows }, null, 2)}\n`);
         return;
@@ -106,9 +110,9 @@ export function addModelsCommand(program: Command): void {
     .action(async (names: string[], flags: FetchFlags) => {
       const results = [];
       for (const name of names) {
-        const display = progressDisplay();
+        const display = await progressDisplay();
         try {
-          const r = await fetchModel(name, {
+          const r = await (await fetchModule()).fetchModel(name, {
             ...(flags.modelsDir ? { modelsDir: flags.modelsDir } : {}),
             ...(flags.from ? { from: flags.from } : {}),
             ...(flags.mirror ? { mirror: flags.mirror } : {}),
@@ -137,7 +141,7 @@ export function addModelsCommand(program: Command): void {
     .argument('<name>', 'model name')
     .option('--models-dir <dir>', 'models folder (default: $DIDACTIC_MODELS_DIR, else ~/.cache/didactic-engine/models)')
     .action(async (name: string, flags: CommonFlags) => {
-      const removed = await removeModel(name, { ...(flags.modelsDir ? { modelsDir: flags.modelsDir } : {}) });
+      const removed = await (await fetchModule()).removeModel(name, { ...(flags.modelsDir ? { modelsDir: flags.modelsDir } : {}) });
       process.stderr.write(removed ? `removed ${name}\n` : `${name} was not installed\n`);
     });
 }

