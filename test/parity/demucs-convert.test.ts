@@ -42,20 +42,24 @@ describe.skipIf(!ready)('Demucs checkpoints fetched and converted in Node vs PyT
 
   // Cheaper than the full htdemucs_ft parity (PyTorch would run four networks): a bag of four
   // identical members with the yaml's one-hot weights must give htdemucs' stems exactly.
+  /** Random-init checkpoints of `arch` in the official format, written by demucs' own save code; their file names. */
+  const writeCheckpoints = (arch: string, seed: number, out: string): { files: string[] } =>
+    JSON.parse(
+      execFileSync(python, [join(root, 'scripts/models/demucs_graph.py'), 'checkpoints', '--arch', arch, '--seed', String(seed), '-o', out], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
+        .trim()
+        .split('\n')
+        .pop()!,
+    ) as { files: string[] };
+
   it.skipIf(!existsSync(join(graphsDir(), 'htdemucs.onnx')))(
     'htdemucs_ft of four identical members = htdemucs, bit for bit',
     { timeout: 1_800_000 },
     async () => {
       const ck = join(dir, 'bag-ck');
-      const made = JSON.parse(
-        execFileSync(python, [join(root, 'scripts/models/demucs_graph.py'), 'checkpoints', '--arch', 'htdemucs', '--seed', '8', '-o', ck], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'ignore'],
-        })
-          .trim()
-          .split('\n')
-          .pop()!,
-      ) as { files: string[] };
+      const made = writeCheckpoints('htdemucs', 8, ck);
       const from = join(dir, 'bag-from');
       mkdirSync(from);
       for (const f of [...knownModel('htdemucs_ft')!.files, ...knownModel('htdemucs')!.files]) symlinkSync(join(ck, made.files[0]!), join(from, f.file));
@@ -84,15 +88,7 @@ describe.skipIf(!ready)('Demucs checkpoints fetched and converted in Node vs PyT
       { timeout: 1_800_000 },
       async () => {
         const ck = join(dir, `${arch}-ck`);
-        const made = JSON.parse(
-          execFileSync(python, [join(root, 'scripts/models/demucs_graph.py'), 'checkpoints', '--arch', arch, '--seed', '7', '-o', ck], {
-            encoding: 'utf8',
-            stdio: ['ignore', 'pipe', 'ignore'],
-          })
-            .trim()
-            .split('\n')
-            .pop()!,
-        ) as { files: string[] };
+        const made = writeCheckpoints(arch, 7, ck);
         const model = knownModel(arch)!;
         expect(made.files.length).toBe(model.files.length);
         for (const [i, f] of model.files.entries()) mirror.files.set(f.mirrorPath, readFileSync(join(ck, made.files[i]!)));
