@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 
 import { DidacticError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { REPORT_CLIENT_SCRIPT } from './client.js';
+import { browserScript } from '../../util/browserScript.js';
 import { reportDataJson, type ReportData } from './data.js';
 
 export const REPORT_HTML_NAME = 'report.html';
@@ -100,7 +100,7 @@ export function renderReportHtml(data: ReportData): string {
 <div id="bar-features"></div>
 <script type="application/json" id="report-data">${reportDataJson(data)}</script>
 ${scripts.map(inlineScript).join('\n')}
-${inlineScript(REPORT_CLIENT_SCRIPT)}
+${inlineScript(browserScript(new URL('./browser/report.js', import.meta.url)))}
 </body>
 </html>
 `;
