@@ -43,7 +43,10 @@ if (sources.length === 0) throw new Error('build-browser: no lib/**/browser/*.ts
 const out = mkdtempSync(join(tmpdir(), 'didactic-browser-'));
 try {
   const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
-  const run = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.browser.json'), '--outDir', out], { cwd: root, stdio: 'inherit' });
+  const run = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.browser.json'), '--noEmit', 'false', '--outDir', out], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (run.status !== 0) process.exit(run.status ?? 1);
   for (const source of sources) {
     const js = source.replace(/\.ts$/, '.js');

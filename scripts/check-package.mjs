@@ -48,6 +48,9 @@ const REQUIRED = [
   'dist/testing.js',
   'dist/testing.d.ts',
   'dist/cli/main.js',
+  // The pages' inline scripts (scripts/build-browser.mjs): without them no report or service page renders.
+  'dist/reports/html/browser/report.js',
+  'dist/service/browser/page.js',
   'binding.d.ts',
   'scripts/install.mjs',
   'scripts/addon-probe.mjs',

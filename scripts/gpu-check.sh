@@ -15,7 +15,7 @@ if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; t
   exit 2
 fi
 nvidia-smi -L | sed 's/^/gpu-check: /'
-[[ -f dist/index.js ]] || npx tsc -p tsconfig.json
+[[ -f dist/index.js && -f dist/reports/html/browser/report.js ]] || npm run build:ts
 
 node --input-type=module - <<'EOF'
 import { existsSync } from 'node:fs';

@@ -82,6 +82,9 @@ const tsc = spawnSync(process.execPath, [join(dirname(require.resolve('typescrip
   stdio: 'inherit',
 });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+// And the pages' browser scripts beside it (the rest of `npm run build:ts`).
+const browser = spawnSync(process.execPath, [join(root, 'scripts', 'build-browser.mjs')], { cwd: root, stdio: 'inherit' });
+if (browser.status !== 0) process.exit(browser.status ?? 1);
 
 const selection = reference ? REFERENCE_FILES : REFERENCE_FILES.flatMap((f) => ['--exclude', f]);
 const vitest = join(dirname(require.resolve('vitest/package.json')), 'vitest.mjs');
