@@ -32,8 +32,7 @@ function vm(key) {
 
 // Child mode: time ours on one input file, report JSON {times, peakBytes}.
 if (values.child === 'ours') {
-  const { analyze } = await import('../dist/analysis/index.js');
-  const { resample } = await import('../dist/index.js');
+  const { analyze, resample } = await import('../dist/index.js');
   const buf = readFileSync(values.input);
   const x = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   const inRate = Number(values.rate);

@@ -19,7 +19,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { readParquetTable, writeWav } from '../dist/index.js';
+import { readParquetTable } from '../dist/entries/datasets.js';
+import { writeWav } from '../dist/index.js';
 import { exampleSong } from '../scripts/example-song.mjs';
 
 const { values } = parseArgs({

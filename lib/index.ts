@@ -1,5 +1,13 @@
-// The public API: what users of the package need, nothing internal. Test-only helpers (stand-in
-// model builders, ONNX graph construction) are exported from `didactic-engine/testing`.
+/**
+ * The public API of `didactic-engine`: the pipeline, decoding, the analysis entry points, the
+ * models and the errors. Building blocks have their own entry points: `didactic-engine/analysis`
+ * (the librosa calls one by one, bar grid, per-bar features, the rhythm tracker's and Basic Pitch's
+ * stages), `didactic-engine/datasets` (Parquet schemas, readers, writers), `didactic-engine/reports`
+ * (the HTML report); `didactic-engine/service` is the HTTP service and `didactic-engine/testing` the
+ * test-only helpers. Internals are exported from none of them. test/e2e/package-exports.test.ts pins
+ * the names of each entry point: a new export there is a decision, not a side effect.
+ * @module didactic-engine
+ */
 
 // Errors: one hierarchy with stable codes.
 export {
@@ -27,34 +35,30 @@ export { resample, resampledLength, ResampleOptionsSchema, ResampleEngineSchema 
 export type { ResampleEngine, ResampleOptions } from './audio/resample.js';
 export { mixToMono } from './audio/mix.js';
 export { audioInfo } from './audio/info.js';
-export { MAX_CHANNELS, MAX_FFT_SIZE, MAX_HOP, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SampleRateSchema } from './audio/limits.js';
 export type { AudioInfo } from './audio/info.js';
 export { probeAudio } from './audio/probe.js';
 export type { AudioProbe } from './audio/probe.js';
 
-// Analysis (librosa-compatible features, onset, tempo, beats).
-export * from './analysis/index.js';
+// Analysis entry points (librosa-compatible; the single calls are in `didactic-engine/analysis`).
+export { analyze } from './analysis/analyze.js';
+export type { AnalysisResult, OriginalAnalysisDict, Stats } from './analysis/analyze.js';
+export { beatTrack, tempo } from './analysis/beat.js';
+export type { BeatTrack, TempoEstimate } from './analysis/beat.js';
+export { features } from './analysis/spectral.js';
+export type { FeatureSet, Matrix, SpectralFeature } from './analysis/spectral.js';
+export { FeatureOptionsSchema } from './analysis/options.js';
+export type { FeatureOptions } from './analysis/options.js';
 
 // The learned rhythm tracker: BeatNet's CRNN (ONNX) and the bar-pointer DBN.
 export {
   trackRhythm,
   RhythmTracker,
-  logSpectFeatures,
-  decodeDownbeats,
   beatnetModelPath,
   DEFAULT_BEATNET_VARIANT,
   RhythmDecodeOptionsSchema,
   RhythmTrackerOptionsSchema,
 } from './models/rhythm.js';
 export type { RhythmDecodeOptions, RhythmResult, RhythmTrackerOptions } from './models/rhythm.js';
-
-// Music domain: bar grid, note alignment, per-bar features.
-export { segmentBeatsIntoBars } from './music/segmentation.js';
-export type { BarBoundary } from './music/segmentation.js';
-export { alignNotesToBeats } from './music/align.js';
-export type { NoteAlignment } from './music/align.js';
-export { aggregateBarFeatures, computeStemBarFeatures } from './music/barFeatures.js';
-export type { BarFeatureColumns } from './music/barFeatures.js';
 
 // Models: ONNX Runtime sessions, Basic Pitch transcription, Demucs separation.
 export { createSession, OrtSession, SessionOptionsSchema, ExecutionProviderSchema } from './models/session.js';
@@ -66,12 +70,8 @@ export {
   createTranscriber,
   transcribe,
   transcribeToMidi,
-  notesFromPosteriors,
-  notesToMidi,
-  writePosteriorsNpy,
-  ensureDefaultModel as ensureBasicPitchModel,
-  Transcriber as BasicPitchTranscriber,
-  NoteOptionsSchema,
+  ensureBasicPitchModel,
+  Transcriber,
   TranscribeOptionsSchema,
   TranscriberOptionsSchema,
 } from './models/basicPitch/index.js';
@@ -83,7 +83,7 @@ export {
   Separator,
   SeparatorOptionsSchema,
   SeparateOptionsSchema,
-  DEFAULT_SOURCES as DEMUCS_DEFAULT_SOURCES,
+  DEMUCS_DEFAULT_SOURCES,
 } from './models/demucs/index.js';
 export type { SeparateOptions, SeparationResult, SeparatorInfo, SeparatorOptions, Stem } from './models/demucs/index.js';
 // The pretrained models: fetched, verified, converted in Node and installed (`didactic-engine models`).
@@ -93,57 +93,24 @@ export { readTorchCheckpoint, readDemucsPackage } from './models/convert/checkpo
 export type { DemucsPackage, PyValue } from './models/convert/checkpoint.js';
 export { convertDemucs } from './models/convert/demucs.js';
 
-// The pipeline: config, one song, batches, models owned by the caller, concurrency plan.
+// The pipeline: config, one song, batches, models owned by the caller, concurrency and memory plans.
 export { AudioPipeline, runAll, createPipelineBreakers } from './pipeline/pipeline.js';
 export type { PipelineOptions, PipelineResult } from './pipeline/pipeline.js';
 export { FULL_MIX } from './pipeline/context.js';
 export type { PipelineBreakers, ProgressEvent } from './pipeline/context.js';
 export { processBatch, isSongComplete } from './pipeline/batch.js';
 export type { BatchOptions, BatchResult } from './pipeline/batch.js';
-export {
-  PipelineConfig,
-  loadPipelineConfigFile,
-  pipelineConfigJsonSchema,
-  checkConfigFields,
-  isConfigBoundError,
-  CONFIG_BOUNDS,
-  CONFIG_PATH_FIELDS,
-  MAX_TIMEOUT_S,
-} from './pipeline/config.js';
-export { MAX_BEATS_PER_BAR, MAX_INTRA_OP_THREADS } from './models/limits.js';
+export { PipelineConfig, loadPipelineConfigFile, pipelineConfigJsonSchema, CONFIG_BOUNDS } from './pipeline/config.js';
 export type { PipelineConfigInput, PipelineConfigFields } from './pipeline/config.js';
 export { planConcurrency } from './pipeline/concurrency.js';
-export { planSongMemory, songMemoryBudgetBytes, MEMORY_MODEL } from './pipeline/memory.js';
-export type { SongMemoryPlan, SongShape, StepMemory, MemoryPlanConfig } from './pipeline/memory.js';
 export type { RunPlan } from './pipeline/concurrency.js';
+export { planSongMemory, songMemoryBudgetBytes } from './pipeline/memory.js';
+export type { SongMemoryPlan, SongShape, StepMemory, MemoryPlanConfig } from './pipeline/memory.js';
 export { ModelCache } from './pipeline/models.js';
-export type { PipelineServices, StemSeparator, Transcriber, TranscribedNote, SeparatedStem } from './pipeline/services.js';
-export { retryWithBackoff, computeDelay, ServiceBreaker, withTimeout } from './pipeline/resilience.js';
-
-// Datasets: schemas, readers and writers of the Parquet files the pipeline writes.
-export { DATASET_SCHEMAS, EVENTS_SCHEMA, BEATS_SCHEMA, BARS_SCHEMA, BAR_FEATURES_SCHEMA, BAR_GRID_SCHEMA } from './datasets/schema.js';
-export type { ColumnKind, ColumnSpec, DatasetName, DatasetSchema } from './datasets/schema.js';
-export { readParquetTable, readParquetInfo, checkParquetDataset, writeParquetDataset } from './datasets/parquet.js';
-export type { DatasetCheck, ParquetFileInfo, ParquetWriteResult } from './datasets/parquet.js';
-export { StreamingParquetWriter } from './datasets/streaming.js';
-export { writeSongDatasets } from './datasets/songSink.js';
-
-// The per-song HTML report (reports/<song_id>/report.html) and its PNG rendering.
-export {
-  buildSongReport,
-  buildReportData,
-  parseReportHtml,
-  readReportDatasets,
-  renderReportHtml,
-  writeReportHtml,
-  waveformPeaks,
-} from './reports/html/index.js';
-export { findChromium, renderReportPng } from './reports/html/index.js';
-export type { ReportData, ReportDataInput, ReportSummaryInput, RenderPngOptions, SongReportResult, WaveformPeaks } from './reports/html/index.js';
+export type { PipelineServices, StemSeparator, NoteTranscriber, TranscribedNote, SeparatedStem } from './pipeline/services.js';
 
 // Operations.
 export { runDoctor } from './doctor.js';
 export type { DoctorReport } from './doctor.js';
 export { textLogger, jsonLogger, silentLogger } from './util/logger.js';
 export type { Logger } from './util/logger.js';
-export { addonOrigin } from './native/load.js';

@@ -65,6 +65,15 @@ const REQUIRED = [
   // MIT notice of the weightless Demucs graphs `models fetch` fills.
   'models/graphs/LICENSE-demucs',
 ];
+// Every file package.json "exports" points at (each sub-path's module and its types): a sub-path
+// whose file is not packed would fail only in a user's import.
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+for (const target of Object.values(manifest.exports)) {
+  for (const file of typeof target === 'string' ? [target] : Object.values(target)) {
+    const path = file.replace(/^\.\//, '');
+    if (!REQUIRED.includes(path)) REQUIRED.push(path);
+  }
+}
 // The package's own licence file: required as soon as the repository has one.
 const licence = ['LICENSE', 'LICENSE.md', 'LICENCE', 'LICENSE.txt'].find((f) => existsSync(join(root, f)));
 if (licence) REQUIRED.push(licence);
@@ -94,10 +103,7 @@ for (const f of unexpected) problems.push(`unexpected file in the tarball: ${f.p
 
 const have = new Set(files.map((f) => f.path));
 for (const f of REQUIRED) if (!have.has(f)) problems.push(`required file missing from the tarball: ${f}`);
-if (!licence)
-  say(
-    `NOTE: the repository has no LICENSE file (package.json says "${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).license}"); add one with the copyright holder`,
-  );
+if (!licence) say(`NOTE: the repository has no LICENSE file (package.json says "${manifest.license}"); add one with the copyright holder`);
 
 // The prebuild for this platform, when prebuilds/ holds one.
 const preDir = join(root, 'prebuilds', platform);

@@ -57,6 +57,16 @@ PATH="$work/nobuild:$PATH" npx --no-install didactic-engine doctor >"$work/docto
   { cat "$work/doctor.log" >&2; fail "doctor"; }
 sed 's/^/check-packed-install:   /' "$work/doctor.log"
 
+# The library's entry points as a user imports them (`/service` loads the HTTP server's packages and
+# `/testing` is for tests: both are left to test/e2e/package-exports.test.ts).
+say "import didactic-engine, /analysis, /datasets, /reports"
+node --input-type=module -e '
+  for (const spec of ["didactic-engine", "didactic-engine/analysis", "didactic-engine/datasets", "didactic-engine/reports"]) {
+    const names = Object.keys(await import(spec));
+    if (names.length === 0) throw new Error(`${spec} exports nothing`);
+    console.log(`check-packed-install:   ${spec}: ${names.length} exports`);
+  }' || fail "importing the package's entry points"
+
 say "short pipeline run (3 s generated WAV, --no-demucs)"
 node -e '
   const sr = 22050, n = sr * 3, b = Buffer.alloc(44 + n * 2);

@@ -1,5 +1,6 @@
-// API reference from the TSDoc comments of the public entry points (lib/index.ts, lib/service/index.ts, lib/testing.ts),
-// with TypeDoc (settings in typedoc.json).
+// API reference from the TSDoc comments of the public entry points (lib/index.ts, lib/entries/*.ts,
+// lib/service/index.ts, lib/testing.ts: one per package.json "exports" entry), with TypeDoc (settings
+// in typedoc.json).
 //   npm run docs         writes the HTML reference to docs/api/ (git-ignored: generated, never committed)
 //   npm run docs:check   writes nothing; fails, naming each one, when a public export has no doc comment
 // TypeDoc needs TypeScript's JS API, which the project's TypeScript 7 (the native compiler) does not

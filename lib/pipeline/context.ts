@@ -14,7 +14,7 @@ import type { RunPlan } from './concurrency.js';
 import type { PipelineConfig } from './config.js';
 import type { ModelCache } from './models.js';
 import type { ServiceBreaker } from './resilience.js';
-import type { PipelineServices, SeparatedStem, Transcriber, TranscribedNote } from './services.js';
+import type { PipelineServices, SeparatedStem, NoteTranscriber, TranscribedNote } from './services.js';
 import type { SongStaging } from './staging.js';
 
 /** The stem name used when the mix is analysed unseparated (separation off or unavailable). */
@@ -93,7 +93,7 @@ export interface StemResults {
   events: StemEvents[];
   notes: Map<string, TranscribedNote[]>;
   featureRows: number;
-  transcriber: Transcriber | null;
+  transcriber: NoteTranscriber | null;
 }
 
 export class SongContext implements SongRunEnvironment {

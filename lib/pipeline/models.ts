@@ -13,7 +13,7 @@ import { createTranscriber, notesToMidiNotes, resolveBasicPitchBackend } from '.
 import { createSeparator, demucsModelPath } from '../models/demucs/index.js';
 import { missingModelHint } from '../models/registry.js';
 import type { PipelineConfig } from './config.js';
-import type { StemSeparator, Transcriber } from './services.js';
+import type { StemSeparator, NoteTranscriber } from './services.js';
 
 /** A model name resolves to `<models folder>/<name>.onnx`; a path is used as is. */
 export function resolveModelFile(nameOrPath: string): { path: string | null; searched: string[] } {
@@ -39,7 +39,7 @@ function capitalised(s: string): string {
 /** Opened models by key; `close()` frees them all and refuses later requests. */
 export class ModelCache {
   readonly #separators = new Map<string, Promise<StemSeparator & { handle: Closable }>>();
-  readonly #transcribers = new Map<string, Promise<Transcriber & { handle: Closable }>>();
+  readonly #transcribers = new Map<string, Promise<NoteTranscriber & { handle: Closable }>>();
   readonly #rhythm = new Map<string, Promise<{ tracker: RhythmTracker; handle: Closable }>>();
   #closed = false;
 
@@ -61,7 +61,7 @@ export class ModelCache {
    * Basic Pitch on ONNX Runtime ($DIDACTIC_BASIC_PITCH_MODEL or the converted npm weights).
    * `basic_pitch_backend` keeps the original's values; every one of them runs the same model here.
    */
-  async transcriber(cfg: PipelineConfig, intraOpThreads: number): Promise<Transcriber> {
+  async transcriber(cfg: PipelineConfig, intraOpThreads: number): Promise<NoteTranscriber> {
     const backend = resolveBasicPitchBackend(cfg.basicPitchBackend);
     const model = process.env.DIDACTIC_BASIC_PITCH_MODEL || undefined;
     const t = await this.#cached(this.#transcribers, `${model ?? 'default'}\u0000${intraOpThreads}`, () => openTranscriber(model, intraOpThreads));
@@ -130,7 +130,7 @@ async function openSeparator(path: string, device: 'cpu' | 'cuda', intraOpThread
   };
 }
 
-async function openTranscriber(model: string | undefined, intraOpThreads: number): Promise<Transcriber & { handle: Closable }> {
+async function openTranscriber(model: string | undefined, intraOpThreads: number): Promise<NoteTranscriber & { handle: Closable }> {
   const transcriber = await createTranscriber({ ...(model ? { model } : {}), intraOpThreads });
   return {
     handle: transcriber as Closable,

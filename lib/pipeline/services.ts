@@ -36,7 +36,7 @@ export interface TranscribeRequest {
 }
 
 /** A note transcriber the pipeline can use instead of Basic Pitch (PipelineServices.transcriber). */
-export interface Transcriber {
+export interface NoteTranscriber {
   /** For logs and combined.json (e.g. "basic-pitch nmp (onnx)"). */
   readonly description: string;
   /** Something the run should log once (e.g. how a configured backend was mapped). */
@@ -80,5 +80,5 @@ export interface StemSeparator {
  */
 export interface PipelineServices {
   separator?: StemSeparator | null;
-  transcriber?: Transcriber | null;
+  transcriber?: NoteTranscriber | null;
 }

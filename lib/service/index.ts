@@ -1,3 +1,4 @@
+/** @module didactic-engine/service */
 /**
  * `didactic-engine/service`: the HTTP service as a library, for servers that embed it (a separate
  * entry point, so `import 'didactic-engine'` does not load Fastify or BullMQ).

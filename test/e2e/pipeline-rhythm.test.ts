@@ -5,7 +5,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { AudioPipeline, decodeAudio, readParquetTable, writeWav } from '../../lib/index.js';
+import { readParquetTable } from '../../lib/entries/datasets.js';
+import { AudioPipeline, decodeAudio, writeWav } from '../../lib/index.js';
 import { clickTrack } from '../helpers/clicks.js';
 import { rockSong, seededRandom } from '../helpers/signals.js';
 import { useTempDir } from '../helpers/tmp.js';

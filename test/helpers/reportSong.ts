@@ -1,7 +1,7 @@
 // Stand-in models for report tests: a separator that splits the input into two stems and a
 // transcriber that writes one note per half second, so a short pipeline run has stems and notes
 // without model files.
-import type { StemSeparator, Transcriber, TranscribedNote } from '../../lib/pipeline/services.js';
+import type { StemSeparator, NoteTranscriber, TranscribedNote } from '../../lib/pipeline/services.js';
 import type { ReportData } from '../../lib/reports/html/data.js';
 
 export const twoStems: StemSeparator = {
@@ -14,7 +14,7 @@ export const twoStems: StemSeparator = {
   },
 };
 
-export const halfSecondNotes: Transcriber = {
+export const halfSecondNotes: NoteTranscriber = {
   description: 'stand-in (a note every half second)',
   async transcribe({ samples, sampleRate, channels }) {
     const seconds = samples.length / (channels ?? 1) / sampleRate;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelError } from '../../lib/errors.js';
 import {
   createTranscriber,
-  ensureDefaultModel,
+  ensureBasicPitchModel,
   notesToMidi,
   resolveBasicPitchBackend,
   type Transcriber,
@@ -49,10 +49,10 @@ function tone(seconds: number, rate: number, midi: number, channels = 1): Float3
 
 describe('basic pitch engine', () => {
   it('converts and caches the default model once', async () => {
-    const path = await ensureDefaultModel();
+    const path = await ensureBasicPitchModel();
     expect(path.startsWith(join(dir, 'cache'))).toBe(true);
     expect(transcriber.modelPath).toBe(path);
-    expect(await ensureDefaultModel()).toBe(path);
+    expect(await ensureBasicPitchModel()).toBe(path);
   });
 
   it('silence gives zero notes', async () => {

@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
-import { addonOrigin } from '../../lib/index.js';
-import { loadBinding } from '../../lib/native/load.js';
+import { addonOrigin, loadBinding } from '../../lib/native/load.js';
 
 describe('the built addon', () => {
   it('links the codec and resampling libraries statically (no system copies)', () => {

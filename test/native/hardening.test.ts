@@ -8,7 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { analyze, beatTrackFromEnvelope, decodeAudio, DidacticError, features, istft, onsetStrength, resample, stft, writeWav } from '../../lib/index.js';
+import { beatTrackFromEnvelope, istft, onsetStrength, stft } from '../../lib/entries/analysis.js';
+import { analyze, decodeAudio, DidacticError, features, resample, writeWav } from '../../lib/index.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 const root = join(import.meta.dirname, '..', '..');

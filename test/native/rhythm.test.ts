@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { decodeDownbeats, logSpectFeatures, RhythmTracker, trackRhythm } from '../../lib/index.js';
+import { decodeDownbeats, logSpectFeatures } from '../../lib/entries/analysis.js';
+import { RhythmTracker, trackRhythm } from '../../lib/index.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'rhythm');
 

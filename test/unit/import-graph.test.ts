@@ -24,6 +24,7 @@ const RANKS: Array<[prefix: string, rank: number]> = [
   ['service/', 7],
   ['cli/', 8],
   ['index.ts', 9],
+  ['entries/', 9],
   ['testing.ts', 9],
 ];
 

@@ -145,10 +145,11 @@ export function tfjsModelPath(): string {
 }
 
 /**
- * The default model: converted once from the npm package's TF.js graph and cached (written
- * atomically, so concurrent first runs are safe); later calls only check that the file exists.
+ * The default Basic Pitch model's path: converted once from the npm package's TF.js graph and
+ * cached (written atomically, so concurrent first runs are safe); later calls only check that the
+ * file exists.
  */
-export async function ensureDefaultModel(): Promise<string> {
+export async function ensureBasicPitchModel(): Promise<string> {
   const path = defaultModelPath();
   if (existsSync(path) && statSync(path).size > 0) return path;
   let source: string;
@@ -157,15 +158,15 @@ export async function ensureDefaultModel(): Promise<string> {
   } catch {
     throw new ModelError(
       'DE_MODEL_NOT_FOUND',
-      'ensureDefaultModel: the Basic Pitch weights are missing (the install fetches them into weights/; `npm rebuild didactic-engine` retries); pass the path of an nmp.onnx',
+      'ensureBasicPitchModel: the Basic Pitch weights are missing (the install fetches them into weights/; `npm rebuild didactic-engine` retries); pass the path of an nmp.onnx',
       {
-        op: 'ensureDefaultModel',
+        op: 'ensureBasicPitchModel',
       },
     );
   }
   const bytes = convertTfjsGraph(source);
   mkdirSync(dirname(path), { recursive: true });
-  await writeFileAtomic(path, bytes, { op: 'ensureDefaultModel' });
+  await writeFileAtomic(path, bytes, { op: 'ensureBasicPitchModel' });
   return path;
 }
 
@@ -278,7 +279,7 @@ export class Transcriber {
 export async function createTranscriber(options?: TranscriberOptions): Promise<Transcriber> {
   const context = new Error();
   const opts = parseOptions('createTranscriber', TranscriberOptionsSchema, options);
-  const path = opts.model !== undefined ? resolve(opts.model) : await ensureDefaultModel();
+  const path = opts.model !== undefined ? resolve(opts.model) : await ensureBasicPitchModel();
   if (!existsSync(path) || !statSync(path).isFile()) {
     throw new ModelError(
       'DE_MODEL_NOT_FOUND',

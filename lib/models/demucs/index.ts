@@ -24,7 +24,7 @@ import { ExecutionProviderSchema } from '../session.js';
 export { buildDemucsStandIn, HTDEMUCS_SEGMENT, HTDEMUCS_SOURCES } from './standIn.js';
 
 /** htdemucs' output order, used when the model carries no "sources" metadata. */
-export const DEFAULT_SOURCES = ['drums', 'bass', 'other', 'vocals'] as const;
+export const DEMUCS_DEFAULT_SOURCES = ['drums', 'bass', 'other', 'vocals'] as const;
 export const DEMUCS_SAMPLE_RATE = 44100;
 
 /** Zod schema of how a Demucs separator is opened: models folder, device or providers, ONNX Runtime threads, memory pattern. */

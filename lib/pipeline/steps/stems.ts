@@ -25,7 +25,7 @@ import { transcriberThreads } from '../concurrency.js';
 import { FULL_MIX, type SongContext } from '../context.js';
 import { barStartBeats, meterBeatsPerBar } from './analyze.js';
 import { withTimeout } from '../resilience.js';
-import type { Transcriber, TranscribedNote } from '../services.js';
+import type { NoteTranscriber, TranscribedNote } from '../services.js';
 
 /** One stem's audio as step 7 reads it. */
 interface StemAudio {
@@ -49,13 +49,13 @@ interface StemOutcome {
 
 /** The transcriber is opened on first use and shared by the song's stems. */
 class LazyTranscriber {
-  #promise: Promise<Transcriber | null> | undefined;
+  #promise: Promise<NoteTranscriber | null> | undefined;
   #noticeLogged = false;
-  resolved: Transcriber | null = null;
+  resolved: NoteTranscriber | null = null;
 
   constructor(private readonly ctx: SongContext) {}
 
-  async get(): Promise<Transcriber> {
+  async get(): Promise<NoteTranscriber> {
     const { services, config, models, plan, stems } = this.ctx;
     this.#promise ??=
       services.transcriber !== undefined ? Promise.resolve(services.transcriber) : models.transcriber(config, transcriberThreads(plan, stems.names.length));
