@@ -128,6 +128,23 @@ export interface BreakerOptions {
 /** The pipeline's breakers in the original: 3 consecutive failures, open for 120 s, 1 success closes. */
 export const PIPELINE_BREAKER_DEFAULTS: BreakerOptions = { failureThreshold: 3, recoveryTimeout: 120 };
 
+/** Per-run circuit breakers (the original's are process-global; see docs/compatibility.md). */
+export interface PipelineBreakers {
+  demucs: ServiceBreaker;
+  basicPitch: ServiceBreaker;
+}
+
+/**
+ * New circuit breakers for the Demucs and Basic Pitch steps (PIPELINE_BREAKER_DEFAULTS), to share
+ * between runs: an AudioPipeline run makes its own unless given some, a batch one set for all its songs.
+ */
+export function createPipelineBreakers(): PipelineBreakers {
+  return {
+    demucs: new ServiceBreaker('demucs', PIPELINE_BREAKER_DEFAULTS),
+    basicPitch: new ServiceBreaker('basic_pitch', PIPELINE_BREAKER_DEFAULTS),
+  };
+}
+
 /**
  * A named circuit breaker (cockatiel ConsecutiveBreaker). While open, calls fail fast with
  * CircuitOpenError: `Circuit '<name>' is OPEN. Service unavailable. Retry in <s.s>s.`
