@@ -94,10 +94,12 @@ export type { DemucsPackage, PyValue } from './models/convert/checkpoint.js';
 export { convertDemucs } from './models/convert/demucs.js';
 
 // The pipeline: config, one song, batches, models owned by the caller, concurrency and memory plans.
-export { AudioPipeline, runAll, createPipelineBreakers } from './pipeline/pipeline.js';
+export { AudioPipeline, runAll } from './pipeline/pipeline.js';
+export { createPipelineBreakers } from './pipeline/resilience.js';
 export type { PipelineOptions, PipelineResult } from './pipeline/pipeline.js';
 export { FULL_MIX } from './pipeline/context.js';
-export type { PipelineBreakers, ProgressEvent } from './pipeline/context.js';
+export type { ProgressEvent } from './pipeline/context.js';
+export type { PipelineBreakers } from './pipeline/resilience.js';
 export { processBatch, isSongComplete } from './pipeline/batch.js';
 export type { BatchOptions, BatchResult } from './pipeline/batch.js';
 export { PipelineConfig, loadPipelineConfigFile, pipelineConfigJsonSchema, CONFIG_BOUNDS } from './pipeline/config.js';

@@ -4,13 +4,14 @@
  * file or batch), plus `--jobs`, `--json`, `--resume`, `--quiet/--verbose`, and subcommands.
  */
 import { readFileSync } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { Command, CommanderError, Option } from 'commander';
 
 import { DidacticError } from '../errors.js';
-import type { BatchResult } from '../pipeline/batch.js';
+import type { BatchOptions, BatchResult, processBatch as ProcessBatch } from '../pipeline/batch.js';
+import { batchSongIds, songIdOf } from '../pipeline/batchInputs.js';
 import { MAX_INTRA_OP_THREADS } from '../models/limits.js';
 import { BASIC_PITCH_BACKENDS, BEAT_TRACKERS, checkConfigFields, isConfigBoundError, PipelineConfig, readPipelineConfigFile } from '../pipeline/config.js';
 import { planConcurrency } from '../pipeline/concurrency.js';
@@ -129,19 +130,32 @@ function configFromFlags(opts: MainOptions, given: (name: string) => boolean): R
   return fields;
 }
 
+/** What the single and the batch branch of the main job share, made once by runMain. */
+interface MainRun {
+  opts: MainOptions;
+  log: Logger;
+  /** The run's config; per-song configs are derived from it with config.with() by the batch. */
+  config: PipelineConfig;
+  showProgress: boolean;
+  /** Loaded when a job runs (--version and --help stay light). */
+  processBatch: typeof ProcessBatch;
+  /** The batch options both branches pass: config, plan, models, cancellation, flags. */
+  common: BatchOptions;
+}
+
 async function runMain(opts: MainOptions, given: (name: string) => boolean): Promise<number> {
   const log = buildLogger(opts);
   const files = opts.wav ?? [];
   // A missing input is not checked here: the batch reports it (DE_FILE_NOT_FOUND) and goes on
   // with the other files, as it does for a corrupt one.
   const single = files.length === 1;
+  // Two files that would write the same song folder: the batch's own check, run before anything
+  // else and reported as a usage error.
   if (!single) {
-    // Two files that would write the same song folder: refused before anything runs.
-    const seen = new Map<string, string>();
-    for (const f of files) {
-      const id = basename(f, extname(f));
-      if (seen.has(id)) throw usageError(`'${seen.get(id)}' and '${f}' would both write song '${id}'; rename one of them`);
-      seen.set(id, f);
+    try {
+      batchSongIds(files);
+    } catch (err) {
+      throw err instanceof DidacticError ? usageError(err.message) : err;
     }
   }
   // A config file's out_dir applies unless --out is given; its song_id names the single song
@@ -157,9 +171,8 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
   if (single && !songId) throw new DidacticError('DE_INVALID_ARGUMENT', '--song-id is required when processing a single file');
   const outDir = given('out') || typeof fromFile.outDir !== 'string' ? opts.out : fromFile.outDir;
   // One config for the run: per-song configs are derived from it with config.with() by the batch.
-  const identity = { songId: single ? songId! : basename(files[0]!, extname(files[0]!)), inputWav: files[0]!, outDir };
+  const identity = { songId: single ? songId! : songIdOf(files[0]!), inputWav: files[0]!, outDir };
   const config = new PipelineConfig({ ...fromFile, ...configFromFlags(opts, given), ...identity }, { warn: null });
-  const showProgress = opts.progress ?? Boolean(process.stderr.isTTY);
   // The concurrency plan is made once, here, and handed down.
   const plan = planConcurrency({
     jobs: single ? 1 : opts.jobs,
@@ -178,76 +191,90 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const common = {
+  const run: MainRun = {
+    opts,
+    log,
     config,
-    plan,
-    models,
-    resume: Boolean(opts.resume),
-    strict: Boolean(opts.strict),
-    signal: controller.signal,
-    savePosteriors: Boolean(opts.savePosteriors),
+    showProgress: opts.progress ?? Boolean(process.stderr.isTTY),
+    processBatch,
+    common: {
+      config,
+      plan,
+      models,
+      resume: Boolean(opts.resume),
+      strict: Boolean(opts.strict),
+      signal: controller.signal,
+      savePosteriors: Boolean(opts.savePosteriors),
+    },
   };
-
   try {
-    if (single) {
-      log.info('Didactic Engine - Audio Processing Pipeline');
-      log.info(`Input: ${files[0]}`);
-      log.info(`Song ID: ${config.songId}`);
-      log.info(`Output: ${config.outDir}`);
-      const progress = showProgress ? createProgress(1, log) : null;
-      const batch = await processBatch(files, config.outDir, {
-        ...common,
-        songIds: [config.songId],
-        logger: silentPrefix(log),
-        ...(progress ? { onProgress: progress.onProgress, onSongDone: progress.onSongDone } : {}),
-      });
-      progress?.stop();
-      await writeMetrics(opts, batch);
-      if (opts.json) process.stdout.write(`${JSON.stringify(batchJson(batch), null, 2)}\n`);
-      if (batch.failure_count > 0) {
-        // The one ERROR line of a failed song (the pipeline's own step line is a warning).
-        const failure = batch.failures[0]!;
-        log.error(`Error during processing: ${failure.error} [${failure.code}]`, { code: failure.code, song_id: failure.song_id });
-        return 1;
-      }
-      const degraded = batch.degraded[0];
-      if (degraded) log.warn(`Processing completed with degradation (${degraded[2].join('; ')}); results saved to: ${config.outDir}`);
-      else log.info(`Processing completed successfully; results saved to: ${config.outDir}`);
-      return 0;
-    }
-
-    if (opts.songId) log.warn('--song-id is ignored in batch mode. Song IDs are auto-generated from filenames.');
-    log.info('Didactic Engine - Batch Processing Mode');
-    log.info(`Files to process: ${files.length}`);
-    log.info(`Output directory: ${config.outDir}`);
-    const progress = showProgress ? createProgress(files.length, log) : null;
-    const batch = await processBatch(files, config.outDir, {
-      ...common,
-      logger: log,
-      jobs: opts.jobs,
-      ...(progress ? { onProgress: progress.onProgress, onSongDone: progress.onSongDone } : {}),
-    });
-    progress?.stop();
-    await writeMetrics(opts, batch);
-    log.info(`Batch results: total=${batch.total} successful=${batch.success_count} failed=${batch.failure_count} degraded=${batch.degraded.length}`);
-    if (batch.degraded.length > 0) {
-      log.warn('Degraded files (completed with a fallback):');
-      for (const [songId, path, reasons] of batch.degraded) log.warn(`  - ${path.split('/').pop()} (${songId}): ${reasons.join('; ')}`);
-    }
-    if (batch.failure_count > 0) {
-      log.warn('Failed files:');
-      for (const f of batch.failures) {
-        log.warn(`  - ${f.input_path.split('/').pop()} (${f.song_id}): ${f.error} [${f.code}]`, { code: f.code, song_id: f.song_id });
-      }
-    }
-    log.info(`Results saved to: ${config.outDir}`);
-    if (opts.json) process.stdout.write(`${JSON.stringify(batchJson(batch), null, 2)}\n`);
-    return batch.failure_count > 0 ? 1 : 0;
+    return single ? await runSingle(run, files[0]!) : await runBatch(run, files);
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     await models.close();
   }
+}
+
+/** One file (`--wav a.wav --song-id x`): the pipeline's own log lines, one ERROR line on failure. Returns the exit code. */
+async function runSingle(run: MainRun, file: string): Promise<number> {
+  const { opts, log, config } = run;
+  log.info('Didactic Engine - Audio Processing Pipeline');
+  log.info(`Input: ${file}`);
+  log.info(`Song ID: ${config.songId}`);
+  log.info(`Output: ${config.outDir}`);
+  const progress = run.showProgress ? createProgress(1, log) : null;
+  const batch = await run.processBatch([file], config.outDir, {
+    ...run.common,
+    songIds: [config.songId],
+    logger: silentPrefix(log),
+    ...(progress ? { onProgress: progress.onProgress, onSongDone: progress.onSongDone } : {}),
+  });
+  progress?.stop();
+  await writeMetrics(opts, batch);
+  if (opts.json) process.stdout.write(`${JSON.stringify(batchJson(batch), null, 2)}\n`);
+  if (batch.failure_count > 0) {
+    // The one ERROR line of a failed song (the pipeline's own step line is a warning).
+    const failure = batch.failures[0]!;
+    log.error(`Error during processing: ${failure.error} [${failure.code}]`, { code: failure.code, song_id: failure.song_id });
+    return 1;
+  }
+  const degraded = batch.degraded[0];
+  if (degraded) log.warn(`Processing completed with degradation (${degraded[2].join('; ')}); results saved to: ${config.outDir}`);
+  else log.info(`Processing completed successfully; results saved to: ${config.outDir}`);
+  return 0;
+}
+
+/** Several files (song ids from file names, `--jobs` at once): the batch's lines and a closing summary. Returns the exit code. */
+async function runBatch(run: MainRun, files: string[]): Promise<number> {
+  const { opts, log, config } = run;
+  if (opts.songId) log.warn('--song-id is ignored in batch mode. Song IDs are auto-generated from filenames.');
+  log.info('Didactic Engine - Batch Processing Mode');
+  log.info(`Files to process: ${files.length}`);
+  log.info(`Output directory: ${config.outDir}`);
+  const progress = run.showProgress ? createProgress(files.length, log) : null;
+  const batch = await run.processBatch(files, config.outDir, {
+    ...run.common,
+    logger: log,
+    jobs: opts.jobs,
+    ...(progress ? { onProgress: progress.onProgress, onSongDone: progress.onSongDone } : {}),
+  });
+  progress?.stop();
+  await writeMetrics(opts, batch);
+  log.info(`Batch results: total=${batch.total} successful=${batch.success_count} failed=${batch.failure_count} degraded=${batch.degraded.length}`);
+  if (batch.degraded.length > 0) {
+    log.warn('Degraded files (completed with a fallback):');
+    for (const [songId, path, reasons] of batch.degraded) log.warn(`  - ${path.split('/').pop()} (${songId}): ${reasons.join('; ')}`);
+  }
+  if (batch.failure_count > 0) {
+    log.warn('Failed files:');
+    for (const f of batch.failures) {
+      log.warn(`  - ${f.input_path.split('/').pop()} (${f.song_id}): ${f.error} [${f.code}]`, { code: f.code, song_id: f.song_id });
+    }
+  }
+  log.info(`Results saved to: ${config.outDir}`);
+  if (opts.json) process.stdout.write(`${JSON.stringify(batchJson(batch), null, 2)}\n`);
+  return batch.failure_count > 0 ? 1 : 0;
 }
 
 /** Single mode logs the pipeline's own lines, not the batch bookkeeping. */

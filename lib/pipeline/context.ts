@@ -9,13 +9,13 @@ import type { WaveformPeaks } from '../reports/html/peaks.js';
 import type { StemEvents } from '../datasets/tables.js';
 import { DidacticError } from '../errors.js';
 import type { BarBoundary } from '../music/segmentation.js';
-import type { Logger } from '../util/logger.js';
+import { silentLogger, type Logger } from '../util/logger.js';
 import type { RunPlan } from './concurrency.js';
 import type { PipelineConfig } from './config.js';
 import type { ModelCache } from './models.js';
-import type { ServiceBreaker } from './resilience.js';
+import { createPipelineBreakers, type PipelineBreakers } from './resilience.js';
 import type { PipelineServices, SeparatedStem, NoteTranscriber, TranscribedNote } from './services.js';
-import type { SongStaging } from './staging.js';
+import { SongStaging } from './staging.js';
 
 /** The stem name used when the mix is analysed unseparated (separation off or unavailable). */
 export const FULL_MIX = 'full_mix';
@@ -27,12 +27,6 @@ export const BASIC_PITCH_RATE = 22050;
 export type ProgressEvent =
   | { kind: 'step'; songId: string; step: string; index: number; total: number }
   | { kind: 'bars'; songId: string; stem: string; done: number; total: number };
-
-/** Per-run circuit breakers (the original's are process-global; see docs/compatibility.md). */
-export interface PipelineBreakers {
-  demucs: ServiceBreaker;
-  basicPitch: ServiceBreaker;
-}
 
 /** What a song's run is given by its owner (AudioPipeline, a batch, a server). */
 export interface SongRunEnvironment {
@@ -51,6 +45,50 @@ export interface SongRunEnvironment {
   savePosteriors: boolean;
   /** Fail the song (DE_DEGRADED, nothing committed) instead of completing it degraded. */
   strict: boolean;
+}
+
+/** Chunk WAV writes in flight at once per stem, unless the owner of the run says otherwise. */
+export const CHUNK_WRITE_CONCURRENCY = 4;
+
+/**
+ * What the owner of a run (AudioPipeline, a batch) fixes for its songs. The plan and the models are
+ * required: their defaults and ownership differ between owners.
+ */
+export interface SongEnvironmentOptions {
+  plan: RunPlan;
+  models: ModelCache;
+  /** Default: resolved from the config. */
+  services?: PipelineServices;
+  /** Default: new breakers for this song alone. */
+  breakers?: PipelineBreakers;
+  /** Default: silent. */
+  logger?: Logger;
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Default CHUNK_WRITE_CONCURRENCY. */
+  chunkWriteConcurrency?: number;
+  /** Default false. */
+  savePosteriors?: boolean;
+  /** Default false. */
+  strict?: boolean;
+}
+
+/** The one place a song's environment is assembled, with the defaults every owner shares; staging goes into `config.outDir`. */
+export function songEnvironment(config: PipelineConfig, o: SongEnvironmentOptions): SongRunEnvironment {
+  return {
+    config,
+    plan: o.plan,
+    models: o.models,
+    services: o.services ?? {},
+    breakers: o.breakers ?? createPipelineBreakers(),
+    log: o.logger ?? silentLogger,
+    staging: new SongStaging(config.outDir, config.songId),
+    signal: o.signal,
+    onProgress: o.onProgress,
+    chunkWriteConcurrency: o.chunkWriteConcurrency ?? CHUNK_WRITE_CONCURRENCY,
+    savePosteriors: o.savePosteriors ?? false,
+    strict: o.strict ?? false,
+  };
 }
 
 /** The rhythm of the mix on the input's timeline. */

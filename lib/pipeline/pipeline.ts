@@ -5,18 +5,19 @@
  * Outputs are staged and committed together (see staging.ts). The steps live in steps/ and run
  * over one SongContext (context.ts); run.ts sequences them.
  */
-import { silentLogger, type Logger } from '../util/logger.js';
+import type { Logger } from '../util/logger.js';
 import type { StepMetrics } from '../util/metrics.js';
 import { anySignal } from '../util/signals.js';
 import { processBatch, type BatchOptions, type BatchResult } from './batch.js';
 import { planConcurrency, type RunPlan } from './concurrency.js';
 import { PipelineConfig, type PipelineConfigInput } from './config.js';
-import type { PipelineBreakers, ProgressEvent } from './context.js';
+import { songEnvironment, type ProgressEvent } from './context.js';
 import { ModelCache } from './models.js';
-import { PIPELINE_BREAKER_DEFAULTS, ServiceBreaker } from './resilience.js';
+import type { PipelineBreakers } from './resilience.js';
 import { runSong } from './run.js';
 import type { PipelineServices } from './services.js';
-import { SongStaging } from './staging.js';
+
+// Re-exported where the public API has always found it (lib/index.ts); it lives in resilience.ts.
 
 /** Options of an AudioPipeline: logger, cancellation, services, breakers, concurrency plan, shared models, strictness. */
 export interface PipelineOptions {
@@ -56,14 +57,6 @@ export type PipelineResult = Record<string, unknown> & {
   summary_json: string;
 };
 
-/** New circuit breakers for the Demucs and Basic Pitch steps, to share between runs. */
-export function createPipelineBreakers(): PipelineBreakers {
-  return {
-    demucs: new ServiceBreaker('demucs', PIPELINE_BREAKER_DEFAULTS),
-    basicPitch: new ServiceBreaker('basic_pitch', PIPELINE_BREAKER_DEFAULTS),
-  };
-}
-
 /**
  * One song through the eleven steps (the original's AudioPipeline): construct with a config, then `run()`.
  * @throws ConfigError DE_INVALID_CONFIG from the constructor for an invalid config.
@@ -98,23 +91,8 @@ export class AudioPipeline {
     const ownModels = o.models === undefined;
     const models = o.models ?? new ModelCache();
     try {
-      const run = await runSong(
-        {
-          config: this.config,
-          plan: o.plan ?? planConcurrency(),
-          models,
-          services: o.services ?? {},
-          breakers: o.breakers ?? createPipelineBreakers(),
-          log: o.logger ?? silentLogger,
-          staging: new SongStaging(this.config.outDir, this.config.songId),
-          signal: anySignal(runOptions.signal, o.signal),
-          onProgress: o.onProgress,
-          chunkWriteConcurrency: o.chunkWriteConcurrency ?? 4,
-          savePosteriors: o.savePosteriors ?? false,
-          strict: o.strict ?? false,
-        },
-        records,
-      );
+      const env = songEnvironment(this.config, { ...o, plan: o.plan ?? planConcurrency(), models, signal: anySignal(runOptions.signal, o.signal) });
+      const run = await runSong(env, records);
       return run.results as PipelineResult;
     } finally {
       if (ownModels) await models.close();

@@ -8,15 +8,14 @@ import {
   circuitBreaker,
   CircuitState,
   ConsecutiveBreaker,
+  ExponentialBackoff,
   handleAll,
   handleWhen,
+  noJitterGenerator,
   retry,
   TaskCancelledError,
   timeout,
   TimeoutStrategy,
-  type IBackoff,
-  type IBackoffFactory,
-  type IRetryBackoffContext,
 } from 'cockatiel';
 
 import { AbortError, CircuitOpenError, DidacticError, RetryExhaustedError, TimeoutError } from '../errors.js';
@@ -59,17 +58,32 @@ function defaultRetryable(err: unknown): boolean {
   return true;
 }
 
-class OriginalBackoff implements IBackoffFactory<IRetryBackoffContext<unknown>> {
-  constructor(
-    private readonly opts: Required<Omit<RetryOptions, 'retryable' | 'onRetry'>>,
-    private readonly attempt = 0,
-  ) {}
-  next(): IBackoff<IRetryBackoffContext<unknown>> {
-    const o = this.opts;
-    const seconds = computeDelay(this.attempt, o.baseDelay, o.maxDelay, o.exponentialBase, o.jitter, o.random);
-    const following = new OriginalBackoff(this.opts, this.attempt + 1);
-    return { duration: seconds * 1000, next: () => following.next() };
-  }
+/**
+ * cockatiel's ExponentialBackoff with the original's delays (computeDelay, in ms). A generator of our
+ * own because none of cockatiel's fits: its noJitterGenerator always doubles (it ignores `exponent`,
+ * the original's exponential_base) and its jitters subtract from the delay, where the original adds
+ * up to `jitter`·delay.
+ */
+function originalBackoff(o: Required<Omit<RetryOptions, 'retryable' | 'onRetry'>>): ExponentialBackoff<number> {
+  return new ExponentialBackoff<number>({
+    initialDelay: o.baseDelay * 1000,
+    maxDelay: o.maxDelay * 1000,
+    exponent: o.exponentialBase,
+    generator: (attempt = 0, { initialDelay, maxDelay, exponent }) => [
+      computeDelay(attempt, initialDelay, maxDelay, exponent, o.jitter, o.random),
+      attempt + 1,
+    ],
+  });
+}
+
+/**
+ * The delay in ms before retry `n` (0 = the first) of a doubling backoff from `firstMs`, at most
+ * `maxMs`: cockatiel's ExponentialBackoff without jitter (noJitterGenerator), `min(maxMs, firstMs·2^n)`.
+ * The embedded queue's job retries use it, so they wait as BullMQ's built-in `exponential`
+ * backoff makes Redis-mode retries wait (`firstMs·2^(attemptsMade-1)`).
+ */
+export function exponentialDelayMs(n: number, firstMs: number, maxMs = Number.POSITIVE_INFINITY): number {
+  return noJitterGenerator(n, { generator: noJitterGenerator, initialDelay: firstMs, maxDelay: maxMs, exponent: 2 })[0];
 }
 
 /**
@@ -93,7 +107,7 @@ export async function retryWithBackoff<T>(
   const errors: unknown[] = [];
   const policy = retry(
     handleWhen((err) => isRetryable(err)),
-    { maxAttempts: opts.maxRetries, backoff: new OriginalBackoff(opts) },
+    { maxAttempts: opts.maxRetries, backoff: originalBackoff(opts) },
   );
   policy.onRetry((event) => {
     if ('error' in event) options.onRetry?.(event.attempt - 1, event.error, event.delay / 1000);
@@ -127,6 +141,23 @@ export interface BreakerOptions {
 
 /** The pipeline's breakers in the original: 3 consecutive failures, open for 120 s, 1 success closes. */
 export const PIPELINE_BREAKER_DEFAULTS: BreakerOptions = { failureThreshold: 3, recoveryTimeout: 120 };
+
+/** Per-run circuit breakers (the original's are process-global; see docs/compatibility.md). */
+export interface PipelineBreakers {
+  demucs: ServiceBreaker;
+  basicPitch: ServiceBreaker;
+}
+
+/**
+ * New circuit breakers for the Demucs and Basic Pitch steps (PIPELINE_BREAKER_DEFAULTS), to share
+ * between runs: an AudioPipeline run makes its own unless given some, a batch one set for all its songs.
+ */
+export function createPipelineBreakers(): PipelineBreakers {
+  return {
+    demucs: new ServiceBreaker('demucs', PIPELINE_BREAKER_DEFAULTS),
+    basicPitch: new ServiceBreaker('basic_pitch', PIPELINE_BREAKER_DEFAULTS),
+  };
+}
 
 /**
  * A named circuit breaker (cockatiel ConsecutiveBreaker). While open, calls fail fast with

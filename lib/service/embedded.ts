@@ -10,6 +10,7 @@ import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import type { RunPlan } from '../pipeline/concurrency.js';
+import { exponentialDelayMs } from '../pipeline/resilience.js';
 import type { Logger, LogLevel } from '../util/logger.js';
 import {
   DONE_PROGRESS,
@@ -195,7 +196,7 @@ export class EmbeddedQueue implements JobQueue {
     }
     // A process that keeps dying is restarted with a growing pause, not in a tight loop.
     slot.crashes++;
-    this.#later(Math.min(30_000, 250 * 2 ** Math.min(slot.crashes - 1, 7)), () => {
+    this.#later(exponentialDelayMs(slot.crashes - 1, 250, 30_000), () => {
       if (!this.#closing) this.#spawn(slot);
     });
   }
@@ -203,7 +204,8 @@ export class EmbeddedQueue implements JobQueue {
   #failOrRetry(id: string, record: JobRecord, failure: JobFailure): void {
     this.#cancelling.delete(id);
     if (isRetryableJobCode(failure.code) && record.attempts < this.#o.attempts) {
-      const delay = this.#o.backoffMs * 2 ** (record.attempts - 1);
+      // BullMQ's `exponential` schedule in Redis mode: backoffMs, then doubling.
+      const delay = exponentialDelayMs(record.attempts - 1, this.#o.backoffMs);
       this.#o.logger.warn(`Job ${id} attempt ${record.attempts} failed (${failure.code}: ${failure.message}); retrying in ${delay} ms`);
       record.state = 'queued';
       record.progress = QUEUED_PROGRESS;
