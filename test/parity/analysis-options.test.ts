@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { features, stft, type FeatureOptions } from '../../lib/analysis/index.js';
-import { pythonHas, venvPython } from '../helpers/python.js';
+import { venvPython } from '../helpers/python.js';
 import { seededRandom } from '../helpers/signals.js';
+import { requires, venv } from '../helpers/requires.js';
 
-const available = pythonHas('librosa', 'numpy');
 const sr = 22050;
 
 function signal(n: number, seed: number): Float32Array {
@@ -91,7 +91,7 @@ function framesOff(o: ArrayLike<number>, r: ArrayLike<number>, rel: number, abs:
   return bad;
 }
 
-describe.skipIf(!available)('option parity with librosa', () => {
+describe('option parity with librosa', requires(venv('librosa', 'numpy')), () => {
   const dir = mkdtempSync(join(tmpdir(), 'didactic-opts-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

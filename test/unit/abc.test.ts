@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { abcPitch, type AbcNote, renderAbc, writeAbc } from '../../lib/reports/abc.js';
 import { readAbc } from './abcChecker.js';
+import { onPath, requires, venv, which } from '../helpers/requires.js';
 
 const base = { title: 'song - bass', tempoBpm: 120, timeSignatureNum: 4, timeSignatureDen: 4 };
 const n = (pitch: number, startBeat: number, endBeat: number): AbcNote => ({ pitch, startBeat, endBeat });
@@ -135,8 +136,9 @@ describe('renderAbc', () => {
   });
 });
 
-const abc2midi = ['/usr/bin/abc2midi', '/usr/local/bin/abc2midi'].find((p) => existsSync(p));
-describe.skipIf(!abc2midi)('abc2midi reads our ABC', () => {
+const abc2midi = which('abc2midi');
+const abc2midiInstalled = onPath('abc2midi', 'apt-get install abcmidi');
+describe('abc2midi reads our ABC', requires(abc2midiInstalled), () => {
   it('converts without errors and plays the same pitches', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'de-abc-'));
     const path = join(dir, 'bass.abc');
@@ -152,7 +154,7 @@ describe.skipIf(!abc2midi)('abc2midi reads our ABC', () => {
   });
 });
 
-describe.skipIf(!abc2midi)('abc2midi on a dense random stem', () => {
+describe('abc2midi on a dense random stem', requires(abc2midiInstalled), () => {
   it('reads 400 polyphonic notes in 7/8 without errors or warnings, with every pitch present', async () => {
     let seed = 99;
     const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
@@ -175,8 +177,7 @@ describe.skipIf(!abc2midi)('abc2midi on a dense random stem', () => {
 });
 
 const python = resolve(import.meta.dirname, '..', '..', '.venv', 'bin', 'python');
-const hasMusic21 = existsSync(python) && spawnSync(python, ['-c', 'import music21'], { encoding: 'utf8' }).status === 0;
-describe.skipIf(!hasMusic21)('music21 parses our ABC', () => {
+describe('music21 parses our ABC', requires(venv('music21')), () => {
   it('reads the same music: every note covered, nothing extra (music21 does not merge ties inside chords)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'de-abc-'));
     const path = join(dir, 'x.abc');

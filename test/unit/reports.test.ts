@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -18,9 +18,9 @@ import {
 import { renderMidiMarkdown, writeMidiMarkdown } from '../../lib/reports/markdown.js';
 import { formatFixed, pitchToName, pythonFloatRepr } from '../../lib/reports/pyformat.js';
 import { EVENTS, SONG_ID } from './datasetFixtures.js';
+import { requires, venv } from '../helpers/requires.js';
 
 const python = resolve(import.meta.dirname, '..', '..', '.venv', 'bin', 'python');
-const hasPython = existsSync(python);
 
 describe('Python number formatting', () => {
   it('formats %.3f with ties to even on the exact binary value', () => {
@@ -52,7 +52,7 @@ describe('Python number formatting', () => {
     ]);
   });
 
-  it.skipIf(!hasPython)('agrees with CPython on 3000 random doubles', () => {
+  it('agrees with CPython on 3000 random doubles', requires(venv()), () => {
     let seed = 12345;
     const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const values: number[] = [];
@@ -217,7 +217,7 @@ describe('combined.json', () => {
     expect(text.endsWith('}')).toBe(true);
   });
 
-  it.skipIf(!hasPython)('is byte-identical to json.dumps(indent=2) of the same Python values', () => {
+  it('is byte-identical to json.dumps(indent=2) of the same Python values', requires(venv()), () => {
     const summary = buildCombinedSummary({ ...sampleInput(), songId: 'Mötley ♫ "q"\t', extra: { beat_times: [pyFloat(0.5), pyFloat(1)] } });
     const text = toPythonJson(summary);
     const script = [
