@@ -7,32 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { ModelError } from '../../lib/errors.js';
 import { createTranscriber } from '../../lib/models/basicPitch/index.js';
 import { buildDemucsStandIn, createSeparator } from '../../lib/models/demucs/index.js';
-import { buildModel } from '../../lib/models/onnxBuilder.js';
 import { beatnetModelPath, RhythmTracker } from '../../lib/models/rhythm.js';
 import { createSession } from '../../lib/models/session.js';
 import { ensureOrtRuntime } from '../../lib/models/runtime.js';
 import { loadBinding } from '../../lib/native/load.js';
-
-// y = x · W + b with W [3, 2].
-const W = new Float32Array([1, -2, 0.5, 3, 0.25, -1]);
-const B = new Float32Array([0.5, -0.5]);
-function linearModel(): Uint8Array {
-  return buildModel({
-    inputs: [{ name: 'x', shape: ['batch', 3] }],
-    outputs: [{ name: 'y', shape: ['batch', 2] }],
-    initializers: [
-      { name: 'W', dims: [3, 2], data: W },
-      { name: 'b', dims: [2], data: B },
-    ],
-    nodes: [
-      { op: 'MatMul', inputs: ['x', 'W'], outputs: ['xw'] },
-      { op: 'Add', inputs: ['xw', 'b'], outputs: ['y'] },
-    ],
-  });
-}
-function expected(x: number[]): number[] {
-  return [0, 1].map((c) => B[c]! + x[0]! * W[c]! + x[1]! * W[2 + c]! + x[2]! * W[4 + c]!);
-}
+import { linearExpected, linearModel } from '../helpers/linearModel.js';
 
 function tone(frames: number, channels: number): Float32Array {
   const x = new Float32Array(frames * channels);
@@ -66,7 +45,7 @@ describe('OrtSession lifecycle', () => {
     const results = await Promise.all(runs);
     await closed;
     results.forEach((r, i) => {
-      const want = expected(inputs[i]!);
+      const want = linearExpected(inputs[i]!);
       expect(r.y!.data[0]).toBeCloseTo(want[0]!, 5);
       expect(r.y!.data[1]).toBeCloseTo(want[1]!, 5);
     });

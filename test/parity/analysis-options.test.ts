@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { framesOff, maxAbs, maxDiff } from '../helpers/compare.js';
 import { features, stft, type FeatureOptions } from '../../lib/analysis/index.js';
 import { venvPython } from '../helpers/python.js';
 import { seededRandom } from '../helpers/signals.js';
@@ -72,24 +73,6 @@ out = {
 }
 print(json.dumps(out))
 `;
-
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] as number));
-  return m;
-}
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-}
-function framesOff(o: ArrayLike<number>, r: ArrayLike<number>, rel: number, abs: number): number {
-  expect(o.length).toBe(r.length);
-  let bad = 0;
-  for (let i = 0; i < r.length; i++) if (Math.abs((o[i] as number) - (r[i] as number)) > rel * Math.abs(r[i] as number) + abs) bad++;
-  return bad;
-}
 
 describe('option parity with librosa', requires(venv('librosa', 'numpy')), () => {
   const dir = mkdtempSync(join(tmpdir(), 'didactic-opts-'));
