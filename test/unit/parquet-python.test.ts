@@ -10,9 +10,8 @@ import { join, resolve } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { writeSongDatasets } from '../../lib/datasets/songSink.js';
 import { segmentBeatsIntoBars } from '../../lib/music/segmentation.js';
-import { BEATS, EVENTS, SONG_ID, STEMS, stemBarFeatures, TEMPO } from './datasetFixtures.js';
+import { BEATS, TEMPO, writeFixtureSong } from './datasetFixtures.js';
 import { requires, venv } from '../helpers/requires.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -30,14 +29,8 @@ interface DatasetReport {
 describe('datasets read by pyarrow/pandas match what the original writes', requires(venv('pyarrow', 'pandas')), () => {
   it('events, beats, bars and bar_features: same schema, dtypes, leaf types and values', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'de-pyparquet-'));
-    await writeSongDatasets({
-      datasetsDir: dir,
-      songId: SONG_ID,
-      stems: [...STEMS],
-      beatTimes: BEATS,
-      tempoBpm: TEMPO,
-      events: EVENTS,
-      barFeatures: [stemBarFeatures('bass', 4), stemBarFeatures('drums', 3)],
+    await writeFixtureSong(dir, {
+      bars: [4, 3],
       barGrid: { bars: segmentBeatsIntoBars(BEATS, TEMPO, 4, 4, 10), beatsPerBar: 4 },
     });
     const run = spawnSync(python, [script, dir], { encoding: 'utf8', timeout: 120_000 });
