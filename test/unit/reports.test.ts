@@ -18,6 +18,7 @@ import {
 import { renderMidiMarkdown, writeMidiMarkdown } from '../../lib/reports/markdown.js';
 import { formatFixed, pitchToName, pythonFloatRepr } from '../../lib/reports/pyformat.js';
 import { EVENTS, SONG_ID } from './datasetFixtures.js';
+import { COMBINED_JSON_KEYS } from '../helpers/python.js';
 import { requires, venv } from '../helpers/requires.js';
 
 const python = resolve(import.meta.dirname, '..', '..', '.venv', 'bin', 'python');
@@ -189,22 +190,7 @@ function sampleInput() {
 describe('combined.json', () => {
   it('has the original keys in order, drops the step-11 timing, keeps floats as floats', () => {
     const summary = buildCombinedSummary(sampleInput());
-    expect(Object.keys(summary)).toEqual([
-      'song_id',
-      'duration_s',
-      'tempo_bpm',
-      'num_beats',
-      'num_bars',
-      'stems',
-      'num_notes_per_stem',
-      'essentia_requested',
-      'essentia_available',
-      'files_generated',
-      'step_timings',
-      'config',
-      'environment',
-      'capabilities',
-    ]);
+    expect(Object.keys(summary)).toEqual(COMBINED_JSON_KEYS);
     const text = toPythonJson(summary);
     expect(text).toContain('"duration_s": 4.0,\n  "tempo_bpm": 0.0,');
     expect(text).toContain('"num_notes_per_stem": {},');
