@@ -33,6 +33,23 @@ function track<T>(order: string[], name: string, p: Promise<T>): Promise<T> {
   );
 }
 
+/**
+ * Starts `call`, then close(): close must settle after the call (it waits for it), and a call after
+ * it must reject with DE_CLOSED from `op`. Returns the call's result.
+ */
+async function closeWaitsFor<T>(name: string, op: string, call: () => Promise<T>, close: () => Promise<void>): Promise<T> {
+  const order: string[] = [];
+  const running = track(order, name, call());
+  const closed = track(order, 'close', close());
+  const result = await running;
+  await closed;
+  expect(order).toEqual([name, 'close']);
+  const err = await call().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ModelError);
+  expect(err).toMatchObject({ code: 'DE_CLOSED', op });
+  return result;
+}
+
 describe('OrtSession lifecycle', () => {
   it('close() waits for runs in flight, which finish with the right numbers', async () => {
     const session = await createSession(linearModel());
@@ -102,18 +119,15 @@ describe('OrtSession lifecycle', () => {
 describe('Separator lifecycle', () => {
   it('close() waits for a separation in flight; later separations reject with DE_CLOSED', async () => {
     const separator = await createSeparator(buildDemucsStandIn());
-    const order: string[] = [];
     const x = tone(44100, 2);
-    const running = track(order, 'separate', separator.separate({ samples: x, sampleRate: 44100, channels: 2 }));
-    const closed = track(order, 'close', separator.close());
-    const result = await running;
-    await closed;
-    expect(order).toEqual(['separate', 'close']);
+    const result = await closeWaitsFor(
+      'separate',
+      'separate',
+      () => separator.separate({ samples: x, sampleRate: 44100, channels: 2 }),
+      () => separator.close(),
+    );
     expect(result.stems).toHaveLength(4);
     expect(result.frames).toBe(44100);
-    const err = await separator.separate({ samples: x, sampleRate: 44100, channels: 2 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ModelError);
-    expect(err).toMatchObject({ code: 'DE_CLOSED', op: 'separate' });
     await expect(separator.close()).resolves.toBeUndefined();
   });
 });
@@ -146,17 +160,14 @@ describe('Separator lifecycle, failed calls', () => {
 describe('Transcriber lifecycle', () => {
   it('close() waits for a transcription in flight; later transcriptions reject with DE_CLOSED', async () => {
     const transcriber = await createTranscriber();
-    const order: string[] = [];
     const x = tone(22050 * 2, 1);
-    const running = track(order, 'transcribe', transcriber.transcribe({ samples: x, sampleRate: 22050, channels: 1 }));
-    const closed = track(order, 'close', transcriber.close());
-    const result = await running;
-    await closed;
-    expect(order).toEqual(['transcribe', 'close']);
+    const result = await closeWaitsFor(
+      'transcribe',
+      'transcribe',
+      () => transcriber.transcribe({ samples: x, sampleRate: 22050, channels: 1 }),
+      () => transcriber.close(),
+    );
     expect(result.frames).toBeGreaterThan(0);
-    const err = await transcriber.transcribe({ samples: x, sampleRate: 22050, channels: 1 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ModelError);
-    expect(err).toMatchObject({ code: 'DE_CLOSED', op: 'transcribe' });
     await transcriber[Symbol.asyncDispose]();
   });
 });
@@ -175,17 +186,17 @@ describe('RhythmTracker lifecycle (the shared model handle)', () => {
 
   it('close() waits for a track in flight; later calls reject with DE_CLOSED', async () => {
     const tracker = await RhythmTracker.open();
-    const order: string[] = [];
-    const running = track(order, 'track', tracker.track(clicks(), 22050));
-    const closed = track(order, 'close', tracker.close());
-    expect(tracker.closed).toBe(true);
-    const result = await running;
-    await closed;
-    expect(order).toEqual(['track', 'close']);
+    const result = await closeWaitsFor(
+      'track',
+      'trackRhythm',
+      () => tracker.track(clicks(), 22050),
+      () => {
+        const closing = tracker.close();
+        expect(tracker.closed).toBe(true);
+        return closing;
+      },
+    );
     expect(result.beats.length).toBeGreaterThan(4);
-    const err = await tracker.track(clicks(), 22050).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ModelError);
-    expect(err).toMatchObject({ code: 'DE_CLOSED', op: 'trackRhythm' });
     await expect(tracker.close()).resolves.toBeUndefined();
     await expect(tracker[Symbol.asyncDispose]()).resolves.toBeUndefined();
   });
