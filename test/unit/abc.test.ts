@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { abcPitch, type AbcNote, renderAbc, writeAbc } from '../../lib/reports/abc.js';
 import { readAbc } from './abcChecker.js';
+import { useTempDir } from '../helpers/tmp.js';
 import { onPath, requires, venv, which } from '../helpers/requires.js';
 
 const base = { title: 'song - bass', tempoBpm: 120, timeSignatureNum: 4, timeSignatureDen: 4 };
@@ -139,23 +140,25 @@ describe('renderAbc', () => {
 const abc2midi = which('abc2midi');
 const abc2midiInstalled = onPath('abc2midi', 'apt-get install abcmidi');
 describe('abc2midi reads our ABC', requires(abc2midiInstalled), () => {
-  it('converts without errors and plays the same pitches', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'de-abc-'));
-    const path = join(dir, 'bass.abc');
-    await writeAbc(path, [n(60, 0, 2), n(64, 0, 1), n(61, 2, 3), n(66, 2, 6), n(48, 8, 9)], base);
-    const out = join(dir, 'bass.mid');
+  const dir = useTempDir('de-abc-');
+  /** Writes `notes` as ABC, converts it with abc2midi (which must report no error or warning) and returns the pitches it plays. */
+  async function playedPitches(name: string, notes: AbcNote[], meta = base): Promise<number[]> {
+    const path = join(dir, `${name}.abc`);
+    await writeAbc(path, notes, meta);
+    const out = join(dir, `${name}.mid`);
     const run = spawnSync(abc2midi!, [path, '-o', out], { encoding: 'utf8' });
     expect(run.status).toBe(0);
-    expect(`${run.stdout}${run.stderr}`).not.toMatch(/error/i);
-    expect(`${run.stdout}${run.stderr}`).not.toMatch(/warning/i);
+    expect(`${run.stdout}${run.stderr}`).not.toMatch(/error|warning/i);
     const midi = midiFile.parseMidi(readFileSync(out));
-    const pitches = midi.tracks.flat().flatMap((e) => (e.type === 'noteOn' && e.velocity > 0 ? [e.noteNumber] : []));
+    return midi.tracks.flat().flatMap((e) => (e.type === 'noteOn' && e.velocity > 0 ? [e.noteNumber] : []));
+  }
+
+  it('converts without errors and plays the same pitches', async () => {
+    const pitches = await playedPitches('bass', [n(60, 0, 2), n(64, 0, 1), n(61, 2, 3), n(66, 2, 6), n(48, 8, 9)]);
     expect(pitches.sort()).toEqual([48, 60, 61, 64, 66]);
   });
-});
 
-describe('abc2midi on a dense random stem', requires(abc2midiInstalled), () => {
-  it('reads 400 polyphonic notes in 7/8 without errors or warnings, with every pitch present', async () => {
+  it('reads 400 polyphonic notes of a dense random stem in 7/8 without errors or warnings, with every pitch present', async () => {
     let seed = 99;
     const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const notes: AbcNote[] = [];
@@ -163,16 +166,8 @@ describe('abc2midi on a dense random stem', requires(abc2midiInstalled), () => {
       const start = Math.round(rand() * 600) / 4 - 2;
       notes.push(n(24 + Math.floor(rand() * 72), start, start + 0.25 + Math.round(rand() * 16) / 4));
     }
-    const dir = mkdtempSync(join(tmpdir(), 'de-abc-'));
-    const path = join(dir, 'dense.abc');
-    await writeAbc(path, notes, { ...base, timeSignatureNum: 7, timeSignatureDen: 8 });
-    const out = join(dir, 'dense.mid');
-    const run = spawnSync(abc2midi!, [path, '-o', out], { encoding: 'utf8' });
-    expect(run.status).toBe(0);
-    expect(`${run.stdout}${run.stderr}`).not.toMatch(/error|warning/i);
-    const midi = midiFile.parseMidi(readFileSync(out));
-    const played = new Set(midi.tracks.flat().flatMap((e) => (e.type === 'noteOn' && e.velocity > 0 ? [e.noteNumber] : [])));
-    expect(played).toEqual(new Set(notes.map((x) => x.pitch)));
+    const played = await playedPitches('dense', notes, { ...base, timeSignatureNum: 7, timeSignatureDen: 8 });
+    expect(new Set(played)).toEqual(new Set(notes.map((x) => x.pitch)));
   });
 });
 
