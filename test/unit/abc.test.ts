@@ -14,6 +14,21 @@ import { onPath, requires, venv, which } from '../helpers/requires.js';
 const base = { title: 'song - bass', tempoBpm: 120, timeSignatureNum: 4, timeSignatureDen: 4 };
 const n = (pitch: number, startBeat: number, endBeat: number): AbcNote => ({ pitch, startBeat, endBeat });
 
+/**
+ * `count` random notes (a fixed LCG from `seed`): pitches from `lowest` over `pitches` semitones,
+ * starts on a quarter-beat grid `quarters` long from beat `from`, lengths from a quarter beat to
+ * `longest` quarters more. Overlaps are the point: the stem is polyphonic.
+ */
+function randomStem(seed: number, count: number, o: { lowest: number; pitches: number; quarters: number; from: number; longest: number }): AbcNote[] {
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const notes: AbcNote[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = Math.round(rand() * o.quarters) / 4 + o.from;
+    notes.push(n(o.lowest + Math.floor(rand() * o.pitches), start, start + 0.25 + Math.round(rand() * o.longest) / 4));
+  }
+  return notes;
+}
+
 /** Notes as the checker reads them back, in beats, sorted. */
 function readBack(text: string, stepsPerBeat = 4, originBeat = 0) {
   return readAbc(text)
@@ -119,13 +134,7 @@ describe('renderAbc', () => {
   });
 
   it('round-trips a dense random polyphonic stem through the strict reader', () => {
-    let seed = 7;
-    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const notes: AbcNote[] = [];
-    for (let i = 0; i < 300; i++) {
-      const start = Math.round(rand() * 400) / 4 - 3;
-      notes.push(n(30 + Math.floor(rand() * 60), start, start + 0.25 + Math.round(rand() * 24) / 4));
-    }
+    const notes = randomStem(7, 300, { lowest: 30, pitches: 60, quarters: 400, from: -3, longest: 24 });
     const text = renderAbc(notes, { ...base, timeSignatureNum: 3 });
     const tune = readAbc(text);
     // Every quantised input note is covered by a read note of the same pitch.
@@ -159,13 +168,7 @@ describe('abc2midi reads our ABC', requires(abc2midiInstalled), () => {
   });
 
   it('reads 400 polyphonic notes of a dense random stem in 7/8 without errors or warnings, with every pitch present', async () => {
-    let seed = 99;
-    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const notes: AbcNote[] = [];
-    for (let i = 0; i < 400; i++) {
-      const start = Math.round(rand() * 600) / 4 - 2;
-      notes.push(n(24 + Math.floor(rand() * 72), start, start + 0.25 + Math.round(rand() * 16) / 4));
-    }
+    const notes = randomStem(99, 400, { lowest: 24, pitches: 72, quarters: 600, from: -2, longest: 16 });
     const played = await playedPitches('dense', notes, { ...base, timeSignatureNum: 7, timeSignatureDen: 8 });
     expect(new Set(played)).toEqual(new Set(notes.map((x) => x.pitch)));
   });
