@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { song } from './bench-song.mjs';
+import { procStatusBytes as vm } from './child.mjs';
 
 const root = join(import.meta.dirname, '..');
 const python = join(root, '.venv', 'bin', 'python');
@@ -24,11 +25,6 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
   },
 });
-
-function vm(key) {
-  const m = readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
 
 // Child mode: time ours on one input file, report JSON {times, peakBytes}.
 if (values.child === 'ours') {

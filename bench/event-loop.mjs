@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 
 import { writeWav } from '../dist/index.js';
 import { exampleSong } from '../scripts/example-song.mjs';
+import { runScript } from './child.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -76,11 +77,7 @@ function runChild(file, out) {
     h.disable();
     clearInterval(timer);
     console.log(JSON.stringify({ maxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6, gaps, wall }));`;
-  const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify([file, out, transcription, ticksPerSecond])], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return JSON.parse(stdout.trim().split('\n').pop());
+  return runScript(script, [file, out, transcription, ticksPerSecond], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
 try {

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { createTranscriber, PipelineConfig, planConcurrency, planSongMemory, writeWav } from '../dist/index.js';
 import { buildDemucsStandIn } from '../dist/testing.js';
 import { exampleSong } from '../scripts/example-song.mjs';
+import { runScript } from './child.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -30,8 +31,7 @@ const dir = mkdtempSync(join(tmpdir(), 'didactic-bench-memory-'));
 const config = { useDemucsSeparation: false, useBasicPitchTranscription: false };
 
 function child(script, args) {
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  return JSON.parse(out.trim().split('\n').pop());
+  return runScript(script, args, { maxBuffer: 1 << 26 });
 }
 const api = JSON.stringify(join(root, 'dist', 'index.js'));
 

@@ -4,11 +4,11 @@
 // Checkpoints: --from <folder> holding the official file names, else random-init ones written by
 // the reference code (scripts/models/demucs_graph.py checkpoints; needs .venv-torch).
 // Run: npx tsc -p tsconfig.json && node bench/models-convert.mjs [--models htdemucs,htdemucs_6s] [--from DIR]
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { peakBytes, runJson } from './child.mjs';
 
 const root = join(import.meta.dirname, '..');
 const python = join(root, '.venv-torch', 'bin', 'python');
@@ -20,11 +20,6 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-
-function peakBytes() {
-  const m = readFileSync('/proc/self/status', 'utf8').match(/^VmHWM:\s+(\d+) kB/m);
-  return m ? Number(m[1]) * 1024 : Number.NaN;
-}
 
 if (values.child) {
   const { fetchModel } = await import(join(root, 'dist', 'models', 'fetch.js'));
@@ -49,26 +44,18 @@ try {
     let from = values.from;
     if (!from) {
       if (!existsSync(python)) throw new Error('no --from folder and no .venv-torch to write random-init checkpoints');
-      const made = JSON.parse(
-        execFileSync(python, [join(root, 'scripts/models/demucs_graph.py'), 'checkpoints', '--arch', name, '--seed', '3', '-o', join(work, `${name}-raw`)], {
-          encoding: 'utf8',
+      const made = runJson(
+        python,
+        [join(root, 'scripts/models/demucs_graph.py'), 'checkpoints', '--arch', name, '--seed', '3', '-o', join(work, `${name}-raw`)],
+        {
           stdio: ['ignore', 'pipe', 'ignore'],
-        })
-          .trim()
-          .split('\n')
-          .pop(),
+        },
       );
       from = join(work, name);
       mkdirSync(from);
       for (const [i, f] of knownModel(name).files.entries()) copyFileSync(join(work, `${name}-raw`, made.files[i]), join(from, f.file));
     }
-    const line = execFileSync(process.execPath, [import.meta.filename, '--child', name, '--from', from, '--out', join(work, `${name}-models`)], {
-      encoding: 'utf8',
-    })
-      .trim()
-      .split('\n')
-      .pop();
-    const r = JSON.parse(line);
+    const r = runJson(process.execPath, [import.meta.filename, '--child', name, '--from', from, '--out', join(work, `${name}-models`)]);
     console.log(
       `${name}: fetch --from (read, hash, convert, write) ${r.seconds.toFixed(1)} s, of which conversion ${r.convertSeconds.toFixed(1)} s; ` +
         `peak RSS ${(r.peakBytes / 2 ** 20).toFixed(0)} MiB; ONNX ${(r.onnxBytes / 1e6).toFixed(1)} MB`,

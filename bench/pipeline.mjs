@@ -2,7 +2,6 @@
 // 3- and 10-minute songs: end-to-end time, per-step times and peak RSS (each run in its own
 // process), then batch throughput with --jobs 1 and --jobs 2.
 // Run: npm run build:ts && node bench/pipeline.mjs [--songs 4] [--minutes 3,10] [--beat-tracker beatnet|librosa]
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { parseArgs } from 'node:util';
 
 import { writeWav } from '../dist/index.js';
 import { exampleSong } from '../scripts/example-song.mjs';
+import { runScript } from './child.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -36,8 +36,7 @@ function runChild(args) {
       await p.run();
       console.log(JSON.stringify({ seconds: (performance.now() - t0) / 1000, steps: p.stepTimings, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
     }`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(args)], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').pop());
+  return runScript(script, args);
 }
 
 const config = { useDemucsSeparation: false, useBasicPitchTranscription: false, beatTracker: values['beat-tracker'] };

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { song } from './bench-song.mjs';
+import { procStatusBytes as vm } from './child.mjs';
 
 const root = join(import.meta.dirname, '..');
 const python = process.env.DIDACTIC_BENCH_PYTHON || join(root, '.venv', 'bin', 'python');
@@ -23,11 +24,6 @@ const { values } = parseArgs({
     act: { type: 'string' },
   },
 });
-
-function vm(key) {
-  const m = readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
 
 if (values.child === 'ours') {
   const { RhythmTracker } = await import('../dist/index.js');

@@ -5,11 +5,11 @@
 // model (the engine's own memory: input, stems, one segment's tensors; the network costs nothing).
 // Needs .venv-torch and the model (see test/parity/demucs.test.ts for the export command).
 // Run: npx tsc -p tsconfig.json && node bench/separation.mjs [--seconds 60] [--threads 1,2] [--long 1200]
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { peakBytes, runJson } from './child.mjs';
 
 const root = join(import.meta.dirname, '..');
 const python = join(root, '.venv-torch', 'bin', 'python');
@@ -23,11 +23,6 @@ const { values } = parseArgs({
     input: { type: 'string' },
   },
 });
-
-function peakBytes() {
-  const m = readFileSync('/proc/self/status', 'utf8').match(/^VmHWM:\s+(\d+) kB/m);
-  return m ? Number(m[1]) * 1024 : NaN;
-}
 
 if (values.child === 'ours') {
   const { createSeparator } = await import('../dist/models/demucs/index.js');
@@ -65,36 +60,32 @@ const mb = (b) => (b / 2 ** 20).toFixed(0);
 const rows = [];
 try {
   for (const threads of values.threads.split(',').map(Number)) {
-    const torch = JSON.parse(
-      execFileSync(
-        python,
-        [
-          join(root, 'scripts/reference/demucs_parity.py'),
-          '--torch',
-          `${values.model}.pt`,
-          '--seconds',
-          String(seconds),
-          '--threads',
-          String(threads),
-          '--out',
-          dir,
-        ],
-        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-      )
-        .trim()
-        .split('\n')
-        .pop(),
+    const torch = runJson(
+      python,
+      [
+        join(root, 'scripts/reference/demucs_parity.py'),
+        '--torch',
+        `${values.model}.pt`,
+        '--seconds',
+        String(seconds),
+        '--threads',
+        String(threads),
+        '--out',
+        dir,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
     );
-    const ours = JSON.parse(
-      execFileSync(
-        process.execPath,
-        [import.meta.filename, '--child', 'ours', '--input', join(dir, 'mix.f32'), '--model', values.model, '--threads', String(threads)],
-        { encoding: 'utf8' },
-      )
-        .trim()
-        .split('\n')
-        .pop(),
-    );
+    const ours = runJson(process.execPath, [
+      import.meta.filename,
+      '--child',
+      'ours',
+      '--input',
+      join(dir, 'mix.f32'),
+      '--model',
+      values.model,
+      '--threads',
+      String(threads),
+    ]);
     const perMin = (s) => (s * 60) / seconds;
     rows.push(
       `| htdemucs random-init, ${seconds} s mix | ${threads} | ${perMin(ours.seconds).toFixed(1)} s | ${perMin(torch.torch_apply_model_s).toFixed(1)} s | ${(torch.torch_apply_model_s / ours.seconds).toFixed(2)}× | ${mb(ours.peakBytes)} MiB | ${mb(torch.peak_rss_bytes)} MiB |`,
@@ -102,12 +93,7 @@ try {
     console.error(rows.at(-1));
   }
   if (Number(values.long) > 0) {
-    const long = JSON.parse(
-      execFileSync(process.execPath, [import.meta.filename, '--child', 'long', '--seconds', values.long], { encoding: 'utf8' })
-        .trim()
-        .split('\n')
-        .pop(),
-    );
+    const long = runJson(process.execPath, [import.meta.filename, '--child', 'long', '--seconds', values.long]);
     rows.push(
       `| stand-in model, ${(Number(values.long) / 60).toFixed(0)}-min song (engine only) | 1 | ${((long.seconds * 60) / Number(values.long)).toFixed(2)} s | — | — | ${mb(long.peakBytes)} MiB (input ${mb(Number(values.long) * 44100 * 8)} MiB, stems ${mb(Number(values.long) * 44100 * 8 * 4)} MiB) | — |`,
     );

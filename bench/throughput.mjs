@@ -5,7 +5,6 @@
 // in its own process; peak RSS is that process's. The sequential baseline is one song, one stem
 // and one ONNX Runtime thread at a time. Speed-up = baseline wall / row wall, same separation mode.
 // Run: npm run build:ts && node bench/throughput.mjs [--songs 4] [--minutes 3]
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { createTranscriber, writeWav } from '../dist/index.js';
 import { buildDemucsStandIn } from '../dist/testing.js';
 import { planConcurrency } from '../dist/index.js';
 import { exampleSong } from '../scripts/example-song.mjs';
+import { runScript } from './child.mjs';
 
 const { values } = parseArgs({ options: { songs: { type: 'string', default: '4' }, minutes: { type: 'string', default: '3' } } });
 const root = join(import.meta.dirname, '..');
@@ -32,8 +32,7 @@ function runBatch(args) {
     if (r.failure_count) throw new Error(JSON.stringify(r.failed));
     console.log(JSON.stringify({ seconds: (performance.now() - t0) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));`;
   const env = { ...process.env, UV_THREADPOOL_SIZE: String(Math.max(4, args.jobs * (args.stems ?? 2) + 2)) };
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(args)], { encoding: 'utf8', env });
-  return JSON.parse(out.trim().split('\n').pop());
+  return runScript(script, args, { env });
 }
 
 try {

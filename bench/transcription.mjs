@@ -6,10 +6,11 @@
 // Needs ../shared/basic-pitch and .venv with basic-pitch 0.4.0 (scripts/reference/requirements-models.txt).
 // Run: npx tsc -p tsconfig.json && node bench/transcription.mjs [--lengths 30,180,600] [--threads 2] [--long 1200]
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { peakBytes, runJson } from './child.mjs';
 
 const root = join(import.meta.dirname, '..');
 const shared = join(root, '..', 'shared', 'basic-pitch');
@@ -24,11 +25,6 @@ const { values } = parseArgs({
     input: { type: 'string' },
   },
 });
-
-function peakBytes() {
-  const m = readFileSync('/proc/self/status', 'utf8').match(/^VmHWM:\s+(\d+) kB/m);
-  return m ? Number(m[1]) * 1024 : NaN;
-}
 
 if (values.child === 'ours') {
   const { createTranscriber } = await import('../dist/models/basicPitch/index.js');
@@ -54,21 +50,9 @@ try {
   for (const seconds of lengths) {
     const wav = join(dir, `audio-${seconds}.wav`);
     execFileSync(python, [script, 'make', join(shared, 'vocadito_10.wav'), String(seconds), wav]);
-    const ours = JSON.parse(
-      execFileSync(process.execPath, [import.meta.filename, '--child', 'ours', '--input', wav, '--threads', values.threads], { encoding: 'utf8' })
-        .trim()
-        .split('\n')
-        .pop(),
-    );
+    const ours = runJson(process.execPath, [import.meta.filename, '--child', 'ours', '--input', wav, '--threads', values.threads]);
     const skipPython = seconds === Number(values.long) && !values.lengths.split(',').map(Number).includes(seconds);
-    const py = skipPython
-      ? null
-      : JSON.parse(
-          execFileSync(python, [script, 'run', wav, join(shared, 'nmp.onnx'), values.threads], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-            .trim()
-            .split('\n')
-            .pop(),
-        );
+    const py = skipPython ? null : runJson(python, [script, 'run', wav, join(shared, 'nmp.onnx'), values.threads], { stdio: ['ignore', 'pipe', 'ignore'] });
     const row = {
       seconds,
       ours: {

@@ -1,5 +1,7 @@
 // `npm test`: the standalone suite (everything except the reference tests below), then which tests
-// skipped and why, and a closing "N passed, N failed, N skipped" line.
+// skipped and why (the reason each suite declares with test/helpers/requires.ts, read from vitest's
+// JSON report), and a closing "N passed, N failed, N skipped" line. Arguments go on to vitest:
+// `node scripts/run-tests.mjs test/unit` runs one folder.
 // `npm run test:reference` (--reference): the parity/oracle tests that compare against the Python
 // references in .venv (`npm run setup:reference` makes it).
 import { spawnSync } from 'node:child_process';
@@ -23,47 +25,6 @@ const REFERENCE_FILES = [
 
 const venvPython = join(root, '.venv', 'bin', 'python');
 const venvReady = existsSync(venvPython) && spawnSync(venvPython, ['-c', 'import librosa, numpy, pyarrow, pandas, soxr'], { stdio: 'ignore' }).status === 0;
-const haveAbc2midi = spawnSync('sh', ['-c', 'command -v abc2midi'], { stdio: 'ignore' }).status === 0;
-const haveShared = existsSync(join(root, '..', 'shared'));
-const haveRedis = spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status === 0;
-// The browser tests' Chromium: the same lookup as lib/reports/html/png.ts (findChromium).
-const haveChromium = process.env.DIDACTIC_CHROMIUM
-  ? existsSync(process.env.DIDACTIC_CHROMIUM)
-  : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'].some((p) => existsSync(p));
-
-// Why a test in a file may skip: [marker in the file's text, condition met, reason, how to enable].
-const demucsRandom = process.env.DIDACTIC_DEMUCS_RANDOM ?? '/tmp/didactic-demucs/htdemucs-random';
-const NEEDS = [
-  [
-    /demucsConvertParity/,
-    existsSync(join(root, '.venv-torch', 'bin', 'python')),
-    'the PyTorch Demucs reference venv is missing (.venv-torch with torch and demucs 4.0.1)',
-    'see docs/models.md (Fetching and converting the pretrained models)',
-  ],
-  [
-    /\.venv-torch/,
-    existsSync(join(root, '.venv-torch', 'bin', 'python')) && existsSync(`${demucsRandom}.onnx`),
-    'the PyTorch Demucs reference is not set up (.venv-torch and an exported random htdemucs)',
-    'see docs/models.md (Demucs parity)',
-  ],
-  [/\.venv|pythonHas|venvPython|hasPython|music21/, venvReady, 'Python reference environment missing (.venv)', 'run `npm run setup:reference`'],
-  [/haveRedisServer/, haveRedis, 'redis-server not installed', 'apt-get install redis-server'],
-  [/abc2midi/, haveAbc2midi, 'abc2midi not installed', 'apt-get install abcmidi'],
-  [/'shared'/, haveShared, "the project's shared data (../shared) is not beside this checkout", 'clone next to shared/'],
-  [/getuid/, process.getuid?.() !== 0, 'a permission test cannot fail as root', 'run as a normal user'],
-  [
-    /findChromium/,
-    haveChromium,
-    'no Chromium installed (the HTML report browser tests)',
-    'apt-get install chromium fonts-dejavu-core, or set DIDACTIC_CHROMIUM',
-  ],
-  [
-    /native_tests/,
-    existsSync(join(root, 'build', 'native_tests')),
-    'the C++ unit tests are not built (build/native_tests)',
-    'run `npm run build:native` in a checkout',
-  ],
-];
 
 const argv = process.argv.slice(2);
 const reference = argv.includes('--reference');
@@ -97,21 +58,21 @@ const run = spawnSync(
 if (existsSync(results)) {
   const r = JSON.parse(readFileSync(results, 'utf8'));
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-  // Skipped tests grouped by the first unmet need their file mentions.
+  // Skipped tests grouped by the reason their suite declared (test/helpers/requires.ts puts it in
+  // the test's meta); a skip without one is named by file so it can be given one.
   const byReason = new Map();
   for (const file of r.testResults ?? []) {
-    const n = (file.assertionResults ?? []).filter((t) => t.status !== 'passed' && t.status !== 'failed').length;
-    if (n === 0) continue;
-    const text = existsSync(file.name) ? readFileSync(file.name, 'utf8') : '';
-    const need = NEEDS.find(([marker, met]) => marker.test(text) && !met);
-    const key = need ? `${need[2]} — ${need[3]}` : 'skipped by the test itself (see the file)';
-    const entry = byReason.get(key) ?? { count: 0, files: [] };
-    entry.count += n;
-    entry.files.push(relative(root, file.name));
-    byReason.set(key, entry);
+    for (const t of file.assertionResults ?? []) {
+      if (t.status === 'passed' || t.status === 'failed') continue;
+      const reason = t.meta?.skipReason ?? 'no reason declared (skipped without test/helpers/requires.ts)';
+      const entry = byReason.get(reason) ?? { count: 0, files: new Set() };
+      entry.count += 1;
+      entry.files.add(relative(root, file.name));
+      byReason.set(reason, entry);
+    }
   }
   console.log('');
-  for (const [reason, { count, files }] of byReason) console.log(`skipped ${count}: ${reason} (${files.join(', ')})`);
+  for (const [reason, { count, files }] of byReason) console.log(`skipped ${count}: ${reason} (${[...files].join(', ')})`);
   if (!reference) {
     const how = venvReady ? 'run `npm run test:reference`' : 'run `npm run setup:reference`, then `npm run test:reference`';
     console.log(`not run by npm test: ${REFERENCE_FILES.length} reference test files (parity with the Python originals) — ${how}`);

@@ -25,6 +25,7 @@ import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
+import { seededRandom } from '../../scripts/example-song.mjs';
 
 export const SR = 22050;
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -33,17 +34,6 @@ const SOUNDFONT = '/usr/share/sounds/sf2/FluidR3_GM.sf2';
 const CORPUS_VERSION = 4; // bump when the piece list or the synthesis changes
 
 // ------------------------------------------------------------------ small utilities
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(rng) {
   return Math.sqrt(-2 * Math.log(rng() + 1e-12)) * Math.cos(2 * Math.PI * rng());
@@ -816,7 +806,7 @@ export async function buildCorpus({ out = DEFAULT_CORPUS, force = false, log = c
   try {
     for (const [i, spec] of SYNTHETIC.entries()) {
       const meter = METERS[spec.meter];
-      const rng = mulberry32(1000 + i);
+      const rng = seededRandom(1000 + i);
       const grid = pulseGrid({ meter, bpm: spec.bpm, seconds: spec.seconds, pickup: spec.pickup ?? 0, start: spec.start ?? 0 });
       let audio;
       if (spec.style === 'click') audio = renderClicks(grid, spec.seconds, meter);

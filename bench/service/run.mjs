@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { writeWav } from '../../dist/index.js';
+import { melodySong } from '../../scripts/example-song.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -42,25 +43,6 @@ process.on('exit', () => {
 process.on('SIGINT', () => process.exit(130));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function melody(seconds, variant) {
-  const sr = 44100;
-  const n = Math.round(seconds * sr);
-  const out = new Float32Array(n * 2);
-  const notes = [60, 64, 67, 72, 67, 64].map((m) => m + (variant % 5));
-  for (let i = 0; i < n; i++) {
-    const t = i / sr;
-    const beat = Math.floor(t * 2);
-    const inBeat = t * 2 - beat;
-    const f = 440 * 2 ** ((notes[beat % notes.length] - 69) / 12);
-    const env = Math.min(1, inBeat * 50) * Math.max(0, 1 - inBeat * 1.1);
-    const kick = inBeat < 0.1 ? Math.sin(2 * Math.PI * 60 * t) * (1 - inBeat * 10) : 0;
-    const s = 0.4 * env * Math.sin(2 * Math.PI * f * t) + 0.4 * kick;
-    out[2 * i] = s;
-    out[2 * i + 1] = 0.8 * s;
-  }
-  return out;
-}
 
 async function freePort() {
   return new Promise((resolve) => {
@@ -339,7 +321,7 @@ const files = [];
 for (let v = 0; v < 5; v++) {
   const path = join(work, 'clips', `variant_${v}.wav`);
   mkdirSync(join(work, 'clips'), { recursive: true });
-  await writeWav(path, melody(Number(values.seconds), v), { sampleRate: 44100, channels: 2 });
+  await writeWav(path, melodySong(Number(values.seconds), v), { sampleRate: 44100, channels: 2 });
   clips.push(readFileSync(path));
 }
 // The batch gets the same songs as separate files (its song ids come from the file names).

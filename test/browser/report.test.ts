@@ -16,6 +16,7 @@ import { CHROMIUM_FLAGS, findChromium } from '../../lib/reports/html/png.js';
 import { exampleSong } from '../../scripts/example-song.mjs';
 import { halfSecondNotes, syntheticReportData, twoStems } from '../helpers/reportSong.js';
 import { useTempDir } from '../helpers/tmp.js';
+import { installedChromium, requires } from '../helpers/requires.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const artifacts = join(root, 'test-artifacts');
@@ -53,7 +54,7 @@ const COUNT_DRAWN = `(() => {
   };
 })()`;
 
-describe.skipIf(!chromium)('the HTML report in Chromium', () => {
+describe('the HTML report in Chromium', requires(installedChromium()), () => {
   const dir = useTempDir('didactic-report-browser-');
   let browser: Browser;
 

@@ -17,6 +17,7 @@ import { CHROMIUM_FLAGS, findChromium } from '../../lib/reports/html/png.js';
 import { inlineScriptHashes } from '../../lib/service/files.js';
 import { getJson, sleep, startServe, stopAll, writeClip, type Server } from '../service/harness.js';
 import { useTempDir } from '../helpers/tmp.js';
+import { installedChromium, requires } from '../helpers/requires.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const artifacts = join(root, 'test-artifacts');
@@ -33,7 +34,7 @@ const visible = (page: Page, selector: string) =>
 /** Waits until the page's predicate (a JS expression) holds. */
 const until = (page: Page, expression: string, timeout = 20_000) => page.waitForFunction(expression, { timeout, polling: 100 });
 
-describe.skipIf(!chromium)('the service web page in Chromium', () => {
+describe('the service web page in Chromium', requires(installedChromium()), () => {
   const dir = useTempDir('didactic-service-page-');
   let browser: Browser;
   let server: Server;

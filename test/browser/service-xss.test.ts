@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_FLAGS, findChromium } from '../../lib/reports/html/png.js';
 import { FAST_CONFIG, getJson, sleep, startServe, stopAll, submit, waitForJob, writeClip, type Server } from '../service/harness.js';
 import { useTempDir } from '../helpers/tmp.js';
+import { installedChromium, requires } from '../helpers/requires.js';
 
 const chromium = findChromium();
 const ALICE = 'alice-xss-secret';
@@ -47,7 +48,7 @@ function withJunkChunk(wav: Uint8Array, text: string): Uint8Array {
   return out;
 }
 
-describe.skipIf(!chromium)('a stored HTML upload in Chromium', () => {
+describe('a stored HTML upload in Chromium', requires(installedChromium()), () => {
   const dir = useTempDir('didactic-service-xss-');
   let browser: Browser;
   let server: Server;

@@ -15,12 +15,16 @@ import { readParquetTable } from '../../lib/datasets/parquet.js';
 import { createTranscriber } from '../../lib/models/basicPitch/index.js';
 import { buildDemucsStandIn } from '../../lib/testing.js';
 import { parseMidiNotes } from '../../lib/music/midi.js';
+import { file, requires, which } from '../helpers/requires.js';
 import { melodySong } from '../helpers/signals.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const vocadito = join(root, '..', 'shared', 'basic-pitch', 'vocadito_10.wav');
-const abc2midi = ['/usr/bin/abc2midi', '/usr/local/bin/abc2midi'].find((p) => existsSync(p));
+const haveVocadito = requires(
+  file(vocadito, "the project's shared data (../shared) is not beside this checkout — clone next to shared/ (basic-pitch/vocadito_10.wav)"),
+);
+const abc2midi = which('abc2midi');
 
 describe('pipeline with Demucs (stand-in model) and Basic Pitch', () => {
   const dir = useTempDir();
@@ -113,7 +117,7 @@ describe('a missing or broken Demucs model falls back to full_mix, as the origin
   });
 });
 
-describe.skipIf(!existsSync(vocadito))('a real recording through the pipeline (vocadito_10, separation off)', () => {
+describe('a real recording through the pipeline (vocadito_10, separation off)', haveVocadito, () => {
   const dir = useTempDir();
   const out = join(dir, 'out');
 

@@ -7,6 +7,7 @@ import { planConcurrency } from '../../lib/pipeline/concurrency.js';
 import { clickTrack } from '../helpers/clicks.js';
 import { pythonHas, venvPython } from '../helpers/python.js';
 import { useTempDir } from '../helpers/tmp.js';
+import { requires, venv } from '../helpers/requires.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const havePython = pythonHas('pyarrow', 'pandas');
@@ -22,7 +23,7 @@ const twoStems: StemSeparator = {
   },
 };
 
-describe.skipIf(!havePython)('the pipeline’s streamed datasets, read by pyarrow/pandas', () => {
+describe('the pipeline’s streamed datasets, read by pyarrow/pandas', requires(venv('pyarrow', 'pandas')), () => {
   const dir = useTempDir();
   it('have the schemas, dtypes and leaf types the original writes', async () => {
     const input = join(dir, 'song.wav');

@@ -116,22 +116,16 @@ describe('server-grade pipeline and CLI', () => {
 
     it('manifestProblem names what changed', async () => {
       const out = join(dir, 'manifest');
-      await new AudioPipeline({
+      const settings = {
         songId: 'm',
         inputWav: song,
         outDir: out,
         useDemucsSeparation: false,
         useBasicPitchTranscription: false,
         beatTracker: 'librosa',
-      }).run();
-      const config = new PipelineConfig({
-        songId: 'm',
-        inputWav: song,
-        outDir: out,
-        useDemucsSeparation: false,
-        useBasicPitchTranscription: false,
-        beatTracker: 'librosa',
-      });
+      } as const;
+      await new AudioPipeline(settings).run();
+      const config = new PipelineConfig(settings);
       const fingerprint = await runFingerprint(config);
       expect(await manifestProblem(config, fingerprint)).toBeNull();
       expect(await manifestProblem(config.with({ hopLength: 256 }), await runFingerprint(config.with({ hopLength: 256 })))).toBe(

@@ -15,3 +15,21 @@ export function pythonHas(...modules: string[]): boolean {
     return false;
   }
 }
+
+/** The keys of the original's combined.json, in its order (ours may add keys after them). */
+export const COMBINED_JSON_KEYS = [
+  'song_id',
+  'duration_s',
+  'tempo_bpm',
+  'num_beats',
+  'num_bars',
+  'stems',
+  'num_notes_per_stem',
+  'essentia_requested',
+  'essentia_available',
+  'files_generated',
+  'step_timings',
+  'config',
+  'environment',
+  'capabilities',
+];

@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { decodeAudio, DidacticError, type Logger } from '../../lib/index.js';
+import { onPath, requires } from '../helpers/requires.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'audio');
 const dir = useTempDir('didactic-trunc-');
 
-const has = (tool: string): boolean => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
-const haveMp3Tools = has('sox') && has('lame');
+const mp3Tools = requires(onPath('sox', 'apt-get install sox libsox-fmt-mp3'), onPath('lame', 'apt-get install lame'));
 
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -27,7 +27,7 @@ function recordingLogger(): Logger & { warnings: string[] } {
   return { warnings, debug() {}, info() {}, warn: (m) => warnings.push(m), error() {} };
 }
 
-describe.skipIf(!haveMp3Tools)('MP3 from lame and sox decodes to its real end (needs sox, lame, libsox-fmt-mp3)', () => {
+describe('MP3 from lame and sox decodes to its real end (needs sox, lame, libsox-fmt-mp3)', mp3Tools, () => {
   // 4 of these 16 files (lame -t and sox at 44.1 kHz) once failed with DE_CORRUPT_AUDIO
   // "truncated (442368 of 443030 frames readable)": libsndfile took mpg123's estimate for a length.
   const cases: { name: string; rate: number; channels: number; wav: string; mp3: string; tagged: boolean }[] = [];

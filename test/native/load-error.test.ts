@@ -4,7 +4,7 @@
  * dlopen error on. Simulated for real: a tiny shared object linked against a stand-in libc.so.6
  * whose only symbol is versioned GLIBC_2.99, so dlopen fails exactly as on a too-old system.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -13,9 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { explainAddonLoadError } from '../../lib/native/load.js';
 import { probeAddon } from '../../scripts/addon-probe.mjs';
+import { need, requires, which } from '../helpers/requires.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const cc = spawnSync('sh', ['-c', 'command -v cc'], { encoding: 'utf8' }).stdout.trim();
+const cc = which('cc') ?? '';
+const needs = requires(
+  need(cc !== '', 'cc not installed — apt-get install gcc'),
+  need(process.platform === 'linux' && process.arch === 'x64', 'the glibc prebuild test builds a linux-x64 shared object — run on linux-x64'),
+);
 const dir = mkdtempSync(join(tmpdir(), 'de-glibc-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -41,7 +46,7 @@ function tooNewPrebuild(pkg: string): string {
   return node;
 }
 
-describe.skipIf(!cc || process.platform !== 'linux' || process.arch !== 'x64')('a prebuild that needs a newer glibc', () => {
+describe('a prebuild that needs a newer glibc', needs, () => {
   const pkg = join(dir, 'pkg');
   let node = '';
   beforeAll(() => {

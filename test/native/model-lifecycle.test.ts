@@ -7,32 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { ModelError } from '../../lib/errors.js';
 import { createTranscriber } from '../../lib/models/basicPitch/index.js';
 import { buildDemucsStandIn, createSeparator } from '../../lib/models/demucs/index.js';
-import { buildModel } from '../../lib/models/onnxBuilder.js';
 import { beatnetModelPath, RhythmTracker } from '../../lib/models/rhythm.js';
 import { createSession } from '../../lib/models/session.js';
 import { ensureOrtRuntime } from '../../lib/models/runtime.js';
 import { loadBinding } from '../../lib/native/load.js';
-
-// y = x · W + b with W [3, 2].
-const W = new Float32Array([1, -2, 0.5, 3, 0.25, -1]);
-const B = new Float32Array([0.5, -0.5]);
-function linearModel(): Uint8Array {
-  return buildModel({
-    inputs: [{ name: 'x', shape: ['batch', 3] }],
-    outputs: [{ name: 'y', shape: ['batch', 2] }],
-    initializers: [
-      { name: 'W', dims: [3, 2], data: W },
-      { name: 'b', dims: [2], data: B },
-    ],
-    nodes: [
-      { op: 'MatMul', inputs: ['x', 'W'], outputs: ['xw'] },
-      { op: 'Add', inputs: ['xw', 'b'], outputs: ['y'] },
-    ],
-  });
-}
-function expected(x: number[]): number[] {
-  return [0, 1].map((c) => B[c]! + x[0]! * W[c]! + x[1]! * W[2 + c]! + x[2]! * W[4 + c]!);
-}
+import { linearExpected, linearModel } from '../helpers/linearModel.js';
 
 function tone(frames: number, channels: number): Float32Array {
   const x = new Float32Array(frames * channels);
@@ -54,6 +33,23 @@ function track<T>(order: string[], name: string, p: Promise<T>): Promise<T> {
   );
 }
 
+/**
+ * Starts `call`, then close(): close must settle after the call (it waits for it), and a call after
+ * it must reject with DE_CLOSED from `op`. Returns the call's result.
+ */
+async function closeWaitsFor<T>(name: string, op: string, call: () => Promise<T>, close: () => Promise<void>): Promise<T> {
+  const order: string[] = [];
+  const running = track(order, name, call());
+  const closed = track(order, 'close', close());
+  const result = await running;
+  await closed;
+  expect(order).toEqual([name, 'close']);
+  const err = await call().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ModelError);
+  expect(err).toMatchObject({ code: 'DE_CLOSED', op });
+  return result;
+}
+
 describe('OrtSession lifecycle', () => {
   it('close() waits for runs in flight, which finish with the right numbers', async () => {
     const session = await createSession(linearModel());
@@ -66,7 +62,7 @@ describe('OrtSession lifecycle', () => {
     const results = await Promise.all(runs);
     await closed;
     results.forEach((r, i) => {
-      const want = expected(inputs[i]!);
+      const want = linearExpected(inputs[i]!);
       expect(r.y!.data[0]).toBeCloseTo(want[0]!, 5);
       expect(r.y!.data[1]).toBeCloseTo(want[1]!, 5);
     });
@@ -123,18 +119,15 @@ describe('OrtSession lifecycle', () => {
 describe('Separator lifecycle', () => {
   it('close() waits for a separation in flight; later separations reject with DE_CLOSED', async () => {
     const separator = await createSeparator(buildDemucsStandIn());
-    const order: string[] = [];
     const x = tone(44100, 2);
-    const running = track(order, 'separate', separator.separate({ samples: x, sampleRate: 44100, channels: 2 }));
-    const closed = track(order, 'close', separator.close());
-    const result = await running;
-    await closed;
-    expect(order).toEqual(['separate', 'close']);
+    const result = await closeWaitsFor(
+      'separate',
+      'separate',
+      () => separator.separate({ samples: x, sampleRate: 44100, channels: 2 }),
+      () => separator.close(),
+    );
     expect(result.stems).toHaveLength(4);
     expect(result.frames).toBe(44100);
-    const err = await separator.separate({ samples: x, sampleRate: 44100, channels: 2 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ModelError);
-    expect(err).toMatchObject({ code: 'DE_CLOSED', op: 'separate' });
     await expect(separator.close()).resolves.toBeUndefined();
   });
 });
@@ -167,17 +160,14 @@ describe('Separator lifecycle, failed calls', () => {
 describe('Transcriber lifecycle', () => {
   it('close() waits for a transcription in flight; later transcriptions reject with DE_CLOSED', async () => {
     const transcriber = await createTranscriber();
-    const order: string[] = [];
     const x = tone(22050 * 2, 1);
-    const running = track(order, 'transcribe', transcriber.transcribe({ samples: x, sampleRate: 22050, channels: 1 }));
-    const closed = track(order, 'close', transcriber.close());
-    const result = await running;
-    await closed;
-    expect(order).toEqual(['transcribe', 'close']);
+    const result = await closeWaitsFor(
+      'transcribe',
+      'transcribe',
+      () => transcriber.transcribe({ samples: x, sampleRate: 22050, channels: 1 }),
+      () => transcriber.close(),
+    );
     expect(result.frames).toBeGreaterThan(0);
-    const err = await transcriber.transcribe({ samples: x, sampleRate: 22050, channels: 1 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ModelError);
-    expect(err).toMatchObject({ code: 'DE_CLOSED', op: 'transcribe' });
     await transcriber[Symbol.asyncDispose]();
   });
 });
@@ -196,17 +186,17 @@ describe('RhythmTracker lifecycle (the shared model handle)', () => {
 
   it('close() waits for a track in flight; later calls reject with DE_CLOSED', async () => {
     const tracker = await RhythmTracker.open();
-    const order: string[] = [];
-    const running = track(order, 'track', tracker.track(clicks(), 22050));
-    const closed = track(order, 'close', tracker.close());
-    expect(tracker.closed).toBe(true);
-    const result = await running;
-    await closed;
-    expect(order).toEqual(['track', 'close']);
+    const result = await closeWaitsFor(
+      'track',
+      'trackRhythm',
+      () => tracker.track(clicks(), 22050),
+      () => {
+        const closing = tracker.close();
+        expect(tracker.closed).toBe(true);
+        return closing;
+      },
+    );
     expect(result.beats.length).toBeGreaterThan(4);
-    const err = await tracker.track(clicks(), 22050).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ModelError);
-    expect(err).toMatchObject({ code: 'DE_CLOSED', op: 'trackRhythm' });
     await expect(tracker.close()).resolves.toBeUndefined();
     await expect(tracker[Symbol.asyncDispose]()).resolves.toBeUndefined();
   });

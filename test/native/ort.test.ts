@@ -4,38 +4,12 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 
 import { createSession, ensureOrtRuntime, ModelError } from '../../lib/index.js';
-import { buildModel } from '../../lib/models/onnxBuilder.js';
+import { linearExpected, linearModel } from '../helpers/linearModel.js';
 import { useTempDir } from '../helpers/tmp.js';
 
-// y = relu(x · W + b): a 2-layer-free, hand-checkable model built in code.
-const W = new Float32Array([1, -2, 0.5, 3, 0.25, -1]); // [3, 2]
-const B = new Float32Array([0.5, -0.5]);
-function tinyModel(): Uint8Array {
-  return buildModel({
-    inputs: [{ name: 'x', shape: ['batch', 3] }],
-    outputs: [{ name: 'y', shape: ['batch', 2] }],
-    initializers: [
-      { name: 'W', dims: [3, 2], data: W },
-      { name: 'b', dims: [2], data: B },
-    ],
-    nodes: [
-      { op: 'MatMul', inputs: ['x', 'W'], outputs: ['xw'] },
-      { op: 'Add', inputs: ['xw', 'b'], outputs: ['pre'] },
-      { op: 'Relu', inputs: ['pre'], outputs: ['y'] },
-    ],
-  });
-}
-function expected(x: number[]): number[] {
-  const out: number[] = [];
-  for (let r = 0; r < x.length / 3; r++) {
-    for (let c = 0; c < 2; c++) {
-      let s = B[c]!;
-      for (let k = 0; k < 3; k++) s += x[r * 3 + k]! * W[k * 2 + c]!;
-      out.push(Math.max(0, s));
-    }
-  }
-  return out;
-}
+// y = relu(x · W + b): hand-checkable (test/helpers/linearModel.ts).
+const tinyModel = () => linearModel({ relu: true });
+const expected = (x: number[]) => linearExpected(x, { relu: true });
 
 describe('onnxruntime through the C API', () => {
   const dir = useTempDir();

@@ -11,11 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeWav } from '../../lib/audio/write.js';
 import { WriteError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/util/atomic.js';
+import { need, requires } from '../helpers/requires.js';
 
 const canMount = process.getuid?.() === 0 && spawnSync('unshare', ['-m', '--propagation', 'private', 'true']).status === 0;
-if (!canMount) console.warn('write-errors.test: skipped (mounting a tmpfs needs root and unshare -m)');
+const mountable = need(canMount, 'mounting a tmpfs needs root and unshare -m — run as root where unshare works (CI)');
 
-describe.skipIf(!canMount)('writing onto a full disk or into a read-only folder', () => {
+describe('writing onto a full disk or into a read-only folder', requires(mountable), () => {
   const base = mkdtempSync(join(tmpdir(), 'de-write-errors-'));
   const full = join(base, 'full');
   const readOnly = join(base, 'ro');

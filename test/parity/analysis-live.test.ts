@@ -12,10 +12,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { analyze } from '../../lib/analysis/index.js';
-import { pythonHas, venvPython } from '../helpers/python.js';
+import { venvPython } from '../helpers/python.js';
 import { seededRandom } from '../helpers/signals.js';
-
-const available = pythonHas('librosa', 'numpy');
+import { requires, venv } from '../helpers/requires.js';
 
 interface Spec {
   name: string;
@@ -120,7 +119,7 @@ out = {
 print(json.dumps(out))
 `;
 
-describe.skipIf(!available)('live parity with librosa on longer signals', () => {
+describe('live parity with librosa on longer signals', requires(venv('librosa', 'numpy')), () => {
   const dir = mkdtempSync(join(tmpdir(), 'didactic-live-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const totals = { reference: 0, matched: 0 };

@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { framesOff, maxAbs, maxDiff } from '../helpers/compare.js';
 import { features, stft, type FeatureOptions } from '../../lib/analysis/index.js';
-import { pythonHas, venvPython } from '../helpers/python.js';
+import { venvPython } from '../helpers/python.js';
 import { seededRandom } from '../helpers/signals.js';
+import { requires, venv } from '../helpers/requires.js';
 
-const available = pythonHas('librosa', 'numpy');
 const sr = 22050;
 
 function signal(n: number, seed: number): Float32Array {
@@ -73,25 +74,7 @@ out = {
 print(json.dumps(out))
 `;
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] as number));
-  return m;
-}
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-}
-function framesOff(o: ArrayLike<number>, r: ArrayLike<number>, rel: number, abs: number): number {
-  expect(o.length).toBe(r.length);
-  let bad = 0;
-  for (let i = 0; i < r.length; i++) if (Math.abs((o[i] as number) - (r[i] as number)) > rel * Math.abs(r[i] as number) + abs) bad++;
-  return bad;
-}
-
-describe.skipIf(!available)('option parity with librosa', () => {
+describe('option parity with librosa', requires(venv('librosa', 'numpy')), () => {
   const dir = mkdtempSync(join(tmpdir(), 'didactic-opts-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
+import { framesOff, maxAbs, maxDiff } from '../helpers/compare.js';
 import { loopTurnsDuring } from '../helpers/eventLoop.js';
 
 import {
@@ -74,26 +75,6 @@ function load(a: Arr): Float32Array {
   return new Float32Array(ab);
 }
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] as number));
-  return m;
-}
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-}
-function perFrameRel(o: ArrayLike<number>, r: ArrayLike<number>, rel: number, abs: number): number {
-  expect(o.length).toBe(r.length);
-  let bad = 0;
-  for (let i = 0; i < r.length; i++) {
-    if (Math.abs((o[i] as number) - (r[i] as number)) > rel * Math.abs(r[i] as number) + abs) bad++;
-  }
-  return bad;
-}
-
 /** Measured figures, printed once at the end for the report. */
 const worst: Record<string, number> = {};
 function note(key: string, v: number): void {
@@ -140,7 +121,7 @@ describe(`analysis parity with librosa ${manifest.versions.librosa}`, () => {
           ['rms', r.features.rms],
         ] as const) {
           const want = out(key);
-          expect(perFrameRel(got, want, 1e-3, 1e-6)).toBe(0);
+          expect(framesOff(got, want, 1e-3, 1e-6)).toBe(0);
           let rel = 0;
           for (let i = 0; i < want.length; i++)
             rel = Math.max(rel, Math.abs((got[i] as number) - (want[i] as number)) / Math.max(Math.abs(want[i] as number), 1e-6));
@@ -148,7 +129,7 @@ describe(`analysis parity with librosa ${manifest.versions.librosa}`, () => {
         }
         const ro = out('rolloff');
         const bin = fx.sr / 2048;
-        const off = perFrameRel(r.features.spectralRolloff, ro, 1e-3, 1e-6);
+        const off = framesOff(r.features.spectralRolloff, ro, 1e-3, 1e-6);
         note('rolloff frames off', off);
         expect(off).toBeLessThanOrEqual(Math.floor(ro.length / 100));
         expect(maxDiff(r.features.spectralRolloff, ro)).toBeLessThanOrEqual(bin * 1.0001);

@@ -7,7 +7,6 @@
  * in *both* models (measured: 4e-3 / 6e-3 against the same model alone), so silence is compared
  * single-threaded.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -15,6 +14,7 @@ import { convertTfjsGraph } from '../../lib/models/basicPitch/convert.js';
 import { tfjsModelPath } from '../../lib/models/basicPitch/index.js';
 import { createSession } from '../../lib/models/session.js';
 import { parseModel } from '../../lib/models/onnxBuilder.js';
+import { file, requires } from '../helpers/requires.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const official = join(root, '..', 'shared', 'basic-pitch', 'nmp.onnx');
@@ -25,12 +25,14 @@ try {
 } catch {
   tfjs = '(no @spotify/basic-pitch weights)';
 }
-const ready = existsSync(official) && existsSync(tfjs);
-if (!ready) console.warn(`basic-pitch converter test skipped: ${official} or ${tfjs} is absent`);
+const needs = requires(
+  file(official, "the project's shared data (../shared) is not beside this checkout — clone next to shared/ (basic-pitch/nmp.onnx)"),
+  file(tfjs, 'no Basic Pitch TF.js weights (weights/ or @spotify/basic-pitch) — run `node scripts/install.mjs`'),
+);
 
 const OUT = ['StatefulPartitionedCall:0', 'StatefulPartitionedCall:1', 'StatefulPartitionedCall:2'];
 
-describe.skipIf(!ready)('basic-pitch TF.js → ONNX converter', () => {
+describe('basic-pitch TF.js → ONNX converter', needs, () => {
   it('matches nmp.onnx within 1e-5 on random and silent windows', { timeout: 120_000 }, async () => {
     const bytes = convertTfjsGraph(tfjs);
     const ops = new Set(parseModel(bytes).graph!.node!.map((n) => n.opType));

@@ -4,7 +4,7 @@
  *     within 1e-4); (b) the full path on vocadito_10.wav (44.1 kHz → soxr HQ 22,050 Hz, nmp.onnx)
  *     reproduces model_output.npz and the same notes with start/end within one frame.
  * The npz pickles are converted with scripts/reference/bp_convert_fixtures.py (the .venv python) into
- * a temp folder, or read from $DIDACTIC_BP_FIXTURES when set. Skipped with a message when absent.
+ * a temp folder, or read from $DIDACTIC_BP_FIXTURES when set. Skipped, saying which, when absent.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,15 +13,21 @@ import { describe, expect, it } from 'vitest';
 
 import { createTranscriber, notesFromPosteriors, type NoteEvent } from '../../lib/models/basicPitch/index.js';
 import { useTempDir } from '../helpers/tmp.js';
+import { file, need, requires } from '../helpers/requires.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const shared = join(root, '..', 'shared', 'basic-pitch');
 const python = join(root, '.venv', 'bin', 'python');
-const haveShared = existsSync(join(shared, 'vocadito_10', 'model_output.npz'));
-const canConvert = haveShared && (existsSync(python) || !!process.env.DIDACTIC_BP_FIXTURES);
-if (!canConvert) {
-  console.warn(`basic-pitch peer tests skipped: ${shared} (basic-pitch fixtures) or ${python} (to read the npz files) is absent`);
-}
+const needs = [
+  file(
+    join(shared, 'vocadito_10', 'model_output.npz'),
+    "the project's shared data (../shared) is not beside this checkout — clone next to shared/ (basic-pitch fixtures)",
+  ),
+  need(
+    existsSync(python) || !!process.env.DIDACTIC_BP_FIXTURES,
+    'no Python (.venv) to read the npz fixtures — run `npm run setup:reference` or set DIDACTIC_BP_FIXTURES',
+  ),
+];
 
 interface RefNote {
   start: number;
@@ -62,7 +68,7 @@ function maxAbs(a: Float32Array, b: Float32Array, n = Math.min(a.length, b.lengt
 
 const FRAME = 256 / 22050;
 
-describe.skipIf(!canConvert)('basic-pitch peer tests (vocadito_10)', () => {
+describe('basic-pitch peer tests (vocadito_10)', requires(...needs), () => {
   it('(a) note creation on model_output.npz gives the 28 notes of note_events.npz, fields within 1e-4', async () => {
     const f = fixtures();
     expect(f.frames).toBe(787);

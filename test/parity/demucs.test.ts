@@ -7,11 +7,12 @@
  * ($DIDACTIC_DEMUCS_RANDOM overrides the path prefix). Skipped when either is absent.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { createSeparator } from '../../lib/models/demucs/index.js';
+import { file, requires } from '../helpers/requires.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -19,14 +20,18 @@ const python = join(root, '.venv-torch', 'bin', 'python');
 const prefix = process.env.DIDACTIC_DEMUCS_RANDOM ?? '/tmp/didactic-demucs/htdemucs-random';
 const onnxPath = `${prefix}.onnx`;
 const torchPath = `${prefix}.pt`;
-const ready = existsSync(python) && existsSync(onnxPath) && existsSync(torchPath);
+const needs = requires(
+  file(python, 'the PyTorch Demucs reference venv is missing (.venv-torch with torch and demucs 4.0.1) — see docs/models.md (Demucs parity)'),
+  file(onnxPath, `no random-init htdemucs export at ${onnxPath} (DIDACTIC_DEMUCS_RANDOM) — see docs/models.md (Exporting the models)`),
+  file(torchPath, `no random-init htdemucs checkpoint at ${torchPath} (DIDACTIC_DEMUCS_RANDOM) — see docs/models.md (Exporting the models)`),
+);
 
 function readF32(path: string): Float32Array {
   const b = readFileSync(path);
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
 
-describe.skipIf(!ready)('demucs parity with PyTorch apply_model (random-init htdemucs)', () => {
+describe('demucs parity with PyTorch apply_model (random-init htdemucs)', needs, () => {
   it('max abs difference <= 1e-4 over 20 s (3 segments, short last one), shifts 0', { timeout: 600_000 }, async () => {
     const dir = useTempDir('demucs-parity-');
     const summary = JSON.parse(

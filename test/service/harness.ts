@@ -3,19 +3,21 @@
  * and Debian's redis-server on a free loopback port. Everything started here is stopped in
  * `stopAll()` (call it in afterAll), also when a test fails.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { writeWav } from '../../lib/audio/write.js';
+import { onPath } from '../helpers/requires.js';
 import { melodySong } from '../helpers/signals.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(root, 'dist', 'cli', 'main.js');
 
-export const haveRedisServer = spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status === 0;
+/** The Redis-mode tests' need: a Debian redis-server on PATH (started on a free loopback port). */
+export const redisServer = onPath('redis-server', 'apt-get install redis-server');
 
 const started = new Set<ChildProcess>();
 

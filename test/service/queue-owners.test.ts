@@ -16,7 +16,8 @@ import { RedisQueue } from '../../lib/service/redis.js';
 import { LocalJobStorage } from '../../lib/service/storage.js';
 import { silentLogger } from '../../lib/util/logger.js';
 import { useTempDir } from '../helpers/tmp.js';
-import { FAST_CONFIG, haveRedisServer, sleep, startRedis, startWorker, stopAll, writeClip } from './harness.js';
+import { FAST_CONFIG, redisServer, sleep, startRedis, startWorker, stopAll, writeClip } from './harness.js';
+import { requires } from '../helpers/requires.js';
 
 const tmp = useTempDir('didactic-service-owners-');
 afterAll(stopAll);
@@ -130,49 +131,45 @@ describe('job owners, queue positions and subscribeAll', () => {
     }
   }, 180_000);
 
-  it.skipIf(!haveRedisServer)(
-    'Redis queue',
-    async () => {
-      const clipPath = join(tmp, 'clip-r.wav');
-      await writeClip(clipPath, 2);
-      const redis = await startRedis(join(tmp, 'redis'));
-      const dataDir = join(tmp, 'redis-data');
-      const storage = new LocalJobStorage(dataDir);
-      await storage.init();
-      const queue = new RedisQueue({ url: redis.url, storage, logger: silentLogger });
-      await queue.start();
-      const events = collect(queue);
-      try {
-        // No worker yet: every job stays in BullMQ's wait list.
-        await submitAll(queue, storage, clipPath);
-        await expectOwnersAndPositions(queue);
-        // alice-1 was cancelled above: its queued event may come after the removal, and then it has no status to carry.
-        const queuedIds = () => new Set(events.seen.filter((s) => s.state === 'queued').map((s) => s.id));
-        await waitFor('the queued events', () => JOBS.filter(([id]) => id !== 'alice-1').every(([id]) => queuedIds().has(id)), 10_000);
-        expect(events.seen.find((s) => s.id === 'alice-2')?.owner).toBe('alice');
-        // A worker runs them all: subscribeAll hears each start and end, with the owner.
-        await startWorker(['--redis', redis.url, '--data-dir', dataDir]);
-        await waitFor('every job to finish', async () => (await queue.counts()).completed === JOBS.length - 1, 150_000);
-        await waitFor('the completed events', () => events.seen.filter((s) => s.state === 'completed').length === JOBS.length - 1, 10_000);
-        const bob = events.seen.filter((s) => s.id === 'bob-1');
-        expect(bob.map((s) => s.state)).toEqual(expect.arrayContaining(['queued', 'running', 'completed']));
-        expect(bob.every((s) => s.owner === 'bob')).toBe(true);
-        expect(events.seen.filter((s) => s.id === 'anon-1').every((s) => s.owner === undefined)).toBe(true);
-        // Finished jobs keep their owners and have no position.
-        const done = await queue.list(10, 'alice');
-        expect(done.map((s) => [s.id, s.state, s.queue_position])).toEqual([
-          ['alice-4', 'completed', undefined],
-          ['alice-3', 'completed', undefined],
-          ['alice-2', 'completed', undefined],
-        ]);
-        expect(await queue.cancel('alice-2')).toBe('deleted');
-        expect((await queue.list(10, 'alice')).map((s) => s.id)).toEqual(['alice-4', 'alice-3']);
-        expect(await queue.ownerOf('alice-2')).toBeNull();
-      } finally {
-        events.stop();
-        await queue.close();
-      }
-    },
-    240_000,
-  );
+  it('Redis queue', { ...requires(redisServer), timeout: 240_000 }, async () => {
+    const clipPath = join(tmp, 'clip-r.wav');
+    await writeClip(clipPath, 2);
+    const redis = await startRedis(join(tmp, 'redis'));
+    const dataDir = join(tmp, 'redis-data');
+    const storage = new LocalJobStorage(dataDir);
+    await storage.init();
+    const queue = new RedisQueue({ url: redis.url, storage, logger: silentLogger });
+    await queue.start();
+    const events = collect(queue);
+    try {
+      // No worker yet: every job stays in BullMQ's wait list.
+      await submitAll(queue, storage, clipPath);
+      await expectOwnersAndPositions(queue);
+      // alice-1 was cancelled above: its queued event may come after the removal, and then it has no status to carry.
+      const queuedIds = () => new Set(events.seen.filter((s) => s.state === 'queued').map((s) => s.id));
+      await waitFor('the queued events', () => JOBS.filter(([id]) => id !== 'alice-1').every(([id]) => queuedIds().has(id)), 10_000);
+      expect(events.seen.find((s) => s.id === 'alice-2')?.owner).toBe('alice');
+      // A worker runs them all: subscribeAll hears each start and end, with the owner.
+      await startWorker(['--redis', redis.url, '--data-dir', dataDir]);
+      await waitFor('every job to finish', async () => (await queue.counts()).completed === JOBS.length - 1, 150_000);
+      await waitFor('the completed events', () => events.seen.filter((s) => s.state === 'completed').length === JOBS.length - 1, 10_000);
+      const bob = events.seen.filter((s) => s.id === 'bob-1');
+      expect(bob.map((s) => s.state)).toEqual(expect.arrayContaining(['queued', 'running', 'completed']));
+      expect(bob.every((s) => s.owner === 'bob')).toBe(true);
+      expect(events.seen.filter((s) => s.id === 'anon-1').every((s) => s.owner === undefined)).toBe(true);
+      // Finished jobs keep their owners and have no position.
+      const done = await queue.list(10, 'alice');
+      expect(done.map((s) => [s.id, s.state, s.queue_position])).toEqual([
+        ['alice-4', 'completed', undefined],
+        ['alice-3', 'completed', undefined],
+        ['alice-2', 'completed', undefined],
+      ]);
+      expect(await queue.cancel('alice-2')).toBe('deleted');
+      expect((await queue.list(10, 'alice')).map((s) => s.id)).toEqual(['alice-4', 'alice-3']);
+      expect(await queue.ownerOf('alice-2')).toBeNull();
+    } finally {
+      events.stop();
+      await queue.close();
+    }
+  });
 });

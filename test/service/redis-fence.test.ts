@@ -12,12 +12,13 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { need, requires } from '../helpers/requires.js';
 import { useTempDir } from '../helpers/tmp.js';
 import {
   FAST_CONFIG,
   finished,
   getJson,
-  haveRedisServer,
+  redisServer,
   sleep,
   startRedis,
   startServe,
@@ -31,6 +32,9 @@ import {
   type RedisServer,
   type Server,
 } from './harness.js';
+
+// A stopped worker's state is read from /proc.
+const needs = requires(redisServer, need(process.platform === 'linux', 'the commit fence test reads /proc — run on Linux'));
 
 const tmp = useTempDir('didactic-service-fence-');
 const dataDir = join(tmp, 'data');
@@ -54,7 +58,7 @@ async function until(what: string, check: () => boolean, timeoutMs = 60_000): Pr
   }
 }
 
-describe.skipIf(!haveRedisServer || process.platform !== 'linux')('Redis mode: the commit fence', () => {
+describe('Redis mode: the commit fence', needs, () => {
   beforeAll(async () => {
     redis = await startRedis(join(tmp, 'redis'));
     server = await startServe(['--redis', redis.url, '--data-dir', dataDir]);

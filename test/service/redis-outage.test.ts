@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { useTempDir } from '../helpers/tmp.js';
-import { FAST_CONFIG, haveRedisServer, sleep, startRedis, startServe, stop, stopAll, submit, writeClip, type RedisServer, type Server } from './harness.js';
+import { FAST_CONFIG, redisServer, sleep, startRedis, startServe, stop, stopAll, submit, writeClip, type RedisServer, type Server } from './harness.js';
+import { requires } from '../helpers/requires.js';
 
 const tmp = useTempDir('didactic-service-outage-');
 const dataDir = join(tmp, 'data');
@@ -42,7 +43,7 @@ async function everyKind(): Promise<Array<{ name: string; status: number; code?:
 
 const count = (text: string, pattern: RegExp) => text.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
 
-describe.skipIf(!haveRedisServer)('Redis outage on the request path', () => {
+describe('Redis outage on the request path', requires(redisServer), () => {
   beforeAll(async () => {
     clip = await writeClip(join(tmp, 'clip.wav'), 2);
     redis = await startRedis(join(tmp, 'redis'));

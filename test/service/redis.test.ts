@@ -13,7 +13,7 @@ import {
   FAST_CONFIG,
   finished,
   getJson,
-  haveRedisServer,
+  redisServer,
   sleep,
   startRedis,
   startServe,
@@ -27,6 +27,7 @@ import {
   type RedisServer,
   type Server,
 } from './harness.js';
+import { requires } from '../helpers/requires.js';
 
 const tmp = useTempDir('didactic-service-redis-');
 const dataDir = join(tmp, 'data');
@@ -59,7 +60,7 @@ function expectCompleteOutputs(jobId: string, songId: string, files: string[]): 
   expect(readdirSync(out)).not.toContain('.didactic-staging');
 }
 
-describe.skipIf(!haveRedisServer)('service on Redis (BullMQ) with two workers', () => {
+describe('service on Redis (BullMQ) with two workers', requires(redisServer), () => {
   beforeAll(async () => {
     clip = await writeClip(join(tmp, 'clip.wav'), 3);
     longClip = await writeClip(join(tmp, 'long.wav'), 45);

@@ -13,20 +13,8 @@ import { EmbeddedQueue } from '../../lib/service/embedded.js';
 import { LocalJobStorage } from '../../lib/service/storage.js';
 import { silentLogger } from '../../lib/util/logger.js';
 import { useTempDir } from '../helpers/tmp.js';
-import {
-  FAST_CONFIG,
-  finished,
-  getJson,
-  haveRedisServer,
-  sleep,
-  startRedis,
-  startServe,
-  startWorker,
-  stopAll,
-  submit,
-  waitForJob,
-  writeClip,
-} from './harness.js';
+import { FAST_CONFIG, finished, getJson, redisServer, sleep, startRedis, startServe, startWorker, stopAll, submit, waitForJob, writeClip } from './harness.js';
+import { requires } from '../helpers/requires.js';
 
 const tmp = useTempDir('didactic-service-retention-');
 afterAll(stopAll);
@@ -60,34 +48,30 @@ describe('bounded job records', () => {
     }
   }, 120_000);
 
-  it.skipIf(!haveRedisServer)(
-    'Redis: a job past --retention-days is answered from its job.json',
-    async () => {
-      const clip = await writeClip(join(tmp, 'r.wav'), 2);
-      const redis = await startRedis(join(tmp, 'redis'));
-      const dataDir = join(tmp, 'redis-data');
-      // One second of retention: BullMQ drops old finished jobs when later ones finish.
-      const server = await startServe(['--redis', redis.url, '--data-dir', dataDir, '--retention-days', String(1 / 86400)]);
-      await startWorker(['--redis', redis.url, '--data-dir', dataDir]);
-      const config = JSON.stringify(FAST_CONFIG);
-      await submit(server.url, clip, { id: 'kept-1', config });
-      const first = await waitForJob(server.url, 'kept-1', finished, 60_000);
-      expect(first.state).toBe('completed');
-      await sleep(2500);
-      await submit(server.url, clip, { id: 'kept-2', config });
-      expect((await waitForJob(server.url, 'kept-2', finished, 60_000)).state).toBe('completed');
-      const client = new Redis(redis.url);
-      try {
-        for (let i = 0; i < 50 && (await client.exists('bull:didactic-jobs:kept-1')) === 1; i++) await sleep(100);
-        expect(await client.exists('bull:didactic-jobs:kept-1')).toBe(0);
-      } finally {
-        client.disconnect();
-      }
-      const later = await getJson(`${server.url}/v1/jobs/kept-1`);
-      expect(later.status).toBe(200);
-      expect(later.body.state).toBe('completed');
-      expect(later.body.result.files).toEqual(first.result.files);
-    },
-    120_000,
-  );
+  it('Redis: a job past --retention-days is answered from its job.json', { ...requires(redisServer), timeout: 120_000 }, async () => {
+    const clip = await writeClip(join(tmp, 'r.wav'), 2);
+    const redis = await startRedis(join(tmp, 'redis'));
+    const dataDir = join(tmp, 'redis-data');
+    // One second of retention: BullMQ drops old finished jobs when later ones finish.
+    const server = await startServe(['--redis', redis.url, '--data-dir', dataDir, '--retention-days', String(1 / 86400)]);
+    await startWorker(['--redis', redis.url, '--data-dir', dataDir]);
+    const config = JSON.stringify(FAST_CONFIG);
+    await submit(server.url, clip, { id: 'kept-1', config });
+    const first = await waitForJob(server.url, 'kept-1', finished, 60_000);
+    expect(first.state).toBe('completed');
+    await sleep(2500);
+    await submit(server.url, clip, { id: 'kept-2', config });
+    expect((await waitForJob(server.url, 'kept-2', finished, 60_000)).state).toBe('completed');
+    const client = new Redis(redis.url);
+    try {
+      for (let i = 0; i < 50 && (await client.exists('bull:didactic-jobs:kept-1')) === 1; i++) await sleep(100);
+      expect(await client.exists('bull:didactic-jobs:kept-1')).toBe(0);
+    } finally {
+      client.disconnect();
+    }
+    const later = await getJson(`${server.url}/v1/jobs/kept-1`);
+    expect(later.status).toBe(200);
+    expect(later.body.state).toBe('completed');
+    expect(later.body.result.files).toEqual(first.result.files);
+  });
 });

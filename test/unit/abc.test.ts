@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -8,9 +8,26 @@ import { describe, expect, it } from 'vitest';
 
 import { abcPitch, type AbcNote, renderAbc, writeAbc } from '../../lib/reports/abc.js';
 import { readAbc } from './abcChecker.js';
+import { useTempDir } from '../helpers/tmp.js';
+import { onPath, requires, venv, which } from '../helpers/requires.js';
 
 const base = { title: 'song - bass', tempoBpm: 120, timeSignatureNum: 4, timeSignatureDen: 4 };
 const n = (pitch: number, startBeat: number, endBeat: number): AbcNote => ({ pitch, startBeat, endBeat });
+
+/**
+ * `count` random notes (a fixed LCG from `seed`): pitches from `lowest` over `pitches` semitones,
+ * starts on a quarter-beat grid `quarters` long from beat `from`, lengths from a quarter beat to
+ * `longest` quarters more. Overlaps are the point: the stem is polyphonic.
+ */
+function randomStem(seed: number, count: number, o: { lowest: number; pitches: number; quarters: number; from: number; longest: number }): AbcNote[] {
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const notes: AbcNote[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = Math.round(rand() * o.quarters) / 4 + o.from;
+    notes.push(n(o.lowest + Math.floor(rand() * o.pitches), start, start + 0.25 + Math.round(rand() * o.longest) / 4));
+  }
+  return notes;
+}
 
 /** Notes as the checker reads them back, in beats, sorted. */
 function readBack(text: string, stepsPerBeat = 4, originBeat = 0) {
@@ -117,13 +134,7 @@ describe('renderAbc', () => {
   });
 
   it('round-trips a dense random polyphonic stem through the strict reader', () => {
-    let seed = 7;
-    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const notes: AbcNote[] = [];
-    for (let i = 0; i < 300; i++) {
-      const start = Math.round(rand() * 400) / 4 - 3;
-      notes.push(n(30 + Math.floor(rand() * 60), start, start + 0.25 + Math.round(rand() * 24) / 4));
-    }
+    const notes = randomStem(7, 300, { lowest: 30, pitches: 60, quarters: 400, from: -3, longest: 24 });
     const text = renderAbc(notes, { ...base, timeSignatureNum: 3 });
     const tune = readAbc(text);
     // Every quantised input note is covered by a read note of the same pitch.
@@ -135,48 +146,36 @@ describe('renderAbc', () => {
   });
 });
 
-const abc2midi = ['/usr/bin/abc2midi', '/usr/local/bin/abc2midi'].find((p) => existsSync(p));
-describe.skipIf(!abc2midi)('abc2midi reads our ABC', () => {
-  it('converts without errors and plays the same pitches', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'de-abc-'));
-    const path = join(dir, 'bass.abc');
-    await writeAbc(path, [n(60, 0, 2), n(64, 0, 1), n(61, 2, 3), n(66, 2, 6), n(48, 8, 9)], base);
-    const out = join(dir, 'bass.mid');
-    const run = spawnSync(abc2midi!, [path, '-o', out], { encoding: 'utf8' });
-    expect(run.status).toBe(0);
-    expect(`${run.stdout}${run.stderr}`).not.toMatch(/error/i);
-    expect(`${run.stdout}${run.stderr}`).not.toMatch(/warning/i);
-    const midi = midiFile.parseMidi(readFileSync(out));
-    const pitches = midi.tracks.flat().flatMap((e) => (e.type === 'noteOn' && e.velocity > 0 ? [e.noteNumber] : []));
-    expect(pitches.sort()).toEqual([48, 60, 61, 64, 66]);
-  });
-});
-
-describe.skipIf(!abc2midi)('abc2midi on a dense random stem', () => {
-  it('reads 400 polyphonic notes in 7/8 without errors or warnings, with every pitch present', async () => {
-    let seed = 99;
-    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const notes: AbcNote[] = [];
-    for (let i = 0; i < 400; i++) {
-      const start = Math.round(rand() * 600) / 4 - 2;
-      notes.push(n(24 + Math.floor(rand() * 72), start, start + 0.25 + Math.round(rand() * 16) / 4));
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'de-abc-'));
-    const path = join(dir, 'dense.abc');
-    await writeAbc(path, notes, { ...base, timeSignatureNum: 7, timeSignatureDen: 8 });
-    const out = join(dir, 'dense.mid');
+const abc2midi = which('abc2midi');
+const abc2midiInstalled = onPath('abc2midi', 'apt-get install abcmidi');
+describe('abc2midi reads our ABC', requires(abc2midiInstalled), () => {
+  const dir = useTempDir('de-abc-');
+  /** Writes `notes` as ABC, converts it with abc2midi (which must report no error or warning) and returns the pitches it plays. */
+  async function playedPitches(name: string, notes: AbcNote[], meta = base): Promise<number[]> {
+    const path = join(dir, `${name}.abc`);
+    await writeAbc(path, notes, meta);
+    const out = join(dir, `${name}.mid`);
     const run = spawnSync(abc2midi!, [path, '-o', out], { encoding: 'utf8' });
     expect(run.status).toBe(0);
     expect(`${run.stdout}${run.stderr}`).not.toMatch(/error|warning/i);
     const midi = midiFile.parseMidi(readFileSync(out));
-    const played = new Set(midi.tracks.flat().flatMap((e) => (e.type === 'noteOn' && e.velocity > 0 ? [e.noteNumber] : [])));
-    expect(played).toEqual(new Set(notes.map((x) => x.pitch)));
+    return midi.tracks.flat().flatMap((e) => (e.type === 'noteOn' && e.velocity > 0 ? [e.noteNumber] : []));
+  }
+
+  it('converts without errors and plays the same pitches', async () => {
+    const pitches = await playedPitches('bass', [n(60, 0, 2), n(64, 0, 1), n(61, 2, 3), n(66, 2, 6), n(48, 8, 9)]);
+    expect(pitches.sort()).toEqual([48, 60, 61, 64, 66]);
+  });
+
+  it('reads 400 polyphonic notes of a dense random stem in 7/8 without errors or warnings, with every pitch present', async () => {
+    const notes = randomStem(99, 400, { lowest: 24, pitches: 72, quarters: 600, from: -2, longest: 16 });
+    const played = await playedPitches('dense', notes, { ...base, timeSignatureNum: 7, timeSignatureDen: 8 });
+    expect(new Set(played)).toEqual(new Set(notes.map((x) => x.pitch)));
   });
 });
 
 const python = resolve(import.meta.dirname, '..', '..', '.venv', 'bin', 'python');
-const hasMusic21 = existsSync(python) && spawnSync(python, ['-c', 'import music21'], { encoding: 'utf8' }).status === 0;
-describe.skipIf(!hasMusic21)('music21 parses our ABC', () => {
+describe('music21 parses our ABC', requires(venv('music21')), () => {
   it('reads the same music: every note covered, nothing extra (music21 does not merge ties inside chords)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'de-abc-'));
     const path = join(dir, 'x.abc');

@@ -1,6 +1,7 @@
 /** Small deterministic inputs for the dataset tests (shared by the TS and the Python checks). */
+import { type SongDatasetsInput, writeSongDatasets } from '../../lib/datasets/songSink.js';
+import type { SongDatasetsResult, StemBarFeatures, StemEvents } from '../../lib/datasets/tables.js';
 import { alignNotesToBeats } from '../../lib/music/align.js';
-import type { StemBarFeatures, StemEvents } from '../../lib/datasets/tables.js';
 
 export const SONG_ID = 'song_é';
 export const STEMS = ['bass', 'drums'] as const;
@@ -50,4 +51,24 @@ export function stemBarFeatures(stem: string, bars: number): StemBarFeatures {
     chunkPath: Array.from({ length: bars }, (_, i) => (i % 2 ? '' : `chunks/${SONG_ID}/${stem}/bar_${String(i).padStart(4, '0')}.wav`)),
     audioSource: 'stem',
   };
+}
+
+/**
+ * Writes this song's datasets into `datasetsDir`: the two stems, the beats, EVENTS, and bar features
+ * of `bars` [bass, drums] bars (default [3, 2]); the other fields override any input field.
+ */
+export function writeFixtureSong(
+  datasetsDir: string,
+  { bars = [3, 2], ...extra }: Partial<SongDatasetsInput> & { bars?: [bass: number, drums: number] } = {},
+): Promise<SongDatasetsResult> {
+  return writeSongDatasets({
+    datasetsDir,
+    songId: SONG_ID,
+    stems: [...STEMS],
+    beatTimes: BEATS,
+    tempoBpm: TEMPO,
+    events: EVENTS,
+    barFeatures: [stemBarFeatures('bass', bars[0]), stemBarFeatures('drums', bars[1])],
+    ...extra,
+  });
 }

@@ -13,7 +13,7 @@ import { segmentBeatsIntoBars } from '../../lib/music/segmentation.js';
 import { barFeaturesBatch, barsBatch, beatsBatch, eventsBatch } from '../../lib/datasets/tables.js';
 import { writeSongDatasets } from '../../lib/datasets/songSink.js';
 import { StreamingParquetWriter } from '../../lib/datasets/streaming.js';
-import { BEATS, EVENTS, SONG_ID, STEMS, stemBarFeatures, TEMPO } from './datasetFixtures.js';
+import { BEATS, EVENTS, SONG_ID, stemBarFeatures, TEMPO, writeFixtureSong } from './datasetFixtures.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'de-datasets-'));
 
@@ -40,15 +40,7 @@ const rowsOf = (table: Table) => table.toArray().map((r) => r.toJSON() as Record
 describe('song datasets written and read back', () => {
   it('writes all four files with the exact schemas, SNAPPY, one row group', async () => {
     const dir = tmp();
-    const result = await writeSongDatasets({
-      datasetsDir: dir,
-      songId: SONG_ID,
-      stems: [...STEMS],
-      beatTimes: BEATS,
-      tempoBpm: TEMPO,
-      events: EVENTS,
-      barFeatures: [stemBarFeatures('bass', 3), stemBarFeatures('drums', 2)],
-    });
+    const result = await writeFixtureSong(dir);
     expect(Object.keys(result)).toEqual(['events', 'beats', 'bars', 'bar_features']);
     expect(readdirSync(dir).sort()).toEqual(['bar_features.parquet', 'bars.parquet', 'beats.parquet', 'events.parquet']);
     for (const [name, schema] of [
@@ -111,16 +103,7 @@ describe('song datasets written and read back', () => {
   it('writes the additive bar_grid dataset only when asked, flagging extrapolated bars', async () => {
     const dir = tmp();
     const bars = segmentBeatsIntoBars(BEATS, TEMPO, 4, 4, 12, { pickup: true });
-    const result = await writeSongDatasets({
-      datasetsDir: dir,
-      songId: SONG_ID,
-      stems: [...STEMS],
-      beatTimes: BEATS,
-      tempoBpm: TEMPO,
-      events: [],
-      barFeatures: [],
-      barGrid: { bars, beatsPerBar: 4 },
-    });
+    const result = await writeFixtureSong(dir, { events: [], barFeatures: [], barGrid: { bars, beatsPerBar: 4 } });
     expect(Object.keys(result)).toEqual(['beats', 'bar_grid']);
     const table = await readParquetTable(join(dir, 'bar_grid.parquet'));
     expectSchema(table, BAR_GRID_SCHEMA);

@@ -4,29 +4,19 @@
  * rows. Development-only: skipped, with the reason, when .venv/bin/python or pyarrow is missing.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { writeSongDatasets } from '../../lib/datasets/songSink.js';
 import { segmentBeatsIntoBars } from '../../lib/music/segmentation.js';
-import { BEATS, EVENTS, SONG_ID, STEMS, stemBarFeatures, TEMPO } from './datasetFixtures.js';
+import { BEATS, TEMPO, writeFixtureSong } from './datasetFixtures.js';
+import { requires, venv } from '../helpers/requires.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const python = join(root, '.venv', 'bin', 'python');
 const script = join(root, 'scripts', 'reference', 'check_parquet_dtypes.py');
-
-function pythonSkipReason(): string | null {
-  if (!existsSync(python)) return `${python} not found (create it from scripts/reference/requirements.txt)`;
-  const probe = spawnSync(python, ['-c', 'import pyarrow, pandas'], { encoding: 'utf8' });
-  if (probe.status !== 0) return `pyarrow/pandas not importable: ${probe.stderr.trim().split('\n').at(-1)}`;
-  return null;
-}
-
-const skipReason = pythonSkipReason();
-if (skipReason) console.warn(`[parquet-python] skipped: ${skipReason}`);
 
 interface DatasetReport {
   dataset: string;
@@ -36,17 +26,11 @@ interface DatasetReport {
   problems: string[];
 }
 
-describe.skipIf(skipReason !== null)('datasets read by pyarrow/pandas match what the original writes', () => {
+describe('datasets read by pyarrow/pandas match what the original writes', requires(venv('pyarrow', 'pandas')), () => {
   it('events, beats, bars and bar_features: same schema, dtypes, leaf types and values', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'de-pyparquet-'));
-    await writeSongDatasets({
-      datasetsDir: dir,
-      songId: SONG_ID,
-      stems: [...STEMS],
-      beatTimes: BEATS,
-      tempoBpm: TEMPO,
-      events: EVENTS,
-      barFeatures: [stemBarFeatures('bass', 4), stemBarFeatures('drums', 3)],
+    await writeFixtureSong(dir, {
+      bars: [4, 3],
       barGrid: { bars: segmentBeatsIntoBars(BEATS, TEMPO, 4, 4, 10), beatsPerBar: 4 },
     });
     const run = spawnSync(python, [script, dir], { encoding: 'utf8', timeout: 120_000 });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -18,9 +18,10 @@ import {
 import { renderMidiMarkdown, writeMidiMarkdown } from '../../lib/reports/markdown.js';
 import { formatFixed, pitchToName, pythonFloatRepr } from '../../lib/reports/pyformat.js';
 import { EVENTS, SONG_ID } from './datasetFixtures.js';
+import { COMBINED_JSON_KEYS } from '../helpers/python.js';
+import { requires, venv } from '../helpers/requires.js';
 
 const python = resolve(import.meta.dirname, '..', '..', '.venv', 'bin', 'python');
-const hasPython = existsSync(python);
 
 describe('Python number formatting', () => {
   it('formats %.3f with ties to even on the exact binary value', () => {
@@ -52,7 +53,7 @@ describe('Python number formatting', () => {
     ]);
   });
 
-  it.skipIf(!hasPython)('agrees with CPython on 3000 random doubles', () => {
+  it('agrees with CPython on 3000 random doubles', requires(venv()), () => {
     let seed = 12345;
     const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const values: number[] = [];
@@ -189,22 +190,7 @@ function sampleInput() {
 describe('combined.json', () => {
   it('has the original keys in order, drops the step-11 timing, keeps floats as floats', () => {
     const summary = buildCombinedSummary(sampleInput());
-    expect(Object.keys(summary)).toEqual([
-      'song_id',
-      'duration_s',
-      'tempo_bpm',
-      'num_beats',
-      'num_bars',
-      'stems',
-      'num_notes_per_stem',
-      'essentia_requested',
-      'essentia_available',
-      'files_generated',
-      'step_timings',
-      'config',
-      'environment',
-      'capabilities',
-    ]);
+    expect(Object.keys(summary)).toEqual(COMBINED_JSON_KEYS);
     const text = toPythonJson(summary);
     expect(text).toContain('"duration_s": 4.0,\n  "tempo_bpm": 0.0,');
     expect(text).toContain('"num_notes_per_stem": {},');
@@ -217,7 +203,7 @@ describe('combined.json', () => {
     expect(text.endsWith('}')).toBe(true);
   });
 
-  it.skipIf(!hasPython)('is byte-identical to json.dumps(indent=2) of the same Python values', () => {
+  it('is byte-identical to json.dumps(indent=2) of the same Python values', requires(venv()), () => {
     const summary = buildCombinedSummary({ ...sampleInput(), songId: 'Mötley ♫ "q"\t', extra: { beat_times: [pyFloat(0.5), pyFloat(1)] } });
     const text = toPythonJson(summary);
     const script = [
