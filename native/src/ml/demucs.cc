@@ -9,7 +9,6 @@
 
 #include "audio/resample.h"
 #include "common/error.h"
-#include "kiss_fftr.h"
 
 namespace de::ml::demucs {
 namespace {
@@ -260,7 +259,7 @@ ModelInfo inspectModel(const Session& session, const std::vector<std::pair<std::
 
 // ---- Spectral transforms ------------------------------------------------------------------------
 
-Spectral::Spectral(int64_t segment) : segment_(segment) {
+Spectral::Spectral(int64_t segment) : segment_(segment), frame_(kNfft), spec_(kNfft / 2 + 1), fft_(kNfft) {
   frames_ = (segment + kHop - 1) / kHop;
   padLeft_ = kDemucsPad;
   padded_ = frames_ * kHop + 2 * kDemucsPad;  // == segment + 1536 + (1536 + frames*hop - segment)
@@ -280,17 +279,9 @@ Spectral::Spectral(int64_t segment) : segment_(segment) {
   for (int64_t i = 0; i < segment_; ++i) {
     envelopeInv_[static_cast<size_t>(i)] = static_cast<float>(1.0 / env[static_cast<size_t>(i + padLeft_)]);
   }
-  fwd_ = kiss_fftr_alloc(kNfft, 0, nullptr, nullptr);
-  inv_ = kiss_fftr_alloc(kNfft, 1, nullptr, nullptr);
-  if (!fwd_ || !inv_) throw std::bad_alloc();
 }
 
-Spectral::~Spectral() {
-  kiss_fftr_free(static_cast<kiss_fftr_cfg>(fwd_));
-  kiss_fftr_free(static_cast<kiss_fftr_cfg>(inv_));
-}
-
-void Spectral::forward(const float* x, float* re, float* im, int64_t stride) const {
+void Spectral::forward(const float* x, float* re, float* im, int64_t stride) {
   // Reflect-pad by 1536 left and 1536 + (frames*hop - segment) right (HTDemucs._spec). The kept
   // frames 2..frames+1 of torch's centred STFT never reach into the centre padding.
   std::vector<float> xp(static_cast<size_t>(padded_));
@@ -298,33 +289,30 @@ void Spectral::forward(const float* x, float* re, float* im, int64_t stride) con
   for (int64_t k = 0; k < padLeft_; ++k) xp[static_cast<size_t>(padLeft_ - 1 - k)] = x[k + 1];
   const int64_t right = padded_ - padLeft_ - segment_;
   for (int64_t k = 0; k < right; ++k) xp[static_cast<size_t>(padLeft_ + segment_ + k)] = x[segment_ - 2 - k];
-  std::vector<float> frame(kNfft);
-  std::vector<kiss_fft_cpx> spec(kNfft / 2 + 1);
+  // normalized=True: the forward transform scaled by 1/sqrt(N).
   const float scale = 1.0f / std::sqrt(static_cast<float>(kNfft));
   for (int64_t f = 0; f < frames_; ++f) {
     const float* src = xp.data() + f * kHop;
-    for (int k = 0; k < kNfft; ++k) frame[k] = src[k] * window_[k];
-    kiss_fftr(static_cast<kiss_fftr_cfg>(fwd_), frame.data(), spec.data());
+    for (int k = 0; k < kNfft; ++k) frame_[k] = src[k] * window_[k];
+    fft_.forward(frame_.data(), spec_.data());
     for (int b = 0; b < kBins; ++b) {
-      re[b * stride + f] = spec[b].r * scale;
-      im[b * stride + f] = spec[b].i * scale;
+      re[b * stride + f] = spec_[b].real() * scale;
+      im[b * stride + f] = spec_[b].imag() * scale;
     }
   }
 }
 
-void Spectral::inverse(const float* re, const float* im, int64_t stride, float* out) const {
+void Spectral::inverse(const float* re, const float* im, int64_t stride, float* out) {
   std::vector<float> acc(static_cast<size_t>(padded_), 0.0f);
-  std::vector<kiss_fft_cpx> spec(kNfft / 2 + 1);
-  std::vector<float> frame(kNfft);
   // irfft's 1/N with normalized=True's sqrt(N): 1/sqrt(N).
   const float scale = 1.0f / std::sqrt(static_cast<float>(kNfft));
   for (int64_t f = 0; f < frames_; ++f) {
-    for (int b = 0; b < kBins; ++b) spec[b] = {re[b * stride + f], im[b * stride + f]};
-    spec[0].i = 0.0f;  // c2r ignores the imaginary part of DC
-    spec[kBins] = {0.0f, 0.0f};
-    kiss_fftri(static_cast<kiss_fftr_cfg>(inv_), spec.data(), frame.data());
+    // The dropped Nyquist bin is zero; the inverse ignores the imaginary part of DC, as c2r does.
+    for (int b = 0; b < kBins; ++b) spec_[b] = {re[b * stride + f], im[b * stride + f]};
+    spec_[kBins] = {0.0f, 0.0f};
+    fft_.inverse(spec_.data(), frame_.data(), scale);
     float* dst = acc.data() + f * kHop;
-    for (int k = 0; k < kNfft; ++k) dst[k] += frame[k] * scale * window_[k];
+    for (int k = 0; k < kNfft; ++k) dst[k] += frame_[k] * window_[k];
   }
   for (int64_t i = 0; i < segment_; ++i) {
     out[i] += acc[static_cast<size_t>(i + padLeft_)] * envelopeInv_[static_cast<size_t>(i)];
