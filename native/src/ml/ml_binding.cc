@@ -22,16 +22,21 @@ Napi::Object runtimeToJs(Napi::Env env, const RuntimeInfo& info) {
   return out;
 }
 
+// A tensor shape as a JS array of numbers (-1 for a symbolic dimension).
+Napi::Array shapeToJs(Napi::Env env, const std::vector<int64_t>& shape) {
+  Napi::Array out = Napi::Array::New(env, shape.size());
+  for (size_t d = 0; d < shape.size(); ++d) {
+    out.Set(static_cast<uint32_t>(d), Napi::Number::New(env, static_cast<double>(shape[d])));
+  }
+  return out;
+}
+
 Napi::Array specsToJs(Napi::Env env, const std::vector<TensorSpec>& specs) {
   Napi::Array out = Napi::Array::New(env, specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {
     Napi::Object s = Napi::Object::New(env);
     s.Set("name", Napi::String::New(env, specs[i].name));
-    Napi::Array shape = Napi::Array::New(env, specs[i].shape.size());
-    for (size_t d = 0; d < specs[i].shape.size(); ++d) {
-      shape.Set(static_cast<uint32_t>(d), Napi::Number::New(env, static_cast<double>(specs[i].shape[d])));
-    }
-    s.Set("shape", shape);
+    s.Set("shape", shapeToJs(env, specs[i].shape));
     s.Set("type", Napi::String::New(env, specs[i].elementType));
     out.Set(static_cast<uint32_t>(i), s);
   }
@@ -64,11 +69,7 @@ Napi::Object tensorsToJs(Napi::Env env, std::vector<Tensor>& results, const std:
   Napi::Object out = Napi::Object::New(env);
   for (size_t i = 0; i < results.size(); ++i) {
     Napi::Object tensor = Napi::Object::New(env);
-    Napi::Array dims = Napi::Array::New(env, results[i].shape.size());
-    for (size_t d = 0; d < results[i].shape.size(); ++d) {
-      dims.Set(static_cast<uint32_t>(d), Napi::Number::New(env, static_cast<double>(results[i].shape[d])));
-    }
-    tensor.Set("dims", dims);
+    tensor.Set("dims", shapeToJs(env, results[i].shape));
     tensor.Set("data", napi::toFloat32Array(env, std::move(results[i].data)));
     out.Set(names[i], tensor);
   }
