@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "dsp/features.h"
+#include "dsp/fft.h"
 #include "dsp/filters.h"
 #include "dsp/stft.h"
 #include "test.h"
@@ -105,6 +106,35 @@ TEST_CASE("istft round trip is below 1e-6 relative") {
       maxAbs = std::max(maxAbs, std::fabs(static_cast<double>(y[i]) - x[i]));
     }
     CHECK(std::sqrt(err / ref) < 1e-6);
+  }
+}
+
+TEST_CASE("RealFft inverse: a naive inverse DFT, scaled by 1/n or by a given scale, DC/Nyquist imaginary ignored") {
+  for (int n : {16, 15}) {
+    const int bins = n / 2 + 1;
+    std::mt19937 rng(3);
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<std::complex<float>> spec(static_cast<size_t>(bins));
+    for (auto& c : spec) c = {d(rng), d(rng)};
+    // irfft's oracle: the Hermitian extension, only the real part of DC (and of Nyquist for even n).
+    std::vector<double> want(static_cast<size_t>(n));
+    for (int t = 0; t < n; ++t) {
+      double v = spec[0].real();
+      for (int k = 1; k < bins; ++k) {
+        const double a = 2.0 * M_PI * k * t / n;
+        const double w = (n % 2 == 0 && k == n / 2) ? 1.0 : 2.0;
+        v += w * (spec[k].real() * std::cos(a) - (w == 1.0 ? 0.0 : spec[k].imag() * std::sin(a)));
+      }
+      want[static_cast<size_t>(t)] = v;
+    }
+    RealFft fft(n);
+    std::vector<float> unit(static_cast<size_t>(n)), scaled(static_cast<size_t>(n));
+    fft.inverse(spec.data(), unit.data());
+    fft.inverse(spec.data(), scaled.data(), 0.25f);
+    for (int t = 0; t < n; ++t) {
+      CHECK_NEAR(unit[t], want[t] / n, 1e-5);
+      CHECK_NEAR(scaled[t], want[t] * 0.25, 1e-4);
+    }
   }
 }
 

@@ -8,46 +8,25 @@
 namespace de::beat {
 namespace {
 
-using napi::PromiseWorker;
-
-// The one worker of the calls on an onset envelope (beat tracking, tempo): the envelope is checked
-// for non-finite values, then `compute` runs on the worker thread and `toJs` builds the result on
-// the JS thread.
+// The one task shape of the calls on an onset envelope (beat tracking, tempo): the envelope is
+// checked for non-finite values, then `compute` runs on the worker thread and `toJs` builds the
+// result on the JS thread.
 template <class Params, class Out>
-class EnvelopeWorker : public PromiseWorker {
- public:
-  using Compute = Out (*)(const float*, int64_t, const Params&, const CancelToken*);
-  using ToJs = Napi::Value (*)(Napi::Env, const Out&);
-
-  EnvelopeWorker(Napi::Env env, const char* op, napi::PinnedFloats envelope, Params params, CancelTokenPtr cancel,
-                 Compute compute, ToJs toJs)
-      : PromiseWorker(env, op),
-        op_(op),
-        envelope_(std::move(envelope)),
-        params_(std::move(params)),
-        cancel_(std::move(cancel)),
-        compute_(compute),
-        toJs_(toJs) {}
-
- protected:
-  void Run() override {
-    for (size_t i = 0; i < envelope_.size; ++i) {
-      if (!std::isfinite(envelope_.data[i]))
-        throw Error(code::kNonFiniteSamples, std::string(op_) + ": the onset envelope contains a non-finite value");
-    }
-    result_ = compute_(envelope_.data, static_cast<int64_t>(envelope_.size), params_, cancel_.get());
-  }
-  Napi::Value Result(Napi::Env env) override { return toJs_(env, result_); }
-
- private:
-  const char* op_;
-  napi::PinnedFloats envelope_;
-  Params params_;
-  CancelTokenPtr cancel_;
-  Compute compute_;
-  ToJs toJs_;
-  Out result_;
-};
+Napi::Value queueEnvelopeTask(Napi::Env env, const char* op, napi::PinnedFloats envelope, Params params,
+                              CancelTokenPtr cancel,
+                              Out (*compute)(const float*, int64_t, const Params&, const CancelToken*),
+                              Napi::Value (*toJs)(Napi::Env, const Out&)) {
+  return napi::queueTask(
+      env, op,
+      [op, envelope = std::move(envelope), params = std::move(params), cancel = std::move(cancel), compute] {
+        for (size_t i = 0; i < envelope.size; ++i) {
+          if (!std::isfinite(envelope.data[i]))
+            throw Error(code::kNonFiniteSamples, std::string(op) + ": the onset envelope contains a non-finite value");
+        }
+        return compute(envelope.data, static_cast<int64_t>(envelope.size), params, cancel.get());
+      },
+      toJs);
+}
 
 // The envelope, its rate and hop, and the beat options every envelope call reads.
 struct EnvelopeArgs {
@@ -76,11 +55,8 @@ Napi::Value BeatTrackEnvelope(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "beatTrack";
   EnvelopeArgs args = envelopeArgs(env, info, op);
-  auto* worker =
-      new EnvelopeWorker<BeatParams, BeatResult>(env, "beatTrack", std::move(args.onset), args.params,
-                                                 napi::cancelTokenArg(env, info, 2, op), beatTrack, beatToJs);
-  worker->Queue();
-  return worker->Promise();
+  return queueEnvelopeTask<BeatParams, BeatResult>(env, "beatTrack", std::move(args.onset), args.params,
+                                                   napi::cancelTokenArg(env, info, 2, op), beatTrack, beatToJs);
 }
 
 Napi::Value TempoEnvelope(const Napi::CallbackInfo& info) {
@@ -88,11 +64,9 @@ Napi::Value TempoEnvelope(const Napi::CallbackInfo& info) {
   const std::string op = "tempo";
   EnvelopeArgs args = envelopeArgs(env, info, op);
   if (tempogramWindow(args.params.tempo) < 1) napi::throwInvalidArgument(env, op, "acSize is shorter than one hop");
-  auto* worker =
-      new EnvelopeWorker<TempoParams, TempoEstimate>(env, "tempo", std::move(args.onset), args.params.tempo,
-                                                     napi::cancelTokenArg(env, info, 2, op), estimateTempo, tempoToJs);
-  worker->Queue();
-  return worker->Promise();
+  return queueEnvelopeTask<TempoParams, TempoEstimate>(env, "tempo", std::move(args.onset), args.params.tempo,
+                                                       napi::cancelTokenArg(env, info, 2, op), estimateTempo,
+                                                       tempoToJs);
 }
 
 }  // namespace

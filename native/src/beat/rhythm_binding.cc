@@ -17,8 +17,6 @@
 namespace de::beat {
 namespace {
 
-using napi::PromiseWorker;
-
 constexpr const char* kKind = "rhythm";
 
 struct Engine {
@@ -154,27 +152,6 @@ Napi::Value RhythmOpen(const Napi::CallbackInfo& info) {
 
 // --- trackRhythm ------------------------------------------------------------------------------
 
-class TrackWorker : public napi::ModelWorker {
- public:
-  TrackWorker(Napi::Env env, napi::Lease lease, napi::PinnedFloats audio, RhythmParams p, CancelTokenPtr cancel)
-      : napi::ModelWorker(env, "trackRhythm", std::move(lease)),
-        audio_(std::move(audio)),
-        p_(std::move(p)),
-        cancel_(std::move(cancel)) {}
-
- protected:
-  void Run() override {
-    result_ = trackRhythm(*engine<Engine>().session, audio_.data, static_cast<int64_t>(audio_.size), p_, cancel_.get());
-  }
-  Napi::Value Result(Napi::Env env) override { return rhythmToJs(env, result_); }
-
- private:
-  napi::PinnedFloats audio_;
-  RhythmParams p_;
-  CancelTokenPtr cancel_;
-  RhythmResult result_;
-};
-
 Napi::Value TrackRhythm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "trackRhythm";
@@ -183,97 +160,73 @@ Napi::Value TrackRhythm(const Napi::CallbackInfo& info) {
   Napi::Object opts = napi::objectArg(env, info, 2, op);
   RhythmParams p = readRhythmParams(env, opts, op);
   CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
-  auto* worker = new TrackWorker(env, std::move(lease), std::move(audio), std::move(p), std::move(cancel));
-  worker->Queue();
-  return worker->Promise();
+  return napi::queueModelTask<Engine>(
+      env, "trackRhythm", std::move(lease),
+      [audio = std::move(audio), p = std::move(p), cancel = std::move(cancel)](Engine& engine) {
+        return trackRhythm(*engine.session, audio.data, static_cast<int64_t>(audio.size), p, cancel.get());
+      },
+      rhythmToJs);
 }
 
 // --- logSpectFeatures -------------------------------------------------------------------------
 
-class FeaturesWorker : public PromiseWorker {
- public:
-  FeaturesWorker(Napi::Env env, napi::PinnedFloats audio, CancelTokenPtr cancel)
-      : PromiseWorker(env, "logSpectFeatures"), audio_(std::move(audio)), cancel_(std::move(cancel)) {}
-
- protected:
-  void Run() override {
-    for (size_t i = 0; i < audio_.size; ++i) {
-      if (!std::isfinite(audio_.data[i]))
-        throw Error(code::kNonFiniteSamples, "logSpectFeatures: the audio contains a non-finite sample");
-    }
-    result_ = logSpect(audio_.data, static_cast<int64_t>(audio_.size), LogSpectParams{}, cancel_.get());
-  }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("frames", Napi::Number::New(env, static_cast<double>(result_.frames)));
-    out.Set("dims", Napi::Number::New(env, result_.dims));
-    out.Set("data", napi::toFloat32Array(env, std::move(result_.data)));
-    return out;
-  }
-
- private:
-  napi::PinnedFloats audio_;
-  CancelTokenPtr cancel_;
-  LogSpectFeatures result_;
-};
+Napi::Value logSpectToJs(Napi::Env env, LogSpectFeatures& features) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("frames", Napi::Number::New(env, static_cast<double>(features.frames)));
+  out.Set("dims", Napi::Number::New(env, features.dims));
+  out.Set("data", napi::toFloat32Array(env, std::move(features.data)));
+  return out;
+}
 
 Napi::Value LogSpectFeaturesFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "logSpectFeatures";
   napi::PinnedFloats audio = napi::pinFloat32(env, info[0], op, "audio");
-  auto* worker = new FeaturesWorker(env, std::move(audio), napi::cancelTokenArg(env, info, 1, op));
-  worker->Queue();
-  return worker->Promise();
+  return napi::queueTask(
+      env, "logSpectFeatures",
+      [audio = std::move(audio), cancel = napi::cancelTokenArg(env, info, 1, op)] {
+        for (size_t i = 0; i < audio.size; ++i) {
+          if (!std::isfinite(audio.data[i]))
+            throw Error(code::kNonFiniteSamples, "logSpectFeatures: the audio contains a non-finite sample");
+        }
+        return logSpect(audio.data, static_cast<int64_t>(audio.size), LogSpectParams{}, cancel.get());
+      },
+      logSpectToJs);
 }
 
 // --- decodeDownbeats --------------------------------------------------------------------------
 
-class DecodeWorker : public PromiseWorker {
- public:
-  DecodeWorker(Napi::Env env, napi::PinnedFloats act, int columns, RhythmParams p, CancelTokenPtr cancel)
-      : PromiseWorker(env, "decodeDownbeats"),
-        act_(std::move(act)),
-        columns_(columns),
-        p_(std::move(p)),
-        cancel_(std::move(cancel)) {}
-
- protected:
-  void Run() override {
-    const int64_t frames = static_cast<int64_t>(act_.size / columns_);
-    std::vector<float> act3(static_cast<size_t>(frames) * 3, 0.0f);
-    for (int64_t t = 0; t < frames; ++t) {
-      for (int c = 0; c < columns_; ++c) act3[3 * t + c] = act_.data[columns_ * t + c];
-      if (columns_ == 2) act3[3 * t + 2] = 1.0f - act3[3 * t] - act3[3 * t + 1];
-    }
-    for (float v : act3) {
-      if (!std::isfinite(v))
-        throw Error(code::kNonFiniteSamples, "decodeDownbeats: activations contain a non-finite value");
-    }
-    result_ = decodeRhythm(act3.data(), frames, nullptr, 0, 22050.0, p_, cancel_.get());
+// Decodes beats and downbeats from [frames][columns] activations (2 columns: beat, downbeat; the
+// third, no beat, is 1 minus their sum).
+RhythmResult decodeActivations(const float* act, int columns, int64_t frames, const RhythmParams& p,
+                               const CancelToken* cancel) {
+  std::vector<float> act3(static_cast<size_t>(frames) * 3, 0.0f);
+  for (int64_t t = 0; t < frames; ++t) {
+    for (int c = 0; c < columns; ++c) act3[3 * t + c] = act[columns * t + c];
+    if (columns == 2) act3[3 * t + 2] = 1.0f - act3[3 * t] - act3[3 * t + 1];
   }
-  Napi::Value Result(Napi::Env env) override { return rhythmToJs(env, result_); }
-
- private:
-  napi::PinnedFloats act_;
-  int columns_;
-  RhythmParams p_;
-  CancelTokenPtr cancel_;
-  RhythmResult result_;
-};
+  for (float v : act3) {
+    if (!std::isfinite(v))
+      throw Error(code::kNonFiniteSamples, "decodeDownbeats: activations contain a non-finite value");
+  }
+  return decodeRhythm(act3.data(), frames, nullptr, 0, 22050.0, p, cancel);
+}
 
 Napi::Value DecodeDownbeatsFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "decodeDownbeats";
   napi::PinnedFloats act = napi::pinFloat32(env, info[0], op, "activations");
   Napi::Object opts = napi::objectArg(env, info, 1, op);
-  const int columns = static_cast<int>(napi::numberField(env, opts, "columns", op));
-  if (columns != 2 && columns != 3) napi::throwInvalidArgument(env, op, "columns must be 2 or 3");
+  const int columns = static_cast<int>(napi::intField(env, opts, "columns", op, 2, 3));
   if (act.size % static_cast<size_t>(columns) != 0)
     napi::throwInvalidArgument(env, op, "activations length must be a multiple of columns");
   RhythmParams p = readRhythmParams(env, opts, op);
-  auto* worker = new DecodeWorker(env, std::move(act), columns, std::move(p), napi::cancelTokenArg(env, info, 2, op));
-  worker->Queue();
-  return worker->Promise();
+  return napi::queueTask(
+      env, "decodeDownbeats",
+      [act = std::move(act), columns, p = std::move(p), cancel = napi::cancelTokenArg(env, info, 2, op)] {
+        return decodeActivations(act.data, columns, static_cast<int64_t>(act.size / columns), p, cancel.get());
+      },
+      rhythmToJs);
 }
 
 }  // namespace

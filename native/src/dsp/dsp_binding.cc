@@ -12,8 +12,6 @@
 namespace de::dsp {
 namespace {
 
-using napi::PromiseWorker;
-
 StftParams readStftParams(Napi::Env env, const Napi::Object& o, const std::string& op) {
   StftParams p;
   p.nFft = static_cast<int>(napi::intField(env, o, "nFft", op, 1, limits::kMaxFftSize));
@@ -44,48 +42,38 @@ std::vector<float> transposeMag(const Spectrogram& s, int mode) {
   return out;
 }
 
-class StftWorker : public PromiseWorker {
- public:
-  StftWorker(Napi::Env env, napi::PinnedFloats input, StftParams p, int mode, CancelTokenPtr cancel)
-      : PromiseWorker(env, "stft"), input_(std::move(input)), p_(p), mode_(mode), cancel_(std::move(cancel)) {}
-
- protected:
-  void Run() override {
-    requireFinite(input_.data, static_cast<int64_t>(input_.size), "stft");
-    const Spectrogram s = stft(input_.data, static_cast<int64_t>(input_.size), p_, cancel_.get());
-    bins_ = s.bins;
-    frames_ = s.frames;
-    if (mode_ == 0) {
-      // complex, [bins][frames][re, im]
-      data_.resize(static_cast<size_t>(s.bins) * s.frames * 2);
-      for (int64_t t = 0; t < s.frames; ++t)
-        for (int k = 0; k < s.bins; ++k) {
-          const std::complex<float> c = s.data[t * s.bins + k];
-          const size_t o = (static_cast<size_t>(k) * s.frames + t) * 2;
-          data_[o] = c.real();
-          data_[o + 1] = c.imag();
-        }
-    } else {
-      data_ = transposeMag(s, mode_);
-    }
-  }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("bins", Napi::Number::New(env, bins_));
-    out.Set("frames", Napi::Number::New(env, static_cast<double>(frames_)));
-    out.Set("data", napi::toFloat32Array(env, std::move(data_)));
-    return out;
-  }
-
- private:
-  napi::PinnedFloats input_;
-  StftParams p_;
-  int mode_;
-  CancelTokenPtr cancel_;
-  int bins_ = 0;
-  int64_t frames_ = 0;
-  std::vector<float> data_;
+// A spectrogram as it crosses to JS: [bins][frames][re, im] (complex) or [bins][frames].
+struct StftOut {
+  int bins = 0;
+  int64_t frames = 0;
+  std::vector<float> data;
 };
+
+StftOut stftOut(const Spectrogram& s, int mode) {
+  StftOut out{s.bins, s.frames, {}};
+  if (mode == 0) {
+    // complex, [bins][frames][re, im]
+    out.data.resize(static_cast<size_t>(s.bins) * s.frames * 2);
+    for (int64_t t = 0; t < s.frames; ++t)
+      for (int k = 0; k < s.bins; ++k) {
+        const std::complex<float> c = s.data[t * s.bins + k];
+        const size_t o = (static_cast<size_t>(k) * s.frames + t) * 2;
+        out.data[o] = c.real();
+        out.data[o + 1] = c.imag();
+      }
+  } else {
+    out.data = transposeMag(s, mode);
+  }
+  return out;
+}
+
+Napi::Value stftToJs(Napi::Env env, StftOut& s) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("bins", Napi::Number::New(env, s.bins));
+  out.Set("frames", Napi::Number::New(env, static_cast<double>(s.frames)));
+  out.Set("data", napi::toFloat32Array(env, std::move(s.data)));
+  return out;
+}
 
 Napi::Value Stft(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -99,45 +87,14 @@ Napi::Value Stft(const Napi::CallbackInfo& info) {
   else if (output == "magnitude") mode = 1;
   else if (output == "power") mode = 2;
   else napi::throwInvalidArgument(env, op, "output must be complex, magnitude or power");
-  auto* worker = new StftWorker(env, std::move(input), p, mode, napi::cancelTokenArg(env, info, 2, op));
-  worker->Queue();
-  return worker->Promise();
+  return napi::queueTask(
+      env, "stft",
+      [input = std::move(input), p, mode, cancel = napi::cancelTokenArg(env, info, 2, op)] {
+        requireFinite(input.data, static_cast<int64_t>(input.size), "stft");
+        return stftOut(stft(input.data, static_cast<int64_t>(input.size), p, cancel.get()), mode);
+      },
+      stftToJs);
 }
-
-class IstftWorker : public PromiseWorker {
- public:
-  IstftWorker(Napi::Env env, napi::PinnedFloats spec, int bins, int64_t frames, StftParams p, int64_t length,
-              CancelTokenPtr cancel)
-      : PromiseWorker(env, "istft"),
-        spec_(std::move(spec)),
-        bins_(bins),
-        frames_(frames),
-        p_(p),
-        length_(length),
-        cancel_(std::move(cancel)) {}
-
- protected:
-  void Run() override {
-    // [bins][frames][re, im] -> frame-major complex
-    std::vector<std::complex<float>> s(static_cast<size_t>(bins_) * frames_);
-    for (int k = 0; k < bins_; ++k)
-      for (int64_t t = 0; t < frames_; ++t) {
-        const size_t o = (static_cast<size_t>(k) * frames_ + t) * 2;
-        s[t * bins_ + k] = {spec_.data[o], spec_.data[o + 1]};
-      }
-    out_ = istft(s.data(), bins_, frames_, p_, length_, cancel_.get());
-  }
-  Napi::Value Result(Napi::Env env) override { return napi::toFloat32Array(env, std::move(out_)); }
-
- private:
-  napi::PinnedFloats spec_;
-  int bins_;
-  int64_t frames_;
-  StftParams p_;
-  int64_t length_;
-  CancelTokenPtr cancel_;
-  std::vector<float> out_;
-};
 
 Napi::Value Istft(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -148,12 +105,22 @@ Napi::Value Istft(const Napi::CallbackInfo& info) {
   const int bins = static_cast<int>(napi::intField(env, opts, "bins", op, 1, limits::kMaxFftSize / 2 + 1));
   const double frames = static_cast<double>(napi::intField(env, opts, "frames", op, 0, int64_t{1} << 40));
   const double length = static_cast<double>(napi::intField(env, opts, "length", op, -1, int64_t{1} << 40));
-  if (bins < 1 || frames < 0 || static_cast<double>(spec.size) != 2.0 * bins * frames)
+  if (static_cast<double>(spec.size) != 2.0 * bins * frames)
     napi::throwInvalidArgument(env, op, "spectrogram length must be bins * frames * 2");
-  auto* worker = new IstftWorker(env, std::move(spec), bins, static_cast<int64_t>(frames), p,
-                                 static_cast<int64_t>(length), napi::cancelTokenArg(env, info, 2, op));
-  worker->Queue();
-  return worker->Promise();
+  return napi::queueTask(
+      env, "istft",
+      [spec = std::move(spec), bins, frames = static_cast<int64_t>(frames), p, length = static_cast<int64_t>(length),
+       cancel = napi::cancelTokenArg(env, info, 2, op)] {
+        // [bins][frames][re, im] -> frame-major complex
+        std::vector<std::complex<float>> s(static_cast<size_t>(bins) * frames);
+        for (int k = 0; k < bins; ++k)
+          for (int64_t t = 0; t < frames; ++t) {
+            const size_t o = (static_cast<size_t>(k) * frames + t) * 2;
+            s[t * bins + k] = {spec.data[o], spec.data[o + 1]};
+          }
+        return istft(s.data(), bins, frames, p, length, cancel.get());
+      },
+      [](Napi::Env env, std::vector<float>& out) { return napi::toFloat32Array(env, std::move(out)); });
 }
 
 struct AnalyzeJob {
@@ -163,61 +130,55 @@ struct AnalyzeJob {
   beat::BeatParams beatParams;
 };
 
-class AnalyzeWorker : public PromiseWorker {
- public:
-  AnalyzeWorker(Napi::Env env, napi::PinnedFloats input, AnalyzeJob job, CancelTokenPtr cancel)
-      : PromiseWorker(env, "analyze"), input_(std::move(input)), job_(std::move(job)), cancel_(std::move(cancel)) {}
-
- protected:
-  void Run() override {
-    const int64_t n = static_cast<int64_t>(input_.size);
-    if (n == 0) throw Error(code::kInvalidArgument, "analyze: the input is empty");
-    FeatureParams fp = job_.features;
-    const bool needOnset = job_.onset || job_.beats;
-    if (needOnset) {
-      // onset strength reads the shared dB mel matrix in place, before it is released
-      fp.onMelDb = [this](const float* db, int bands, int64_t frames) {
-        onset_ = beat::onsetStrengthFromDb(db, bands, frames, job_.onsetParams);
-      };
-    }
-    set_ = computeFeatures(input_.data, n, fp, cancel_.get());
-    if (needOnset) {
-      if (job_.beats) {
-        beat_ = beat::beatTrack(onset_.data(), static_cast<int64_t>(onset_.size()), job_.beatParams, cancel_.get());
-      }
-    }
-  }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("frames", Napi::Number::New(env, static_cast<double>(set_.frames)));
-    out.Set("frameFrames", Napi::Number::New(env, static_cast<double>(set_.frameFrames)));
-    auto put = [&](const char* key, std::vector<float>& v, bool want) {
-      if (want) out.Set(key, napi::toFloat32Array(env, std::move(v)));
-    };
-    const FeatureParams& f = job_.features;
-    put("melPower", set_.melPower, f.melPower);
-    put("melDb", set_.melDb, f.melDb);
-    put("mfcc", set_.mfcc, f.mfcc);
-    put("chroma", set_.chroma, f.chroma);
-    put("centroid", set_.centroid, f.centroid);
-    put("bandwidth", set_.bandwidth, f.bandwidth);
-    put("rolloff", set_.rolloff, f.rolloff);
-    put("zcr", set_.zcr, f.zcr);
-    put("rms", set_.rms, f.rms);
-    if (f.chroma) out.Set("tuning", Napi::Number::New(env, set_.tuning));
-    put("onset", onset_, job_.onset);
-    if (job_.beats) out.Set("beat", beat::beatResultToJs(env, beat_));
-    return out;
-  }
-
- private:
-  napi::PinnedFloats input_;
-  AnalyzeJob job_;
-  CancelTokenPtr cancel_;
-  FeatureSet set_;
-  std::vector<float> onset_;
-  beat::BeatResult beat_;
+// What one analyze() call computed: the features, and the onset envelope and beats when asked.
+struct Analysis {
+  FeatureSet set;
+  std::vector<float> onset;
+  beat::BeatResult beat;
 };
+
+Analysis runAnalysis(const float* samples, int64_t n, const AnalyzeJob& job, const CancelToken* cancel) {
+  if (n == 0) throw Error(code::kInvalidArgument, "analyze: the input is empty");
+  Analysis a;
+  FeatureParams fp = job.features;
+  const bool needOnset = job.onset || job.beats;
+  if (needOnset) {
+    // onset strength reads the shared dB mel matrix in place, before it is released
+    fp.onMelDb = [&a, &job](const float* db, int bands, int64_t frames) {
+      a.onset = beat::onsetStrengthFromDb(db, bands, frames, job.onsetParams);
+    };
+  }
+  a.set = computeFeatures(samples, n, fp, cancel);
+  if (needOnset) {
+    if (job.beats)
+      a.beat = beat::beatTrack(a.onset.data(), static_cast<int64_t>(a.onset.size()), job.beatParams, cancel);
+  }
+  return a;
+}
+
+Napi::Value analysisToJs(Napi::Env env, Analysis& a, const AnalyzeJob& job) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("frames", Napi::Number::New(env, static_cast<double>(a.set.frames)));
+  out.Set("frameFrames", Napi::Number::New(env, static_cast<double>(a.set.frameFrames)));
+  auto put = [&](const char* key, std::vector<float>& v, bool want) {
+    if (want) out.Set(key, napi::toFloat32Array(env, std::move(v)));
+  };
+  const FeatureParams& f = job.features;
+  FeatureSet& set = a.set;
+  put("melPower", set.melPower, f.melPower);
+  put("melDb", set.melDb, f.melDb);
+  put("mfcc", set.mfcc, f.mfcc);
+  put("chroma", set.chroma, f.chroma);
+  put("centroid", set.centroid, f.centroid);
+  put("bandwidth", set.bandwidth, f.bandwidth);
+  put("rolloff", set.rolloff, f.rolloff);
+  put("zcr", set.zcr, f.zcr);
+  put("rms", set.rms, f.rms);
+  if (f.chroma) out.Set("tuning", Napi::Number::New(env, set.tuning));
+  put("onset", a.onset, job.onset);
+  if (job.beats) out.Set("beat", beat::beatResultToJs(env, a.beat));
+  return out;
+}
 
 Napi::Value Analyze(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -278,9 +239,13 @@ Napi::Value Analyze(const Napi::CallbackInfo& info) {
     job.beatParams = beat::readBeatParams(env, o, p.sr, p.stft.hopLength, op);
     job.beatParams.tempo.threads = p.threads;
   }
-  auto* worker = new AnalyzeWorker(env, std::move(input), std::move(job), napi::cancelTokenArg(env, info, 2, op));
-  worker->Queue();
-  return worker->Promise();
+  auto shared = std::make_shared<const AnalyzeJob>(std::move(job));
+  return napi::queueTask(
+      env, "analyze",
+      [input = std::move(input), job = shared, cancel = napi::cancelTokenArg(env, info, 2, op)] {
+        return runAnalysis(input.data, static_cast<int64_t>(input.size), *job, cancel.get());
+      },
+      [job = shared](Napi::Env env, Analysis& a) { return analysisToJs(env, a, *job); });
 }
 
 }  // namespace

@@ -63,8 +63,7 @@ void RealFft::forward(const float* in, std::complex<float>* out) {
   for (int k = 0; k < bins(); ++k) out[k] = {impl_->b[k].r, impl_->b[k].i};
 }
 
-void RealFft::inverse(const std::complex<float>* in, float* out) {
-  const float scale = 1.0f / static_cast<float>(n_);
+void RealFft::inverse(const std::complex<float>* in, float* out, float scale) {
   if (impl_->inv) {
     // The imaginary parts of DC and Nyquist must be ignored, as numpy's irfft does.
     std::vector<kiss_fft_cpx>& tmp = impl_->a;

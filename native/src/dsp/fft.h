@@ -21,8 +21,11 @@ class RealFft {
 
   // in: n samples; out: n/2 + 1 bins (unnormalised, e^{-i...} convention).
   void forward(const float* in, std::complex<float>* out);
-  // in: n/2 + 1 bins; out: n samples, scaled by 1/n (a true inverse).
-  void inverse(const std::complex<float>* in, float* out);
+  // in: n/2 + 1 bins; out: n samples, scaled by 1/n (a true inverse). The imaginary parts of DC
+  // and Nyquist are ignored, as numpy's irfft does.
+  void inverse(const std::complex<float>* in, float* out) { inverse(in, out, 1.0f / static_cast<float>(n_)); }
+  // The same with the output scaled by `scale` (a normalised transform's inverse takes 1/sqrt(n)).
+  void inverse(const std::complex<float>* in, float* out, float scale);
 
  private:
   struct Impl;

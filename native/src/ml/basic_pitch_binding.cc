@@ -5,7 +5,6 @@
 
 #include <chrono>
 
-#include "audio/decode.h"
 #include "ml/basic_pitch.h"
 #include "ml/model_binding.h"
 #include "napi/args.h"
@@ -16,8 +15,6 @@ namespace de::ml {
 namespace {
 
 namespace bp = basic_pitch;
-using napi::PromiseWorker;
-
 constexpr const char* kKind = "basicPitch";
 
 struct Engine {
@@ -101,84 +98,66 @@ Napi::Object notesToJs(Napi::Env env, const std::vector<bp::NoteEvent>& notes, b
   return out;
 }
 
-class TranscribeWorker : public napi::ModelWorker {
- public:
-  TranscribeWorker(Napi::Env env, napi::Lease lease, napi::AudioArg input, bp::NoteOptions noteOptions,
-                   bp::InferOptions inferOptions, bool posteriors, CancelTokenPtr cancel)
-      : napi::ModelWorker(env, "transcribe", std::move(lease)),
-        path_(std::move(input.path)),
-        pinned_(std::move(input.pinned)),
-        sampleRate_(input.sampleRate),
-        channels_(input.channels),
-        noteOptions_(noteOptions),
-        inferOptions_(inferOptions),
-        posteriors_(posteriors),
-        cancel_(std::move(cancel)) {}
-
- protected:
-  void Run() override {
-    std::vector<float> mono;
-    auto t0 = std::chrono::steady_clock::now();
-    if (!path_.empty()) {
-      audio::DecodedAudio a = audio::decodeFile(path_, {}, cancel_.get());
-      sampleRate_ = a.sampleRate;
-      channels_ = a.channels;
-      mono = bp::toModelRate(a.samples.data(), a.frames, a.channels, a.sampleRate, cancel_.get());
-    } else {
-      mono = bp::toModelRate(pinned_.data, static_cast<int64_t>(pinned_.size) / channels_, channels_, sampleRate_,
-                             cancel_.get());
-    }
-    samples_ = static_cast<int64_t>(mono.size());
-    auto t1 = std::chrono::steady_clock::now();
-    out_ = bp::infer(*engine<Engine>().session, mono.data(), samples_, inferOptions_, cancel_.get(), nullptr);
-    mono.clear();
-    mono.shrink_to_fit();
-    auto t2 = std::chrono::steady_clock::now();
-    notes_ = bp::outputToNotes(out_.note.data(), out_.onset.data(), out_.contour.data(), out_.frames, noteOptions_);
-    auto t3 = std::chrono::steady_clock::now();
-    prepMs_ = std::chrono::duration<double, std::milli>(t1 - t0).count();
-    inferMs_ = std::chrono::duration<double, std::milli>(t2 - t1).count();
-    notesMs_ = std::chrono::duration<double, std::milli>(t3 - t2).count();
-    if (!posteriors_) {
-      out_.note = {};
-      out_.onset = {};
-      out_.contour = {};
-    }
-  }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("notes", notesToJs(env, notes_, noteOptions_.includePitchBends));
-    out.Set("frames", Napi::Number::New(env, static_cast<double>(out_.frames)));
-    out.Set("samples", Napi::Number::New(env, static_cast<double>(samples_)));
-    out.Set("sourceSampleRate", Napi::Number::New(env, sampleRate_));
-    out.Set("sourceChannels", Napi::Number::New(env, channels_));
-    Napi::Object timing = Napi::Object::New(env);
-    timing.Set("prepareMs", prepMs_);
-    timing.Set("inferenceMs", inferMs_);
-    timing.Set("notesMs", notesMs_);
-    out.Set("timing", timing);
-    if (posteriors_) {
-      out.Set("note", napi::toFloat32Array(env, std::move(out_.note)));
-      out.Set("onset", napi::toFloat32Array(env, std::move(out_.onset)));
-      out.Set("contour", napi::toFloat32Array(env, std::move(out_.contour)));
-    }
-    return out;
-  }
-
- private:
-  std::string path_;
-  napi::PinnedFloats pinned_;
-  double sampleRate_;
-  int channels_;
-  bp::NoteOptions noteOptions_;
-  bp::InferOptions inferOptions_;
-  bool posteriors_;
-  CancelTokenPtr cancel_;
-  bp::ModelOutput out_;
-  std::vector<bp::NoteEvent> notes_;
-  int64_t samples_ = 0;
-  double prepMs_ = 0, inferMs_ = 0, notesMs_ = 0;
+// What basicPitchTranscribe() resolves with, before it crosses to JS.
+struct Transcription {
+  bp::ModelOutput out;  // the posteriors are dropped unless asked for
+  std::vector<bp::NoteEvent> notes;
+  int64_t samples = 0;  // at the model's rate
+  double sourceRate = 0;
+  int sourceChannels = 0;
+  double prepMs = 0, inferMs = 0, notesMs = 0;
 };
+
+// Decode / convert, infer, create notes: the whole call on the worker thread, timing each stage.
+Transcription transcribe(const Session& session, const napi::AudioArg& arg, const bp::NoteOptions& noteOptions,
+                         const bp::InferOptions& inferOptions, bool posteriors, const CancelToken* cancel) {
+  Transcription r;
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<float> mono;
+  {
+    AudioInput input = readAudio(arg, cancel);
+    r.sourceRate = input.sampleRate;
+    r.sourceChannels = input.channels;
+    mono = bp::toModelRate(input.samples(), input.frames, input.channels, input.sampleRate, cancel);
+  }
+  r.samples = static_cast<int64_t>(mono.size());
+  auto t1 = std::chrono::steady_clock::now();
+  r.out = bp::infer(session, mono.data(), r.samples, inferOptions, cancel, nullptr);
+  mono.clear();
+  mono.shrink_to_fit();
+  auto t2 = std::chrono::steady_clock::now();
+  r.notes = bp::outputToNotes(r.out.note.data(), r.out.onset.data(), r.out.contour.data(), r.out.frames, noteOptions);
+  auto t3 = std::chrono::steady_clock::now();
+  r.prepMs = std::chrono::duration<double, std::milli>(t1 - t0).count();
+  r.inferMs = std::chrono::duration<double, std::milli>(t2 - t1).count();
+  r.notesMs = std::chrono::duration<double, std::milli>(t3 - t2).count();
+  if (!posteriors) {
+    r.out.note = {};
+    r.out.onset = {};
+    r.out.contour = {};
+  }
+  return r;
+}
+
+Napi::Value transcriptionToJs(Napi::Env env, Transcription& r, bool withBends, bool posteriors) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("notes", notesToJs(env, r.notes, withBends));
+  out.Set("frames", Napi::Number::New(env, static_cast<double>(r.out.frames)));
+  out.Set("samples", Napi::Number::New(env, static_cast<double>(r.samples)));
+  out.Set("sourceSampleRate", Napi::Number::New(env, r.sourceRate));
+  out.Set("sourceChannels", Napi::Number::New(env, r.sourceChannels));
+  Napi::Object timing = Napi::Object::New(env);
+  timing.Set("prepareMs", r.prepMs);
+  timing.Set("inferenceMs", r.inferMs);
+  timing.Set("notesMs", r.notesMs);
+  out.Set("timing", timing);
+  if (posteriors) {
+    out.Set("note", napi::toFloat32Array(env, std::move(r.out.note)));
+    out.Set("onset", napi::toFloat32Array(env, std::move(r.out.onset)));
+    out.Set("contour", napi::toFloat32Array(env, std::move(r.out.contour)));
+  }
+  return out;
+}
 
 // basicPitchTranscribe(handle, {path} | {samples, sampleRate, channels}, options, cancel?)
 Napi::Value BasicPitchTranscribe(const Napi::CallbackInfo& info) {
@@ -193,33 +172,16 @@ Napi::Value BasicPitchTranscribe(const Napi::CallbackInfo& info) {
   inferOptions.legacyTrim = napi::boolField(env, opts, "legacyTrim", op);
   bool posteriors = napi::boolField(env, opts, "posteriors", op);
   CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
-  auto* worker = new TranscribeWorker(env, std::move(lease), std::move(input), noteOptions, inferOptions, posteriors,
-                                      std::move(cancel));
-  worker->Queue();
-  return worker->Promise();
+  const bool withBends = noteOptions.includePitchBends;
+  return napi::queueModelTask<Engine>(
+      env, "transcribe", std::move(lease),
+      [input = std::move(input), noteOptions, inferOptions, posteriors, cancel = std::move(cancel)](Engine& engine) {
+        return transcribe(*engine.session, input, noteOptions, inferOptions, posteriors, cancel.get());
+      },
+      [withBends, posteriors](Napi::Env env, Transcription& r) {
+        return transcriptionToJs(env, r, withBends, posteriors);
+      });
 }
-
-class NotesWorker : public PromiseWorker {
- public:
-  NotesWorker(Napi::Env env, napi::PinnedFloats note, napi::PinnedFloats onset, napi::PinnedFloats contour,
-              int64_t frames, bp::NoteOptions options)
-      : PromiseWorker(env, "basicPitchNotes"),
-        note_(std::move(note)),
-        onset_(std::move(onset)),
-        contour_(std::move(contour)),
-        frames_(frames),
-        options_(options) {}
-
- protected:
-  void Run() override { notes_ = bp::outputToNotes(note_.data, onset_.data, contour_.data, frames_, options_); }
-  Napi::Value Result(Napi::Env env) override { return notesToJs(env, notes_, options_.includePitchBends); }
-
- private:
-  napi::PinnedFloats note_, onset_, contour_;
-  int64_t frames_;
-  bp::NoteOptions options_;
-  std::vector<bp::NoteEvent> notes_;
-};
 
 // basicPitchNotes({note, onset, contour, frames}, options)
 Napi::Value BasicPitchNotes(const Napi::CallbackInfo& info) {
@@ -230,14 +192,19 @@ Napi::Value BasicPitchNotes(const Napi::CallbackInfo& info) {
   auto note = napi::pinFloat32(env, input.Get("note"), op, "note");
   auto onset = napi::pinFloat32(env, input.Get("onset"), op, "onset");
   auto contour = napi::pinFloat32(env, input.Get("contour"), op, "contour");
-  if (frames < 0 || note.size != static_cast<size_t>(frames) * bp::kNotes || onset.size != note.size ||
+  if (note.size != static_cast<size_t>(frames) * bp::kNotes || onset.size != note.size ||
       contour.size != static_cast<size_t>(frames) * bp::kContourBins)
     napi::throwInvalidArgument(env, op, "note/onset must be frames x 88 and contour frames x 264");
   Napi::Object opts = napi::objectArg(env, info, 1, op);
-  auto* worker = new NotesWorker(env, std::move(note), std::move(onset), std::move(contour), frames,
-                                 readNoteOptions(env, opts, op));
-  worker->Queue();
-  return worker->Promise();
+  const bp::NoteOptions options = readNoteOptions(env, opts, op);
+  return napi::queueTask(
+      env, "basicPitchNotes",
+      [note = std::move(note), onset = std::move(onset), contour = std::move(contour), frames, options] {
+        return bp::outputToNotes(note.data, onset.data, contour.data, frames, options);
+      },
+      [withBends = options.includePitchBends](Napi::Env env, const std::vector<bp::NoteEvent>& notes) {
+        return notesToJs(env, notes, withBends);
+      });
 }
 
 }  // namespace

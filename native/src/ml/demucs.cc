@@ -9,7 +9,6 @@
 
 #include "audio/resample.h"
 #include "common/error.h"
-#include "kiss_fftr.h"
 
 namespace de::ml::demucs {
 namespace {
@@ -260,7 +259,7 @@ ModelInfo inspectModel(const Session& session, const std::vector<std::pair<std::
 
 // ---- Spectral transforms ------------------------------------------------------------------------
 
-Spectral::Spectral(int64_t segment) : segment_(segment) {
+Spectral::Spectral(int64_t segment) : segment_(segment), frame_(kNfft), spec_(kNfft / 2 + 1), fft_(kNfft) {
   frames_ = (segment + kHop - 1) / kHop;
   padLeft_ = kDemucsPad;
   padded_ = frames_ * kHop + 2 * kDemucsPad;  // == segment + 1536 + (1536 + frames*hop - segment)
@@ -280,17 +279,9 @@ Spectral::Spectral(int64_t segment) : segment_(segment) {
   for (int64_t i = 0; i < segment_; ++i) {
     envelopeInv_[static_cast<size_t>(i)] = static_cast<float>(1.0 / env[static_cast<size_t>(i + padLeft_)]);
   }
-  fwd_ = kiss_fftr_alloc(kNfft, 0, nullptr, nullptr);
-  inv_ = kiss_fftr_alloc(kNfft, 1, nullptr, nullptr);
-  if (!fwd_ || !inv_) throw std::bad_alloc();
 }
 
-Spectral::~Spectral() {
-  kiss_fftr_free(static_cast<kiss_fftr_cfg>(fwd_));
-  kiss_fftr_free(static_cast<kiss_fftr_cfg>(inv_));
-}
-
-void Spectral::forward(const float* x, float* re, float* im, int64_t stride) const {
+void Spectral::forward(const float* x, float* re, float* im, int64_t stride) {
   // Reflect-pad by 1536 left and 1536 + (frames*hop - segment) right (HTDemucs._spec). The kept
   // frames 2..frames+1 of torch's centred STFT never reach into the centre padding.
   std::vector<float> xp(static_cast<size_t>(padded_));
@@ -298,33 +289,30 @@ void Spectral::forward(const float* x, float* re, float* im, int64_t stride) con
   for (int64_t k = 0; k < padLeft_; ++k) xp[static_cast<size_t>(padLeft_ - 1 - k)] = x[k + 1];
   const int64_t right = padded_ - padLeft_ - segment_;
   for (int64_t k = 0; k < right; ++k) xp[static_cast<size_t>(padLeft_ + segment_ + k)] = x[segment_ - 2 - k];
-  std::vector<float> frame(kNfft);
-  std::vector<kiss_fft_cpx> spec(kNfft / 2 + 1);
+  // normalized=True: the forward transform scaled by 1/sqrt(N).
   const float scale = 1.0f / std::sqrt(static_cast<float>(kNfft));
   for (int64_t f = 0; f < frames_; ++f) {
     const float* src = xp.data() + f * kHop;
-    for (int k = 0; k < kNfft; ++k) frame[k] = src[k] * window_[k];
-    kiss_fftr(static_cast<kiss_fftr_cfg>(fwd_), frame.data(), spec.data());
+    for (int k = 0; k < kNfft; ++k) frame_[k] = src[k] * window_[k];
+    fft_.forward(frame_.data(), spec_.data());
     for (int b = 0; b < kBins; ++b) {
-      re[b * stride + f] = spec[b].r * scale;
-      im[b * stride + f] = spec[b].i * scale;
+      re[b * stride + f] = spec_[b].real() * scale;
+      im[b * stride + f] = spec_[b].imag() * scale;
     }
   }
 }
 
-void Spectral::inverse(const float* re, const float* im, int64_t stride, float* out) const {
+void Spectral::inverse(const float* re, const float* im, int64_t stride, float* out) {
   std::vector<float> acc(static_cast<size_t>(padded_), 0.0f);
-  std::vector<kiss_fft_cpx> spec(kNfft / 2 + 1);
-  std::vector<float> frame(kNfft);
   // irfft's 1/N with normalized=True's sqrt(N): 1/sqrt(N).
   const float scale = 1.0f / std::sqrt(static_cast<float>(kNfft));
   for (int64_t f = 0; f < frames_; ++f) {
-    for (int b = 0; b < kBins; ++b) spec[b] = {re[b * stride + f], im[b * stride + f]};
-    spec[0].i = 0.0f;  // c2r ignores the imaginary part of DC
-    spec[kBins] = {0.0f, 0.0f};
-    kiss_fftri(static_cast<kiss_fftr_cfg>(inv_), spec.data(), frame.data());
+    // The dropped Nyquist bin is zero; the inverse ignores the imaginary part of DC, as c2r does.
+    for (int b = 0; b < kBins; ++b) spec_[b] = {re[b * stride + f], im[b * stride + f]};
+    spec_[kBins] = {0.0f, 0.0f};
+    fft_.inverse(spec_.data(), frame_.data(), scale);
     float* dst = acc.data() + f * kHop;
-    for (int k = 0; k < kNfft; ++k) dst[k] += frame[k] * scale * window_[k];
+    for (int k = 0; k < kNfft; ++k) dst[k] += frame_[k] * window_[k];
   }
   for (int64_t i = 0; i < segment_; ++i) {
     out[i] += acc[static_cast<size_t>(i + padLeft_)] * envelopeInv_[static_cast<size_t>(i)];
@@ -368,22 +356,72 @@ namespace {
 
 // The pieces of demucs.apply.apply_model that separate() strings together.
 
-// Normalisation by the mix statistics (demucs.separate / api.separate_tensor): reference = mean of
-// the channels, unbiased std (+ 1e-8).
-struct MixStats {
-  double mean, stdev;
+// The segmenting of one separate() call (apply_model's split, overlap and batch), checked.
+struct Plan {
+  int sources = 0;
+  int64_t modelSeg = 0;    // samples the model takes per segment
+  int64_t segLen = 0;      // samples of the mix per chunk (<= modelSeg: centred and padded into it)
+  int64_t stride = 0;      // samples from one chunk's start to the next
+  int64_t specFrames = 0;  // STFT frames per segment
+  int batch = 1;           // chunks per session run
+  size_t mixSize = 0;      // floats of one chunk's mix tensor [2, modelSeg]
+  size_t specSize = 0;     // floats of one chunk's spectrogram tensor [4, kBins, specFrames]
 };
-MixStats mixStats(const float* mix, int64_t frames) {
-  double sum = 0;
-  for (int64_t i = 0; i < frames; ++i) sum += 0.5 * (static_cast<double>(mix[2 * i]) + mix[2 * i + 1]);
-  const double mean = sum / static_cast<double>(frames);
-  double sq = 0;
-  for (int64_t i = 0; i < frames; ++i) {
-    double d = 0.5 * (static_cast<double>(mix[2 * i]) + mix[2 * i + 1]) - mean;
-    sq += d * d;
+
+void checkMix(const float* mix, int64_t frames) {
+  if (frames < 2) throw Error(code::kInvalidArgument, "demucs: audio is too short");
+  for (int64_t i = 0; i < frames * kChannels; ++i) {
+    if (!std::isfinite(mix[i])) throw Error(code::kNonFiniteSamples, "demucs: input has non-finite samples");
   }
-  return {mean, std::sqrt(sq / static_cast<double>(frames - 1)) + 1e-8};
 }
+
+Plan planSegments(const ModelInfo& model, const SeparateOptions& options) {
+  if (!(options.overlap >= 0 && options.overlap < 1))
+    throw Error(code::kInvalidArgument, "demucs: overlap must be in [0, 1)");
+  if (options.transitionPower < 1) throw Error(code::kInvalidArgument, "demucs: transitionPower must be >= 1");
+  Plan plan;
+  plan.sources = model.sources;
+  plan.modelSeg = model.segment;
+  plan.segLen = model.segment;
+  if (options.segmentSeconds > 0) {
+    plan.segLen = static_cast<int64_t>(options.segmentSeconds * kSampleRate);
+    if (plan.segLen > plan.modelSeg || plan.segLen < kNfft) {
+      throw Error(code::kInvalidArgument, "demucs: segment must be between 4096 samples and the model's " +
+                                              std::to_string(plan.modelSeg) + " samples");
+    }
+  }
+  plan.stride = static_cast<int64_t>((1.0 - options.overlap) * static_cast<double>(plan.segLen));
+  if (plan.stride < 1) throw Error(code::kInvalidArgument, "demucs: overlap leaves no stride");
+  plan.specFrames = model.frames;
+  plan.batch = model.batch == 1 ? 1 : std::max(1, options.batch);
+  plan.mixSize = static_cast<size_t>(kChannels * plan.modelSeg);
+  plan.specSize = static_cast<size_t>(2 * kChannels) * kBins * static_cast<size_t>(plan.specFrames);
+  return plan;
+}
+
+// Normalisation by the mix statistics (demucs.separate / api.separate_tensor): reference = mean of
+// the channels, unbiased std (+ 1e-8). at() is the mix as the model reads it: zero outside the song.
+struct NormalisedMix {
+  const float* mix;
+  int64_t frames;
+  float mean, stdev, inv;
+
+  NormalisedMix(const float* x, int64_t n) : mix(x), frames(n) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += 0.5 * (static_cast<double>(x[2 * i]) + x[2 * i + 1]);
+    const double m = sum / static_cast<double>(n);
+    double sq = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      double d = 0.5 * (static_cast<double>(x[2 * i]) + x[2 * i + 1]) - m;
+      sq += d * d;
+    }
+    const double sd = std::sqrt(sq / static_cast<double>(n - 1)) + 1e-8;
+    mean = static_cast<float>(m);
+    stdev = static_cast<float>(sd);
+    inv = static_cast<float>(1.0 / sd);
+  }
+  float at(int c, int64_t pos) const { return (pos >= 0 && pos < frames) ? (mix[2 * pos + c] - mean) * inv : 0.0f; }
+};
 
 // Views: (start in mix coordinates, length). shifts = 0 is the mix itself; each shift looks at the
 // mix padded with 0.5 s of zeros on both sides, from a random offset (apply_model's shifts).
@@ -406,130 +444,143 @@ std::vector<View> shiftViews(const SeparateOptions& options, int64_t frames) {
   return views;
 }
 
+// The chunks of one view (every `stride` samples, `segLen` long or what is left) and their
+// cross-fade: each chunk's transition weights over the sum of the weights covering each position.
+class ViewChunks {
+ public:
+  ViewChunks(const View& view, const Plan& plan, const std::vector<float>& weight)
+      : view_(view), plan_(plan), weight_(weight) {
+    for (int64_t off = 0; off < view.length; off += plan.stride) offsets_.push_back(off);
+  }
+  int64_t count() const { return static_cast<int64_t>(offsets_.size()); }
+  int64_t offset(int64_t k) const { return offsets_[k]; }
+  int64_t length(int64_t k) const { return std::min(view_.length - offsets_[k], plan_.segLen); }
+
+  // gain[j] for j < length(k): chunk k's share of view position offset(k) + j, times `viewScale`.
+  void gains(int64_t k, float viewScale, float* gain) const {
+    const int64_t off = offsets_[k];
+    for (int64_t j = 0; j < length(k); ++j) {
+      gain[static_cast<size_t>(j)] = weight_[static_cast<size_t>(j)] / weightSum(off + j) * viewScale;
+    }
+  }
+
+ private:
+  // Sum of the weights covering view position p (every chunk that reaches it).
+  float weightSum(int64_t p) const {
+    float s = 0;
+    const int64_t kFirst = p >= plan_.segLen ? (p - plan_.segLen) / plan_.stride : 0;
+    for (int64_t k = kFirst; k < count() && offsets_[k] <= p; ++k) {
+      if (p < offsets_[k] + length(k)) s += weight_[static_cast<size_t>(p - offsets_[k])];
+    }
+    return s;
+  }
+
+  View view_;
+  const Plan& plan_;
+  const std::vector<float>& weight_;
+  std::vector<int64_t> offsets_;
+};
+
+// The network's inputs for one batch slot: the chunk as TensorChunk.padded gives it (centred in the
+// model's segment, real neighbours where they exist, zeros beyond the song) and its spectrogram.
+void fillChunk(const NormalisedMix& input, const Plan& plan, Spectral& spectral, int64_t start, float* mix,
+               float* spec) {
+  const int64_t seg = plan.modelSeg;
+  for (int c = 0; c < kChannels; ++c) {
+    for (int64_t i = 0; i < seg; ++i) mix[c * seg + i] = input.at(c, start + i);
+  }
+  const int64_t T = plan.specFrames;
+  for (int c = 0; c < kChannels; ++c) {
+    float* re = spec + static_cast<size_t>(2 * c) * kBins * T;
+    float* im = spec + static_cast<size_t>(2 * c + 1) * kBins * T;
+    spectral.forward(mix + c * seg, re, im, T);
+  }
+}
+
+// The network on `nb` chunks: the spectral branch [nb, S, 4, kBins, T] and the time branch
+// [nb, S, 2, modelSeg], their sizes checked.
+std::vector<Tensor> runNetwork(const Session& session, const ModelInfo& model, const Plan& plan, int nb,
+                               const std::vector<float>& mixIn, const std::vector<float>& specIn,
+                               const CancelToken* cancel) {
+  const int64_t T = plan.specFrames;
+  std::vector<InputView> inputs{{model.mixName, {nb, kChannels, plan.modelSeg}, mixIn.data(), plan.mixSize * nb},
+                                {model.specName, {nb, 2 * kChannels, kBins, T}, specIn.data(), plan.specSize * nb}};
+  std::vector<Tensor> outs = session.run(inputs, {model.specOutName, model.timeOutName}, cancel);
+  const size_t zExpect = static_cast<size_t>(nb) * plan.sources * plan.specSize;
+  const size_t tExpect = static_cast<size_t>(nb) * plan.sources * kChannels * plan.modelSeg;
+  if (outs[0].data.size() != zExpect || outs[1].data.size() != tExpect) {
+    throw Error(code::kInferenceFailed, "demucs: model outputs have unexpected sizes " + shapeText(outs[0].shape) +
+                                            " and " + shapeText(outs[1].shape));
+  }
+  return outs;
+}
+
+// Overlap-add of batch slot b, a chunk of `length` samples at song position `pos0`: per source and
+// channel, the iSTFT of the spectral branch plus the time branch, trimmed to the chunk
+// (center_trim), de-normalised (out * std + mean) and added with its cross-fade gain.
+void addChunk(const Plan& plan, const NormalisedMix& input, const std::vector<Tensor>& outs, int b, int64_t pos0,
+              int64_t length, const float* gain, Spectral& spectral, std::vector<float>& chunkOut, Stems& stems) {
+  const int64_t seg = plan.modelSeg;
+  const int64_t T = plan.specFrames;
+  const int64_t trim = (seg - length) / 2;
+  for (int s = 0; s < plan.sources; ++s) {
+    for (int c = 0; c < kChannels; ++c) {
+      const float* zb = outs[0].data.data() + (static_cast<size_t>(b) * plan.sources + s) * plan.specSize;
+      const float* re = zb + static_cast<size_t>(2 * c) * kBins * T;
+      const float* im = zb + static_cast<size_t>(2 * c + 1) * kBins * T;
+      const float* tb = outs[1].data.data() + ((static_cast<size_t>(b) * plan.sources + s) * kChannels + c) * seg;
+      std::memcpy(chunkOut.data(), tb, static_cast<size_t>(seg) * sizeof(float));
+      spectral.inverse(re, im, T, chunkOut.data());
+      float* dst = stems.data[static_cast<size_t>(s)].data() + c;
+      for (int64_t j = 0; j < length; ++j) {
+        const int64_t pos = pos0 + j;
+        if (pos < 0 || pos >= input.frames) continue;
+        dst[2 * pos] += (chunkOut[static_cast<size_t>(trim + j)] * input.stdev + input.mean) * gain[j];
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Stems separate(const Session& session, const ModelInfo& model, const float* mix, int64_t frames,
                const SeparateOptions& options, const CancelToken* cancel, const Progress& progress) {
-  const char* op = "separate";
-  if (frames < 2) throw Error(code::kInvalidArgument, "demucs: audio is too short");
-  for (int64_t i = 0; i < frames * kChannels; ++i) {
-    if (!std::isfinite(mix[i])) throw Error(code::kNonFiniteSamples, "demucs: input has non-finite samples");
-  }
-  if (!(options.overlap >= 0 && options.overlap < 1))
-    throw Error(code::kInvalidArgument, "demucs: overlap must be in [0, 1)");
-  if (options.transitionPower < 1) throw Error(code::kInvalidArgument, "demucs: transitionPower must be >= 1");
-  const int S = model.sources;
-  const int64_t modelSeg = model.segment;
-  int64_t segLen = modelSeg;
-  if (options.segmentSeconds > 0) {
-    segLen = static_cast<int64_t>(options.segmentSeconds * kSampleRate);
-    if (segLen > modelSeg || segLen < kNfft) {
-      throw Error(code::kInvalidArgument, "demucs: segment must be between 4096 samples and the model's " +
-                                              std::to_string(modelSeg) + " samples");
-    }
-  }
-  const int64_t stride = static_cast<int64_t>((1.0 - options.overlap) * static_cast<double>(segLen));
-  if (stride < 1) throw Error(code::kInvalidArgument, "demucs: overlap leaves no stride");
-  const int64_t T = model.frames;
-  const int batch = model.batch == 1 ? 1 : std::max(1, options.batch);
-
-  const MixStats stats = mixStats(mix, frames);
-  const double mean = stats.mean;
-  const double stdev = stats.stdev;
-  const float fmean = static_cast<float>(mean);
-  const float finv = static_cast<float>(1.0 / stdev);
-  auto sample = [&](int c, int64_t pos) -> float {
-    return (pos >= 0 && pos < frames) ? (mix[2 * pos + c] - fmean) * finv : 0.0f;
-  };
+  checkMix(mix, frames);
+  const Plan plan = planSegments(model, options);
+  const NormalisedMix input(mix, frames);
 
   Stems stems;
-  stems.sources = S;
+  stems.sources = plan.sources;
   stems.frames = frames;
-  stems.data.assign(static_cast<size_t>(S), std::vector<float>(static_cast<size_t>(frames) * kChannels, 0.0f));
+  stems.data.assign(static_cast<size_t>(plan.sources),
+                    std::vector<float>(static_cast<size_t>(frames) * kChannels, 0.0f));
 
   const std::vector<View> views = shiftViews(options, frames);
   const float viewScale = 1.0f / static_cast<float>(views.size());
-  const std::vector<float> weight = transitionWeights(segLen, options.transitionPower);
-
+  const std::vector<float> weight = transitionWeights(plan.segLen, options.transitionPower);
   int64_t total = 0;
-  for (const View& v : views) total += (v.length + stride - 1) / stride;
+  for (const View& v : views) total += (v.length + plan.stride - 1) / plan.stride;
   int64_t done = 0;
 
-  Spectral spectral(modelSeg);
-  const size_t mixSize = static_cast<size_t>(kChannels * modelSeg);
-  const size_t specSize = static_cast<size_t>(2 * kChannels) * kBins * static_cast<size_t>(T);
-  std::vector<float> mixIn(mixSize * batch), specIn(specSize * batch);
-  std::vector<float> chunkOut(static_cast<size_t>(modelSeg)), gain(static_cast<size_t>(segLen));
-  const float fstd = static_cast<float>(stdev);
-
+  Spectral spectral(plan.modelSeg);
+  std::vector<float> mixIn(plan.mixSize * plan.batch), specIn(plan.specSize * plan.batch);
+  std::vector<float> chunkOut(static_cast<size_t>(plan.modelSeg)), gain(static_cast<size_t>(plan.segLen));
   for (const View& view : views) {
-    std::vector<int64_t> offsets;
-    for (int64_t off = 0; off < view.length; off += stride) offsets.push_back(off);
-    const int64_t nChunks = static_cast<int64_t>(offsets.size());
-    // Sum of the weights covering view position p (every chunk that reaches it).
-    auto weightSum = [&](int64_t p) -> float {
-      float s = 0;
-      int64_t kFirst = p >= segLen ? (p - segLen) / stride : 0;
-      for (int64_t k = kFirst; k < nChunks && offsets[k] <= p; ++k) {
-        int64_t len = std::min(view.length - offsets[k], segLen);
-        if (p < offsets[k] + len) s += weight[static_cast<size_t>(p - offsets[k])];
-      }
-      return s;
-    };
-    for (int64_t first = 0; first < nChunks; first += batch) {
-      if (cancel) cancel->throwIfRequested(op);
-      const int nb = static_cast<int>(std::min<int64_t>(batch, nChunks - first));
+    const ViewChunks chunks(view, plan, weight);
+    for (int64_t first = 0; first < chunks.count(); first += plan.batch) {
+      if (cancel) cancel->throwIfRequested("separate");
+      const int nb = static_cast<int>(std::min<int64_t>(plan.batch, chunks.count() - first));
       for (int b = 0; b < nb; ++b) {
-        const int64_t off = offsets[first + b];
-        const int64_t chunkLen = std::min(view.length - off, segLen);
-        // TensorChunk.padded: centred in the model's segment, real neighbours where they exist.
-        const int64_t start = view.start + off - (modelSeg - chunkLen) / 2;
-        float* m = mixIn.data() + b * mixSize;
-        for (int c = 0; c < kChannels; ++c) {
-          for (int64_t i = 0; i < modelSeg; ++i) m[c * modelSeg + i] = sample(c, start + i);
-        }
-        float* sp = specIn.data() + b * specSize;
-        for (int c = 0; c < kChannels; ++c) {
-          float* re = sp + static_cast<size_t>(2 * c) * kBins * T;
-          float* im = sp + static_cast<size_t>(2 * c + 1) * kBins * T;
-          spectral.forward(m + c * modelSeg, re, im, T);
-        }
+        const int64_t k = first + b;
+        const int64_t start = view.start + chunks.offset(k) - (plan.modelSeg - chunks.length(k)) / 2;
+        fillChunk(input, plan, spectral, start, mixIn.data() + b * plan.mixSize, specIn.data() + b * plan.specSize);
       }
-      std::vector<InputView> inputs{{model.mixName, {nb, kChannels, modelSeg}, mixIn.data(), mixSize * nb},
-                                    {model.specName, {nb, 2 * kChannels, kBins, T}, specIn.data(), specSize * nb}};
-      std::vector<Tensor> outs = session.run(inputs, {model.specOutName, model.timeOutName}, cancel);
-      const Tensor& zOut = outs[0];
-      const Tensor& tOut = outs[1];
-      const size_t zExpect = static_cast<size_t>(nb) * S * specSize;
-      const size_t tExpect = static_cast<size_t>(nb) * S * kChannels * modelSeg;
-      if (zOut.data.size() != zExpect || tOut.data.size() != tExpect) {
-        throw Error(code::kInferenceFailed, "demucs: model outputs have unexpected sizes " + shapeText(zOut.shape) +
-                                                " and " + shapeText(tOut.shape));
-      }
+      const std::vector<Tensor> outs = runNetwork(session, model, plan, nb, mixIn, specIn, cancel);
       for (int b = 0; b < nb; ++b) {
-        const int64_t off = offsets[first + b];
-        const int64_t chunkLen = std::min(view.length - off, segLen);
-        const int64_t trim = (modelSeg - chunkLen) / 2;  // center_trim
-        for (int64_t j = 0; j < chunkLen; ++j) {
-          gain[static_cast<size_t>(j)] = weight[static_cast<size_t>(j)] / weightSum(off + j) * viewScale;
-        }
-        for (int s = 0; s < S; ++s) {
-          for (int c = 0; c < kChannels; ++c) {
-            const float* zb = zOut.data.data() + (static_cast<size_t>(b) * S + s) * specSize;
-            const float* re = zb + static_cast<size_t>(2 * c) * kBins * T;
-            const float* im = zb + static_cast<size_t>(2 * c + 1) * kBins * T;
-            const float* tb = tOut.data.data() + ((static_cast<size_t>(b) * S + s) * kChannels + c) * modelSeg;
-            std::memcpy(chunkOut.data(), tb, static_cast<size_t>(modelSeg) * sizeof(float));
-            spectral.inverse(re, im, T, chunkOut.data());
-            float* dst = stems.data[static_cast<size_t>(s)].data() + c;
-            for (int64_t j = 0; j < chunkLen; ++j) {
-              const int64_t pos = view.start + off + j;
-              if (pos < 0 || pos >= frames) continue;
-              // De-normalise (out * std + mean), cross-fade, average over the views.
-              dst[2 * pos] += (chunkOut[static_cast<size_t>(trim + j)] * fstd + fmean) * gain[static_cast<size_t>(j)];
-            }
-          }
-        }
+        const int64_t k = first + b;
+        chunks.gains(k, viewScale, gain.data());
+        addChunk(plan, input, outs, b, view.start + chunks.offset(k), chunks.length(k), gain.data(), spectral, chunkOut,
+                 stems);
       }
       done += nb;
       if (progress) progress(done, total);

@@ -4,6 +4,7 @@
 // random shifts and the overlap-add live here. See docs/models.md "Demucs (htdemucs)".
 #pragma once
 
+#include <complex>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "common/cancel.h"
+#include "dsp/fft.h"
 #include "ml/ort.h"
 
 namespace de::ml::demucs {
@@ -72,20 +74,21 @@ std::vector<float> toModelInput(const float* interleaved, int64_t frames, int ch
 
 // The spectral transforms, exposed for tests: one channel of one segment (length `segment`) to its
 // [2 * kBins * frames] interleaved re/im spectrum, and back (adds into `out`, length `segment`).
+// Holds its FFT and scratch buffers: one instance per thread.
 class Spectral {
  public:
   explicit Spectral(int64_t segment);
-  ~Spectral();
   int64_t frames() const { return frames_; }
   // out: [bins][frames] real parts then the same for imaginary parts, at stride given by caller.
-  void forward(const float* x, float* re, float* im, int64_t stride) const;
-  void inverse(const float* re, const float* im, int64_t stride, float* out) const;
+  void forward(const float* x, float* re, float* im, int64_t stride);
+  void inverse(const float* re, const float* im, int64_t stride, float* out);
 
  private:
   int64_t segment_, frames_, padLeft_, padded_;
   std::vector<float> window_, envelopeInv_;
-  void* fwd_ = nullptr;
-  void* inv_ = nullptr;
+  std::vector<float> frame_;               // one windowed frame
+  std::vector<std::complex<float>> spec_;  // its kNfft / 2 + 1 bins
+  dsp::RealFft fft_;
 };
 
 }  // namespace de::ml::demucs

@@ -2,9 +2,8 @@
 // decodes / converts the input and separates it on a worker thread, reporting progress per segment.
 #include "ml/demucs_binding.h"
 
-#include <atomic>
+#include <memory>
 
-#include "audio/decode.h"
 #include "ml/demucs.h"
 #include "ml/model_binding.h"
 #include "napi/args.h"
@@ -13,8 +12,6 @@
 
 namespace de::ml {
 namespace {
-
-using napi::PromiseWorker;
 
 constexpr const char* kKind = "demucs";
 
@@ -55,101 +52,84 @@ Napi::Value DemucsOpen(const Napi::CallbackInfo& info) {
       [](Napi::Env env, const Engine& engine, Napi::Object& out) { out.Set("info", infoToJs(env, engine)); });
 }
 
-struct ProgressData {
-  int64_t done, total;
-};
-
-class SeparateWorker : public napi::ModelWorker {
+// Forwards per-segment progress from the worker thread to a JS callback. It stays in place (report()
+// hands out `this`) and is released on the JS thread with the task; no callback, no function.
+class ProgressSink {
  public:
-  SeparateWorker(Napi::Env env, napi::Lease lease, napi::AudioArg input, demucs::SeparateOptions options,
-                 CancelTokenPtr cancel, Napi::Function onProgress)
-      : napi::ModelWorker(env, "separate", std::move(lease)),
-        path_(std::move(input.path)),
-        pinned_(std::move(input.pinned)),
-        sampleRate_(input.sampleRate),
-        channels_(input.channels),
-        options_(options),
-        cancel_(std::move(cancel)) {
+  ProgressSink(Napi::Env env, const Napi::Function& onProgress) {
     if (!onProgress.IsEmpty()) {
-      progress_ = Napi::ThreadSafeFunction::New(env, onProgress, "demucsProgress", 0, 1);
-      hasProgress_ = true;
+      fn_ = Napi::ThreadSafeFunction::New(env, onProgress, "demucsProgress", 0, 1);
+      active_ = true;
     }
   }
-  ~SeparateWorker() override {
-    if (hasProgress_) progress_.Release();
+  ProgressSink(const ProgressSink&) = delete;
+  ProgressSink& operator=(const ProgressSink&) = delete;
+  ~ProgressSink() {
+    if (active_) fn_.Release();
   }
 
- protected:
-  void Run() override {
-    const float* input;
-    int64_t frames;
-    std::vector<float> decoded;
-    if (!path_.empty()) {
-      audio::DecodedAudio a = audio::decodeFile(path_, {}, cancel_.get());
-      decoded = std::move(a.samples);
-      input = decoded.data();
-      frames = a.frames;
-      sampleRate_ = a.sampleRate;
-      channels_ = a.channels;
-    } else {
-      input = pinned_.data;
-      frames = static_cast<int64_t>(pinned_.size) / channels_;
-    }
-    sourceRate_ = sampleRate_;
-    sourceChannels_ = channels_;
-    // 44.1 kHz stereo is read in place; anything else is converted once.
-    std::vector<float> converted;
-    int64_t n = frames;
-    if (demucs::needsConversion(channels_, sampleRate_)) {
-      converted = demucs::toModelInput(input, frames, channels_, sampleRate_, &n, cancel_.get());
-      decoded.clear();
-      decoded.shrink_to_fit();
-      input = converted.data();
-    }
-    demucs::Progress report;
-    if (hasProgress_) {
-      report = [this](int64_t done, int64_t total) {
-        auto* data = new ProgressData{done, total};
-        if (progress_.NonBlockingCall(data, [](Napi::Env env, Napi::Function fn, ProgressData* d) {
-              fn.Call({Napi::Number::New(env, static_cast<double>(d->done)),
-                       Napi::Number::New(env, static_cast<double>(d->total))});
-              delete d;
-            }) != napi_ok) {
-          delete data;
-        }
-      };
-    }
-    demucs::Stems stems =
-        demucs::separate(*engine<Engine>().session, engine<Engine>().info, input, n, options_, cancel_.get(), report);
-    frames_ = stems.frames;
-    out_ = std::move(stems.data);
-  }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    Napi::Array stems = Napi::Array::New(env, out_.size());
-    for (size_t i = 0; i < out_.size(); ++i)
-      stems.Set(static_cast<uint32_t>(i), napi::toFloat32Array(env, std::move(out_[i])));
-    out.Set("stems", stems);
-    out.Set("frames", Napi::Number::New(env, static_cast<double>(frames_)));
-    out.Set("sourceSampleRate", Napi::Number::New(env, sourceRate_));
-    out.Set("sourceChannels", Napi::Number::New(env, sourceChannels_));
-    return out;
+  // The callback demucs::separate reports to (empty without a JS callback).
+  demucs::Progress report() {
+    if (!active_) return {};
+    return [this](int64_t done, int64_t total) {
+      auto* data = new Counts{done, total};
+      if (fn_.NonBlockingCall(data, [](Napi::Env env, Napi::Function fn, Counts* d) {
+            fn.Call({Napi::Number::New(env, static_cast<double>(d->done)),
+                     Napi::Number::New(env, static_cast<double>(d->total))});
+            delete d;
+          }) != napi_ok) {
+        delete data;
+      }
+    };
   }
 
  private:
-  std::string path_;
-  napi::PinnedFloats pinned_;
-  double sampleRate_;
-  int channels_;
-  demucs::SeparateOptions options_;
-  CancelTokenPtr cancel_;
-  Napi::ThreadSafeFunction progress_;
-  bool hasProgress_ = false;
-  std::vector<std::vector<float>> out_;
-  int64_t frames_ = 0;
-  double sourceRate_ = 0;
-  int sourceChannels_ = 0;
+  struct Counts {
+    int64_t done, total;
+  };
+  Napi::ThreadSafeFunction fn_;
+  bool active_ = false;
 };
+
+// What demucsSeparate() resolves with, before it crosses to JS.
+struct Separation {
+  demucs::Stems stems;
+  double sourceRate = 0;
+  int sourceChannels = 0;
+};
+
+// Decode / convert the input, then separate: the whole call on the worker thread.
+Separation separateInput(const Engine& engine, const napi::AudioArg& arg, const demucs::SeparateOptions& options,
+                         const CancelToken* cancel, const demucs::Progress& progress) {
+  AudioInput input = readAudio(arg, cancel);
+  Separation r;
+  r.sourceRate = input.sampleRate;
+  r.sourceChannels = input.channels;
+  // 44.1 kHz stereo is read in place; anything else is converted once.
+  const float* mix = input.samples();
+  int64_t frames = input.frames;
+  std::vector<float> converted;
+  if (demucs::needsConversion(input.channels, input.sampleRate)) {
+    converted = demucs::toModelInput(mix, input.frames, input.channels, input.sampleRate, &frames, cancel);
+    input.release();
+    mix = converted.data();
+  }
+  r.stems = demucs::separate(*engine.session, engine.info, mix, frames, options, cancel, progress);
+  return r;
+}
+
+Napi::Value separationToJs(Napi::Env env, Separation& r) {
+  Napi::Object out = Napi::Object::New(env);
+  std::vector<std::vector<float>>& data = r.stems.data;
+  Napi::Array stems = Napi::Array::New(env, data.size());
+  for (size_t i = 0; i < data.size(); ++i)
+    stems.Set(static_cast<uint32_t>(i), napi::toFloat32Array(env, std::move(data[i])));
+  out.Set("stems", stems);
+  out.Set("frames", Napi::Number::New(env, static_cast<double>(r.stems.frames)));
+  out.Set("sourceSampleRate", Napi::Number::New(env, r.sourceRate));
+  out.Set("sourceChannels", Napi::Number::New(env, r.sourceChannels));
+  return out;
+}
 
 // demucsSeparate(handle, input: {path} | {samples, sampleRate, channels}, options, cancel?, onProgress?)
 Napi::Value DemucsSeparate(const Napi::CallbackInfo& info) {
@@ -168,9 +148,13 @@ Napi::Value DemucsSeparate(const Napi::CallbackInfo& info) {
   CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
   Napi::Function onProgress;
   if (info.Length() > 4 && info[4].IsFunction()) onProgress = info[4].As<Napi::Function>();
-  auto* worker = new SeparateWorker(env, std::move(lease), std::move(input), options, std::move(cancel), onProgress);
-  worker->Queue();
-  return worker->Promise();
+  return napi::queueModelTask<Engine>(
+      env, "separate", std::move(lease),
+      [input = std::move(input), options, cancel = std::move(cancel),
+       progress = std::make_unique<ProgressSink>(env, onProgress)](Engine& engine) {
+        return separateInput(engine, input, options, cancel.get(), progress->report());
+      },
+      separationToJs);
 }
 
 }  // namespace

@@ -11,8 +11,6 @@
 namespace de::ml {
 namespace {
 
-using napi::PromiseWorker;
-
 constexpr const char* kSessionKind = "session";
 
 Napi::Object runtimeToJs(Napi::Env env, const RuntimeInfo& info) {
@@ -24,41 +22,33 @@ Napi::Object runtimeToJs(Napi::Env env, const RuntimeInfo& info) {
   return out;
 }
 
+// A tensor shape as a JS array of numbers (-1 for a symbolic dimension).
+Napi::Array shapeToJs(Napi::Env env, const std::vector<int64_t>& shape) {
+  Napi::Array out = Napi::Array::New(env, shape.size());
+  for (size_t d = 0; d < shape.size(); ++d) {
+    out.Set(static_cast<uint32_t>(d), Napi::Number::New(env, static_cast<double>(shape[d])));
+  }
+  return out;
+}
+
 Napi::Array specsToJs(Napi::Env env, const std::vector<TensorSpec>& specs) {
   Napi::Array out = Napi::Array::New(env, specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {
     Napi::Object s = Napi::Object::New(env);
     s.Set("name", Napi::String::New(env, specs[i].name));
-    Napi::Array shape = Napi::Array::New(env, specs[i].shape.size());
-    for (size_t d = 0; d < specs[i].shape.size(); ++d) {
-      shape.Set(static_cast<uint32_t>(d), Napi::Number::New(env, static_cast<double>(specs[i].shape[d])));
-    }
-    s.Set("shape", shape);
+    s.Set("shape", shapeToJs(env, specs[i].shape));
     s.Set("type", Napi::String::New(env, specs[i].elementType));
     out.Set(static_cast<uint32_t>(i), s);
   }
   return out;
 }
 
-class LoadRuntimeWorker : public PromiseWorker {
- public:
-  LoadRuntimeWorker(Napi::Env env, std::string path) : PromiseWorker(env, "ortLoad"), path_(std::move(path)) {}
-
- protected:
-  void Run() override { info_ = &loadRuntime(path_); }
-  Napi::Value Result(Napi::Env env) override { return runtimeToJs(env, *info_); }
-
- private:
-  std::string path_;
-  const RuntimeInfo* info_ = nullptr;
-};
-
 Napi::Value OrtLoad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) napi::throwInvalidArgument(env, "ortLoad", "path must be a string");
-  auto* worker = new LoadRuntimeWorker(env, info[0].As<Napi::String>().Utf8Value());
-  worker->Queue();
-  return worker->Promise();
+  return napi::queueTask(
+      env, "ortLoad", [path = info[0].As<Napi::String>().Utf8Value()] { return &loadRuntime(path); },
+      [](Napi::Env env, const RuntimeInfo* runtime) { return runtimeToJs(env, *runtime); });
 }
 
 Napi::Value OrtInfo(const Napi::CallbackInfo& info) {
@@ -75,40 +65,16 @@ Napi::Object sessionInfoToJs(Napi::Env env, const Session& session) {
   return out;
 }
 
-class RunWorker : public napi::ModelWorker {
- public:
-  RunWorker(Napi::Env env, napi::Lease lease, std::vector<napi::PinnedFloats> pins, std::vector<InputView> inputs,
-            std::vector<std::string> outputNames, CancelTokenPtr cancel)
-      : napi::ModelWorker(env, "run", std::move(lease)),
-        pins_(std::move(pins)),
-        inputs_(std::move(inputs)),
-        outputNames_(std::move(outputNames)),
-        cancel_(std::move(cancel)) {}
-
- protected:
-  void Run() override { results_ = engine<Session>().run(inputs_, outputNames_, cancel_.get()); }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    for (size_t i = 0; i < results_.size(); ++i) {
-      Napi::Object tensor = Napi::Object::New(env);
-      Napi::Array dims = Napi::Array::New(env, results_[i].shape.size());
-      for (size_t d = 0; d < results_[i].shape.size(); ++d) {
-        dims.Set(static_cast<uint32_t>(d), Napi::Number::New(env, static_cast<double>(results_[i].shape[d])));
-      }
-      tensor.Set("dims", dims);
-      tensor.Set("data", napi::toFloat32Array(env, std::move(results_[i].data)));
-      out.Set(outputNames_[i], tensor);
-    }
-    return out;
+Napi::Object tensorsToJs(Napi::Env env, std::vector<Tensor>& results, const std::vector<std::string>& names) {
+  Napi::Object out = Napi::Object::New(env);
+  for (size_t i = 0; i < results.size(); ++i) {
+    Napi::Object tensor = Napi::Object::New(env);
+    tensor.Set("dims", shapeToJs(env, results[i].shape));
+    tensor.Set("data", napi::toFloat32Array(env, std::move(results[i].data)));
+    out.Set(names[i], tensor);
   }
-
- private:
-  std::vector<napi::PinnedFloats> pins_;
-  std::vector<InputView> inputs_;
-  std::vector<std::string> outputNames_;
-  CancelTokenPtr cancel_;
-  std::vector<Tensor> results_;
-};
+  return out;
+}
 
 // sessionRun(handle, feeds, outputNames?, cancel?)
 Napi::Value SessionRun(const Napi::CallbackInfo& info) {
@@ -141,10 +107,12 @@ Napi::Value SessionRun(const Napi::CallbackInfo& info) {
     for (const TensorSpec& spec : lease.engine<Session>().outputs()) outputNames.push_back(spec.name);
   }
   CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
-  auto* worker = new RunWorker(env, std::move(lease), std::move(pins), std::move(inputs), std::move(outputNames),
-                               std::move(cancel));
-  worker->Queue();
-  return worker->Promise();
+  return napi::queueModelTask<Session>(
+      env, "run", std::move(lease),
+      [pins = std::move(pins), inputs = std::move(inputs), outputNames, cancel = std::move(cancel)](Session& session) {
+        return session.run(inputs, outputNames, cancel.get());
+      },
+      [outputNames](Napi::Env env, std::vector<Tensor>& results) { return tensorsToJs(env, results, outputNames); });
 }
 
 // createSession(model: string | Uint8Array, {intraOpThreads, interOpThreads, providers})

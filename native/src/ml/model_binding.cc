@@ -1,5 +1,7 @@
 #include "ml/model_binding.h"
 
+#include "audio/decode.h"
+
 namespace de::ml {
 
 ModelSource modelArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const std::string& op) {
@@ -33,6 +35,23 @@ SessionOptions sessionOptionsField(Napi::Env env, const Napi::Object& opts, cons
     options.providers.push_back(provider.As<Napi::String>().Utf8Value());
   }
   return options;
+}
+
+AudioInput readAudio(const napi::AudioArg& arg, const CancelToken* cancel) {
+  AudioInput input;
+  if (!arg.path.empty()) {
+    audio::DecodedAudio a = audio::decodeFile(arg.path, {}, cancel);
+    input.decoded = std::move(a.samples);
+    input.frames = a.frames;
+    input.sampleRate = a.sampleRate;
+    input.channels = a.channels;
+  } else {
+    input.given = arg.pinned.data;
+    input.frames = static_cast<int64_t>(arg.pinned.size) / arg.channels;
+    input.sampleRate = arg.sampleRate;
+    input.channels = arg.channels;
+  }
+  return input;
 }
 
 }  // namespace de::ml

@@ -1,18 +1,19 @@
 // Glue shared by the model bindings (ml_binding.cc, basic_pitch_binding.cc, demucs_binding.cc,
-// beat/rhythm_binding.cc): reading the model and the session options, and the one worker that
-// opens a model and hands it to JS as a shared handle (napi/handle.h).
+// beat/rhythm_binding.cc): reading the model, the session options and the audio input, and the one
+// task that opens a model and hands it to JS as a shared handle (napi/handle.h).
 #pragma once
 
 #include <napi.h>
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/cancel.h"
 #include "ml/ort.h"
+#include "napi/args.h"
 #include "napi/handle.h"
 #include "napi/worker.h"
 
@@ -30,55 +31,45 @@ ModelSource modelArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, co
 SessionOptions sessionOptionsField(Napi::Env env, const Napi::Object& opts, const std::string& op,
                                    SessionOptions defaults = {});
 
-// Opens a model on a worker thread and resolves {handle, ...}: `open` runs there (it creates the
-// session and checks the model's contract; throwing a coded error rejects), `describe` adds the
-// rest of the result on the JS thread. The handle is of `kind` (a string literal) and owns the
-// engine `E`.
-template <class E>
-class OpenModelWorker : public napi::PromiseWorker {
- public:
-  using Open = std::function<std::shared_ptr<E>(const ModelSource&, const SessionOptions&)>;
-  using Describe = std::function<void(Napi::Env, const E&, Napi::Object&)>;
+// The audio of a model call (napi::AudioArg), read on the worker thread: the file of a {path}
+// argument decoded, or the pinned samples of {samples, sampleRate, channels} read in place.
+struct AudioInput {
+  std::vector<float> decoded;    // the decoded file; empty when samples were given
+  const float* given = nullptr;  // the pinned samples
+  int64_t frames = 0;
+  double sampleRate = 0;
+  int channels = 0;
 
-  OpenModelWorker(Napi::Env env, const char* op, const char* kind, ModelSource model, SessionOptions options, Open open,
-                  Describe describe)
-      : napi::PromiseWorker(env, op),
-        kind_(kind),
-        model_(std::move(model)),
-        options_(std::move(options)),
-        open_(std::move(open)),
-        describe_(std::move(describe)) {}
-
- protected:
-  void Run() override {
-    engine_ = open_(model_, options_);
-    model_.bytes.clear();
-    model_.bytes.shrink_to_fit();
+  const float* samples() const { return given != nullptr ? given : decoded.data(); }
+  // Frees the decoded file once the model has its own copy of the audio.
+  void release() {
+    decoded.clear();
+    decoded.shrink_to_fit();
   }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    describe_(env, *engine_, out);
-    out.Set("handle", napi::makeHandle(env, kind_, std::move(engine_)));
-    return out;
-  }
-
- private:
-  const char* kind_;
-  ModelSource model_;
-  SessionOptions options_;
-  Open open_;
-  Describe describe_;
-  std::shared_ptr<E> engine_;
 };
+AudioInput readAudio(const napi::AudioArg& arg, const CancelToken* cancel);
 
-// Queues an OpenModelWorker and returns its promise.
-template <class E>
+// Opens a model on a worker thread and resolves {handle, ...}: `open(model, options)` runs there
+// (it creates the session and checks the model's contract, returning a std::shared_ptr<E>; a coded
+// error rejects), `describe(env, engine, out)` adds the rest of the result on the JS thread. The
+// handle is of `kind` (a string literal) and owns the engine.
+template <class E, class Open, class Describe>
 Napi::Value openModel(Napi::Env env, const char* op, const char* kind, ModelSource model, SessionOptions options,
-                      typename OpenModelWorker<E>::Open open, typename OpenModelWorker<E>::Describe describe) {
-  auto* worker =
-      new OpenModelWorker<E>(env, op, kind, std::move(model), std::move(options), std::move(open), std::move(describe));
-  worker->Queue();
-  return worker->Promise();
+                      Open open, Describe describe) {
+  return napi::queueTask(
+      env, op,
+      [model = std::move(model), options = std::move(options), open = std::move(open)]() mutable {
+        std::shared_ptr<E> engine = open(model, options);
+        model.bytes.clear();
+        model.bytes.shrink_to_fit();
+        return engine;
+      },
+      [kind, describe = std::move(describe)](Napi::Env env, std::shared_ptr<E>& engine) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        describe(env, static_cast<const E&>(*engine), out);
+        out.Set("handle", napi::makeHandle(env, kind, std::move(engine)));
+        return out;
+      });
 }
 
 }  // namespace de::ml

@@ -14,7 +14,8 @@ AudioArg audioArg(Napi::Env env, const Napi::CallbackInfo& info, size_t i, const
     audio.pinned = pinFloat32(env, input.Get("samples"), op, "samples");
     audio.sampleRate = rateField(env, input, "sampleRate", op);
     audio.channels = static_cast<int>(intField(env, input, "channels", op, 1, limits::kMaxChannels));
-    if (!(audio.sampleRate > 0) || audio.channels < 1 || audio.pinned.size % static_cast<size_t>(audio.channels) != 0) {
+    // rateField and intField have checked the rate and the channel count.
+    if (audio.pinned.size % static_cast<size_t>(audio.channels) != 0) {
       throwInvalidArgument(env, op, "samples must be interleaved frames of `channels` at a positive rate");
     }
   }

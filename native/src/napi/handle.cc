@@ -57,7 +57,7 @@ Lease::Lease(std::shared_ptr<HandleState> state) : state_(std::move(state)), eng
 }
 
 Lease::~Lease() {
-  // Normally released in ModelWorker::Settled; a destructor must not throw (at environment
+  // Normally released in ModelTaskWorker::Settled; a destructor must not throw (at environment
   // teardown queueing the release can fail: the engine is then freed with the handle's state).
   try {
     release();

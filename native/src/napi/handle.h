@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "napi/worker.h"
@@ -59,20 +60,32 @@ Lease acquireHandle(Napi::Env env, const Napi::CallbackInfo& info, size_t i, con
 // freed. Closing again returns the same outcome.
 Napi::Value ModelClose(const Napi::CallbackInfo& info);
 
-// A PromiseWorker that holds a lease on a model handle until its promise is settled.
-class ModelWorker : public PromiseWorker {
+// A TaskWorker that holds a lease on a model handle until its promise is settled.
+template <class Work, class ToJs>
+class ModelTaskWorker : public TaskWorker<Work, ToJs> {
  public:
-  ModelWorker(Napi::Env env, const char* op, Lease lease) : PromiseWorker(env, op), lease_(std::move(lease)) {}
+  ModelTaskWorker(Napi::Env env, const char* op, Lease lease, Work work, ToJs toJs)
+      : TaskWorker<Work, ToJs>(env, op, std::move(work), std::move(toJs)), lease_(std::move(lease)) {}
 
  protected:
-  template <class T>
-  T& engine() const {
-    return lease_.engine<T>();
-  }
   void Settled() override { lease_.release(); }
 
  private:
   Lease lease_;
 };
+
+// Queues `work(engine)` on the model of `lease` (an engine of type E) and returns its promise; the
+// lease, and with it the engine, is held until the promise is settled.
+template <class E, class Work, class ToJs>
+Napi::Value queueModelTask(Napi::Env env, const char* op, Lease lease, Work work, ToJs toJs) {
+  // A plain pointer: the worker's lease keeps the engine alive until after work() has returned, and
+  // holding no reference of its own means the engine is never freed on the JS thread.
+  E* engine = &lease.engine<E>();
+  auto bound = [engine, work = std::move(work)]() mutable { return work(*engine); };
+  auto* worker =
+      new ModelTaskWorker<decltype(bound), ToJs>(env, op, std::move(lease), std::move(bound), std::move(toJs));
+  worker->Queue();
+  return worker->Promise();
+}
 
 }  // namespace de::napi

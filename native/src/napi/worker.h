@@ -5,7 +5,10 @@
 
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "common/cancel.h"
@@ -88,6 +91,36 @@ class PromiseWorker : public Napi::AsyncWorker {
   std::string op_;
   std::string code_ = kUnknownNativeError;
 };
+
+// The worker of (nearly) every call: `work()` runs on a libuv worker thread and returns plain C++;
+// `toJs(env, result)` builds the JS value on the JS thread. Each lambda owns what it needs (pinned
+// buffers, options, the cancel token), moved in on the JS thread; they are destroyed with the
+// worker on the JS thread, which releases the pins there.
+template <class Work, class ToJs>
+class TaskWorker : public PromiseWorker {
+ public:
+  using Out = std::invoke_result_t<Work&>;
+
+  TaskWorker(Napi::Env env, const char* op, Work work, ToJs toJs)
+      : PromiseWorker(env, op), work_(std::move(work)), toJs_(std::move(toJs)) {}
+
+ protected:
+  void Run() override { out_.emplace(work_()); }
+  Napi::Value Result(Napi::Env env) override { return toJs_(env, *out_); }
+
+ private:
+  Work work_;
+  ToJs toJs_;
+  std::optional<Out> out_;
+};
+
+// Queues a TaskWorker for `op` (a string literal: it names the errors) and returns its promise.
+template <class Work, class ToJs>
+Napi::Value queueTask(Napi::Env env, const char* op, Work work, ToJs toJs) {
+  auto* worker = new TaskWorker<Work, ToJs>(env, op, std::move(work), std::move(toJs));
+  worker->Queue();
+  return worker->Promise();
+}
 
 // A pinned view of a Float32Array: the reference keeps the buffer alive while a worker reads it.
 // The implicit move assignment moves a Napi::Reference, which clang-tidy cannot prove noexcept.
