@@ -254,6 +254,15 @@ describe('report rows kept while the datasets are written', () => {
     expect(page(kept)).toBe(page(await readReportDatasets(dir)));
   });
 
+  it('a failure while keeping them never reaches the writer: the builder says it is incomplete', () => {
+    const builder = new ReportDatasetsBuilder();
+    builder.addEvents(events('bass', 3));
+    expect(() => builder.addEvents({ songId: 's', stem: 'broken' } as unknown as StemEvents)).not.toThrow();
+    builder.addBarFeatures(features('bass', 2));
+    expect(builder.complete).toBe(false);
+    expect(new ReportDatasetsBuilder().complete).toBe(true);
+  });
+
   it('are empty when nothing was written', async () => {
     const builder = new ReportDatasetsBuilder();
     const sink = new SongDatasetSink(join(dir, 'none'), 's', ['bass'], [], 120, builder);

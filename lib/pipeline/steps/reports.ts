@@ -82,7 +82,8 @@ async function exportHtmlReport(ctx: SongContext): Promise<void> {
       data_quality: { degraded_reasons: degradationReasons(ctx) },
     };
     // The rows the sink just wrote, kept in memory; the files are read back only without them.
-    const datasets = ctx.reportRows?.datasets() ?? (await readReportDatasets(dirname(staging.stage('datasets', 'events.parquet'))));
+    const kept = ctx.reportRows?.complete ? ctx.reportRows.datasets() : undefined;
+    const datasets = kept ?? (await readReportDatasets(dirname(staging.stage('datasets', 'events.parquet'))));
     ctx.reportRows = undefined;
     const inputCopy = ctx.results.input_copy;
     const data = buildReportData({

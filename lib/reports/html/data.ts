@@ -88,6 +88,24 @@ export class ReportDatasetsBuilder {
   readonly #notes = new Map<string, ReportNotes>();
   readonly #features = new Map<string, ReportBarFeatures>();
   readonly #bars: ReportData['bars'] = { index: [], start: [], end: [] };
+  #complete = true;
+
+  /**
+   * False once adding rows failed: the rows are then partial and the page must be built from the
+   * files instead. A failure here never reaches the dataset writer that reports the rows.
+   */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  #guard(add: () => void): void {
+    if (!this.#complete) return;
+    try {
+      add();
+    } catch {
+      this.#complete = false;
+    }
+  }
 
   /** One events row (events.parquet: pitch, velocity, start_s, end_s, stem). */
   note(stem: string, pitch: number, velocity: number, startS: number, endS: number): void {
@@ -117,22 +135,28 @@ export class ReportDatasetsBuilder {
 
   /** A stem's events as the pipeline appends them to events.parquet. */
   addEvents(events: StemEvents): void {
-    const { pitch, velocity, startS, endS } = events.notes;
-    for (let i = 0; i < startS.length; i++) this.note(events.stem, pitch[i]!, velocity[i]!, startS[i]!, endS[i]!);
+    this.#guard(() => {
+      const { pitch, velocity, startS, endS } = events.notes;
+      for (let i = 0; i < startS.length; i++) this.note(events.stem, pitch[i]!, velocity[i]!, startS[i]!, endS[i]!);
+    });
   }
 
   /** A stem's bar features as the pipeline appends them to bar_features.parquet. */
   addBarFeatures(input: StemBarFeatures): void {
-    const f = input.features;
-    for (let i = 0; i < f.barIndex.length; i++) {
-      const chroma = Array.from({ length: N_CHROMA }, (_, k) => f.chromaMean[i * N_CHROMA + k]!);
-      this.barFeature(input.stem, f.barIndex[i]!, f.startS[i]!, f.endS[i]!, f.rms[i]!, chroma);
-    }
+    this.#guard(() => {
+      const f = input.features;
+      for (let i = 0; i < f.barIndex.length; i++) {
+        const chroma = Array.from({ length: N_CHROMA }, (_, k) => f.chromaMean[i * N_CHROMA + k]!);
+        this.barFeature(input.stem, f.barIndex[i]!, f.startS[i]!, f.endS[i]!, f.rms[i]!, chroma);
+      }
+    });
   }
 
   /** The bar grid as the pipeline writes it to bar_grid.parquet. */
   addBarGrid(bars: readonly BarBoundary[]): void {
-    for (const b of bars) this.bar(b.barIndex, b.startS, b.endS);
+    this.#guard(() => {
+      for (const b of bars) this.bar(b.barIndex, b.startS, b.endS);
+    });
   }
 
   /** What was added so far. */
