@@ -28,8 +28,11 @@ export interface StemRows {
  * them instead of decoding the files just written).
  */
 export interface SongRowsObserver {
+  /** A stem's events, once appended to events.parquet. */
   addEvents(events: StemEvents): void;
+  /** A stem's bar features, once appended to bar_features.parquet. */
   addBarFeatures(features: StemBarFeatures): void;
+  /** The bar grid, once appended to bar_grid.parquet. */
   addBarGrid(bars: readonly BarBoundary[]): void;
 }
 
