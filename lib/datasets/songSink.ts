@@ -23,6 +23,19 @@ export interface StemRows {
   features?: StemBarFeatures;
 }
 
+/**
+ * Told about the rows as they are appended, in file order (the HTML report's data is built from
+ * them instead of decoding the files just written).
+ */
+export interface SongRowsObserver {
+  /** A stem's events, once appended to events.parquet. */
+  addEvents(events: StemEvents): void;
+  /** A stem's bar features, once appended to bar_features.parquet. */
+  addBarFeatures(features: StemBarFeatures): void;
+  /** The bar grid, once appended to bar_grid.parquet. */
+  addBarGrid(bars: readonly BarBoundary[]): void;
+}
+
 export class SongDatasetSink {
   readonly #writers;
   readonly #pending = new Map<number, StemRows>();
@@ -35,6 +48,7 @@ export class SongDatasetSink {
     readonly stems: readonly string[],
     readonly beatTimes: ArrayLike<number>,
     readonly tempoBpm: number,
+    readonly observer?: SongRowsObserver,
   ) {
     const paths = datasetPaths(datasetsDir);
     this.#writers = {
@@ -57,10 +71,16 @@ export class SongDatasetSink {
         this.#pending.delete(this.#next);
         const stem = this.stems[this.#next]!;
         this.#next++;
-        if (r.events) await this.#writers.events.append(eventsBatch(r.events));
+        if (r.events) {
+          await this.#writers.events.append(eventsBatch(r.events));
+          this.observer?.addEvents(r.events);
+        }
         await this.#writers.beats.append(beatsBatch(this.songId, [stem], this.beatTimes, this.tempoBpm));
         if (r.events) await this.#writers.bars.append(barsBatch(this.songId, [r.events]));
-        if (r.features) await this.#writers.bar_features.append(barFeaturesBatch(r.features));
+        if (r.features) {
+          await this.#writers.bar_features.append(barFeaturesBatch(r.features));
+          this.observer?.addBarFeatures(r.features);
+        }
       }
     });
     return this.#chain;
@@ -69,7 +89,10 @@ export class SongDatasetSink {
   /** Closes every file (empty datasets get none), after the additive bar grid when given. */
   async finish(barGrid?: { bars: readonly BarBoundary[]; beatsPerBar: number }): Promise<SongDatasetsResult> {
     await this.#chain;
-    if (barGrid) await this.#writers.bar_grid.append(barGridBatch(this.songId, barGrid.bars, this.beatTimes, barGrid.beatsPerBar, this.tempoBpm));
+    if (barGrid) {
+      await this.#writers.bar_grid.append(barGridBatch(this.songId, barGrid.bars, this.beatTimes, barGrid.beatsPerBar, this.tempoBpm));
+      this.observer?.addBarGrid(barGrid.bars);
+    }
     const result: SongDatasetsResult = {};
     for (const name of ['events', 'beats', 'bars', 'bar_features', 'bar_grid'] as const) {
       const written = await this.#writers[name].close();
@@ -96,6 +119,8 @@ export interface SongDatasetsInput {
   barFeatures: readonly StemBarFeatures[];
   /** When given, also writes the additive bar_grid.parquet (after the original four). */
   barGrid?: { bars: readonly BarBoundary[]; beatsPerBar: number };
+  /** Told about the rows as they are written. */
+  observer?: SongRowsObserver;
 }
 
 /**
@@ -104,7 +129,7 @@ export interface SongDatasetsInput {
  * bar_grid when requested; empty ones get no file and no key, as in the original's step 9.
  */
 export async function writeSongDatasets(input: SongDatasetsInput): Promise<SongDatasetsResult> {
-  const sink = new SongDatasetSink(input.datasetsDir, input.songId, input.stems, input.beatTimes, input.tempoBpm);
+  const sink = new SongDatasetSink(input.datasetsDir, input.songId, input.stems, input.beatTimes, input.tempoBpm, input.observer);
   try {
     for (const [index, stem] of input.stems.entries()) {
       const events = input.events.find((e) => e.stem === stem);

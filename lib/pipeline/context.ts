@@ -5,6 +5,7 @@
  */
 import type { DecodedAudio } from '../audio/decode.js';
 import type { SongDatasetSink } from '../datasets/songSink.js';
+import type { ReportDatasetsBuilder } from '../reports/html/data.js';
 import type { WaveformPeaks } from '../reports/html/peaks.js';
 import type { StemEvents } from '../datasets/tables.js';
 import { DidacticError } from '../errors.js';
@@ -173,6 +174,8 @@ export class SongContext implements SongRunEnvironment {
   waveform: WaveformPeaks | null = null;
   /** Streaming dataset writers, open from step 7 until step 9 (or an abort). */
   sink: SongDatasetSink | undefined;
+  /** The HTML report's rows, collected as the sink writes them (step 10 builds the page from them). */
+  reportRows: ReportDatasetsBuilder | undefined;
 
   constructor(env: SongRunEnvironment) {
     this.config = env.config;

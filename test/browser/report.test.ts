@@ -32,6 +32,8 @@ interface Drawn {
   errors: string[];
   renderMs: number;
   measure: number;
+  waveformBy: string | null;
+  views: string[];
 }
 
 /** What the page drew, counted through wavesurfer's regions API and the views' data-marks. */
@@ -51,6 +53,8 @@ const COUNT_DRAWN = `(() => {
     rolls: byStem('.roll[data-stem]'), chroma: byStem('.chroma[data-stem]'),
     tempo: Number(document.getElementById('tempo').dataset.marks),
     errors: r.errors, renderMs: window.__reportRenderMs, measure: m ? m.duration : -1,
+    waveformBy: document.getElementById('waveform').getAttribute('data-waveform-by'),
+    views: performance.getEntriesByType('measure').map((e) => e.name).filter((n) => n !== 'report-render'),
   };
 })()`;
 
@@ -87,6 +91,9 @@ describe('the HTML report in Chromium', requires(installedChromium()), () => {
 
   function expectDrawnMatches(drawn: Drawn, data: ReportData): void {
     expect(drawn.errors).toEqual([]);
+    // Ready on wavesurfer's own signal, not by waiting out the page's 1.5 s fallback.
+    expect(['decode', 'ready']).toContain(drawn.waveformBy);
+    expect(drawn.views).toEqual(['report-key numbers', 'report-tempo', 'report-piano roll', 'report-bar features', 'report-align', 'report-waveform']);
     const want = { beat: data.beats.length, downbeat: data.downbeats.length, bar: data.bars.start.length };
     expect(drawn.regions).toEqual(want);
     expect(drawn.markElements).toEqual(want);

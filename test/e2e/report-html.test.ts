@@ -1,6 +1,6 @@
 // The pipeline's HTML report end to end (no browser): a short run writes reports/<id>/report.html
 // whose embedded data agrees with combined.json and the datasets; html_report: false writes none;
-// the `report` command rebuilds it from disk (keeping the manifest verifying), draws without a
+// the `report` command rebuilds the same page from disk (keeping the manifest verifying), draws without a
 // waveform when the input copy is gone, and --png without a Chromium exits 3 with DE_NO_BROWSER.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AudioPipeline, writeWav } from '../../lib/index.js';
 import { readParquetTable } from '../../lib/datasets/parquet.js';
 import { parseReportHtml, type ReportData } from '../../lib/reports/html/data.js';
+import { renderReportHtml } from '../../lib/reports/html/page.js';
 import { exampleSong } from '../../scripts/example-song.mjs';
 import { halfSecondNotes, twoStems } from '../helpers/reportSong.js';
 import { useTempDir } from '../helpers/tmp.js';
@@ -103,6 +104,9 @@ describe('the pipeline writes report.html', () => {
 
   it('`report` rebuilds the page from disk with the same data, and the manifest still verifies', () => {
     const page = join(out, 'reports', 'song', 'report.html');
+    // The pipeline builds its page from the rows it kept while writing the datasets, the command
+    // from the Parquet files: the pages must not differ beyond the waveform's peaks.
+    const pipelineHtml = readFileSync(page, 'utf8');
     rmSync(page);
     const r = spawnSync(process.execPath, [cli, 'report', out, 'song', '--json'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
@@ -112,6 +116,7 @@ describe('the pipeline writes report.html', () => {
     // The same data, except the waveform: the command decodes the input copy at its own rate.
     expect({ ...rebuilt, waveform: null }).toEqual({ ...data, waveform: null });
     expect(rebuilt.waveform!.min.length).toBe(data.waveform!.min.length);
+    expect(renderReportHtml({ ...rebuilt, waveform: data.waveform })).toBe(pipelineHtml);
     const manifest = JSON.parse(readFileSync(join(out, 'analysis', 'song', 'manifest.json'), 'utf8')) as { files: { path: string; sha256: string }[] };
     const entry = manifest.files.find((f) => f.path === 'reports/song/report.html');
     expect(entry?.sha256).toBe(createHash('sha256').update(readFileSync(page)).digest('hex'));

@@ -1,9 +1,19 @@
 // The HTML report's data extraction (no browser): peaks, the counts the page is built from, the
 // embedded JSON's escaping, and a page that needs no network.
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
-import { writeSongDatasets } from '../../lib/datasets/songSink.js';
-import { buildReportData, parseReportHtml, readReportDatasets, reportDataJson, type ReportDatasets } from '../../lib/reports/html/data.js';
+import { SongDatasetSink, writeSongDatasets } from '../../lib/datasets/songSink.js';
+import type { StemBarFeatures, StemEvents } from '../../lib/datasets/tables.js';
+import {
+  buildReportData,
+  parseReportHtml,
+  ReportDatasetsBuilder,
+  readReportDatasets,
+  reportDataJson,
+  type ReportDatasets,
+} from '../../lib/reports/html/data.js';
 import { renderReportHtml } from '../../lib/reports/html/page.js';
 import { waveformPeaks, waveformPeaksInterleaved } from '../../lib/reports/html/peaks.js';
 import { relativeAudioSrc } from '../../lib/reports/html/song.js';
@@ -154,6 +164,112 @@ describe('report data', () => {
     ]);
     // A folder without datasets reads as empty.
     expect(await readReportDatasets(empty)).toEqual(emptyDatasets);
+  });
+});
+
+describe('report rows kept while the datasets are written', () => {
+  const dir = useTempDir();
+  // Awkward values: times on the rounding boundary of 3 decimals, RMS across decades, negative
+  // bar indices, a stem with no notes, a stem with features only, a non-ASCII stem name.
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const stems = ['bass', 'drums', 'other', 'vocäls'];
+  const events = (stem: string, n: number): StemEvents => {
+    const startS = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? i * 0.5 + 0.0005 : i * 0.5 + rnd() * 0.4));
+    return {
+      songId: 's',
+      stem,
+      notes: {
+        pitch: Array.from({ length: n }, () => 30 + Math.floor(rnd() * 60)),
+        velocity: Array.from({ length: n }, () => 1 + Math.floor(rnd() * 126)),
+        startS,
+        endS: startS.map((t) => t + 0.1 + rnd()),
+        instrumentIndex: 0,
+        instrumentName: stem,
+        program: 0,
+        isDrum: false,
+      },
+      alignment: {
+        beatIndex: Int32Array.from({ length: n }, (_, i) => i - 1),
+        barIndex: Int32Array.from({ length: n }, (_, i) => Math.floor(i / 4) - 1),
+        beatInBar: new Float64Array(n),
+        startBeatFloat: new Float64Array(n),
+        endBeatFloat: new Float64Array(n),
+      },
+    };
+  };
+  const features = (stem: string, bars: number): StemBarFeatures => {
+    const col = (scale: number) => Float64Array.from({ length: bars }, () => rnd() * scale);
+    const startS = Float64Array.from({ length: bars }, (_, i) => i * 2.0005);
+    return {
+      songId: 's',
+      stem,
+      tempoBpm: 120,
+      features: {
+        barIndex: Int32Array.from({ length: bars }, (_, i) => i),
+        startS,
+        endS: startS.map((t) => t + 2.0005),
+        rms: Float64Array.from({ length: bars }, (_, i) => rnd() * 10 ** -(i % 5)),
+        zcr: col(1),
+        energy: col(1),
+        spectralCentroidMean: col(4000),
+        spectralCentroidStd: col(100),
+        spectralRolloffMean: col(8000),
+        spectralRolloffStd: col(100),
+        spectralBandwidthMean: col(3000),
+        mfccMean: Float64Array.from({ length: bars * 13 }, () => rnd()),
+        mfccStd: Float64Array.from({ length: bars * 13 }, () => rnd()),
+        chromaMean: Float32Array.from({ length: bars * 12 }, () => rnd()),
+      },
+      chunkPath: '',
+      audioSource: 'stem',
+    };
+  };
+
+  it('are the rows the `report` command reads back from the files, stem order kept when stems finish out of order', async () => {
+    const builder = new ReportDatasetsBuilder();
+    const sink = new SongDatasetSink(dir, 's', stems, [0.5, 1, 1.5, 2], 120, builder);
+    const rows = [
+      { events: events('bass', 40), features: features('bass', 30) },
+      { events: events('drums', 0), features: features('drums', 30) },
+      { features: features('other', 30) },
+      { events: events('vocäls', 25), features: features('vocäls', 0) },
+    ];
+    // Stems finish in any order; the files (and the kept rows) follow the stem order.
+    await Promise.all([3, 1, 0, 2].map((i) => sink.stemDone(i, rows[i]!)));
+    const bars = Array.from({ length: 31 }, (_, i) => ({ barIndex: i - 1, startS: i * 2.0005 - 1.0005, endS: (i + 1) * 2.0005 - 1.0005 }));
+    await sink.finish({ bars, beatsPerBar: 4 });
+
+    const kept = builder.datasets();
+    expect(kept.notes.map((n) => [n.stem, n.pitch.length])).toEqual([
+      ['bass', 40],
+      ['vocäls', 25],
+    ]);
+    expect(kept.barFeatures.map((f) => f.stem)).toEqual(['bass', 'drums', 'other']);
+    expect(kept.bars.index).toHaveLength(31);
+    expect(kept).toEqual(await readReportDatasets(dir));
+    // And so the page's data: the same JSON text from either source.
+    const summary = { song_id: 's', duration_s: 60, tempo_bpm: 120, beat_times: [0.5, 1, 1.5, 2] };
+    const page = (datasets: ReportDatasets) => reportDataJson(buildReportData({ summary, datasets, waveform: null, audioSrc: null }));
+    expect(page(kept)).toBe(page(await readReportDatasets(dir)));
+  });
+
+  it('a failure while keeping them never reaches the writer: the builder says it is incomplete', () => {
+    const builder = new ReportDatasetsBuilder();
+    builder.addEvents(events('bass', 3));
+    expect(() => builder.addEvents({ songId: 's', stem: 'broken' } as unknown as StemEvents)).not.toThrow();
+    builder.addBarFeatures(features('bass', 2));
+    expect(builder.complete).toBe(false);
+    expect(new ReportDatasetsBuilder().complete).toBe(true);
+  });
+
+  it('are empty when nothing was written', async () => {
+    const builder = new ReportDatasetsBuilder();
+    const sink = new SongDatasetSink(join(dir, 'none'), 's', ['bass'], [], 120, builder);
+    await sink.stemDone(0, {});
+    await sink.finish({ bars: [], beatsPerBar: 4 });
+    expect(builder.datasets()).toEqual(emptyDatasets);
+    expect(await readReportDatasets(join(dir, 'none'))).toEqual(emptyDatasets);
   });
 });
 

@@ -50,7 +50,8 @@ export async function exportReports(ctx: SongContext): Promise<void> {
 }
 
 /**
- * reports/<song_id>/report.html from what the run holds and the datasets it just wrote. An optional
+ * reports/<song_id>/report.html from what the run holds, including the rows of the datasets it
+ * just wrote (collected as they were written, not decoded back from the files). An optional
  * view: when it fails the song still completes, with a warning and no `report_html` key (it never
  * marks the song degraded).
  */
@@ -80,7 +81,10 @@ async function exportHtmlReport(ctx: SongContext): Promise<void> {
       config: { time_signature_num: rhythm.meter.numerator, time_signature_den: rhythm.meter.denominator },
       data_quality: { degraded_reasons: degradationReasons(ctx) },
     };
-    const datasets = await readReportDatasets(dirname(staging.stage('datasets', 'events.parquet')));
+    // The rows the sink just wrote, kept in memory; the files are read back only without them.
+    const kept = ctx.reportRows?.complete ? ctx.reportRows.datasets() : undefined;
+    const datasets = kept ?? (await readReportDatasets(dirname(staging.stage('datasets', 'events.parquet'))));
+    ctx.reportRows = undefined;
     const inputCopy = ctx.results.input_copy;
     const data = buildReportData({
       summary,

@@ -20,6 +20,7 @@ import { alignNotesToBeats } from '../../music/align.js';
 import { computeStemBarFeatures } from '../../music/barFeatures.js';
 import { writeStemMidi } from '../../music/midi.js';
 import { barSampleRange } from '../../music/segmentation.js';
+import { ReportDatasetsBuilder } from '../../reports/html/data.js';
 import { anySignal } from '../../util/signals.js';
 import { transcriberThreads } from '../concurrency.js';
 import { FULL_MIX, type SongContext } from '../context.js';
@@ -73,7 +74,9 @@ class LazyTranscriber {
 export async function processStems(ctx: SongContext): Promise<void> {
   const { config: cfg, stems } = ctx;
   const { tempoBpm, beatTimes } = ctx.rhythm;
-  ctx.sink = new SongDatasetSink(ctx.staging.stage('datasets'), cfg.songId, stems.names, beatTimes, tempoBpm);
+  // The report's rows are kept as they are written: step 10 need not decode the files again.
+  ctx.reportRows = cfg.htmlReport ? new ReportDatasetsBuilder() : undefined;
+  ctx.sink = new SongDatasetSink(ctx.staging.stage('datasets'), cfg.songId, stems.names, beatTimes, tempoBpm, ctx.reportRows);
   const sink = ctx.sink;
   const transcriber = new LazyTranscriber(ctx);
   let featureRows = 0;

@@ -1,8 +1,9 @@
 /**
  * What the HTML report draws, as one plain JSON object (`ReportData`). The page embeds it as
  * `<script type="application/json" id="report-data">`, so tools and tests read exactly what is
- * drawn. It is built from a combined.json-shaped summary plus the song's Parquet datasets; the
- * pipeline passes the summary it is about to write, the `report` command the one on disk.
+ * drawn. It is built from a combined.json-shaped summary plus the song's dataset rows; the
+ * pipeline passes the summary it is about to write and the rows its dataset sink wrote (collected
+ * by a `ReportDatasetsBuilder`), the `report` command the summary and the Parquet files on disk.
  */
 import { existsSync } from 'node:fs';
 
@@ -10,7 +11,9 @@ import type { Table } from 'apache-arrow';
 
 import { InvalidArgumentError } from '../../errors.js';
 import { readParquetTable } from '../../datasets/parquet.js';
-import { datasetPaths } from '../../datasets/tables.js';
+import { N_CHROMA } from '../../datasets/schema.js';
+import { datasetPaths, type StemBarFeatures, type StemEvents } from '../../datasets/tables.js';
+import type { BarBoundary } from '../../music/segmentation.js';
 import type { WaveformPeaks } from './peaks.js';
 import type { ReportBarFeatures, ReportData, ReportNotes } from './types.js';
 
@@ -69,15 +72,97 @@ function strings(table: Table, name: string): string[] {
   return out;
 }
 
-/** Row indices grouped by the `stem` column, in first-appearance order (the datasets' stem order). */
-function byStem(stems: string[]): Map<string, number[]> {
-  const groups = new Map<string, number[]>();
-  stems.forEach((stem, i) => {
-    let g = groups.get(stem);
-    if (!g) groups.set(stem, (g = []));
-    g.push(i);
-  });
-  return groups;
+/** One stem's entry of `groups` (created, in first-appearance order, when first seen). */
+function entry<T>(groups: Map<string, T>, stem: string, make: () => T): T {
+  let g = groups.get(stem);
+  if (!g) groups.set(stem, (g = make()));
+  return g;
+}
+
+/**
+ * Builds `ReportDatasets` row by row, from the Parquet files (`readReportDatasets`) or from the
+ * rows a run writes (the pipeline's dataset sink hands them over as it appends them), so both
+ * give the same data: rows grouped by stem in first-appearance order, times rounded the same way.
+ */
+export class ReportDatasetsBuilder {
+  readonly #notes = new Map<string, ReportNotes>();
+  readonly #features = new Map<string, ReportBarFeatures>();
+  readonly #bars: ReportData['bars'] = { index: [], start: [], end: [] };
+  #complete = true;
+
+  /**
+   * False once adding rows failed: the rows are then partial and the page must be built from the
+   * files instead. A failure here never reaches the dataset writer that reports the rows.
+   */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  #guard(add: () => void): void {
+    if (!this.#complete) return;
+    try {
+      add();
+    } catch {
+      this.#complete = false;
+    }
+  }
+
+  /** One events row (events.parquet: pitch, velocity, start_s, end_s, stem). */
+  note(stem: string, pitch: number, velocity: number, startS: number, endS: number): void {
+    const n = entry(this.#notes, stem, () => ({ stem, pitch: [], velocity: [], start: [], end: [] }));
+    n.pitch.push(pitch);
+    n.velocity.push(velocity);
+    n.start.push(round(startS));
+    n.end.push(round(endS));
+  }
+
+  /** One bar_features row (bar_index, start_s, end_s, rms, the 12 chroma_mean bins, stem). */
+  barFeature(stem: string, barIndex: number, startS: number, endS: number, rms: number, chroma: ArrayLike<number> | null): void {
+    const f = entry(this.#features, stem, () => ({ stem, bar_index: [], start: [], end: [], rms: [], chroma: [] }));
+    f.bar_index.push(barIndex);
+    f.start.push(round(startS));
+    f.end.push(round(endS));
+    f.rms.push(sig4(rms));
+    f.chroma.push(chroma ? Array.from(chroma, (v) => round(v)) : []);
+  }
+
+  /** One bar_grid row. */
+  bar(barIndex: number, startS: number, endS: number): void {
+    this.#bars.index.push(barIndex);
+    this.#bars.start.push(round(startS));
+    this.#bars.end.push(round(endS));
+  }
+
+  /** A stem's events as the pipeline appends them to events.parquet. */
+  addEvents(events: StemEvents): void {
+    this.#guard(() => {
+      const { pitch, velocity, startS, endS } = events.notes;
+      for (let i = 0; i < startS.length; i++) this.note(events.stem, pitch[i]!, velocity[i]!, startS[i]!, endS[i]!);
+    });
+  }
+
+  /** A stem's bar features as the pipeline appends them to bar_features.parquet. */
+  addBarFeatures(input: StemBarFeatures): void {
+    this.#guard(() => {
+      const f = input.features;
+      for (let i = 0; i < f.barIndex.length; i++) {
+        const chroma = Array.from({ length: N_CHROMA }, (_, k) => f.chromaMean[i * N_CHROMA + k]!);
+        this.barFeature(input.stem, f.barIndex[i]!, f.startS[i]!, f.endS[i]!, f.rms[i]!, chroma);
+      }
+    });
+  }
+
+  /** The bar grid as the pipeline writes it to bar_grid.parquet. */
+  addBarGrid(bars: readonly BarBoundary[]): void {
+    this.#guard(() => {
+      for (const b of bars) this.bar(b.barIndex, b.startS, b.endS);
+    });
+  }
+
+  /** What was added so far. */
+  datasets(): ReportDatasets {
+    return { notes: [...this.#notes.values()], bars: this.#bars, barFeatures: [...this.#features.values()] };
+  }
 }
 
 /** Reads events, bar_grid and bar_features of `datasets/<song_id>/` (or a staging folder). */
@@ -85,53 +170,34 @@ export async function readReportDatasets(datasetsDir: string): Promise<ReportDat
   const paths = datasetPaths(datasetsDir);
   const load = async (path: string): Promise<Table | null> => (existsSync(path) ? readParquetTable(path) : null);
   const [events, grid, features] = await Promise.all([load(paths.events), load(paths.bar_grid), load(paths.bar_features)]);
-
-  const notes: ReportNotes[] = [];
+  const out = new ReportDatasetsBuilder();
   if (events) {
+    const stem = strings(events, 'stem');
     const pitch = numbers(events, 'pitch');
     const velocity = numbers(events, 'velocity');
     const start = numbers(events, 'start_s');
     const end = numbers(events, 'end_s');
-    for (const [stem, rows] of byStem(strings(events, 'stem'))) {
-      notes.push({
-        stem,
-        pitch: rows.map((i) => pitch[i]!),
-        velocity: rows.map((i) => velocity[i]!),
-        start: rows.map((i) => round(start[i]!)),
-        end: rows.map((i) => round(end[i]!)),
-      });
-    }
+    for (let i = 0; i < stem.length; i++) out.note(stem[i]!, pitch[i]!, velocity[i]!, start[i]!, end[i]!);
   }
-
-  const bars: ReportData['bars'] = { index: [], start: [], end: [] };
   if (grid) {
-    bars.index = numbers(grid, 'bar_index');
-    bars.start = numbers(grid, 'start_s').map((x) => round(x));
-    bars.end = numbers(grid, 'end_s').map((x) => round(x));
+    const index = numbers(grid, 'bar_index');
+    const start = numbers(grid, 'start_s');
+    const end = numbers(grid, 'end_s');
+    for (let i = 0; i < index.length; i++) out.bar(index[i]!, start[i]!, end[i]!);
   }
-
-  const barFeatures: ReportBarFeatures[] = [];
   if (features) {
+    const stem = strings(features, 'stem');
     const index = numbers(features, 'bar_index');
     const start = numbers(features, 'start_s');
     const end = numbers(features, 'end_s');
     const rms = numbers(features, 'rms');
     const chromaColumn = features.getChild('chroma_mean');
-    for (const [stem, rows] of byStem(strings(features, 'stem'))) {
-      barFeatures.push({
-        stem,
-        bar_index: rows.map((i) => index[i]!),
-        start: rows.map((i) => round(start[i]!)),
-        end: rows.map((i) => round(end[i]!)),
-        rms: rows.map((i) => sig4(rms[i]!)),
-        chroma: rows.map((i) => {
-          const row = chromaColumn?.get(i) as { toArray(): ArrayLike<number> } | null | undefined;
-          return row ? Array.from(row.toArray(), (v) => round(v)) : [];
-        }),
-      });
+    for (let i = 0; i < stem.length; i++) {
+      const row = chromaColumn?.get(i) as { toArray(): ArrayLike<number> } | null | undefined;
+      out.barFeature(stem[i]!, index[i]!, start[i]!, end[i]!, rms[i]!, row ? row.toArray() : null);
     }
   }
-  return { notes, bars, barFeatures };
+  return out.datasets();
 }
 
 /** Per-beat tempo from beat times (60 / inter-beat interval), for summaries without a curve. */

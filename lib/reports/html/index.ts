@@ -1,5 +1,5 @@
 /** The per-song HTML report: data extraction, the page, the `report` command's rebuild, PNG rendering. */
-export { buildReportData, parseReportHtml, readReportDatasets, REPORT_DATA_FORMAT, reportDataJson } from './data.js';
+export { buildReportData, parseReportHtml, ReportDatasetsBuilder, readReportDatasets, REPORT_DATA_FORMAT, reportDataJson } from './data.js';
 export type { ReportBarFeatures, ReportData, ReportDataInput, ReportDatasets, ReportNotes, ReportSummaryInput } from './data.js';
 export { REPORT_HTML_NAME, renderReportHtml, writeReportHtml } from './page.js';
 export { DEFAULT_PEAK_POINTS, waveformPeaks, waveformPeaksInterleaved, type WaveformPeaks } from './peaks.js';
