@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -360,9 +360,4 @@ export async function removeModel(name: string, options: { modelsDir?: string } 
   await rm(path, { force: true });
   await rm(manifestPath(dir, name), { force: true });
   return had;
-}
-
-/** The entries of the models folder's `.partial/` (downloads in progress), for checks and tests. */
-export async function partialFiles(modelsDir: string): Promise<string[]> {
-  return readdir(join(modelsDir, '.partial')).catch(() => []);
 }

@@ -20,7 +20,7 @@ export interface TrimOptions {
 export interface TrimResult {
   audio: Float32Array;
   /** Seconds removed from the start (the offset to add to every time measured on `audio`). */
-  offsetSeconds: number;
+  offsetS: number;
   /** Whether anything was removed. */
   trimmed: boolean;
 }
@@ -129,14 +129,14 @@ export async function detectNonsilentMs(
 /** Trims leading and trailing silence; all-silent audio is returned untouched (as the original). */
 export async function trimSilence(audio: Float32Array, sampleRate: number, options: TrimOptions): Promise<TrimResult> {
   const ranges = await detectNonsilentMs(audio, sampleRate, options.silenceThreshDbfs, options.minSilenceMs, options.seekStepMs);
-  if (ranges.length === 0) return { audio, offsetSeconds: 0, trimmed: false };
+  if (ranges.length === 0) return { audio, offsetS: 0, trimmed: false };
   const lengthMs = Math.round((1000 * audio.length) / sampleRate);
   const startMs = Math.max(0, ranges[0]![0] - options.keepSilenceMs);
   const endMs = Math.min(lengthMs, ranges[ranges.length - 1]![1] + options.keepSilenceMs);
   const a = Math.min(audio.length, msToSamples(startMs, sampleRate));
   const b = endMs >= lengthMs ? audio.length : Math.min(audio.length, msToSamples(endMs, sampleRate));
-  if (a === 0 && b === audio.length) return { audio, offsetSeconds: 0, trimmed: false };
-  return { audio: audio.subarray(a, b), offsetSeconds: a / sampleRate, trimmed: true };
+  if (a === 0 && b === audio.length) return { audio, offsetS: 0, trimmed: false };
+  return { audio: audio.subarray(a, b), offsetS: a / sampleRate, trimmed: true };
 }
 
 /**

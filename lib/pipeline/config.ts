@@ -451,13 +451,11 @@ export const OUTPUT_DIRECTORY_KINDS = [
  * with `with({...})`, which re-runs validation.
  */
 // The fields are declared once, by the shape; the class gets them through declaration merging.
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
 export interface PipelineConfig extends Readonly<PipelineConfigFields> {}
 /**
  * Immutable, validated pipeline configuration (the original's frozen dataclass); `with({...})` makes a checked copy.
  * @throws ConfigError DE_INVALID_CONFIG from the constructor when a field is invalid.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor assigns every field of the merged interface (Object.assign of the parsed fields)
 export class PipelineConfig {
   /** Accepts camelCase (PipelineConfigInput) or the original's snake_case keys. */

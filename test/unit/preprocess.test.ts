@@ -16,8 +16,8 @@ describe('trimSilence (pydub rules, in float)', () => {
     const r = await trimSilence(x, sr, { silenceThreshDbfs: -40, keepSilenceMs: 80 });
     expect(r.trimmed).toBe(true);
     // The first non-silent window starts within one 10 ms step of the tone (windows are 100 ms long).
-    expect(r.offsetSeconds).toBeGreaterThan(1.0 - 0.08 - 0.1 - 1e-9);
-    expect(r.offsetSeconds).toBeLessThanOrEqual(1.0 - 0.08 + 1e-9);
+    expect(r.offsetS).toBeGreaterThan(1.0 - 0.08 - 0.1 - 1e-9);
+    expect(r.offsetS).toBeLessThanOrEqual(1.0 - 0.08 + 1e-9);
     const kept = r.audio.length / sr;
     expect(kept).toBeGreaterThan(2.0 + 0.08);
     expect(kept).toBeLessThan(2.0 + 2 * 0.08 + 0.25);
@@ -26,7 +26,7 @@ describe('trimSilence (pydub rules, in float)', () => {
   it('returns all-silent audio untouched', async () => {
     const x = new Float32Array(22050);
     const r = await trimSilence(x, 22050, { silenceThreshDbfs: -40, keepSilenceMs: 80 });
-    expect(r).toMatchObject({ trimmed: false, offsetSeconds: 0 });
+    expect(r).toMatchObject({ trimmed: false, offsetS: 0 });
     expect(r.audio).toBe(x);
     expect(await detectNonsilentMs(x, 22050, -40)).toEqual([]);
   });

@@ -86,7 +86,7 @@ export async function preprocess(ctx: SongContext): Promise<void> {
       keepSilenceMs: cfg.preprocessKeepSilenceMs,
     });
     audio = trimmed.audio;
-    ctx.trimOffsetS = trimmed.offsetSeconds;
+    ctx.trimOffsetS = trimmed.offsetS;
   }
   if (cfg.preprocessNormalize) audio = (await normalizePeak(audio)).audio;
   ctx.analysisAudio = audio;

@@ -6,6 +6,7 @@
 #include <exception>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -557,324 +558,434 @@ std::vector<float> rmsFrames(const float* x, int64_t n, int frameLength, int hop
   return out;
 }
 
+namespace {
+
+// What every spectral feature shares: one STFT plan, the filterbanks, and the buffers the frame
+// ranges write into. Chroma needs the tuning, which librosa estimates from every frame: short
+// inputs keep their power frames for a second chroma pass (storePower); longer ones run a
+// tuning-only pre-pass over the frames instead (same frames, same numbers) and then compute chroma
+// inline, so memory stays flat.
+struct SpectralPass {
+  SpectralPass(const float* x_, int64_t n_, const FeatureParams& p_, const CancelToken* cancel_)
+      : x(x_),
+        n(n_),
+        p(p_),
+        cancel(cancel_),
+        bins(p_.stft.nFft / 2 + 1),
+        T(stftFrameCount(n_, p_.stft)),
+        needMel(p_.melPower || p_.melDb || p_.mfcc || static_cast<bool>(p_.onMelDb)),
+        estimate(p_.chroma && std::isnan(p_.tuning)),
+        storePower(estimate &&
+                   static_cast<double>(T) * bins * sizeof(float) <= static_cast<double>(p_.maxStoredPowerBytes)),
+        nThreads(rangeThreads(T, p_.threads)),
+        freqs(fftFrequencies(p_.sr, p_.stft.nFft)),
+        pp{p_.sr, p_.stft.nFft} {}
+
+  const float* x;
+  int64_t n;
+  const FeatureParams& p;
+  const CancelToken* cancel;
+  int bins;
+  int64_t T;
+  bool needMel;
+  bool estimate;    // chroma with an estimated tuning (librosa.estimate_tuning)
+  bool storePower;  // ... estimated from stored power frames, then a second chroma pass
+  int nThreads;
+  std::vector<double> freqs;
+  PiptrackParams pp;
+  SparseRows melFb;
+  std::unique_ptr<DenseBlocked> chromaFb;
+  BigBuffer powerFrames;  // [T][bins] when storePower (not zero-filled: the frame pass writes it)
+  BigBuffer mel;          // [nMels][T] (not zero-filled: the frame pass writes every element)
+  size_t melSize = 0;
+};
+
+// Pitch candidates found per thread range, concatenated in frame order, so the result is
+// identical for any thread count.
+void appendCandidates(std::vector<std::vector<float>>& tp, std::vector<std::vector<float>>& tm,
+                      std::vector<float>& pitches, std::vector<float>& pitchMags) {
+  for (size_t i = 0; i < tp.size(); ++i) {
+    pitches.insert(pitches.end(), tp[i].begin(), tp[i].end());
+    pitchMags.insert(pitchMags.end(), tm[i].begin(), tm[i].end());
+  }
+}
+
+// librosa.estimate_tuning's piptrack over every power frame, without computing any feature (the
+// pre-pass for inputs too long to keep their power frames).
+void tuningPrepass(const SpectralPass& s, std::vector<float>& pitches, std::vector<float>& pitchMags) {
+  const int bins = s.bins;
+  std::vector<std::vector<float>> tp(s.nThreads), tm(s.nThreads);
+  forRanges(s.T, s.nThreads, [&](int64_t t0, int64_t t1, int i) {
+    StftFramer framer(s.p.stft);
+    std::vector<std::complex<float>> spec4(framer.packed() ? 0 : static_cast<size_t>(4) * bins);
+    std::vector<float> mag(bins), pw(bins);
+    for (int64_t t = t0; t < t1; t += 4) {
+      if (((t - t0) & 127) == 0 && s.cancel) s.cancel->throwIfRequested("features");
+      const int cnt = static_cast<int>(std::min<int64_t>(4, t1 - t));
+      if (!framer.packed()) framer.frames(s.x, s.n, t, cnt, spec4.data());
+      for (int j = 0; j < cnt; ++j) {
+        if (framer.packed()) magnitudesPacked(framer.packedFrame(s.x, s.n, t + j), bins, mag.data(), pw.data());
+        else magnitudes(spec4.data() + static_cast<size_t>(j) * bins, bins, mag.data(), pw.data());
+        piptrackFrame(pw.data(), bins, s.pp, tp[i], tm[i]);
+      }
+    }
+  });
+  appendCandidates(tp, tm, pitches, pitchMags);
+}
+
+// librosa.filters.chroma for the tuning, and the zeroed chroma matrix.
+void buildChromaFilterbank(SpectralPass& s, FeatureSet& out, double tuning) {
+  const FeatureParams& p = s.p;
+  out.tuning = tuning;
+  const std::vector<float> dense =
+      chromaFilterbank(p.sr, p.stft.nFft, p.nChroma, tuning, p.ctroct, p.octwidth, p.chromaBaseC);
+  s.chromaFb = std::make_unique<DenseBlocked>(DenseBlocked::fromDense(dense, p.nChroma, s.bins));
+  out.nChroma = p.nChroma;
+  out.chroma.assign(static_cast<size_t>(p.nChroma) * s.T, 0.0f);
+}
+
+// chroma_stft's per-frame normalisation (librosa.util.normalize over the chroma axis) of the raw
+// filterbank output r, written to frame t of the [nChroma][T] matrix.
+void normalizeChromaFrame(const FeatureParams& p, int64_t T, int64_t t, const float* r, std::vector<float>& chroma) {
+  double len = 1.0;
+  if (p.chromaNorm > 0) {
+    len = 0.0;
+    if (std::isinf(p.chromaNorm)) {
+      for (int c = 0; c < p.nChroma; ++c) len = std::max(len, static_cast<double>(std::fabs(r[c])));
+    } else {
+      for (int c = 0; c < p.nChroma; ++c) len += std::pow(std::fabs(static_cast<double>(r[c])), p.chromaNorm);
+      len = std::pow(len, 1.0 / p.chromaNorm);
+    }
+    if (len < kTinyF) len = 1.0;
+  }
+  for (int c = 0; c < p.nChroma; ++c) chroma[static_cast<size_t>(c) * T + t] = static_cast<float>(r[c] / len);
+}
+
+// The magnitude sums of spectral_centroid: total = sum mag, wsum = sum freqs * mag.
+void spectralSums(const float* mag, int bins, const double* freqs, double& total, double& wsum) {
+  int k = 0;
+#ifdef __SSE2__
+  __m128d ta = _mm_setzero_pd(), tb = _mm_setzero_pd(), wa = _mm_setzero_pd(), wb = _mm_setzero_pd();
+  for (; k + 3 < bins; k += 4) {
+    const __m128 m4 = _mm_loadu_ps(mag + k);
+    const __m128d lo = _mm_cvtps_pd(m4), hi = _mm_cvtps_pd(_mm_movehl_ps(m4, m4));
+    ta = _mm_add_pd(ta, lo);
+    tb = _mm_add_pd(tb, hi);
+    wa = _mm_add_pd(wa, _mm_mul_pd(_mm_loadu_pd(freqs + k), lo));
+    wb = _mm_add_pd(wb, _mm_mul_pd(_mm_loadu_pd(freqs + k + 2), hi));
+  }
+  double tl[2], wl[2];
+  _mm_storeu_pd(tl, _mm_add_pd(ta, tb));
+  _mm_storeu_pd(wl, _mm_add_pd(wa, wb));
+  total = tl[0] + tl[1];
+  wsum = wl[0] + wl[1];
+#endif
+  for (; k < bins; ++k) {
+    total += mag[k];
+    wsum += freqs[k] * mag[k];
+  }
+}
+
+// librosa.feature.spectral_bandwidth of one magnitude frame around its centroid c, with the
+// centroid's normaliser len. avx2Sums: the frame's sums came from the AVX2 kernel, whose lane order
+// the p = 2 sum then keeps.
+float spectralBandwidthFrame(const float* mag, int bins, const double* freqs, double c, double len,
+                             const FeatureParams& p, [[maybe_unused]] bool avx2Sums) {
+  const double norm = p.bandwidthNorm ? len : 1.0;
+  double acc = 0.0;
+  if (p.bandwidthP == 2.0 && avx2Sums) {
+#ifdef DE_HAVE_AVX2_KERNELS
+    acc = avx2::bandwidthSum2(mag, bins, freqs, c);
+#endif
+  } else if (p.bandwidthP == 2.0) {
+    int k2 = 0;
+#ifdef __SSE2__
+    {
+      const __m128d cv = _mm_set1_pd(c);
+      __m128d aa = _mm_setzero_pd(), ab = _mm_setzero_pd();
+      for (; k2 + 3 < bins; k2 += 4) {
+        const __m128 m4 = _mm_loadu_ps(mag + k2);
+        const __m128d lo = _mm_cvtps_pd(m4), hi = _mm_cvtps_pd(_mm_movehl_ps(m4, m4));
+        const __m128d d0 = _mm_sub_pd(_mm_loadu_pd(freqs + k2), cv);
+        const __m128d d1 = _mm_sub_pd(_mm_loadu_pd(freqs + k2 + 2), cv);
+        aa = _mm_add_pd(aa, _mm_mul_pd(lo, _mm_mul_pd(d0, d0)));
+        ab = _mm_add_pd(ab, _mm_mul_pd(hi, _mm_mul_pd(d1, d1)));
+      }
+      double al[2];
+      _mm_storeu_pd(al, _mm_add_pd(aa, ab));
+      acc = al[0] + al[1];
+    }
+#endif
+    for (; k2 < bins; ++k2) {
+      const double d = freqs[k2] - c;
+      acc += mag[k2] * d * d;
+    }
+  } else {
+    for (int k = 0; k < bins; ++k) acc += mag[k] * std::pow(std::fabs(freqs[k] - c), p.bandwidthP);
+  }
+  return static_cast<float>(std::pow(acc / norm, 1.0 / p.bandwidthP));
+}
+
+// librosa.feature.spectral_centroid, spectral_bandwidth and spectral_rolloff of frame t's
+// magnitudes. blockSums: scratch for the roll-off's block sums.
+void spectralShapeFrame(const SpectralPass& s, FeatureSet& out, int64_t t, const float* mag,
+                        std::vector<double>& blockSums, [[maybe_unused]] bool useAvx2) {
+  const FeatureParams& p = s.p;
+  const int bins = s.bins;
+  const double* rollBlocks = nullptr;
+  double total = 0.0, wsum = 0.0;
+#ifdef DE_HAVE_AVX2_KERNELS
+  if (useAvx2 && (p.centroid || p.bandwidth || p.rolloff)) {
+    // one pass gives the centroid sums and the roll-off's block sums
+    avx2::spectralSums(mag, bins, s.freqs.data(), &total, &wsum, blockSums.data());
+    rollBlocks = blockSums.data();
+  }
+#endif
+  if (p.centroid || p.bandwidth) {
+    if (!rollBlocks) spectralSums(mag, bins, s.freqs.data(), total, wsum);
+    const double len = total < kTinyF ? 1.0 : total;
+    const double c = wsum / len;
+    if (p.centroid) out.centroid[t] = static_cast<float>(c);
+    if (p.bandwidth)
+      out.bandwidth[t] = spectralBandwidthFrame(mag, bins, s.freqs.data(), c, len, p, rollBlocks != nullptr);
+  }
+  if (p.rolloff) out.rolloff[t] = static_cast<float>(rolloffFrame(mag, bins, s.freqs, p.rollPercent, rollBlocks));
+}
+
+// librosa.feature.melspectrogram's filterbank product over one frame range: four frames' inputs
+// at a time through the sparse bank, into tiles of kTile frames that are then written to the
+// [nMels][T] matrix, so each row's page is touched once per tile. Ranges start at multiples of 4.
+class MelRange {
+ public:
+  MelRange(SpectralPass& s, int64_t t0) : s_(s), tileStart_(t0), tile_(static_cast<size_t>(kTile) * s.p.nMels) {
+    if (s.p.melPowerExp != 2.0 && s.p.melPowerExp != 1.0) powIn_.resize(static_cast<size_t>(4) * s.bins);
+  }
+
+  // Frame t (slot t % 4 of its batch) with magnitudes mag and power pw; t1 ends the range.
+  void add(int64_t t, int slot, const float* mag, const float* pw, int64_t t1) {
+    const double e = s_.p.melPowerExp;
+    const float* in = pw;
+    if (e == 1.0) {
+      in = mag;
+    } else if (e != 2.0) {
+      float* mi = powIn_.data() + static_cast<size_t>(slot) * s_.bins;
+      for (int k = 0; k < s_.bins; ++k) mi[k] = std::pow(mag[k], static_cast<float>(e));
+      in = mi;
+    }
+    src_[slot] = in;
+    if (slot == 3 || t + 1 == t1) {
+      const int64_t tb = t - slot;  // batches start at multiples of 4, as tiles do
+      s_.melFb.applyFrames(src_, slot + 1, tile_.data() + static_cast<size_t>(tb - tileStart_) * s_.p.nMels);
+      if (t + 1 - tileStart_ == kTile) flush(t + 1);
+    }
+  }
+
+  // Writes the frames of the last, partial tile.
+  void finish(int64_t t1) {
+    if (tileStart_ < t1) flush(t1);
+  }
+
+ private:
+  static constexpr int kTile = 16;
+
+  void flush(int64_t tEnd) {
+    const int64_t cnt = tEnd - tileStart_;
+    const int nMels = s_.p.nMels;
+    for (int m = 0; m < nMels; ++m) {
+      float* dst = s_.mel.get() + static_cast<size_t>(m) * s_.T + tileStart_;
+      for (int64_t j = 0; j < cnt; ++j) dst[j] = tile_[static_cast<size_t>(j) * nMels + m];
+    }
+    tileStart_ = tEnd;
+  }
+
+  SpectralPass& s_;
+  int64_t tileStart_;
+  std::vector<float> tile_;
+  std::vector<float> powIn_;  // mag ** power for powers other than 1 and 2
+  const float* src_[4] = {};
+};
+
+// The shared STFT pass over frames [t0, t1) with private buffers; writes only its own frames'
+// outputs (mel, the spectral shape, chroma or its stored power frames). Pitch candidates for the
+// estimated tuning go to pitches/pitchMags. t0 is a multiple of 4.
+void spectralRange(SpectralPass& s, FeatureSet& out, int64_t t0, int64_t t1, std::vector<float>& pitches,
+                   std::vector<float>& pitchMags) {
+  const FeatureParams& p = s.p;
+  const int bins = s.bins;
+  StftFramer framer(p.stft);
+  std::vector<std::complex<float>> spec4(framer.packed() ? 0 : static_cast<size_t>(4) * bins);
+  // four frames' spectra are kept so the mel bank runs on four frames at once
+  std::vector<float> mag4(static_cast<size_t>(4) * bins), pw4(static_cast<size_t>(4) * bins);
+  std::vector<float> raw(static_cast<size_t>(p.nChroma));
+  const bool useAvx2 = avx2::available();
+  std::vector<double> blockSums(static_cast<size_t>((bins + kRolloffBlock - 1) / kRolloffBlock));
+  std::optional<MelRange> mel;
+  if (s.needMel) mel.emplace(s, t0);
+  for (int64_t t = t0; t < t1; ++t) {
+    if (((t - t0) & 127) == 0 && s.cancel) s.cancel->throwIfRequested("features");
+    const int slot = static_cast<int>((t - t0) & 3);
+    float* magt = mag4.data() + static_cast<size_t>(slot) * bins;
+    // stored power frames are written in place (no copy)
+    float* pwt = s.storePower ? s.powerFrames.get() + static_cast<size_t>(t) * bins
+                              : pw4.data() + static_cast<size_t>(slot) * bins;
+    if (framer.packed()) {
+      magnitudesPacked(framer.packedFrame(s.x, s.n, t), bins, magt, pwt);
+    } else {
+      if (slot == 0) framer.frames(s.x, s.n, t, static_cast<int>(std::min<int64_t>(4, t1 - t)), spec4.data());
+      magnitudes(spec4.data() + static_cast<size_t>(slot) * bins, bins, magt, pwt);
+    }
+    if (mel) mel->add(t, slot, magt, pwt, t1);
+    spectralShapeFrame(s, out, t, magt, blockSums, useAvx2);
+    if (s.storePower) {
+      piptrackFrame(pwt, bins, s.pp, pitches, pitchMags);
+    } else if (p.chroma) {
+      s.chromaFb->apply(pwt, raw.data());
+      normalizeChromaFrame(p, s.T, t, raw.data(), out.chroma);
+    }
+  }
+  if (mel) mel->finish(t1);
+}
+
+// librosa.feature.mfcc from the dB mel matrix db [nMels][T]: scipy's orthonormal DCT-II, then the
+// lifter. float32 products and sums (scipy's dct runs in float32 too), vectorised along frames;
+// frames go in blocks whose dB rows (nMels x 1024 floats) stay in L2 for every coefficient.
+void mfccFromMelDb(const float* db, const FeatureParams& p, int64_t T, FeatureSet& out) {
+  const std::vector<double> dct = dctOrthoMatrix(p.nMfcc, p.nMels);
+  out.nMfcc = p.nMfcc;
+  out.mfcc.assign(static_cast<size_t>(p.nMfcc) * T, 0.0f);
+  constexpr int64_t kBlock = 1024;
+  std::vector<float> acc(static_cast<size_t>(std::min<int64_t>(T, kBlock)));
+  [[maybe_unused]] const bool useAvx2 = avx2::available();
+  for (int64_t tb = 0; tb < T; tb += kBlock) {
+    const int64_t cnt = std::min<int64_t>(kBlock, T - tb);
+    for (int k = 0; k < p.nMfcc; ++k) {
+      float* a = acc.data();
+      std::fill(a, a + cnt, 0.0f);
+      for (int m = 0; m < p.nMels; ++m) {
+        const float c = static_cast<float>(dct[static_cast<size_t>(k) * p.nMels + m]);
+        const float* row = db + static_cast<size_t>(m) * T + tb;
+#ifdef DE_HAVE_AVX2_KERNELS
+        if (useAvx2) {
+          avx2::axpy(a, row, c, cnt);
+          continue;
+        }
+#endif
+        for (int64_t t = 0; t < cnt; ++t) a[t] += c * row[t];
+      }
+      double lift = 1.0;
+      if (p.lifter > 0) lift = 1.0 + (p.lifter / 2.0) * std::sin(M_PI * (k + 1) / p.lifter);
+      float* dst = out.mfcc.data() + static_cast<size_t>(k) * T + tb;
+      for (int64_t t = 0; t < cnt; ++t) dst[t] = static_cast<float>(a[t] * lift);
+    }
+  }
+}
+
+// The outputs of the mel matrix: the power copy, then power_to_db in place (handed to onMelDb),
+// mfcc from it, and the dB copy.
+void melOutputs(SpectralPass& s, FeatureSet& out) {
+  const FeatureParams& p = s.p;
+  float* mel = s.mel.get();
+  if (p.melPower) out.melPower.assign(mel, mel + s.melSize);
+  if (!(p.melDb || p.mfcc || p.onMelDb)) return;
+  float* db = mel;  // converted in place
+  powerToDb(db, s.melSize, p.dbRef, p.dbAmin, std::isnan(p.dbTopDb) ? -1.0 : p.dbTopDb);
+  if (p.onMelDb) p.onMelDb(db, p.nMels, s.T);
+  if (p.mfcc) mfccFromMelDb(db, p, s.T, out);
+  if (p.melDb) out.melDb.assign(db, db + s.melSize);
+}
+
+// chroma_stft over the stored power frames, once the tuning is estimated from all of them: the
+// filterbank in the batch its fastest kernel takes, on two threads for long inputs.
+void chromaFromStoredPower(SpectralPass& s, FeatureSet& out) {
+  const FeatureParams& p = s.p;
+  const int bins = s.bins;
+  const DenseBlocked& fb = *s.chromaFb;
+  auto chromaRange = [&](int64_t t0, int64_t t1) {
+    const int batch = fb.batch();
+    std::vector<float> raw(static_cast<size_t>(batch) * p.nChroma);
+    // the hardware prefetcher alone leaves this pass waiting on memory; frames about a dozen
+    // ahead are requested explicitly
+    const int64_t ahead0 = 12 / batch * batch;
+    int64_t step = 0;
+    for (int64_t t = t0; t < t1; t += batch, ++step) {
+      if ((step & 63) == 0 && s.cancel) s.cancel->throwIfRequested("features");
+      const int cnt = static_cast<int>(std::min<int64_t>(batch, t1 - t));
+      const float* f0 = s.powerFrames.get() + static_cast<size_t>(t) * bins;
+      const float* ahead = t + ahead0 + batch <= t1 ? f0 + static_cast<size_t>(ahead0) * bins : nullptr;
+      fb.applyFrames(f0, static_cast<size_t>(bins), cnt, raw.data(), ahead);
+      for (int j = 0; j < cnt; ++j)
+        normalizeChromaFrame(p, s.T, t + j, raw.data() + static_cast<size_t>(j) * p.nChroma, out.chroma);
+    }
+  };
+  const int64_t T = s.T;
+  if (p.threads > 1 && T >= 512) {
+    std::exception_ptr err;
+    std::thread helper([&] {
+      try {
+        chromaRange(0, T / 2);
+      } catch (...) {
+        err = std::current_exception();
+      }
+    });
+    chromaRange(T / 2, T);
+    helper.join();
+    if (err) std::rethrow_exception(err);
+  } else {
+    chromaRange(0, T);
+  }
+}
+
+// Every STFT-based feature from one STFT pass (two with chroma's tuning pre-pass).
+void spectralFeatures(const float* x, int64_t n, const FeatureParams& p, const CancelToken* cancel, FeatureSet& out) {
+  SpectralPass s(x, n, p, cancel);
+  const int64_t T = s.T;
+  out.frames = T;
+  // every per-frame matrix at once (mel is kept for dB/MFCC/onset), before anything is allocated
+  limits::checkAlloc(static_cast<double>(T) * (p.nMels * (s.needMel ? 2.0 : 0.0) + (p.mfcc ? p.nMfcc : 0) +
+                                               (p.chroma ? p.nChroma : 0) + 3.0),
+                     sizeof(float), "features", "the feature matrices");
+  if (s.needMel) {
+    const double fmax = p.fmax < 0 ? p.sr / 2.0 : p.fmax;
+    s.melFb = SparseRows::fromDense(melFilterbank(p.sr, p.stft.nFft, p.nMels, p.fmin, fmax, p.htk, p.melNorm), p.nMels,
+                                    s.bins);
+    out.nMels = p.nMels;
+  }
+  piptrackBins(s.pp, s.bins);
+  std::vector<float> pitches, pitchMags;
+  if (s.estimate && !s.storePower) tuningPrepass(s, pitches, pitchMags);
+  if (p.chroma && !s.storePower) {
+    if (cancel) cancel->throwIfRequested("features");
+    buildChromaFilterbank(s, out, s.estimate ? estimateTuning(pitches, pitchMags, 0.01, p.nChroma) : p.tuning);
+  }
+  if (s.storePower) s.powerFrames.allocate(static_cast<size_t>(T) * s.bins);
+  if (s.needMel) {
+    s.melSize = static_cast<size_t>(p.nMels) * T;
+    s.mel.allocate(s.melSize);
+  }
+  if (p.centroid) out.centroid.resize(T);
+  if (p.bandwidth) out.bandwidth.resize(T);
+  if (p.rolloff) out.rolloff.resize(T);
+  {
+    std::vector<std::vector<float>> tp(s.nThreads), tm(s.nThreads);
+    forRanges(T, s.nThreads, [&](int64_t a, int64_t b, int i) { spectralRange(s, out, a, b, tp[i], tm[i]); });
+    appendCandidates(tp, tm, pitches, pitchMags);
+  }
+  if (s.needMel) melOutputs(s, out);
+  if (s.storePower) {
+    if (cancel) cancel->throwIfRequested("features");
+    buildChromaFilterbank(s, out, estimateTuning(pitches, pitchMags, 0.01, p.nChroma));
+    chromaFromStoredPower(s, out);
+  }
+}
+
+}  // namespace
+
 FeatureSet computeFeatures(const float* x, int64_t n, const FeatureParams& p, const CancelToken* cancel) {
   validateFeatureParams(p);
   requireFinite(x, n, "features");
   FeatureSet out;
   const bool needMel = p.melPower || p.melDb || p.mfcc || static_cast<bool>(p.onMelDb);
-  const bool needSpec = needMel || p.chroma || p.centroid || p.bandwidth || p.rolloff;
-
-  if (needSpec) {
-    const int bins = p.stft.nFft / 2 + 1;
-    const int64_t T = stftFrameCount(n, p.stft);
-    out.frames = T;
-    // every per-frame matrix at once (mel is kept for dB/MFCC/onset), before anything is allocated
-    limits::checkAlloc(static_cast<double>(T) * (p.nMels * (needMel ? 2.0 : 0.0) + (p.mfcc ? p.nMfcc : 0) +
-                                                 (p.chroma ? p.nChroma : 0) + 3.0),
-                       sizeof(float), "features", "the feature matrices");
-    const double fmax = p.fmax < 0 ? p.sr / 2.0 : p.fmax;
-    SparseRows melFb;
-    if (needMel) {
-      melFb = SparseRows::fromDense(melFilterbank(p.sr, p.stft.nFft, p.nMels, p.fmin, fmax, p.htk, p.melNorm), p.nMels,
-                                    bins);
-      out.nMels = p.nMels;
-    }
-    const std::vector<double> freqs = fftFrequencies(p.sr, p.stft.nFft);
-    const bool estimate = p.chroma && std::isnan(p.tuning);
-    PiptrackParams pp{p.sr, p.stft.nFft};
-    piptrackBins(pp, bins);
-    const int nThreads = rangeThreads(T, p.threads);
-    // Chroma needs the tuning, which librosa estimates from every frame. Short inputs keep their
-    // power frames for a second pass; longer ones run a tuning-only pre-pass over the frames
-    // instead (same frames, same numbers) and then compute chroma inline, so memory stays flat.
-    const bool storePower =
-        estimate && static_cast<double>(T) * bins * sizeof(float) <= static_cast<double>(p.maxStoredPowerBytes);
-    std::vector<float> pitches, pitchMags;
-    auto collect = [&](std::vector<std::vector<float>>& tp, std::vector<std::vector<float>>& tm) {
-      for (size_t i = 0; i < tp.size(); ++i) {
-        pitches.insert(pitches.end(), tp[i].begin(), tp[i].end());
-        pitchMags.insert(pitchMags.end(), tm[i].begin(), tm[i].end());
-      }
-    };
-    if (estimate && !storePower) {
-      std::vector<std::vector<float>> tp(nThreads), tm(nThreads);
-      forRanges(T, nThreads, [&](int64_t t0, int64_t t1, int i) {
-        StftFramer framer(p.stft);
-        std::vector<std::complex<float>> spec4(framer.packed() ? 0 : static_cast<size_t>(4) * bins);
-        std::vector<float> mag(bins), pw(bins);
-        for (int64_t t = t0; t < t1; t += 4) {
-          if (((t - t0) & 127) == 0 && cancel) cancel->throwIfRequested("features");
-          const int cnt = static_cast<int>(std::min<int64_t>(4, t1 - t));
-          if (!framer.packed()) framer.frames(x, n, t, cnt, spec4.data());
-          for (int j = 0; j < cnt; ++j) {
-            if (framer.packed()) magnitudesPacked(framer.packedFrame(x, n, t + j), bins, mag.data(), pw.data());
-            else magnitudes(spec4.data() + static_cast<size_t>(j) * bins, bins, mag.data(), pw.data());
-            piptrackFrame(pw.data(), bins, pp, tp[i], tm[i]);
-          }
-        }
-      });
-      collect(tp, tm);
-    }
-    std::unique_ptr<DenseBlocked> chromaFb;
-    auto buildChroma = [&](double tuning) {
-      out.tuning = tuning;
-      const std::vector<float> dense =
-          chromaFilterbank(p.sr, p.stft.nFft, p.nChroma, tuning, p.ctroct, p.octwidth, p.chromaBaseC);
-      chromaFb = std::make_unique<DenseBlocked>(DenseBlocked::fromDense(dense, p.nChroma, bins));
-      out.nChroma = p.nChroma;
-      out.chroma.assign(static_cast<size_t>(p.nChroma) * T, 0.0f);
-    };
-    // per-frame normalisation (librosa.util.normalize over the chroma axis) and the write-out
-    auto chromaFinish = [&](int64_t t, const float* r) {
-      double len = 1.0;
-      if (p.chromaNorm > 0) {
-        len = 0.0;
-        if (std::isinf(p.chromaNorm)) {
-          for (int c = 0; c < p.nChroma; ++c) len = std::max(len, static_cast<double>(std::fabs(r[c])));
-        } else {
-          for (int c = 0; c < p.nChroma; ++c) len += std::pow(std::fabs(static_cast<double>(r[c])), p.chromaNorm);
-          len = std::pow(len, 1.0 / p.chromaNorm);
-        }
-        if (len < kTinyF) len = 1.0;
-      }
-      for (int c = 0; c < p.nChroma; ++c) out.chroma[static_cast<size_t>(c) * T + t] = static_cast<float>(r[c] / len);
-    };
-    if (p.chroma && !storePower) {
-      if (cancel) cancel->throwIfRequested("features");
-      buildChroma(estimate ? estimateTuning(pitches, pitchMags, 0.01, p.nChroma) : p.tuning);
-    }
-    BigBuffer powerFrames;  // kept for the chroma pass when storePower (not zero-filled)
-    if (storePower) powerFrames.allocate(static_cast<size_t>(T) * bins);
-    // every element is written by the frame pass, so the buffer is not zero-filled
-    BigBuffer mel;
-    const size_t melSize = needMel ? static_cast<size_t>(p.nMels) * T : 0;
-    if (needMel) mel.allocate(melSize);
-    if (p.centroid) out.centroid.resize(T);
-    if (p.bandwidth) out.bandwidth.resize(T);
-    if (p.rolloff) out.rolloff.resize(T);
-
-    // Frames [t0, t1) with private buffers; writes only its own frames' outputs. t0 is a multiple of 4.
-    auto range = [&](int64_t t0, int64_t t1, std::vector<float>& pitches, std::vector<float>& pitchMags) {
-      StftFramer framer(p.stft);
-      std::vector<std::complex<float>> spec4(framer.packed() ? 0 : static_cast<size_t>(4) * bins);
-      // four frames' spectra are kept so the mel bank runs on four frames at once
-      std::vector<float> mag4(static_cast<size_t>(4) * bins), pw4(static_cast<size_t>(4) * bins), melIn;
-      std::vector<float> raw(static_cast<size_t>(p.nChroma));
-      const float* melSrc[4] = {};
-      [[maybe_unused]] const bool useAvx2 = avx2::available();
-      std::vector<double> blockSums(static_cast<size_t>((bins + kRolloffBlock - 1) / kRolloffBlock));
-      // mel rows are written in tiles of kTile frames so each row's page is touched once per tile
-      constexpr int kTile = 16;
-      std::vector<float> melTile(needMel ? static_cast<size_t>(kTile) * p.nMels : 0);
-      int64_t tileStart = t0;
-      auto flushMel = [&](int64_t tEnd) {
-        const int64_t cnt = tEnd - tileStart;
-        for (int m = 0; m < p.nMels; ++m) {
-          float* dst = mel.get() + static_cast<size_t>(m) * T + tileStart;
-          for (int64_t j = 0; j < cnt; ++j) dst[j] = melTile[static_cast<size_t>(j) * p.nMels + m];
-        }
-        tileStart = tEnd;
-      };
-      if (needMel && p.melPowerExp != 2.0 && p.melPowerExp != 1.0) melIn.resize(static_cast<size_t>(4) * bins);
-      for (int64_t t = t0; t < t1; ++t) {
-        if (((t - t0) & 127) == 0 && cancel) cancel->throwIfRequested("features");
-        const int slot = static_cast<int>((t - t0) & 3);
-        float* magt = mag4.data() + static_cast<size_t>(slot) * bins;
-        // stored power frames are written in place (no copy)
-        float* pwt = storePower ? powerFrames.get() + static_cast<size_t>(t) * bins
-                                : pw4.data() + static_cast<size_t>(slot) * bins;
-        if (framer.packed()) {
-          magnitudesPacked(framer.packedFrame(x, n, t), bins, magt, pwt);
-        } else {
-          if (slot == 0) framer.frames(x, n, t, static_cast<int>(std::min<int64_t>(4, t1 - t)), spec4.data());
-          magnitudes(spec4.data() + static_cast<size_t>(slot) * bins, bins, magt, pwt);
-        }
-        if (needMel) {
-          const float* in = pwt;
-          if (p.melPowerExp == 1.0) {
-            in = magt;
-          } else if (p.melPowerExp != 2.0) {
-            float* mi = melIn.data() + static_cast<size_t>(slot) * bins;
-            for (int k = 0; k < bins; ++k) mi[k] = std::pow(magt[k], static_cast<float>(p.melPowerExp));
-            in = mi;
-          }
-          melSrc[slot] = in;
-          if (slot == 3 || t + 1 == t1) {
-            const int64_t tb = t - slot;  // batches start at multiples of 4, as tiles do
-            melFb.applyFrames(melSrc, slot + 1, melTile.data() + static_cast<size_t>(tb - tileStart) * p.nMels);
-            if (t + 1 - tileStart == kTile) flushMel(t + 1);
-          }
-        }
-        const double* rollBlocks = nullptr;
-        double total = 0.0, wsum = 0.0;
-#ifdef DE_HAVE_AVX2_KERNELS
-        if (useAvx2 && (p.centroid || p.bandwidth || p.rolloff)) {
-          // one pass gives the centroid sums and the roll-off's block sums
-          avx2::spectralSums(magt, bins, freqs.data(), &total, &wsum, blockSums.data());
-          rollBlocks = blockSums.data();
-        }
-#endif
-        if (p.centroid || p.bandwidth) {
-          int k = rollBlocks ? bins : 0;
-#ifdef __SSE2__
-          if (!rollBlocks) {
-            __m128d ta = _mm_setzero_pd(), tb = _mm_setzero_pd(), wa = _mm_setzero_pd(), wb = _mm_setzero_pd();
-            for (; k + 3 < bins; k += 4) {
-              const __m128 m4 = _mm_loadu_ps(magt + k);
-              const __m128d lo = _mm_cvtps_pd(m4), hi = _mm_cvtps_pd(_mm_movehl_ps(m4, m4));
-              ta = _mm_add_pd(ta, lo);
-              tb = _mm_add_pd(tb, hi);
-              wa = _mm_add_pd(wa, _mm_mul_pd(_mm_loadu_pd(freqs.data() + k), lo));
-              wb = _mm_add_pd(wb, _mm_mul_pd(_mm_loadu_pd(freqs.data() + k + 2), hi));
-            }
-            double tl[2], wl[2];
-            _mm_storeu_pd(tl, _mm_add_pd(ta, tb));
-            _mm_storeu_pd(wl, _mm_add_pd(wa, wb));
-            total = tl[0] + tl[1];
-            wsum = wl[0] + wl[1];
-          }
-#endif
-          for (; k < bins; ++k) {
-            total += magt[k];
-            wsum += freqs[k] * magt[k];
-          }
-          const double len = total < kTinyF ? 1.0 : total;
-          const double c = wsum / len;
-          if (p.centroid) out.centroid[t] = static_cast<float>(c);
-          if (p.bandwidth) {
-            const double norm = p.bandwidthNorm ? len : 1.0;
-            double acc = 0.0;
-            if (p.bandwidthP == 2.0 && rollBlocks) {
-#ifdef DE_HAVE_AVX2_KERNELS
-              acc = avx2::bandwidthSum2(magt, bins, freqs.data(), c);
-#endif
-            } else if (p.bandwidthP == 2.0) {
-              int k2 = 0;
-#ifdef __SSE2__
-              {
-                const __m128d cv = _mm_set1_pd(c);
-                __m128d aa = _mm_setzero_pd(), ab = _mm_setzero_pd();
-                for (; k2 + 3 < bins; k2 += 4) {
-                  const __m128 m4 = _mm_loadu_ps(magt + k2);
-                  const __m128d lo = _mm_cvtps_pd(m4), hi = _mm_cvtps_pd(_mm_movehl_ps(m4, m4));
-                  const __m128d d0 = _mm_sub_pd(_mm_loadu_pd(freqs.data() + k2), cv);
-                  const __m128d d1 = _mm_sub_pd(_mm_loadu_pd(freqs.data() + k2 + 2), cv);
-                  aa = _mm_add_pd(aa, _mm_mul_pd(lo, _mm_mul_pd(d0, d0)));
-                  ab = _mm_add_pd(ab, _mm_mul_pd(hi, _mm_mul_pd(d1, d1)));
-                }
-                double al[2];
-                _mm_storeu_pd(al, _mm_add_pd(aa, ab));
-                acc = al[0] + al[1];
-              }
-#endif
-              for (; k2 < bins; ++k2) {
-                const double d = freqs[k2] - c;
-                acc += magt[k2] * d * d;
-              }
-            } else {
-              for (int k = 0; k < bins; ++k) acc += magt[k] * std::pow(std::fabs(freqs[k] - c), p.bandwidthP);
-            }
-            out.bandwidth[t] = static_cast<float>(std::pow(acc / norm, 1.0 / p.bandwidthP));
-          }
-        }
-        if (p.rolloff) out.rolloff[t] = static_cast<float>(rolloffFrame(magt, bins, freqs, p.rollPercent, rollBlocks));
-        if (storePower) {
-          piptrackFrame(pwt, bins, pp, pitches, pitchMags);
-        } else if (p.chroma) {
-          chromaFb->apply(pwt, raw.data());
-          chromaFinish(t, raw.data());
-        }
-      }
-      if (needMel && tileStart < t1) flushMel(t1);
-    };
-    {
-      // candidates are collected per range and concatenated in frame order, so the result is
-      // identical for any thread count
-      std::vector<std::vector<float>> tp(nThreads), tm(nThreads);
-      forRanges(T, nThreads, [&](int64_t a, int64_t b, int i) { range(a, b, tp[i], tm[i]); });
-      collect(tp, tm);
-    }
-
-    if (needMel) {
-      if (p.melPower) out.melPower.assign(mel.get(), mel.get() + melSize);
-      if (p.melDb || p.mfcc || p.onMelDb) {
-        float* db = mel.get();  // converted in place
-        powerToDb(db, melSize, p.dbRef, p.dbAmin, std::isnan(p.dbTopDb) ? -1.0 : p.dbTopDb);
-        if (p.onMelDb) p.onMelDb(db, p.nMels, T);
-        if (p.mfcc) {
-          const std::vector<double> dct = dctOrthoMatrix(p.nMfcc, p.nMels);
-          out.nMfcc = p.nMfcc;
-          out.mfcc.assign(static_cast<size_t>(p.nMfcc) * T, 0.0f);
-          // float32 products and sums (scipy's dct runs in float32 too), vectorised along frames;
-          // frames go in blocks whose dB rows (nMels x 1024 floats) stay in L2 for every coefficient
-          constexpr int64_t kBlock = 1024;
-          std::vector<float> acc(static_cast<size_t>(std::min<int64_t>(T, kBlock)));
-          [[maybe_unused]] const bool useAvx2 = avx2::available();
-          for (int64_t tb = 0; tb < T; tb += kBlock) {
-            const int64_t cnt = std::min<int64_t>(kBlock, T - tb);
-            for (int k = 0; k < p.nMfcc; ++k) {
-              float* a = acc.data();
-              std::fill(a, a + cnt, 0.0f);
-              for (int m = 0; m < p.nMels; ++m) {
-                const float c = static_cast<float>(dct[static_cast<size_t>(k) * p.nMels + m]);
-                const float* row = db + static_cast<size_t>(m) * T + tb;
-#ifdef DE_HAVE_AVX2_KERNELS
-                if (useAvx2) {
-                  avx2::axpy(a, row, c, cnt);
-                  continue;
-                }
-#endif
-                for (int64_t t = 0; t < cnt; ++t) a[t] += c * row[t];
-              }
-              double lift = 1.0;
-              if (p.lifter > 0) lift = 1.0 + (p.lifter / 2.0) * std::sin(M_PI * (k + 1) / p.lifter);
-              float* dst = out.mfcc.data() + static_cast<size_t>(k) * T + tb;
-              for (int64_t t = 0; t < cnt; ++t) dst[t] = static_cast<float>(a[t] * lift);
-            }
-          }
-        }
-        if (p.melDb) out.melDb.assign(db, db + melSize);
-      }
-    }
-
-    if (storePower) {
-      if (cancel) cancel->throwIfRequested("features");
-      buildChroma(estimateTuning(pitches, pitchMags, 0.01, p.nChroma));
-      const DenseBlocked& fb = *chromaFb;
-      auto chromaRange = [&](int64_t t0, int64_t t1) {
-        const int batch = fb.batch();
-        std::vector<float> raw(static_cast<size_t>(batch) * p.nChroma);
-        // the hardware prefetcher alone leaves this pass waiting on memory; frames about a dozen
-        // ahead are requested explicitly
-        const int64_t ahead0 = 12 / batch * batch;
-        int64_t step = 0;
-        for (int64_t t = t0; t < t1; t += batch, ++step) {
-          if ((step & 63) == 0 && cancel) cancel->throwIfRequested("features");
-          const int cnt = static_cast<int>(std::min<int64_t>(batch, t1 - t));
-          const float* f0 = powerFrames.get() + static_cast<size_t>(t) * bins;
-          const float* ahead = t + ahead0 + batch <= t1 ? f0 + static_cast<size_t>(ahead0) * bins : nullptr;
-          fb.applyFrames(f0, static_cast<size_t>(bins), cnt, raw.data(), ahead);
-          for (int j = 0; j < cnt; ++j) chromaFinish(t + j, raw.data() + static_cast<size_t>(j) * p.nChroma);
-        }
-      };
-      if (p.threads > 1 && T >= 512) {
-        std::exception_ptr err;
-        std::thread helper([&] {
-          try {
-            chromaRange(0, T / 2);
-          } catch (...) {
-            err = std::current_exception();
-          }
-        });
-        chromaRange(T / 2, T);
-        helper.join();
-        if (err) std::rethrow_exception(err);
-      } else {
-        chromaRange(0, T);
-      }
-    }
-  }
-
+  if (needMel || p.chroma || p.centroid || p.bandwidth || p.rolloff) spectralFeatures(x, n, p, cancel, out);
   if (p.zcr) {
     out.zcr = zeroCrossingRate(x, n, p.frameLength, p.frameHop, p.frameCenter, p.zcrThreshold, p.zcrZeroPos);
     out.frameFrames = static_cast<int64_t>(out.zcr.size());

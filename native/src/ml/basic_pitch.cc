@@ -16,13 +16,14 @@ double hzToMidi(double hz) { return 12.0 * (std::log2(hz) - std::log2(440.0)) + 
 double midiToHz(double midi) { return 440.0 * std::pow(2.0, (midi - 69.0) / 12.0); }
 // numpy's round: half to even.
 int64_t npRound(double x) { return static_cast<int64_t>(std::nearbyint(x)); }
+// Cell (t, k) of a [T x kNotes] matrix.
+size_t at(int64_t t, int k) { return static_cast<size_t>(t) * kNotes + static_cast<size_t>(k); }
 
 // basic-pitch's get_infered_onsets (n_diff = 2) on `frames` [T x kNotes], in place on `onsets`:
 // d = max(0, min(f[t]-f[t-1], f[t]-f[t-2])), rows 0-1 zero, rescaled to the onsets' global max,
 // then the elementwise max with the onsets.
 void inferOnsets(const float* frames, int64_t T, std::vector<double>& onsets) {
   const size_t total = static_cast<size_t>(T) * kNotes;
-  auto at = [](int64_t t, int k) { return static_cast<size_t>(t) * kNotes + static_cast<size_t>(k); };
   // One pass builds the clipped differences (rows 0-1 stay 0) in plain row loops the compiler
   // vectorises; the expressions keep numpy's min/max/NaN semantics: min(a, b) = b < a ? b : a.
   std::vector<double> diff(total, 0.0);
@@ -71,26 +72,9 @@ void inferOnsets(const float* frames, int64_t T, std::vector<double>& onsets) {
   }
 }
 
-}  // namespace
-
-int minNoteLengthFrames(double milliseconds) {
-  return static_cast<int>(npRound(milliseconds / 1000.0 * (static_cast<double>(kSampleRate) / kFftHop)));
-}
-
-double frameToTime(int64_t frame) {
-  const double original = static_cast<double>(frame * kFftHop) / static_cast<double>(kSampleRate);
-  const double windowOffset =
-      (static_cast<double>(kFftHop) / kSampleRate) * (kWindowFrames - (static_cast<double>(kWindowSamples) / kFftHop)) +
-      0.0018;
-  const double windowNumber = std::floor(static_cast<double>(frame) / kWindowFrames);
-  return original - windowOffset * windowNumber;
-}
-
-std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, const float* contour, int64_t T,
-                                     const NoteOptions& opt) {
-  std::vector<NoteEvent> events;
-  // basic-pitch raises on these too (int(round(-inf))); here a NaN, zero or negative frequency
-  // reached a double-to-int64 cast, which is undefined behaviour (found by fuzz_audio)
+// basic-pitch raises on these too (int(round(-inf))); here a NaN, zero or negative frequency
+// reached a double-to-int64 cast, which is undefined behaviour (found by fuzz_audio)
+void validateNoteOptions(const NoteOptions& opt) {
   for (const auto& f : {opt.minFrequency, opt.maxFrequency}) {
     if (f && !(*f > 0 && *f <= 1e6)) {
       throw Error(code::kInvalidArgument,
@@ -100,56 +84,64 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
   if (opt.minNoteLength < 0 || opt.energyTolerance < 0) {
     throw Error(code::kInvalidArgument, "basicPitch: minNoteLength and energyTolerance must not be negative");
   }
-  if (T <= 0) return events;
-  const size_t total = static_cast<size_t>(T) * kNotes;
-  auto at = [](int64_t t, int k) { return static_cast<size_t>(t) * kNotes + static_cast<size_t>(k); };
-  // Frame posteriors are read in place unless a frequency limit zeroes bins (constrain_frequency works
-  // in place on both matrices, so amplitudes then read the constrained frames). Onsets are float64 as
-  // in basic-pitch after get_infered_onsets (float64 zero padding).
+}
+
+// basic-pitch's constrain_frequency: zeroes the pitch columns outside [minFrequency, maxFrequency]
+// of the frames and the onsets. It works in place on both matrices in basic-pitch (so amplitudes
+// then read the constrained frames); here the frames are copied into `constrained` only when a
+// limit zeroes a column. Returns the frames to read.
+const float* constrainFrequency(const float* noteIn, int64_t T, const NoteOptions& opt, std::vector<double>& onsets,
+                                std::vector<float>& constrained) {
   int64_t lo = 0, hi = kNotes;
   if (opt.maxFrequency) hi = std::clamp<int64_t>(npRound(hzToMidi(*opt.maxFrequency) - kMidiOffset), 0, kNotes);
   if (opt.minFrequency) lo = std::clamp<int64_t>(npRound(hzToMidi(*opt.minFrequency) - kMidiOffset), 0, kNotes);
-  std::vector<float> constrained;
-  const float* frames = noteIn;
-  std::vector<double> onsets(onsetIn, onsetIn + total);
-  if (lo > 0 || hi < kNotes) {
-    constrained.assign(noteIn, noteIn + total);
-    for (int64_t t = 0; t < T; ++t) {
-      for (int64_t k = 0; k < kNotes; ++k) {
-        if (k < lo || k >= hi) constrained[at(t, k)] = 0.f, onsets[at(t, k)] = 0.0;
-      }
+  if (lo == 0 && hi == kNotes) return noteIn;
+  constrained.assign(noteIn, noteIn + static_cast<size_t>(T) * kNotes);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t k = 0; k < kNotes; ++k) {
+      if (k < lo || k >= hi) constrained[at(t, k)] = 0.f, onsets[at(t, k)] = 0.0;
     }
-    frames = constrained.data();
   }
+  return constrained.data();
+}
 
-  if (opt.inferOnsets) inferOnsets(frames, T, onsets);
-
-  // argrelmax(axis 0, order 1, clip): strict local maxima, never the first or last frame.
-  std::vector<std::pair<int64_t, int>> candidates;
+// scipy's argrelmax(onsets, axis 0, order 1, mode clip) at or above the onset threshold: strict
+// local maxima in time, never the first or last frame, as (frame, pitch) in row-major order.
+std::vector<std::pair<int64_t, int>> onsetPeaks(const std::vector<double>& onsets, int64_t T, double threshold) {
+  std::vector<std::pair<int64_t, int>> peaks;
   for (int64_t t = 1; t + 1 < T; ++t) {
     for (int k = 0; k < kNotes; ++k) {
       const double v = onsets[at(t, k)];
       // The threshold first: almost every cell fails it, which keeps the branch predictable.
-      if (v >= opt.onsetThreshold && v > onsets[at(t - 1, k)] && v > onsets[at(t + 1, k)]) candidates.push_back({t, k});
+      if (v >= threshold && v > onsets[at(t - 1, k)] && v > onsets[at(t + 1, k)]) peaks.push_back({t, k});
     }
   }
+  return peaks;
+}
 
-  std::vector<float> remaining(frames, frames + total);
+// A note before timing: frames [s, e) of pitch column k, with its amplitude.
+struct RawNote {
+  int64_t s, e;
+  int k;
+  double amp;
+};
+
+// The note's amplitude: np.mean(frames[s:e, k]) (NaN for an empty range, as numpy's).
+double noteAmplitude(const float* frames, int64_t s, int64_t e, int k) {
+  double sum = 0;
+  for (int64_t t = s; t < e; ++t) sum += frames[at(t, k)];
+  return e > s ? sum / static_cast<double>(e - s) : std::numeric_limits<double>::quiet_NaN();
+}
+
+// output_to_notes_polyphonic's first loop: from each onset peak, latest first, the note runs until
+// energyTolerance frames in a row fall below the frame threshold; notes longer than minNoteLength
+// are kept and their cells (and the neighbouring pitches') zeroed in `remaining`.
+void notesFromOnsets(const float* frames, const std::vector<std::pair<int64_t, int>>& peaks, int64_t T,
+                     const NoteOptions& opt, std::vector<float>& remaining, std::vector<RawNote>& notes) {
   const double thr = opt.frameThreshold;
   const int tol = opt.energyTolerance;
   const int64_t minLen = opt.minNoteLength;
-  auto mean = [&](int64_t s, int64_t e, int k) {
-    double sum = 0;
-    for (int64_t t = s; t < e; ++t) sum += frames[at(t, k)];
-    return e > s ? sum / static_cast<double>(e - s) : std::numeric_limits<double>::quiet_NaN();
-  };
-  struct Raw {
-    int64_t s, e;
-    int k;
-    double amp;
-  };
-  std::vector<Raw> raw;
-  for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
+  for (auto it = peaks.rbegin(); it != peaks.rend(); ++it) {
     const int64_t s = it->first;
     const int k = it->second;
     if (s >= T - 1) continue;
@@ -167,110 +159,208 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
       if (k < kNotes - 1) remaining[at(t, k + 1)] = 0;
       if (k > 0) remaining[at(t, k - 1)] = 0;
     }
-    raw.push_back({s, i, k, mean(s, i, k)});
+    notes.push_back({s, i, k, noteAmplitude(frames, s, i, k)});
+  }
+}
+
+// The global argmax of the remaining frames (first index on ties, as numpy): per-row maxima in a
+// segment tree, so each melodia step costs O(log T) per touched row instead of a rescan of the
+// whole matrix.
+class RowMaxTree {
+ public:
+  RowMaxTree(const std::vector<float>& remaining, int64_t T) : remaining_(remaining) {
+    while (leaves_ < static_cast<size_t>(T)) leaves_ <<= 1;
+    val_.assign(2 * leaves_, -std::numeric_limits<double>::infinity());
+    idx_.assign(2 * leaves_, std::numeric_limits<int64_t>::max());
+    for (int64_t t = 0; t < T; ++t) {
+      const size_t node = leaves_ + static_cast<size_t>(t);
+      val_[node] = rowMax(t);
+      idx_[node] = t;
+    }
+    for (size_t node = leaves_ - 1; node >= 1; --node) pull(node);
   }
 
-  if (opt.melodiaTrick) {
-    // Global argmax (first index on ties, as numpy): per-row maxima in a segment tree, so each melodia
-    // step costs O(log T) per touched row instead of a rescan of the whole matrix.
-    size_t leaves = 1;
-    while (leaves < static_cast<size_t>(T)) leaves <<= 1;
-    std::vector<double> treeVal(2 * leaves, -std::numeric_limits<double>::infinity());
-    std::vector<int64_t> treeIdx(2 * leaves, std::numeric_limits<int64_t>::max());
-    auto pull = [&](size_t node) {
-      const size_t l = 2 * node, r = 2 * node + 1;
-      // left wins ties: its indices are smaller
-      if (treeVal[r] > treeVal[l]) {
-        treeVal[node] = treeVal[r];
-        treeIdx[node] = treeIdx[r];
-      } else {
-        treeVal[node] = treeVal[l];
-        treeIdx[node] = treeIdx[l];
-      }
-    };
-    auto refreshRow = [&](int64_t t) {
-      double m = remaining[at(t, 0)];
-      for (int k = 1; k < kNotes; ++k) m = std::max(m, static_cast<double>(remaining[at(t, k)]));
-      size_t node = leaves + static_cast<size_t>(t);
-      treeVal[node] = m;
-      treeIdx[node] = t;
-      for (node >>= 1; node >= 1; node >>= 1) pull(node);
-    };
-    for (int64_t t = 0; t < T; ++t) {
-      const size_t node = leaves + static_cast<size_t>(t);
-      double m = remaining[at(t, 0)];
-      for (int k = 1; k < kNotes; ++k) m = std::max(m, static_cast<double>(remaining[at(t, k)]));
-      treeVal[node] = m;
-      treeIdx[node] = t;
+  double best() const { return val_[1]; }
+  int64_t bestRow() const { return idx_[1]; }
+  // The maximum of row t as last refreshed.
+  double rowValue(int64_t t) const { return val_[leaves_ + static_cast<size_t>(t)]; }
+
+  // Recomputes row t's maximum after its cells changed.
+  void refresh(int64_t t) {
+    size_t node = leaves_ + static_cast<size_t>(t);
+    val_[node] = rowMax(t);
+    idx_[node] = t;
+    for (node >>= 1; node >= 1; node >>= 1) pull(node);
+  }
+
+ private:
+  double rowMax(int64_t t) const {
+    double m = remaining_[at(t, 0)];
+    for (int k = 1; k < kNotes; ++k) m = std::max(m, static_cast<double>(remaining_[at(t, k)]));
+    return m;
+  }
+
+  void pull(size_t node) {
+    const size_t l = 2 * node, r = 2 * node + 1;
+    // left wins ties: its indices are smaller
+    if (val_[r] > val_[l]) {
+      val_[node] = val_[r];
+      idx_[node] = idx_[r];
+    } else {
+      val_[node] = val_[l];
+      idx_[node] = idx_[l];
     }
-    for (size_t node = leaves - 1; node >= 1; --node) pull(node);
-    // Zeroes (t, k-1..k+1) and refreshes the row's maximum only if one of those cells held it:
-    // the other cells are unchanged, so otherwise the row maximum (and the tree) stays as it is.
-    auto zeroAroundAndRefresh = [&](int64_t t, int k) {
-      const double rowMax = treeVal[leaves + static_cast<size_t>(t)];
-      bool heldMax = false;
-      auto zero = [&](size_t cell) {
-        heldMax |= static_cast<double>(remaining[cell]) == rowMax;
-        remaining[cell] = 0;
-      };
-      zero(at(t, k));
-      if (k < kNotes - 1) zero(at(t, k + 1));
-      if (k > 0) zero(at(t, k - 1));
-      if (heldMax) refreshRow(t);
+  }
+
+  const std::vector<float>& remaining_;
+  size_t leaves_ = 1;
+  std::vector<double> val_;
+  std::vector<int64_t> idx_;
+};
+
+// output_to_notes_polyphonic's melodia trick: while a cell of `remaining` exceeds the frame
+// threshold, the largest one seeds a note that extends forwards and backwards until energyTolerance
+// frames in a row fall below the threshold, zeroing the cells it passes (and the neighbouring pitches').
+void melodiaNotes(const float* frames, int64_t T, const NoteOptions& opt, std::vector<float>& remaining,
+                  std::vector<RawNote>& notes) {
+  const double thr = opt.frameThreshold;
+  const int tol = opt.energyTolerance;
+  const int64_t minLen = opt.minNoteLength;
+  RowMaxTree tree(remaining, T);
+  // Zeroes (t, k-1..k+1) and refreshes the row's maximum only if one of those cells held it:
+  // the other cells are unchanged, so otherwise the row maximum (and the tree) stays as it is.
+  auto zeroAroundAndRefresh = [&](int64_t t, int k) {
+    const double rowMax = tree.rowValue(t);
+    bool heldMax = false;
+    auto zero = [&](size_t cell) {
+      heldMax |= static_cast<double>(remaining[cell]) == rowMax;
+      remaining[cell] = 0;
     };
-    // Each pass zeroes at least one cell above the threshold, so T * kNotes passes always suffice;
-    // the bound (and the check that the tree's maximum is really in its row) makes termination
-    // unconditional, whatever the input (found by fuzz_audio: a pass that zeroed nothing repeated forever).
-    for (int64_t pass = 0; pass <= T * static_cast<int64_t>(kNotes); ++pass) {
-      const double best = treeVal[1];
-      const int64_t tm = treeIdx[1];
-      if (!(best > thr)) break;
-      int km = -1;
-      for (int k = 0; k < kNotes; ++k) {
-        if (remaining[at(tm, k)] == best) {
-          km = k;
-          break;
+    zero(at(t, k));
+    if (k < kNotes - 1) zero(at(t, k + 1));
+    if (k > 0) zero(at(t, k - 1));
+    if (heldMax) tree.refresh(t);
+  };
+  // Each pass zeroes at least one cell above the threshold, so T * kNotes passes always suffice;
+  // the bound (and the check that the tree's maximum is really in its row) makes termination
+  // unconditional, whatever the input (found by fuzz_audio: a pass that zeroed nothing repeated forever).
+  for (int64_t pass = 0; pass <= T * static_cast<int64_t>(kNotes); ++pass) {
+    const double best = tree.best();
+    const int64_t tm = tree.bestRow();
+    if (!(best > thr)) break;
+    int km = -1;
+    for (int k = 0; k < kNotes; ++k) {
+      if (remaining[at(tm, k)] == best) {
+        km = k;
+        break;
+      }
+    }
+    if (km < 0) {
+      tree.refresh(tm);  // a stale row maximum: recompute it and pick again
+      continue;
+    }
+    remaining[at(tm, km)] = 0;
+    tree.refresh(tm);
+    int64_t i = tm + 1;
+    int64_t kc = 0;
+    while (i < T - 1 && kc < tol) {
+      if (remaining[at(i, km)] < thr) ++kc;
+      else kc = 0;
+      zeroAroundAndRefresh(i, km);
+      ++i;
+    }
+    const int64_t iEnd = i - 1 - kc;
+    i = tm - 1;
+    kc = 0;
+    while (i > 0 && kc < tol) {
+      if (remaining[at(i, km)] < thr) ++kc;
+      else kc = 0;
+      zeroAroundAndRefresh(i, km);
+      --i;
+    }
+    const int64_t iStart = i + 1 + kc;
+    if (iEnd - iStart <= minLen) continue;
+    notes.push_back({iStart, iEnd, km, noteAmplitude(frames, iStart, iEnd, km)});
+  }
+}
+
+// basic-pitch's get_pitch_bends (n_bins_tolerance 25, gaussian std 5) for one note: per frame, the
+// contour bin nearest the note's pitch that maximises the gaussian-weighted contour, as an offset
+// in 1/3 semitones.
+class PitchBends {
+ public:
+  PitchBends() {
+    for (int n = 0; n < kWin; ++n) {
+      const double x = (n - (kWin - 1) / 2.0) / 5.0;
+      gauss_[n] = std::exp(-0.5 * x * x);
+    }
+  }
+
+  std::vector<int> operator()(const float* contour, const RawNote& note, int pitch) const {
+    std::vector<int> bends;
+    const int freqIdx = static_cast<int>(npRound(12.0 * 3 * std::log2(midiToHz(pitch) / 27.5)));
+    const int f0 = std::max(freqIdx - kTol, 0);
+    const int f1 = std::min(kContourBins, freqIdx + kTol + 1);
+    const int g0 = std::max(0, kTol - freqIdx);
+    const int shift = kTol - g0;
+    bends.reserve(static_cast<size_t>(note.e - note.s));
+    for (int64_t t = note.s; t < note.e; ++t) {
+      const float* row = contour + static_cast<size_t>(t) * kContourBins;
+      int arg = 0;
+      double best = -std::numeric_limits<double>::infinity();
+      for (int f = f0; f < f1; ++f) {
+        const double v = static_cast<double>(row[f]) * gauss_[g0 + (f - f0)];
+        if (v > best) {
+          best = v;
+          arg = f - f0;
         }
       }
-      if (km < 0) {
-        refreshRow(tm);  // a stale row maximum: recompute it and pick again
-        continue;
-      }
-      remaining[at(tm, km)] = 0;
-      refreshRow(tm);
-      int64_t i = tm + 1;
-      int64_t kc = 0;
-      while (i < T - 1 && kc < tol) {
-        if (remaining[at(i, km)] < thr) ++kc;
-        else kc = 0;
-        zeroAroundAndRefresh(i, km);
-        ++i;
-      }
-      const int64_t iEnd = i - 1 - kc;
-      i = tm - 1;
-      kc = 0;
-      while (i > 0 && kc < tol) {
-        if (remaining[at(i, km)] < thr) ++kc;
-        else kc = 0;
-        zeroAroundAndRefresh(i, km);
-        --i;
-      }
-      const int64_t iStart = i + 1 + kc;
-      if (iEnd - iStart <= minLen) continue;
-      raw.push_back({iStart, iEnd, km, mean(iStart, iEnd, km)});
+      bends.push_back(arg - shift);
     }
+    return bends;
   }
 
-  // get_pitch_bends (n_bins_tolerance 25, gaussian std 5) and model_frames_to_time.
-  constexpr int kTol = 25;
-  constexpr int kWin = 2 * kTol + 1;
-  double gauss[kWin];
-  for (int n = 0; n < kWin; ++n) {
-    const double x = (n - (kWin - 1) / 2.0) / 5.0;
-    gauss[n] = std::exp(-0.5 * x * x);
-  }
-  events.reserve(raw.size());
-  for (const Raw& r : raw) {
+ private:
+  static constexpr int kTol = 25;
+  static constexpr int kWin = 2 * kTol + 1;
+  double gauss_[kWin];
+};
+
+}  // namespace
+
+int minNoteLengthFrames(double milliseconds) {
+  return static_cast<int>(npRound(milliseconds / 1000.0 * (static_cast<double>(kSampleRate) / kFftHop)));
+}
+
+double frameToTime(int64_t frame) {
+  const double original = static_cast<double>(frame * kFftHop) / static_cast<double>(kSampleRate);
+  const double windowOffset =
+      (static_cast<double>(kFftHop) / kSampleRate) * (kWindowFrames - (static_cast<double>(kWindowSamples) / kFftHop)) +
+      0.0018;
+  const double windowNumber = std::floor(static_cast<double>(frame) / kWindowFrames);
+  return original - windowOffset * windowNumber;
+}
+
+std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, const float* contour, int64_t T,
+                                     const NoteOptions& opt) {
+  validateNoteOptions(opt);
+  std::vector<NoteEvent> events;
+  if (T <= 0) return events;
+  // Onsets are float64 as in basic-pitch after get_infered_onsets (float64 zero padding).
+  std::vector<double> onsets(onsetIn, onsetIn + static_cast<size_t>(T) * kNotes);
+  std::vector<float> constrained;
+  const float* frames = constrainFrequency(noteIn, T, opt, onsets, constrained);
+  if (opt.inferOnsets) inferOnsets(frames, T, onsets);
+
+  std::vector<float> remaining(frames, frames + static_cast<size_t>(T) * kNotes);
+  std::vector<RawNote> notes;
+  notesFromOnsets(frames, onsetPeaks(onsets, T, opt.onsetThreshold), T, opt, remaining, notes);
+  if (opt.melodiaTrick) melodiaNotes(frames, T, opt, remaining, notes);
+
+  // note events with model_frames_to_time, and get_pitch_bends
+  const PitchBends pitchBends;
+  events.reserve(notes.size());
+  for (const RawNote& r : notes) {
     NoteEvent ev;
     ev.startFrame = r.s;
     ev.endFrame = r.e;
@@ -278,27 +368,7 @@ std::vector<NoteEvent> outputToNotes(const float* noteIn, const float* onsetIn, 
     ev.endTime = frameToTime(r.e);
     ev.pitch = r.k + kMidiOffset;
     ev.amplitude = r.amp;
-    if (opt.includePitchBends && contour != nullptr) {
-      const int freqIdx = static_cast<int>(npRound(12.0 * 3 * std::log2(midiToHz(ev.pitch) / 27.5)));
-      const int f0 = std::max(freqIdx - kTol, 0);
-      const int f1 = std::min(kContourBins, freqIdx + kTol + 1);
-      const int g0 = std::max(0, kTol - freqIdx);
-      const int shift = kTol - g0;
-      ev.pitchBends.reserve(static_cast<size_t>(r.e - r.s));
-      for (int64_t t = r.s; t < r.e; ++t) {
-        const float* row = contour + static_cast<size_t>(t) * kContourBins;
-        int arg = 0;
-        double best = -std::numeric_limits<double>::infinity();
-        for (int f = f0; f < f1; ++f) {
-          const double v = static_cast<double>(row[f]) * gauss[g0 + (f - f0)];
-          if (v > best) {
-            best = v;
-            arg = f - f0;
-          }
-        }
-        ev.pitchBends.push_back(arg - shift);
-      }
-    }
+    if (opt.includePitchBends && contour != nullptr) ev.pitchBends = pitchBends(contour, r, ev.pitch);
     events.push_back(std::move(ev));
   }
   return events;
