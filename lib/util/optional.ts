@@ -19,7 +19,9 @@ export interface OptionalFeatureInfo {
 
 /**
  * The optional features and their packages. The ranges are package.json's `peerDependencies`
- * (test/unit/optional.test.ts holds the two equal).
+ * (test/unit/optional.test.ts holds the two equal); the other peers are onnxruntime-node (a GPU
+ * runtime, docs/models.md) and light-my-request, fastify's own dependency, held below 6.8 whose
+ * cookie 2 needs Node 22.
  */
 export const OPTIONAL_FEATURES = {
   service: {
@@ -80,7 +82,7 @@ export function requireFeature(feature: OptionalFeature, resolve: PackageResolve
   const info = OPTIONAL_FEATURES[feature];
   throw new DidacticError(
     'DE_OPTIONAL_DEPENDENCY_MISSING',
-    `${info.description} needs ${missing.join(', ')}, not installed (optional peer dependencies of didactic-engine); install with: ${installCommand(feature, missing)}`,
+    `${info.description} needs ${missing.join(', ')} (optional peer dependencies of didactic-engine, not installed); install with: ${installCommand(feature, missing)}`,
     { op: feature, details: { feature, missing, command: installCommand(feature, missing) } },
   );
 }

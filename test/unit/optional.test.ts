@@ -33,7 +33,8 @@ const featurePackages = (f: OptionalFeature): Record<string, string> => OPTIONAL
 describe('optional features', () => {
   it('are package.json optional peers (and dev dependencies for the tests), never plain dependencies', () => {
     const table = Object.assign({}, ...features.map(featurePackages)) as Record<string, string>;
-    const peers = Object.fromEntries(Object.entries(pkg.peerDependencies).filter(([name]) => name !== 'onnxruntime-node'));
+    // Not imported by a feature: the GPU runtime, and a range for fastify's own light-my-request.
+    const peers = Object.fromEntries(Object.entries(pkg.peerDependencies).filter(([name]) => name !== 'onnxruntime-node' && name !== 'light-my-request'));
     expect(table).toEqual(peers);
     for (const [name, range] of Object.entries(table)) {
       expect(pkg.peerDependenciesMeta[name]?.optional, name).toBe(true);
@@ -78,6 +79,16 @@ describe('optional features', () => {
     const { launch } = await loadFeature('png', () => import('puppeteer-core'));
     expect(typeof launch).toBe('function');
     expect(isPackageInstalled('didactic-engine-no-such-package')).toBe(false);
+  });
+
+  it('holds fastify to a light-my-request whose cookie supports Node 20 (no EBADENGINE warning on install)', () => {
+    expect(pkg.peerDependenciesMeta['light-my-request']?.optional).toBe(true);
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { engines?: { node?: string } }> };
+    const engines = Object.entries(lock.packages)
+      .filter(([path, p]) => path.startsWith('node_modules/') && p.engines?.node && /^>=\s*2[1-9]/.test(p.engines.node))
+      .map(([path, p]) => `${path} ${p.engines?.node}`);
+    // Every locked package installs on the lowest Node of package.json "engines" (20.17).
+    expect(engines).toEqual([]);
   });
 
   it('installCommand names every package of a feature at its major version', () => {
