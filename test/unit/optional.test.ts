@@ -94,6 +94,10 @@ describe('optional features', () => {
   it('installCommand names every package of a feature at its major version', () => {
     expect(installCommand('service')).toBe('npm install fastify@5 @fastify/multipart@10 @fastify/swagger@9 fastify-type-provider-zod@7 bullmq@6 ioredis@6');
     expect(installCommand('png')).toBe('npm install puppeteer-core@24');
+    // The docs give the same commands.
+    const doc = (path: string) => readFileSync(join(root, path), 'utf8');
+    for (const path of ['README.md', 'docs/service.md', 'CHANGELOG.md']) expect(doc(path), path).toContain(installCommand('service'));
+    expect(doc('README.md')).toContain(installCommand('png'));
     expect(ERROR_TABLE.DE_OPTIONAL_DEPENDENCY_MISSING.class).toBe(DidacticError);
   });
 });
