@@ -85,7 +85,7 @@ describe('an install without the optional peers', () => {
     expect(service?.details).toContain('npm install fastify@5 @fastify/multipart@10 @fastify/swagger@9 fastify-type-provider-zod@7 bullmq@6 ioredis@6');
     expect(png).toMatchObject({ ok: false, required: false });
     expect(png?.details).toContain('npm install puppeteer-core@24');
-  });
+  }, 120_000);
 
   it('`serve`, `worker` and `report --png` exit 1 with DE_OPTIONAL_DEPENDENCY_MISSING and the install command', () => {
     const serve = run(['serve', '--port', '0', '--data-dir', 'data']);
@@ -104,5 +104,5 @@ describe('an install without the optional peers', () => {
     expect(png.status).toBe(1);
     expect(png.stderr).toMatch(/install with: npm install puppeteer-core@24 \[DE_OPTIONAL_DEPENDENCY_MISSING\]/);
     expect(existsSync(join(app, 'one.png'))).toBe(false);
-  });
+  }, 120_000);
 });
