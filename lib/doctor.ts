@@ -19,6 +19,8 @@ import { createTranscriber, defaultModelPath, tfjsModelPath } from './models/bas
 import { createSeparator } from './models/demucs/index.js';
 import { missingModelHint } from './models/registry.js';
 import { resolveModelFile } from './pipeline/models.js';
+import { findChromium } from './reports/html/png.js';
+import { installCommand, missingPackages, OPTIONAL_FEATURES, type OptionalFeature } from './util/optional.js';
 
 export interface CheckResult {
   name: string;
@@ -182,6 +184,31 @@ export async function runDoctor(options: { outDir?: string; demucsModel?: string
       };
     }),
   );
+
+  // Optional features (optional peer dependencies): available or the command that installs them.
+  for (const feature of Object.keys(OPTIONAL_FEATURES) as OptionalFeature[]) {
+    checks.push(
+      await check(`feature:${feature}`, false, async () => {
+        const info = OPTIONAL_FEATURES[feature];
+        const missing = missingPackages(feature);
+        const names = Object.keys(info.packages);
+        if (missing.length > 0) {
+          return { ok: false, details: `${info.description}: not installed (${installCommand(feature, missing)})`, data: { available: false, missing } };
+        }
+        if (feature === 'png') {
+          const chromium = findChromium();
+          if (!chromium)
+            return {
+              ok: false,
+              details: `${info.description}: ${names.join(', ')} installed, but no Chromium (apt-get install chromium, or DIDACTIC_CHROMIUM)`,
+              data: { available: false, missing: [] },
+            };
+          return { details: `${info.description}: available (${names.join(', ')}; Chromium ${chromium})`, data: { available: true } };
+        }
+        return { details: `${info.description}: available (${names.join(', ')})`, data: { available: true } };
+      }),
+    );
+  }
 
   return { ok: checks.every((c) => c.ok || !c.required), checks };
 }

@@ -52,6 +52,7 @@ export const TS_ERROR_CODES = [
   'DE_UNAVAILABLE',
   'DE_NO_BROWSER',
   'DE_RANGE_NOT_SATISFIABLE',
+  'DE_OPTIONAL_DEPENDENCY_MISSING',
 ] as const;
 
 /** Every stable error code (`DE_*`) the package raises: the native ones and the TypeScript-only ones. */
@@ -224,6 +225,10 @@ export const ERROR_TABLE: { readonly [C in ErrorCode]: ErrorCodeFacts } = {
   DE_UNAVAILABLE: facts(DidacticError, 'The queue (Redis) is unavailable; retry later.', { status: 503 }),
   DE_NO_BROWSER: facts(DidacticError, 'Chromium, needed for PNG reports, is missing or did not start.'),
   DE_RANGE_NOT_SATISFIABLE: facts(DidacticError, 'The requested byte range is outside the file.', { status: 416 }),
+  DE_OPTIONAL_DEPENDENCY_MISSING: facts(
+    DidacticError,
+    'An optional feature (the service, PNG reports) needs npm packages that are not installed; the message names the `npm install` command.',
+  ),
 };
 
 /**

@@ -31,6 +31,7 @@ const ALLOWED = [
   /^dist\/.+\.(js|d\.ts|js\.map|d\.ts\.map)$/,
   /^native\/src\/.+\.(cc|h)$/,
   /^native\/vendor\.lock$/,
+  /^native\/patches\/[\w.-]+\.(patch|cmake)$/,
   /^scripts\/(vendor-fetch\.sh|install\.mjs|addon-probe\.mjs|weights\.mjs)$/,
   /^models\/beatnet\/(LICENSE|README\.md|beatnet_[0-9]+\.onnx)$/,
   /^models\/graphs\/(LICENSE-demucs|README\.md|htdemucs(_6s|_ft)?\.onnx)$/,
@@ -57,6 +58,7 @@ const REQUIRED = [
   'scripts/weights.mjs',
   'scripts/vendor-fetch.sh',
   'native/vendor.lock',
+  'native/patches/apply.cmake',
   'CMakeLists.txt',
   // Third-party notices: the statically linked libraries (LGPL ones included), ONNX Runtime, models.
   'docs/third-party.md',

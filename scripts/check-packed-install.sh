@@ -2,8 +2,13 @@
 # Installs the package as a user would and runs it: `npm pack` (prepack builds the linux-x64
 # prebuild and ships it with ONNX Runtime's library), then `npm install <tarball>` into a fresh
 # empty project with compilers, cmake and apt-get shadowed by failing stubs and no install
-# variables set, then `didactic-engine doctor` and a short pipeline run there. Exits non-zero on
-# any failure, including an install slower than DIDACTIC_INSTALL_LIMIT_S (default 60 s).
+# variables set; prints its package count and node_modules size, then runs `didactic-engine
+# doctor` and a short pipeline run there, checks that `serve` without the optional peers fails
+# with DE_OPTIONAL_DEPENDENCY_MISSING and the install command, runs that command and starts the
+# service. Exits non-zero on any failure, including an install slower than
+# DIDACTIC_INSTALL_LIMIT_S (default 60 s) or an npm warning about engines.
+# DIDACTIC_PACKED_TARBALL=<file.tgz> checks that tarball instead of packing (the prebuild takes
+# minutes to build).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 limit="${DIDACTIC_INSTALL_LIMIT_S:-60}"
@@ -12,10 +17,17 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "check-packed-install: FAILED: $*" >&2; exit 1; }
 say() { echo "check-packed-install: $*"; }
 
-say "packing (prepack builds the prebuild)"
-(cd "$root" && npm pack --pack-destination "$work" --silent >"$work/pack.out" 2>"$work/pack.log") ||
-  { tail -n 40 "$work/pack.log" >&2; fail "npm pack (log above)"; }
-tgz="$work/$(tail -n 1 "$work/pack.out")"
+if [[ -n "${DIDACTIC_PACKED_TARBALL:-}" ]]; then
+  tgz="$(cd "$(dirname "$DIDACTIC_PACKED_TARBALL")" && pwd)/$(basename "$DIDACTIC_PACKED_TARBALL")"
+  : >"$work/pack.out"
+  : >"$work/pack.log"
+  say "checking $tgz (DIDACTIC_PACKED_TARBALL; not packed here)"
+else
+  say "packing (prepack builds the prebuild)"
+  (cd "$root" && npm pack --pack-destination "$work" --silent >"$work/pack.out" 2>"$work/pack.log") ||
+    { tail -n 40 "$work/pack.log" >&2; fail "npm pack (log above)"; }
+  tgz="$work/$(tail -n 1 "$work/pack.out")"
+fi
 [[ -f "$tgz" ]] || fail "npm pack wrote no tarball"
 tar -tzf "$tgz" >"$work/contents.txt"
 for f in prebuilds/linux-x64/node.napi.glibc.node prebuilds/linux-x64/libonnxruntime.so.1 dist/index.js; do
@@ -48,8 +60,14 @@ grep -q 'forbidden during a prebuilt install' "$work/install.log" && fail "the i
 [[ -e node_modules/didactic-engine/build ]] && fail "the install created a build/ folder"
 [[ -e node_modules/onnxruntime-node ]] && fail "onnxruntime-node (and its CUDA download) was installed"
 [[ -f node_modules/didactic-engine/weights/basic-pitch-1.0.1/model.json ]] || fail "the Basic Pitch weights were not fetched"
-say "install took ${secs} s (limit ${limit} s); node_modules: $(du -sh node_modules | cut -f1)"
+# One line per package (the project itself excluded).
+count() { echo $(($(npm ls --all --parseable 2>/dev/null | wc -l) - 1)); }
+say "install took ${secs} s (limit ${limit} s); $(count) packages, node_modules $(du -sh node_modules | cut -f1)"
 awk -v s="$secs" -v l="$limit" 'BEGIN { exit !(s <= l) }' || fail "the install took ${secs} s, over ${limit} s"
+grep -q EBADENGINE "$work/install.log" && { grep -A4 EBADENGINE "$work/install.log" >&2; fail "npm warned about engines (above)"; }
+for peer in fastify bullmq ioredis puppeteer-core cmake-js; do
+  [[ -e "node_modules/$peer" ]] && fail "$peer was installed: the library install must not carry it"
+done
 
 export DIDACTIC_MODELS_DIR="$work/models"
 say "npx didactic-engine doctor"
@@ -86,4 +104,38 @@ PATH="$work/nobuild:$PATH" npx --no-install didactic-engine --wav song.wav --son
 ls out/datasets/packed/*.parquet >/dev/null 2>&1 || fail "the pipeline wrote no Parquet dataset"
 ls out/midi/packed/*.mid >/dev/null 2>&1 || fail "the pipeline wrote no MIDI (Basic Pitch)"
 say "pipeline ok: $(find out -type f | wc -l) files under out/"
+
+say "npx didactic-engine serve, without the optional peers"
+if npx --no-install didactic-engine serve --port 0 --data-dir data >"$work/serve.log" 2>&1; then
+  cat "$work/serve.log" >&2
+  fail "serve without the optional peers exited 0"
+fi
+sed 's/^/check-packed-install:   /' "$work/serve.log"
+grep -q '\[DE_OPTIONAL_DEPENDENCY_MISSING\]' "$work/serve.log" || fail "serve without the peers did not fail with DE_OPTIONAL_DEPENDENCY_MISSING"
+peers_cmd="$(grep -o 'install with: npm install [^[]*' "$work/serve.log" | sed 's/^install with: //; s/ *$//')"
+[[ "$peers_cmd" == "npm install fastify@"* ]] || fail "serve's error names no npm install command"
+
+say "$peers_cmd (the command serve named)"
+$peers_cmd --no-audit --no-fund >"$work/peers.log" 2>&1 || { tail -n 40 "$work/peers.log" >&2; fail "$peers_cmd"; }
+grep -q EBADENGINE "$work/peers.log" && { grep -A4 EBADENGINE "$work/peers.log" >&2; fail "npm warned about engines installing the service's peers (above)"; }
+say "with the service: $(count) packages, node_modules $(du -sh node_modules | cut -f1)"
+
+say "npx didactic-engine serve, with the peers"
+# The bin itself, not npx, so that the pid is the server's and SIGTERM reaches it.
+node_modules/.bin/didactic-engine serve --port 0 --data-dir data >"$work/serve.log" 2>&1 &
+serve_pid=$!
+url=""
+for _ in $(seq 1 60); do
+  url="$(grep -o 'listening on http://[^ ]*' "$work/serve.log" | sed 's/^listening on //' || true)"
+  [[ -n "$url" ]] && break
+  kill -0 "$serve_pid" 2>/dev/null || break
+  sleep 0.5
+done
+[[ -n "$url" ]] || { kill "$serve_pid" 2>/dev/null || true; cat "$work/serve.log" >&2; fail "serve did not start"; }
+health="$(node -e 'fetch(process.argv[1] + "/healthz").then((r) => r.text()).then((t) => console.log(t), (e) => { console.error(e.message); process.exit(1); })' "$url")" ||
+  { kill "$serve_pid"; fail "GET /healthz failed"; }
+kill "$serve_pid"
+wait "$serve_pid" || true
+[[ "$health" == *'"ok":true'* ]] || fail "GET /healthz answered $health"
+say "serve ok: $url/healthz answered $health"
 say "passed"

@@ -4,14 +4,16 @@
 //     registry by npm itself (`npm pack`, no install scripts, no TF.js dependency tree) and checked
 //     against pinned SHA-256 sums. A failure is a warning: only transcription needs them.
 //  2. The addon: a prebuilt one (prebuilds/<platform>-<arch>/) when it loads here; otherwise the
-//     source build (pinned sources, cmake-js) with its full log in a file named on failure.
+//     source build (pinned sources, cmake-js) with its full log in a file named on failure. Its
+//     tools, cmake-js and node-addon-api's headers, are dev dependencies (a prebuilt install never
+//     needs their ~35 packages): a checkout has them, elsewhere they are fetched for the build.
 // DIDACTIC_FORCE_BUILD=1 ignores prebuilds; DIDACTIC_SKIP_WEIGHTS=1 skips the weights.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { probeAddon } from './addon-probe.mjs';
@@ -93,14 +95,59 @@ function step(log, logPath, stage, command, args, onLine = () => {}) {
   });
 }
 
+/**
+ * cmake-js and node-addon-api for the source build: resolved from here when installed (a checkout's
+ * dev dependencies, or the user's), else installed by npm (no scripts, at the versions package.json
+ * pins as dev dependencies) into build-tools/, found by cmake-js through NODE_PATH. Returns the
+ * cmake-js command; exits with the reason when npm fails.
+ */
+function buildTools() {
+  const resolves = (id) => {
+    try {
+      return require.resolve(id);
+    } catch {
+      return null;
+    }
+  };
+  const local = resolves('cmake-js/bin/cmake-js');
+  if (local && resolves('node-addon-api')) return local;
+  const dir = join(root, 'build-tools');
+  const cmakeJs = join(dir, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
+  const modules = join(dir, 'node_modules');
+  if (!existsSync(cmakeJs) || !existsSync(join(modules, 'node-addon-api', 'package.json'))) {
+    const pins = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies;
+    const specs = ['cmake-js', 'node-addon-api'].map((name) => `${name}@${pins[name]}`);
+    say(`fetching the build tools (${specs.join(', ')} from the npm registry)`);
+    const npm = process.env.npm_execpath;
+    const [cmd, args] = npm && /npm-cli\.[cm]?js$/.test(npm) ? [process.execPath, [npm]] : ['npm', []];
+    // The outer install's settings reach scripts as npm_config_* variables: a global or
+    // production install must not make this one global or skip anything.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(global|location|prefix|omit|production|dry_run)$/i.test(k)));
+    const r = spawnSync(
+      cmd,
+      [...args, 'install', '--prefix', dir, '--no-save', '--no-package-lock', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...specs],
+      { cwd: root, encoding: 'utf8', env },
+    );
+    if (r.status !== 0 || !existsSync(cmakeJs)) {
+      console.error(
+        `didactic-engine: could not fetch the build tools (${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ')}); install them beside didactic-engine (npm install ${specs.join(' ')}) and run npm rebuild didactic-engine`,
+      );
+      process.exit(r.status || 1);
+    }
+  }
+  // cmake-js looks for node-addon-api from the package's folder; NODE_PATH adds build-tools/.
+  process.env.NODE_PATH = [modules, process.env.NODE_PATH].filter(Boolean).join(delimiter);
+  return cmakeJs;
+}
+
 async function sourceBuild() {
+  const cmakeJs = buildTools();
   const logPath = join(tmpdir(), `didactic-engine-build-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
   const log = createWriteStream(logPath);
   const started = Date.now();
   say(`build log: ${logPath}`);
   say('[1/4] fetching sources (native/vendor.lock)');
   await step(log, logPath, 'fetching sources', 'bash', [join(root, 'scripts', 'vendor-fetch.sh')]);
-  const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   say('[2/4] configuring');
   // The C++ unit tests build only in a checkout (CMakeLists.txt: the package does not ship them).
   await step(log, logPath, 'configuring', process.execPath, [cmakeJs, 'configure', '--directory', root]);

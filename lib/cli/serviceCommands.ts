@@ -9,6 +9,7 @@ import { type Command, Option } from 'commander';
 
 import { planConcurrency } from '../pipeline/concurrency.js';
 import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '../util/logger.js';
+import { loadFeature } from '../util/optional.js';
 import { floatArg, intArg } from './args.js';
 
 interface LogFlags {
@@ -100,8 +101,9 @@ export function addServiceCommands(program: Command): void {
       .option('--grace <seconds>', 'on SIGTERM, how long running songs may take to finish before they are handed back', floatArg, 30),
   ).action(async (flags: ServeFlags) => {
     const log = loggerFor(flags, 'didactic-engine.serve');
-    // Loaded on use: the other commands do not pay for Fastify and BullMQ.
-    const { defaultServicePlan, startService } = await import('../service/service.js');
+    // Loaded on use: the other commands do not pay for Fastify and BullMQ, and an install
+    // without those optional peers gets DE_OPTIONAL_DEPENDENCY_MISSING with the install command.
+    const { defaultServicePlan, startService } = await loadFeature('service', () => import('../service/service.js'));
     const { parseTokenSpec, readTokensFile } = await import('../service/auth.js');
     const clientTokens = [...flags.token, ...(process.env.DIDACTIC_TOKENS ?? '').split(',')].map((t) => t.trim()).filter((t) => t.length > 0);
     const tokens = [
@@ -152,7 +154,7 @@ export function addServiceCommands(program: Command): void {
       .option('--stalled-interval <seconds>', 'how often this worker looks for jobs of dead workers', floatArg, 30),
   ).action(async (flags: WorkerFlags) => {
     const log = loggerFor(flags, 'didactic-engine.worker');
-    const { startRedisWorker } = await import('../service/redis.js');
+    const { startRedisWorker } = await loadFeature('service', () => import('../service/redis.js'));
     const { LocalJobStorage } = await import('../service/storage.js');
     const plan = planConcurrency({ jobs: flags.concurrency, cores: flags.cores });
     process.env.UV_THREADPOOL_SIZE ??= String(plan.uvThreadpoolSize);

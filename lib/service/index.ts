@@ -1,7 +1,10 @@
 /** @module didactic-engine/service */
 /**
  * `didactic-engine/service`: the HTTP service as a library, for servers that embed it (a separate
- * entry point, so `import 'didactic-engine'` does not load Fastify or BullMQ).
+ * entry point, so `import 'didactic-engine'` does not load Fastify or BullMQ). Its packages are
+ * optional peer dependencies: install them first (`npm install fastify@5 @fastify/multipart@10
+ * @fastify/swagger@9 fastify-type-provider-zod@7 bullmq@6 ioredis@6`), else importing this entry
+ * fails with Node's ERR_MODULE_NOT_FOUND.
  */
 export { startService, defaultServicePlan, type ServiceOptions, type RunningService } from './service.js';
 export { buildApi, assertBindingSafe, isLoopbackHost, type ApiOptions, type BuiltApi } from './server.js';

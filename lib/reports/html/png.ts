@@ -1,12 +1,15 @@
 /**
  * A PNG of a report page, rendered by a system Chromium driven by puppeteer-core (no browser is
- * downloaded). Without a Chromium the error is DE_NO_BROWSER, with where it looked.
+ * downloaded). puppeteer-core is an optional peer dependency: without it the error is
+ * DE_OPTIONAL_DEPENDENCY_MISSING with the install command; without a Chromium it is
+ * DE_NO_BROWSER, with where it looked.
  */
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 import { DidacticError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { requireFeature } from '../../util/optional.js';
 
 /** Where a Chromium is looked for, after `DIDACTIC_CHROMIUM`. */
 export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
@@ -41,9 +44,13 @@ export interface RenderPngOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Renders `htmlPath` (a report page) to `pngPath`, full page, once the page says it is drawn. */
+/**
+ * Renders `htmlPath` (a report page) to `pngPath`, full page, once the page says it is drawn.
+ * @throws DidacticError DE_OPTIONAL_DEPENDENCY_MISSING without puppeteer-core, DE_NO_BROWSER without a Chromium that starts, DE_WRITE_FAILED when rendering fails.
+ */
 export async function renderReportPng(htmlPath: string, pngPath: string, options: RenderPngOptions = {}): Promise<void> {
   const env = options.env ?? process.env;
+  requireFeature('png');
   const executablePath = findChromium(env);
   if (!executablePath) throw noBrowser(env);
   const { launch } = await import('puppeteer-core');
