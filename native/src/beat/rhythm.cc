@@ -15,7 +15,7 @@ namespace de::beat {
 namespace {
 
 constexpr float kSilence = 1e-5f;          // -100 dBFS: digital silence with a little dither or rounding
-constexpr double kPercussiveWeight = 0.5;  // share of the non-beat probability an onset of 1 adds
+constexpr double kPercussiveWeight = 0.8;  // share of the non-beat probability an onset of 1 adds
 
 // CPU time of the calling thread (ORT runs a single-threaded session on the caller's thread).
 double threadCpu() {
