@@ -404,6 +404,10 @@ export interface NativeRhythmOptions {
   barCues: boolean;
   /** Scale the audio to a -0.1 dBFS peak before the features (level-independent beats). */
   normalizeLevel: boolean;
+  /** Fuse percussive onset envelopes into the DBN's beat observation. */
+  percussiveObservation: boolean;
+  /** Off-beat / half-tempo correction of the decoded grid from the percussive envelopes. */
+  percussiveGrid: boolean;
 }
 
 export interface NativeRhythmResult {

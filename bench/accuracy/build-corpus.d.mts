@@ -31,3 +31,21 @@ export declare function gridAlignment(
   beats: number[],
   options?: { windowS?: number },
 ): { windows: number[]; median: number; lagMs: number };
+/** A Hydrogen song's beat grid from its XML (see build-corpus.mjs). */
+export declare function hydrogenGrid(xml: string): {
+  bpm: number;
+  timeline: boolean;
+  grid: { t: number; position: number }[];
+  barTicks: number[];
+  seconds: number;
+};
+/** A ProTracker-family module's beat grid from its row clock, or why it has none (see build-corpus.mjs). */
+export declare function modGrid(buf: Uint8Array): {
+  error?: string;
+  grid: { t: number; position: number }[];
+  seconds: number;
+  speeds: string[];
+  channels: number;
+  rowsPerBeat: number;
+  bpm: number;
+};

@@ -14,7 +14,10 @@
 //  - produced music: the LMMS demo projects of Debian's `lmms-common`, rendered headless with
 //    `lmms -r` (needs `lmms`, `sox`), beats from the project's tempo and time signature, each grid
 //    checked against the audio's onsets (a number per window in the manifest) and dropped when it
-//    does not align.
+//    does not align; likewise Hydrogen's demo songs (`h2cli`), the ProTracker modules of
+//    `freedroid-data` (`openmpt123`; beats from the pattern data's row clock) and dense rock/metal
+//    MIDI written here, rendered through two soundfonts with sox distortion and bus compression.
+//    `--produced N` takes the first N of each of these four sources.
 // Needs `fluidsynth`, `fluid-soundfont-gm` and `abcmidi` (apt) for the rendered pieces; without
 // them those pieces are skipped with a message and the synthetic audio pieces are still built.
 // Nothing here is tuned to a tracker: the pieces were chosen for variety before any run.
@@ -31,7 +34,7 @@ export const SR = 22050;
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 export const DEFAULT_CORPUS = join(HERE, 'corpus');
 const SOUNDFONT = '/usr/share/sounds/sf2/FluidR3_GM.sf2';
-const CORPUS_VERSION = 4; // bump when the piece list or the synthesis changes
+const CORPUS_VERSION = 5; // bump when the piece list or the synthesis changes
 
 // ------------------------------------------------------------------ small utilities
 
@@ -462,8 +465,8 @@ function have(cmd) {
   }
 }
 
-function renderMidi(midiPath, wavPath) {
-  execFileSync('fluidsynth', ['-ni', '-q', '-g', '0.6', '-r', String(SR), '-O', 's16', '-T', 'wav', '-F', wavPath, SOUNDFONT, midiPath], {
+function renderMidi(midiPath, wavPath, soundfont = SOUNDFONT) {
+  execFileSync('fluidsynth', ['-ni', '-q', '-g', '0.6', '-r', String(SR), '-O', 's16', '-T', 'wav', '-F', wavPath, soundfont, midiPath], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return readWav16(wavPath);
@@ -789,6 +792,481 @@ function producedPieces(out, pieces, skipped, log, limit) {
   }
 }
 
+// ------------------------------------------------------------------ produced music: Hydrogen, tracker modules, rock MIDI
+
+/**
+ * Cuts a cached full render to at most 45 s from the first downbeat at or after 20 % of the way in
+ * (from 0 s when the song is short), writes it at the corpus rate, checks the grid against the
+ * audio and adds the piece, or records why it was dropped. `grid` is the full song's beats
+ * ({ t, position }, position 1 = downbeat) on the render's timeline.
+ */
+function addProducedPiece(out, pieces, skipped, { name, kind, full, grid, meter, beatsPerBar, tempo, source, licence, note }) {
+  const fullS = Number(execFileSync('soxi', ['-D', full], { encoding: 'utf8' }).trim());
+  const downs = grid.filter((b) => b.position === 1 && b.t < fullS - 20);
+  const late = fullS > PRODUCED_SECONDS + 10 ? downs.find((b) => b.t >= 0.2 * fullS) : undefined;
+  const start = late ? late.t : 0;
+  const duration = Math.min(PRODUCED_SECONDS, fullS - start);
+  if (duration < 20) {
+    skipped.push(`${name}: too short (${fullS.toFixed(1)} s)`);
+    return;
+  }
+  const wav = join(out, `${name}.wav`);
+  execFileSync('sox', [full, '-r', String(SR), '-c', '1', '-b', '16', wav, 'trim', String(start), String(duration)], { stdio: 'ignore' });
+  const audio = readWav16(wav).samples;
+  const end = audio.length / SR;
+  const kept = grid.filter((b) => b.t >= start - 1e-9 && b.t - start < end - 1e-9);
+  const beats = kept.map((b) => round6(b.t - start));
+  const positions = kept.map((b) => b.position);
+  const alignment = gridAlignment(audio, SR, beats);
+  if (!(alignment.median >= 1.2 && Math.abs(alignment.lagMs) <= 10)) {
+    rmSync(wav, { force: true });
+    skipped.push(`${name}: grid does not align with the audio (median onset ratio ${alignment.median}, lag ${alignment.lagMs} ms)`);
+    return;
+  }
+  pieces.push({
+    name,
+    file: `${name}.wav`,
+    kind,
+    duration: round6(end),
+    meter,
+    beatsPerBar,
+    tempo,
+    beats,
+    positions,
+    downbeats: beats.filter((_, i) => positions[i] === 1),
+    alignment,
+    source: `${source}, ${round3(start)} s to ${round3(start + duration)} s`,
+    licence,
+    note: `${note}; onset alignment per 8 s window ${alignment.windows.join(', ')}`,
+  });
+}
+
+const HYDROGEN_DEMOS = '/usr/share/hydrogen/data/demo_songs';
+
+/**
+ * A Hydrogen song's beat grid: the song is its <patternSequence> of groups played one after the
+ * other, each as long as its longest pattern (<size> in ticks, 48 a quarter note at Hydrogen's
+ * fixed resolution); a beat every quarter, the downbeat at each group's start. Constant tempo
+ * only (an active BPM timeline is refused).
+ */
+export function hydrogenGrid(xml) {
+  const bpm = Number((/<bpm>([0-9.]+)<\/bpm>/.exec(xml) ?? [])[1]);
+  const timeline = /<isTimelineActivated>true</.test(xml) && /<BPMTimeLine>\s*<newBPM>/.test(xml);
+  const sizes = new Map();
+  for (const m of xml.matchAll(/<pattern>\s*<name>([^<]*)<\/name>[\s\S]*?<size>(\d+)<\/size>/g)) sizes.set(m[1], Number(m[2]));
+  const seq = /<patternSequence>([\s\S]*?)<\/patternSequence>/.exec(xml)?.[1] ?? '';
+  const groups = [...seq.matchAll(/<group>([\s\S]*?)<\/group>|<group\s*\/>/g)].map((g) =>
+    [...(g[1] ?? '').matchAll(/<patternID>([^<]*)<\/patternID>/g)].map((p) => sizes.get(p[1]) ?? 0),
+  );
+  const tickS = 60 / bpm / 48;
+  const grid = [];
+  let tick = 0;
+  const lengths = new Set();
+  for (const g of groups) {
+    const len = Math.max(0, ...g) || 192; // an empty column plays as one 4/4 bar of silence
+    lengths.add(len);
+    for (let k = 0; k * 48 < len; k++) grid.push({ t: (tick + k * 48) * tickS, position: k + 1 });
+    tick += len;
+  }
+  return { bpm, timeline, grid, barTicks: [...lengths], seconds: tick * tickS };
+}
+
+function hydrogenPieces(out, pieces, skipped, log, limit) {
+  if (!existsSync(HYDROGEN_DEMOS) || !have('h2cli') || !have('sox')) {
+    skipped.push('Hydrogen songs: hydrogen, hydrogen-data or sox missing (apt-get install hydrogen hydrogen-data sox)');
+    return;
+  }
+  const cache = join(out, '.produced');
+  mkdirSync(cache, { recursive: true });
+  const version = packageVersion('hydrogen-data');
+  const files = readdirSync(HYDROGEN_DEMOS)
+    .filter((f) => f.endsWith('.h2song'))
+    .sort()
+    .slice(0, limit);
+  for (const file of files) {
+    const name = `h2_${file.replace(/\.h2song$/, '').replace(/[^A-Za-z0-9]+/g, '_')}`;
+    const song = hydrogenGrid(readFileSync(join(HYDROGEN_DEMOS, file), 'utf8'));
+    if (!(song.bpm > 0) || song.timeline) {
+      skipped.push(`${name}: ${song.timeline ? 'tempo timeline (no constant grid)' : 'no tempo'}`);
+      continue;
+    }
+    if (song.barTicks.some((t) => t % 48)) {
+      skipped.push(`${name}: a pattern is not a whole number of quarter notes`);
+      continue;
+    }
+    const full = join(cache, `${name}.full.wav`);
+    if (!existsSync(full)) {
+      log(`corpus: rendering ${file} with h2cli`);
+      try {
+        // h2cli exports about in real time; rendered under a temporary name (see the LMMS renders)
+        execFileSync('h2cli', ['-s', join(HYDROGEN_DEMOS, file), '-o', `${full}.part.wav`, '-r', '44100', '-b', '16'], { stdio: 'ignore', timeout: 900_000 });
+        renameSync(`${full}.part.wav`, full);
+      } catch (e) {
+        skipped.push(`${name}: h2cli render failed (${e.message.split('\n')[0]})`);
+        continue;
+      }
+    }
+    const bars = song.barTicks.map((t) => `${t / 48}/4`);
+    addProducedPiece(out, pieces, skipped, {
+      name,
+      kind: 'hydrogen',
+      full,
+      grid: song.grid,
+      meter: bars.length === 1 ? bars[0] : bars.join(','),
+      beatsPerBar: bars.length === 1 ? song.barTicks[0] / 48 : null,
+      tempo: song.bpm,
+      source: `Debian hydrogen-data ${version}: usr/share/hydrogen/data/demo_songs/${file}, rendered with h2cli`,
+      licence: 'hydrogen-data: GPL-2+ (demo songs and the GMRockKit/TR808 drumkits of the Hydrogen project)',
+      note: `tempo ${song.bpm} BPM from the song file; a bar per pattern-sequence column (${bars.join(', ')}); the song's own humanize and swing left as they are`,
+    });
+  }
+}
+
+/**
+ * A ProTracker-family module's row clock, played from order 0 as a tracker does: speed (ticks per
+ * row) and tempo from Fxx (< 0x20 speed, else tempo; row = speed × 2.5 / tempo s), Dxx pattern
+ * breaks and Bxx position jumps followed, the song ending where an order repeats. Rows per beat
+ * are 4 (the trackers' convention, a row a sixteenth; 8 where 4 would be over 200 BPM) and a bar
+ * 4 beats from a pattern's start. Refused: pattern loops (E6x) and delays (EEx), speed or tempo
+ * changes, and breaks into a row off the beat grid (no single exact grid from the file alone).
+ */
+export function modGrid(bytes) {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 1084) return { error: 'not a 31-sample MOD (too short)' };
+  const sig = buf.toString('latin1', 1080, 1084);
+  const channels =
+    sig === 'M.K.' || sig === 'M!K!' || sig === 'FLT4' || sig === '4CHN'
+      ? 4
+      : /^\dCHN$/.test(sig)
+        ? Number(sig[0])
+        : /^\d\dCH$/.test(sig)
+          ? Number(sig.slice(0, 2))
+          : 0;
+  if (!channels) return { error: `not a 31-sample MOD (signature ${JSON.stringify(sig)})` };
+  const songLength = buf[950];
+  const orders = [...buf.subarray(952, 952 + songLength)];
+  const cell = (pat, row, ch) => {
+    const o = 1084 + ((pat * 64 + row) * channels + ch) * 4;
+    return { fx: buf[o + 2] & 0x0f, param: buf[o + 3] };
+  };
+  let speed = 6;
+  let tempo = 125;
+  let t = 0;
+  const rows = [];
+  const speeds = new Set();
+  const seen = new Set();
+  let order = 0;
+  let row = 0;
+  const breaks = [];
+  while (order < songLength) {
+    const key = `${order}:${row}`;
+    if (seen.has(key)) break; // the song loops here
+    seen.add(key);
+    const pat = orders[order];
+    let next = null;
+    for (; row < 64; row++) {
+      let brk = null;
+      let jump = null;
+      for (let ch = 0; ch < channels; ch++) {
+        const { fx, param } = cell(pat, row, ch);
+        if (fx === 0xf && param) {
+          if (param < 0x20) speed = param;
+          else tempo = param;
+        } else if (fx === 0xf && !param) return { error: 'F00 (stop) in the song' };
+        else if (fx === 0xd) brk = (param >> 4) * 10 + (param & 0x0f);
+        else if (fx === 0xb) jump = param;
+        else if (fx === 0xe && (param >> 4 === 0x6 || param >> 4 === 0xe) && param & 0x0f) return { error: 'pattern loop or delay (E6x/EEx)' };
+      }
+      speeds.add(`${speed}/${tempo}`);
+      rows.push({ t, row });
+      t += (speed * 2.5) / tempo;
+      if (brk !== null || jump !== null) {
+        next = { order: jump ?? order + 1, row: brk !== null && brk < 64 ? brk : 0 };
+        break;
+      }
+    }
+    if (next) {
+      order = next.order; // a jump back to a row already played ends the song (the seen check)
+      row = next.row;
+    } else {
+      order++;
+      row = 0;
+    }
+    breaks.push(row);
+  }
+  if (speeds.size !== 1) return { error: `speed/tempo changes in the song (${[...speeds].join(', ')}): no single row clock` };
+  // 4 rows a beat unless that is faster than 200 BPM (fast speeds write eighths as 4 rows)
+  const [speed0, tempo0] = [...speeds][0].split('/').map(Number);
+  const rowS = (speed0 * 2.5) / tempo0;
+  let rowsPerBeat = 4;
+  while (60 / (rowsPerBeat * rowS) > 200) rowsPerBeat *= 2;
+  if (breaks.some((r) => r % rowsPerBeat)) return { error: 'a pattern break off the beat grid' };
+  const grid = rows.filter((r) => r.row % rowsPerBeat === 0).map((r) => ({ t: r.t, position: Math.floor((r.row % (4 * rowsPerBeat)) / rowsPerBeat) + 1 }));
+  return { grid, seconds: t, speeds: [...speeds], channels, rowsPerBeat, bpm: 60 / (rowsPerBeat * rowS) };
+}
+
+const MODULES = {
+  pkg: 'freedroid-data',
+  dir: 'usr/share/games/freedroid/sound',
+  licence: 'freedroid-data: GPL-2+ (Debian copyright; the modules are credited to their authors in the file names)',
+};
+
+function trackerPieces(out, pieces, skipped, log, limit) {
+  if (!have('openmpt123') || !have('sox')) {
+    skipped.push('tracker modules: openmpt123 or sox missing (apt-get install openmpt123 sox)');
+    return;
+  }
+  let pkg;
+  try {
+    pkg = debPackage(MODULES.pkg, join(out, '.src'));
+  } catch (e) {
+    skipped.push(`tracker modules: ${e.message.split('\n')[0]}`);
+    return;
+  }
+  const cache = join(out, '.produced');
+  mkdirSync(cache, { recursive: true });
+  const dir = join(pkg.root, MODULES.dir);
+  const files = readdirSync(dir)
+    .filter((f) => /\.mod$/i.test(f))
+    .sort()
+    .slice(0, limit);
+  for (const file of files) {
+    const name = `mod_${file.replace(/\.mod$/i, '').replace(/[^A-Za-z0-9]+/g, '_')}`;
+    const song = modGrid(readFileSync(join(dir, file)));
+    if (song.error) {
+      skipped.push(`${name}: ${song.error}`);
+      continue;
+    }
+    const full = join(cache, `${name}.full.wav`);
+    if (!existsSync(full)) {
+      log(`corpus: rendering ${file} with openmpt123`);
+      try {
+        // once through (no repeat), 16-bit stereo WAV
+        execFileSync(
+          'openmpt123',
+          [
+            '--quiet',
+            '--batch',
+            '--no-float',
+            '--samplerate',
+            '44100',
+            '--channels',
+            '2',
+            '--repeat',
+            '0',
+            '--force',
+            '-o',
+            `${full}.part.wav`,
+            join(dir, file),
+          ],
+          { stdio: 'ignore', timeout: 300_000 },
+        );
+        renameSync(`${full}.part.wav`, full);
+      } catch (e) {
+        skipped.push(`${name}: openmpt123 render failed (${e.message.split('\n')[0]})`);
+        continue;
+      }
+    }
+    addProducedPiece(out, pieces, skipped, {
+      name,
+      kind: 'tracker',
+      full,
+      grid: song.grid,
+      meter: '4/4',
+      beatsPerBar: 4,
+      tempo: round3(song.bpm),
+      source: `Debian ${MODULES.pkg} ${pkg.version}: ${MODULES.dir}/${file}, rendered with openmpt123`,
+      licence: MODULES.licence,
+      note: `${song.channels}-channel MOD; row clock from the pattern data (speed/tempo ${song.speeds.join(', ')}), ${song.rowsPerBeat} rows a beat, 4 beats a bar from each pattern's start`,
+    });
+  }
+}
+
+/**
+ * Dense rock and metal written here as General MIDI: two guitar tracks (distortion 30, overdrive
+ * 29) in power chords, picked bass, drums with crashes on phrase downbeats and fills at phrase
+ * ends. Each style is a bar pattern on a sixteenth grid; the `push` styles anticipate the next
+ * bar by an eighth (the chord lands before the downbeat, as rock arrangements do).
+ */
+const ROCK = [
+  { name: 'rock_punk_184', bpm: 184, style: 'punk', seed: 1 },
+  { name: 'rock_drive_138', bpm: 138, style: 'drive', seed: 2 },
+  { name: 'rock_push_124', bpm: 124, style: 'push', seed: 3 },
+  { name: 'rock_gallop_152', bpm: 152, style: 'gallop', seed: 4 },
+  { name: 'rock_offbeat_140', bpm: 140, style: 'offbeat', seed: 5 },
+  { name: 'rock_doublekick_96', bpm: 96, style: 'doublekick', seed: 6 },
+];
+
+const ROCK_SOUNDFONTS = [
+  { id: 'fluid', path: '/usr/share/sounds/sf2/FluidR3_GM.sf2', pkg: 'fluid-soundfont-gm', licence: 'FluidR3_GM: MIT' },
+  { id: 'tim', path: '/usr/share/sounds/sf2/TimGM6mb.sf2', pkg: 'timgm6mb-soundfont', licence: 'TimGM6mb: GPL-2' },
+];
+
+// sixteenth-grid bar patterns (16 steps); k kick, s snare, h closed hat, o open hat, g guitar hit
+const ROCK_STYLES = {
+  punk: { k: [0, 4, 8, 12], s: [4, 12], h: [0, 2, 4, 6, 8, 10, 12, 14], g: [0, 2, 4, 6, 8, 10, 12, 14], b: [0, 2, 4, 6, 8, 10, 12, 14] },
+  drive: { k: [0, 6, 8, 10], s: [4, 12], h: [0, 2, 4, 6, 8, 10, 12, 14], g: [0, 2, 4, 6, 8, 10, 12, 14], b: [0, 2, 4, 6, 8, 10, 12, 14], g2: [0, 3, 6, 10] },
+  push: { k: [0, 3, 8, 11], s: [4, 12], h: [0, 2, 4, 6, 8, 10, 12, 14], g: [0, 3, 6, 8, 11, 14], b: [0, 3, 6, 8, 11, 14], push: true },
+  gallop: {
+    k: [0, 3, 4, 7, 8, 11, 12, 15],
+    s: [4, 12],
+    h: [0, 4, 8, 12],
+    g: [0, 2, 3, 4, 6, 7, 8, 10, 11, 12, 14, 15],
+    b: [0, 2, 3, 4, 6, 7, 8, 10, 11, 12, 14, 15],
+  },
+  offbeat: { k: [0, 8], s: [4, 12], h: [2, 6, 10, 14], o: [2, 6, 10, 14], g: [2, 6, 10, 14], b: [0, 3, 8, 11], push: true },
+  doublekick: {
+    k: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+    s: [4, 12],
+    h: [0, 2, 4, 6, 8, 10, 12, 14],
+    g: [0, 1, 2, 3, 6, 8, 9, 10, 11, 14],
+    b: [0, 2, 4, 6, 8, 10, 12, 14],
+  },
+};
+
+/** Writes the guitars and the rhythm section (bass, drums) of a rock piece as two MIDI files; returns the grid. */
+function rockArrangement(spec, seconds, guitarPath, rhythmPath) {
+  const rng = mulberry32(7000 + spec.seed);
+  const pat = ROCK_STYLES[spec.style];
+  const Q = 480;
+  const S = Q / 4;
+  const bars = Math.ceil((seconds * spec.bpm) / 60 / 4) + 1;
+  const uspq = Math.round(60e6 / spec.bpm);
+  const tempoEv = { tick: 0, order: -2, bytes: [0xff, 0x51, 3, (uspq >> 16) & 0xff, (uspq >> 8) & 0xff, uspq & 0xff] };
+  const gtr = [tempoEv, { tick: 0, order: -1, bytes: [0xc0, 30] }, { tick: 0, order: -1, bytes: [0xc1, 29] }];
+  const rhy = [tempoEv, { tick: 0, order: -1, bytes: [0xc2, 34] }];
+  const note = (ev, tick, ch, key, vel, dur) => {
+    ev.push({ tick, order: 1, bytes: [0x90 | ch, key, vel] });
+    ev.push({ tick: tick + dur, order: 0, bytes: [0x80 | ch, key, 0] });
+  };
+  const roots = [40, 43, 45, 38, 41, 36]; // E2 G2 A2 D2 F2 C2
+  const chords = [];
+  for (let p = 0; p < Math.ceil(bars / 4); p++) {
+    const prog = [0, 1, 2, 3].map(() => roots[Math.floor(rng() * roots.length)]);
+    chords.push(...prog);
+  }
+  const grid = [];
+  for (let bar = 0; bar < bars; bar++) {
+    const t0 = bar * 4 * Q;
+    for (let b = 0; b < 4; b++) grid.push({ t: ((t0 + b * Q) * uspq) / 1e6 / Q, position: b + 1 });
+    const phraseEnd = bar % 4 === 3;
+    const phraseStart = bar % 4 === 0;
+    const root = chords[bar];
+    const nextRoot = chords[bar + 1] ?? root;
+    const fill = phraseEnd && bar % 8 === 7;
+    for (let s = 0; s < 16; s++) {
+      const tick = t0 + s * S;
+      const vel = 90 + Math.floor(rng() * 25);
+      // anticipation: the last eighth of a bar already plays the next bar's chord
+      const r = pat.push && s >= 14 ? nextRoot : root;
+      if (fill && s >= 8) {
+        // a sixteenth-note fill down the toms and snare over the last half bar
+        note(rhy, tick, 9, [38, 48, 47, 45, 43, 41][Math.floor((s - 8) / 1.5)] ?? 41, 100 + Math.floor(rng() * 20), S);
+        if (s % 4 === 0) note(rhy, tick, 9, 36, 110, S);
+      } else {
+        if (pat.k.includes(s)) note(rhy, tick, 9, 36, 105 + Math.floor(rng() * 15), S);
+        if (pat.s.includes(s)) note(rhy, tick, 9, 38, 110 + Math.floor(rng() * 15), S);
+        if (pat.o?.includes(s)) note(rhy, tick, 9, 46, 70 + Math.floor(rng() * 20), S);
+        else if (pat.h.includes(s)) note(rhy, tick, 9, 42, 60 + Math.floor(rng() * 30), S);
+      }
+      if (s === 0 && phraseStart) note(rhy, tick, 9, 49, 120, Q);
+      if (pat.g.includes(s)) {
+        const next = pat.g.find((x) => x > s) ?? 16;
+        const dur = Math.max(S, (next - s) * S - 20);
+        for (const iv of [0, 7, 12]) note(gtr, tick, 0, r + 12 + iv, vel, dur);
+      }
+      if (pat.g2?.includes(s)) for (const iv of [0, 7]) note(gtr, tick, 1, r + 24 + iv, vel - 10, 2 * S);
+      else if (!pat.g2 && s % 8 === 0) for (const iv of [0, 7]) note(gtr, tick, 1, r + 24 + iv, vel - 20, 8 * S - 30);
+      if (pat.b.includes(s)) {
+        const next = pat.b.find((x) => x > s) ?? 16;
+        note(rhy, tick, 2, r, vel, Math.max(S, (next - s) * S - 20));
+      }
+    }
+  }
+  const end = bars * 4 * Q;
+  for (const ev of [gtr, rhy]) for (let ch = 0; ch < 16; ch++) ev.push({ tick: end, order: 3, bytes: [0xb0 | ch, 123, 0] });
+  writeMidi(guitarPath, gtr, Q);
+  writeMidi(rhythmPath, rhy, Q);
+  return grid.filter((b) => b.t < seconds);
+}
+
+/**
+ * Renders each rock piece through each soundfont: guitars and rhythm section as separate stems
+ * (fluidsynth), the guitars through sox `overdrive` (the amp), then mixed and put through a bus
+ * compressor and a soft saturation (`compand`, `overdrive`) as a loud rock mix is.
+ */
+function rockPieces(out, pieces, skipped, log, limit) {
+  if (!have('fluidsynth') || !have('sox')) {
+    skipped.push('rock MIDI: fluidsynth or sox missing (apt-get install fluidsynth sox)');
+    return;
+  }
+  const fonts = ROCK_SOUNDFONTS.filter((f) => existsSync(f.path));
+  for (const f of ROCK_SOUNDFONTS) if (!existsSync(f.path)) skipped.push(`rock MIDI through ${f.id}: ${f.path} missing (apt-get install ${f.pkg})`);
+  const cache = join(out, '.produced');
+  mkdirSync(cache, { recursive: true });
+  const seconds = PRODUCED_SECONDS + 2;
+  for (const spec of ROCK.slice(0, limit)) {
+    const gmid = join(cache, `${spec.name}.guitars.mid`);
+    const rmid = join(cache, `${spec.name}.rhythm.mid`);
+    const grid = rockArrangement(spec, seconds, gmid, rmid);
+    for (const font of fonts) {
+      const name = `${spec.name}_${font.id}`;
+      const full = join(cache, `${name}.full.wav`);
+      if (!existsSync(full)) {
+        log(`corpus: rendering ${name} with fluidsynth and sox`);
+        const g = join(cache, `${name}.g.wav`);
+        const r = join(cache, `${name}.r.wav`);
+        const gd = join(cache, `${name}.gd.wav`);
+        try {
+          renderMidi(gmid, g, font.path);
+          renderMidi(rmid, r, font.path);
+          execFileSync('sox', [g, gd, 'overdrive', '28', '10', 'lowpass', '5500', 'gain', '-n', '-6'], { stdio: 'ignore' });
+          execFileSync(
+            'sox',
+            [
+              '-m',
+              gd,
+              r,
+              `${full}.part.wav`,
+              'compand',
+              '0.003,0.15',
+              '6:-70,-60,-30,-14,-10,-8,0,-5',
+              '-4',
+              '-30',
+              '0.005',
+              'overdrive',
+              '4',
+              '0',
+              'gain',
+              '-n',
+              '-0.3',
+            ],
+            { stdio: 'ignore' },
+          );
+          renameSync(`${full}.part.wav`, full);
+        } catch (e) {
+          skipped.push(`${name}: render failed (${e.message.split('\n')[0]})`);
+          continue;
+        } finally {
+          for (const f of [g, r, gd]) rmSync(f, { force: true });
+        }
+      }
+      addProducedPiece(out, pieces, skipped, {
+        name,
+        kind: 'rock',
+        full,
+        grid,
+        meter: '4/4',
+        beatsPerBar: 4,
+        tempo: spec.bpm,
+        source: `MIDI written by build-corpus.mjs (${spec.style}, ${spec.bpm} BPM), rendered with fluidsynth + ${font.path.split('/').pop()} (Debian ${font.pkg} ${packageVersion(font.pkg)}), guitars through sox overdrive, bus compand + overdrive`,
+        licence: `generated here; ${font.licence}`,
+        note: 'distortion (GM 30) and overdrive (GM 29) guitars, picked bass, GM drums; crash on each 4-bar phrase, a fill every 8 bars',
+      });
+    }
+  }
+}
+
 // ------------------------------------------------------------------ build
 
 export async function buildCorpus({ out = DEFAULT_CORPUS, force = false, log = console.log, produced = Infinity } = {}) {
@@ -926,6 +1404,9 @@ export async function buildCorpus({ out = DEFAULT_CORPUS, force = false, log = c
       });
     }
     producedPieces(out, pieces, skipped, log, produced);
+    hydrogenPieces(out, pieces, skipped, log, produced);
+    trackerPieces(out, pieces, skipped, log, produced);
+    rockPieces(out, pieces, skipped, log, produced);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -950,6 +1431,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { values } = parseArgs({
     options: { out: { type: 'string' }, force: { type: 'boolean', default: false }, produced: { type: 'string' } },
   });
-  // --produced N: only the first N LMMS demo projects (each render takes a minute or more here).
+  // --produced N: only the first N of each produced source (an LMMS render takes a minute or more here).
   await buildCorpus({ out: values.out ?? DEFAULT_CORPUS, force: values.force, produced: values.produced ? Number(values.produced) : Infinity });
 }

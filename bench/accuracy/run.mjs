@@ -28,9 +28,20 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TARGETS = { beatF: 0.85, downbeatF: 0.6, downbeatFStretch: 0.75, meterAcc: 0.8, clickTempo: [119.5, 120.5], clickOffsetMs: 10 };
 const ANALYSIS_SR = 22050; // PipelineConfig analysis_sr default
 // Reported separately: made here (clicks, drum patterns), rendered from MIDI/ABC through a
-// soundfont, and produced music (LMMS demo projects rendered with their own instruments and mix).
+// soundfont, and produced music (LMMS demo projects and Hydrogen songs rendered with their own
+// instruments and mix, tracker modules, rock MIDI through two soundfonts with amp distortion and bus
+// compression); the kinds table below splits the produced group by source.
 const GROUPS = ['synthetic', 'rendered', 'produced'];
-const groupOf = (kind) => (kind === 'click' || kind === 'drums' ? 'synthetic' : kind === 'lmms' ? 'produced' : 'rendered');
+const PRODUCED_KINDS = new Set(['lmms', 'hydrogen', 'tracker', 'rock']);
+const groupOf = (kind) => (kind === 'click' || kind === 'drums' ? 'synthetic' : PRODUCED_KINDS.has(kind) ? 'produced' : 'rendered');
+// --percussive: which parts of the percussive-onset evidence the learned tracker uses (ablation):
+// off, obs (fused into the DBN observation), grid (off-beat / half-tempo check), both (default).
+const PERCUSSIVE = {
+  off: { percussiveObservation: false, percussiveGrid: false },
+  obs: { percussiveObservation: true, percussiveGrid: false },
+  grid: { percussiveObservation: false, percussiveGrid: true },
+  both: { percussiveObservation: true, percussiveGrid: true },
+};
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +55,7 @@ const { values } = parseArgs({
     corpus: { type: 'string' },
     rebuild: { type: 'boolean', default: false },
     produced: { type: 'string' },
+    percussive: { type: 'string', default: 'both' },
   },
 });
 
@@ -78,17 +90,21 @@ function librosaTracker() {
 }
 
 // ADAPTER (beatnet): the one place that knows the learned tracker's API (lib/models/rhythm.ts).
-async function beatnetTracker(model) {
+async function beatnetTracker(model, percussive = 'both', labelled = false) {
   if (typeof lib.RhythmTracker?.open !== 'function' && typeof lib.trackRhythm !== 'function') {
     console.error('bench:accuracy: trackRhythm is not exported by dist/index.js; running librosa only');
     return null;
   }
   const tracker = lib.RhythmTracker ? await lib.RhythmTracker.open(model ? { model } : {}) : null;
-  const label = model ? `beatnet:${basename(model, '.onnx')}` : `beatnet:${basename(lib.beatnetModelPath?.() ?? 'default', '.onnx')}`;
+  const base = model ? `beatnet:${basename(model, '.onnx')}` : `beatnet:${basename(lib.beatnetModelPath?.() ?? 'default', '.onnx')}`;
+  const label = labelled ? `${base}+${percussive}` : base;
   return {
     name: label,
     async run(samples, sampleRate, piece) {
-      const opts = detectMeter ? { meters, detectMeter: true } : { detectMeter: false, beatsPerBar: piece.beatsPerBar ?? 4 };
+      const opts = {
+        ...(detectMeter ? { meters, detectMeter: true } : { detectMeter: false, beatsPerBar: piece.beatsPerBar ?? 4 }),
+        ...PERCUSSIVE[percussive],
+      };
       const r = tracker ? await tracker.track(samples, sampleRate, opts) : await lib.trackRhythm(samples, sampleRate, { ...opts, ...(model ? { model } : {}) });
       return {
         beats: Array.from(r.beats),
@@ -108,9 +124,18 @@ const trackers = [];
 const wanted = values.trackers.split(',');
 if (wanted.includes('librosa')) trackers.push(librosaTracker());
 if (wanted.includes('beatnet')) {
+  const variants = values.percussive.split(',');
+  for (const v of variants) {
+    if (!PERCUSSIVE[v]) {
+      console.error(`bench:accuracy: --percussive takes ${Object.keys(PERCUSSIVE).join(', ')} (comma-separated), not ${v}`);
+      process.exit(1);
+    }
+  }
   for (const m of values.model ?? [undefined]) {
-    const t = await beatnetTracker(m);
-    if (t) trackers.push(t);
+    for (const v of variants) {
+      const t = await beatnetTracker(m, v, variants.length > 1);
+      if (t) trackers.push(t);
+    }
   }
 }
 

@@ -65,6 +65,16 @@ export const RhythmDecodeOptionsSchema = z
      * given, as BeatNet computes them.
      */
     normalizeLevel: z.boolean().default(true),
+    /**
+     * Fuse percussive onset envelopes (kick band under 150 Hz, snare band 150 Hz-5 kHz) into the
+     * DBN's beat observation (default on). Off: the network's activations alone.
+     */
+    percussiveObservation: z.boolean().default(true),
+    /**
+     * Move a beat grid whose kicks and snares fall between the beats by half a beat, and double one
+     * that reads a backbeat at half tempo (default on). Off: the DBN's grid as decoded.
+     */
+    percussiveGrid: z.boolean().default(true),
     /** Return the CRNN's [frames x 3] softmax (beat, downbeat, no beat). */
     returnActivations: z.boolean().default(false),
     signal: z.instanceof(AbortSignal).optional(),
@@ -135,6 +145,8 @@ function nativeOptions(o: z.output<typeof RhythmDecodeOptionsSchema>): NativeRhy
     keepActivations: o.returnActivations,
     barCues: o.barCues,
     normalizeLevel: o.normalizeLevel,
+    percussiveObservation: o.percussiveObservation,
+    percussiveGrid: o.percussiveGrid,
   };
 }
 

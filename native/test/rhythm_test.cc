@@ -190,3 +190,105 @@ TEST_CASE("rhythm: refinement snaps frame-grid beats onto click attacks (within 
   CHECK(refined.size() == clicks.size());
   for (size_t i = 0; i < clicks.size(); ++i) CHECK_NEAR(refined[i], clicks[i], 0.001);
 }
+
+namespace {
+
+// Percussive envelopes [frames x 2]: a kick (low band) every `period` frames from `kickAt`, a
+// snare (mid band) every `period` frames from `snareAt`.
+std::vector<float> drums(int64_t frames, int period, int kickAt, int snareAt) {
+  std::vector<float> perc(static_cast<size_t>(2 * frames), 0.0f);
+  for (int64_t t = kickAt; t < frames; t += period) perc[2 * t] = 1.0f;
+  for (int64_t t = snareAt; t < frames; t += period) perc[2 * t + 1] = 1.0f;
+  return perc;
+}
+
+std::vector<int64_t> grid(int64_t frames, int period, int offset) {
+  std::vector<int64_t> out;
+  for (int64_t t = offset; t < frames; t += period) out.push_back(t);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("rhythm: percussive grid check keeps a grid on the kicks and snares") {
+  // 120 BPM (25 frames a beat): kick on 1 and 3, snare on 2 and 4.
+  const int64_t frames = 1500;
+  const std::vector<float> perc = drums(frames, 50, 10, 35);
+  const GridFix fix = percussiveGridCheck(grid(frames, 25, 10), perc.data(), frames, 50.0, 215.0);
+  CHECK(fix.kind == GridFix::kKeep);
+  CHECK(fix.lowOn > 0.4 && fix.midOn > 0.4);
+}
+
+TEST_CASE("rhythm: percussive grid check shifts a grid locked on the off-beats") {
+  const int64_t frames = 1500;
+  const std::vector<float> perc = drums(frames, 50, 10, 35);
+  // the same song's beats half a beat late (12 frames: the midpoints land on the kicks and snares)
+  const GridFix fix = percussiveGridCheck(grid(frames, 25, 23), perc.data(), frames, 50.0, 215.0);
+  CHECK(fix.kind == GridFix::kShift);
+}
+
+TEST_CASE("rhythm: percussive grid check doubles a backbeat read at half tempo, within maxBpm") {
+  // 180 BPM backbeat (period 33.3 frames, kick/snare alternate) tracked at 90 BPM on the kicks.
+  const int64_t frames = 1500;
+  std::vector<float> perc(static_cast<size_t>(2 * frames), 0.0f);
+  std::vector<int64_t> half;
+  for (int k = 0;; ++k) {
+    const int64_t t = 5 + std::llround(k * 50.0 / 3.0);
+    if (t >= frames) break;
+    perc[2 * t + (k % 2)] = 1.0f;
+    if (k % 2 == 0) half.push_back(t);
+  }
+  CHECK(percussiveGridCheck(half, perc.data(), frames, 50.0, 215.0).kind == GridFix::kDouble);
+  // 180 BPM is beyond a 170 BPM ceiling: the half-tempo reading stays.
+  CHECK(percussiveGridCheck(half, perc.data(), frames, 50.0, 170.0).kind == GridFix::kKeep);
+  // no percussion: nothing to judge
+  const std::vector<float> none(static_cast<size_t>(2 * frames), 0.0f);
+  CHECK(percussiveGridCheck(half, none.data(), frames, 50.0, 215.0).kind == GridFix::kKeep);
+}
+
+TEST_CASE("rhythm: fusePercussive adds beat probability at onsets only, below 1, in the network's split") {
+  std::vector<float> act = {0.2f, 0.6f, 0.3f, 0.0f, 0.05f, 0.05f};
+  const std::vector<float> perc = {1.0f, 1.0f, 0.0f, 0.0f, 0.5f, 0.5f};
+  fusePercussive(act.data(), 3, perc.data(), 0.5);
+  CHECK_NEAR(act[0] + act[1], 0.8 + 0.5 * 0.2, 1e-6);
+  CHECK_NEAR(act[1] / (act[0] + act[1]), 0.75, 1e-6);
+  CHECK_NEAR(act[2], 0.3, 1e-7);  // no onset: unchanged
+  CHECK(act[4] + act[5] < 1.0f);
+  CHECK_NEAR(act[4] + act[5], 0.1 + 0.25 * 0.9, 1e-6);
+}
+
+TEST_CASE("rhythm: decodeRhythm with percussive evidence moves an off-beat lock onto the drums") {
+  // The network's activation peaks halfway between the drum hits (what a dense mix with loud
+  // off-beat guitars and hats gave); the kicks and snares fall on the true beats.
+  const int64_t frames = 1500;
+  const int period = 25;
+  std::vector<float> act3(static_cast<size_t>(3 * frames), 0.0f);
+  for (int64_t t = 0; t < frames; ++t) {
+    act3[3 * t] = act3[3 * t + 1] = 0.01f;
+    act3[3 * t + 2] = 0.98f;
+  }
+  int k = 0;
+  for (int64_t t = 22; t < frames; t += period, ++k) {
+    act3[3 * t + (k % 4 == 0 ? 1 : 0)] = 0.7f;
+    act3[3 * t + 2] = 0.29f;
+  }
+  const std::vector<float> perc = drums(frames, 2 * period, 10, 35);
+  RhythmParams p;
+  p.barCues = false;
+  p.dbn.beatsPerBar = {4};
+  const RhythmResult before = decodeRhythm(act3.data(), frames, nullptr, 0, 22050.0, p, nullptr);
+  const RhythmResult after = decodeRhythm(act3.data(), frames, nullptr, 0, 22050.0, p, nullptr, nullptr, perc.data());
+  CHECK(before.beatFrames.size() > 40);
+  CHECK(after.beatFrames.size() > 40);
+  auto onDrums = [](const std::vector<int64_t>& f) {
+    size_t hit = 0;
+    for (int64_t x : f) hit += ((x - 10) % 25 + 25) % 25 <= 1 || ((x - 10) % 25 + 25) % 25 >= 24;
+    return static_cast<double>(hit) / static_cast<double>(f.size());
+  };
+  CHECK(onDrums(before.beatFrames) < 0.1);
+  CHECK(onDrums(after.beatFrames) > 0.9);
+  p.percussiveGrid = false;
+  p.percussiveObservation = false;
+  const RhythmResult off = decodeRhythm(act3.data(), frames, nullptr, 0, 22050.0, p, nullptr, nullptr, perc.data());
+  CHECK(off.beatFrames == before.beatFrames);  // the ablation flags switch the evidence off
+}

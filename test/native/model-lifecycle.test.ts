@@ -219,6 +219,8 @@ describe('RhythmTracker lifecycle (the shared model handle)', () => {
       keepActivations: false,
       barCues: true,
       normalizeLevel: true,
+      percussiveObservation: true,
+      percussiveGrid: true,
     };
     // A rhythm handle is not a session handle, and a session call refuses it.
     expect(() => binding.sessionRun(opened.handle as never, {})).toThrow(expect.objectContaining({ code: 'DE_INVALID_ARGUMENT' }));

@@ -14,7 +14,8 @@
 namespace de::beat {
 namespace {
 
-constexpr float kSilence = 1e-5f;  // -100 dBFS: digital silence with a little dither or rounding
+constexpr float kSilence = 1e-5f;          // -100 dBFS: digital silence with a little dither or rounding
+constexpr double kPercussiveWeight = 0.8;  // share of the non-beat probability an onset of 1 adds
 
 // CPU time of the calling thread (ORT runs a single-threaded session on the caller's thread).
 double threadCpu() {
@@ -238,6 +239,101 @@ std::vector<float> chromaFromLogSpect(const LogSpectFeatures& f, const LogSpectP
   return out;
 }
 
+std::vector<float> percussiveFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p) {
+  std::vector<float> out(static_cast<size_t>(f.frames) * 2, 0.0f);
+  if (f.frames == 0) return out;
+  const LogFilterbank fb = makeLogFilterbank(p);
+  const double binHz = p.sampleRate / (2.0 * fb.numBins);
+  std::vector<int> band(fb.bands.size(), -1);  // 0 low, 1 mid
+  int count[2] = {0, 0};
+  for (size_t b = 0; b < fb.bands.size() && static_cast<int>(b) < f.bands; ++b) {
+    const auto& w = fb.bands[b].weights;
+    if (w.empty()) continue;
+    const size_t peak = static_cast<size_t>(std::max_element(w.begin(), w.end()) - w.begin());
+    const double hz = (fb.bands[b].start + static_cast<double>(peak)) * binHz;
+    if (hz < 150.0) band[b] = 0;
+    else if (hz < 5000.0) band[b] = 1;
+    if (band[b] >= 0) ++count[band[b]];
+  }
+  std::vector<double> env[2] = {std::vector<double>(static_cast<size_t>(f.frames)),
+                                std::vector<double>(static_cast<size_t>(f.frames))};
+  for (int64_t t = 0; t < f.frames; ++t) {
+    const float* diff = &f.data[static_cast<size_t>(t) * f.dims + f.bands];
+    double sum[2] = {0.0, 0.0};
+    for (size_t b = 0; b < band.size(); ++b)
+      if (band[b] >= 0) sum[band[b]] += diff[b];
+    for (int k = 0; k < 2; ++k) env[k][t] = count[k] ? sum[k] / count[k] : 0.0;
+  }
+  // Onsets stand out from their surroundings: minus the centred 1-s mean (sustained distortion and
+  // noise raise the flux everywhere), then on the song's own scale.
+  const int64_t half = std::llround(0.5 * p.sampleRate / p.hopSize);
+  for (int k = 0; k < 2; ++k) {
+    std::vector<double>& e = env[k];
+    std::vector<double> pre(e.size() + 1, 0.0);
+    for (size_t t = 0; t < e.size(); ++t) pre[t + 1] = pre[t] + e[t];
+    std::vector<double> d(e.size());
+    for (int64_t t = 0; t < f.frames; ++t) {
+      const int64_t a = std::max<int64_t>(0, t - half), b = std::min<int64_t>(f.frames, t + half + 1);
+      d[t] = std::max(0.0, e[t] - (pre[b] - pre[a]) / static_cast<double>(b - a));
+    }
+    std::vector<double> sorted = d;
+    const size_t q = std::min(sorted.size() - 1, static_cast<size_t>(0.98 * static_cast<double>(sorted.size())));
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<int64_t>(q), sorted.end());
+    const double scale = sorted[q];
+    for (int64_t t = 0; t < f.frames; ++t)
+      out[static_cast<size_t>(t) * 2 + k] = scale > 1e-9 ? static_cast<float>(std::min(1.0, d[t] / scale)) : 0.0f;
+  }
+  return out;
+}
+
+void fusePercussive(float* act2, int64_t frames, const float* perc, double weight) {
+  for (int64_t t = 0; t < frames; ++t) {
+    const double b = act2[2 * t], d = act2[2 * t + 1], a = b + d;
+    const double o = 0.5 * (static_cast<double>(perc[2 * t]) + perc[2 * t + 1]);
+    const double add = weight * o * std::max(0.0, 1.0 - a);
+    if (add <= 0.0) continue;
+    const double share = a > 1e-6 ? d / a : 0.0;
+    act2[2 * t] = static_cast<float>(b + add * (1.0 - share));
+    act2[2 * t + 1] = static_cast<float>(d + add * share);
+  }
+}
+
+GridFix percussiveGridCheck(const std::vector<int64_t>& beatFrames, const float* perc, int64_t frames, double fps,
+                            double maxBpm) {
+  GridFix fix;
+  if (beatFrames.size() < 8 || !perc) return fix;
+  auto at = [&](double f, int k) {  // the envelope's maximum within +-1 frame
+    const int64_t c = std::llround(f);
+    float m = 0.0f;
+    for (int64_t q = std::max<int64_t>(0, c - 1); q <= std::min<int64_t>(frames - 1, c + 1); ++q)
+      m = std::max(m, perc[2 * q + k]);
+    return static_cast<double>(m);
+  };
+  std::vector<double> ibis;
+  const size_t count = beatFrames.size() - 1;
+  for (size_t i = 0; i < count; ++i) {
+    const double a = static_cast<double>(beatFrames[i]), b = static_cast<double>(beatFrames[i + 1]);
+    fix.lowOn += at(a, 0);
+    fix.midOn += at(a, 1);
+    fix.lowMid += at(0.5 * (a + b), 0);
+    fix.midMid += at(0.5 * (a + b), 1);
+    ibis.push_back(b - a);
+  }
+  for (double* v : {&fix.lowOn, &fix.midOn, &fix.lowMid, &fix.midMid}) *v /= static_cast<double>(count);
+  if (fix.lowOn + fix.midOn + fix.lowMid + fix.midMid < 0.2) return fix;  // too little percussion to judge
+  const double margin = 1.2;
+  if (fix.lowMid >= fix.lowOn && fix.midMid >= fix.midOn &&
+      fix.lowMid + fix.midMid > margin * (fix.lowOn + fix.midOn)) {
+    fix.kind = GridFix::kShift;
+    return fix;
+  }
+  const bool backbeat = (fix.lowOn > margin * fix.lowMid && fix.midMid > margin * fix.midOn) ||
+                        (fix.lowMid > margin * fix.lowOn && fix.midOn > margin * fix.midMid);
+  const double bpm = 60.0 * fps / median(ibis);
+  if (backbeat && 2.0 * bpm <= maxBpm) fix.kind = GridFix::kDouble;
+  return fix;
+}
+
 BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<double>& beats, const float* act3,
                      int64_t numFrames, const float* audio, int64_t n, double sampleRate,
                      const std::vector<int>& meters, const float* chroma) {
@@ -343,7 +439,8 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
 }
 
 RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio, int64_t n, double sampleRate,
-                          const RhythmParams& p, const CancelToken* cancel, const float* chroma) {
+                          const RhythmParams& p, const CancelToken* cancel, const float* chroma,
+                          const float* percussive) {
   RhythmResult res;
   res.frames = frames;
   for (int b : p.dbn.beatsPerBar) res.meters.push_back({b, -std::numeric_limits<double>::infinity()});
@@ -362,6 +459,7 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     act2[2 * t] = act3[3 * t];
     act2[2 * t + 1] = act3[3 * t + 1];
   }
+  if (percussive && p.percussiveObservation) fusePercussive(act2.data(), frames, percussive, kPercussiveWeight);
   DbnResult d = decodeDownbeats(act2.data(), frames, p.dbn, cancel);
   if (p.barCues && audio && n > 0 && p.dbn.beatsPerBar.size() > 1 &&
       onsetSupport(d.beatFrames, p.dbn.fps, audio, n, sampleRate) < 0.75) {
@@ -384,6 +482,33 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
         path.backpointerBytes = std::max(path.backpointerBytes, d.backpointerBytes);
         d = std::move(path);
       }
+    }
+  }
+  if (percussive && p.percussiveGrid) {
+    const GridFix fix = percussiveGridCheck(d.beatFrames, percussive, frames, p.dbn.fps, p.dbn.maxBpm);
+    if (fix.kind != GridFix::kKeep) {
+      // Half a beat later (off-beat lock) or a beat at every half beat (half tempo); the last beat
+      // extends by the last interval. Bar positions follow the old count, and the bar cues below
+      // choose meter and phase again on the new beats.
+      std::vector<int64_t> frames2;
+      std::vector<int> numbers2;
+      const size_t nb = d.beatFrames.size();
+      const int m = std::max(d.beatsPerBar, 1);
+      for (size_t i = 0; i < nb; ++i) {
+        const int64_t next = i + 1 < nb ? d.beatFrames[i + 1] : 2 * d.beatFrames[i] - d.beatFrames[i - 1];
+        const int64_t mid = (d.beatFrames[i] + next) / 2;
+        if (fix.kind == GridFix::kDouble) {
+          frames2.push_back(d.beatFrames[i]);
+          numbers2.push_back(0);
+        }
+        if (mid < frames) {
+          frames2.push_back(mid);
+          numbers2.push_back(0);
+        }
+      }
+      for (size_t i = 0; i < numbers2.size(); ++i) numbers2[i] = static_cast<int>(i % static_cast<size_t>(m)) + 1;
+      d.beatFrames = std::move(frames2);
+      d.beatNumbers = std::move(numbers2);
     }
   }
   res.secondsDecode = seconds(t0);
@@ -483,10 +608,12 @@ RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t
     throw Error(code::kModelInvalid, "trackRhythm: the model must map features [1, T, 272] to activations [1, T, 3]");
   }
   const std::vector<float> chroma = p.barCues ? chromaFromLogSpect(feats, lp) : std::vector<float>{};
+  const std::vector<float> perc =
+      p.percussiveObservation || p.percussiveGrid ? percussiveFromLogSpect(feats, lp) : std::vector<float>{};
   feats.data.clear();
   feats.data.shrink_to_fit();
   RhythmResult res = decodeRhythm(out[0].data.data(), feats.frames, audio, n, lp.sampleRate, p, cancel,
-                                  chroma.empty() ? nullptr : chroma.data());
+                                  chroma.empty() ? nullptr : chroma.data(), perc.empty() ? nullptr : perc.data());
   res.secondsFeatures = tFeat;
   res.secondsModel = tModel;
   res.cpuFeatures = cFeat;

@@ -25,7 +25,36 @@ struct RhythmParams {
   // Scale the audio to a peak of kReferencePeak before the features (madmom's log10(1 + x) is not
   // scale-invariant, so the same song at another gain gave other activations and other beats).
   bool normalizeLevel = true;
+  // Percussive onset evidence (issue 24): kick (< 150 Hz) and snare (150 Hz - 5 kHz) onset
+  // envelopes from the LOG_SPECT flux, at the network's frames (zero latency: centred frames).
+  // percussiveObservation fuses them into the DBN's beat observation; percussiveGrid moves a grid
+  // locked on the off-beats by half a beat and doubles one at half tempo, from where the kicks and
+  // snares fall relative to the decoded beats.
+  bool percussiveObservation = true;
+  bool percussiveGrid = true;
 };
+
+// Per-frame percussive onset strengths in [0, 1] (frame-major [frames x 2]: low band, mid band):
+// the mean positive log-spectral difference of the LOG_SPECT bands in each range, minus its 1-s
+// moving average, scaled by its 98th percentile over the song and clipped.
+std::vector<float> percussiveFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p);
+
+// The network's (beat, downbeat) activations [frames x 2] with percussive evidence added: the beat
+// probability a = beat + downbeat becomes a + w * o * (1 - a), o the mean of the two envelopes,
+// split between beat and downbeat in the network's proportion (below 1, as the DBN needs).
+void fusePercussive(float* act2, int64_t frames, const float* perc, double weight);
+
+struct GridFix {
+  enum Kind { kKeep = 0, kShift = 1, kDouble = 2 } kind = kKeep;
+  double lowOn = 0, lowMid = 0, midOn = 0, midMid = 0;  // mean envelope at the beats and halfway
+};
+
+// Where kicks and snares fall on a decoded grid: both nearer the half-beat points than the beats
+// (by 20 % in sum) is an off-beat lock (shift by half a beat); one class on the beats and the other
+// halfway between them (by 20 % each) is the half-tempo reading of a backbeat (double), when the
+// doubled tempo stays within maxBpm.
+GridFix percussiveGridCheck(const std::vector<int64_t>& beatFrames, const float* perc, int64_t frames, double fps,
+                            double maxBpm);
 
 // -0.1 dBFS: the peak the pipeline's preprocessing normalises to, so a preprocessed song reaches
 // the network unchanged and a raw or rescaled one reaches it as if it had been preprocessed.
@@ -100,7 +129,8 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
 // Everything after the features: act3 is the CRNN's [frames x 3] softmax (beat, downbeat, none);
 // chroma (optional) the [frames x 12] profile of chromaFromLogSpect.
 RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio, int64_t n, double sampleRate,
-                          const RhythmParams& p, const CancelToken* cancel, const float* chroma = nullptr);
+                          const RhythmParams& p, const CancelToken* cancel, const float* chroma = nullptr,
+                          const float* percussive = nullptr);
 
 // The whole call on mono audio at 22,050 Hz.
 RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t n, const RhythmParams& p,

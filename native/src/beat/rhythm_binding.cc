@@ -115,6 +115,8 @@ RhythmParams readRhythmParams(Napi::Env env, const Napi::Object& opts, const std
   p.keepActivations = napi::boolField(env, opts, "keepActivations", op);
   p.barCues = napi::boolField(env, opts, "barCues", op);
   p.normalizeLevel = napi::boolField(env, opts, "normalizeLevel", op);
+  p.percussiveObservation = napi::boolField(env, opts, "percussiveObservation", op);
+  p.percussiveGrid = napi::boolField(env, opts, "percussiveGrid", op);
   return p;
 }
 
