@@ -33,7 +33,7 @@ const ALLOWED = [
   /^native\/vendor\.lock$/,
   /^scripts\/(vendor-fetch\.sh|install\.mjs|addon-probe\.mjs|weights\.mjs)$/,
   /^models\/beatnet\/(LICENSE|README\.md|beatnet_[0-9]+\.onnx)$/,
-  /^models\/graphs\/(LICENSE-demucs|README\.md|htdemucs(_6s|_ft)?\.onnx)$/,
+  /^models\/graphs\/(LICENSE-demucs|LICENSE-beat-this|README\.md|htdemucs(_6s|_ft)?\.onnx|beat-this(-small)?\.onnx)$/,
   /^docs\/third-party\.md$/,
   /^prebuilds\/README\.md$/,
   /^prebuilds\/[a-z0-9]+-[a-z0-9]+\/(node\.napi\.[a-z]+\.node|libonnxruntime\.so\.1|libonnxruntime\.NOTICE\.txt)$/,
@@ -61,6 +61,8 @@ const REQUIRED = [
   'models/beatnet/LICENSE',
   // MIT notice of the weightless Demucs graphs `models fetch` fills.
   'models/graphs/LICENSE-demucs',
+  // MIT notice of the weightless Beat This! graphs.
+  'models/graphs/LICENSE-beat-this',
 ];
 // The package's own licence file: required as soon as the repository has one.
 const licence = ['LICENSE', 'LICENSE.md', 'LICENCE', 'LICENSE.txt'].find((f) => existsSync(join(root, f)));
