@@ -47,6 +47,17 @@ export {
   RhythmTrackerOptionsSchema,
 } from './models/rhythm.js';
 export type { RhythmDecodeOptions, RhythmResult, RhythmTrackerOptions } from './models/rhythm.js';
+// Beat This! (installed with `didactic-engine models fetch beat-this`): log-mel front end, transformer, peak picking.
+export {
+  BeatThisTracker,
+  BeatThisTrackerOptionsSchema,
+  beatThisSpectrogram,
+  installedBeatThisModel,
+  BEAT_THIS_FPS,
+  BEAT_THIS_MODELS,
+  BEAT_THIS_SAMPLE_RATE,
+} from './models/beatThis.js';
+export type { BeatThisResult, BeatThisTrackerOptions } from './models/beatThis.js';
 
 // Music domain: bar grid, note alignment, per-bar features.
 export { segmentBeatsIntoBars } from './music/segmentation.js';

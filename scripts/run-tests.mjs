@@ -16,6 +16,7 @@ const REFERENCE_FILES = [
   'test/parity/analysis-live.test.ts',
   'test/parity/analysis-options.test.ts',
   'test/parity/basic-pitch.test.ts',
+  'test/parity/beat-this.test.ts',
   'test/parity/demucs.test.ts',
   'test/unit/parquet-python.test.ts',
   'test/e2e/pipeline-python.test.ts',
@@ -34,6 +35,12 @@ const haveChromium = process.env.DIDACTIC_CHROMIUM
 // Why a test in a file may skip: [marker in the file's text, condition met, reason, how to enable].
 const demucsRandom = process.env.DIDACTIC_DEMUCS_RANDOM ?? '/tmp/didactic-demucs/htdemucs-random';
 const NEEDS = [
+  [
+    /beatThisParity/,
+    existsSync(join(root, '.venv-torch', 'bin', 'python')),
+    'the PyTorch Beat This! reference venv is missing (.venv-torch with beat-this 1.1.0)',
+    'run `bash scripts/reference/setup-torch-env.sh` (docs/models.md)',
+  ],
   [
     /demucsConvertParity/,
     existsSync(join(root, '.venv-torch', 'bin', 'python')),

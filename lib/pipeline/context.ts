@@ -55,7 +55,8 @@ export interface SongRunEnvironment {
 
 /** The rhythm of the mix on the input's timeline. */
 export interface SongRhythm {
-  tracker: 'beatnet' | 'librosa';
+  /** The tracker that ran ('auto' resolved). */
+  tracker: 'beatnet' | 'beat-this' | 'librosa';
   tempoBpm: number;
   /** Seconds on the input's timeline. */
   beatTimes: Float64Array;

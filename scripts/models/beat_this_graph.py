@@ -20,8 +20,8 @@ compares with the checkpoint's `hyper_parameters`), `fps`, `sample_rate`, `model
     .venv-torch/bin/python scripts/models/beat_this_graph.py checkpoint --arch small0 --seed 1 -o DIR/small0.ckpt
         (a Lightning checkpoint as the official files are: state_dict with the "model." prefix,
          hyper_parameters of PLBeatThis, datamodule_hyper_parameters, pytorch-lightning_version)
-    .venv-torch/bin/python scripts/models/beat_this_graph.py logits --ckpt C --audio mono.f32 [--sr 22050] -o DIR
-        (the reference: beat_this.inference's front end, split_predict_aggregate and minimal postprocessor)
+    .venv-torch/bin/python scripts/models/beat_this_graph.py logits --ckpt C --audio mono.f32 [--spect S.f32] -o DIR
+        (the reference: LogMelSpect in float32 and float64, split_predict_aggregate, minimal postprocessor)
 
 Runs on Debian's torch 1.13 through scripts/reference/torch2_polyfill.py (F.scaled_dot_product_attention).
 """
@@ -174,24 +174,37 @@ def checkpoint(args):
 
 
 def logits(args):
-    """The reference outputs on a WAV: spectrogram, aggregated logits, beats and downbeats."""
+    """The reference on a mono float32 file: beat_this's LogMelSpect in float32 (as inference runs it) and
+    in float64 (the exact transform), and split_predict_aggregate + the minimal Postprocessor on the
+    spectrogram given with --spect (ours: the network and postprocessor compared on the same input)
+    or else on the float32 one."""
     import numpy as np
-    from beat_this.inference import Audio2Frames
+    from beat_this.inference import load_model, split_predict_aggregate
     from beat_this.model.postprocessor import Postprocessor
+    from beat_this.preprocessing import LogMelSpect
 
-    signal, sr = np.fromfile(args.audio, dtype="<f4").astype(np.float64), args.sr
-    a2f = Audio2Frames(checkpoint_path=args.ckpt, device="cpu")
     torch.set_grad_enabled(False)
-    spect = a2f.signal2spect(signal, sr)
-    beat, downbeat = a2f.spect2frames(spect)
-    beats, downbeats = Postprocessor(type="minimal")(beat, downbeat)
+    signal = np.fromfile(args.audio, dtype="<f4")
+    if args.sr != 22050:
+        sys.exit("logits: give 22,050 Hz audio")
+    spect = LogMelSpect()(torch.from_numpy(signal.copy()))
+    spect64 = LogMelSpect().double()(torch.from_numpy(signal.astype(np.float64)))
     os.makedirs(args.out, exist_ok=True)
-    np.save(os.path.join(args.out, "spect.npy"), spect.numpy().astype(np.float32))
-    np.save(os.path.join(args.out, "beat.npy"), beat.numpy().astype(np.float32))
-    np.save(os.path.join(args.out, "downbeat.npy"), downbeat.numpy().astype(np.float32))
+    # Raw little-endian float32 (spectrograms frame-major [frames x 128]).
+    spect.numpy().astype("<f4").tofile(os.path.join(args.out, "spect.f32"))
+    spect64.numpy().astype("<f4").tofile(os.path.join(args.out, "spect64.f32"))
+    net_in = spect
+    if args.spect:
+        net_in = torch.from_numpy(np.fromfile(args.spect, dtype="<f4").reshape(-1, 128).copy())
+    model = load_model(args.ckpt)
+    pred = split_predict_aggregate(net_in, chunk_size=1500, border_size=6, overlap_mode="keep_first", model=model)
+    beat, downbeat = pred["beat"].float(), pred["downbeat"].float()
+    beats, downbeats = Postprocessor(type="minimal")(beat, downbeat)
+    beat.numpy().astype("<f4").tofile(os.path.join(args.out, "beat.f32"))
+    downbeat.numpy().astype("<f4").tofile(os.path.join(args.out, "downbeat.f32"))
     with open(os.path.join(args.out, "beats.json"), "w") as f:
         json.dump({"beats": [float(x) for x in beats], "downbeats": [float(x) for x in downbeats],
-                   "frames": int(spect.shape[0]), "sr": sr}, f)
+                   "frames": int(spect.shape[0])}, f)
     print(json.dumps({"frames": int(spect.shape[0]), "beats": len(beats), "downbeats": len(downbeats)}))
 
 
@@ -203,6 +216,7 @@ def main():
     ap.add_argument("--ckpt")
     ap.add_argument("--audio", help="mono float32 little-endian samples")
     ap.add_argument("--sr", type=int, default=22050)
+    ap.add_argument("--spect", help="run the network on this spectrogram (float32 [frames x 128])")
     ap.add_argument("-o", "--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
