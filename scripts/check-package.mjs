@@ -73,7 +73,8 @@ if (licence) REQUIRED.push(licence);
 // addon) with about 35 % headroom. Raise them on purpose, with the reason in the commit.
 const BUDGET = {
   packedWithoutPrebuilds: 6.5e6,
-  unpackedWithoutPrebuilds: 8.7e6,
+  // +2.2 MB (2026-12-07): the weightless Beat This! graphs models/graphs/beat-this*.onnx (1.08 MB each).
+  unpackedWithoutPrebuilds: 11.0e6,
   unpackedPrebuilds: 70e6,
   files: 600,
 };
