@@ -434,3 +434,34 @@ export interface NativeBinding {
   logSpectFeatures(audio22k: Float32Array, cancel?: NativeCancelToken): Promise<{ frames: number; dims: number; data: Float32Array }>;
   decodeDownbeats(activations: Float32Array, options: NativeRhythmOptions & { columns: 2 | 3 }, cancel?: NativeCancelToken): Promise<NativeRhythmResult>;
 }
+
+export type NativeBeatThisHandle = NativeModelHandle<'beat-this'>;
+
+/** trackBeatThis: beats and downbeats (seconds) from the minimal postprocessor, the meter from them. */
+export interface NativeBeatThisResult {
+  beats: Float64Array;
+  downbeats: Float64Array;
+  beatPositions: Int32Array;
+  beatsPerBar: number;
+  /** Mean beat probability at the beats (uncalibrated). */
+  confidence: number;
+  tempoBpm: number;
+  tempoCurve: Float64Array;
+  frames: number;
+  chunks: number;
+  timings: { features: number; model: number; decode: number };
+  beatLogits?: Float32Array;
+  downbeatLogits?: Float32Array;
+}
+
+export interface NativeBinding {
+  beatThisOpen(model: string | Uint8Array, options: NativeSessionOptions): Promise<{ handle: NativeBeatThisHandle; providers: string[] }>;
+  trackBeatThis(
+    handle: NativeBeatThisHandle,
+    audio22k: Float32Array,
+    options: { keepLogits: boolean },
+    cancel?: NativeCancelToken,
+  ): Promise<NativeBeatThisResult>;
+  /** Beat This!'s log-mel front end: [frames x 128], frame-major. */
+  beatThisSpectrogram(audio22k: Float32Array, cancel?: NativeCancelToken): Promise<{ frames: number; mels: number; data: Float32Array }>;
+}

@@ -59,6 +59,17 @@ export {
   RhythmTrackerOptionsSchema,
 } from './models/rhythm.js';
 export type { RhythmDecodeOptions, RhythmResult, RhythmTrackerOptions } from './models/rhythm.js';
+// Beat This! (installed with `didactic-engine models fetch beat-this`): log-mel front end, transformer, peak picking.
+export {
+  BeatThisTracker,
+  BeatThisTrackerOptionsSchema,
+  beatThisSpectrogram,
+  installedBeatThisModel,
+  BEAT_THIS_FPS,
+  BEAT_THIS_MODELS,
+  BEAT_THIS_SAMPLE_RATE,
+} from './models/beatThis.js';
+export type { BeatThisResult, BeatThisTrackerOptions } from './models/beatThis.js';
 
 // Models: ONNX Runtime sessions, Basic Pitch transcription, Demucs separation.
 export { createSession, OrtSession, SessionOptionsSchema, ExecutionProviderSchema } from './models/session.js';

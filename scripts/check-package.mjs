@@ -34,7 +34,7 @@ const ALLOWED = [
   /^native\/patches\/[\w.-]+\.(patch|cmake)$/,
   /^scripts\/(vendor-fetch\.sh|install\.mjs|addon-probe\.mjs|weights\.mjs)$/,
   /^models\/beatnet\/(LICENSE|README\.md|beatnet_[0-9]+\.onnx)$/,
-  /^models\/graphs\/(LICENSE-demucs|README\.md|htdemucs(_6s|_ft)?\.onnx)$/,
+  /^models\/graphs\/(LICENSE-demucs|LICENSE-beat-this|README\.md|htdemucs(_6s|_ft)?\.onnx|beat-this(-small)?\.onnx)$/,
   /^docs\/third-party\.md$/,
   /^prebuilds\/README\.md$/,
   /^prebuilds\/[a-z0-9]+-[a-z0-9]+\/(node\.napi\.[a-z]+\.node|libonnxruntime\.so\.1|libonnxruntime\.NOTICE\.txt)$/,
@@ -66,6 +66,8 @@ const REQUIRED = [
   'models/beatnet/LICENSE',
   // MIT notice of the weightless Demucs graphs `models fetch` fills.
   'models/graphs/LICENSE-demucs',
+  // MIT notice of the weightless Beat This! graphs.
+  'models/graphs/LICENSE-beat-this',
 ];
 // Every file package.json "exports" points at (each sub-path's module and its types): a sub-path
 // whose file is not packed would fail only in a user's import.
@@ -85,7 +87,8 @@ if (licence) REQUIRED.push(licence);
 // addon) with about 35 % headroom. Raise them on purpose, with the reason in the commit.
 const BUDGET = {
   packedWithoutPrebuilds: 6.5e6,
-  unpackedWithoutPrebuilds: 8.7e6,
+  // +2.2 MB (2026-12-07): the weightless Beat This! graphs models/graphs/beat-this*.onnx (1.08 MB each).
+  unpackedWithoutPrebuilds: 11.0e6,
   unpackedPrebuilds: 70e6,
   files: 600,
 };

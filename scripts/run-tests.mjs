@@ -18,6 +18,7 @@ const REFERENCE_FILES = [
   'test/parity/analysis-live.test.ts',
   'test/parity/analysis-options.test.ts',
   'test/parity/basic-pitch.test.ts',
+  'test/parity/beat-this.test.ts',
   'test/parity/demucs.test.ts',
   'test/unit/parquet-python.test.ts',
   'test/e2e/pipeline-python.test.ts',

@@ -6,9 +6,13 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [[ -x .venv/bin/python ]] && .venv/bin/python -c 'import librosa, numpy, pyarrow, pandas, soxr, music21' 2>/dev/null; then
   echo "setup:reference: .venv is ready"
-  exit 0
+else
+  python3 -c 'import venv, ensurepip' 2>/dev/null || { echo "setup:reference: python3 with venv is required (Debian: apt-get install python3-venv)" >&2; exit 1; }
+  python3 -m venv .venv
+  .venv/bin/pip install -q -r scripts/reference/requirements.txt
+  echo "setup:reference: .venv ready; run \`npm run test:reference\`"
 fi
-python3 -c 'import venv, ensurepip' 2>/dev/null || { echo "setup:reference: python3 with venv is required (Debian: apt-get install python3-venv)" >&2; exit 1; }
-python3 -m venv .venv
-.venv/bin/pip install -q -r scripts/reference/requirements.txt
-echo "setup:reference: .venv ready; run \`npm run test:reference\`"
+# .venv-torch: the PyTorch references of the converter parity tests (Debian torch 1.13, beat-this 1.1.0,
+# demucs 4.0.1). Optional: without it those tests skip and say why.
+bash scripts/reference/setup-torch-env.sh ||
+  echo "setup:reference: WARNING: .venv-torch could not be built; the converter parity tests will skip" >&2

@@ -340,11 +340,14 @@ export function buildProgram(): Command {
     .option('--no-transcription', 'skip MIDI transcription')
     .option('--basic-pitch-timeout <seconds>', 'per-stem transcription timeout in seconds, or none (default 1800)', timeoutArg)
     .addOption(
-      new Option('--beat-tracker <tracker>', 'beatnet (learned beats and downbeats, bars on downbeats) or librosa (the original)')
+      new Option(
+        '--beat-tracker <tracker>',
+        'auto (default: beat-this when installed, else beatnet), beatnet or beat-this (learned beats and downbeats, bars on downbeats), or librosa (the original)',
+      )
         .choices([...BEAT_TRACKERS])
-        .default('beatnet'),
+        .default('auto'),
     )
-    .option('--detect-meter', 'detect the beats per bar (default; beatnet only)')
+    .option('--detect-meter', 'detect the beats per bar (default; beatnet and beat-this)')
     .option('--no-detect-meter', 'use --ts-num/--ts-den as the meter instead of detecting it')
     .option('--no-html-report', 'do not write reports/<song_id>/report.html')
     .option(

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 import { AbortError, DidacticError, InvalidArgumentError, ModelError } from '../errors.js';
 import { readDemucsPackage } from './convert/checkpoint.js';
+import { convertBeatThis, readBeatThisCheckpoint } from './convert/beatThis.js';
 import { composeDemucsBag, convertDemucs } from './convert/demucs.js';
 import { modelsDir as defaultModelsDir } from './paths.js';
 import { type KnownModel, KNOWN_MODELS, knownModel, type ModelFile } from './registry.js';
@@ -107,7 +108,7 @@ function manifestPath(dir: string, name: string): string {
 }
 
 function installedPath(dir: string, model: KnownModel): string {
-  return model.kind === 'demucs' ? join(dir, `${model.name}.onnx`) : join(dir, 'beat-this', model.files[0]!.file);
+  return join(dir, `${model.name}.onnx`);
 }
 
 function unknown(name: string): InvalidArgumentError {
@@ -255,7 +256,7 @@ async function locate(model: KnownModel, spec: ModelFile, options: FetchModelOpt
 
 /**
  * Downloads (or reads with `from`), verifies, converts and installs a known model. Demucs models
- * become `<models>/<name>.onnx`; Beat This checkpoints are stored under `<models>/beat-this/`.
+ * and Beat This models become `<models>/<name>.onnx` (the weightless graph filled from the checkpoint).
  * Errors: DE_MODEL_INVALID (hash or structure), DE_UNAVAILABLE (download), DE_MODEL_NOT_FOUND
  * (a --from file missing), DE_INVALID_ARGUMENT (unknown name), DE_ABORTED.
  */
@@ -295,22 +296,22 @@ export async function fetchModel(name: string, options: FetchModelOptions = {}):
   await mkdir(dirname(target), { recursive: true });
   const temp = join(partialDir, `${name}.${process.pid}.${Date.now()}.tmp`);
   try {
-    if (model.kind === 'demucs') {
-      options.onProgress?.({ stage: 'convert', file: `${name}.onnx`, received: 0, total: null });
-      const graphName = model.graph ?? name;
-      let graph: Uint8Array = await readFile(join(graphsDir(), `${graphName}.onnx`)).catch((e: unknown) => {
-        throw new ModelError('DE_MODEL_NOT_FOUND', `${OP}: the weightless graph ${graphName} is missing from this installation (${graphsDir()})`, {
-          op: OP,
-          cause: e,
-        });
+    options.onProgress?.({ stage: 'convert', file: `${name}.onnx`, received: 0, total: null });
+    const graphName = model.graph ?? name;
+    let graph: Uint8Array = await readFile(join(graphsDir(), `${graphName}.onnx`)).catch((e: unknown) => {
+      throw new ModelError('DE_MODEL_NOT_FOUND', `${OP}: the weightless graph ${graphName} is missing from this installation (${graphsDir()})`, {
+        op: OP,
+        cause: e,
       });
+    });
+    if (model.kind === 'demucs') {
       if (model.bagWeights) graph = composeDemucsBag(graph, model.bagWeights, { op: `${OP} ${name}`, name });
       const packages = [];
       for (const [i, p] of paths.entries()) packages.push(readDemucsPackage(await readFile(p), `${OP} ${model.files[i]!.file}`));
       await writeFile(temp, convertDemucs(graph, packages, { op: `${OP} ${name}` }));
     } else {
-      // Beat This: stored as downloaded (its tracker is not built yet).
-      await writeFile(temp, await readFile(paths[0]!));
+      const ckpt = readBeatThisCheckpoint(await readFile(paths[0]!), `${OP} ${model.files[0]!.file}`);
+      await writeFile(temp, convertBeatThis(graph, ckpt, { op: `${OP} ${name}` }));
     }
     options.onProgress?.({ stage: 'install', file: target, received: 0, total: null });
     await rename(temp, target);

@@ -29,7 +29,7 @@ export interface KnownModel {
   files: ModelFile[];
   /** Licence of the code and of the weights, as published. */
   licence: string;
-  /** Whether `fetch` converts it to what the engine runs (Beat This: checkpoint stored, tracker not yet built). */
+  /** Whether `fetch` converts it to what the engine runs (every known model does). */
   convertible: boolean;
   /** Approximate size of what is downloaded (bytes), as published or measured. */
   downloadBytes?: number;
@@ -93,20 +93,20 @@ export const KNOWN_MODELS: readonly KnownModel[] = [
   },
   {
     name: 'beat-this-small',
-    description: 'Beat This! small0: beat and downbeat tracker, small (checkpoint only; the tracker is not built yet)',
+    description: 'Beat This! small0: beat and downbeat tracker, small (2.1M parameters; --beat-tracker beat-this uses it when beat-this is not installed)',
     kind: 'beat-this',
     files: [beatThisFile('small0')],
     licence: BEAT_THIS_LICENCE,
-    convertible: false,
+    convertible: true,
     downloadBytes: 8_100_000,
   },
   {
     name: 'beat-this',
-    description: 'Beat This! final0: beat and downbeat tracker (checkpoint only; the tracker is not built yet)',
+    description: 'Beat This! final0: beat and downbeat tracker (20M parameters; the default tracker once installed)',
     kind: 'beat-this',
     files: [beatThisFile('final0')],
     licence: BEAT_THIS_LICENCE,
-    convertible: false,
+    convertible: true,
     downloadBytes: 78_000_000,
   },
 ];

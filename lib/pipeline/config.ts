@@ -19,7 +19,7 @@ import { MAX_BEATS_PER_BAR } from '../models/limits.js';
 
 export const BASIC_PITCH_BACKENDS = ['tf', 'onnx', 'tflite', 'coreml'] as const;
 
-export const BEAT_TRACKERS = ['beatnet', 'librosa'] as const;
+export const BEAT_TRACKERS = ['auto', 'beatnet', 'beat-this', 'librosa'] as const;
 export type BeatTracker = (typeof BEAT_TRACKERS)[number];
 export type BasicPitchBackend = (typeof BASIC_PITCH_BACKENDS)[number];
 
@@ -140,9 +140,10 @@ const PipelineConfigShape = z.strictObject({
   demucsTimeoutS: timeoutField('demucsTimeoutS').default(3600.0),
   basicPitchTimeoutS: timeoutField('basicPitchTimeoutS').default(1800.0),
   barFeaturePrecompute: boolField('barFeaturePrecompute').default(true),
-  // Ours: the rhythm tracker ('beatnet': learned beats and downbeats, bars on downbeats;
-  // 'librosa': the original's beat_track, bars counted from the first beat) and meter detection.
-  beatTracker: stringField('beatTracker').default('beatnet'),
+  // Ours: the rhythm tracker ('auto': Beat This! when its model is installed, else BeatNet;
+  // 'beatnet' / 'beat-this': learned beats and downbeats, bars on downbeats; 'librosa': the
+  // original's beat_track, bars counted from the first beat) and meter detection.
+  beatTracker: stringField('beatTracker').default('auto'),
   detectMeter: boolField('detectMeter').default(true),
   // Ours: reports/<song_id>/report.html, a self-contained page drawing the song's outputs.
   htmlReport: boolField('htmlReport').default(true),
@@ -261,7 +262,7 @@ const VALUE_RULES: readonly ValueRule[] = [
   {
     path: 'beatTracker',
     fails: (c) => !(BEAT_TRACKERS as readonly string[]).includes(c.beatTracker),
-    message: (c) => `beat_tracker must be one of 'beatnet', 'librosa', got '${c.beatTracker}'`,
+    message: (c) => `beat_tracker must be one of 'auto', 'beatnet', 'beat-this', 'librosa', got '${c.beatTracker}'`,
   },
   {
     path: 'memoryBudgetMb',
@@ -296,9 +297,11 @@ const VALUE_RULES: readonly ValueRule[] = [
   {
     path: 'timeSignatureNum',
     bound: true,
-    fails: (c) => c.beatTracker === 'beatnet' && !within(trackerBeatsPerBar(c.timeSignatureNum, c.timeSignatureDen), CONFIG_BOUNDS.trackerBeatsPerBar),
+    fails: (c) =>
+      (c.beatTracker === 'beatnet' || c.beatTracker === 'auto') &&
+      !within(trackerBeatsPerBar(c.timeSignatureNum, c.timeSignatureDen), CONFIG_BOUNDS.trackerBeatsPerBar),
     message: (c) =>
-      `time_signature_num must give at most ${MAX_BEATS_PER_BAR} beats per bar with beat_tracker 'beatnet' (compound meters over 8 or more count num / 3), got ${pythonValueText(c.timeSignatureNum)}/${pythonValueText(c.timeSignatureDen)}`,
+      `time_signature_num must give at most ${MAX_BEATS_PER_BAR} beats per bar with beat_tracker 'beatnet' or 'auto' (compound meters over 8 or more count num / 3), got ${pythonValueText(c.timeSignatureNum)}/${pythonValueText(c.timeSignatureDen)}`,
   },
   {
     path: 'demucsTimeoutS',

@@ -94,7 +94,8 @@ export function songEnvironment(config: PipelineConfig, o: SongEnvironmentOption
 
 /** The rhythm of the mix on the input's timeline. */
 export interface SongRhythm {
-  tracker: 'beatnet' | 'librosa';
+  /** The tracker that ran ('auto' resolved). */
+  tracker: 'beatnet' | 'beat-this' | 'librosa';
   tempoBpm: number;
   /** Seconds on the input's timeline. */
   beatTimes: Float64Array;

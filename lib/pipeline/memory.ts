@@ -13,6 +13,7 @@ import { totalmem } from 'node:os';
 
 import { probeAudio } from '../audio/probe.js';
 import { DidacticError } from '../errors.js';
+import { installedBeatThisModel } from '../models/beatThis.js';
 import type { Logger } from '../util/logger.js';
 import type { RunPlan } from './concurrency.js';
 import type { PipelineConfig, PipelineConfigFields } from './config.js';
@@ -44,6 +45,11 @@ export const MEMORY_MODEL = {
   beatnetRetainedFraction: 0.5,
   /** librosa's beat_track at the analysis rate: onset envelope over mel frames (hop 512). */
   librosaBytesPerSample: 8,
+  // Beat This! (final0) on one 1500-frame chunk: the frontend's time attention holds
+  // 32 sequences x 1500^2 scores; an estimate, not measured on a run (see docs/models.md).
+  beatThisFixedBytes: 768 * MiB,
+  // Its 128-band spectrogram and logits at 50 frames/s.
+  beatThisBytesPerSecond: 50 * 130 * 4,
   featureBytesPerSample: 20,
   transcriberFixedBytes: 48 * MiB,
   transcriberBytesPerSecond: 0.15 * MiB,
@@ -126,9 +132,14 @@ export function planSongMemory(shape: SongShape, cfg: MemoryPlanConfig, stemConc
   // Step 4: the rhythm tracker on the preprocessed audio; the network's arena stays.
   let rhythmArena = 0;
   let rhythmWork: number;
-  if (cfg.beatTracker === 'beatnet') {
+  const tracker = cfg.beatTracker === 'auto' ? (installedBeatThisModel() ? 'beat-this' : 'beatnet') : cfg.beatTracker;
+  if (tracker === 'beatnet') {
     rhythmArena = m.beatnetFixedBytes + m.beatnetBytesPerSecond * dur;
     rhythmWork = (A !== RHYTHM_RATE ? Math.ceil(dur * RHYTHM_RATE) * F32 : 0) + rhythmArena;
+  } else if (tracker === 'beat-this') {
+    // The network runs on 30 s chunks, so its arena does not grow with the song; the spectrogram does.
+    rhythmArena = m.beatThisFixedBytes;
+    rhythmWork = (A !== RHYTHM_RATE ? Math.ceil(dur * RHYTHM_RATE) * F32 : 0) + rhythmArena + m.beatThisBytesPerSecond * dur;
   } else {
     rhythmWork = m.librosaBytesPerSample * analysisFrames;
   }

@@ -7,6 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 
+import { BeatThisTracker, installedBeatThisModel } from '../models/beatThis.js';
 import { RhythmTracker } from '../models/rhythm.js';
 import { DidacticError } from '../errors.js';
 import { createTranscriber, notesToMidiNotes, resolveBasicPitchBackend } from '../models/basicPitch/index.js';
@@ -41,6 +42,7 @@ export class ModelCache {
   readonly #separators = new Map<string, Promise<StemSeparator & { handle: Closable }>>();
   readonly #transcribers = new Map<string, Promise<NoteTranscriber & { handle: Closable }>>();
   readonly #rhythm = new Map<string, Promise<{ tracker: RhythmTracker; handle: Closable }>>();
+  readonly #beatThis = new Map<string, Promise<{ tracker: BeatThisTracker; handle: Closable }>>();
   #closed = false;
 
   /** The Demucs model named by `demucs_model` on `demucs_device`, with `intraOpThreads` threads. */
@@ -77,13 +79,24 @@ export class ModelCache {
     return t.tracker;
   }
 
+  /** The installed Beat This! network (beat-this, else beat-this-small); DE_MODEL_NOT_FOUND naming the fetch command without one. */
+  async beatThis(intraOpThreads: number): Promise<BeatThisTracker> {
+    const path = installedBeatThisModel() ?? '';
+    const t = await this.#cached(this.#beatThis, `${path}\u0000${intraOpThreads}`, async () => {
+      const tracker = await BeatThisTracker.open({ ...(path ? { model: path } : {}), intraOpThreads });
+      return { tracker, handle: { close: async () => tracker.close() } };
+    });
+    return t.tracker;
+  }
+
   /** Frees every model opened through this cache (waiting for their in-flight runs). */
   async close(): Promise<void> {
     this.#closed = true;
-    const opened = [...this.#separators.values(), ...this.#transcribers.values(), ...this.#rhythm.values()];
+    const opened = [...this.#separators.values(), ...this.#transcribers.values(), ...this.#rhythm.values(), ...this.#beatThis.values()];
     this.#separators.clear();
     this.#transcribers.clear();
     this.#rhythm.clear();
+    this.#beatThis.clear();
     await Promise.all(
       opened.map((p) =>
         p.then(

@@ -4,6 +4,7 @@
 
 #include "audio/audio_binding.h"
 #include "beat/beat_binding.h"
+#include "beat/beat_this_binding.h"
 #include "beat/rhythm_binding.h"
 #include "dsp/dsp_binding.h"
 #include "ml/basic_pitch_binding.h"
@@ -27,6 +28,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   de::ml::RegisterBasicPitch(env, exports);
   de::ml::RegisterDemucs(env, exports);
   de::beat::RegisterRhythm(env, exports);
+  de::beat::RegisterBeatThis(env, exports);
   return exports;
 }
 

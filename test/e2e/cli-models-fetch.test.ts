@@ -2,10 +2,11 @@
 // place that meets a missing Demucs model naming the exact command that installs it.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { beatThisHparams, beatThisState, lightningCheckpoint } from '../helpers/lightningCheckpoint.js';
 import { type Mirror, startMirror } from '../helpers/mirrorServer.js';
 import { useTempDir } from '../helpers/tmp.js';
 
@@ -57,14 +58,16 @@ describe('didactic-engine models', () => {
   });
 
   it('fetch through a mirror prints the hash and licence; list shows it installed; remove removes it', async () => {
-    mirror.files.set('beat_this/small0.ckpt', randomBytes(40_000));
+    const graph = readFileSync(join(root, 'models', 'graphs', 'beat-this-small.onnx'));
+    mirror.files.set('beat_this/small0.ckpt', lightningCheckpoint(beatThisState(graph), beatThisHparams(128)));
     const r = await run('models', 'fetch', 'beat-this-small', '--mirror', mirror.url);
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/installed beat-this-small: .*small0\.ckpt/);
+    expect(r.stderr).toMatch(/installed beat-this-small: .*beat-this-small\.onnx/);
     expect(r.stderr).toMatch(/small0\.ckpt sha256 [0-9a-f]{64} \(first-use\)/);
     expect(r.stderr).toContain('licence: MIT');
     const listed = JSON.parse((await run('models', 'list', '--json')).stdout) as { models: { name: string; installed: boolean; bytes: number }[] };
-    expect(listed.models.find((m) => m.name === 'beat-this-small')).toMatchObject({ installed: true, bytes: 40_000 });
+    expect(listed.models.find((m) => m.name === 'beat-this-small')).toMatchObject({ installed: true });
+    expect(listed.models.find((m) => m.name === 'beat-this-small')!.bytes).toBeGreaterThan(8_000_000);
     expect((await run('models', 'remove', 'beat-this-small')).stderr).toContain('removed beat-this-small');
   });
 

@@ -43,7 +43,7 @@ describe('config bounds (the engine’s limits)', () => {
     [{ hopLength: MAX_HOP + 1 }, `hop_length must be at most ${MAX_HOP} samples, got ${MAX_HOP + 1}`],
     [{ demucsTimeoutS: 1e10 }, `demucs_timeout_s must be at most ${MAX_TIMEOUT_S} seconds (or null for no timeout), got 10000000000`],
     [{ basicPitchTimeoutS: MAX_TIMEOUT_S + 1 }, /^basic_pitch_timeout_s must be at most/],
-    [{ timeSignatureNum: 13 }, /^time_signature_num must give at most 12 beats per bar with beat_tracker 'beatnet'.*got 13\/4$/],
+    [{ timeSignatureNum: 13 }, /^time_signature_num must give at most 12 beats per bar with beat_tracker 'beatnet' or 'auto'.*got 13\/4$/],
     [{ timeSignatureNum: 39, timeSignatureDen: 8 }, /got 39\/8$/],
     [{ demucsDevice: 'mps' }, "demucs_device must be 'cpu', 'cuda' or 'cuda:N', got 'mps'"],
     [{ demucsDevice: 'cuda:x' }, "demucs_device must be 'cpu', 'cuda' or 'cuda:N', got 'cuda:x'"],

@@ -54,13 +54,15 @@ describe('PipelineConfig defaults', () => {
       basic_pitch_timeout_s: 1800.0,
       bar_feature_precompute: true,
       // Ours, after the original's fields:
-      beat_tracker: 'beatnet',
+      beat_tracker: 'auto',
       detect_meter: true,
       html_report: true,
       memory_budget_mb: null,
     });
     expect(Object.keys(c.toSnakeCase())).toEqual([...CONFIG_FIELD_NAMES]);
-    expect(() => new PipelineConfig({ ...base, beatTracker: 'madmom' }, quiet)).toThrow("beat_tracker must be one of 'beatnet', 'librosa', got 'madmom'");
+    expect(() => new PipelineConfig({ ...base, beatTracker: 'madmom' }, quiet)).toThrow(
+      "beat_tracker must be one of 'auto', 'beatnet', 'beat-this', 'librosa', got 'madmom'",
+    );
   });
 
   it('is frozen; with() makes a validated copy', () => {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DidacticError } from '../../lib/errors.js';
-import { fetchModel, listModels, removeModel } from '../../lib/models/fetch.js';
+import { fetchModel, graphsDir, listModels, removeModel } from '../../lib/models/fetch.js';
+import { beatThisHparams, beatThisState, lightningCheckpoint } from '../helpers/lightningCheckpoint.js';
 import { type Mirror, startMirror } from '../helpers/mirrorServer.js';
 import { useTempDir } from '../helpers/tmp.js';
 
@@ -20,6 +21,10 @@ const freshDir = (): string => {
   return d;
 };
 const SMALL = 'beat_this/small0.ckpt';
+// Valid small0 checkpoints (the fetch converts them), each seed its own bytes.
+const smallGraph = readFileSync(join(graphsDir(), 'beat-this-small.onnx'));
+const smallCkpt = (seed: number): Buffer => lightningCheckpoint(beatThisState(smallGraph, seed), beatThisHparams(128));
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const HT = 'hybrid_transformer/955717e8-8726e21a.th';
 
 beforeAll(async () => {
@@ -64,7 +69,7 @@ describe('models fetch through a mirror', () => {
 
   it('resumes a download killed mid-way with an HTTP Range request; nothing is installed until it is complete', async () => {
     const dir = freshDir();
-    const body = randomBytes(300_000);
+    const body = smallCkpt(1);
     mirror.files.set(SMALL, body);
     mirror.cutAfter.set(SMALL, 100_000);
     const seen = mirror.requests.length;
@@ -85,25 +90,25 @@ describe('models fetch through a mirror', () => {
     const from = Number(/^bytes=(\d+)-$/.exec(asked[1]!.range ?? '')?.[1]);
     expect(from).toBeGreaterThan(0);
     expect(from).toBeLessThanOrEqual(100_000);
-    expect(same(readFileSync(r.path), body)).toBe(true);
-    expect(r.files[0]).toMatchObject({ sha256: createHash('sha256').update(body).digest('hex'), bytes: 300_000, verified: 'first-use' });
-    expect(finalEntries(dir)).toEqual(['beat-this-small.model.json', 'beat-this/small0.ckpt']);
+    expect(r.path).toBe(join(dir, 'beat-this-small.onnx'));
+    expect(r.files[0]).toMatchObject({ sha256: sha(body), bytes: body.length, verified: 'first-use' });
+    expect(finalEntries(dir)).toEqual(['beat-this-small.model.json', 'beat-this-small.onnx']);
     expect(existsSync(join(dir, '.partial'))).toBe(false);
   });
 
   it('retries within one fetch (resuming), and restarts when the server ignores ranges', async () => {
     const dir = freshDir();
-    const body = randomBytes(200_000);
+    const body = smallCkpt(2);
     mirror.files.set(SMALL, body);
     mirror.cutAfter.set(SMALL, 70_000);
-    expect(same(readFileSync((await fetchModel('beat-this-small', { modelsDir: dir, mirror: mirror.url })).path), body)).toBe(true);
+    expect((await fetchModel('beat-this-small', { modelsDir: dir, mirror: mirror.url })).files[0]!.sha256).toBe(sha(body));
     expect(mirror.requests.at(-1)?.range).toMatch(/^bytes=\d+-$/);
 
     const dir2 = freshDir();
     mirror.ignoreRanges = true;
     try {
       mirror.cutAfter.set(SMALL, 50_000);
-      expect(same(readFileSync((await fetchModel('beat-this-small', { modelsDir: dir2, mirror: mirror.url })).path), body)).toBe(true);
+      expect((await fetchModel('beat-this-small', { modelsDir: dir2, mirror: mirror.url })).files[0]!.sha256).toBe(sha(body));
     } finally {
       mirror.ignoreRanges = false;
     }
@@ -111,17 +116,17 @@ describe('models fetch through a mirror', () => {
 
   it('records the SHA-256 of a model without a published hash and refuses a different one unless accepted', async () => {
     const dir = freshDir();
-    const first = randomBytes(10_000);
-    mirror.files.set(SMALL, first);
-    await fetchModel('beat-this-small', { modelsDir: dir, mirror: mirror.url });
-    mirror.files.set(SMALL, randomBytes(10_000));
+    mirror.files.set(SMALL, smallCkpt(3));
+    const installed = readFileSync((await fetchModel('beat-this-small', { modelsDir: dir, mirror: mirror.url })).path);
+    mirror.files.set(SMALL, smallCkpt(4));
     const e = await rejection(fetchModel('beat-this-small', { modelsDir: dir, mirror: mirror.url }));
     expect(e.code).toBe('DE_MODEL_INVALID');
     expect(e.message).toContain('--accept-new-hash');
     // The installed model is untouched by the refused fetch.
-    expect(same(readFileSync(join(dir, 'beat-this', 'small0.ckpt')), first)).toBe(true);
+    expect(same(readFileSync(join(dir, 'beat-this-small.onnx')), installed)).toBe(true);
     const r = await fetchModel('beat-this-small', { modelsDir: dir, mirror: mirror.url, acceptNewHash: true });
-    expect(same(readFileSync(r.path), mirror.files.get(SMALL)!)).toBe(true);
+    expect(r.files[0]!.sha256).toBe(sha(mirror.files.get(SMALL)!));
+    expect(same(readFileSync(r.path), installed)).toBe(false);
     const again = await fetchModel('beat-this-small', { modelsDir: dir, mirror: mirror.url });
     expect(again.files[0]!.verified).toBe('recorded');
   });
@@ -130,7 +135,7 @@ describe('models fetch through a mirror', () => {
     const dir = freshDir();
     const src = join(root, 'offline');
     mkdirSync(src, { recursive: true });
-    writeFileSync(join(src, 'small0.ckpt'), randomBytes(5_000));
+    writeFileSync(join(src, 'small0.ckpt'), smallCkpt(5));
     writeFileSync(join(src, '955717e8-8726e21a.th'), randomBytes(5_000));
     const before = mirror.requests.length;
     const r = await fetchModel('beat-this-small', { modelsDir: dir, from: src });
@@ -145,7 +150,8 @@ describe('models fetch through a mirror', () => {
     const rows = await listModels({ modelsDir: dir });
     expect(rows.map((m) => m.name)).toEqual(['htdemucs', 'htdemucs_6s', 'htdemucs_ft', 'beat-this-small', 'beat-this']);
     const small = rows.find((m) => m.name === 'beat-this-small')!;
-    expect(small).toMatchObject({ installed: true, bytes: 5_000, sha256: [r.files[0]!.sha256] });
+    expect(small).toMatchObject({ installed: true, sha256: [r.files[0]!.sha256] });
+    expect(small.bytes).toBeGreaterThan(8_000_000); // the filled network, 2.1M float32 parameters
     expect(small.licence).toContain('MIT');
     expect(rows[0]).toMatchObject({ installed: false, urls: ['https://dl.fbaipublicfiles.com/demucs/hybrid_transformer/955717e8-8726e21a.th'] });
     expect(await removeModel('beat-this-small', { modelsDir: dir })).toBe(true);

@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { onnx as OnnxNs } from 'onnx-proto';
 
 import { ModelError } from '../../errors.js';
-import type { DemucsPackage } from './checkpoint.js';
+import type { DemucsPackage, Tensor } from './checkpoint.js';
 
 const require = createRequire(import.meta.url);
 const { onnx } = require('onnx-proto') as { onnx: typeof OnnxNs };
@@ -126,6 +126,28 @@ export function checkDemucsArchitecture(pkg: DemucsPackage, graph: DemucsGraphIn
   }
 }
 
+/**
+ * Sets one weightless initialiser's data from a checkpoint tensor after checking its shape, its
+ * dtype (a float tensor for a float initialiser) and that every value is finite; throws
+ * DE_MODEL_INVALID naming `label` otherwise. Shared by the Demucs and Beat This converters.
+ */
+export function fillInitialiser(init: OnnxNs.ITensorProto, tensor: Tensor, label: string, key: string, op: string): void {
+  const dims = (init.dims ?? []).map(Number);
+  if (!isDeepStrictEqual(tensor.shape, dims)) {
+    throw invalid(op, `tensor ${label} has shape [${tensor.shape}], the graph needs [${dims}]`, { tensor: key, shape: tensor.shape, want: dims });
+  }
+  if (init.dataType !== onnx.TensorProto.DataType.FLOAT || !(tensor.data instanceof Float32Array)) {
+    throw invalid(op, `tensor ${label} is ${tensor.dtype}; the graph needs a float tensor (float16/float32/bfloat16 in the checkpoint)`, {
+      tensor: key,
+      dtype: tensor.dtype,
+    });
+  }
+  for (let i = 0; i < tensor.data.length; i++) {
+    if (!Number.isFinite(tensor.data[i]!)) throw invalid(op, `tensor ${label} holds a non-finite value at ${i}`, { tensor: key });
+  }
+  init.rawData = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+}
+
 /** Options of convertDemucs: the operation name carried on errors. */
 export interface ConvertDemucsOptions {
   op?: string;
@@ -166,21 +188,7 @@ export function convertDemucs(graph: Uint8Array, packages: DemucsPackage[], opti
     const tensor = packages[member]!.state.get(key);
     const label = `${key}${info.members > 1 ? ` (member ${member})` : ''}`;
     if (!tensor) throw invalid(op, `checkpoint lacks the tensor ${label}`, { tensor: key });
-    const dims = (init.dims ?? []).map(Number);
-    if (!isDeepStrictEqual(tensor.shape, dims)) {
-      throw invalid(op, `tensor ${label} has shape [${tensor.shape}], the graph needs [${dims}]`, { tensor: key, shape: tensor.shape, want: dims });
-    }
-    if (init.dataType !== onnx.TensorProto.DataType.FLOAT || !(tensor.data instanceof Float32Array)) {
-      throw invalid(op, `tensor ${label} is ${tensor.dtype}; the graph needs a float tensor (float16/float32/bfloat16 in the checkpoint)`, {
-        tensor: key,
-        dtype: tensor.dtype,
-      });
-    }
-    for (let i = 0; i < tensor.data.length; i++) {
-      if (!Number.isFinite(tensor.data[i]!)) throw invalid(op, `tensor ${label} holds a non-finite value at ${i}`, { tensor: key });
-    }
-    const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
-    init.rawData = bytes;
+    fillInitialiser(init, tensor, label, key, op);
     filled++;
   }
   if (filled !== Object.keys(mapping).length) throw invalid(op, 'the graph names initialisers it does not hold');

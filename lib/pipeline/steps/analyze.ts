@@ -1,6 +1,7 @@
 /** Steps 4 and 6: the rhythm of the (preprocessed) mix, and the bar grid from it. */
 import { beatTrack } from '../../analysis/beat.js';
 import { barsFromDownbeats, downbeatIndices, segmentBeatsIntoBars } from '../../music/segmentation.js';
+import { installedBeatThisModel } from '../../models/beatThis.js';
 import { trackerBeatsPerBar, type PipelineConfig } from '../config.js';
 import type { SongContext, SongRhythm } from '../context.js';
 
@@ -20,19 +21,28 @@ export function isLowRhythmConfidence(rhythm: Pick<SongRhythm, 'confidence'>): b
   return rhythm.confidence !== null && rhythm.confidence < LOW_RHYTHM_CONFIDENCE;
 }
 
+/** The tracker `beat_tracker` names; 'auto' is Beat This! when its model is installed, else BeatNet. */
+export function resolveBeatTracker(cfg: Pick<PipelineConfig, 'beatTracker'>): SongRhythm['tracker'] {
+  if (cfg.beatTracker !== 'auto') return cfg.beatTracker;
+  return installedBeatThisModel() ? 'beat-this' : 'beatnet';
+}
+
 /**
- * Step 4: tempo and beats, moved back onto the input's timeline. 'beatnet' (default): BeatNet's
- * CRNN and the bar-pointer DBN give beats, downbeats and the meter; 'librosa': the original's
- * beat_track with its defaults (hop 512, start_bpm 120, tightness 100, trim) at the analysis rate.
+ * Step 4: tempo and beats, moved back onto the input's timeline. 'auto' (default): Beat This! when
+ * installed, else BeatNet; 'beatnet': BeatNet's CRNN and the bar-pointer DBN give beats, downbeats
+ * and the meter; 'beat-this': Beat This!'s network and minimal postprocessor give them; 'librosa':
+ * the original's beat_track with its defaults (hop 512, start_bpm 120, tightness 100, trim) at the
+ * analysis rate.
  */
 export async function analyzeRhythm(ctx: SongContext): Promise<void> {
   const { config: cfg, log, signal } = ctx;
   let rhythm: SongRhythm;
-  if (cfg.beatTracker === 'librosa') {
+  const tracker = resolveBeatTracker(cfg);
+  if (tracker === 'librosa') {
     rhythm = await librosaRhythm(ctx);
   } else {
     try {
-      rhythm = await learnedRhythm(ctx);
+      rhythm = tracker === 'beat-this' ? await beatThisRhythm(ctx) : await learnedRhythm(ctx);
     } catch (err) {
       if (signal?.aborted) throw err;
       // Never silent: the song completes on the original's tracker and is marked degraded.
@@ -60,7 +70,7 @@ export async function analyzeRhythm(ctx: SongContext): Promise<void> {
     downbeat_times: Array.from(rhythm.downbeatTimes),
   };
   log.info(`Detected tempo ${tempoBpm.toFixed(2)} BPM with ${beatTimes.length} beats (duration ${ctx.durationS.toFixed(2)}s)`);
-  if (rhythm.tracker === 'beatnet') {
+  if (rhythm.tracker !== 'librosa') {
     const how = rhythm.meterDetected ? 'detected' : 'configured';
     log.info(
       `Meter ${rhythm.meter.numerator}/${rhythm.meter.denominator} (${how}), ${rhythm.downbeatTimes.length} downbeats, confidence ${(rhythm.confidence ?? 0).toFixed(2)}`,
@@ -110,6 +120,28 @@ async function learnedRhythm(ctx: SongContext): Promise<SongRhythm> {
     downbeatTimes: Float64Array.from(r.downbeats, shift),
     // A detected meter is written as beats per bar over quarter notes (the tracker cannot tell 6/8
     // from 2/4); a configured one keeps its own spelling.
+    meter: detected ? { numerator: r.beatsPerBar, denominator: 4 } : { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
+    meterDetected: detected,
+    confidence: r.confidence,
+    tempoCurve: r.tempoCurve,
+  };
+}
+
+async function beatThisRhythm(ctx: SongContext): Promise<SongRhythm> {
+  const { config: cfg, signal } = ctx;
+  // One intra-op thread, as for BeatNet: songs and stems already fill the cores.
+  const tracker = await ctx.models.beatThis(1);
+  const r = await tracker.track(ctx.analysisAudio, cfg.analysisSr, signal ? { signal } : {});
+  const shift = (t: number) => t + ctx.trimOffsetS;
+  // Its downbeats give the bars when meter detection is on; off, the configured meter counts
+  // bars from the first beat as with librosa (Beat This! cannot be told a meter).
+  const detected = cfg.detectMeter && r.beatsPerBar > 0;
+  return {
+    tracker: 'beat-this',
+    tempoBpm: r.tempoBpm,
+    beatTimes: Float64Array.from(r.beats, shift),
+    beatPositions: detected ? r.beatPositions : null,
+    downbeatTimes: Float64Array.from(r.downbeats, shift),
     meter: detected ? { numerator: r.beatsPerBar, denominator: 4 } : { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
     meterDetected: detected,
     confidence: r.confidence,

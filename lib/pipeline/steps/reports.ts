@@ -66,7 +66,7 @@ async function exportHtmlReport(ctx: SongContext): Promise<void> {
       num_bars: ctx.bars.length,
       stems: [...ctx.stems.names],
       beat_times: Array.from(rhythm.beatTimes),
-      ...(rhythm.tracker === 'beatnet'
+      ...(rhythm.tracker !== 'librosa'
         ? {
             rhythm: {
               tracker: rhythm.tracker,

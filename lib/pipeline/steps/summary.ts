@@ -75,7 +75,7 @@ export async function writeSummaryJson(ctx: SongContext, records: StepRecords): 
       ),
       // The learned tracker's findings (additive; absent with the librosa tracker, whose outputs
       // stay the original's byte for byte).
-      ...(ctx.rhythm.tracker === 'beatnet'
+      ...(ctx.rhythm.tracker !== 'librosa'
         ? {
             rhythm: {
               tracker: ctx.rhythm.tracker,
