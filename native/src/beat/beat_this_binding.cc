@@ -59,49 +59,32 @@ Napi::Value BeatThisOpen(const Napi::CallbackInfo& info) {
                                });
 }
 
-class TrackWorker : public napi::ModelWorker {
- public:
-  TrackWorker(Napi::Env env, napi::Lease lease, napi::PinnedFloats audio, BeatThisParams p, CancelTokenPtr cancel)
-      : napi::ModelWorker(env, "trackBeatThis", std::move(lease)),
-        audio_(std::move(audio)),
-        p_(p),
-        cancel_(std::move(cancel)) {}
+// --- trackBeatThis ----------------------------------------------------------------------------
 
- protected:
-  void Run() override {
-    r_ = trackBeatThis(*engine<Engine>().session, audio_.data, static_cast<int64_t>(audio_.size), p_, cancel_.get());
+Napi::Value trackToJs(Napi::Env env, BeatThisResult& r, bool keepLogits) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("beats", toFloat64(env, r.beats));
+  out.Set("downbeats", toFloat64(env, r.downbeats));
+  Napi::Int32Array pos = Napi::Int32Array::New(env, r.positions.size());
+  for (size_t i = 0; i < r.positions.size(); ++i) pos[i] = r.positions[i];
+  out.Set("beatPositions", pos);
+  out.Set("beatsPerBar", Napi::Number::New(env, r.beatsPerBar));
+  out.Set("confidence", Napi::Number::New(env, r.confidence));
+  out.Set("tempoBpm", Napi::Number::New(env, r.tempoBpm));
+  out.Set("tempoCurve", toFloat64(env, r.tempoCurve));
+  out.Set("frames", Napi::Number::New(env, static_cast<double>(r.frames)));
+  out.Set("chunks", Napi::Number::New(env, static_cast<double>(r.chunks)));
+  Napi::Object timings = Napi::Object::New(env);
+  timings.Set("features", Napi::Number::New(env, r.secondsFeatures));
+  timings.Set("model", Napi::Number::New(env, r.secondsModel));
+  timings.Set("decode", Napi::Number::New(env, r.secondsDecode));
+  out.Set("timings", timings);
+  if (keepLogits) {
+    out.Set("beatLogits", napi::toFloat32Array(env, std::move(r.beatLogits)));
+    out.Set("downbeatLogits", napi::toFloat32Array(env, std::move(r.downbeatLogits)));
   }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("beats", toFloat64(env, r_.beats));
-    out.Set("downbeats", toFloat64(env, r_.downbeats));
-    Napi::Int32Array pos = Napi::Int32Array::New(env, r_.positions.size());
-    for (size_t i = 0; i < r_.positions.size(); ++i) pos[i] = r_.positions[i];
-    out.Set("beatPositions", pos);
-    out.Set("beatsPerBar", Napi::Number::New(env, r_.beatsPerBar));
-    out.Set("confidence", Napi::Number::New(env, r_.confidence));
-    out.Set("tempoBpm", Napi::Number::New(env, r_.tempoBpm));
-    out.Set("tempoCurve", toFloat64(env, r_.tempoCurve));
-    out.Set("frames", Napi::Number::New(env, static_cast<double>(r_.frames)));
-    out.Set("chunks", Napi::Number::New(env, static_cast<double>(r_.chunks)));
-    Napi::Object timings = Napi::Object::New(env);
-    timings.Set("features", Napi::Number::New(env, r_.secondsFeatures));
-    timings.Set("model", Napi::Number::New(env, r_.secondsModel));
-    timings.Set("decode", Napi::Number::New(env, r_.secondsDecode));
-    out.Set("timings", timings);
-    if (p_.keepLogits) {
-      out.Set("beatLogits", napi::toFloat32Array(env, std::move(r_.beatLogits)));
-      out.Set("downbeatLogits", napi::toFloat32Array(env, std::move(r_.downbeatLogits)));
-    }
-    return out;
-  }
-
- private:
-  napi::PinnedFloats audio_;
-  BeatThisParams p_;
-  CancelTokenPtr cancel_;
-  BeatThisResult r_;
-};
+  return out;
+}
 
 Napi::Value TrackBeatThisFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -112,45 +95,39 @@ Napi::Value TrackBeatThisFn(const Napi::CallbackInfo& info) {
   BeatThisParams p;
   p.keepLogits = napi::boolField(env, opts, "keepLogits", op);
   CancelTokenPtr cancel = napi::cancelTokenArg(env, info, 3, op);
-  auto* worker = new TrackWorker(env, std::move(lease), std::move(audio), p, std::move(cancel));
-  worker->Queue();
-  return worker->Promise();
+  const bool keepLogits = p.keepLogits;
+  return napi::queueModelTask<Engine>(
+      env, "trackBeatThis", std::move(lease),
+      [audio = std::move(audio), p, cancel = std::move(cancel)](Engine& engine) {
+        return trackBeatThis(*engine.session, audio.data, static_cast<int64_t>(audio.size), p, cancel.get());
+      },
+      [keepLogits](Napi::Env env, BeatThisResult& r) { return trackToJs(env, r, keepLogits); });
 }
 
-class SpectWorker : public napi::PromiseWorker {
- public:
-  SpectWorker(Napi::Env env, napi::PinnedFloats audio, CancelTokenPtr cancel)
-      : napi::PromiseWorker(env, "beatThisSpectrogram"), audio_(std::move(audio)), cancel_(std::move(cancel)) {}
+// --- beatThisSpectrogram ----------------------------------------------------------------------
 
- protected:
-  void Run() override {
-    for (size_t i = 0; i < audio_.size; ++i) {
-      if (!std::isfinite(audio_.data[i]))
-        throw Error(code::kNonFiniteSamples, "beatThisSpectrogram: the audio contains a non-finite sample");
-    }
-    s_ = beatThisSpect(audio_.data, static_cast<int64_t>(audio_.size), BeatThisFrontendParams{}, cancel_.get());
-  }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("frames", Napi::Number::New(env, static_cast<double>(s_.frames)));
-    out.Set("mels", Napi::Number::New(env, s_.mels));
-    out.Set("data", napi::toFloat32Array(env, std::move(s_.data)));
-    return out;
-  }
-
- private:
-  napi::PinnedFloats audio_;
-  CancelTokenPtr cancel_;
-  BeatThisSpect s_;
-};
+Napi::Value spectToJs(Napi::Env env, BeatThisSpect& s) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("frames", Napi::Number::New(env, static_cast<double>(s.frames)));
+  out.Set("mels", Napi::Number::New(env, s.mels));
+  out.Set("data", napi::toFloat32Array(env, std::move(s.data)));
+  return out;
+}
 
 Napi::Value BeatThisSpectrogramFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "beatThisSpectrogram";
   napi::PinnedFloats audio = napi::pinFloat32(env, info[0], op, "audio");
-  auto* worker = new SpectWorker(env, std::move(audio), napi::cancelTokenArg(env, info, 1, op));
-  worker->Queue();
-  return worker->Promise();
+  return napi::queueTask(
+      env, "beatThisSpectrogram",
+      [audio = std::move(audio), cancel = napi::cancelTokenArg(env, info, 1, op)] {
+        for (size_t i = 0; i < audio.size; ++i) {
+          if (!std::isfinite(audio.data[i]))
+            throw Error(code::kNonFiniteSamples, "beatThisSpectrogram: the audio contains a non-finite sample");
+        }
+        return beatThisSpect(audio.data, static_cast<int64_t>(audio.size), BeatThisFrontendParams{}, cancel.get());
+      },
+      spectToJs);
 }
 
 }  // namespace
