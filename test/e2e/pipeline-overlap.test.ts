@@ -2,7 +2,7 @@
 // (plan.songConcurrency): step 3's file write, step 4 (the rhythm) and the full mix's spectral
 // analysis. The order is read from the run's own events (step starts from onProgress, step ends and
 // the spectral analysis from the log), never from a timing threshold.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -108,6 +108,47 @@ describe('a song overlaps its independent steps within the plan', () => {
         expect(b.equals(a), file).toBe(true);
       }
     }
+  });
+
+  it('step 3 failing its write while step 4 runs fails the song with the error of a sequential run, and leaves nothing', async () => {
+    // The staged preprocessed file's path is made a folder just before the write: at step 3's
+    // start in order, at step 4's start (the write still pending) when overlapped.
+    const failWrite = async (name: string, songConcurrency: number, atStep: number) => {
+      const out = join(dir, name);
+      const onProgress = (e: { kind: string; index?: number }) => {
+        if (e.kind !== 'step' || e.index !== atStep) return;
+        const staging = join(out, '.didactic-staging');
+        for (const song of readdirSync(staging, { withFileTypes: true })
+          .filter((d) => d.isDirectory())
+          .map((d) => d.name))
+          mkdirSync(join(staging, song, 'preprocessed', 'song.wav'), { recursive: true });
+      };
+      const r = recorder();
+      const pipeline = new AudioPipeline(
+        { songId: 'song', inputWav: input, outDir: out, ...noModels },
+        {
+          plan: planConcurrency({ cores: 4, jobs: 1, songConcurrency }),
+          logger: r.logger,
+          onProgress: (e) => {
+            r.onProgress(e);
+            onProgress(e);
+          },
+        },
+      );
+      const err = (await pipeline.run().catch((e: unknown) => e)) as { code?: string };
+      expect(existsSync(join(out, 'preprocessed', 'song'))).toBe(false);
+      expect(existsSync(join(out, 'analysis', 'song'))).toBe(false);
+      expect(existsSync(join(out, '.didactic-staging'))).toBe(false);
+      return { code: err.code, timeline: r.timeline };
+    };
+    const seq = await failWrite('fail-seq', 1, 3);
+    const par = await failWrite('fail-par', 3, 4);
+    expect(seq.code).toMatch(/^DE_/);
+    expect(par.code).toBe(seq.code);
+    expect(seq.timeline).not.toContain('start 4');
+    // Overlapped, step 4 had started and was settled before the song failed; nothing after it ran.
+    expect(par.timeline).toContain('start 4');
+    expect(par.timeline).not.toContain('start 5');
   });
 
   it('cancelled while the overlapped steps run: DE_ABORTED, every started part settled, nothing left behind', async () => {
