@@ -206,14 +206,11 @@ export function aggregateBarFeatures(input: AggregateBarFeaturesInput): BarFeatu
 
 const N_FFT = 2048;
 
-/** Frame features over the whole stem (one STFT), aggregated per bar. */
-export async function computeStemBarFeatures(
-  samples: Float32Array,
-  sampleRate: number,
-  bars: readonly BarBoundary[],
-  hopLength: number,
-  signal?: AbortSignal,
-): Promise<BarFeatureColumns> {
+/**
+ * The whole-stem frame features bar features are aggregated from (one STFT). They need no bar grid,
+ * so a run with cores to spare computes the full mix's while the rhythm is still being analysed.
+ */
+export async function stemFrameFeatures(samples: Float32Array, sampleRate: number, hopLength: number, signal?: AbortSignal): Promise<FrameFeatures> {
   // The original shrinks n_fft to the audio length for very short stems.
   const nFft = fftSizeAtMost(Math.max(2, Math.min(N_FFT, samples.length)));
   const set = await features(samples, sampleRate, ['zcr', 'spectralCentroid', 'spectralRolloff', 'spectralBandwidth', 'mfcc', 'chroma'], {
@@ -222,20 +219,30 @@ export async function computeStemBarFeatures(
     nMfcc: 13,
     ...(signal ? { signal } : {}),
   });
-  return aggregateBarFeatures({
-    samples,
-    sampleRate,
-    bars,
-    frames: {
-      frameTimes: centredFrameTimes(set.frames, hopLength, sampleRate),
-      zcr: set.zcr!,
-      spectralCentroid: set.spectralCentroid!,
-      spectralRolloff: set.spectralRolloff!,
-      spectralBandwidth: set.spectralBandwidth!,
-      mfcc: { data: set.mfcc!.data, rows: set.mfcc!.rows, layout: 'coefficient-major' },
-      chroma: { data: set.chroma!.data, rows: set.chroma!.rows, layout: 'coefficient-major' },
-    },
-  });
+  return {
+    frameTimes: centredFrameTimes(set.frames, hopLength, sampleRate),
+    zcr: set.zcr!,
+    spectralCentroid: set.spectralCentroid!,
+    spectralRolloff: set.spectralRolloff!,
+    spectralBandwidth: set.spectralBandwidth!,
+    mfcc: { data: set.mfcc!.data, rows: set.mfcc!.rows, layout: 'coefficient-major' },
+    chroma: { data: set.chroma!.data, rows: set.chroma!.rows, layout: 'coefficient-major' },
+  };
+}
+
+/**
+ * Frame features over the whole stem (one STFT), aggregated per bar. `frames`: the stem's
+ * stemFrameFeatures when they were computed ahead (same samples, rate and hop).
+ */
+export async function computeStemBarFeatures(
+  samples: Float32Array,
+  sampleRate: number,
+  bars: readonly BarBoundary[],
+  hopLength: number,
+  signal?: AbortSignal,
+  frames?: FrameFeatures,
+): Promise<BarFeatureColumns> {
+  return aggregateBarFeatures({ samples, sampleRate, bars, frames: frames ?? (await stemFrameFeatures(samples, sampleRate, hopLength, signal)) });
 }
 
 /**

@@ -8,8 +8,11 @@
  * as the remaining cores allow (at most 4, the most stems a model gives), then the remaining
  * factor as ONNX Runtime intra-op threads. Stem separation runs before a song's stems fan out, so
  * its session gets the song's whole share: stemConcurrency × ortIntraOpThreads threads. Explicit
- * values are honoured as given. Native DSP jobs
- * run on the libuv pool, which is sized to jobs × stems + 2 so that file I/O always has a thread.
+ * values are honoured as given. A song's own independent steps (the preprocessed-audio write, the
+ * rhythm network and the full mix's spectral analysis) overlap on the song's share of the cores:
+ * songConcurrency = min(3, cores ÷ jobs), 1 (today's sequential order) on a single core or when
+ * the songs at once fill the cores. Native DSP jobs run on the libuv pool, which is sized to
+ * jobs × max(stems, songConcurrency) + 2 so that file I/O always has a thread.
  */
 import { availableParallelism } from 'node:os';
 
@@ -21,7 +24,11 @@ export interface ConcurrencyRequest {
   jobs?: number;
   stemConcurrency?: number;
   ortIntraOpThreads?: number;
+  songConcurrency?: number;
 }
+
+/** The most independent steps of one song that run at once (write, rhythm, spectral analysis). */
+export const MAX_SONG_CONCURRENCY = 3;
 
 /**
  * The run's concurrency, planned once at the entry (CLI, batch, server) and passed down to every
@@ -34,6 +41,11 @@ export interface RunPlan {
   ortIntraOpThreads: number;
   /** Intra-op threads of the separation session (it runs alone within its song). */
   separatorThreads: number;
+  /**
+   * Independent steps of one song run at once (the preprocessed-audio write, the rhythm network and
+   * the full mix's spectral analysis); 1 runs the steps one after another in the original's order.
+   */
+  songConcurrency: number;
   /** Recommended UV_THREADPOOL_SIZE (it only takes effect when set before the pool starts). */
   uvThreadpoolSize: number;
 }
@@ -53,7 +65,18 @@ export function planConcurrency(request: ConcurrencyRequest = {}): RunPlan {
   const ortIntraOpThreads = Math.max(1, request.ortIntraOpThreads ?? Math.floor(cores / (jobs * stemConcurrency)));
   // A session takes at most MAX_INTRA_OP_THREADS: a product above it is capped, never refused mid-song.
   const separatorThreads = Math.min(MAX_INTRA_OP_THREADS, Math.max(1, stemConcurrency * ortIntraOpThreads));
-  return { cores, jobs, stemConcurrency, ortIntraOpThreads, separatorThreads, uvThreadpoolSize: Math.max(4, jobs * stemConcurrency + 2) };
+  // The steps that overlap are single-threaded native calls, file writes and the rhythm network's
+  // one intra-op thread: one core each, from the song's share (never more than the cores).
+  const songConcurrency = Math.max(1, Math.floor(request.songConcurrency ?? Math.min(MAX_SONG_CONCURRENCY, perSong)));
+  return {
+    cores,
+    jobs,
+    stemConcurrency,
+    ortIntraOpThreads,
+    separatorThreads,
+    songConcurrency,
+    uvThreadpoolSize: Math.max(4, jobs * Math.max(stemConcurrency, songConcurrency) + 2),
+  };
 }
 
 /**

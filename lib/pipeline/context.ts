@@ -9,6 +9,7 @@ import type { ReportDatasetsBuilder } from '../reports/html/data.js';
 import type { WaveformPeaks } from '../reports/html/peaks.js';
 import type { StemEvents } from '../datasets/tables.js';
 import { DidacticError } from '../errors.js';
+import type { FrameFeatures } from '../music/barFeatures.js';
 import type { BarBoundary } from '../music/segmentation.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import type { RunPlan } from './concurrency.js';
@@ -173,6 +174,11 @@ export class SongContext implements SongRunEnvironment {
    * its own timeline), taken in step 2 while the audio is held; null when not wanted or not made.
    */
   waveform: WaveformPeaks | null = null;
+  /**
+   * The full mix's whole-signal frame features (step 7's spectral analysis), when they were computed
+   * ahead, beside step 4 (run.ts, plans with songConcurrency ≥ 2 and separation off); step 7 takes them.
+   */
+  fullMixFrames: FrameFeatures | undefined;
   /** Streaming dataset writers, open from step 7 until step 9 (or an abort). */
   sink: SongDatasetSink | undefined;
   /** The HTML report's rows, collected as the sink writes them (step 10 builds the page from them). */
@@ -261,6 +267,7 @@ export class SongContext implements SongRunEnvironment {
   releaseAllAudio(): void {
     this.releaseInputAudio();
     this.releaseAnalysisAudio();
+    this.fullMixFrames = undefined;
     for (const stem of this.#stems?.separated ?? []) stem.samples = new Float32Array(0);
   }
 

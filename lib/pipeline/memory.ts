@@ -101,9 +101,11 @@ export interface SongMemoryPlan {
 /**
  * Plans a song's peak memory (bytes) from its shape and config, step by step: the audio each step
  * holds (decoded input, analysis audio, stems) plus its own working set. `stemConcurrency` is the
- * run plan's stems at once per song (step 7).
+ * run plan's stems at once per song (step 7); `songConcurrency` its independent parts at once per
+ * song: from 2, step 4 runs beside step 3's file write and the full mix's spectral analysis
+ * (lib/pipeline/run.ts), so their working sets count in step 4 too.
  */
-export function planSongMemory(shape: SongShape, cfg: MemoryPlanConfig, stemConcurrency = 1): SongMemoryPlan {
+export function planSongMemory(shape: SongShape, cfg: MemoryPlanConfig, stemConcurrency = 1, songConcurrency = 1): SongMemoryPlan {
   const m = MEMORY_MODEL;
   const { frames, sampleRate: rate, channels } = shape;
   const dur = frames / rate;
@@ -143,7 +145,12 @@ export function planSongMemory(shape: SongShape, cfg: MemoryPlanConfig, stemConc
   } else {
     rhythmWork = m.librosaBytesPerSample * analysisFrames;
   }
-  add(4, 'analyzeRhythm', held + normalised + rhythmWork);
+  const features = cfg.writeBarChunks ? m.featureBytesPerSample * analysisFrames * (512 / cfg.hopLength) : 0;
+  // Overlapped (songConcurrency ≥ 2): beside the rhythm, step 3's write and, with separation off,
+  // the full mix's spectral analysis; with 2 slots only the larger of the two at a time.
+  const besides = [forFile, separation ? 0 : features].sort((a, b) => b - a);
+  const overlapped = songConcurrency >= 3 ? besides[0]! + besides[1]! : songConcurrency === 2 ? besides[0]! : 0;
+  add(4, 'analyzeRhythm', held + normalised + rhythmWork + overlapped);
   held += m.beatnetRetainedFraction * rhythmArena;
 
   // Step 5: Demucs returns four 44.1 kHz stereo stems; afterwards the decoded input is released
@@ -163,7 +170,6 @@ export function planSongMemory(shape: SongShape, cfg: MemoryPlanConfig, stemConc
 
   // Step 7: per stem at once, one whole-stem analysis (bar features) and Basic Pitch (its arena stays).
   const atOnce = Math.max(1, Math.min(stemConcurrency, stemCount));
-  const features = cfg.writeBarChunks ? m.featureBytesPerSample * analysisFrames * (512 / cfg.hopLength) : 0;
   const transcription = cfg.useBasicPitchTranscription ? m.transcriberFixedBytes + m.transcriberBytesPerSecond * dur : 0;
   add(7, 'processStems', held + atOnce * (features + transcription));
 
@@ -215,8 +221,15 @@ function duration(seconds: number): string {
  * The longest input of this shape (seconds) whose plan fits `budgetBytes`, by bisection over the
  * duration (the plan grows with the duration).
  */
-export function maxDurationWithin(shape: Omit<SongShape, 'frames'>, cfg: MemoryPlanConfig, budgetBytes: number, stemConcurrency = 1): number {
-  const fits = (s: number) => planSongMemory({ ...shape, frames: Math.ceil(s * shape.sampleRate) }, cfg, stemConcurrency).peakBytes <= budgetBytes;
+export function maxDurationWithin(
+  shape: Omit<SongShape, 'frames'>,
+  cfg: MemoryPlanConfig,
+  budgetBytes: number,
+  stemConcurrency = 1,
+  songConcurrency = 1,
+): number {
+  const fits = (s: number) =>
+    planSongMemory({ ...shape, frames: Math.ceil(s * shape.sampleRate) }, cfg, stemConcurrency, songConcurrency).peakBytes <= budgetBytes;
   if (!fits(1)) return 0;
   let lo = 1;
   let hi = 2;
@@ -244,10 +257,17 @@ const STEP_HINTS: Record<number, string> = {
  * message names the duration, the planned bytes and step, the budget, the longest input that fits
  * and the setting to change. `what` names the input (its path).
  */
-export function assertSongFits(what: string, shape: SongShape, cfg: MemoryPlanConfig, budgetBytes: number, stemConcurrency = 1): SongMemoryPlan {
-  const plan = planSongMemory(shape, cfg, stemConcurrency);
+export function assertSongFits(
+  what: string,
+  shape: SongShape,
+  cfg: MemoryPlanConfig,
+  budgetBytes: number,
+  stemConcurrency = 1,
+  songConcurrency = 1,
+): SongMemoryPlan {
+  const plan = planSongMemory(shape, cfg, stemConcurrency, songConcurrency);
   if (plan.peakBytes <= budgetBytes) return plan;
-  const longest = maxDurationWithin(shape, cfg, budgetBytes, stemConcurrency);
+  const longest = maxDurationWithin(shape, cfg, budgetBytes, stemConcurrency, songConcurrency);
   throw new DidacticError(
     'DE_RESOURCE_LIMIT',
     `${what}: ${duration(plan.durationS)} of audio (${shape.sampleRate} Hz, ${shape.channels} ch) would need about ${mib(plan.peakBytes)} ` +
@@ -284,7 +304,7 @@ export async function checkInputMemory(cfg: PipelineConfig, plan: RunPlan, log: 
   if (probe.frames === null) return null;
   const budget = songMemoryBudgetBytes(cfg.memoryBudgetMb, plan.jobs);
   const shape = { frames: probe.frames, sampleRate: probe.sampleRate, channels: probe.channels };
-  const planned = assertSongFits(cfg.inputWav, shape, cfg, budget, plan.stemConcurrency);
+  const planned = assertSongFits(cfg.inputWav, shape, cfg, budget, plan.stemConcurrency, plan.songConcurrency);
   log.debug(`Planned peak memory ${mib(planned.peakBytes)} (step ${planned.peakStep.step}) within the budget of ${mib(budget)}`);
   return planned;
 }
@@ -295,5 +315,5 @@ export async function checkInputMemory(cfg: PipelineConfig, plan: RunPlan, log: 
  * @throws DidacticError DE_RESOURCE_LIMIT.
  */
 export function checkDecodedMemory(cfg: PipelineConfig, plan: RunPlan, shape: SongShape): void {
-  assertSongFits(cfg.inputWav, shape, cfg, songMemoryBudgetBytes(cfg.memoryBudgetMb, plan.jobs), plan.stemConcurrency);
+  assertSongFits(cfg.inputWav, shape, cfg, songMemoryBudgetBytes(cfg.memoryBudgetMb, plan.jobs), plan.stemConcurrency, plan.songConcurrency);
 }

@@ -1,9 +1,14 @@
 /**
- * One song through the original's eleven steps, in order, over one SongContext. Each step is a
- * named function of the context (lib/pipeline/steps/); this file only sequences them, records
- * each step's timing and resources, and commits or discards the song's staged outputs.
+ * One song through the original's eleven steps over one SongContext. Each step is a named function
+ * of the context (lib/pipeline/steps/); this file only sequences them, records each step's timing
+ * and resources, and commits or discards the song's staged outputs. With one slot per song
+ * (`plan.songConcurrency` 1) the steps run one after another in the original's order; with more,
+ * the parts that do not depend on each other overlap (see runOverlapped).
  */
+import pLimit from 'p-limit';
+
 import { AbortError, DidacticError } from '../errors.js';
+import { stemFrameFeatures } from '../music/barFeatures.js';
 import { startStepMetrics, type StepMetrics } from '../util/metrics.js';
 import { SongContext, type SongRunEnvironment } from './context.js';
 import { writeSongManifest } from './manifest.js';
@@ -11,7 +16,7 @@ import { checkInputMemory } from './memory.js';
 import { removeStaleStaging, SongLock } from './songLock.js';
 import { analyzeRhythm, computeBars } from './steps/analyze.js';
 import { buildDatasets, writeDatasets } from './steps/datasets.js';
-import { copyInput, ingest, preprocess } from './steps/input.js';
+import { copyInput, ingest, preprocess, preprocessAudio } from './steps/input.js';
 import { exportReports } from './steps/reports.js';
 import { separateStems } from './steps/separate.js';
 import { processStems } from './steps/stems.js';
@@ -76,11 +81,8 @@ export async function runSong(env: SongRunEnvironment, records: StepRecords): Pr
   try {
     await staging.create();
     try {
-      for (const [index, [name, step]] of STEPS.entries()) {
-        if (signal?.aborted) throw new AbortError(`${cfg.songId}: cancelled before ${name}`);
-        ctx.onProgress?.({ kind: 'step', songId: cfg.songId, step: name, index: index + 1, total: STEPS.length });
-        await timed(ctx, records, name, () => step(ctx, records));
-      }
+      if (ctx.plan.songConcurrency > 1) await runOverlapped(ctx, records);
+      else for (let index = 0; index < STEPS.length; index++) await runStep(ctx, records, index);
       if (signal?.aborted) throw new AbortError(`${cfg.songId}: cancelled`);
       const degraded = ctx.results.degraded_reasons as string[];
       if (ctx.strict && degraded.length > 0) {
@@ -99,6 +101,79 @@ export async function runSong(env: SongRunEnvironment, records: StepRecords): Pr
   } finally {
     ctx.releaseAllAudio();
     await lock.release();
+  }
+}
+
+/** Step `index` (0-based): the cancellation check, its progress event, then `body` (default: the step) timed. */
+async function runStep(ctx: SongContext, records: StepRecords, index: number, body?: () => Promise<void>): Promise<void> {
+  const [name, step] = STEPS[index]!;
+  const { config: cfg, signal } = ctx;
+  if (signal?.aborted) throw new AbortError(`${cfg.songId}: cancelled before ${name}`);
+  ctx.onProgress?.({ kind: 'step', songId: cfg.songId, step: name, index: index + 1, total: STEPS.length });
+  await timed(ctx, records, name, body ?? (() => step(ctx, records)));
+}
+
+/**
+ * The steps with what does not depend on each other overlapped, at most `plan.songConcurrency`
+ * at once. After step 3 has trimmed and normalised the analysis audio, three things only read it
+ * or the input's analysis audio: step 3's own file write (resample to preprocess_target_sr, WAV),
+ * step 4 (the rhythm network) and, when separation is off so the full mix is the only stem, the
+ * full mix's spectral analysis that step 7 aggregates per bar. The rest runs in the original's
+ * order: each later step reads what the one before it made (step 11 lists step 10's files and
+ * timing in combined.json). Outputs equal a sequential run's. A failure fails the song as in
+ * order: every started part is settled first, then the first failure in step order is thrown (a
+ * failed spectral analysis is left to step 7, which repeats it and fails there, as it would have).
+ */
+async function runOverlapped(ctx: SongContext, records: StepRecords): Promise<void> {
+  const { config: cfg, signal } = ctx;
+  await runStep(ctx, records, 0);
+  await runStep(ctx, records, 1);
+  const limit = pLimit(ctx.plan.songConcurrency);
+  let analysisReady!: () => void;
+  const ready = new Promise<void>((resolve) => (analysisReady = resolve));
+  const step3 = limit(() =>
+    runStep(ctx, records, 2, async () => {
+      const write = await preprocessAudio(ctx);
+      analysisReady();
+      await write?.();
+    }),
+  );
+  // Settled below; until then a rejection must not count as unhandled.
+  step3.catch(() => undefined);
+  // Rejects only when step 3 fails before the analysis audio is made; nothing else is started then.
+  await Promise.race([ready, step3]);
+  const parts = [step3, limit(() => runStep(ctx, records, 3))];
+  if (!cfg.useDemucsSeparation && cfg.writeBarChunks) {
+    const analysisInput = ctx.analysisInput;
+    parts.push(
+      limit(async () => {
+        if (signal?.aborted) return;
+        ctx.log.debug('Spectral analysis of the full mix (for step 7), beside step 4');
+        try {
+          ctx.fullMixFrames = await stemFrameFeatures(analysisInput, cfg.analysisSr, cfg.hopLength, signal);
+          ctx.log.debug('Spectral analysis of the full mix done');
+        } catch (err) {
+          // Step 7 computes them again and fails (or is cancelled) there, as in a sequential run.
+          ctx.log.debug(`Spectral analysis of the full mix left to step 7: ${(err as Error)?.message ?? String(err)}`);
+        }
+      }),
+    );
+  }
+  const settled = await Promise.allSettled(parts);
+  orderRecords(records);
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  for (let index = 4; index < STEPS.length; index++) await runStep(ctx, records, index);
+}
+
+/** Step timings and metrics keyed in the original's step order, whichever finished first. */
+function orderRecords(records: StepRecords): void {
+  for (const table of [records.stepTimings, records.stepMetrics] as Record<string, unknown>[]) {
+    const entries = STEP_NAMES.map(timingKey)
+      .filter((key) => key in table)
+      .map((key) => [key, table[key]] as const);
+    for (const [key] of entries) delete table[key];
+    for (const [key, value] of entries) table[key] = value;
   }
 }
 

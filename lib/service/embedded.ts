@@ -129,7 +129,7 @@ export class EmbeddedQueue implements JobQueue {
   #spawn(slot: WorkerSlot): void {
     const plan = this.#o.plan;
     // Each process runs one song: the plan's per-song share of the cores.
-    const childPlan: RunPlan = { ...plan, jobs: 1, uvThreadpoolSize: Math.max(4, plan.stemConcurrency + 2) };
+    const childPlan: RunPlan = { ...plan, jobs: 1, uvThreadpoolSize: Math.max(4, Math.max(plan.stemConcurrency, plan.songConcurrency) + 2) };
     const child = fork(workerEntry(), [], {
       env: { ...process.env, UV_THREADPOOL_SIZE: String(childPlan.uvThreadpoolSize) },
       serialization: 'advanced',

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { probeAudio } from '../../lib/audio/probe.js';
 import { processBatch, writeWav } from '../../lib/index.js';
+import { planConcurrency } from '../../lib/pipeline/concurrency.js';
 import { PipelineConfig } from '../../lib/pipeline/config.js';
 import { planSongMemory, songMemoryBudgetBytes } from '../../lib/pipeline/memory.js';
 import { clickTrack } from '../helpers/clicks.js';
@@ -149,7 +150,9 @@ describe('memory budget: long inputs are refused before step 1', () => {
     expect((await probeAudio(flac)).frames).toBeNull();
 
     const config = { useDemucsSeparation: false, useBasicPitchTranscription: false, beatTracker: 'librosa' as const };
-    const planned = planSongMemory({ frames: 60 * 44100, sampleRate: 44100, channels: 1 }, cfgOf(config)).peakBytes;
+    // The plan processBatch runs the song under (on a multi-core machine its steps overlap, which the memory plan counts).
+    const run = planConcurrency({ jobs: 1 });
+    const planned = planSongMemory({ frames: 60 * 44100, sampleRate: 44100, channels: 1 }, cfgOf(config), run.stemConcurrency, run.songConcurrency).peakBytes;
     const out = join(dir, 'out-flac');
     const refused = await processBatch([flac], out, { config: { ...config, memoryBudgetMb: Math.floor(planned / MiB) - 1 } });
     expect(refused.failures).toEqual([expect.objectContaining({ song_id: 'minute', code: 'DE_RESOURCE_LIMIT' })]);

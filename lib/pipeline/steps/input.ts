@@ -71,13 +71,24 @@ export async function ingest(ctx: SongContext): Promise<void> {
   }
 }
 
-/** Step 3: trim and normalise in float at the analysis rate; remember the trim offset. */
+/** Step 3: trim and normalise in float at the analysis rate; remember the trim offset; write the file. */
 export async function preprocess(ctx: SongContext): Promise<void> {
+  await (await preprocessAudio(ctx))?.();
+}
+
+/**
+ * Step 3 in two parts: trims and normalises the analysis audio (what step 4 reads) and returns the
+ * preprocessed file's write (resampled to preprocess_target_sr), which reads nothing any later step
+ * changes, so a run with cores to spare overlaps it with the rhythm analysis (run.ts). Null when
+ * preprocessing is off. The result key is set here, before the write, so that the result's keys
+ * keep the original's order whatever finishes first (a failed write fails the song all the same).
+ */
+export async function preprocessAudio(ctx: SongContext): Promise<(() => Promise<void>) | null> {
   const { config: cfg, signal, staging } = ctx;
   ctx.analysisAudio = ctx.analysisInput;
   if (!cfg.usePydubPreprocess) {
     ctx.log.info('Skipping preprocessing step per configuration');
-    return;
+    return null;
   }
   let audio = ctx.analysisInput;
   if (cfg.preprocessTrimSilence) {
@@ -90,12 +101,15 @@ export async function preprocess(ctx: SongContext): Promise<void> {
   }
   if (cfg.preprocessNormalize) audio = (await normalizePeak(audio)).audio;
   ctx.analysisAudio = audio;
-  const forFile =
-    cfg.preprocessTargetSr === cfg.analysisSr ? audio : await resample(audio, { inRate: cfg.analysisSr, outRate: cfg.preprocessTargetSr, signal });
   const name = `${cfg.songId}.wav`;
-  await writeWav(staging.stage('preprocessed', name), forFile, { sampleRate: cfg.preprocessTargetSr });
   ctx.results.preprocessed_path = staging.final('preprocessed', name);
-  ctx.log.info(`Saved preprocessed audio to ${ctx.results.preprocessed_path as string}`);
+  // The write holds its own reference to the audio: step 4 may release the context's meanwhile.
+  return async () => {
+    const forFile =
+      cfg.preprocessTargetSr === cfg.analysisSr ? audio : await resample(audio, { inRate: cfg.analysisSr, outRate: cfg.preprocessTargetSr, signal });
+    await writeWav(staging.stage('preprocessed', name), forFile, { sampleRate: cfg.preprocessTargetSr });
+    ctx.log.info(`Saved preprocessed audio to ${ctx.results.preprocessed_path as string}`);
+  };
 }
 
 /** Samples at or beyond full scale, counted in chunks that leave the event loop free in between. */

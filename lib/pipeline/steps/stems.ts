@@ -167,7 +167,10 @@ async function barFeaturesAndChunks(ctx: SongContext, stem: StemAudio): Promise<
   } else if (!cfg.writeBarChunkWavs) {
     log.info('Computing bar features without writing chunk WAVs (write_bar_chunk_wavs=False)');
   }
-  const features = await computeStemBarFeatures(stem.mono, cfg.analysisSr, bars, cfg.hopLength, signal);
+  // The full mix's frame features may have been computed while step 4 ran (run.ts): same samples.
+  const early = stem.name === FULL_MIX && stem.mono === ctx.analysisInput ? ctx.fullMixFrames : undefined;
+  ctx.fullMixFrames = undefined;
+  const features = await computeStemBarFeatures(stem.mono, cfg.analysisSr, bars, cfg.hopLength, signal, early);
   const chunkPaths: string[] = new Array<string>(features.barIndex.length).fill('');
   const writeLimit = pLimit(Math.max(1, ctx.chunkWriteConcurrency));
   let done = 0;
