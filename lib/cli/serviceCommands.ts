@@ -34,6 +34,7 @@ interface ServeFlags extends LogFlags {
   attempts: number;
   grace: number;
   retentionDays: number;
+  fetchModels?: string;
 }
 
 interface WorkerFlags extends LogFlags {
@@ -94,12 +95,17 @@ export function addServiceCommands(program: Command): void {
         collect,
         [],
       )
+      .option(
+        '--fetch-models <names>',
+        'before listening, make sure these models are installed, fetching the missing ones (comma-separated, e.g. htdemucs,beat-this; mirror: $DIDACTIC_MODELS_MIRROR)',
+      )
       .option('-j, --jobs <n>', 'embedded mode: songs at once, each in its own worker process (default: half the cores)', intArg)
       .option('--attempts <n>', 'attempts per job for retryable failures', intArg, 3)
       .option('--retention-days <days>', 'Redis mode: how long Redis keeps finished jobs (their job.json stays in the data folder)', floatArg, 7)
       .option('--grace <seconds>', 'on SIGTERM, how long running songs may take to finish before they are handed back', floatArg, 30),
   ).action(async (flags: ServeFlags) => {
     const log = loggerFor(flags, 'didactic-engine.serve');
+    if (flags.fetchModels !== undefined) await fetchModelsAtStart(flags.fetchModels);
     // Loaded on use: the other commands do not pay for Fastify and BullMQ.
     const { defaultServicePlan, startService } = await import('../service/service.js');
     const { parseTokenSpec, readTokensFile } = await import('../service/auth.js');
@@ -176,6 +182,19 @@ export function addServiceCommands(program: Command): void {
     log.info('stopped');
     setTimeout(() => process.exit(0), 1000).unref();
   });
+}
+
+/** `serve --fetch-models`: each model installed before the service listens; a failed fetch ends `serve` with its code. */
+async function fetchModelsAtStart(list: string): Promise<void> {
+  const names = list
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
+  const { ensureModels } = await import('../models/ensure.js');
+  for (const m of await ensureModels(names)) {
+    const size = m.bytes === null ? '' : ` (${(m.bytes / 1e6).toFixed(1)} MB)`;
+    process.stdout.write(`didactic-engine serve: model ${m.name} ${m.status === 'fetched' ? 'fetched and installed' : 'already installed'}${size}\n`);
+  }
 }
 
 /** The URL without its password, for logs. */
