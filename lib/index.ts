@@ -100,6 +100,7 @@ export type { SeparateOptions, SeparationResult, SeparatorInfo, SeparatorOptions
 // The pretrained models: fetched, verified, converted in Node and installed (`didactic-engine models`).
 export { fetchModel, listModels, removeModel, KNOWN_MODELS } from './models/fetch.js';
 export type { FetchModelOptions, FetchModelResult, FetchProgress, FetchedFile, KnownModel, ModelFile, ModelListing } from './models/fetch.js';
+export { ensureModels, type EnsuredModel } from './models/ensure.js';
 export { readTorchCheckpoint, readDemucsPackage } from './models/convert/checkpoint.js';
 export type { DemucsPackage, PyValue } from './models/convert/checkpoint.js';
 export { convertDemucs } from './models/convert/demucs.js';

@@ -12,7 +12,10 @@ else
   .venv/bin/pip install -q -r scripts/reference/requirements.txt
   echo "setup:reference: .venv ready; run \`npm run test:reference\`"
 fi
-# .venv-torch: the PyTorch references of the converter parity tests (Debian torch 1.13, beat-this 1.1.0,
-# demucs 4.0.1). Optional: without it those tests skip and say why.
-bash scripts/reference/setup-torch-env.sh ||
-  echo "setup:reference: WARNING: .venv-torch could not be built; the converter parity tests will skip" >&2
+# .venv-torch: the PyTorch references of the converter parity tests (Debian's torch 1.13 in a
+# --system-site-packages venv: PyPI's torch wheel would pull ~3 GB of CUDA packages; beat-this 1.1.0,
+# demucs 4.0.1). Optional: without it those tests skip and say why; DIDACTIC_SETUP_TORCH=0 skips it.
+if [[ "${DIDACTIC_SETUP_TORCH:-1}" != 0 ]]; then
+  bash scripts/reference/setup-torch-env.sh ||
+    echo "setup:reference: WARNING: .venv-torch could not be built; the converter parity tests will skip" >&2
+fi

@@ -35,6 +35,7 @@ interface ServeFlags extends LogFlags {
   attempts: number;
   grace: number;
   retentionDays: number;
+  fetchModels?: string;
 }
 
 interface WorkerFlags extends LogFlags {
@@ -95,6 +96,10 @@ export function addServiceCommands(program: Command): void {
         collect,
         [],
       )
+      .option(
+        '--fetch-models <names>',
+        'before listening, make sure these models are installed, fetching the missing ones (comma-separated, e.g. htdemucs,beat-this; mirror: $DIDACTIC_MODELS_MIRROR)',
+      )
       .option('-j, --jobs <n>', 'embedded mode: songs at once, each in its own worker process (default: half the cores)', intArg)
       .option('--attempts <n>', 'attempts per job for retryable failures', intArg, 3)
       .option('--retention-days <days>', 'Redis mode: how long Redis keeps finished jobs (their job.json stays in the data folder)', floatArg, 7)
@@ -104,6 +109,7 @@ export function addServiceCommands(program: Command): void {
     // Loaded on use: the other commands do not pay for Fastify and BullMQ, and an install
     // without those optional peers gets DE_OPTIONAL_DEPENDENCY_MISSING with the install command.
     const { defaultServicePlan, startService } = await loadFeature('service', () => import('../service/service.js'));
+    if (flags.fetchModels !== undefined) await fetchModelsAtStart(flags.fetchModels);
     const { parseTokenSpec, readTokensFile } = await import('../service/auth.js');
     const clientTokens = [...flags.token, ...(process.env.DIDACTIC_TOKENS ?? '').split(',')].map((t) => t.trim()).filter((t) => t.length > 0);
     const tokens = [
@@ -178,6 +184,19 @@ export function addServiceCommands(program: Command): void {
     log.info('stopped');
     setTimeout(() => process.exit(0), 1000).unref();
   });
+}
+
+/** `serve --fetch-models`: each model installed before the service listens; a failed fetch ends `serve` with its code. */
+async function fetchModelsAtStart(list: string): Promise<void> {
+  const names = list
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
+  const { ensureModels } = await import('../models/ensure.js');
+  for (const m of await ensureModels(names)) {
+    const size = m.bytes === null ? '' : ` (${(m.bytes / 1e6).toFixed(1)} MB)`;
+    process.stdout.write(`didactic-engine serve: model ${m.name} ${m.status === 'fetched' ? 'fetched and installed' : 'already installed'}${size}\n`);
+  }
 }
 
 /** The URL without its password, for logs. */

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { AbortError, DidacticError, InvalidArgumentError, ModelError } from '../
 import { readDemucsPackage } from './convert/checkpoint.js';
 import { convertBeatThis, readBeatThisCheckpoint } from './convert/beatThis.js';
 import { composeDemucsBag, convertDemucs } from './convert/demucs.js';
+import { acquireFetchLock } from './fetchLock.js';
 import { modelsDir as defaultModelsDir } from './paths.js';
 import { type KnownModel, KNOWN_MODELS, knownModel, type ModelFile } from './registry.js';
 
@@ -23,7 +24,8 @@ export { KNOWN_MODELS, type KnownModel, type ModelFile } from './registry.js';
 
 /** Progress of one fetch: the stage, the file, and bytes received of the total (null when unknown). */
 export interface FetchProgress {
-  stage: 'download' | 'verify' | 'convert' | 'install';
+  /** `wait`: another fetch of the same model holds its lock (`file` names the holder). */
+  stage: 'wait' | 'download' | 'verify' | 'convert' | 'install';
   file: string;
   received: number;
   total: number | null;
@@ -265,8 +267,31 @@ export async function fetchModel(name: string, options: FetchModelOptions = {}):
   if (!model) throw unknown(name);
   const dir = resolve(options.modelsDir ?? defaultModelsDir());
   const partialDir = join(dir, '.partial');
-  await mkdir(partialDir, { recursive: true });
-  const previous = await readManifest(dir, name);
+  const before = await readManifest(dir, name);
+  const lock = await acquireFetchLock(partialDir, name, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    onWait: (holder) => options.onProgress?.({ stage: 'wait', file: `${name} (being fetched by process ${holder.pid})`, received: 0, total: null }),
+  });
+  try {
+    const previous = await readManifest(dir, name);
+    // Another fetch of this model installed it while we waited: reuse its result.
+    if (lock.waited && previous && previous.installed !== before?.installed && existsSync(previous.path)) {
+      return { name, path: previous.path, files: previous.files, licence: previous.licence, downloadSeconds: 0, convertSeconds: 0 };
+    }
+    return await fetchLocked(model, dir, partialDir, previous, options);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function fetchLocked(
+  model: KnownModel,
+  dir: string,
+  partialDir: string,
+  previous: Manifest | null,
+  options: FetchModelOptions,
+): Promise<FetchModelResult> {
+  const name = model.name;
   const files: FetchedFile[] = [];
   const paths: string[] = [];
   const t0 = performance.now();
@@ -324,7 +349,6 @@ export async function fetchModel(name: string, options: FetchModelOptions = {}):
   }
   // Downloads are done with once installed (a failed conversion keeps them: nothing to fetch again).
   for (const p of paths) if (p.startsWith(partialDir)) await rm(p, { force: true });
-  await rmdir(partialDir).catch(() => {}); // only when empty (another fetch may be under way)
   return { name, path: target, files, licence: model.licence, downloadSeconds, convertSeconds: (performance.now() - t1) / 1000 };
 }
 

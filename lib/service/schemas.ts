@@ -82,4 +82,13 @@ export const HealthSchema = z.object({ ok: z.boolean() });
 export const ReadySchema = z.object({
   ok: z.boolean(),
   checks: z.array(z.object({ name: z.string(), ok: z.boolean(), details: z.string() })),
+  /** The known models installed in the models folder (`didactic-engine models list`). */
+  models: z.array(
+    z.object({
+      name: z.string(),
+      bytes: z.number().nullable(),
+      /** SHA-256 of the checkpoints it was converted from, as recorded by `models fetch` (null: installed otherwise). */
+      sha256: z.array(z.string()).nullable(),
+    }),
+  ),
 });

@@ -201,7 +201,7 @@ export async function buildApi(options: ApiOptions): Promise<BuiltApi> {
     openStreams,
   });
   await app.register(sessionRoutes, { tokens: options.tokens });
-  await app.register(operationsRoutes, { queue, metrics, dataDir: options.dataDir, redactor });
+  await app.register(operationsRoutes, { queue, metrics, dataDir: options.dataDir, redactor, modelsDir: options.clientConfig?.modelsDir });
   registerOpenApi(app);
 
   if (options.extraRoutes) await options.extraRoutes(app);

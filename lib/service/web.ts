@@ -86,6 +86,7 @@ export function servicePageHtml(): string {
     <p class="muted">Each file becomes a job; outputs appear below when it completes.</p>
     <input id="file" type="file" accept="audio/*,.wav,.flac,.ogg,.aiff,.aif,.mp3" multiple hidden>
   </div>
+  <p id="models-note" class="muted" hidden></p>
   <details><summary>Pipeline config (optional JSON, the original's keys)</summary>
     <textarea id="config" spellcheck="false" placeholder='{"use_demucs_separation": false}'></textarea>
   </details>

@@ -331,8 +331,10 @@ describe('the service web page in Chromium', requires(installedChromium()), () =
     expect(await agree()).toBe('');
   }, 90_000);
 
-  it('on a server without tokens (loopback): no sign-in, the page follows jobs at once', async () => {
-    const open = await startServe(['--data-dir', join(dir, 'open-data'), '--jobs', '1']);
+  it('on a server without tokens (loopback): no sign-in, the page follows jobs at once; it names the fix for a missing Demucs model', async () => {
+    const models = join(dir, 'open-models');
+    mkdirSync(models);
+    const open = await startServe(['--data-dir', join(dir, 'open-data'), '--jobs', '1'], { DIDACTIC_MODELS_DIR: models });
     const tab = await browser.newPage();
     const tabStreams: string[] = [];
     tab.on('request', (r) => {
@@ -346,6 +348,16 @@ describe('the service web page in Chromium', requires(installedChromium()), () =
       expect(await visible(tab, '#token-form')).toBe(false);
       expect(await visible(tab, '#identity')).toBe(false);
       expect(await visible(tab, '#sign-out')).toBe(false);
+      // No model in its models folder: the page says what that means and the exact command.
+      await tab.waitForSelector('#models-note:not([hidden])', { timeout: 30_000 });
+      expect(await textOf(tab, '#models-note')).toContain('npx didactic-engine models fetch htdemucs');
+      // Once one is installed, the note is gone.
+      writeFileSync(join(models, 'htdemucs.onnx'), Buffer.alloc(16));
+      const answered = tab.waitForResponse((r) => new URL(r.url()).pathname === '/readyz', { timeout: 30_000 });
+      await tab.reload({ waitUntil: 'load' });
+      expect((await (await answered).json()).models).toEqual([{ name: 'htdemucs', bytes: 16, sha256: null }]);
+      await sleep(300);
+      expect(await visible(tab, '#models-note')).toBe(false);
     } finally {
       await tab.close();
       await page.bringToFront();

@@ -67,6 +67,7 @@ const PINNED: Record<string, string[]> = {
     'createTranscriber',
     'decodeAudio',
     'ensureBasicPitchModel',
+    'ensureModels',
     'ensureOrtRuntime',
     'features',
     'fetchModel',

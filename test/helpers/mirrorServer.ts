@@ -16,11 +16,13 @@ export interface Mirror {
   cutAfter: Map<string, number>;
   /** Answer ranges with the whole file (200), as a server without range support. */
   ignoreRanges: boolean;
+  /** When > 0, bodies go out in 4 KiB pieces this many ms apart (a slow link: a download stays under way). */
+  chunkDelayMs: number;
   close: () => Promise<void>;
 }
 
 export async function startMirror(): Promise<Mirror> {
-  const mirror = { files: new Map(), requests: [], cutAfter: new Map(), ignoreRanges: false } as unknown as Mirror;
+  const mirror = { files: new Map(), requests: [], cutAfter: new Map(), ignoreRanges: false, chunkDelayMs: 0 } as unknown as Mirror;
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').slice(1));
     mirror.requests.push({ path, range: req.headers.range });
@@ -43,6 +45,20 @@ export async function startMirror(): Promise<Mirror> {
     if (cut !== undefined) {
       mirror.cutAfter.delete(path);
       res.write(body.subarray(start, start + cut), () => setTimeout(() => res.socket?.destroy(), 20));
+      return;
+    }
+    if (mirror.chunkDelayMs > 0) {
+      let at = start;
+      const timer = setInterval(() => {
+        if (res.destroyed || at >= body.length) {
+          clearInterval(timer);
+          res.end();
+          return;
+        }
+        res.write(body.subarray(at, at + 4096));
+        at += 4096;
+      }, mirror.chunkDelayMs);
+      res.on('close', () => clearInterval(timer));
       return;
     }
     res.end(body.subarray(start));

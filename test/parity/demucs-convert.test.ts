@@ -23,7 +23,8 @@ import { useTempDir } from '../helpers/tmp.js';
 const root = join(import.meta.dirname, '..', '..');
 const python = join(root, '.venv-torch', 'bin', 'python');
 const torch = requires(file(python, 'the PyTorch Demucs reference venv is missing (.venv-torch with torch and demucs 4.0.1) — see docs/models.md'));
-const ARCHS = (process.env.DIDACTIC_PARITY_ARCHS ?? 'htdemucs,htdemucs_6s,htdemucs_ft').split(',');
+// htdemucs_ft runs four networks in PyTorch (over 8 min of CPU here): opt in with DIDACTIC_PARITY_ARCHS=htdemucs,htdemucs_6s,htdemucs_ft.
+const ARCHS = (process.env.DIDACTIC_PARITY_ARCHS ?? 'htdemucs,htdemucs_6s').split(',');
 const BAG_WEIGHTS: Record<string, number[][]> = { htdemucs_ft: [0, 1, 2, 3].map((i) => [0, 1, 2, 3].map((j) => (i === j ? 1 : 0))) };
 
 /** Skips unless models/graphs/<name>.onnx (committed; made by scripts/models/demucs_graph.py) is there. */

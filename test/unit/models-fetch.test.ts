@@ -63,7 +63,8 @@ describe('models fetch through a mirror', () => {
     expect(e.details).toMatchObject({ reason: 'sha256', file: '955717e8-8726e21a.th', expected: '8726e21a…' });
     expect(e.message).toContain('not the official file');
     expect(finalEntries(dir)).toEqual([]);
-    expect(readdirSync(join(dir, '.partial'))).toEqual([]);
+    // The refused download and the fetch lock are gone, and with them the .partial folder.
+    expect(existsSync(join(dir, '.partial'))).toBe(false);
     expect(mirror.requests.at(-1)).toEqual({ path: HT, range: undefined });
   });
 
@@ -129,6 +130,28 @@ describe('models fetch through a mirror', () => {
     expect(same(readFileSync(r.path), installed)).toBe(false);
     const again = await fetchModel('beat-this-small', { modelsDir: dir, mirror: mirror.url });
     expect(again.files[0]!.verified).toBe('recorded');
+  });
+
+  it('two fetches of one model in one process: one download, the second waits on the lock and reuses it', async () => {
+    const dir = freshDir();
+    const body = randomBytes(60_000);
+    mirror.files.set(SMALL, body);
+    const before = mirror.requests.length;
+    mirror.chunkDelayMs = 5;
+    try {
+      const stages: string[] = [];
+      const [a, b] = await Promise.all([
+        fetchModel('beat-this-small', { modelsDir: dir, mirror: mirror.url }),
+        fetchModel('beat-this-small', { modelsDir: dir, mirror: mirror.url, onProgress: (p) => stages.push(p.stage) }),
+      ]);
+      expect(mirror.requests.slice(before).filter((r) => r.path === SMALL)).toHaveLength(1);
+      expect(stages).toEqual(['wait']);
+      expect(b.files).toEqual(a.files);
+      expect(same(readFileSync(b.path), body)).toBe(true);
+      expect(existsSync(join(dir, '.partial'))).toBe(false);
+    } finally {
+      mirror.chunkDelayMs = 0;
+    }
   });
 
   it('installs from a local file or folder (--from), hash still checked; list and remove', async () => {

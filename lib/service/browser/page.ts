@@ -460,6 +460,22 @@ async function remove(id: string): Promise<void> {
   }
 }
 
+/** Says so when the server has no Demucs model (songs then complete degraded, without stems) and names the fix. */
+async function checkModels(): Promise<void> {
+  let models: Array<{ name: string }> | undefined;
+  try {
+    models = ((await (await fetch('/readyz')).json()) as { models?: Array<{ name: string }> }).models;
+  } catch {
+    return;
+  }
+  if (!models || models.some((m) => m.name.startsWith('htdemucs'))) return;
+  const note = $('#models-note');
+  note.textContent =
+    'No Demucs model is installed on this server, so songs are not split into stems (jobs complete degraded, on the full mix). ' +
+    'Install one on the server with: npx didactic-engine models fetch htdemucs (or start it with serve --fetch-models htdemucs).';
+  note.hidden = false;
+}
+
 const dropZone = $('#drop');
 const picker = $<HTMLInputElement>('#file');
 dropZone.onclick = () => picker.click();
@@ -490,3 +506,4 @@ $('#token-form').onsubmit = (e) => {
 };
 $('#sign-out').onclick = () => signOut();
 loadSession();
+checkModels();

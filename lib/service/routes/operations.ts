@@ -19,6 +19,8 @@ export interface OperationsRoutesOptions {
   /** The data folder: readiness checks that it is writable and has room. */
   dataDir: string;
   redactor: PathRedactor;
+  /** The models folder whose installed models /readyz lists (default: $DIDACTIC_MODELS_DIR or the cache folder). */
+  modelsDir?: string;
 }
 
 /** Registers the operations routes (an encapsulated plugin). */
@@ -41,22 +43,28 @@ export async function operationsRoutes(fastify: FastifyInstance, options: Operat
     doctorCache = { at: Date.now(), checks };
     return checks;
   };
+  // Loaded on first use: the registry module brings the converter with it.
+  const installedModels = async () => {
+    const { listModels } = await import('../../models/fetch.js');
+    const rows = await listModels(options.modelsDir ? { modelsDir: options.modelsDir } : {});
+    return rows.filter((r) => r.installed).map((r) => ({ name: r.name, bytes: r.bytes, sha256: r.sha256 }));
+  };
   app.get(
     '/readyz',
     {
       config: { public: true },
       schema: {
         tags: ['operations'],
-        summary: 'The doctor’s core checks pass (the data folder among them) and the queue is reachable',
+        summary: 'The doctor’s core checks pass (the data folder among them) and the queue is reachable; lists the installed models',
         security: [],
         response: { 200: ReadySchema, 503: ReadySchema },
       },
     },
     async (_req, reply) => {
-      const [checks, q] = await Promise.all([coreChecks(), queue.ready()]);
+      const [checks, q, models] = await Promise.all([coreChecks(), queue.ready(), installedModels()]);
       const all = [...checks, { name: 'queue', ok: q.ok, details: redactor.redact(q.details) }];
       const ok = all.every((c) => c.ok);
-      return reply.code(ok ? 200 : 503).send({ ok, checks: all });
+      return reply.code(ok ? 200 : 503).send({ ok, checks: all, models });
     },
   );
 
