@@ -34,6 +34,9 @@ if (values.child === 'ours') {
   const rssBefore = vm('VmRSS');
   const times = [];
   const cpu = [];
+  // Per-stage thread CPU, minimum over the repeats: on a loaded machine a stage's CPU time grows
+  // with contention (caches, SMT siblings), and the minimum is the stable estimate of its cost.
+  const stageMin = { features: Infinity, model: Infinity, decode: Infinity };
   let r;
   for (let i = 0; i < repeats + 1; i++) {
     const t0 = performance.now();
@@ -45,11 +48,21 @@ if (values.child === 'ours') {
     if (i > 0 || repeats === 0) {
       times.push((performance.now() - t0) / 1000);
       cpu.push((c.user + c.system) / 1e6);
+      for (const k of Object.keys(stageMin)) stageMin[k] = Math.min(stageMin[k], r.timings.cpu[k]);
     }
   }
   if (values.act) writeFileSync(values.act, Buffer.from(r.activations.buffer, r.activations.byteOffset, r.activations.byteLength));
   process.stdout.write(
-    JSON.stringify({ times, cpu, peakBytes: vm('VmHWM') - rssBefore, timings: r.timings, beats: r.beats.length, tempo: r.tempoBpm, meter: r.beatsPerBar }),
+    JSON.stringify({
+      times,
+      cpu,
+      peakBytes: vm('VmHWM') - rssBefore,
+      timings: r.timings,
+      stageMin,
+      beats: r.beats.length,
+      tempo: r.tempoBpm,
+      meter: r.beatsPerBar,
+    }),
   );
   process.exit(0);
 }
@@ -107,11 +120,11 @@ const f = (v) => (v === undefined || v === null || Number.isNaN(v) ? 'n/a' : `${
 // CPU time is the process's user + system time during the call (one worker thread, ORT intra-op 1):
 // on a loaded machine it stays close to the unloaded wall time while the wall time does not.
 console.log(
-  '| song | ours: whole call (wall) | ours: CPU time | features (CPU) | CRNN (CPU) | DBN (CPU) | peak RSS growth | librosa beat_track (wall) | madmom DBN, same activations (wall) | ours: tempo, beats, meter |',
+  '| song | ours: whole call (wall) | ours: CPU time | features (CPU, min) | CRNN (CPU, min) | DBN (CPU, min) | peak RSS growth | librosa beat_track (wall) | madmom DBN, same activations (wall) | ours: tempo, beats, meter |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  const t = r.ours.timings.cpu;
+  const t = r.ours.stageMin;
   console.log(
     `| ${r.seconds} s synthetic | ${f(med(r.ours.times))} | **${f(med(r.ours.cpu))}** | ${f(t.features)} | ${f(t.model)} | ${f(t.decode)} | ${(r.ours.peakBytes / 2 ** 20).toFixed(0)} MiB | ${r.lib ? f(med(r.lib.times)) : 'n/a'} | ${r.mm ? f(r.mm.times[0]) : 'n/a'} | ${r.ours.tempo.toFixed(2)} BPM, ${r.ours.beats}, ${r.ours.meter} |`,
   );
