@@ -63,11 +63,8 @@ export type { RhythmDecodeOptions, RhythmResult, RhythmTrackerOptions } from './
 export {
   BeatThisTracker,
   BeatThisTrackerOptionsSchema,
-  beatThisSpectrogram,
   installedBeatThisModel,
-  BEAT_THIS_FPS,
   BEAT_THIS_MODELS,
-  BEAT_THIS_SAMPLE_RATE,
 } from './models/beatThis.js';
 export type { BeatThisResult, BeatThisTrackerOptions } from './models/beatThis.js';
 

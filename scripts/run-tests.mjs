@@ -19,6 +19,7 @@ const REFERENCE_FILES = [
   'test/parity/analysis-options.test.ts',
   'test/parity/basic-pitch.test.ts',
   'test/parity/beat-this.test.ts',
+  'test/parity/demucs-convert.test.ts',
   'test/parity/demucs.test.ts',
   'test/unit/parquet-python.test.ts',
   'test/e2e/pipeline-python.test.ts',

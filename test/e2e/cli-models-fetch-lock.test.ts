@@ -4,11 +4,12 @@
 // which resumes the download with an HTTP Range request. The models folder never holds a partial
 // file under a final name.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
+import { graphsDir } from '../../lib/models/fetch.js';
+import { beatThisHparams, beatThisState, lightningCheckpoint } from '../helpers/lightningCheckpoint.js';
 import { type Mirror, startMirror } from '../helpers/mirrorServer.js';
 import { useTempDir } from '../helpers/tmp.js';
 
@@ -16,7 +17,8 @@ const root = join(import.meta.dirname, '..', '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
 const dir = useTempDir('cli-models-lock-');
 const PATH = 'beat_this/small0.ckpt';
-const checkpoint = randomBytes(400 * 1024);
+// A valid small0 checkpoint (8 MiB): the fetch converts what it downloads.
+const checkpoint = lightningCheckpoint(beatThisState(readFileSync(join(graphsDir(), 'beat-this-small.onnx')), 3), beatThisHparams(128));
 const sha = createHash('sha256').update(checkpoint).digest('hex');
 let mirror: Mirror;
 const children = new Set<ChildProcess>();
@@ -68,8 +70,8 @@ const partSize = (models: string): number => {
 beforeAll(async () => {
   mirror = await startMirror();
   mirror.files.set(PATH, checkpoint);
-  // 400 KiB in 4 KiB pieces 20 ms apart: ~2 s of download, long enough to start a second fetch or kill the first.
-  mirror.chunkDelayMs = 20;
+  // 8 MiB in 4 KiB pieces about 1 ms apart: seconds of download, long enough to start a second fetch or kill the first.
+  mirror.chunkDelayMs = 1;
 });
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
@@ -95,8 +97,8 @@ describe('models fetch lock', () => {
     expect(ra!.files[0]!.sha256).toBe(sha);
     expect(rb!.files[0]!.sha256).toBe(sha);
     expect(rb!.downloadSeconds).toBe(0);
-    expect(readFileSync(join(models, 'beat-this', 'small0.ckpt')).equals(checkpoint)).toBe(true);
-    expect(finalEntries(models)).toEqual(['beat-this-small.model.json', join('beat-this', 'small0.ckpt')]);
+    expect(existsSync(join(models, 'beat-this-small.onnx'))).toBe(true);
+    expect(finalEntries(models)).toEqual(['beat-this-small.model.json', 'beat-this-small.onnx']);
     expect(existsSync(join(models, '.partial'))).toBe(false);
   });
 
@@ -121,9 +123,9 @@ describe('models fetch lock', () => {
     const requests = mirror.requests.filter((r) => r.path === PATH);
     expect(requests).toHaveLength(2);
     expect(requests[1]!.range).toBe(`bytes=${have}-`);
-    expect(readFileSync(join(models, 'beat-this', 'small0.ckpt')).equals(checkpoint)).toBe(true);
+    expect(existsSync(join(models, 'beat-this-small.onnx'))).toBe(true);
     expect((JSON.parse(again.stdout) as Array<{ files: Array<{ sha256: string }> }>)[0]!.files[0]!.sha256).toBe(sha);
-    expect(finalEntries(models)).toEqual(['beat-this-small.model.json', join('beat-this', 'small0.ckpt')]);
+    expect(finalEntries(models)).toEqual(['beat-this-small.model.json', 'beat-this-small.onnx']);
     expect(existsSync(join(models, '.partial'))).toBe(false);
   });
 });

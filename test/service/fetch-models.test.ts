@@ -4,19 +4,22 @@
  * with the fetch's error code when a fetch fails, and `/readyz` lists what is installed.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { graphsDir } from '../../lib/models/fetch.js';
+import { beatThisHparams, beatThisState, lightningCheckpoint } from '../helpers/lightningCheckpoint.js';
 import { type Mirror, startMirror } from '../helpers/mirrorServer.js';
 import { useTempDir } from '../helpers/tmp.js';
 import { CLI, getJson, startServe, stop, stopAll } from './harness.js';
 
 const tmp = useTempDir('didactic-service-fetch-models-');
 let mirror: Mirror;
-const checkpoint = randomBytes(40_000);
+// A valid small0 checkpoint: the fetch converts what it downloads.
+const checkpoint = lightningCheckpoint(beatThisState(readFileSync(join(graphsDir(), 'beat-this-small.onnx')), 4), beatThisHparams(128));
 const sha = createHash('sha256').update(checkpoint).digest('hex');
 
 beforeAll(async () => {
@@ -37,10 +40,11 @@ describe('serve --fetch-models', () => {
     const env = { DIDACTIC_MODELS_MIRROR: mirror.url, DIDACTIC_MODELS_DIR: modelsDir };
     const server = await startServe(['--data-dir', join(tmp, 'data-a'), '--jobs', '1', '--fetch-models', 'beat-this-small'], env);
     // Fetched before the "listening" line the harness waited for.
-    expect(server.output()).toMatch(/model beat-this-small fetched and installed \(0\.0 MB\)[\s\S]*listening on/);
+    expect(server.output()).toMatch(/model beat-this-small fetched and installed \([\d.]+ MB\)[\s\S]*listening on/);
     expect(mirror.requests.filter((r) => r.path === 'beat_this/small0.ckpt')).toHaveLength(1);
     const ready = await getJson(`${server.url}/readyz`);
-    expect(ready.body.models).toEqual([{ name: 'beat-this-small', bytes: checkpoint.length, sha256: [sha] }]);
+    const installedBytes = statSync(join(modelsDir, 'beat-this-small.onnx')).size;
+    expect(ready.body.models).toEqual([{ name: 'beat-this-small', bytes: installedBytes, sha256: [sha] }]);
     await stop(server);
 
     // A second start finds it installed (no download), and a model put there by hand counts too.
@@ -52,7 +56,7 @@ describe('serve --fetch-models', () => {
     const ready2 = await getJson(`${again.url}/readyz`);
     expect(ready2.body.models).toEqual([
       { name: 'htdemucs', bytes: 1234, sha256: null },
-      { name: 'beat-this-small', bytes: checkpoint.length, sha256: [sha] },
+      { name: 'beat-this-small', bytes: installedBytes, sha256: [sha] },
     ]);
     await stop(again);
   });
