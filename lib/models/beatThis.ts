@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 import type { NativeBeatThisHandle } from '../../binding.js';
-import { resample } from '../audio/resample.js';
-import { InvalidArgumentError, ModelError } from '../errors.js';
+import { ModelError } from '../errors.js';
 import { callNative } from '../native/call.js';
 import { parseOptions } from '../util/validate.js';
-import { ModelLifecycle } from './handle.js';
-import { MAX_INTRA_OP_THREADS } from './limits.js';
+import { OpenedModel } from './handle.js';
+import { atRate, requireMono } from './input.js';
 import { modelsDir } from './paths.js';
+import { TRACKER_SESSION_OPTIONS, type TrackedBeats } from './rhythm.js';
 import { ensureOrtRuntime } from './runtime.js';
 
 /** Beat This!'s input rate (22,050 Hz). */
@@ -40,30 +40,15 @@ export function installedBeatThisModel(dir: string = modelsDir()): string | null
 export const BeatThisTrackerOptionsSchema = z.strictObject({
   /** A path or ONNX bytes; default the installed model (installedBeatThisModel). */
   model: z.union([z.string().min(1), z.instanceof(Uint8Array)]).optional(),
-  intraOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
-  interOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
-  providers: z
-    .array(z.enum(['cpu', 'cuda']))
-    .min(1)
-    .default(['cpu']),
+  ...TRACKER_SESSION_OPTIONS,
 });
 /** Options of BeatThisTracker.open (see BeatThisTrackerOptionsSchema). */
 export type BeatThisTrackerOptions = z.input<typeof BeatThisTrackerOptionsSchema>;
 
 /** Beats, downbeats and meter from Beat This!, with timings and optionally the per-frame logits. */
-export interface BeatThisResult {
-  /** Beat times in seconds (frame times, or the mean of two adjacent peak frames). */
-  beats: Float64Array;
-  /** Downbeat times, each one of the beats. */
-  downbeats: Float64Array;
-  /** Each beat's position in its bar, 1 = downbeat (0 when the song has no downbeat). */
-  beatPositions: Int32Array;
-  /** The most common number of beats from one downbeat to the next (0 without two downbeats). */
-  beatsPerBar: number;
+export interface BeatThisResult extends TrackedBeats {
   /** Mean beat probability at the beats, in [0, 1] (not calibrated like BeatNet's confidence). */
   confidence: number;
-  tempoBpm: number;
-  tempoCurve: Float64Array;
   frames: number;
   /** Network runs (chunks of up to 1500 frames). */
   chunks: number;
@@ -73,37 +58,8 @@ export interface BeatThisResult {
   downbeatLogits?: Float32Array;
 }
 
-function requireMono(op: string, samples: unknown, sampleRate: number): asserts samples is Float32Array {
-  if (!(samples instanceof Float32Array)) throw new InvalidArgumentError(`${op}: samples must be a Float32Array`, { op });
-  if (!(sampleRate > 0) || !Number.isFinite(sampleRate)) {
-    throw new InvalidArgumentError(`${op}: sampleRate (${sampleRate}) must be a positive number`, { op });
-  }
-}
-
-async function to22k(samples: Float32Array, sampleRate: number, signal?: AbortSignal): Promise<Float32Array> {
-  if (sampleRate === BEAT_THIS_SAMPLE_RATE || samples.length === 0) return samples;
-  return resample(samples, { inRate: sampleRate, outRate: BEAT_THIS_SAMPLE_RATE, ...(signal ? { signal } : {}) });
-}
-
 /** An opened Beat This! network, reusable across songs (calls may run concurrently). */
-export class BeatThisTracker {
-  readonly #handle: NativeBeatThisHandle;
-  readonly #lifecycle: ModelLifecycle;
-  readonly modelPath: string | undefined;
-  readonly providers: string[];
-
-  private constructor(handle: NativeBeatThisHandle, providers: string[], modelPath?: string) {
-    this.#handle = handle;
-    this.#lifecycle = new ModelLifecycle(handle);
-    this.providers = providers;
-    this.modelPath = modelPath;
-  }
-
-  /** Whether close() was called. */
-  get closed(): boolean {
-    return this.#lifecycle.closed;
-  }
-
+export class BeatThisTracker extends OpenedModel<NativeBeatThisHandle> {
   /**
    * Opens a Beat This! network (default: the installed one).
    * @throws ModelError DE_MODEL_NOT_FOUND when none is installed (naming the fetch command), DE_MODEL_INVALID for another model.
@@ -135,22 +91,12 @@ export class BeatThisTracker {
     const context = new Error();
     const op = 'trackBeatThis';
     requireMono(op, samples, sampleRate);
-    return this.#lifecycle.hold(op, async () => {
-      const audio = await to22k(samples, sampleRate, options.signal);
+    return this.lifecycle.hold(op, async () => {
+      const audio = await atRate(samples, sampleRate, BEAT_THIS_SAMPLE_RATE, options.signal);
       return callNative(op, context, options.signal, (binding, token) =>
-        binding.trackBeatThis(this.#handle, audio, { keepLogits: options.returnLogits === true }, token),
+        binding.trackBeatThis(this.handle, audio, { keepLogits: options.returnLogits === true }, token),
       );
     });
-  }
-
-  /** Waits for the calls in flight, then frees the native session; later calls reject with DE_CLOSED. */
-  close(): Promise<void> {
-    return this.#lifecycle.close('close');
-  }
-
-  /** close() for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 
@@ -166,6 +112,6 @@ export async function beatThisSpectrogram(
   const context = new Error();
   const op = 'beatThisSpectrogram';
   requireMono(op, samples, sampleRate);
-  const audio = await to22k(samples, sampleRate, options?.signal);
+  const audio = await atRate(samples, sampleRate, BEAT_THIS_SAMPLE_RATE, options?.signal);
   return callNative(op, context, options?.signal, (binding, token) => binding.beatThisSpectrogram(audio, token));
 }

@@ -11,28 +11,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { AbortError, DidacticError } from '../errors.js';
-
-/** Who holds a fetch lock. */
-export interface LockOwner {
-  pid: number;
-  host: string;
-  since: string;
-}
+import { type LockOwner, processAlive } from '../util/lockOwner.js';
 
 /** How often a waiting fetch looks at the lock again. */
 const POLL_MS = 200;
 /** An unreadable lock older than this was left by a process killed while writing it. */
 const UNREADABLE_STALE_MS = 10_000;
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function readOwner(path: string): Promise<LockOwner | null> {
   try {

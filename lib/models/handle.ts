@@ -51,3 +51,41 @@ export class ModelLifecycle {
     return running;
   }
 }
+
+/**
+ * An opened network with one native handle (the rhythm trackers): its path and providers, and the
+ * close() every model has. Subclasses open it in a static `open()` and run calls through `lifecycle`.
+ */
+export abstract class OpenedModel<H extends NativeModelHandle> {
+  protected readonly handle: H;
+  protected readonly lifecycle: ModelLifecycle;
+  /** The model file it was opened from (undefined when opened from bytes). */
+  readonly modelPath: string | undefined;
+  /** ONNX Runtime's execution providers in use. */
+  readonly providers: string[];
+
+  protected constructor(handle: H, providers: string[], modelPath?: string) {
+    this.handle = handle;
+    this.lifecycle = new ModelLifecycle(handle);
+    this.providers = providers;
+    this.modelPath = modelPath;
+  }
+
+  /** Whether close() was called. */
+  get closed(): boolean {
+    return this.lifecycle.closed;
+  }
+
+  /**
+   * Waits for the calls in flight, then frees the native session; later calls reject with
+   * ModelError DE_CLOSED. Closing twice is harmless.
+   */
+  close(): Promise<void> {
+    return this.lifecycle.close('close');
+  }
+
+  /** close() for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

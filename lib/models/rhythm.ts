@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 import type { NativeRhythmHandle, NativeRhythmOptions, NativeRhythmResult } from '../../binding.js';
-import { resample } from '../audio/resample.js';
 import { InvalidArgumentError, ModelError } from '../errors.js';
 import { callNative } from '../native/call.js';
 import { packageRoot } from '../native/load.js';
-import { ModelLifecycle } from './handle.js';
+import { OpenedModel } from './handle.js';
+import { atRate, requireMono } from './input.js';
 import { MAX_BEATS_PER_BAR, MAX_INTRA_OP_THREADS } from './limits.js';
 import { ensureOrtRuntime } from './runtime.js';
 import { parseOptions } from '../util/validate.js';
@@ -83,11 +83,8 @@ export const RhythmDecodeOptionsSchema = z
 /** Options of trackRhythm / RhythmTracker.track (see RhythmDecodeOptionsSchema). */
 export type RhythmDecodeOptions = z.input<typeof RhythmDecodeOptionsSchema>;
 
-/** Zod schema of how a BeatNet tracker is opened: model path or bytes, variant (1..3), ONNX Runtime threads, providers. */
-export const RhythmTrackerOptionsSchema = z.strictObject({
-  /** A path or ONNX bytes; default models/beatnet/beatnet_<variant>.onnx in the package. */
-  model: z.union([z.string().min(1), z.instanceof(Uint8Array)]).optional(),
-  variant: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(DEFAULT_BEATNET_VARIANT as 1 | 2 | 3),
+/** How a rhythm network's ONNX Runtime session runs (BeatNet and Beat This! alike). */
+export const TRACKER_SESSION_OPTIONS = {
   /** 1: the whole call stays on one core (the pipeline parallelises across songs). */
   intraOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
   interOpThreads: z.number().int().min(1).max(MAX_INTRA_OP_THREADS).default(1),
@@ -95,29 +92,44 @@ export const RhythmTrackerOptionsSchema = z.strictObject({
     .array(z.enum(['cpu', 'cuda']))
     .min(1)
     .default(['cpu']),
+};
+
+/** Zod schema of how a BeatNet tracker is opened: model path or bytes, variant (1..3), ONNX Runtime threads, providers. */
+export const RhythmTrackerOptionsSchema = z.strictObject({
+  /** A path or ONNX bytes; default models/beatnet/beatnet_<variant>.onnx in the package. */
+  model: z.union([z.string().min(1), z.instanceof(Uint8Array)]).optional(),
+  variant: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(DEFAULT_BEATNET_VARIANT as 1 | 2 | 3),
+  ...TRACKER_SESSION_OPTIONS,
 });
 /** Options of RhythmTracker.open (see RhythmTrackerOptionsSchema). */
 export type RhythmTrackerOptions = z.input<typeof RhythmTrackerOptionsSchema>;
 
-/** Tracked rhythm: beat and downbeat times in seconds, meter (beats per bar) and tempo in BPM. */
-export interface RhythmResult {
-  /** Beat times in seconds, refined below the frame grid. */
+/** What every rhythm tracker returns: beat and downbeat times in seconds, meter and tempo. */
+export interface TrackedBeats {
+  /** Beat times in seconds. */
   beats: Float64Array;
+  /** Downbeat times, each one of the beats. */
   downbeats: Float64Array;
   /** Each beat's position in its bar, 1 = downbeat. */
   beatPositions: Int32Array;
-  /** The decoded meter (0 when no beat was found). */
+  /** Beats per bar (0 when none was found). */
   beatsPerBar: number;
+  /** In [0, 1]: how sure the tracker is (see each tracker's result). */
+  confidence: number;
+  /** From the beat times; 0 with fewer than two beats. */
+  tempoBpm: number;
+  /** Per beat: 60 / the centred inter-beat interval. */
+  tempoCurve: Float64Array;
+}
+
+/** Tracked rhythm: beat and downbeat times in seconds, meter (beats per bar) and tempo in BPM. */
+export interface RhythmResult extends TrackedBeats {
   /**
    * In [0, 1], calibrated on the accuracy corpus to read as the expected beat F: the mean beat
    * activation at the beats times the meter margin, through the corpus's isotonic fit (docs in
    * native/src/beat/rhythm.h). Below 0.7 the pipeline flags the song (`rhythm.low_confidence`).
    */
   confidence: number;
-  /** From the beat times (Theil-Sen slope of time on beat index); 0 with fewer than two beats. */
-  tempoBpm: number;
-  /** Per beat: 60 / the centred inter-beat interval. */
-  tempoCurve: Float64Array;
   /** The Viterbi log-probability of each candidate meter (null: no decodable path). */
   meterScores: { beatsPerBar: number; logProbability: number | null }[];
   /** [frames x 3] softmax (beat, downbeat, no beat) when returnActivations is on. */
@@ -167,37 +179,8 @@ function toResult(r: NativeRhythmResult): RhythmResult {
   };
 }
 
-function requireMono(op: string, samples: unknown, sampleRate: number): asserts samples is Float32Array {
-  if (!(samples instanceof Float32Array)) throw new InvalidArgumentError(`${op}: samples must be a Float32Array`, { op });
-  if (!(sampleRate > 0) || !Number.isFinite(sampleRate)) {
-    throw new InvalidArgumentError(`${op}: sampleRate (${sampleRate}) must be a positive number`, { op });
-  }
-}
-
-async function to22k(samples: Float32Array, sampleRate: number, signal?: AbortSignal): Promise<Float32Array> {
-  if (sampleRate === RHYTHM_SAMPLE_RATE || samples.length === 0) return samples;
-  return resample(samples, { inRate: sampleRate, outRate: RHYTHM_SAMPLE_RATE, ...(signal ? { signal } : {}) });
-}
-
 /** An opened BeatNet model, reusable across songs (calls may run concurrently). */
-export class RhythmTracker {
-  readonly #handle: NativeRhythmHandle;
-  readonly #lifecycle: ModelLifecycle;
-  readonly modelPath: string | undefined;
-  readonly providers: string[];
-
-  private constructor(handle: NativeRhythmHandle, providers: string[], modelPath?: string) {
-    this.#handle = handle;
-    this.#lifecycle = new ModelLifecycle(handle);
-    this.providers = providers;
-    this.modelPath = modelPath;
-  }
-
-  /** Whether close() was called. */
-  get closed(): boolean {
-    return this.#lifecycle.closed;
-  }
-
+export class RhythmTracker extends OpenedModel<NativeRhythmHandle> {
   /**
    * Opens a BeatNet tracker (default: the packaged model of the chosen variant).
    * @throws ModelError DE_MODEL_NOT_FOUND when the model file is missing; NativeError DE_NATIVE_RUNTIME_MISSING without ONNX Runtime.
@@ -230,23 +213,10 @@ export class RhythmTracker {
     const op = 'trackRhythm';
     requireMono(op, samples, sampleRate);
     const o = parseOptions(op, RhythmDecodeOptionsSchema, options);
-    return this.#lifecycle.hold(op, async () => {
-      const audio = await to22k(samples, sampleRate, o.signal);
-      return callNative(op, context, o.signal, async (binding, token) => toResult(await binding.trackRhythm(this.#handle, audio, nativeOptions(o), token)));
+    return this.lifecycle.hold(op, async () => {
+      const audio = await atRate(samples, sampleRate, RHYTHM_SAMPLE_RATE, o.signal);
+      return callNative(op, context, o.signal, async (binding, token) => toResult(await binding.trackRhythm(this.handle, audio, nativeOptions(o), token)));
     });
-  }
-
-  /**
-   * Waits for the calls in flight, then frees the native session; later calls reject with
-   * ModelError DE_CLOSED. Closing twice is harmless.
-   */
-  close(): Promise<void> {
-    return this.#lifecycle.close('close');
-  }
-
-  /** close() for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 
@@ -279,7 +249,7 @@ export async function logSpectFeatures(
   const context = new Error();
   const op = 'logSpectFeatures';
   requireMono(op, samples, sampleRate);
-  const audio = await to22k(samples, sampleRate, options?.signal);
+  const audio = await atRate(samples, sampleRate, RHYTHM_SAMPLE_RATE, options?.signal);
   return callNative(op, context, options?.signal, (binding, token) => binding.logSpectFeatures(audio, token));
 }
 

@@ -10,24 +10,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 import { DidacticError } from '../errors.js';
+import { type LockOwner, processAlive } from '../util/lockOwner.js';
+
 import { outputFolderError, STAGING_DIR_NAME } from './staging.js';
-
-interface LockOwner {
-  pid: number;
-  host: string;
-  since: string;
-}
-
-/** True when a process with this pid exists on this host. */
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class SongLock {
   private constructor(readonly path: string) {}

@@ -8,7 +8,7 @@ import { readParquetInfo, readParquetTable } from '../../lib/datasets/parquet.js
 import { BAR_FEATURES_SCHEMA, BEATS_SCHEMA } from '../../lib/datasets/schema.js';
 import { clickTrack } from '../helpers/clicks.js';
 import { COMBINED_JSON_KEYS } from '../helpers/python.js';
-import { useTempDir } from '../helpers/tmp.js';
+import { filesUnder, useTempDir } from '../helpers/tmp.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
@@ -16,13 +16,6 @@ const cli = join(root, 'dist', 'cli', 'main.js');
 function runCli(args: string[], cwd = root) {
   const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function listFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((d) => d.isFile())
-    .map((d) => join(d.parentPath, d.name));
 }
 
 // The original's rhythm (librosa's beat_track, bars counted from the first beat): these cases pin
@@ -80,7 +73,7 @@ describe('didactic-engine on generated click tracks (no models)', () => {
     expect(existsSync(join(out, 'datasets', 'click120', 'events.parquet'))).toBe(false);
 
     // Chunks: mono at analysis_sr, one per bar_features row, named bar_NNNN.wav.
-    const chunks = listFiles(join(out, 'chunks', 'click120', 'full_mix')).sort();
+    const chunks = filesUnder(join(out, 'chunks', 'click120', 'full_mix')).sort();
     expect(chunks.length).toBe(summary.num_bars);
     expect(chunks[0]).toMatch(/bar_0000\.wav$/);
     const chunk = await decodeAudio(chunks[0]!);
@@ -126,7 +119,7 @@ describe('didactic-engine on generated click tracks (no models)', () => {
     // Every full bar lasts three beats of 90 BPM (2 s); the last may be clamped to the end.
     for (const d of durations.slice(0, -1)) expect(Math.abs(d - 2)).toBeLessThan(0.1);
     expect((bf.getChild('chunk_path')!.toArray() as string[]).every((p) => p === '')).toBe(true);
-    expect(listFiles(join(out, 'chunks', 'click90')).filter((f) => f.endsWith('.wav'))).toEqual([]);
+    expect(filesUnder(join(out, 'chunks', 'click90')).filter((f) => f.endsWith('.wav'))).toEqual([]);
   });
 
   it('batch: goes on past a bad file, reports it and exits 1; --resume skips finished songs', () => {

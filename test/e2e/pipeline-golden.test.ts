@@ -5,7 +5,7 @@
 // Regenerate deliberately with `UPDATE_GOLDEN=1 npx vitest run test/e2e/pipeline-golden.test.ts`
 // and say in the commit why the outputs changed.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { readParquetTable } from '../../lib/datasets/parquet.js';
 import { parseReportHtml } from '../../lib/reports/html/data.js';
 import { exampleSong } from '../../scripts/example-song.mjs';
 import { clickTrack } from '../helpers/clicks.js';
-import { useTempDir } from '../helpers/tmp.js';
+import { filesUnder, useTempDir } from '../helpers/tmp.js';
 
 const fixture = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'golden', 'pipeline-hashes.json');
 const RUN_SPECIFIC_KEYS = ['step_timings', 'step_metrics', 'environment', 'run_fingerprint'];
@@ -28,19 +28,6 @@ const CASES: Record<string, { input: 'song' | 'clicks34'; config: Record<string,
   },
   no_chunk_wavs: { input: 'song', config: { writeBarChunkWavs: false, timeSignatureNum: 6, timeSignatureDen: 8 } },
 };
-
-function listFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else out.push(path);
-    }
-  };
-  walk(root);
-  return out.sort();
-}
 
 async function digest(path: string, root: string, input: string): Promise<string> {
   let bytes: Buffer | string = readFileSync(path);
@@ -91,7 +78,7 @@ describe('golden pipeline outputs (byte-identical across refactors)', () => {
         detectMeter: false,
         ...c.config,
       }).run();
-      actual[name] = Object.fromEntries(await Promise.all(listFiles(out).map(async (f) => [relative(out, f), await digest(f, out, inputs[c.input])])));
+      actual[name] = Object.fromEntries(await Promise.all(filesUnder(out).map(async (f) => [relative(out, f), await digest(f, out, inputs[c.input])])));
     }
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(fixture, `${JSON.stringify(actual, null, 2)}\n`);
   }, 120_000);

@@ -11,7 +11,7 @@ import { planConcurrency } from '../../lib/pipeline/concurrency.js';
 import { planSongMemory } from '../../lib/pipeline/memory.js';
 import type { Logger } from '../../lib/util/logger.js';
 import { exampleSong } from '../../scripts/example-song.mjs';
-import { useTempDir } from '../helpers/tmp.js';
+import { filesUnder, useTempDir } from '../helpers/tmp.js';
 
 const noModels = { useDemucsSeparation: false, useBasicPitchTranscription: false };
 
@@ -29,19 +29,6 @@ function recorder() {
     if (e.kind === 'step') timeline.push(`start ${e.index}`);
   };
   return { timeline, logger, onProgress };
-}
-
-function listFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else out.push(relative(root, path));
-    }
-  };
-  walk(root);
-  return out.sort();
 }
 
 describe('a song overlaps its independent steps within the plan', () => {
@@ -89,8 +76,9 @@ describe('a song overlaps its independent steps within the plan', () => {
 
     const seq = await run('seq3', 1);
     expect(Object.keys(result)).toEqual(Object.keys(seq.result));
-    const files = listFiles(join(dir, 'seq3'));
-    expect(listFiles(join(dir, 'par3'))).toEqual(files);
+    const relativeFiles = (root: string): string[] => filesUnder(root).map((f) => relative(root, f));
+    const files = relativeFiles(join(dir, 'seq3'));
+    expect(relativeFiles(join(dir, 'par3'))).toEqual(files);
     for (const file of files) {
       const a = readFileSync(join(dir, 'seq3', file));
       const b = readFileSync(join(dir, 'par3', file));

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { analyze } from '../../lib/analysis/index.js';
+import { analyze } from '../../lib/entries/analysis.js';
 import { venvPython } from '../helpers/python.js';
 import { seededRandom } from '../helpers/signals.js';
 import { requires, venv } from '../helpers/requires.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { framesOff, maxAbs, maxDiff } from '../helpers/compare.js';
-import { features, stft, type FeatureOptions } from '../../lib/analysis/index.js';
+import { features, stft, type FeatureOptions } from '../../lib/entries/analysis.js';
 import { venvPython } from '../helpers/python.js';
 import { seededRandom } from '../helpers/signals.js';
 import { requires, venv } from '../helpers/requires.js';

@@ -33,7 +33,7 @@ import {
   stft,
   tempo,
   tempoFromEnvelope,
-} from '../../lib/analysis/index.js';
+} from '../../lib/entries/analysis.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'analysis');
 

@@ -7,26 +7,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { DidacticError } from '../../lib/errors.js';
 import { beatThisGraphInfo, convertBeatThis, readBeatThisCheckpoint } from '../../lib/models/convert/beatThis.js';
 import { graphsDir } from '../../lib/models/fetch.js';
 import { parseModel } from '../../lib/models/onnxBuilder.js';
 import { createSession } from '../../lib/models/session.js';
 import { beatThisHparams, beatThisState, lightningCheckpoint } from '../helpers/lightningCheckpoint.js';
 import { torchZip } from '../helpers/torchZip.js';
+import { refused } from '../helpers/refused.js';
 
 const graph = readFileSync(join(graphsDir(), 'beat-this-small.onnx'));
-
-function refused(fn: () => unknown): DidacticError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DidacticError);
-    expect((e as DidacticError).code).toBe('DE_MODEL_INVALID');
-    return e as DidacticError;
-  }
-  throw new Error('not refused');
-}
 
 const convert = (state = beatThisState(graph), hparams = beatThisHparams(128)): Uint8Array =>
   convertBeatThis(graph, readBeatThisCheckpoint(lightningCheckpoint(state, hparams)));

@@ -5,12 +5,12 @@
 // test/parity/demucs-convert.test.ts.)
 import { describe, expect, it } from 'vitest';
 
-import { DidacticError } from '../../lib/errors.js';
 import { Tensor } from '../../lib/models/convert/checkpoint.js';
 import type { DemucsPackage } from '../../lib/models/convert/checkpoint.js';
 import { composeDemucsBag, convertDemucs, demucsGraphInfo } from '../../lib/models/convert/demucs.js';
 import { buildModel, parseModel } from '../../lib/models/onnxBuilder.js';
 import { createSession } from '../../lib/models/session.js';
+import { refused } from '../helpers/refused.js';
 
 const KWARGS = { sources: ['drums', 'bass'], segment: '39/5', channels: 4, bottom_channels: 512, rescale: 0.1 };
 const DEFAULTS = { channels: 48, bottom_channels: 0, rescale: 0.1, multi_freqs: null };
@@ -81,17 +81,6 @@ function pkg(over: Partial<DemucsPackage> = {}, state?: Array<[string, Tensor]>,
     ),
     ...over,
   };
-}
-
-function refused(fn: () => unknown): DidacticError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DidacticError);
-    expect((e as DidacticError).code).toBe('DE_MODEL_INVALID');
-    return e as DidacticError;
-  }
-  throw new Error('not refused');
 }
 
 describe('convertDemucs', () => {

@@ -5,17 +5,14 @@
  * initialisers from the checkpoint's `state_dict` by name after checking its `hyper_parameters`
  * against the graph's and every tensor's name, shape and dtype.
  */
-import { createRequire } from 'node:module';
 import { isDeepStrictEqual } from 'node:util';
 
 import type { onnx as OnnxNs } from 'onnx-proto';
 
-import { ModelError } from '../../errors.js';
+import type { ModelError } from '../../errors.js';
+import { invalid, onnx, readWeightlessGraph } from './graph.js';
 import { readTorchCheckpoint, Tensor, toPlain } from './checkpoint.js';
 import { fillInitialiser } from './demucs.js';
-
-const require = createRequire(import.meta.url);
-const { onnx } = require('onnx-proto') as { onnx: typeof OnnxNs };
 
 /** A Beat This! Lightning checkpoint as read: its hyper-parameters and the network's tensors by BeatThis state key. */
 export interface BeatThisCheckpoint {
@@ -39,10 +36,6 @@ const HPARAM_DEFAULTS: Record<string, unknown> = {
 };
 /** Arguments that do not change the inference network (training only). */
 const IGNORED_HPARAMS = new Set(['dropout']);
-
-function invalid(op: string, message: string, details: Record<string, unknown> = {}): ModelError {
-  return new ModelError('DE_MODEL_INVALID', `${op}: ${message}`, { op, details });
-}
 
 /**
  * Reads a Beat This! checkpoint (a dict with `state_dict` and `hyper_parameters`, as Lightning saves
@@ -85,18 +78,7 @@ interface Parsed {
 }
 
 function parseGraph(graph: Uint8Array, op: string): Parsed {
-  let model: OnnxNs.ModelProto;
-  try {
-    model = onnx.ModelProto.decode(graph);
-  } catch (e) {
-    throw invalid(op, 'the weightless graph is not an ONNX model', { cause: String(e) });
-  }
-  const meta = new Map((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
-  const json = (key: string): unknown => {
-    const v = meta.get(key);
-    if (v === undefined) throw invalid(op, `the graph has no ${key} metadata`);
-    return JSON.parse(v);
-  };
+  const { model, meta, json } = readWeightlessGraph(graph, op);
   const mapping = json('didactic_weights') as Record<string, string>;
   return {
     model,

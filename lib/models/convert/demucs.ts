@@ -4,16 +4,12 @@
  * from the MIT demucs sources); this fills its initialisers from the checkpoints by name, after
  * checking the model class, the architecture arguments and every tensor's name, shape and dtype.
  */
-import { createRequire } from 'node:module';
 import { isDeepStrictEqual } from 'node:util';
 
 import type { onnx as OnnxNs } from 'onnx-proto';
 
-import { ModelError } from '../../errors.js';
+import { invalid, onnx, readWeightlessGraph } from './graph.js';
 import type { DemucsPackage, Tensor } from './checkpoint.js';
-
-const require = createRequire(import.meta.url);
-const { onnx } = require('onnx-proto') as { onnx: typeof OnnxNs };
 
 /**
  * Constructor arguments that do not change the exported network or its weights' shapes
@@ -54,23 +50,8 @@ interface Parsed {
   defaults: Record<string, unknown>;
 }
 
-function invalid(op: string, message: string, details: Record<string, unknown> = {}): ModelError {
-  return new ModelError('DE_MODEL_INVALID', `${op}: ${message}`, { op, details });
-}
-
 function parseGraph(graph: Uint8Array, op: string): Parsed {
-  let model: OnnxNs.ModelProto;
-  try {
-    model = onnx.ModelProto.decode(graph);
-  } catch (e) {
-    throw invalid(op, 'the weightless graph is not an ONNX model', { cause: String(e) });
-  }
-  const meta = new Map((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
-  const json = (key: string): unknown => {
-    const v = meta.get(key);
-    if (v === undefined) throw invalid(op, `the graph has no ${key} metadata`);
-    return JSON.parse(v);
-  };
+  const { model, meta, json } = readWeightlessGraph(graph, op);
   const mapping = json('didactic_weights') as Record<string, [number, string]>;
   const kwargs = json('demucs_kwargs') as Record<string, unknown>;
   return {

@@ -1,0 +1,22 @@
+/**
+ * Who holds a lock file (the song lock, the model fetch lock): the process and host that wrote it,
+ * and whether that process is still alive, so a lock left by a killed process can be taken over.
+ */
+
+/** The content of a lock file. */
+export interface LockOwner {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+/** True when a process with this pid exists on this host. */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
