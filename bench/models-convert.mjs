@@ -8,7 +8,7 @@
 // with scripts/export-htdemucs.py's random-init export (the same graph: the speed must match).
 // Run: npm run build:ts && npm run bench:models -- [--models htdemucs,htdemucs_6s] [--from DIR] [--separate 180]
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
