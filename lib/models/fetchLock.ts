@@ -5,27 +5,18 @@
  * reuses what the first installed. A lock whose process of this host is gone (killed, crashed) is
  * taken over at once, and the download it left in `.partial/` is resumed.
  */
-import { mkdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { AbortError, DidacticError } from '../errors.js';
-import { type LockOwner, processAlive } from '../util/lockOwner.js';
+import { type LockOwner, processAlive, readOwner } from '../util/lockOwner.js';
 
 /** How often a waiting fetch looks at the lock again. */
 const POLL_MS = 200;
 /** An unreadable lock older than this was left by a process killed while writing it. */
 const UNREADABLE_STALE_MS = 10_000;
-
-async function readOwner(path: string): Promise<LockOwner | null> {
-  try {
-    const parsed = JSON.parse(await readFile(path, 'utf8')) as LockOwner;
-    return typeof parsed.pid === 'number' && typeof parsed.host === 'string' ? parsed : null;
-  } catch {
-    return null;
-  }
-}
 
 // Locks this process holds: a second call in the same process waits too (its pid is alive).
 const heldHere = new Set<string>();

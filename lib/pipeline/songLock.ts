@@ -5,12 +5,12 @@
  * process of this host that no longer exists (killed with SIGKILL, a crash) is removed by the next
  * run in that output folder.
  */
-import { readdir, readFile, rm, rmdir, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, rm, rmdir, writeFile, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 import { DidacticError } from '../errors.js';
-import { type LockOwner, processAlive } from '../util/lockOwner.js';
+import { type LockOwner, processAlive, readOwner } from '../util/lockOwner.js';
 
 import { outputFolderError, STAGING_DIR_NAME } from './staging.js';
 
@@ -57,15 +57,6 @@ export class SongLock {
     await rm(this.path, { force: true });
     // The shared staging folder goes when nothing else is in it.
     await rmdir(join(this.path, '..')).catch(() => {});
-  }
-}
-
-async function readOwner(path: string): Promise<LockOwner | null> {
-  try {
-    const parsed = JSON.parse(await readFile(path, 'utf8')) as LockOwner;
-    return typeof parsed.pid === 'number' && typeof parsed.host === 'string' ? parsed : null;
-  } catch {
-    return null;
   }
 }
 

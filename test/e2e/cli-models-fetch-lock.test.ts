@@ -70,8 +70,9 @@ const partSize = (models: string): number => {
 beforeAll(async () => {
   mirror = await startMirror();
   mirror.files.set(PATH, checkpoint);
-  // 8 MiB in 4 KiB pieces about 1 ms apart: seconds of download, long enough to start a second fetch or kill the first.
-  mirror.chunkDelayMs = 1;
+  // 8 MiB in 4 KiB pieces 5 ms apart: over 10 s of download, long enough for a second process to start
+  // (slowly, on a loaded machine) while the first still holds the lock, or to kill the first.
+  mirror.chunkDelayMs = 5;
 });
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
