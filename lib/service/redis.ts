@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
-import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type Job, type QueueEventsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import { DidacticError } from '../errors.js';
@@ -231,7 +231,9 @@ export class RedisQueue implements JobQueue {
     this.#o = { attempts: 3, backoffMs: 2000, retentionSeconds: 7 * 24 * 3600, ...options };
     this.#given = [redisConnection(options.url, true), redisConnection(options.url)];
     this.#queue = new Queue<JobSpec, JobOutcome>(QUEUE_NAME, { connection: this.#given[0]! });
-    this.#events = new QueueEvents(QUEUE_NAME, { connection: this.#given[1]! });
+    // Not autorun: BullMQ's reader starts from '$' whenever its first XREAD happens to be sent, and
+    // a job submitted before that loses its events; start() pins the starting id first.
+    this.#events = new QueueEvents(QUEUE_NAME, { connection: this.#given[1]!, autorun: false });
     this.#client = redisConnection(options.url, true);
     this.#health = new RedisHealth(options.logger, () => this.#client.ping(), 'API calls that need Redis');
     // Connection errors repeat on every reconnection attempt: they only feed the outage state.
@@ -260,9 +262,15 @@ export class RedisQueue implements JobQueue {
     this.#events.on('retries-exhausted', ({ jobId }) => refresh(jobId, false));
   }
 
-  /** Waits until the Redis connections are ready. */
+  /**
+   * Waits until the Redis connections are ready and starts reading queue events from the last one
+   * already in the stream, so every event of a job submitted after start() returns is heard.
+   */
   async start(): Promise<void> {
     await Promise.all([this.#queue.waitUntilReady(), this.#events.waitUntilReady()]);
+    const last = await this.#client.xrevrange(this.#queue.keys.events!, '+', '-', 'COUNT', 1);
+    (this.#events.opts as QueueEventsOptions).lastEventId = last[0]?.[0] ?? '0-0';
+    this.#events.run().catch((err: Error) => this.#health.suspect(err));
   }
 
   /**
