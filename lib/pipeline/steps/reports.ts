@@ -72,7 +72,7 @@ async function exportHtmlReport(ctx: SongContext): Promise<void> {
               tracker: rhythm.tracker,
               meter: `${rhythm.meter.numerator}/${rhythm.meter.denominator}`,
               confidence: rhythm.confidence ?? 0,
-              low_confidence: isLowRhythmConfidence(rhythm),
+              ...(rhythm.confidenceCalibrated ? { low_confidence: isLowRhythmConfidence(rhythm) } : {}),
               downbeat_times: Array.from(rhythm.downbeatTimes),
               tempo_curve_bpm: Array.from(rhythm.tempoCurve),
             },
