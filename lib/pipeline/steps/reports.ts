@@ -73,6 +73,7 @@ async function exportHtmlReport(ctx: SongContext): Promise<void> {
               meter: `${rhythm.meter.numerator}/${rhythm.meter.denominator}`,
               confidence: rhythm.confidence ?? 0,
               ...(rhythm.confidenceCalibrated ? { low_confidence: isLowRhythmConfidence(rhythm) } : {}),
+              confidence_calibrated: rhythm.confidenceCalibrated,
               downbeat_times: Array.from(rhythm.downbeatTimes),
               tempo_curve_bpm: Array.from(rhythm.tempoCurve),
             },
