@@ -129,11 +129,11 @@ describe("Beat This!'s DBN postprocessor", () => {
     expect(Array.from(r.beats)).toEqual(Array.from(alone.beats));
     expect(Array.from(r.beatPositions)).toEqual(Array.from(alone.beatPositions));
     expect(r.beatsPerBar).toBe(alone.beatsPerBar);
-    if (r.beats.length > 0) {
-      expect([3, 4]).toContain(r.beatsPerBar);
-      for (const p of r.beatPositions) expect(p >= 1 && p <= r.beatsPerBar).toBe(true);
-      for (const [i, b] of r.beats.entries()) expect(r.downbeats.includes(b)).toBe(r.beatPositions[i] === 1);
-    }
+    // Random weights still give probabilities near 0.5, which the DBN decodes into a beat grid.
+    expect(r.beats.length).toBeGreaterThan(0);
+    expect([3, 4]).toContain(r.beatsPerBar);
+    for (const p of r.beatPositions) expect(p >= 1 && p <= r.beatsPerBar).toBe(true);
+    for (const [i, b] of r.beats.entries()) expect(r.downbeats.includes(b)).toBe(r.beatPositions[i] === 1);
     expect(await tracker.track(x, 22050, { postprocess: 'dbn', meters: [0] }).catch((e: { code: string }) => e.code)).toBe('DE_INVALID_ARGUMENT');
   });
 });

@@ -152,8 +152,9 @@ async function beatThisRhythm(ctx: SongContext): Promise<SongRhythm> {
   const tracker = await ctx.models.beatThis(1);
   const postprocess = resolveBeatThisPostprocess(cfg);
   // The DBN decodes among [3, 4] (beat_this's own dbn setting) when detecting the meter, else in
-  // the configured meter alone, as BeatNet's does.
-  const meters = cfg.detectMeter ? [...BEAT_THIS_DBN_METERS] : [trackerBeatsPerBar(cfg.timeSignatureNum, cfg.timeSignatureDen)];
+  // the configured meter alone (at most 12 beats per bar, checked at the door), as BeatNet's does;
+  // the minimal postprocessor takes no meter, and any configured one counts its bars.
+  const meters = postprocess === 'dbn' && !cfg.detectMeter ? [trackerBeatsPerBar(cfg.timeSignatureNum, cfg.timeSignatureDen)] : [...BEAT_THIS_DBN_METERS];
   const r = await tracker.track(ctx.analysisAudio, cfg.analysisSr, { postprocess, meters, ...(signal ? { signal } : {}) });
   const shift = (t: number) => t + ctx.trimOffsetS;
   // Its downbeats give the bars when meter detection is on, and with the DBN in a configured
