@@ -437,14 +437,26 @@ export interface NativeBinding {
 
 export type NativeBeatThisHandle = NativeModelHandle<'beat-this'>;
 
-/** trackBeatThis: beats and downbeats (seconds) from the minimal postprocessor, the meter from them. */
-export interface NativeBeatThisResult {
+/** Beat This!'s postprocessors: peak picking ('minimal') or the bar-pointer DBN ('dbn'), with the DBN's candidate meters. */
+export interface NativeBeatThisDecodeOptions {
+  postprocess: 'minimal' | 'dbn';
+  meters: number[];
+}
+
+/** beatThisPostprocess: beats and downbeats (seconds), positions, meter and confidence from given logits. */
+export interface NativeBeatThisDecoded {
   beats: Float64Array;
   downbeats: Float64Array;
   beatPositions: Int32Array;
   beatsPerBar: number;
   /** Mean beat probability at the beats (uncalibrated). */
   confidence: number;
+  /** The DBN's score per candidate meter (empty for 'minimal'); null where no path was decodable. */
+  meters: { beatsPerBar: number; logProbability: number | null }[];
+}
+
+/** trackBeatThis: beats and downbeats (seconds) from the chosen postprocessor, the meter from them. */
+export interface NativeBeatThisResult extends NativeBeatThisDecoded {
   tempoBpm: number;
   tempoCurve: Float64Array;
   frames: number;
@@ -459,9 +471,16 @@ export interface NativeBinding {
   trackBeatThis(
     handle: NativeBeatThisHandle,
     audio22k: Float32Array,
-    options: { keepLogits: boolean },
+    options: NativeBeatThisDecodeOptions & { keepLogits: boolean },
     cancel?: NativeCancelToken,
   ): Promise<NativeBeatThisResult>;
+  /** Beat This!'s postprocessor alone, on per-frame beat and downbeat logits (50 frames/s). */
+  beatThisPostprocess(
+    beatLogits: Float32Array,
+    downbeatLogits: Float32Array,
+    options: NativeBeatThisDecodeOptions & { keepActivations: boolean },
+    cancel?: NativeCancelToken,
+  ): Promise<NativeBeatThisDecoded & { seconds: number; activations?: Float32Array }>;
   /** Beat This!'s log-mel front end: [frames x 128], frame-major. */
   beatThisSpectrogram(audio22k: Float32Array, cancel?: NativeCancelToken): Promise<{ frames: number; mels: number; data: Float32Array }>;
 }

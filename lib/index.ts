@@ -66,7 +66,7 @@ export {
   installedBeatThisModel,
   BEAT_THIS_MODELS,
 } from './models/beatThis.js';
-export type { BeatThisResult, BeatThisTrackerOptions } from './models/beatThis.js';
+export type { BeatThisResult, BeatThisTrackerOptions, BeatThisTrackOptions } from './models/beatThis.js';
 
 // Models: ONNX Runtime sessions, Basic Pitch transcription, Demucs separation.
 export { createSession, OrtSession, SessionOptionsSchema, ExecutionProviderSchema } from './models/session.js';

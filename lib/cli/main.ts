@@ -13,7 +13,15 @@ import { DidacticError } from '../errors.js';
 import type { BatchOptions, BatchResult, processBatch as ProcessBatch } from '../pipeline/batch.js';
 import { batchSongIds, songIdOf } from '../pipeline/batchInputs.js';
 import { MAX_INTRA_OP_THREADS } from '../models/limits.js';
-import { BASIC_PITCH_BACKENDS, BEAT_TRACKERS, checkConfigFields, isConfigBoundError, PipelineConfig, readPipelineConfigFile } from '../pipeline/config.js';
+import {
+  BASIC_PITCH_BACKENDS,
+  BEAT_THIS_POSTPROCESS_MODES,
+  BEAT_TRACKERS,
+  checkConfigFields,
+  isConfigBoundError,
+  PipelineConfig,
+  readPipelineConfigFile,
+} from '../pipeline/config.js';
 import { planConcurrency } from '../pipeline/concurrency.js';
 import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '../util/logger.js';
 import { boundedIntArg, intArg, timeoutArg } from './args.js';
@@ -49,6 +57,7 @@ interface MainOptions {
   transcription: boolean;
   basicPitchTimeout?: number | 'none';
   beatTracker: string;
+  beatThisPostprocess: string;
   detectMeter: boolean;
   htmlReport: boolean;
   memoryBudget?: number;
@@ -96,6 +105,7 @@ function configFromFlags(opts: MainOptions, given: (name: string) => boolean): R
     ...(opts.basicPitchTimeout !== undefined ? { basicPitchTimeoutS: opts.basicPitchTimeout === 'none' ? null : opts.basicPitchTimeout } : {}),
     enableProgress: opts.progress ?? null,
     beatTracker: opts.beatTracker,
+    beatThisPostprocess: opts.beatThisPostprocess,
     detectMeter: opts.detectMeter,
     htmlReport: opts.htmlReport,
     ...(opts.memoryBudget !== undefined ? { memoryBudgetMb: opts.memoryBudget } : {}),
@@ -121,6 +131,7 @@ function configFromFlags(opts: MainOptions, given: (name: string) => boolean): R
       basicPitchTimeoutS: 'basicPitchTimeout',
       enableProgress: 'progress',
       beatTracker: 'beatTracker',
+      beatThisPostprocess: 'beatThisPostprocess',
       detectMeter: 'detectMeter',
       htmlReport: 'htmlReport',
       memoryBudgetMb: 'memoryBudget',
@@ -345,6 +356,14 @@ export function buildProgram(): Command {
         'auto (default: beat-this when installed, else beatnet), beatnet or beat-this (learned beats and downbeats, bars on downbeats), or librosa (the original)',
       )
         .choices([...BEAT_TRACKERS])
+        .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--beat-this-postprocess <mode>',
+        "Beat This!'s decoding: auto (default: dbn with meter detection, else minimal), minimal (peak picking) or dbn (the bar-pointer DBN)",
+      )
+        .choices([...BEAT_THIS_POSTPROCESS_MODES])
         .default('auto'),
     )
     .option('--detect-meter', 'detect the beats per bar (default; beatnet and beat-this)')

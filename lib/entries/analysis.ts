@@ -41,7 +41,8 @@ export type { BarFeatureColumns } from '../music/barFeatures.js';
 
 // The learned rhythm tracker's stages: BeatNet's features, the bar-pointer DBN on given activations.
 export { logSpectFeatures, decodeDownbeats } from '../models/rhythm.js';
-export { beatThisSpectrogram, BEAT_THIS_FPS, BEAT_THIS_SAMPLE_RATE } from '../models/beatThis.js';
+export { beatThisSpectrogram, beatThisPostprocess, BeatThisDecodeOptionsSchema, BEAT_THIS_FPS, BEAT_THIS_SAMPLE_RATE } from '../models/beatThis.js';
+export type { BeatThisDecodeOptions, BeatThisPostprocess } from '../models/beatThis.js';
 
 // Basic Pitch's note decoding from posteriors, MIDI encoding, the posteriors as .npy files.
 export { notesFromPosteriors, notesToMidi, writePosteriorsNpy, NoteOptionsSchema } from '../models/basicPitch/index.js';

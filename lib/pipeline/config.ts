@@ -21,6 +21,10 @@ export const BASIC_PITCH_BACKENDS = ['tf', 'onnx', 'tflite', 'coreml'] as const;
 
 export const BEAT_TRACKERS = ['auto', 'beatnet', 'beat-this', 'librosa'] as const;
 export type BeatTracker = (typeof BEAT_TRACKERS)[number];
+/** `beat_this_postprocess` values: 'auto' is 'dbn' with `detect_meter`, else 'minimal'. */
+export const BEAT_THIS_POSTPROCESS_MODES = ['auto', 'minimal', 'dbn'] as const;
+/** One of BEAT_THIS_POSTPROCESS_MODES. */
+export type BeatThisPostprocessMode = (typeof BEAT_THIS_POSTPROCESS_MODES)[number];
 export type BasicPitchBackend = (typeof BASIC_PITCH_BACKENDS)[number];
 
 /** Allowed `time_signature_den` values (the original's rule 5). */
@@ -145,6 +149,9 @@ const PipelineConfigShape = z.strictObject({
   // original's beat_track, bars counted from the first beat) and meter detection.
   beatTracker: stringField('beatTracker').default('auto'),
   detectMeter: boolField('detectMeter').default(true),
+  // Ours: how Beat This!'s activations become beats ('auto': the bar-pointer DBN when detect_meter
+  // is on — meter and consistent bars, as BeatNet's —, its minimal peak picking otherwise).
+  beatThisPostprocess: stringField('beatThisPostprocess').default('auto'),
   // Ours: reports/<song_id>/report.html, a self-contained page drawing the song's outputs.
   htmlReport: boolField('htmlReport').default(true),
   // Ours: the most memory one song may plan to use (MiB); null: half the machine's (or the cgroup's)
@@ -153,9 +160,10 @@ const PipelineConfigShape = z.strictObject({
 });
 
 /** The validated, frozen configuration fields (camelCase), derived from the shape above. */
-export type PipelineConfigFields = Omit<z.output<typeof PipelineConfigShape>, 'basicPitchBackend' | 'beatTracker'> & {
+export type PipelineConfigFields = Omit<z.output<typeof PipelineConfigShape>, 'basicPitchBackend' | 'beatTracker' | 'beatThisPostprocess'> & {
   basicPitchBackend: BasicPitchBackend;
   beatTracker: BeatTracker;
+  beatThisPostprocess: BeatThisPostprocessMode;
 };
 type ShapeOutput = z.output<typeof PipelineConfigShape>;
 type FieldName = keyof PipelineConfigFields;
@@ -265,6 +273,11 @@ const VALUE_RULES: readonly ValueRule[] = [
     message: (c) => `beat_tracker must be one of 'auto', 'beatnet', 'beat-this', 'librosa', got '${c.beatTracker}'`,
   },
   {
+    path: 'beatThisPostprocess',
+    fails: (c) => !(BEAT_THIS_POSTPROCESS_MODES as readonly string[]).includes(c.beatThisPostprocess),
+    message: (c) => `beat_this_postprocess must be one of 'auto', 'minimal', 'dbn', got '${c.beatThisPostprocess}'`,
+  },
+  {
     path: 'memoryBudgetMb',
     fails: (c) => c.memoryBudgetMb !== null && c.memoryBudgetMb <= 0,
     message: (c) => `memory_budget_mb must be a positive number of MiB or null (the default), got ${pythonValueText(c.memoryBudgetMb)}`,
@@ -298,10 +311,10 @@ const VALUE_RULES: readonly ValueRule[] = [
     path: 'timeSignatureNum',
     bound: true,
     fails: (c) =>
-      (c.beatTracker === 'beatnet' || c.beatTracker === 'auto') &&
+      (c.beatTracker === 'beatnet' || c.beatTracker === 'auto' || (c.beatTracker === 'beat-this' && c.beatThisPostprocess === 'dbn')) &&
       !within(trackerBeatsPerBar(c.timeSignatureNum, c.timeSignatureDen), CONFIG_BOUNDS.trackerBeatsPerBar),
     message: (c) =>
-      `time_signature_num must give at most ${MAX_BEATS_PER_BAR} beats per bar with beat_tracker 'beatnet' or 'auto' (compound meters over 8 or more count num / 3), got ${pythonValueText(c.timeSignatureNum)}/${pythonValueText(c.timeSignatureDen)}`,
+      `time_signature_num must give at most ${MAX_BEATS_PER_BAR} beats per bar with beat_tracker ${c.beatTracker === 'beat-this' ? "'beat-this' and beat_this_postprocess 'dbn'" : "'beatnet' or 'auto'"} (compound meters over 8 or more count num / 3), got ${pythonValueText(c.timeSignatureNum)}/${pythonValueText(c.timeSignatureDen)}`,
   },
   {
     path: 'demucsTimeoutS',

@@ -113,6 +113,13 @@ export interface SongRhythm {
   meterDetected: boolean;
   /** The tracker's confidence in [0, 1]; null for librosa. */
   confidence: number | null;
+  /**
+   * True when `confidence` is calibrated to read as the expected beat F (BeatNet's); false for Beat
+   * This!'s mean beat probability at the beats, which no threshold has been fitted to.
+   */
+  confidenceCalibrated: boolean;
+  /** Beat This!'s postprocessor ('minimal' or 'dbn'); null for the other trackers. */
+  postprocess: 'minimal' | 'dbn' | null;
   /** Per-beat tempo (60 / inter-beat interval), BPM. */
   tempoCurve: Float64Array;
 }

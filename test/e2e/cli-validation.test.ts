@@ -43,6 +43,13 @@ describe('CLI: validation at the door and failure output', () => {
     ['--hop', '1000000000', /hop_length must be at most 1048576 samples/],
     // The learned tracker (the default) decodes at most 12 beats per bar; librosa's takes any.
     ['--ts-num', '1000', /time_signature_num must give at most 12 beats per bar/, ['--beat-tracker', 'beatnet']],
+    // So does Beat This!'s DBN in a configured meter (its peak picking does not).
+    [
+      '--ts-num',
+      '13',
+      /time_signature_num must give at most 12 beats per bar with beat_tracker 'beat-this' and beat_this_postprocess 'dbn'/,
+      ['--beat-tracker', 'beat-this', '--beat-this-postprocess', 'dbn'],
+    ],
     ['--basic-pitch-timeout', '1e10', /basic_pitch_timeout_s must be at most 2147483\.647 seconds/],
     ['--demucs-device', 'mps', /demucs_device must be 'cpu', 'cuda' or 'cuda:N', got 'mps'/],
     ['--ort-threads', '100000', /--ort-threads.*100000.*1\.\.256/],

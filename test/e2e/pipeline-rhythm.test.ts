@@ -28,7 +28,14 @@ describe('learned rhythm in the pipeline (default)', () => {
     const out = join(dir, 'out44');
     const r = await new AudioPipeline({ songId: 'c44', inputWav: click44, outDir: out, ...noModels }).run();
     const summary = JSON.parse(readFileSync(join(out, 'analysis', 'c44', 'combined.json'), 'utf8')) as Record<string, any>;
-    expect(summary.rhythm).toMatchObject({ tracker: 'beatnet', meter: '4/4', beats_per_bar: 4, meter_detected: true, low_confidence: false });
+    expect(summary.rhythm).toMatchObject({
+      tracker: 'beatnet',
+      meter: '4/4',
+      beats_per_bar: 4,
+      meter_detected: true,
+      confidence_calibrated: true,
+      low_confidence: false,
+    });
     expect(Math.abs(summary.tempo_bpm - 120)).toBeLessThanOrEqual(0.5);
     expect(summary.data_quality.degraded).toBe(false);
     const beats = summary.beat_times as number[];

@@ -45,6 +45,11 @@ describe('config bounds (the engine’s limits)', () => {
     [{ basicPitchTimeoutS: MAX_TIMEOUT_S + 1 }, /^basic_pitch_timeout_s must be at most/],
     [{ timeSignatureNum: 13 }, /^time_signature_num must give at most 12 beats per bar with beat_tracker 'beatnet' or 'auto'.*got 13\/4$/],
     [{ timeSignatureNum: 39, timeSignatureDen: 8 }, /got 39\/8$/],
+    // Beat This!'s DBN decodes in the configured meter without meter detection.
+    [
+      { timeSignatureNum: 13, beatTracker: 'beat-this', beatThisPostprocess: 'dbn' },
+      /^time_signature_num must give at most 12 beats per bar with beat_tracker 'beat-this' and beat_this_postprocess 'dbn'.*got 13\/4$/,
+    ],
     [{ demucsDevice: 'mps' }, "demucs_device must be 'cpu', 'cuda' or 'cuda:N', got 'mps'"],
     [{ demucsDevice: 'cuda:x' }, "demucs_device must be 'cpu', 'cuda' or 'cuda:N', got 'cuda:x'"],
   ])('%o is refused: %s', (override, message) => {
@@ -65,6 +70,8 @@ describe('config bounds (the engine’s limits)', () => {
       { timeSignatureNum: 36, timeSignatureDen: 8 },
       // librosa's tracker counts bars of any length.
       { timeSignatureNum: 1000, beatTracker: 'librosa' },
+      // Beat This!'s peak picking counts bars of any length too.
+      { timeSignatureNum: 1000, beatTracker: 'beat-this', beatThisPostprocess: 'minimal' },
       { demucsDevice: 'CUDA:1' },
     ];
     for (const edge of edges) expect(() => new PipelineConfig({ ...base, ...edge } as never, quiet), JSON.stringify(edge)).not.toThrow();
@@ -99,6 +106,7 @@ describe('path fields of the config', () => {
     demucsDevice: "'cpu', 'cuda' or 'cuda:N'",
     basicPitchBackend: 'one of four names',
     beatTracker: 'one of two names',
+    beatThisPostprocess: "'auto', 'minimal' or 'dbn'",
   };
 
   it('classifies every string field as a path or not', () => {

@@ -56,6 +56,7 @@ describe('PipelineConfig defaults', () => {
       // Ours, after the original's fields:
       beat_tracker: 'auto',
       detect_meter: true,
+      beat_this_postprocess: 'auto',
       html_report: true,
       memory_budget_mb: null,
     });
@@ -63,6 +64,11 @@ describe('PipelineConfig defaults', () => {
     expect(() => new PipelineConfig({ ...base, beatTracker: 'madmom' }, quiet)).toThrow(
       "beat_tracker must be one of 'auto', 'beatnet', 'beat-this', 'librosa', got 'madmom'",
     );
+    expect(() => new PipelineConfig({ ...base, beatThisPostprocess: 'viterbi' }, quiet)).toThrow(
+      "beat_this_postprocess must be one of 'auto', 'minimal', 'dbn', got 'viterbi'",
+    );
+    expect(() => new PipelineConfig({ ...base, beatThisPostprocess: 1 }, quiet)).toThrow(/beat_this_postprocess must be a string/);
+    expect(new PipelineConfig({ ...base, beatThisPostprocess: 'dbn' }, quiet).beatThisPostprocess).toBe('dbn');
   });
 
   it('is frozen; with() makes a validated copy', () => {

@@ -94,6 +94,23 @@ describe('report data', () => {
     expect(data.summary).toMatchObject({ meter: '3/4', tracker: 'beatnet', confidence: 0.712, num_downbeats: 1 });
   });
 
+  it('Beat This!’s uncalibrated confidence reaches the page as such, with no low-confidence verdict', () => {
+    const data = buildReportData({
+      summary: {
+        song_id: 's',
+        duration_s: 3,
+        tempo_bpm: 100,
+        beat_times: [0.6, 1.2, 1.8],
+        rhythm: { tracker: 'beat-this', meter: '3/4', confidence: 0.41, confidence_calibrated: false, downbeat_times: [0.6], tempo_curve_bpm: [100, 100, 100] },
+      },
+      datasets: emptyDatasets,
+      waveform: null,
+      audioSrc: null,
+    });
+    expect(data.summary).toMatchObject({ tracker: 'beat-this', confidence: 0.41, confidence_calibrated: false });
+    expect(data.summary.low_confidence).toBeUndefined();
+  });
+
   it('reads notes, the bar grid and per-bar features from the Parquet datasets', async () => {
     const stems = ['bass', 'other'];
     await writeSongDatasets({

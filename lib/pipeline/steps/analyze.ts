@@ -1,7 +1,7 @@
 /** Steps 4 and 6: the rhythm of the (preprocessed) mix, and the bar grid from it. */
 import { beatTrack } from '../../analysis/beat.js';
 import { barsFromDownbeats, downbeatIndices, segmentBeatsIntoBars } from '../../music/segmentation.js';
-import { installedBeatThisModel } from '../../models/beatThis.js';
+import { BEAT_THIS_DBN_METERS, installedBeatThisModel } from '../../models/beatThis.js';
 import { trackerBeatsPerBar, type PipelineConfig } from '../config.js';
 import type { SongContext, SongRhythm } from '../context.js';
 
@@ -16,9 +16,24 @@ export { trackerBeatsPerBar };
  */
 export const LOW_RHYTHM_CONFIDENCE = 0.7;
 
-/** True when the learned tracker's confidence is below LOW_RHYTHM_CONFIDENCE (never for librosa, which has none). */
-export function isLowRhythmConfidence(rhythm: Pick<SongRhythm, 'confidence'>): boolean {
-  return rhythm.confidence !== null && rhythm.confidence < LOW_RHYTHM_CONFIDENCE;
+/**
+ * True when the learned tracker's calibrated confidence is below LOW_RHYTHM_CONFIDENCE; never for
+ * librosa (no confidence) nor for Beat This! (its confidence is not calibrated: the threshold,
+ * fitted to BeatNet's, would mean nothing; combined.json writes `low_confidence: null` for it).
+ */
+export function isLowRhythmConfidence(rhythm: Pick<SongRhythm, 'confidence' | 'confidenceCalibrated'>): boolean {
+  return rhythm.confidence !== null && rhythm.confidenceCalibrated && rhythm.confidence < LOW_RHYTHM_CONFIDENCE;
+}
+
+/**
+ * Beat This!'s postprocessor for a config: `beat_this_postprocess`, where 'auto' is the bar-pointer
+ * DBN with `detect_meter` (a meter among the candidates and bars of constant length, as BeatNet's;
+ * beat_this's authors offer its `dbn` flag for this) and the minimal peak picking without (the
+ * reference's default; the configured meter counts the bars).
+ */
+export function resolveBeatThisPostprocess(cfg: Pick<PipelineConfig, 'beatThisPostprocess' | 'detectMeter'>): 'minimal' | 'dbn' {
+  if (cfg.beatThisPostprocess !== 'auto') return cfg.beatThisPostprocess;
+  return cfg.detectMeter ? 'dbn' : 'minimal';
 }
 
 /** The tracker `beat_tracker` names; 'auto' is Beat This! when its model is installed, else BeatNet. */
@@ -30,7 +45,7 @@ export function resolveBeatTracker(cfg: Pick<PipelineConfig, 'beatTracker'>): So
 /**
  * Step 4: tempo and beats, moved back onto the input's timeline. 'auto' (default): Beat This! when
  * installed, else BeatNet; 'beatnet': BeatNet's CRNN and the bar-pointer DBN give beats, downbeats
- * and the meter; 'beat-this': Beat This!'s network and minimal postprocessor give them; 'librosa':
+ * and the meter; 'beat-this': Beat This!'s network and its postprocessor (resolveBeatThisPostprocess) give them; 'librosa':
  * the original's beat_track with its defaults (hop 512, start_bpm 120, tightness 100, trim) at the
  * analysis rate.
  */
@@ -73,7 +88,7 @@ export async function analyzeRhythm(ctx: SongContext): Promise<void> {
   if (rhythm.tracker !== 'librosa') {
     const how = rhythm.meterDetected ? 'detected' : 'configured';
     log.info(
-      `Meter ${rhythm.meter.numerator}/${rhythm.meter.denominator} (${how}), ${rhythm.downbeatTimes.length} downbeats, confidence ${(rhythm.confidence ?? 0).toFixed(2)}`,
+      `Meter ${rhythm.meter.numerator}/${rhythm.meter.denominator} (${how}), ${rhythm.downbeatTimes.length} downbeats, ${rhythm.confidenceCalibrated ? 'confidence' : 'mean beat probability (uncalibrated)'} ${(rhythm.confidence ?? 0).toFixed(2)}${rhythm.postprocess ? ` (${rhythm.postprocess} postprocessor)` : ''}`,
     );
     if (isLowRhythmConfidence(rhythm)) {
       log.warn(
@@ -96,6 +111,8 @@ async function librosaRhythm(ctx: SongContext): Promise<SongRhythm> {
     meter: { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
     meterDetected: false,
     confidence: null,
+    confidenceCalibrated: false,
+    postprocess: null,
     tempoCurve: tempoCurveOf(beatTimes),
   };
 }
@@ -123,6 +140,8 @@ async function learnedRhythm(ctx: SongContext): Promise<SongRhythm> {
     meter: detected ? { numerator: r.beatsPerBar, denominator: 4 } : { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
     meterDetected: detected,
     confidence: r.confidence,
+    confidenceCalibrated: true,
+    postprocess: null,
     tempoCurve: r.tempoCurve,
   };
 }
@@ -131,20 +150,29 @@ async function beatThisRhythm(ctx: SongContext): Promise<SongRhythm> {
   const { config: cfg, signal } = ctx;
   // One intra-op thread, as for BeatNet: songs and stems already fill the cores.
   const tracker = await ctx.models.beatThis(1);
-  const r = await tracker.track(ctx.analysisAudio, cfg.analysisSr, signal ? { signal } : {});
+  const postprocess = resolveBeatThisPostprocess(cfg);
+  // The DBN decodes among [3, 4] (beat_this's own dbn setting) when detecting the meter, else in
+  // the configured meter alone (at most 12 beats per bar, checked at the door), as BeatNet's does;
+  // the minimal postprocessor takes no meter, and any configured one counts its bars.
+  const meters = postprocess === 'dbn' && !cfg.detectMeter ? [trackerBeatsPerBar(cfg.timeSignatureNum, cfg.timeSignatureDen)] : [...BEAT_THIS_DBN_METERS];
+  const r = await tracker.track(ctx.analysisAudio, cfg.analysisSr, { postprocess, meters, ...(signal ? { signal } : {}) });
   const shift = (t: number) => t + ctx.trimOffsetS;
-  // Its downbeats give the bars when meter detection is on; off, the configured meter counts
-  // bars from the first beat as with librosa (Beat This! cannot be told a meter).
+  // Its downbeats give the bars when meter detection is on, and with the DBN in a configured
+  // meter; the minimal postprocessor without meter detection counts bars from the first beat with
+  // the configured meter, as with librosa (peak picking cannot be told a meter).
   const detected = cfg.detectMeter && r.beatsPerBar > 0;
+  const positioned = detected || (postprocess === 'dbn' && r.beatsPerBar > 0);
   return {
     tracker: 'beat-this',
     tempoBpm: r.tempoBpm,
     beatTimes: Float64Array.from(r.beats, shift),
-    beatPositions: detected ? r.beatPositions : null,
+    beatPositions: positioned ? r.beatPositions : null,
     downbeatTimes: Float64Array.from(r.downbeats, shift),
     meter: detected ? { numerator: r.beatsPerBar, denominator: 4 } : { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
     meterDetected: detected,
     confidence: r.confidence,
+    confidenceCalibrated: false,
+    postprocess,
     tempoCurve: r.tempoCurve,
   };
 }

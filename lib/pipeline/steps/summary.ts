@@ -84,7 +84,11 @@ export async function writeSummaryJson(ctx: SongContext, records: StepRecords): 
               meter: `${ctx.rhythm.meter.numerator}/${ctx.rhythm.meter.denominator}`,
               meter_detected: ctx.rhythm.meterDetected,
               confidence: pyFloat(ctx.rhythm.confidence ?? 0),
-              low_confidence: isLowRhythmConfidence(ctx.rhythm),
+              // Beat This!'s confidence is its mean beat probability at the beats, not calibrated:
+              // no low/high verdict is drawn from it.
+              confidence_calibrated: ctx.rhythm.confidenceCalibrated,
+              low_confidence: ctx.rhythm.confidenceCalibrated ? isLowRhythmConfidence(ctx.rhythm) : null,
+              ...(ctx.rhythm.postprocess ? { postprocess: ctx.rhythm.postprocess } : {}),
               num_downbeats: ctx.rhythm.downbeatTimes.length,
               downbeat_times: Array.from(ctx.rhythm.downbeatTimes, pyFloat),
               tempo_curve_bpm: Array.from(ctx.rhythm.tempoCurve, pyFloat),

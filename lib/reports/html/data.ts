@@ -37,6 +37,7 @@ export interface ReportSummaryInput {
     meter?: string;
     confidence?: number;
     low_confidence?: boolean;
+    confidence_calibrated?: boolean;
     downbeat_times?: number[];
     tempo_curve_bpm?: number[];
   };
@@ -262,6 +263,7 @@ export function buildReportData(input: ReportDataInput): ReportData {
       tracker: s.rhythm?.tracker ?? (s.rhythm ? null : 'librosa'),
       confidence: s.rhythm?.confidence !== undefined ? round(s.rhythm.confidence) : null,
       ...(s.rhythm?.low_confidence !== undefined ? { low_confidence: s.rhythm.low_confidence } : {}),
+      ...(s.rhythm?.confidence_calibrated !== undefined ? { confidence_calibrated: s.rhythm.confidence_calibrated } : {}),
       num_beats: beats.length,
       num_downbeats: downbeats.length,
       num_bars: s.num_bars ?? datasets.bars.start.length,

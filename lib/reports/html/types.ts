@@ -37,6 +37,8 @@ export interface ReportData {
     confidence: number | null;
     /** Set (learned tracker only) when the rhythm confidence is low: the page shows a note. */
     low_confidence?: boolean;
+    /** False when `confidence` is not calibrated (Beat This!'s mean beat probability): the page names it so. */
+    confidence_calibrated?: boolean;
     num_beats: number;
     num_downbeats: number;
     num_bars: number;

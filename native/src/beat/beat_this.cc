@@ -268,6 +268,61 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
+std::vector<float> beatThisDbnActivations(const float* beatLogits, const float* downbeatLogits, int64_t frames) {
+  constexpr double kEps = 1e-5;  // Postprocessor.postp_dbn: 0 and 1 break the DBN's logs
+  auto prob = [](float logit) {
+    return (1.0 / (1.0 + std::exp(-static_cast<double>(logit)))) * (1.0 - kEps) + kEps / 2;
+  };
+  std::vector<float> act(static_cast<size_t>(2 * std::max<int64_t>(frames, 0)));
+  for (int64_t t = 0; t < frames; ++t) {
+    const double b = prob(beatLogits[t]), d = prob(downbeatLogits[t]);
+    act[2 * t] = static_cast<float>(std::max(b - d, kEps / 2));
+    act[2 * t + 1] = static_cast<float>(d);
+  }
+  return act;
+}
+
+BeatThisDecoded beatThisDecode(const float* beatLogits, const float* downbeatLogits, int64_t frames,
+                               const BeatThisDecodeParams& p, const CancelToken* cancel) {
+  BeatThisDecoded out;
+  if (frames <= 0) return out;
+  std::vector<int64_t> beatFrames;
+  if (p.postprocess == BeatThisPostprocess::kDbn) {
+    const std::vector<float> act = beatThisDbnActivations(beatLogits, downbeatLogits, frames);
+    DbnParams dp;  // Postprocessor(type="dbn"): min_bpm 55, max_bpm 215, transition_lambda 100
+    dp.beatsPerBar = p.meters;
+    dp.minBpm = 55.0;
+    dp.maxBpm = 215.0;
+    dp.transitionLambda = 100.0;
+    dp.fps = p.fps;
+    DbnResult d = decodeDownbeats(act.data(), frames, dp, cancel);
+    out.meters = std::move(d.meters);
+    out.beatsPerBar = d.beatsPerBar;
+    for (size_t i = 0; i < d.beatFrames.size(); ++i) {
+      const double t = static_cast<double>(d.beatFrames[i]) / p.fps;
+      out.beats.push_back(t);
+      out.positions.push_back(d.beatNumbers[i]);
+      if (d.beatNumbers[i] == 1) out.downbeats.push_back(t);
+    }
+    beatFrames = std::move(d.beatFrames);
+  } else {
+    BeatThisPeaks peaks = beatThisMinimalPostprocess(beatLogits, downbeatLogits, frames, p.fps);
+    BeatThisMeter meter = beatThisMeter(peaks.beats, peaks.downbeats);
+    for (double b : peaks.beats) beatFrames.push_back(std::llround(b * p.fps));
+    out.beats = std::move(peaks.beats);
+    out.downbeats = std::move(peaks.downbeats);
+    out.positions = std::move(meter.positions);
+    out.beatsPerBar = meter.beatsPerBar;
+  }
+  double conf = 0.0;
+  for (int64_t f : beatFrames) {
+    const int64_t g = std::clamp<int64_t>(f, 0, frames - 1);
+    conf += 1.0 / (1.0 + std::exp(-static_cast<double>(beatLogits[g])));
+  }
+  out.confidence = beatFrames.empty() ? 0.0 : conf / static_cast<double>(beatFrames.size());
+  return out;
+}
+
 BeatThisResult trackBeatThis(const ml::Session& session, const float* audio, int64_t n, const BeatThisParams& p,
                              const CancelToken* cancel) {
   for (int64_t i = 0; i < n; ++i) {
@@ -285,20 +340,19 @@ BeatThisResult trackBeatThis(const ml::Session& session, const float* audio, int
   res.secondsModel = secondsSince(t0);
   res.chunks = logits.chunks;
   t0 = std::chrono::steady_clock::now();
-  BeatThisPeaks peaks = beatThisMinimalPostprocess(logits.beat.data(), logits.downbeat.data(), spect.frames, p.fps);
-  BeatThisMeter meter = beatThisMeter(peaks.beats, peaks.downbeats);
-  double conf = 0.0;
-  for (double b : peaks.beats) {
-    const auto f = static_cast<size_t>(std::llround(b * p.fps));
-    conf += 1.0 / (1.0 + std::exp(-static_cast<double>(logits.beat[std::min(f, logits.beat.size() - 1)])));
-  }
-  res.confidence = peaks.beats.empty() ? 0.0 : conf / static_cast<double>(peaks.beats.size());
-  res.tempoBpm = tempoFromBeats(peaks.beats);
-  res.tempoCurve = tempoCurve(peaks.beats);
-  res.beats = std::move(peaks.beats);
-  res.downbeats = std::move(peaks.downbeats);
-  res.positions = std::move(meter.positions);
-  res.beatsPerBar = meter.beatsPerBar;
+  BeatThisDecodeParams dp;
+  dp.postprocess = p.postprocess;
+  dp.meters = p.meters;
+  dp.fps = p.fps;
+  BeatThisDecoded dec = beatThisDecode(logits.beat.data(), logits.downbeat.data(), spect.frames, dp, cancel);
+  res.confidence = dec.confidence;
+  res.tempoBpm = tempoFromBeats(dec.beats);
+  res.tempoCurve = tempoCurve(dec.beats);
+  res.beats = std::move(dec.beats);
+  res.downbeats = std::move(dec.downbeats);
+  res.positions = std::move(dec.positions);
+  res.beatsPerBar = dec.beatsPerBar;
+  res.meters = std::move(dec.meters);
   if (p.keepLogits) {
     res.beatLogits = std::move(logits.beat);
     res.downbeatLogits = std::move(logits.downbeat);

@@ -1,12 +1,14 @@
 // Beat This! (Foscarin, Schlueter, Widmer 2024; beat-this 1.1.0, MIT) in C++: its log-mel front end
 // (torchaudio's MelSpectrogram as beat_this.preprocessing.LogMelSpect configures it), the network on
-// ONNX Runtime split into chunks as beat_this.inference.split_predict_aggregate does, and its
-// "minimal" postprocessor (peak picking, downbeats snapped to beats).
+// ONNX Runtime split into chunks as beat_this.inference.split_predict_aggregate does, and its two
+// postprocessors: "minimal" (peak picking, downbeats snapped to beats) and "dbn" (the bar-pointer
+// DBN of beat/dbn.h on the probabilities, as Postprocessor(type="dbn") runs madmom's).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "beat/dbn.h"
 #include "common/cancel.h"
 
 namespace de::ml {
@@ -80,11 +82,43 @@ struct BeatThisMeter {
 };
 BeatThisMeter beatThisMeter(const std::vector<double>& beats, const std::vector<double>& downbeats);
 
+// Postprocessor(type="dbn")'s input to madmom's DBNDownBeatTrackingProcessor: Beat This!'s beat
+// class covers every beat (downbeats included) and its downbeat class the downbeats, while the DBN
+// takes the mutually exclusive (beat-but-not-downbeat, downbeat) probabilities of an RNN like
+// BeatNet's. So p = sigmoid(logit) * (1 - 1e-5) + 5e-6 for both, then frame-major [frames x 2] of
+// (max(p_beat - p_downbeat, 5e-6), p_downbeat): Böck et al.'s "artificial multiclass prediction".
+std::vector<float> beatThisDbnActivations(const float* beatLogits, const float* downbeatLogits, int64_t frames);
+
+enum class BeatThisPostprocess { kMinimal, kDbn };
+
+struct BeatThisDecodeParams {
+  BeatThisPostprocess postprocess = BeatThisPostprocess::kMinimal;
+  // DBN candidate meters (one = a fixed meter). Postprocessor(type="dbn") uses [3, 4], 55-215 BPM,
+  // transition_lambda 100 and madmom's other defaults (observation_lambda 16, threshold 0.05, correct).
+  std::vector<int> meters{3, 4};
+  double fps = 50.0;
+};
+
+// Beats, downbeats, meter and confidence from the per-frame logits by either postprocessor.
+struct BeatThisDecoded {
+  std::vector<double> beats, downbeats;
+  std::vector<int32_t> positions;  // 1 = downbeat
+  int beatsPerBar = 0;
+  // Mean beat probability (sigmoid of the logit) at the beat frames: how sure the network is of
+  // the beats kept. Not calibrated like BeatNet's confidence.
+  double confidence = 0.0;
+  std::vector<MeterScore> meters;  // the DBN's score per candidate meter (empty for minimal)
+};
+BeatThisDecoded beatThisDecode(const float* beatLogits, const float* downbeatLogits, int64_t frames,
+                               const BeatThisDecodeParams& p, const CancelToken* cancel);
+
 struct BeatThisParams {
   int64_t chunk = 1500;  // Spect2Frames: chunk_size 1500 frames (30 s), border 6
   int64_t border = 6;
   double fps = 50.0;
   bool keepLogits = false;
+  BeatThisPostprocess postprocess = BeatThisPostprocess::kMinimal;
+  std::vector<int> meters{3, 4};  // DBN candidates (see BeatThisDecodeParams)
 };
 
 struct BeatThisResult {
@@ -92,15 +126,14 @@ struct BeatThisResult {
   std::vector<int32_t> positions;
   int beatsPerBar = 0;
   double tempoBpm = 0.0;
-  // Mean beat probability (sigmoid of the logit) at the beat frames: how sure the network is of
-  // the beats it placed. Not calibrated like BeatNet's confidence.
-  double confidence = 0.0;
+  double confidence = 0.0;  // as BeatThisDecoded::confidence
+  std::vector<MeterScore> meters;
   int64_t frames = 0, chunks = 0;
   std::vector<float> beatLogits, downbeatLogits;  // when keepLogits
   double secondsFeatures = 0, secondsModel = 0, secondsDecode = 0;
 };
 
-// The whole call on mono audio at 22,050 Hz: front end, network per chunk, minimal postprocessor, meter.
+// The whole call on mono audio at 22,050 Hz: front end, network per chunk, postprocessor, meter.
 BeatThisResult trackBeatThis(const ml::Session& session, const float* audio, int64_t n, const BeatThisParams& p,
                              const CancelToken* cancel);
 

@@ -86,7 +86,11 @@ function keyNumbers(): void {
     ['duration', fmt(data.duration_s, 2) + ' s'],
     ['tempo', fmt(s.tempo_bpm, 2) + ' BPM'],
     ['meter', s.meter || '–'],
-    ['beat tracker', (s.tracker || '–') + (s.confidence !== null ? ' (confidence ' + fmt(s.confidence, 2) + ')' : '')],
+    [
+      'beat tracker',
+      (s.tracker || '–') +
+        (s.confidence !== null ? (s.confidence_calibrated === false ? ' (mean beat probability ' : ' (confidence ') + fmt(s.confidence, 2) + ')' : ''),
+    ],
     ['beats / downbeats', s.num_beats + ' / ' + s.num_downbeats],
     ['bars', String(s.num_bars)],
     ['stems', s.stems.join(', ') || '–'],
