@@ -78,6 +78,27 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
+std::vector<double> pulseAccents(const std::vector<double>& pulses, const float* perc, int64_t frames, double fps,
+                                 const float* audio, int64_t n, double sampleRate) {
+  std::vector<double> onset(pulses.size()), loud(pulses.size(), 0.0);
+  for (size_t i = 0; i < pulses.size(); ++i) onset[i] = envelopeAt(perc, frames, pulses[i] * fps);
+  robustZ(onset);
+  if (audio && n > 0) {
+    const int64_t window = std::max<int64_t>(1, std::llround(0.06 * sampleRate));
+    for (size_t i = 0; i < pulses.size(); ++i) {
+      const int64_t a = std::clamp<int64_t>(std::llround(pulses[i] * sampleRate), 0, n);
+      const int64_t b = std::min(n, a + window);
+      double e = 0.0;
+      for (int64_t k = a; k < b; ++k) e += static_cast<double>(audio[k]) * audio[k];
+      loud[i] = std::log(1e-9 + e / static_cast<double>(std::max<int64_t>(1, b - a)));
+    }
+    robustZ(loud);
+  }
+  std::vector<double> accent(pulses.size());
+  for (size_t i = 0; i < pulses.size(); ++i) accent[i] = onset[i] + loud[i];
+  return accent;
+}
+
 MeterLevel compoundLevel(std::vector<double>& beats, std::vector<int64_t>& beatFrames, const float* perc,
                          int64_t frames, double fps, const float* audio, int64_t n, double sampleRate) {
   MeterLevel level;
@@ -116,22 +137,7 @@ MeterLevel compoundLevel(std::vector<double>& beats, std::vector<int64_t>& beatF
     return level;
   }
   if (pulses.size() < 12) return level;
-  std::vector<double> onset(pulses.size()), loud(pulses.size(), 0.0);
-  for (size_t i = 0; i < pulses.size(); ++i) onset[i] = envelopeAt(perc, frames, pulses[i] * fps);
-  robustZ(onset);
-  if (audio && n > 0) {
-    const int64_t window = std::max<int64_t>(1, std::llround(0.06 * sampleRate));
-    for (size_t i = 0; i < pulses.size(); ++i) {
-      const int64_t a = std::clamp<int64_t>(std::llround(pulses[i] * sampleRate), 0, n);
-      const int64_t b = std::min(n, a + window);
-      double e = 0.0;
-      for (int64_t k = a; k < b; ++k) e += static_cast<double>(audio[k]) * audio[k];
-      loud[i] = std::log(1e-9 + e / static_cast<double>(std::max<int64_t>(1, b - a)));
-    }
-    robustZ(loud);
-  }
-  std::vector<double> accent(pulses.size());
-  for (size_t i = 0; i < pulses.size(); ++i) accent[i] = onset[i] + loud[i];
+  const std::vector<double> accent = pulseAccents(pulses, perc, frames, fps, audio, n, sampleRate);
   const auto [c2, p2] = groupContrast(accent, 2);
   const auto [c3, p3] = groupContrast(accent, 3);
   (void)p2;

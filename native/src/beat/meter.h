@@ -35,6 +35,11 @@ struct MeterLevel {
 MeterLevel compoundLevel(std::vector<double>& beats, std::vector<int64_t>& beatFrames, const float* perc,
                          int64_t frames, double fps, const float* audio, int64_t n, double sampleRate);
 
+// Each pulse's accent: the onset envelope within +-1 frame plus the audio's log energy in the 60 ms
+// after it (when `audio`), each clipped to its 10th..90th percentiles and z-scored.
+std::vector<double> pulseAccents(const std::vector<double>& pulses, const float* perc, int64_t frames, double fps,
+                                 const float* audio, int64_t n, double sampleRate);
+
 // The bar (meter among `meters`, downbeat phase) whose downbeats' accents stand out most, as
 // selectBars chooses from its cues (a bar of 2m beats over m at >= 5/6 of m's contrast).
 BarChoice accentBars(const std::vector<double>& accents, const std::vector<int>& meters);

@@ -569,7 +569,16 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
       const BarChoice oddBars =
           odd.empty() ? BarChoice{}
                       : selectBars(res.beatFrames, res.beats, act3, frames, audio, n, sampleRate, odd, chroma);
-      if (preferOddBars(bars, oddBars, res.beats.size())) bars = oddBars;
+      if (preferOddBars(bars, oddBars, res.beats.size())) {
+        bars = oddBars;
+        // The phase of a bar of 5 or 7 from the beats' accents: the cues put 7/8 clicks' bar
+        // lines on a secondary accent of the 2+2+3 grouping.
+        if (percussive) {
+          const BarChoice byAccent = accentBars(
+              pulseAccents(res.beats, percussive, frames, p.dbn.fps, audio, n, sampleRate), {bars.beatsPerBar});
+          if (byAccent.beatsPerBar == bars.beatsPerBar && byAccent.contrast > 0) bars.phase = byAccent.phase;
+        }
+      }
     }
     if (bars.beatsPerBar > 0) {
       res.beatsPerBar = bars.beatsPerBar;
