@@ -408,6 +408,10 @@ export interface NativeRhythmOptions {
   percussiveObservation: boolean;
   /** Off-beat / half-tempo correction of the decoded grid from the percussive envelopes. */
   percussiveGrid: boolean;
+  /** Compound beats (6/8, 9/8, 12/8) from the subdivision; a 6/8 at the eighth or quarter level moved to dotted quarters. */
+  compoundMeters: boolean;
+  /** Bars of 5 and 7 beats where their downbeats stand out far more than 2, 3 or 4 (see native/src/beat/meter.h). */
+  oddMeters: boolean;
 }
 
 export interface NativeRhythmResult {
@@ -415,6 +419,10 @@ export interface NativeRhythmResult {
   downbeats: Float64Array;
   beatPositions: Int32Array;
   beatsPerBar: number;
+  /** The detected meter (compound: 3 × beats per bar over 8); beats per bar over 4 when the meter is fixed. */
+  meter: { numerator: number; denominator: number };
+  /** 3 when the beat divides in three (compound), else 2. */
+  subdivision: 2 | 3;
   confidence: number;
   tempoBpm: number;
   tempoCurve: Float64Array;

@@ -43,7 +43,9 @@ if (values.child === 'ours') {
     const c0 = process.cpuUsage();
     // DIDACTIC_BENCH_PERCUSSIVE=off: the tracker without its percussive-onset evidence (the before of issue 24's item 2)
     const percussive = process.env.DIDACTIC_BENCH_PERCUSSIVE === 'off' ? { percussiveObservation: false, percussiveGrid: false } : {};
-    r = await tracker.track(x, 22050, { returnActivations: Boolean(values.act), ...percussive });
+    // DIDACTIC_BENCH_METERS=off: without the compound and 5/7 meter checks (the before of issue 24's item 4)
+    const meters = process.env.DIDACTIC_BENCH_METERS === 'off' ? { compoundMeters: false, oddMeters: false } : {};
+    r = await tracker.track(x, 22050, { returnActivations: Boolean(values.act), ...percussive, ...meters });
     const c = process.cpuUsage(c0);
     if (i > 0 || repeats === 0) {
       times.push((performance.now() - t0) / 1000);

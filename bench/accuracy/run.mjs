@@ -104,12 +104,15 @@ async function beatnetTracker(model, percussive = 'both', labelled = false) {
       const opts = {
         ...(detectMeter ? { meters, detectMeter: true } : { detectMeter: false, beatsPerBar: piece.beatsPerBar ?? 4 }),
         ...PERCUSSIVE[percussive],
+        // DIDACTIC_BENCH_METERS=off: without the compound and 5/7 checks (the before of issue 24's item 4)
+        ...(process.env.DIDACTIC_BENCH_METERS === 'off' ? { compoundMeters: false, oddMeters: false } : {}),
       };
       const r = tracker ? await tracker.track(samples, sampleRate, opts) : await lib.trackRhythm(samples, sampleRate, { ...opts, ...(model ? { model } : {}) });
       return {
         beats: Array.from(r.beats),
         downbeats: Array.from(r.downbeats),
         beatsPerBar: r.beatsPerBar,
+        ...(r.meter ? { meter: `${r.meter.numerator}/${r.meter.denominator}` } : {}),
         tempoBpm: r.tempoBpm,
         confidence: r.confidence,
       };
@@ -181,11 +184,19 @@ for (const piece of pieces) {
     const seconds = (performance.now() - t0) / 1000;
     const m = evaluatePiece(piece, est);
     results.push({ piece: piece.name, kind: piece.kind, tracker: t.name, metrics: m, seconds: t.precomputed ? null : seconds, duration: piece.duration, est });
-    row.push(fmt(m.beatF), fmt(m.downbeatF), fmt(m.amlt), fmt(m.medianOffsetMs, 1), fmt(est.tempoBpm, 1), String(est.beatsPerBar ?? '–'));
+    row.push(fmt(m.beatF), fmt(m.downbeatF), fmt(m.amlt), fmt(m.medianOffsetMs, 1), fmt(est.tempoBpm, 1), String(est.meter ?? est.beatsPerBar ?? '–'));
   }
   console.log(`| ${row.join(' | ')} |`);
 }
 for (const t of trackers) t.close?.();
+// The meter as written (6/8, 7/8, …) against the annotation, where the tracker spells one.
+for (const t of trackers) {
+  const spelled = results.filter((r) => r.tracker === t.name && r.est.meter);
+  if (spelled.length === 0) continue;
+  const right = spelled.filter((r) => r.est.meter === pieces.find((p) => p.name === r.piece)?.meter);
+  const wrong = spelled.filter((r) => !right.includes(r)).map((r) => `${r.piece} ${r.est.meter}`);
+  console.log(`\n${t.name}: meter spelled right on ${right.length} of ${spelled.length} pieces${wrong.length ? ` (wrong: ${wrong.join(', ')})` : ''}`);
+}
 
 // ------------------------------------------------------------------ summary
 

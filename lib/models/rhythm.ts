@@ -75,6 +75,18 @@ export const RhythmDecodeOptionsSchema = z
      * that reads a backbeat at half tempo (default on). Off: the DBN's grid as decoded.
      */
     percussiveGrid: z.boolean().default(true),
+    /**
+     * With meter detection: decide whether the beat divides in two or three from the onsets at 1/2
+     * and at 1/3 and 2/3 of each beat, report a compound meter (6/8, 9/8, 12/8) over dotted-quarter
+     * beats, and move a 6/8 tracked at the eighth or quarter level to dotted quarters when the
+     * accents group in threes (default on). Off: the meter is beats per bar over 4.
+     */
+    compoundMeters: z.boolean().default(true),
+    /**
+     * With meter detection: bars of 5 and 7 beats where their downbeats stand out far more (2×)
+     * than the best of the candidates `meters` (default on). Off: the candidates only.
+     */
+    oddMeters: z.boolean().default(true),
     /** Return the CRNN's [frames x 3] softmax (beat, downbeat, no beat). */
     returnActivations: z.boolean().default(false),
     signal: z.instanceof(AbortSignal).optional(),
@@ -130,6 +142,13 @@ export interface RhythmResult extends TrackedBeats {
    * native/src/beat/rhythm.h). Below 0.7 the pipeline flags the song (`rhythm.low_confidence`).
    */
   confidence: number;
+  /**
+   * The meter as written: beats per bar over 4, compound meters as 3 × beats over 8 (6/8 has two
+   * dotted-quarter beats), 5 or 7 beats at 150 BPM or faster over 8 (7/8 counts eighths).
+   */
+  meter: { numerator: number; denominator: number };
+  /** 3 when the beat divides in three (a compound meter), 2 otherwise (or without evidence). */
+  subdivision: 2 | 3;
   /** The Viterbi log-probability of each candidate meter (null: no decodable path). */
   meterScores: { beatsPerBar: number; logProbability: number | null }[];
   /** [frames x 3] softmax (beat, downbeat, no beat) when returnActivations is on. */
@@ -159,6 +178,8 @@ function nativeOptions(o: z.output<typeof RhythmDecodeOptionsSchema>): NativeRhy
     normalizeLevel: o.normalizeLevel,
     percussiveObservation: o.percussiveObservation,
     percussiveGrid: o.percussiveGrid,
+    compoundMeters: o.compoundMeters,
+    oddMeters: o.oddMeters,
   };
 }
 
@@ -168,6 +189,8 @@ function toResult(r: NativeRhythmResult): RhythmResult {
     downbeats: r.downbeats,
     beatPositions: r.beatPositions,
     beatsPerBar: r.beatsPerBar,
+    meter: r.meter,
+    subdivision: r.subdivision,
     confidence: r.confidence,
     tempoBpm: r.tempoBpm,
     tempoCurve: r.tempoCurve,

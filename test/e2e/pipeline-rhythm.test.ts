@@ -208,3 +208,45 @@ describe('rhythm confidence (issue 24, item 5)', () => {
     expect(warnings.some((w) => /Low rhythm confidence/.test(w))).toBe(true);
   }, 60_000);
 });
+
+// Issue 24, item 4: a detected compound meter reaches every output that writes a meter.
+describe('a detected 6/8 through the pipeline', () => {
+  const dir = useTempDir('didactic-rhythm-68-');
+  const input = join(dir, 'jig68.wav');
+
+  beforeAll(async () => {
+    // Eighth clicks at 240 per minute (80 dotted quarters), accented in two groups of three.
+    await writeWav(input, clickTrack({ sampleRate: 22050, seconds: 24, bpm: 240, leadIn: 0.25, timbre: 'sine', accents: [0.9, 0.3, 0.3, 0.6, 0.3, 0.3] }), {
+      sampleRate: 22050,
+    });
+  });
+
+  it('combined.json says 6/8 with two beats a bar, bar_grid counts two, ABC M:6/8 and the MIDI time signature 6/8', async () => {
+    const out = join(dir, 'out');
+    // Without the preprocessing: with it (trim, 44.1 kHz round trip) this click comes out 9/8 (the
+    // compound beat is found, the bar of two is not; see the report of issue 24, item 4).
+    await new AudioPipeline({ songId: 'jig', inputWav: input, outDir: out, useDemucsSeparation: false, usePydubPreprocess: false }).run();
+    const summary = JSON.parse(readFileSync(join(out, 'analysis', 'jig', 'combined.json'), 'utf8')) as Record<string, any>;
+    expect(summary.rhythm).toMatchObject({ meter: '6/8', beats_per_bar: 2, meter_detected: true });
+    expect(Math.abs(summary.tempo_bpm - 80)).toBeLessThanOrEqual(1);
+    const grid = await readParquetTable(join(out, 'datasets', 'jig', 'bar_grid.parquet'));
+    const index = Array.from(grid.getChild('bar_index')!.toArray() as BigInt64Array, Number);
+    const bpb = Array.from(grid.getChild('beats_per_bar')!.toArray() as Float64Array);
+    expect(bpb.filter((_, i) => index[i]! >= 0).every((b) => b === 2)).toBe(true);
+    const abc = readFileSync(join(out, 'reports', 'jig', 'full_mix.abc'), 'utf8');
+    expect(abc).toMatch(/^M:6\/8$/m);
+    // The ABC tempo counts quarters: 80 dotted quarters are 120 quarters.
+    expect(abc).toMatch(/^Q:1\/4=12[01]$/m);
+    const midi = readFileSync(join(out, 'midi', 'jig', 'jig68.mid'));
+    const ts = midi.indexOf(Buffer.from([0xff, 0x58, 0x04]));
+    expect(ts).toBeGreaterThan(0);
+    expect([midi[ts + 3], midi[ts + 4]]).toEqual([6, 3]);
+  }, 120_000);
+
+  it('--no-detect-meter keeps the configured 4/4', async () => {
+    const out = join(dir, 'fixed');
+    await new AudioPipeline({ songId: 'jigf', inputWav: input, outDir: out, ...noModels, detectMeter: false }).run();
+    const summary = JSON.parse(readFileSync(join(out, 'analysis', 'jigf', 'combined.json'), 'utf8')) as Record<string, any>;
+    expect(summary.rhythm).toMatchObject({ meter: '4/4', meter_detected: false, beats_per_bar: 4 });
+  }, 60_000);
+});

@@ -16,6 +16,12 @@ export interface ClickTrackOptions {
    * inharmonic partials (≈ 800 and 2,100 Hz) with an instant attack.
    */
   timbre?: 'noise' | 'sine' | 'woodblock';
+  /**
+   * Per-click amplitude within a bar, cycling (overrides beatsPerBar's accent): e.g. 6/8 as
+   * eighths [0.9, 0.3, 0.3, 0.6, 0.3, 0.3] at the eighth rate. A click of 0.9 or more is a
+   * downbeat (the sine and woodblock clicks sound higher).
+   */
+  accents?: number[];
 }
 
 /**
@@ -43,8 +49,9 @@ export function clickTrack(options: ClickTrackOptions): Float32Array {
   for (let k = 0; ; k++) {
     const start = Math.round((lead + k * beat) * sr);
     if (start >= n) break;
-    const accent = k % perBar === 0;
-    const amp = accent ? 0.9 : 0.6;
+    const pattern = options.accents;
+    const amp = pattern?.length ? pattern[k % pattern.length]! : k % perBar === 0 ? 0.9 : 0.6;
+    const accent = amp >= 0.9;
     const timbre = options.timbre ?? 'noise';
     if (timbre === 'noise') {
       // A broadband (noise) burst: it rises in every mel band, so beat_track's median-aggregated

@@ -221,6 +221,8 @@ describe('RhythmTracker lifecycle (the shared model handle)', () => {
       normalizeLevel: true,
       percussiveObservation: true,
       percussiveGrid: true,
+      compoundMeters: true,
+      oddMeters: true,
     };
     // A rhythm handle is not a session handle, and a session call refuses it.
     expect(() => binding.sessionRun(opened.handle as never, {})).toThrow(expect.objectContaining({ code: 'DE_INVALID_ARGUMENT' }));

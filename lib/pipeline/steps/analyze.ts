@@ -79,7 +79,7 @@ export async function analyzeRhythm(ctx: SongContext): Promise<void> {
     trim_offset_s: ctx.trimOffsetS,
     // Ours, additive:
     beat_tracker: rhythm.tracker,
-    beats_per_bar: rhythm.meter.numerator,
+    beats_per_bar: rhythm.beatPositions ? trackerBeatsPerBar(rhythm.meter.numerator, rhythm.meter.denominator) : rhythm.meter.numerator,
     meter_detected: rhythm.meterDetected,
     rhythm_confidence: rhythm.confidence,
     downbeat_times: Array.from(rhythm.downbeatTimes),
@@ -135,9 +135,9 @@ async function learnedRhythm(ctx: SongContext): Promise<SongRhythm> {
     beatTimes: Float64Array.from(r.beats, shift),
     beatPositions: r.beatPositions,
     downbeatTimes: Float64Array.from(r.downbeats, shift),
-    // A detected meter is written as beats per bar over quarter notes (the tracker cannot tell 6/8
-    // from 2/4); a configured one keeps its own spelling.
-    meter: detected ? { numerator: r.beatsPerBar, denominator: 4 } : { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
+    // A detected meter as the tracker spells it (6/8 when the beat divides in three, 7/8 for seven
+    // fast beats: native/src/beat/meter.h); a configured one keeps its own spelling.
+    meter: detected ? r.meter : { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
     meterDetected: detected,
     confidence: r.confidence,
     confidenceCalibrated: true,
@@ -195,6 +195,17 @@ function tempoCurveOf(beats: Float64Array): Float64Array {
 export function meterBeatsPerBar(rhythm: SongRhythm, cfg: PipelineConfig): number {
   if (rhythm.beatPositions) return trackerBeatsPerBar(rhythm.meter.numerator, rhythm.meter.denominator);
   return cfg.beatsPerBar;
+}
+
+/**
+ * Quarter notes per tracked beat of a detected meter (6/8: 1.5, the dotted quarter; 7/8: 0.5, the
+ * eighth; simple meters 1), for what counts in quarters (MIDI tempo, ABC); 1 for a configured
+ * meter, whose beats the original counted as they are.
+ */
+export function quartersPerBeat(rhythm: Pick<SongRhythm, 'meter' | 'meterDetected'>): number {
+  const { numerator, denominator } = rhythm.meter;
+  if (!rhythm.meterDetected || !(numerator > 0) || !(denominator > 0)) return 1;
+  return (numerator * 4) / denominator / trackerBeatsPerBar(numerator, denominator);
 }
 
 /** Indices of the beats that start bars (downbeats); null when bars are counted from the first beat. */

@@ -11,7 +11,7 @@ import { REPORT_HTML_NAME, writeReportHtml } from '../../reports/html/page.js';
 import { relativeAudioSrc } from '../../reports/html/song.js';
 import { writeMidiMarkdown } from '../../reports/markdown.js';
 import type { SongContext } from '../context.js';
-import { barStartBeats, isLowRhythmConfidence } from './analyze.js';
+import { barStartBeats, isLowRhythmConfidence, quartersPerBeat } from './analyze.js';
 import { degradationReasons } from './summary.js';
 
 export async function exportReports(ctx: SongContext): Promise<void> {
@@ -30,11 +30,15 @@ export async function exportReports(ctx: SongContext): Promise<void> {
     if (!notes.has(stem)) continue;
     const stemEvents = events.find((e) => e.stem === stem);
     // With downbeats the ABC bar lines fall on them: beats count from the first downbeat.
-    const abcNotes = stemEvents ? abcNotesFromAlignment(stemEvents.notes.pitch, stemEvents.alignment, firstDownbeat) : [];
+    // ABC counts quarter notes; the tracked beats of a detected 6/8 are dotted quarters (×1.5).
+    const scale = quartersPerBeat(ctx.rhythm);
+    const abcNotes = (stemEvents ? abcNotesFromAlignment(stemEvents.notes.pitch, stemEvents.alignment, firstDownbeat) : []).map((n) =>
+      scale === 1 ? n : { ...n, startBeat: n.startBeat * scale, endBeat: n.endBeat * scale },
+    );
     try {
       await writeAbc(staging.stage('reports', `${stem}.abc`), abcNotes, {
         title: `${cfg.songId} - ${stem}`,
-        tempoBpm: ctx.rhythm.tempoBpm,
+        tempoBpm: ctx.rhythm.tempoBpm * scale,
         timeSignatureNum: ctx.rhythm.meter.numerator,
         timeSignatureDen: ctx.rhythm.meter.denominator,
       });

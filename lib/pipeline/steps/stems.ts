@@ -24,7 +24,7 @@ import { ReportDatasetsBuilder } from '../../reports/html/data.js';
 import { anySignal } from '../../util/signals.js';
 import { transcriberThreads } from '../concurrency.js';
 import { FULL_MIX, type SongContext } from '../context.js';
-import { barStartBeats, meterBeatsPerBar } from './analyze.js';
+import { barStartBeats, meterBeatsPerBar, quartersPerBeat } from './analyze.js';
 import { withTimeout } from '../resilience.js';
 import type { NoteTranscriber, TranscribedNote } from '../services.js';
 
@@ -226,7 +226,8 @@ async function transcribeStem(ctx: SongContext, stem: StemAudio, transcriber: La
     }, signal);
     outcome.notes = notes;
     const midiName = `${stem.fileStem}.mid`;
-    await writeStemMidi(notes, tempoBpm, staging.stage('midi', midiName), {
+    // The MIDI tempo counts quarter notes: a detected 6/8's dotted-quarter beat is 1.5 of them.
+    await writeStemMidi(notes, tempoBpm * quartersPerBeat(rhythm), staging.stage('midi', midiName), {
       timeSignature: rhythm.meter,
       trackName: stemName,
     });

@@ -2,6 +2,7 @@
 import { filesGeneratedFromResults, pyFloat, writeCombinedJson as writeSummary } from '../../reports/combined.js';
 import type { StepMetrics } from '../../util/metrics.js';
 import type { SongContext } from '../context.js';
+import { trackerBeatsPerBar } from '../config.js';
 import { runFingerprint } from '../fingerprint.js';
 import { isLowRhythmConfidence } from './analyze.js';
 
@@ -80,7 +81,7 @@ export async function writeSummaryJson(ctx: SongContext, records: StepRecords): 
             rhythm: {
               tracker: ctx.rhythm.tracker,
               tempo_bpm: pyFloat(tempoBpm),
-              beats_per_bar: ctx.rhythm.meter.numerator,
+              beats_per_bar: trackerBeatsPerBar(ctx.rhythm.meter.numerator, ctx.rhythm.meter.denominator),
               meter: `${ctx.rhythm.meter.numerator}/${ctx.rhythm.meter.denominator}`,
               meter_detected: ctx.rhythm.meterDetected,
               confidence: pyFloat(ctx.rhythm.confidence ?? 0),

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <limits>
 
+#include "beat/meter.h"
 #include "common/error.h"
 #include "ml/ort.h"
 
@@ -546,9 +547,39 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     res.positions.resize(keep);
     res.beatFrames.resize(keep);
   }
+  const bool detect = p.dbn.beatsPerBar.size() > 1;
+  MeterLevel level;
+  if (detect && p.compoundMeters && percussive) {
+    level = compoundLevel(res.beats, res.beatFrames, percussive, frames, p.dbn.fps, audio, n, sampleRate);
+    if (level.releveled) {  // dotted-quarter beats; two a bar until the bar cues say otherwise
+      res.beatsPerBar = 2;
+      res.positions.resize(res.beats.size());
+      for (size_t i = 0; i < res.positions.size(); ++i) res.positions[i] = static_cast<int32_t>(i % 2 + 1);
+    }
+  }
   if (p.barCues) {
-    const BarChoice bars =
-        selectBars(res.beatFrames, res.beats, act3, frames, audio, n, sampleRate, p.dbn.beatsPerBar, chroma);
+    // Beats moved to dotted quarters take their bars from the pulse accents that moved them: the
+    // CRNN's downbeats belonged to the old level (on 6/8 eighth clicks they fell on beat 2).
+    BarChoice bars = level.releveled ? accentBars(level.accents, p.dbn.beatsPerBar)
+                                     : selectBars(res.beatFrames, res.beats, act3, frames, audio, n, sampleRate,
+                                                  p.dbn.beatsPerBar, chroma);
+    // (Compound bars of 5 or 7 dotted quarters are not considered.)
+    if (detect && p.oddMeters && level.subdivision == 2) {
+      const std::vector<int> odd = oddMeterCandidates(p.dbn.beatsPerBar);
+      const BarChoice oddBars =
+          odd.empty() ? BarChoice{}
+                      : selectBars(res.beatFrames, res.beats, act3, frames, audio, n, sampleRate, odd, chroma);
+      if (preferOddBars(bars, oddBars, res.beats.size())) {
+        bars = oddBars;
+        // The phase of a bar of 5 or 7 from the beats' accents: the cues put 7/8 clicks' bar
+        // lines on a secondary accent of the 2+2+3 grouping.
+        if (percussive) {
+          const BarChoice byAccent = accentBars(
+              pulseAccents(res.beats, percussive, frames, p.dbn.fps, audio, n, sampleRate), {bars.beatsPerBar});
+          if (byAccent.beatsPerBar == bars.beatsPerBar && byAccent.contrast > 0) bars.phase = byAccent.phase;
+        }
+      }
+    }
     if (bars.beatsPerBar > 0) {
       res.beatsPerBar = bars.beatsPerBar;
       for (size_t i = 0; i < res.positions.size(); ++i) {
@@ -562,6 +593,11 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
   }
   res.tempoBpm = tempoFromBeats(res.beats);
   res.tempoCurve = tempoCurve(res.beats);
+  res.subdivision = level.subdivision;
+  const MeterSpelling spelled =
+      detect ? spellMeter(res.beatsPerBar, level.subdivision, res.tempoBpm) : MeterSpelling{res.beatsPerBar, 4};
+  res.meterNumerator = spelled.numerator;
+  res.meterDenominator = spelled.denominator;
   res.confidence = rhythmConfidence(d, act3, frames);
   return res;
 }

@@ -32,6 +32,11 @@ struct RhythmParams {
   // snares fall relative to the decoded beats.
   bool percussiveObservation = true;
   bool percussiveGrid = true;
+  // With meter detection (several candidates): the beat's subdivision from the percussive
+  // envelopes and a 6/8 tracked at the eighth or quarter level moved to dotted quarters (meter.h),
+  // and bars of 5 and 7 beats from the bar cues where they stand out far more than 2, 3 or 4.
+  bool compoundMeters = true;
+  bool oddMeters = true;
 };
 
 // Per-frame percussive onset strengths in [0, 1] (frame-major [frames x 2]: low band, mid band):
@@ -65,6 +70,8 @@ struct RhythmResult {
   std::vector<int32_t> positions;  // 1 = downbeat
   std::vector<double> downbeats;   // seconds
   int beatsPerBar = 0;
+  int subdivision = 2;  // 3: compound (the beat is a dotted quarter)
+  int meterNumerator = 0, meterDenominator = 4;
   double confidence = 0.0;
   double tempoBpm = 0.0;
   std::vector<double> tempoCurve;  // per beat, BPM

@@ -81,6 +81,11 @@ Napi::Object rhythmToJs(Napi::Env env, RhythmResult& r) {
   for (size_t i = 0; i < r.positions.size(); ++i) pos[i] = r.positions[i];
   out.Set("beatPositions", pos);
   out.Set("beatsPerBar", Napi::Number::New(env, r.beatsPerBar));
+  Napi::Object meter = Napi::Object::New(env);
+  meter.Set("numerator", Napi::Number::New(env, r.meterNumerator));
+  meter.Set("denominator", Napi::Number::New(env, r.meterDenominator));
+  out.Set("meter", meter);
+  out.Set("subdivision", Napi::Number::New(env, r.subdivision));
   out.Set("confidence", Napi::Number::New(env, r.confidence));
   out.Set("tempoBpm", Napi::Number::New(env, r.tempoBpm));
   out.Set("tempoCurve", toFloat64(env, r.tempoCurve));
@@ -117,6 +122,8 @@ RhythmParams readRhythmParams(Napi::Env env, const Napi::Object& opts, const std
   p.normalizeLevel = napi::boolField(env, opts, "normalizeLevel", op);
   p.percussiveObservation = napi::boolField(env, opts, "percussiveObservation", op);
   p.percussiveGrid = napi::boolField(env, opts, "percussiveGrid", op);
+  p.compoundMeters = napi::boolField(env, opts, "compoundMeters", op);
+  p.oddMeters = napi::boolField(env, opts, "oddMeters", op);
   return p;
 }
 
