@@ -1126,7 +1126,7 @@ const ROCK_STYLES = {
 
 /** Writes the guitars and the rhythm section (bass, drums) of a rock piece as two MIDI files; returns the grid. */
 function rockArrangement(spec, seconds, guitarPath, rhythmPath) {
-  const rng = mulberry32(7000 + spec.seed);
+  const rng = seededRandom(7000 + spec.seed);
   const pat = ROCK_STYLES[spec.style];
   const Q = 480;
   const S = Q / 4;
