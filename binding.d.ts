@@ -408,6 +408,8 @@ export interface NativeRhythmOptions {
   percussiveObservation: boolean;
   /** Off-beat / half-tempo correction of the decoded grid from the percussive envelopes. */
   percussiveGrid: boolean;
+  /** Backbeat template: beat phase, level and downbeat parity from the kick / snare alternation. */
+  percussiveBackbeat: boolean;
 }
 
 export interface NativeRhythmResult {

@@ -41,8 +41,14 @@ if (values.child === 'ours') {
   for (let i = 0; i < repeats + 1; i++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    // DIDACTIC_BENCH_PERCUSSIVE=off: the tracker without its percussive-onset evidence (the before of issue 24's item 2)
-    const percussive = process.env.DIDACTIC_BENCH_PERCUSSIVE === 'off' ? { percussiveObservation: false, percussiveGrid: false } : {};
+    // DIDACTIC_BENCH_PERCUSSIVE=off: the tracker without its percussive-onset evidence (the before of issue 24's item 2);
+    // =nobackbeat: without the backbeat template only
+    const percussive =
+      process.env.DIDACTIC_BENCH_PERCUSSIVE === 'off'
+        ? { percussiveObservation: false, percussiveGrid: false, percussiveBackbeat: false }
+        : process.env.DIDACTIC_BENCH_PERCUSSIVE === 'nobackbeat'
+          ? { percussiveBackbeat: false }
+          : {};
     r = await tracker.track(x, 22050, { returnActivations: Boolean(values.act), ...percussive });
     const c = process.cpuUsage(c0);
     if (i > 0 || repeats === 0) {

@@ -75,6 +75,13 @@ export const RhythmDecodeOptionsSchema = z
      * that reads a backbeat at half tempo (default on). Off: the DBN's grid as decoded.
      */
     percussiveGrid: z.boolean().default(true),
+    /**
+     * The rock backbeat template (default on): among the decoded grid, the grid half a beat later,
+     * the doubled and the halved grid, take the one whose beats alternate kick and snare (kick on 1
+     * and 3, snare on 2 and 4), and put the downbeats on its kick beats. Off: the decoded grid goes
+     * to `percussiveGrid` alone.
+     */
+    percussiveBackbeat: z.boolean().default(true),
     /** Return the CRNN's [frames x 3] softmax (beat, downbeat, no beat). */
     returnActivations: z.boolean().default(false),
     signal: z.instanceof(AbortSignal).optional(),
@@ -159,6 +166,7 @@ function nativeOptions(o: z.output<typeof RhythmDecodeOptionsSchema>): NativeRhy
     normalizeLevel: o.normalizeLevel,
     percussiveObservation: o.percussiveObservation,
     percussiveGrid: o.percussiveGrid,
+    percussiveBackbeat: o.percussiveBackbeat,
   };
 }
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iterator>
 #include <limits>
@@ -239,35 +241,45 @@ std::vector<float> chromaFromLogSpect(const LogSpectFeatures& f, const LogSpectP
   return out;
 }
 
-std::vector<float> percussiveFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p) {
-  std::vector<float> out(static_cast<size_t>(f.frames) * 2, 0.0f);
+namespace {
+
+// Onset envelopes [frames x ranges.size()] of the LOG_SPECT bands whose peak frequency lies in each
+// [lo, hi) range (see percussiveFromLogSpect).
+std::vector<float> bandOnsets(const LogSpectFeatures& f, const LogSpectParams& p,
+                              const std::vector<std::pair<double, double>>& ranges) {
+  const size_t nr = ranges.size();
+  std::vector<float> out(static_cast<size_t>(f.frames) * nr, 0.0f);
   if (f.frames == 0) return out;
   const LogFilterbank fb = makeLogFilterbank(p);
   const double binHz = p.sampleRate / (2.0 * fb.numBins);
-  std::vector<int> band(fb.bands.size(), -1);  // 0 low, 1 mid
-  int count[2] = {0, 0};
+  std::vector<int> band(fb.bands.size(), -1);
+  std::vector<int> count(nr, 0);
   for (size_t b = 0; b < fb.bands.size() && static_cast<int>(b) < f.bands; ++b) {
     const auto& w = fb.bands[b].weights;
     if (w.empty()) continue;
     const size_t peak = static_cast<size_t>(std::max_element(w.begin(), w.end()) - w.begin());
     const double hz = (fb.bands[b].start + static_cast<double>(peak)) * binHz;
-    if (hz < 150.0) band[b] = 0;
-    else if (hz < 5000.0) band[b] = 1;
-    if (band[b] >= 0) ++count[band[b]];
+    for (size_t r = 0; r < nr; ++r) {
+      if (hz >= ranges[r].first && hz < ranges[r].second) {
+        band[b] = static_cast<int>(r);
+        ++count[r];
+        break;
+      }
+    }
   }
-  std::vector<double> env[2] = {std::vector<double>(static_cast<size_t>(f.frames)),
-                                std::vector<double>(static_cast<size_t>(f.frames))};
+  std::vector<std::vector<double>> env(nr, std::vector<double>(static_cast<size_t>(f.frames)));
+  std::vector<double> sum(nr);
   for (int64_t t = 0; t < f.frames; ++t) {
     const float* diff = &f.data[static_cast<size_t>(t) * f.dims + f.bands];
-    double sum[2] = {0.0, 0.0};
+    std::fill(sum.begin(), sum.end(), 0.0);
     for (size_t b = 0; b < band.size(); ++b)
       if (band[b] >= 0) sum[band[b]] += diff[b];
-    for (int k = 0; k < 2; ++k) env[k][t] = count[k] ? sum[k] / count[k] : 0.0;
+    for (size_t k = 0; k < nr; ++k) env[k][t] = count[k] ? sum[k] / count[k] : 0.0;
   }
   // Onsets stand out from their surroundings: minus the centred 1-s mean (sustained distortion and
   // noise raise the flux everywhere), then on the song's own scale.
   const int64_t half = std::llround(0.5 * p.sampleRate / p.hopSize);
-  for (int k = 0; k < 2; ++k) {
+  for (size_t k = 0; k < nr; ++k) {
     std::vector<double>& e = env[k];
     std::vector<double> pre(e.size() + 1, 0.0);
     for (size_t t = 0; t < e.size(); ++t) pre[t + 1] = pre[t] + e[t];
@@ -281,9 +293,19 @@ std::vector<float> percussiveFromLogSpect(const LogSpectFeatures& f, const LogSp
     std::nth_element(sorted.begin(), sorted.begin() + static_cast<int64_t>(q), sorted.end());
     const double scale = sorted[q];
     for (int64_t t = 0; t < f.frames; ++t)
-      out[static_cast<size_t>(t) * 2 + k] = scale > 1e-9 ? static_cast<float>(std::min(1.0, d[t] / scale)) : 0.0f;
+      out[static_cast<size_t>(t) * nr + k] = scale > 1e-9 ? static_cast<float>(std::min(1.0, d[t] / scale)) : 0.0f;
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<float> percussiveFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p) {
+  return bandOnsets(f, p, {{0.0, 150.0}, {150.0, 5000.0}});
+}
+
+std::vector<float> noiseOnsetsFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p) {
+  return bandOnsets(f, p, {{5000.0, 1e9}});
 }
 
 void fusePercussive(float* act2, int64_t frames, const float* perc, double weight) {
@@ -334,9 +356,109 @@ GridFix percussiveGridCheck(const std::vector<int64_t>& beatFrames, const float*
   return fix;
 }
 
+std::vector<int64_t> backbeatGrid(const std::vector<int64_t>& beats, BackbeatFix::Kind kind) {
+  std::vector<int64_t> g;
+  const size_t nb = beats.size();
+  if (kind == BackbeatFix::kKeep || nb < 2) return beats;
+  for (size_t i = 0; i < nb; ++i) {
+    const int64_t next = i + 1 < nb ? beats[i + 1] : -1;
+    const int64_t prev = i > 0 ? beats[i - 1] : -1;
+    switch (kind) {
+      case BackbeatFix::kShift:
+        if (next >= 0) g.push_back((beats[i] + next) / 2);
+        break;
+      case BackbeatFix::kQuarterLate:
+        if (next >= 0) g.push_back(beats[i] + (next - beats[i] + 2) / 4);
+        break;
+      case BackbeatFix::kQuarterEarly:
+        if (prev >= 0) g.push_back(beats[i] - (beats[i] - prev + 2) / 4);
+        break;
+      case BackbeatFix::kDouble:
+        g.push_back(beats[i]);
+        if (next >= 0) g.push_back((beats[i] + next) / 2);
+        break;
+      case BackbeatFix::kHalveEven:
+      case BackbeatFix::kHalveOdd:
+        if (static_cast<int>(i % 2) == (kind == BackbeatFix::kHalveOdd ? 1 : 0)) g.push_back(beats[i]);
+        break;
+      default: break;
+    }
+  }
+  return g;
+}
+
+BackbeatFix percussiveBackbeat(const std::vector<int64_t>& beatFrames, const float* perc, const float* noise,
+                               int64_t frames, double fps, double minBpm, double maxBpm, double minScore) {
+  BackbeatFix fix;
+  const size_t nb = beatFrames.size();
+  if (nb < 8 || !perc) return fix;
+  auto at = [&](int64_t c, int k) {  // the envelope's maximum within +-1 frame (k 0 kick, 1 snare)
+    float m = 0.0f;
+    for (int64_t q = std::max<int64_t>(0, c - 1); q <= std::min<int64_t>(frames - 1, c + 1); ++q)
+      m = std::max(m, k == 1 && noise ? noise[q] : perc[2 * q + k]);
+    return static_cast<double>(m);
+  };
+  // score and kick parity of one grid
+  auto score = [&](const std::vector<int64_t>& g, int* parity) {
+    double k[2] = {0, 0}, s[2] = {0, 0};
+    size_t c[2] = {0, 0};
+    for (size_t j = 0; j < g.size(); ++j) {
+      k[j % 2] += at(g[j], 0);
+      s[j % 2] += at(g[j], 1);
+      ++c[j % 2];
+    }
+    if (c[0] < 4 || c[1] < 4) return 0.0;
+    for (int q = 0; q < 2; ++q) {
+      k[q] /= static_cast<double>(c[q]);
+      s[q] /= static_cast<double>(c[q]);
+    }
+    // kick parity p: snares on the other parity
+    double best = 0.0;
+    for (int p = 0; p < 2; ++p) {
+      const double snare = s[1 - p] - s[p], kick = k[p] - k[1 - p];
+      if (snare <= 0.0 || kick < -0.25 * snare) continue;
+      const double v = snare + std::max(0.0, kick);
+      if (v > best) {
+        best = v;
+        *parity = p;
+      }
+    }
+    return best;
+  };
+  std::vector<double> ibis;
+  for (size_t i = 0; i + 1 < nb; ++i) ibis.push_back(static_cast<double>(beatFrames[i + 1] - beatFrames[i]));
+  const double bpm = 60.0 * fps / median(ibis);
+  int parity = -1;
+  fix.keep = score(beatFrames, &parity);
+  fix.best = fix.keep;
+  fix.kickParity = parity;
+  auto consider = [&](BackbeatFix::Kind kind) {
+    int p = -1;
+    const double v = score(backbeatGrid(beatFrames, kind), &p);
+    if (v > fix.best && v >= 1.5 * fix.keep) {
+      fix.best = v;
+      fix.kind = kind;
+      fix.kickParity = p;
+    }
+  };
+  consider(BackbeatFix::kShift);
+  consider(BackbeatFix::kQuarterLate);
+  consider(BackbeatFix::kQuarterEarly);
+  if (2.0 * bpm <= maxBpm) consider(BackbeatFix::kDouble);
+  if (0.5 * bpm >= minBpm) {
+    consider(BackbeatFix::kHalveEven);
+    consider(BackbeatFix::kHalveOdd);
+  }
+  if (fix.best < minScore) {
+    fix.kind = BackbeatFix::kKeep;
+    fix.kickParity = -1;
+  }
+  return fix;
+}
+
 BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<double>& beats, const float* act3,
                      int64_t numFrames, const float* audio, int64_t n, double sampleRate,
-                     const std::vector<int>& meters, const float* chroma) {
+                     const std::vector<int>& meters, const float* chroma, int downbeatParity) {
   BarChoice best;
   const size_t count = beats.size();
   if (count < 4 || !audio || n <= 0 || beatFrames.size() != count) return best;
@@ -412,6 +534,8 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
   for (int m : meters) {
     if (m < 2 || count < 2 * static_cast<size_t>(m)) continue;
     for (int phase = 0; phase < m; ++phase) {
+      // a backbeat alternates every two beats: an even bar, downbeat on a kick beat
+      if (downbeatParity >= 0 && (m % 2 == 1 || phase % 2 != downbeatParity)) continue;
       const double contrast = contrastOf(m, phase);
       if (contrast > best.contrast + 1e-12) best = {m, phase, contrast};
     }
@@ -440,7 +564,7 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
 
 RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio, int64_t n, double sampleRate,
                           const RhythmParams& p, const CancelToken* cancel, const float* chroma,
-                          const float* percussive) {
+                          const float* percussive, const float* noise) {
   RhythmResult res;
   res.frames = frames;
   for (int b : p.dbn.beatsPerBar) res.meters.push_back({b, -std::numeric_limits<double>::infinity()});
@@ -484,7 +608,28 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
       }
     }
   }
-  if (percussive && p.percussiveGrid) {
+  int kickParity = -1;  // of d.beatFrames' indices; -1 no backbeat
+  bool backbeatDecided = false;
+  if (percussive && p.percussiveBackbeat) {
+    const BackbeatFix bb =
+        percussiveBackbeat(d.beatFrames, percussive, noise, frames, p.dbn.fps, p.dbn.minBpm, p.dbn.maxBpm);
+    if (std::getenv("DIDACTIC_DEBUG_BACKBEAT"))
+      std::fprintf(stderr, "backbeat kind %d parity %d keep %.3f best %.3f\n", bb.kind, bb.kickParity, bb.keep,
+                   bb.best);
+    if (bb.kickParity >= 0) {
+      backbeatDecided = true;
+      kickParity = bb.kickParity;
+      if (bb.kind != BackbeatFix::kKeep) {
+        // The chosen grid's beats; bar positions follow the old count until the bar cues below.
+        std::vector<int64_t> g = backbeatGrid(d.beatFrames, bb.kind);
+        const int m = std::max(d.beatsPerBar, 1);
+        d.beatNumbers.assign(g.size(), 0);
+        for (size_t i = 0; i < g.size(); ++i) d.beatNumbers[i] = static_cast<int>(i % static_cast<size_t>(m)) + 1;
+        d.beatFrames = std::move(g);
+      }
+    }
+  }
+  if (percussive && p.percussiveGrid && !backbeatDecided) {
     const GridFix fix = percussiveGridCheck(d.beatFrames, percussive, frames, p.dbn.fps, p.dbn.maxBpm);
     if (fix.kind != GridFix::kKeep) {
       // Half a beat later (off-beat lock) or a beat at every half beat (half tempo); the last beat
@@ -535,8 +680,10 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     const double lo = static_cast<double>(firstLoud) / sampleRate - 0.03;
     const double hi = static_cast<double>(lastLoud) / sampleRate + 0.03;
     size_t keep = 0;
+    int64_t firstKept = -1;
     for (size_t i = 0; i < res.beats.size(); ++i) {
       if (res.beats[i] < lo || res.beats[i] > hi) continue;
+      if (firstKept < 0) firstKept = static_cast<int64_t>(i);
       res.beats[keep] = res.beats[i];
       res.positions[keep] = res.positions[i];
       res.beatFrames[keep] = res.beatFrames[i];
@@ -545,10 +692,11 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     res.beats.resize(keep);
     res.positions.resize(keep);
     res.beatFrames.resize(keep);
+    if (kickParity >= 0 && firstKept > 0) kickParity = static_cast<int>((kickParity + firstKept) % 2);
   }
   if (p.barCues) {
-    const BarChoice bars =
-        selectBars(res.beatFrames, res.beats, act3, frames, audio, n, sampleRate, p.dbn.beatsPerBar, chroma);
+    const BarChoice bars = selectBars(res.beatFrames, res.beats, act3, frames, audio, n, sampleRate, p.dbn.beatsPerBar,
+                                      chroma, kickParity);
     if (bars.beatsPerBar > 0) {
       res.beatsPerBar = bars.beatsPerBar;
       for (size_t i = 0; i < res.positions.size(); ++i) {
@@ -608,12 +756,15 @@ RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t
     throw Error(code::kModelInvalid, "trackRhythm: the model must map features [1, T, 272] to activations [1, T, 3]");
   }
   const std::vector<float> chroma = p.barCues ? chromaFromLogSpect(feats, lp) : std::vector<float>{};
-  const std::vector<float> perc =
-      p.percussiveObservation || p.percussiveGrid ? percussiveFromLogSpect(feats, lp) : std::vector<float>{};
+  const std::vector<float> perc = p.percussiveObservation || p.percussiveGrid || p.percussiveBackbeat
+                                      ? percussiveFromLogSpect(feats, lp)
+                                      : std::vector<float>{};
+  const std::vector<float> noise = p.percussiveBackbeat ? noiseOnsetsFromLogSpect(feats, lp) : std::vector<float>{};
   feats.data.clear();
   feats.data.shrink_to_fit();
   RhythmResult res = decodeRhythm(out[0].data.data(), feats.frames, audio, n, lp.sampleRate, p, cancel,
-                                  chroma.empty() ? nullptr : chroma.data(), perc.empty() ? nullptr : perc.data());
+                                  chroma.empty() ? nullptr : chroma.data(), perc.empty() ? nullptr : perc.data(),
+                                  noise.empty() ? nullptr : noise.data());
   res.secondsFeatures = tFeat;
   res.secondsModel = tModel;
   res.cpuFeatures = cFeat;

@@ -117,6 +117,7 @@ RhythmParams readRhythmParams(Napi::Env env, const Napi::Object& opts, const std
   p.normalizeLevel = napi::boolField(env, opts, "normalizeLevel", op);
   p.percussiveObservation = napi::boolField(env, opts, "percussiveObservation", op);
   p.percussiveGrid = napi::boolField(env, opts, "percussiveGrid", op);
+  p.percussiveBackbeat = napi::boolField(env, opts, "percussiveBackbeat", op);
   return p;
 }
 
