@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <iterator>
 #include <limits>
@@ -16,8 +14,10 @@
 namespace de::beat {
 namespace {
 
-constexpr float kSilence = 1e-5f;          // -100 dBFS: digital silence with a little dither or rounding
-constexpr double kPercussiveWeight = 0.8;  // share of the non-beat probability an onset of 1 adds
+constexpr float kSilence = 1e-5f;              // -100 dBFS: digital silence with a little dither or rounding
+constexpr double kPercussiveWeight = 0.8;      // share of the non-beat probability an onset of 1 adds
+constexpr double kBackbeatConsistency = 0.6;   // share of beat pairs that must alternate kick / snare
+constexpr double kBackbeatHalveMinBpm = 80.0;  // the slowest backbeat the halved grid may give
 
 // CPU time of the calling thread (ORT runs a single-threaded session on the caller's thread).
 double threadCpu() {
@@ -246,7 +246,7 @@ namespace {
 // Onset envelopes [frames x ranges.size()] of the LOG_SPECT bands whose peak frequency lies in each
 // [lo, hi) range (see percussiveFromLogSpect).
 std::vector<float> bandOnsets(const LogSpectFeatures& f, const LogSpectParams& p,
-                              const std::vector<std::pair<double, double>>& ranges) {
+                              const std::vector<std::pair<double, double>>& ranges, double floor = 1e-9) {
   const size_t nr = ranges.size();
   std::vector<float> out(static_cast<size_t>(f.frames) * nr, 0.0f);
   if (f.frames == 0) return out;
@@ -291,7 +291,7 @@ std::vector<float> bandOnsets(const LogSpectFeatures& f, const LogSpectParams& p
     std::vector<double> sorted = d;
     const size_t q = std::min(sorted.size() - 1, static_cast<size_t>(0.98 * static_cast<double>(sorted.size())));
     std::nth_element(sorted.begin(), sorted.begin() + static_cast<int64_t>(q), sorted.end());
-    const double scale = sorted[q];
+    const double scale = std::max(sorted[q], floor);
     for (int64_t t = 0; t < f.frames; ++t)
       out[static_cast<size_t>(t) * nr + k] = scale > 1e-9 ? static_cast<float>(std::min(1.0, d[t] / scale)) : 0.0f;
   }
@@ -305,7 +305,11 @@ std::vector<float> percussiveFromLogSpect(const LogSpectFeatures& f, const LogSp
 }
 
 std::vector<float> noiseOnsetsFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p) {
-  return bandOnsets(f, p, {{5000.0, 1e9}});
+  // An empty band scaled by its own percentile is noise at full scale; the floor (a 98th
+  // percentile flux of 0.02 at the reference peak: sine and woodblock clicks give 0.005, the rock
+  // renders 0.021-0.05, a noise click 0.44) keeps it, and an accent on tonal clicks, under the
+  // template's minimum score.
+  return bandOnsets(f, p, {{5000.0, 1e9}}, 0.02);
 }
 
 void fusePercussive(float* act2, int64_t frames, const float* perc, double weight) {
@@ -362,16 +366,9 @@ std::vector<int64_t> backbeatGrid(const std::vector<int64_t>& beats, BackbeatFix
   if (kind == BackbeatFix::kKeep || nb < 2) return beats;
   for (size_t i = 0; i < nb; ++i) {
     const int64_t next = i + 1 < nb ? beats[i + 1] : -1;
-    const int64_t prev = i > 0 ? beats[i - 1] : -1;
     switch (kind) {
       case BackbeatFix::kShift:
         if (next >= 0) g.push_back((beats[i] + next) / 2);
-        break;
-      case BackbeatFix::kQuarterLate:
-        if (next >= 0) g.push_back(beats[i] + (next - beats[i] + 2) / 4);
-        break;
-      case BackbeatFix::kQuarterEarly:
-        if (prev >= 0) g.push_back(beats[i] - (beats[i] - prev + 2) / 4);
         break;
       case BackbeatFix::kDouble:
         g.push_back(beats[i]);
@@ -398,25 +395,34 @@ BackbeatFix percussiveBackbeat(const std::vector<int64_t>& beatFrames, const flo
       m = std::max(m, k == 1 && noise ? noise[q] : perc[2 * q + k]);
     return static_cast<double>(m);
   };
-  // score and kick parity of one grid
+  // Score and kick parity of one grid. The alternation must also hold bar by bar: in at least
+  // kBackbeatConsistency of the beat pairs the snare beat has more snare noise plus less kick than
+  // the kick beat. Without that, an accent pattern of another period (a 3/4 click's downbeat) or
+  // the normalised noise of an empty band passes for a backbeat on its mean.
   auto score = [&](const std::vector<int64_t>& g, int* parity) {
-    double k[2] = {0, 0}, s[2] = {0, 0};
-    size_t c[2] = {0, 0};
-    for (size_t j = 0; j < g.size(); ++j) {
-      k[j % 2] += at(g[j], 0);
-      s[j % 2] += at(g[j], 1);
-      ++c[j % 2];
+    const size_t pairs = g.size() / 2;
+    if (pairs < 4) return 0.0;
+    std::vector<double> k(2 * pairs), s(2 * pairs);
+    for (size_t j = 0; j < 2 * pairs; ++j) {
+      k[j] = at(g[j], 0);
+      s[j] = at(g[j], 1);
     }
-    if (c[0] < 4 || c[1] < 4) return 0.0;
-    for (int q = 0; q < 2; ++q) {
-      k[q] /= static_cast<double>(c[q]);
-      s[q] /= static_cast<double>(c[q]);
-    }
-    // kick parity p: snares on the other parity
     double best = 0.0;
-    for (int p = 0; p < 2; ++p) {
-      const double snare = s[1 - p] - s[p], kick = k[p] - k[1 - p];
-      if (snare <= 0.0 || kick < -0.25 * snare) continue;
+    for (int p = 0; p < 2; ++p) {  // kick parity p: snares on the other parity
+      double snare = 0.0, kick = 0.0;
+      size_t agree = 0;
+      for (size_t i = 0; i < pairs; ++i) {
+        const size_t kb = 2 * i + static_cast<size_t>(p), sb = 2 * i + 1 - static_cast<size_t>(p);
+        snare += s[sb] - s[kb];
+        kick += k[kb] - k[sb];
+        agree += (s[sb] - s[kb]) + (k[kb] - k[sb]) > 0.0;
+      }
+      snare /= static_cast<double>(pairs);
+      kick /= static_cast<double>(pairs);
+      // the snare carries the cue: a kick alternation alone (a four-on-the-floor with an off-beat
+      // bass) is no backbeat
+      if (snare < minScore || kick < -0.25 * snare) continue;
+      if (static_cast<double>(agree) < kBackbeatConsistency * static_cast<double>(pairs)) continue;
       const double v = snare + std::max(0.0, kick);
       if (v > best) {
         best = v;
@@ -442,10 +448,10 @@ BackbeatFix percussiveBackbeat(const std::vector<int64_t>& beatFrames, const flo
     }
   };
   consider(BackbeatFix::kShift);
-  consider(BackbeatFix::kQuarterLate);
-  consider(BackbeatFix::kQuarterEarly);
   if (2.0 * bpm <= maxBpm) consider(BackbeatFix::kDouble);
-  if (0.5 * bpm >= minBpm) {
+  // Halving undoes a network that counted eighths (a fast grid, >= 160 BPM); below that an accent
+  // every other beat (a click's downbeat) would pass for a backbeat at half tempo.
+  if (0.5 * bpm >= std::max(minBpm, kBackbeatHalveMinBpm)) {
     consider(BackbeatFix::kHalveEven);
     consider(BackbeatFix::kHalveOdd);
   }
@@ -613,9 +619,6 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
   if (percussive && p.percussiveBackbeat) {
     const BackbeatFix bb =
         percussiveBackbeat(d.beatFrames, percussive, noise, frames, p.dbn.fps, p.dbn.minBpm, p.dbn.maxBpm);
-    if (std::getenv("DIDACTIC_DEBUG_BACKBEAT"))
-      std::fprintf(stderr, "backbeat kind %d parity %d keep %.3f best %.3f\n", bb.kind, bb.kickParity, bb.keep,
-                   bb.best);
     if (bb.kickParity >= 0) {
       backbeatDecided = true;
       kickParity = bb.kickParity;

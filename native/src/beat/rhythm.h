@@ -73,34 +73,31 @@ GridFix percussiveGridCheck(const std::vector<int64_t>& beatFrames, const float*
 struct BackbeatFix {
   enum Kind {
     kKeep = 0,
-    kShift = 1,         // half a beat later
-    kDouble = 2,        // a beat at every half beat
-    kHalveEven = 3,     // every other beat from the first
-    kHalveOdd = 4,      // every other beat from the second
-    kQuarterLate = 5,   // a quarter beat later (a grid on the pickup sixteenth of a gallop)
-    kQuarterEarly = 6,  // a quarter beat earlier
+    kShift = 1,      // half a beat later
+    kDouble = 2,     // a beat at every half beat
+    kHalveEven = 3,  // every other beat from the first
+    kHalveOdd = 4,   // every other beat from the second
   } kind = kKeep;
   int kickParity = -1;  // on the chosen grid, parity of the beat index of the kick beats; -1 no backbeat
   double keep = 0;      // backbeat score of the decoded grid
   double best = 0;      // backbeat score of the chosen grid
 };
 
-// The beat frames of a candidate grid made from decoded beats (the shifted grids lose one beat at
-// the end or the start).
+// The beat frames of a candidate grid made from decoded beats (the shifted grid loses the last beat).
 std::vector<int64_t> backbeatGrid(const std::vector<int64_t>& beats, BackbeatFix::Kind kind);
 
 // A backbeat is a two-beat alternation: kick on beats 1 and 3, snare on 2 and 4. On each candidate
-// grid (the decoded beats; half or a quarter beat later, a quarter beat earlier; doubled;
-// every other beat, either parity) the score
-// is the snare envelope's mean on the even beats minus on the odd ones, plus the kick's the other
-// way round, for the parity that makes the snare's term positive; the kick's term may not argue
-// against it (double-kick metal has kicks everywhere; the snare carries the cue). Anything that
-// repeats every beat or every half beat (distorted guitars, hats, a four-on-the-floor kick) adds
-// the same to both parities and cancels, which is why this holds where the band energies at the
-// beats and between them (percussiveGridCheck) do not. A grid at the wrong level or phase scores
-// about half or nothing. The grid with the highest score is chosen when it reaches `minScore`
-// and beats the decoded grid's score by half again; kickParity is set whenever the chosen grid's
-// score reaches minScore. Doubling stays within maxBpm, halving at or above minBpm.
+// grid (the decoded beats; half a beat later; doubled; every other beat, either parity) the score is the snare
+// envelope's mean on the snare beats minus on the kick beats, plus the kick's (perc's low band) the other way round,
+// for the parity that makes the snare's term positive and at least minScore; the kick's term may not argue against it
+// by more than a quarter of the snare's (double-kick metal has kicks everywhere; the snare carries the cue), and in at
+// least 60 % of the beat pairs the alternation must hold on its own. The snare envelope is `noise` (bands above 5 kHz)
+// when given, else perc's mid band. Anything that repeats every beat or every half beat (distorted guitars, hats, a
+// four-on-the-floor kick) adds the same to both parities and cancels, which is why this holds where the band energies
+// at the beats and between them (percussiveGridCheck) do not. A grid at the wrong level or phase scores about half or
+// nothing. The grid with the highest score is chosen when it reaches `minScore` and beats the decoded grid's score by
+// half again; kickParity is set whenever the chosen grid's score reaches minScore. Doubling stays within maxBpm;
+// halving needs a decoded grid of at least 160 BPM (a halved backbeat of at least 80 BPM and minBpm).
 BackbeatFix percussiveBackbeat(const std::vector<int64_t>& beatFrames, const float* perc, const float* noise,
                                int64_t frames, double fps, double minBpm, double maxBpm,
                                double minScore = kBackbeatMinScore);
