@@ -78,7 +78,7 @@ export const RhythmDecodeOptionsSchema = z
     /**
      * The rock backbeat template (default on): among the decoded grid, the grid half a beat later,
      * the doubled and the halved grid, take the one whose beats alternate kick and snare (kick on 1
-     * and 3, snare on 2 and 4), and put the downbeats on its kick beats. Off: the decoded grid goes
+     * and 3, snare on 2 and 4), and when it moves the grid put the downbeats on its kick beats. Off: the decoded grid goes
      * to `percussiveGrid` alone.
      */
     percussiveBackbeat: z.boolean().default(true),

@@ -621,8 +621,10 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
         percussiveBackbeat(d.beatFrames, percussive, noise, frames, p.dbn.fps, p.dbn.minBpm, p.dbn.maxBpm);
     if (bb.kickParity >= 0) {
       backbeatDecided = true;
-      kickParity = bb.kickParity;
       if (bb.kind != BackbeatFix::kKeep) {
+        // A moved grid's old bar count means nothing: its downbeats go on the kick beats. A kept
+        // grid keeps the bar cues' free choice (an accented click alternates like a backbeat).
+        kickParity = bb.kickParity;
         // The chosen grid's beats; bar positions follow the old count until the bar cues below.
         std::vector<int64_t> g = backbeatGrid(d.beatFrames, bb.kind);
         const int m = std::max(d.beatsPerBar, 1);

@@ -34,8 +34,8 @@ struct RhythmParams {
   bool percussiveGrid = true;
   // The rock backbeat template (see percussiveBackbeat): chooses among the decoded grid, the grid
   // half a beat later, the doubled and the halved grid the one whose beats alternate kick and
-  // snare, and puts the downbeats on kick beats. Runs before percussiveGrid, which then only sees
-  // songs without a clear backbeat.
+  // snare, and, when it moves the grid, puts the downbeats on kick beats. Runs before percussiveGrid, which then only
+  // sees songs without a clear backbeat.
   bool percussiveBackbeat = true;
 };
 
