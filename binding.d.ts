@@ -412,6 +412,8 @@ export interface NativeRhythmOptions {
   compoundMeters: boolean;
   /** Bars of 5 and 7 beats where their downbeats stand out far more than 2, 3 or 4 (see native/src/beat/meter.h). */
   oddMeters: boolean;
+  /** Backbeat template: beat phase, level and downbeat parity from the kick / snare alternation. */
+  percussiveBackbeat: boolean;
 }
 
 export interface NativeRhythmResult {

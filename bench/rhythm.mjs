@@ -41,8 +41,14 @@ if (values.child === 'ours') {
   for (let i = 0; i < repeats + 1; i++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    // DIDACTIC_BENCH_PERCUSSIVE=off: the tracker without its percussive-onset evidence (the before of issue 24's item 2)
-    const percussive = process.env.DIDACTIC_BENCH_PERCUSSIVE === 'off' ? { percussiveObservation: false, percussiveGrid: false } : {};
+    // DIDACTIC_BENCH_PERCUSSIVE=off: the tracker without its percussive-onset evidence (the before of issue 24's item 2);
+    // =nobackbeat: without the backbeat template only
+    const percussive =
+      process.env.DIDACTIC_BENCH_PERCUSSIVE === 'off'
+        ? { percussiveObservation: false, percussiveGrid: false, percussiveBackbeat: false }
+        : process.env.DIDACTIC_BENCH_PERCUSSIVE === 'nobackbeat'
+          ? { percussiveBackbeat: false }
+          : {};
     // DIDACTIC_BENCH_METERS=off: without the compound and 5/7 meter checks (the before of issue 24's item 4)
     const meters = process.env.DIDACTIC_BENCH_METERS === 'off' ? { compoundMeters: false, oddMeters: false } : {};
     r = await tracker.track(x, 22050, { returnActivations: Boolean(values.act), ...percussive, ...meters });

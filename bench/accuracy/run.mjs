@@ -35,12 +35,16 @@ const GROUPS = ['synthetic', 'rendered', 'produced'];
 const PRODUCED_KINDS = new Set(['lmms', 'hydrogen', 'tracker', 'rock']);
 const groupOf = (kind) => (kind === 'click' || kind === 'drums' ? 'synthetic' : PRODUCED_KINDS.has(kind) ? 'produced' : 'rendered');
 // --percussive: which parts of the percussive-onset evidence the learned tracker uses (ablation):
-// off, obs (fused into the DBN observation), grid (off-beat / half-tempo check), both (default).
+// off, obs (fused into the DBN observation), grid (off-beat / half-tempo check), both (the two).
+// bb: the backbeat template alone; all: observation, template and grid check (default).
 const PERCUSSIVE = {
-  off: { percussiveObservation: false, percussiveGrid: false },
-  obs: { percussiveObservation: true, percussiveGrid: false },
-  grid: { percussiveObservation: false, percussiveGrid: true },
-  both: { percussiveObservation: true, percussiveGrid: true },
+  off: { percussiveObservation: false, percussiveGrid: false, percussiveBackbeat: false },
+  obs: { percussiveObservation: true, percussiveGrid: false, percussiveBackbeat: false },
+  grid: { percussiveObservation: false, percussiveGrid: true, percussiveBackbeat: false },
+  both: { percussiveObservation: true, percussiveGrid: true, percussiveBackbeat: false },
+  bb: { percussiveObservation: false, percussiveGrid: false, percussiveBackbeat: true },
+  obsbb: { percussiveObservation: true, percussiveGrid: false, percussiveBackbeat: true },
+  all: { percussiveObservation: true, percussiveGrid: true, percussiveBackbeat: true },
 };
 
 const { values } = parseArgs({
@@ -55,7 +59,7 @@ const { values } = parseArgs({
     corpus: { type: 'string' },
     rebuild: { type: 'boolean', default: false },
     produced: { type: 'string' },
-    percussive: { type: 'string', default: 'both' },
+    percussive: { type: 'string', default: 'all' },
   },
 });
 
@@ -90,7 +94,7 @@ function librosaTracker() {
 }
 
 // ADAPTER (beatnet): the one place that knows the learned tracker's API (lib/models/rhythm.ts).
-async function beatnetTracker(model, percussive = 'both', labelled = false) {
+async function beatnetTracker(model, percussive = 'all', labelled = false) {
   if (typeof lib.RhythmTracker?.open !== 'function' && typeof lib.trackRhythm !== 'function') {
     console.error('bench:accuracy: trackRhythm is not exported by dist/index.js; running librosa only');
     return null;

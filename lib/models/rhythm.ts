@@ -87,6 +87,13 @@ export const RhythmDecodeOptionsSchema = z
      * than the best of the candidates `meters` (default on). Off: the candidates only.
      */
     oddMeters: z.boolean().default(true),
+    /**
+     * The rock backbeat template (default on): among the decoded grid, the grid half a beat later,
+     * the doubled and the halved grid, take the one whose beats alternate kick and snare (kick on 1
+     * and 3, snare on 2 and 4), and when it moves the grid put the downbeats on its kick beats. Off: the decoded grid goes
+     * to `percussiveGrid` alone.
+     */
+    percussiveBackbeat: z.boolean().default(true),
     /** Return the CRNN's [frames x 3] softmax (beat, downbeat, no beat). */
     returnActivations: z.boolean().default(false),
     signal: z.instanceof(AbortSignal).optional(),
@@ -180,6 +187,7 @@ function nativeOptions(o: z.output<typeof RhythmDecodeOptionsSchema>): NativeRhy
     percussiveGrid: o.percussiveGrid,
     compoundMeters: o.compoundMeters,
     oddMeters: o.oddMeters,
+    percussiveBackbeat: o.percussiveBackbeat,
   };
 }
 

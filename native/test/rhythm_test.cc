@@ -246,6 +246,76 @@ TEST_CASE("rhythm: percussive grid check doubles a backbeat read at half tempo, 
   CHECK(percussiveGridCheck(half, none.data(), frames, 50.0, 215.0).kind == GridFix::kKeep);
 }
 
+TEST_CASE("rhythm: backbeat template picks the grid whose beats alternate kick and snare") {
+  // 140 BPM (about 21.4 frames a beat): kick on 1 and 3, snare on 2 and 4, and a guitar / hat hit
+  // on every off-beat eighth loud in both bands (the off-beat stabs of a metal mix).
+  const int64_t frames = 3000;
+  const double beat = 60.0 * 50.0 / 140.0;
+  std::vector<float> perc(static_cast<size_t>(2 * frames), 0.0f);
+  std::vector<int64_t> on, off, halfOn;
+  for (int k = 0;; ++k) {
+    const int64_t t = 10 + std::llround(k * beat), u = 10 + std::llround((k + 0.5) * beat);
+    if (u >= frames) break;
+    perc[2 * t + (k % 2)] = 1.0f;  // kick on even beats, snare on odd
+    perc[2 * u] = std::max(perc[2 * u], 0.9f);
+    perc[2 * u + 1] = 1.0f;
+    on.push_back(t);
+    off.push_back(u);
+    if (k % 2 == 0) halfOn.push_back(t);
+  }
+  // on the beats: kept, kicks on the even beats
+  BackbeatFix fix = percussiveBackbeat(on, perc.data(), nullptr, frames, 50.0, 55.0, 215.0);
+  CHECK(fix.kind == BackbeatFix::kKeep);
+  CHECK(fix.kickParity == 0);
+  CHECK(fix.keep > 0.9);
+  // locked on the off-beats (where the loudest hits are): shifted by half a beat; the shifted grid
+  // starts at the first off-beat's next beat, a snare, so the kicks are its odd beats
+  fix = percussiveBackbeat(off, perc.data(), nullptr, frames, 50.0, 55.0, 215.0);
+  CHECK(fix.kind == BackbeatFix::kShift);
+  CHECK(fix.kickParity == 1);
+  CHECK(fix.keep < 0.1);
+  // at half tempo on the kicks: doubled, unless 140 BPM is beyond maxBpm (then nothing to fix the
+  // parity with: the half grid has no backbeat of its own)
+  fix = percussiveBackbeat(halfOn, perc.data(), nullptr, frames, 50.0, 55.0, 215.0);
+  CHECK(fix.kind == BackbeatFix::kDouble);
+  CHECK(fix.kickParity == 0);
+  CHECK(percussiveBackbeat(halfOn, perc.data(), nullptr, frames, 50.0, 55.0, 130.0).kind == BackbeatFix::kKeep);
+  // no percussion: keep, no parity
+  const std::vector<float> none(static_cast<size_t>(2 * frames), 0.0f);
+  fix = percussiveBackbeat(on, none.data(), nullptr, frames, 50.0, 55.0, 215.0);
+  CHECK(fix.kind == BackbeatFix::kKeep);
+  CHECK(fix.kickParity == -1);
+}
+
+TEST_CASE("rhythm: backbeat template halves a double-tempo grid and ignores double kicks and a waltz") {
+  // 96 BPM double-kick metal (31.25 frames a beat): kick on every sixteenth, snare on 2 and 4,
+  // tracked at 192 BPM (a beat every eighth).
+  const int64_t frames = 3000;
+  const double beat = 31.25;
+  std::vector<float> perc(static_cast<size_t>(2 * frames), 0.0f);
+  std::vector<int64_t> eighths;
+  for (int k = 0;; ++k) {
+    const int64_t t = 7 + std::llround(k * beat / 4.0);
+    if (t >= frames) break;
+    perc[2 * t] = 1.0f;
+    if (k % 8 == 4) perc[2 * t + 1] = 1.0f;  // snare on the odd beats
+    if (k % 2 == 0) eighths.push_back(t);
+  }
+  const BackbeatFix fix = percussiveBackbeat(eighths, perc.data(), nullptr, frames, 50.0, 55.0, 215.0);
+  CHECK(fix.kind == BackbeatFix::kHalveEven);
+  CHECK(fix.kickParity == 0);
+  // a waltz: kick on 1, snares on 2 and 3 (no two-beat alternation): the grid stays
+  std::vector<float> waltz(static_cast<size_t>(2 * frames), 0.0f);
+  std::vector<int64_t> beats;
+  for (int k = 0;; ++k) {
+    const int64_t t = 5 + 25 * k;
+    if (t >= frames) break;
+    waltz[2 * t + (k % 3 == 0 ? 0 : 1)] = 1.0f;
+    beats.push_back(t);
+  }
+  CHECK(percussiveBackbeat(beats, waltz.data(), nullptr, frames, 50.0, 55.0, 215.0).kind == BackbeatFix::kKeep);
+}
+
 TEST_CASE("rhythm: fusePercussive adds beat probability at onsets only, below 1, in the network's split") {
   std::vector<float> act = {0.2f, 0.6f, 0.3f, 0.0f, 0.05f, 0.05f};
   const std::vector<float> perc = {1.0f, 1.0f, 0.0f, 0.0f, 0.5f, 0.5f};
@@ -289,6 +359,7 @@ TEST_CASE("rhythm: decodeRhythm with percussive evidence moves an off-beat lock 
   CHECK(onDrums(after.beatFrames) > 0.9);
   p.percussiveGrid = false;
   p.percussiveObservation = false;
+  p.percussiveBackbeat = false;
   const RhythmResult off = decodeRhythm(act3.data(), frames, nullptr, 0, 22050.0, p, nullptr, nullptr, perc.data());
   CHECK(off.beatFrames == before.beatFrames);  // the ablation flags switch the evidence off
 }

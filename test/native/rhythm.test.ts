@@ -195,6 +195,7 @@ describe('trackRhythm: features -> CRNN -> DBN -> refinement in one native call'
         normalizeLevel: false,
         percussiveObservation: false,
         percussiveGrid: false,
+        percussiveBackbeat: false,
       });
       const ref = readF32(f.activations.beatnet_3!.file);
       expect(r.activations!.length).toBe(ref.length);

@@ -15,8 +15,10 @@
 namespace de::beat {
 namespace {
 
-constexpr float kSilence = 1e-5f;          // -100 dBFS: digital silence with a little dither or rounding
-constexpr double kPercussiveWeight = 0.8;  // share of the non-beat probability an onset of 1 adds
+constexpr float kSilence = 1e-5f;              // -100 dBFS: digital silence with a little dither or rounding
+constexpr double kPercussiveWeight = 0.8;      // share of the non-beat probability an onset of 1 adds
+constexpr double kBackbeatConsistency = 0.6;   // share of beat pairs that must alternate kick / snare
+constexpr double kBackbeatHalveMinBpm = 80.0;  // the slowest backbeat the halved grid may give
 
 // CPU time of the calling thread (ORT runs a single-threaded session on the caller's thread).
 double threadCpu() {
@@ -240,35 +242,45 @@ std::vector<float> chromaFromLogSpect(const LogSpectFeatures& f, const LogSpectP
   return out;
 }
 
-std::vector<float> percussiveFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p) {
-  std::vector<float> out(static_cast<size_t>(f.frames) * 2, 0.0f);
+namespace {
+
+// Onset envelopes [frames x ranges.size()] of the LOG_SPECT bands whose peak frequency lies in each
+// [lo, hi) range (see percussiveFromLogSpect).
+std::vector<float> bandOnsets(const LogSpectFeatures& f, const LogSpectParams& p,
+                              const std::vector<std::pair<double, double>>& ranges, double floor = 1e-9) {
+  const size_t nr = ranges.size();
+  std::vector<float> out(static_cast<size_t>(f.frames) * nr, 0.0f);
   if (f.frames == 0) return out;
   const LogFilterbank fb = makeLogFilterbank(p);
   const double binHz = p.sampleRate / (2.0 * fb.numBins);
-  std::vector<int> band(fb.bands.size(), -1);  // 0 low, 1 mid
-  int count[2] = {0, 0};
+  std::vector<int> band(fb.bands.size(), -1);
+  std::vector<int> count(nr, 0);
   for (size_t b = 0; b < fb.bands.size() && static_cast<int>(b) < f.bands; ++b) {
     const auto& w = fb.bands[b].weights;
     if (w.empty()) continue;
     const size_t peak = static_cast<size_t>(std::max_element(w.begin(), w.end()) - w.begin());
     const double hz = (fb.bands[b].start + static_cast<double>(peak)) * binHz;
-    if (hz < 150.0) band[b] = 0;
-    else if (hz < 5000.0) band[b] = 1;
-    if (band[b] >= 0) ++count[band[b]];
+    for (size_t r = 0; r < nr; ++r) {
+      if (hz >= ranges[r].first && hz < ranges[r].second) {
+        band[b] = static_cast<int>(r);
+        ++count[r];
+        break;
+      }
+    }
   }
-  std::vector<double> env[2] = {std::vector<double>(static_cast<size_t>(f.frames)),
-                                std::vector<double>(static_cast<size_t>(f.frames))};
+  std::vector<std::vector<double>> env(nr, std::vector<double>(static_cast<size_t>(f.frames)));
+  std::vector<double> sum(nr);
   for (int64_t t = 0; t < f.frames; ++t) {
     const float* diff = &f.data[static_cast<size_t>(t) * f.dims + f.bands];
-    double sum[2] = {0.0, 0.0};
+    std::fill(sum.begin(), sum.end(), 0.0);
     for (size_t b = 0; b < band.size(); ++b)
       if (band[b] >= 0) sum[band[b]] += diff[b];
-    for (int k = 0; k < 2; ++k) env[k][t] = count[k] ? sum[k] / count[k] : 0.0;
+    for (size_t k = 0; k < nr; ++k) env[k][t] = count[k] ? sum[k] / count[k] : 0.0;
   }
   // Onsets stand out from their surroundings: minus the centred 1-s mean (sustained distortion and
   // noise raise the flux everywhere), then on the song's own scale.
   const int64_t half = std::llround(0.5 * p.sampleRate / p.hopSize);
-  for (int k = 0; k < 2; ++k) {
+  for (size_t k = 0; k < nr; ++k) {
     std::vector<double>& e = env[k];
     std::vector<double> pre(e.size() + 1, 0.0);
     for (size_t t = 0; t < e.size(); ++t) pre[t + 1] = pre[t] + e[t];
@@ -280,11 +292,25 @@ std::vector<float> percussiveFromLogSpect(const LogSpectFeatures& f, const LogSp
     std::vector<double> sorted = d;
     const size_t q = std::min(sorted.size() - 1, static_cast<size_t>(0.98 * static_cast<double>(sorted.size())));
     std::nth_element(sorted.begin(), sorted.begin() + static_cast<int64_t>(q), sorted.end());
-    const double scale = sorted[q];
+    const double scale = std::max(sorted[q], floor);
     for (int64_t t = 0; t < f.frames; ++t)
-      out[static_cast<size_t>(t) * 2 + k] = scale > 1e-9 ? static_cast<float>(std::min(1.0, d[t] / scale)) : 0.0f;
+      out[static_cast<size_t>(t) * nr + k] = scale > 1e-9 ? static_cast<float>(std::min(1.0, d[t] / scale)) : 0.0f;
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<float> percussiveFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p) {
+  return bandOnsets(f, p, {{0.0, 150.0}, {150.0, 5000.0}});
+}
+
+std::vector<float> noiseOnsetsFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p) {
+  // An empty band scaled by its own percentile is noise at full scale; the floor (a 98th
+  // percentile flux of 0.02 at the reference peak: sine and woodblock clicks give 0.005, the rock
+  // renders 0.021-0.05, a noise click 0.44) keeps it, and an accent on tonal clicks, under the
+  // template's minimum score.
+  return bandOnsets(f, p, {{5000.0, 1e9}}, 0.02);
 }
 
 void fusePercussive(float* act2, int64_t frames, const float* perc, double weight) {
@@ -335,9 +361,111 @@ GridFix percussiveGridCheck(const std::vector<int64_t>& beatFrames, const float*
   return fix;
 }
 
+std::vector<int64_t> backbeatGrid(const std::vector<int64_t>& beats, BackbeatFix::Kind kind) {
+  std::vector<int64_t> g;
+  const size_t nb = beats.size();
+  if (kind == BackbeatFix::kKeep || nb < 2) return beats;
+  for (size_t i = 0; i < nb; ++i) {
+    const int64_t next = i + 1 < nb ? beats[i + 1] : -1;
+    switch (kind) {
+      case BackbeatFix::kShift:
+        if (next >= 0) g.push_back((beats[i] + next) / 2);
+        break;
+      case BackbeatFix::kDouble:
+        g.push_back(beats[i]);
+        if (next >= 0) g.push_back((beats[i] + next) / 2);
+        break;
+      case BackbeatFix::kHalveEven:
+      case BackbeatFix::kHalveOdd:
+        if (static_cast<int>(i % 2) == (kind == BackbeatFix::kHalveOdd ? 1 : 0)) g.push_back(beats[i]);
+        break;
+      default: break;
+    }
+  }
+  return g;
+}
+
+BackbeatFix percussiveBackbeat(const std::vector<int64_t>& beatFrames, const float* perc, const float* noise,
+                               int64_t frames, double fps, double minBpm, double maxBpm, double minScore) {
+  BackbeatFix fix;
+  const size_t nb = beatFrames.size();
+  if (nb < 8 || !perc) return fix;
+  auto at = [&](int64_t c, int k) {  // the envelope's maximum within +-1 frame (k 0 kick, 1 snare)
+    float m = 0.0f;
+    for (int64_t q = std::max<int64_t>(0, c - 1); q <= std::min<int64_t>(frames - 1, c + 1); ++q)
+      m = std::max(m, k == 1 && noise ? noise[q] : perc[2 * q + k]);
+    return static_cast<double>(m);
+  };
+  // Score and kick parity of one grid. The alternation must also hold bar by bar: in at least
+  // kBackbeatConsistency of the beat pairs the snare beat has more snare noise plus less kick than
+  // the kick beat. Without that, an accent pattern of another period (a 3/4 click's downbeat) or
+  // the normalised noise of an empty band passes for a backbeat on its mean.
+  auto score = [&](const std::vector<int64_t>& g, int* parity) {
+    const size_t pairs = g.size() / 2;
+    if (pairs < 4) return 0.0;
+    std::vector<double> k(2 * pairs), s(2 * pairs);
+    for (size_t j = 0; j < 2 * pairs; ++j) {
+      k[j] = at(g[j], 0);
+      s[j] = at(g[j], 1);
+    }
+    double best = 0.0;
+    for (int p = 0; p < 2; ++p) {  // kick parity p: snares on the other parity
+      double snare = 0.0, kick = 0.0;
+      size_t agree = 0;
+      for (size_t i = 0; i < pairs; ++i) {
+        const size_t kb = 2 * i + static_cast<size_t>(p), sb = 2 * i + 1 - static_cast<size_t>(p);
+        snare += s[sb] - s[kb];
+        kick += k[kb] - k[sb];
+        agree += (s[sb] - s[kb]) + (k[kb] - k[sb]) > 0.0;
+      }
+      snare /= static_cast<double>(pairs);
+      kick /= static_cast<double>(pairs);
+      // the snare carries the cue: a kick alternation alone (a four-on-the-floor with an off-beat
+      // bass) is no backbeat
+      if (snare < minScore || kick < -0.25 * snare) continue;
+      if (static_cast<double>(agree) < kBackbeatConsistency * static_cast<double>(pairs)) continue;
+      const double v = snare + std::max(0.0, kick);
+      if (v > best) {
+        best = v;
+        *parity = p;
+      }
+    }
+    return best;
+  };
+  std::vector<double> ibis;
+  for (size_t i = 0; i + 1 < nb; ++i) ibis.push_back(static_cast<double>(beatFrames[i + 1] - beatFrames[i]));
+  const double bpm = 60.0 * fps / median(ibis);
+  int parity = -1;
+  fix.keep = score(beatFrames, &parity);
+  fix.best = fix.keep;
+  fix.kickParity = parity;
+  auto consider = [&](BackbeatFix::Kind kind) {
+    int p = -1;
+    const double v = score(backbeatGrid(beatFrames, kind), &p);
+    if (v > fix.best && v >= 1.5 * fix.keep) {
+      fix.best = v;
+      fix.kind = kind;
+      fix.kickParity = p;
+    }
+  };
+  consider(BackbeatFix::kShift);
+  if (2.0 * bpm <= maxBpm) consider(BackbeatFix::kDouble);
+  // Halving undoes a network that counted eighths (a fast grid, >= 160 BPM); below that an accent
+  // every other beat (a click's downbeat) would pass for a backbeat at half tempo.
+  if (0.5 * bpm >= std::max(minBpm, kBackbeatHalveMinBpm)) {
+    consider(BackbeatFix::kHalveEven);
+    consider(BackbeatFix::kHalveOdd);
+  }
+  if (fix.best < minScore) {
+    fix.kind = BackbeatFix::kKeep;
+    fix.kickParity = -1;
+  }
+  return fix;
+}
+
 BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<double>& beats, const float* act3,
                      int64_t numFrames, const float* audio, int64_t n, double sampleRate,
-                     const std::vector<int>& meters, const float* chroma) {
+                     const std::vector<int>& meters, const float* chroma, int downbeatParity) {
   BarChoice best;
   const size_t count = beats.size();
   if (count < 4 || !audio || n <= 0 || beatFrames.size() != count) return best;
@@ -413,6 +541,8 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
   for (int m : meters) {
     if (m < 2 || count < 2 * static_cast<size_t>(m)) continue;
     for (int phase = 0; phase < m; ++phase) {
+      // a backbeat alternates every two beats: an even bar, downbeat on a kick beat
+      if (downbeatParity >= 0 && (m % 2 == 1 || phase % 2 != downbeatParity)) continue;
       const double contrast = contrastOf(m, phase);
       if (contrast > best.contrast + 1e-12) best = {m, phase, contrast};
     }
@@ -441,7 +571,7 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
 
 RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio, int64_t n, double sampleRate,
                           const RhythmParams& p, const CancelToken* cancel, const float* chroma,
-                          const float* percussive) {
+                          const float* percussive, const float* noise) {
   RhythmResult res;
   res.frames = frames;
   for (int b : p.dbn.beatsPerBar) res.meters.push_back({b, -std::numeric_limits<double>::infinity()});
@@ -485,7 +615,27 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
       }
     }
   }
-  if (percussive && p.percussiveGrid) {
+  int kickParity = -1;  // of d.beatFrames' indices; -1 no backbeat
+  bool backbeatDecided = false;
+  if (percussive && p.percussiveBackbeat) {
+    const BackbeatFix bb =
+        percussiveBackbeat(d.beatFrames, percussive, noise, frames, p.dbn.fps, p.dbn.minBpm, p.dbn.maxBpm);
+    if (bb.kickParity >= 0) {
+      backbeatDecided = true;
+      if (bb.kind != BackbeatFix::kKeep) {
+        // A moved grid's old bar count means nothing: its downbeats go on the kick beats. A kept
+        // grid keeps the bar cues' free choice (an accented click alternates like a backbeat).
+        kickParity = bb.kickParity;
+        // The chosen grid's beats; bar positions follow the old count until the bar cues below.
+        std::vector<int64_t> g = backbeatGrid(d.beatFrames, bb.kind);
+        const int m = std::max(d.beatsPerBar, 1);
+        d.beatNumbers.assign(g.size(), 0);
+        for (size_t i = 0; i < g.size(); ++i) d.beatNumbers[i] = static_cast<int>(i % static_cast<size_t>(m)) + 1;
+        d.beatFrames = std::move(g);
+      }
+    }
+  }
+  if (percussive && p.percussiveGrid && !backbeatDecided) {
     const GridFix fix = percussiveGridCheck(d.beatFrames, percussive, frames, p.dbn.fps, p.dbn.maxBpm);
     if (fix.kind != GridFix::kKeep) {
       // Half a beat later (off-beat lock) or a beat at every half beat (half tempo); the last beat
@@ -536,8 +686,10 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     const double lo = static_cast<double>(firstLoud) / sampleRate - 0.03;
     const double hi = static_cast<double>(lastLoud) / sampleRate + 0.03;
     size_t keep = 0;
+    int64_t firstKept = -1;
     for (size_t i = 0; i < res.beats.size(); ++i) {
       if (res.beats[i] < lo || res.beats[i] > hi) continue;
+      if (firstKept < 0) firstKept = static_cast<int64_t>(i);
       res.beats[keep] = res.beats[i];
       res.positions[keep] = res.positions[i];
       res.beatFrames[keep] = res.beatFrames[i];
@@ -546,6 +698,7 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     res.beats.resize(keep);
     res.positions.resize(keep);
     res.beatFrames.resize(keep);
+    if (kickParity >= 0 && firstKept > 0) kickParity = static_cast<int>((kickParity + firstKept) % 2);
   }
   const bool detect = p.dbn.beatsPerBar.size() > 1;
   MeterLevel level;
@@ -562,7 +715,7 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
     // CRNN's downbeats belonged to the old level (on 6/8 eighth clicks they fell on beat 2).
     BarChoice bars = level.releveled ? accentBars(level.accents, p.dbn.beatsPerBar)
                                      : selectBars(res.beatFrames, res.beats, act3, frames, audio, n, sampleRate,
-                                                  p.dbn.beatsPerBar, chroma);
+                                                  p.dbn.beatsPerBar, chroma, kickParity);
     // (Compound bars of 5 or 7 dotted quarters are not considered.)
     if (detect && p.oddMeters && level.subdivision == 2) {
       const std::vector<int> odd = oddMeterCandidates(p.dbn.beatsPerBar);
@@ -644,12 +797,15 @@ RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t
     throw Error(code::kModelInvalid, "trackRhythm: the model must map features [1, T, 272] to activations [1, T, 3]");
   }
   const std::vector<float> chroma = p.barCues ? chromaFromLogSpect(feats, lp) : std::vector<float>{};
-  const std::vector<float> perc =
-      p.percussiveObservation || p.percussiveGrid ? percussiveFromLogSpect(feats, lp) : std::vector<float>{};
+  const std::vector<float> perc = p.percussiveObservation || p.percussiveGrid || p.percussiveBackbeat
+                                      ? percussiveFromLogSpect(feats, lp)
+                                      : std::vector<float>{};
+  const std::vector<float> noise = p.percussiveBackbeat ? noiseOnsetsFromLogSpect(feats, lp) : std::vector<float>{};
   feats.data.clear();
   feats.data.shrink_to_fit();
   RhythmResult res = decodeRhythm(out[0].data.data(), feats.frames, audio, n, lp.sampleRate, p, cancel,
-                                  chroma.empty() ? nullptr : chroma.data(), perc.empty() ? nullptr : perc.data());
+                                  chroma.empty() ? nullptr : chroma.data(), perc.empty() ? nullptr : perc.data(),
+                                  noise.empty() ? nullptr : noise.data());
   res.secondsFeatures = tFeat;
   res.secondsModel = tModel;
   res.cpuFeatures = cFeat;

@@ -37,6 +37,11 @@ struct RhythmParams {
   // and bars of 5 and 7 beats from the bar cues where they stand out far more than 2, 3 or 4.
   bool compoundMeters = true;
   bool oddMeters = true;
+  // The rock backbeat template (see percussiveBackbeat): chooses among the decoded grid, the grid
+  // half a beat later, the doubled and the halved grid the one whose beats alternate kick and
+  // snare, and, when it moves the grid, puts the downbeats on kick beats. Runs before percussiveGrid, which then only
+  // sees songs without a clear backbeat.
+  bool percussiveBackbeat = true;
 };
 
 // Per-frame percussive onset strengths in [0, 1] (frame-major [frames x 2]: low band, mid band):
@@ -44,10 +49,19 @@ struct RhythmParams {
 // moving average, scaled by its 98th percentile over the song and clipped.
 std::vector<float> percussiveFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p);
 
+// The same onset envelope [frames] for the bands above 5 kHz: snare and hi-hat noise, above where
+// guitar cabinets and amp simulations roll distorted guitars off (their chords fill the snare band
+// 150 Hz-5 kHz of a metal mix on every beat; the backbeat template takes its snare cue from here).
+std::vector<float> noiseOnsetsFromLogSpect(const LogSpectFeatures& f, const LogSpectParams& p);
+
 // The network's (beat, downbeat) activations [frames x 2] with percussive evidence added: the beat
 // probability a = beat + downbeat becomes a + w * o * (1 - a), o the mean of the two envelopes,
 // split between beat and downbeat in the network's proportion (below 1, as the DBN needs).
 void fusePercussive(float* act2, int64_t frames, const float* perc, double weight);
+
+// The backbeat score (envelope units, see percussiveFromLogSpect) a grid needs before the template
+// changes it or fixes the downbeat parity.
+constexpr double kBackbeatMinScore = 0.12;
 
 struct GridFix {
   enum Kind { kKeep = 0, kShift = 1, kDouble = 2 } kind = kKeep;
@@ -60,6 +74,38 @@ struct GridFix {
 // doubled tempo stays within maxBpm.
 GridFix percussiveGridCheck(const std::vector<int64_t>& beatFrames, const float* perc, int64_t frames, double fps,
                             double maxBpm);
+
+struct BackbeatFix {
+  enum Kind {
+    kKeep = 0,
+    kShift = 1,      // half a beat later
+    kDouble = 2,     // a beat at every half beat
+    kHalveEven = 3,  // every other beat from the first
+    kHalveOdd = 4,   // every other beat from the second
+  } kind = kKeep;
+  int kickParity = -1;  // on the chosen grid, parity of the beat index of the kick beats; -1 no backbeat
+  double keep = 0;      // backbeat score of the decoded grid
+  double best = 0;      // backbeat score of the chosen grid
+};
+
+// The beat frames of a candidate grid made from decoded beats (the shifted grid loses the last beat).
+std::vector<int64_t> backbeatGrid(const std::vector<int64_t>& beats, BackbeatFix::Kind kind);
+
+// A backbeat is a two-beat alternation: kick on beats 1 and 3, snare on 2 and 4. On each candidate
+// grid (the decoded beats; half a beat later; doubled; every other beat, either parity) the score is the snare
+// envelope's mean on the snare beats minus on the kick beats, plus the kick's (perc's low band) the other way round,
+// for the parity that makes the snare's term positive and at least minScore; the kick's term may not argue against it
+// by more than a quarter of the snare's (double-kick metal has kicks everywhere; the snare carries the cue), and in at
+// least 60 % of the beat pairs the alternation must hold on its own. The snare envelope is `noise` (bands above 5 kHz)
+// when given, else perc's mid band. Anything that repeats every beat or every half beat (distorted guitars, hats, a
+// four-on-the-floor kick) adds the same to both parities and cancels, which is why this holds where the band energies
+// at the beats and between them (percussiveGridCheck) do not. A grid at the wrong level or phase scores about half or
+// nothing. The grid with the highest score is chosen when it reaches `minScore` and beats the decoded grid's score by
+// half again; kickParity is set whenever the chosen grid's score reaches minScore. Doubling stays within maxBpm;
+// halving needs a decoded grid of at least 160 BPM (a halved backbeat of at least 80 BPM and minBpm).
+BackbeatFix percussiveBackbeat(const std::vector<int64_t>& beatFrames, const float* perc, const float* noise,
+                               int64_t frames, double fps, double minBpm, double maxBpm,
+                               double minScore = kBackbeatMinScore);
 
 // -0.1 dBFS: the peak the pipeline's preprocessing normalises to, so a preprocessed song reaches
 // the network unchanged and a raw or rescaled one reaches it as if it had been preprocessed.
@@ -127,17 +173,18 @@ std::vector<float> chromaFromLogSpect(const LogSpectFeatures& f, const LogSpectP
 // the song's beats and summed. The contrast is the cue's mean at the candidate downbeats minus its
 // mean at the other beats, over the whole song; every candidate meter needs two bars of beats. The
 // CRNN alone often fires its downbeat class one beat off or on every beat (sine clicks, solo
-// melodies); the DBN then inherits that phase. Without the harmonic cue, a kick on 1 and 3 and a
-// snare on 2 and 4 made 2 beats per bar win over 4 on rock.
+// melodies); the DBN then inherits that phase. With downbeatParity 0 or 1 (a backbeat's kick
+// beats), only even meters are candidates, with downbeats of that parity. Without the harmonic cue, a kick on 1 and 3
+// and a snare on 2 and 4 made 2 beats per bar win over 4 on rock.
 BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<double>& beats, const float* act3,
                      int64_t numFrames, const float* audio, int64_t n, double sampleRate,
-                     const std::vector<int>& meters, const float* chroma = nullptr);
+                     const std::vector<int>& meters, const float* chroma = nullptr, int downbeatParity = -1);
 
 // Everything after the features: act3 is the CRNN's [frames x 3] softmax (beat, downbeat, none);
 // chroma (optional) the [frames x 12] profile of chromaFromLogSpect.
 RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio, int64_t n, double sampleRate,
                           const RhythmParams& p, const CancelToken* cancel, const float* chroma = nullptr,
-                          const float* percussive = nullptr);
+                          const float* percussive = nullptr, const float* noise = nullptr);
 
 // The whole call on mono audio at 22,050 Hz.
 RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t n, const RhythmParams& p,

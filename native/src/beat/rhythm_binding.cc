@@ -124,6 +124,7 @@ RhythmParams readRhythmParams(Napi::Env env, const Napi::Object& opts, const std
   p.percussiveGrid = napi::boolField(env, opts, "percussiveGrid", op);
   p.compoundMeters = napi::boolField(env, opts, "compoundMeters", op);
   p.oddMeters = napi::boolField(env, opts, "oddMeters", op);
+  p.percussiveBackbeat = napi::boolField(env, opts, "percussiveBackbeat", op);
   return p;
 }
 
