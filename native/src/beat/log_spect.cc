@@ -103,8 +103,7 @@ class FrameDft {
       in_[2 * i + 1] = xr * wi + xi * wr;
     }
     pffft_->forward(in_, spec_);
-    std::fill(acc_, acc_ + 2 * m_, 0.0f);
-    pffft_->convolveAccumulate(spec_, chirpSpec_, acc_, 1.0f / static_cast<float>(m_));
+    pffft_->convolve(spec_, chirpSpec_, acc_, 1.0f / static_cast<float>(m_));
     pffft_->backward(acc_, spec_);
     for (int k = 0; k < n_; ++k) {
       const double sr = spec_[2 * k], si = spec_[2 * k + 1];
@@ -258,20 +257,36 @@ LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, co
     else dft.magnitudes(frame, nullptr, mag, nullptr);
   };
 
-  // Two frames share one complex transform when their energies are within 12 dB of each other:
-  // the float32 transform's error is relative to the louder frame, so a quiet frame next to an
-  // onset is transformed on its own.
-  constexpr double kPairRatio = 16.0;
+  // Two frames share one complex transform. The float32 transform's error is relative to the
+  // louder frame, so the quieter one is first scaled up by a power of two (exact, and undone
+  // exactly on its magnitudes) to within 3 dB of the other; only digital silence, or a frame more
+  // than 300 dB below its neighbour, is transformed on its own (or not at all).
+  constexpr int kMaxScaleExp = 50;
+  auto pair = [&](float* a, double ea, float* b, double eb, float* magA, float* magB) {
+    if (ea <= 0.0 || eb <= 0.0) return false;
+    const bool scaleB = ea >= eb;
+    const int e = static_cast<int>(std::lround(0.5 * std::log2(scaleB ? ea / eb : eb / ea)));
+    if (e > kMaxScaleExp) return false;
+    if (e > 0) {
+      float* q = scaleB ? b : a;
+      const float up = std::ldexp(1.0f, e);
+      for (int i = 0; i < p.frameSize; ++i) q[i] *= up;
+    }
+    dft.magnitudes(a, b, magA, magB);
+    if (e > 0) {
+      float* mq = scaleB ? magB : magA;
+      const float down = std::ldexp(1.0f, -e);
+      for (int k = 0; k < fb.numBins; ++k) mq[k] *= down;
+    }
+    return true;
+  };
   int64_t t = 0;
   while (t < out.frames) {
     if ((t & 255) == 0 && cancel) cancel->throwIfRequested("logSpect");
     const double ea = fill(t, fa.data());
     if (t + 1 < out.frames) {
       const double eb = fill(t + 1, fbuf.data());
-      const double lo = std::min(ea, eb), hi = std::max(ea, eb);
-      if (lo > 0.0 && hi <= kPairRatio * lo) {
-        dft.magnitudes(fa.data(), fbuf.data(), ma.data(), mb.data());
-      } else {
+      if (!pair(fa.data(), ea, fbuf.data(), eb, ma.data(), mb.data())) {
         spectrum(fa.data(), ea, ma.data());
         spectrum(fbuf.data(), eb, mb.data());
       }
