@@ -226,10 +226,8 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
         }
         for (; q < cnt; ++q) m0 = std::max(m0, src[q] + row[q]);
         const double best = std::max(std::max(m0, m1), std::max(m2, m3));
-        // madmom keeps the first predecessor (ascending state) reaching the maximum. A backward
-        // scan with a conditional move instead of an early-exit loop: no mispredicted exit branch.
-        int arg = 0;
-        for (int r = cnt - 1; r > 0; --r) arg = src[r] + row[r] == best ? r : arg;
+        int arg = 0;  // madmom keeps the first predecessor (ascending state) reaching the maximum
+        while (arg < cnt - 1 && !(src[arg] + row[arg] == best)) ++arg;
         if (width == 1) {
           bpRow[fi] = static_cast<uint8_t>(arg);
         } else {
