@@ -166,9 +166,16 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
   const int firsts = m.beats * ni;
   const int width = m.maxPreds > 255 ? 2 : 1;
   std::vector<uint8_t> bp(static_cast<size_t>(frames) * firsts * width);
-  std::vector<double> prev(static_cast<size_t>(m.numStates), std::log(1.0 / m.numStates));
-  std::vector<double> cur(static_cast<size_t>(m.numStates));
-  std::vector<double> last(static_cast<size_t>(ni));
+  // Each (beat, interval) block of states is a ring: a frame moves every state one position on,
+  // which is a head index stepping back by one, not a copy of the block. The frame's no-beat
+  // density d0 is added to every state at once through a common offset (true value = v + offset),
+  // so per frame only the first states and the few beat-region states are written. The sums are
+  // the same as the shifted-add step's up to rounding (the offset collects the d0 terms); the
+  // corpus check in bench/README.md shows no change in beats, downbeats or meter.
+  std::vector<double> v(static_cast<size_t>(m.numStates), std::log(1.0 / m.numStates));
+  double offset = 0.0;
+  std::vector<int> head(static_cast<size_t>(ni), 0);  // slot of position 0 in each interval's ring
+  std::vector<double> last(static_cast<size_t>(firsts));
   for (int64_t t = 0; t < frames; ++t) {
     if ((t & 511) == 0 && cancel) cancel->throwIfRequested("decodeDownbeats");
     const float a0 = act[2 * t], a1 = act[2 * t + 1];
@@ -180,17 +187,32 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
     for (double& d : dens) {
       if (std::isnan(d)) d = kNegInf;
     }
+    // The previous frame's last states (by beat, then interval); their slots become position 0.
+    for (int b = 0; b < m.beats; ++b) {
+      const double* vb = &v[static_cast<size_t>(b) * m.beatStates];
+      for (int f = 0; f < ni; ++f) {
+        const int h = head[f] == 0 ? m.intervals[f] - 1 : head[f] - 1;
+        last[b * ni + f] = vb[m.firstOfInterval[f] + h];
+      }
+    }
+    for (int f = 0; f < ni; ++f) head[f] = head[f] == 0 ? m.intervals[f] - 1 : head[f] - 1;
+    // A -inf d0 cannot go into the offset: fold the offset into the states and add d0 explicitly.
+    const bool lazy = std::isfinite(dens[0]);
+    if (!lazy) {
+      for (double& x : v) x += offset;
+      offset = 0.0;
+    }
+    const double shift = lazy ? dens[0] : 0.0;
     uint8_t* bpRow = &bp[static_cast<size_t>(t) * firsts * width];
     for (int b = 0; b < m.beats; ++b) {
-      // Values of the previous beat's last states, by interval (contiguous for the max below).
-      const int fromBase = ((b + m.beats - 1) % m.beats) * m.beatStates;
-      for (int f = 0; f < ni; ++f) last[f] = prev[fromBase + m.firstOfInterval[f] + m.intervals[f] - 1];
+      const double* from = &last[static_cast<size_t>(((b + m.beats - 1) % m.beats) * ni)];
       const double dFirst = dens[b == 0 ? 2 : 1];
+      const double regionAdd = dFirst - shift, restAdd = dens[0] - shift;
+      double* vb = &v[static_cast<size_t>(b) * m.beatStates];
       for (int i = 0; i < ni; ++i) {
-        const int first = b * m.beatStates + m.firstOfInterval[i];
         const int fi = b * ni + i;
         const double* row = &m.lp[static_cast<size_t>(i) * ni];
-        const double* src = &last[m.fLo[i]];
+        const double* src = from + m.fLo[i];
         const int cnt = m.fCount[i];
         // Four independent maxima (max is exact, so the order does not change the result): the
         // single running max was a latency-bound dependency chain and half of the decode time.
@@ -206,35 +228,44 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
         const double best = std::max(std::max(m0, m1), std::max(m2, m3));
         int arg = 0;  // madmom keeps the first predecessor (ascending state) reaching the maximum
         while (arg < cnt - 1 && !(src[arg] + row[arg] == best)) ++arg;
-        cur[first] = best + dFirst;
         if (width == 1) {
           bpRow[fi] = static_cast<uint8_t>(arg);
         } else {
           bpRow[2 * fi] = static_cast<uint8_t>(arg & 0xff);
           bpRow[2 * fi + 1] = static_cast<uint8_t>(arg >> 8);
         }
-        // Inside a beat every state moves one position on: a shifted add per observation region.
-        const int regionEnd = first + std::max(m.beatRegion[i], 1);
-        const int end = first + m.intervals[i];
-        double* c = cur.data();
-        const double* pv = prev.data();
-        for (int s = first + 1; s < regionEnd; ++s) c[s] = pv[s - 1] + dFirst;
-        const double d0 = dens[0];
-        for (int s = regionEnd; s < end; ++s) c[s] = pv[s - 1] + d0;
+        double* ring = vb + m.firstOfInterval[i];
+        const int len = m.intervals[i], h = head[i];
+        ring[h] = best + regionAdd;
+        // Positions 1 .. region-1 see the beat density instead of d0; the rest only the offset.
+        const int region = std::max(m.beatRegion[i], 1);
+        for (int k = 1; k < region; ++k) ring[h + k < len ? h + k : h + k - len] += regionAdd;
+        if (!lazy) {
+          for (int k = region; k < len; ++k) ring[h + k < len ? h + k : h + k - len] += restAdd;
+        }
       }
     }
-    std::swap(prev, cur);
+    offset += shift;
   }
   Decoded out;
   out.bpBytes = bp.size();
-  int state = 0;
-  double best = prev.empty() ? kNegInf : prev[0];
-  for (int s = 1; s < m.numStates; ++s) {
-    if (prev[s] > best) {  // numpy argmax: first maximum (NaN aside)
-      best = prev[s];
-      state = s;
+  // Argmax in state order (numpy's first maximum), reading each ring from its head.
+  int state = -1;
+  double best = kNegInf;
+  for (int b = 0; b < m.beats; ++b) {
+    for (int i = 0; i < ni; ++i) {
+      const double* ring = &v[static_cast<size_t>(b) * m.beatStates + m.firstOfInterval[i]];
+      const int len = m.intervals[i];
+      for (int k = 0; k < len; ++k) {
+        const double x = ring[(head[i] + k) % len];
+        if (state < 0 || x > best) {
+          best = x;
+          state = b * m.beatStates + m.firstOfInterval[i] + k;
+        }
+      }
     }
   }
+  best += offset;
   out.logProb = best;
   if (std::isinf(best) || std::isnan(best) || frames == 0) {
     out.logProb = kNegInf;

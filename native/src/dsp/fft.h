@@ -80,8 +80,8 @@ class PffftComplex {
   PffftComplex& operator=(const PffftComplex&) = delete;
   void forward(const float* in, float* out);   // unordered spectrum
   void backward(const float* in, float* out);  // unnormalised inverse of forward()
-  // ab += a * b * scaling, element-wise on unordered spectra.
-  void convolveAccumulate(const float* a, const float* b, float* ab, float scaling);
+  // ab = a * b * scaling, element-wise on unordered spectra.
+  void convolve(const float* a, const float* b, float* ab, float scaling);
 
  private:
   int n_;

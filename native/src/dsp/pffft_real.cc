@@ -81,14 +81,14 @@ void PffftComplex::forward(const float* in, float* out) {
 void PffftComplex::backward(const float* in, float* out) {
   pffft_transform(static_cast<PFFFT_Setup*>(setup_), in, out, work_, PFFFT_BACKWARD);
 }
-// libsoxr's copy compiles pffft_zconvolve_accumulate out; the same product on the internal
+// libsoxr's copy compiles pffft_zconvolve_accumulate out; its product (stored, not added) on the internal
 // layout (blocks of four real parts, then their four imaginary parts).
-void PffftComplex::convolveAccumulate(const float* a, const float* b, float* ab, float scaling) {
+void PffftComplex::convolve(const float* a, const float* b, float* ab, float scaling) {
   for (int blk = 0; blk < 2 * n_; blk += 8) {
     for (int j = 0; j < 4; ++j) {
       const float ar = a[blk + j], ai = a[blk + 4 + j], br = b[blk + j], bi = b[blk + 4 + j];
-      ab[blk + j] += (ar * br - ai * bi) * scaling;
-      ab[blk + 4 + j] += (ar * bi + ai * br) * scaling;
+      ab[blk + j] = (ar * br - ai * bi) * scaling;
+      ab[blk + 4 + j] = (ar * bi + ai * br) * scaling;
     }
   }
 }
@@ -113,7 +113,7 @@ PffftComplex::PffftComplex(int n) : n_(n) {
 PffftComplex::~PffftComplex() {}
 void PffftComplex::forward(const float*, float*) {}
 void PffftComplex::backward(const float*, float*) {}
-void PffftComplex::convolveAccumulate(const float*, const float*, float*, float) {}
+void PffftComplex::convolve(const float*, const float*, float*, float) {}
 }  // namespace de::dsp
 
 #endif
