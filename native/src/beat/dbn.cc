@@ -205,7 +205,7 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
     const double shift = lazy ? dens[0] : 0.0;
     uint8_t* bpRow = &bp[static_cast<size_t>(t) * firsts * width];
     for (int b = 0; b < m.beats; ++b) {
-      const double* from = &last[static_cast<size_t>(((b + m.beats - 1) % m.beats) * ni)];
+      const double* from = &last[static_cast<size_t>((b + m.beats - 1) % m.beats) * static_cast<size_t>(ni)];
       const double dFirst = dens[b == 0 ? 2 : 1];
       const double regionAdd = dFirst - shift, restAdd = dens[0] - shift;
       double* vb = &v[static_cast<size_t>(b) * m.beatStates];
