@@ -253,7 +253,7 @@ describe('server-grade pipeline and CLI', () => {
   describe("the original's argparse conventions", () => {
     it('unambiguous abbreviations work; ambiguous ones are usage errors', () => {
       const out = join(dir, 'abbrev');
-      const r = runCli(['--wav', song, '--song', 'ab', '--out', out, '--no-demu', '--beat-t', 'librosa', '--no-trans']);
+      const r = runCli(['--wav', song, '--song', 'ab', '--out', out, '--no-demu', '--beat-tr', 'librosa', '--no-trans']);
       expect(r.status).toBe(0);
       expect(summaryOf(out, 'ab').config).toMatchObject({ use_demucs_separation: false, use_basic_pitch_transcription: false });
       const ambiguous = runCli(['--wav', song, '--song-id', 'x', '--out', out, '--no-']);
