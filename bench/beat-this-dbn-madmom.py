@@ -2,6 +2,8 @@
 logits, transcribed from beat_this/model/postprocessor.py (postp_dbn + _postp_dbn_item) with the
 same madmom DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], min_bpm=55, max_bpm=215, fps=50,
 transition_lambda=100). Needs only numpy and madmom 0.16.1 (no torch: the sigmoid is numpy's).
+beat_this is MIT-licensed (its LICENSE is in the beat-this 1.1.0 wheel on PyPI); this development-time
+reference is not part of the package.
 
     python bench/beat-this-dbn-madmom.py <dir>   # reads <dir>/cases.json + <name>.beat.f32 / .downbeat.f32,
                                                  # writes <dir>/madmom.json
