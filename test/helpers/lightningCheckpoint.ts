@@ -1,4 +1,4 @@
-// Writes Beat This! Lightning checkpoints (torch.save zips: {state_dict: {"model.<key>": tensor},
+// Writes Beat This! Lightning checkpoints and Demucs model packages (torch.save zips: {state_dict: {"model.<key>": tensor},
 // hyper_parameters, pytorch-lightning_version}) without Python, for the fetch and converter tests:
 // the tensors a weightless graph names (its didactic_weights and unused_state metadata), seeded values.
 import { createRequire } from 'node:module';
@@ -159,4 +159,68 @@ export function beatThisHparams(transformerDim: number): Record<string, unknown>
     sum_head: true,
     partial_transformers: true,
   };
+}
+
+/** The pickled `state` dict of tensors (an OrderedDict), with their storages. */
+function stateDictPickle(state: Map<string, CkptTensor>, storages: Record<string, Buffer>): Buffer {
+  const items: Buffer[] = [];
+  let i = Object.keys(storages).length;
+  for (const [key, t] of state) {
+    const sk = String(i++);
+    storages[sk] = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    const kind = t.data instanceof Float32Array ? 'FloatStorage' : 'LongStorage';
+    const strides = t.shape.map((_, d) => t.shape.slice(d + 1).reduce((a, b) => a * b, 1));
+    const ref = Buffer.concat([tuple([str('storage'), global('torch', kind), str(sk), str('cpu'), int(t.data.length)]), op(0x51)]);
+    const args = tuple([
+      ref,
+      int(0),
+      tuple(t.shape.map(int)),
+      tuple(strides.map(int)),
+      op(0x89),
+      Buffer.concat([global('collections', 'OrderedDict'), op(0x29), op(0x52)]),
+    ]);
+    items.push(str(key), Buffer.concat([global('torch._utils', '_rebuild_tensor_v2'), args, op(0x52)]));
+  }
+  return Buffer.concat([global('collections', 'OrderedDict'), op(0x29), op(0x52), ...(items.length ? [op(0x28), ...items, op(0x75)] : [])]);
+}
+
+/**
+ * A Demucs model package as demucs' `serialize_model` + `torch.save` write it ({klass, args,
+ * kwargs, state}; klass a pickled global, never imported by the reader), for the single-model graph
+ * `graph` (models/graphs/htdemucs*.onnx): every state tensor its didactic_weights name, seeded
+ * values (float32 here; the official files hold float16), kwargs the graph's own architecture.
+ */
+export function demucsCheckpoint(graph: Uint8Array, seed = 1): Buffer {
+  const model = onnx.ModelProto.decode(graph);
+  const meta = new Map((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  const mapping = JSON.parse(meta.get('didactic_weights')!) as Record<string, [number, string]>;
+  const dims = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', (t.dims ?? []).map(Number)]));
+  const state = new Map<string, CkptTensor>();
+  let s = seed;
+  for (const [init, [, key]] of Object.entries(mapping)) {
+    const shape = dims.get(init)!;
+    state.set(key, {
+      shape,
+      data: seeded(
+        shape.reduce((a, b) => a * b, 1),
+        s++,
+      ),
+    });
+  }
+  const [module, name] = [meta.get('demucs_klass')!.replace(/\.[^.]+$/, ''), meta.get('demucs_klass')!.replace(/^.*\./, '')];
+  const storages: Record<string, Buffer> = {};
+  const root = Buffer.concat([
+    op(0x7d),
+    op(0x28),
+    str('klass'),
+    global(module, name),
+    str('args'),
+    op(0x29),
+    str('kwargs'),
+    value(JSON.parse(meta.get('demucs_kwargs')!)),
+    str('state'),
+    stateDictPickle(state, storages),
+    op(0x75),
+  ]);
+  return torchZip(root, storages);
 }
