@@ -1,6 +1,7 @@
-// Writes Beat This! Lightning checkpoints and Demucs model packages (torch.save zips: {state_dict: {"model.<key>": tensor},
-// hyper_parameters, pytorch-lightning_version}) without Python, for the fetch and converter tests:
-// the tensors a weightless graph names (its didactic_weights and unused_state metadata), seeded values.
+// Writes torch.save checkpoints without Python, for the fetch and converter tests: Beat This!
+// Lightning checkpoints ({state_dict: {"model.<key>": tensor}, hyper_parameters,
+// pytorch-lightning_version}) and Demucs model packages ({klass, args, kwargs, state}), holding the
+// tensors a weightless graph names (its didactic_weights and unused_state metadata), seeded values.
 import { createRequire } from 'node:module';
 
 import type { onnx as OnnxNs } from 'onnx-proto';
