@@ -53,25 +53,7 @@ function value(v: unknown): Buffer {
 /** torch.save of {state_dict, hyper_parameters, pytorch-lightning_version} as a Lightning checkpoint holds it. */
 export function lightningCheckpoint(state: Map<string, CkptTensor>, hparams: Record<string, unknown>): Buffer {
   const storages: Record<string, Buffer> = {};
-  const items: Buffer[] = [];
-  let i = 0;
-  for (const [key, t] of state) {
-    const sk = String(i++);
-    storages[sk] = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    const kind = t.data instanceof Float32Array ? 'FloatStorage' : 'LongStorage';
-    const strides = t.shape.map((_, d) => t.shape.slice(d + 1).reduce((a, b) => a * b, 1));
-    const ref = Buffer.concat([tuple([str('storage'), global('torch', kind), str(sk), str('cpu'), int(t.data.length)]), op(0x51)]);
-    const args = tuple([
-      ref,
-      int(0),
-      tuple(t.shape.map(int)),
-      tuple(strides.map(int)),
-      op(0x89),
-      Buffer.concat([global('collections', 'OrderedDict'), op(0x29), op(0x52)]),
-    ]);
-    items.push(str(key), Buffer.concat([global('torch._utils', '_rebuild_tensor_v2'), args, op(0x52)]));
-  }
-  const stateDict = Buffer.concat([global('collections', 'OrderedDict'), op(0x29), op(0x52), ...(items.length ? [op(0x28), ...items, op(0x75)] : [])]);
+  const stateDict = stateDictPickle(state, storages);
   const root = Buffer.concat([
     op(0x7d),
     op(0x28),
