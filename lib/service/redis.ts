@@ -268,7 +268,9 @@ export class RedisQueue implements JobQueue {
    */
   async start(): Promise<void> {
     await Promise.all([this.#queue.waitUntilReady(), this.#events.waitUntilReady()]);
-    const last = await this.#client.xrevrange(this.#queue.keys.events!, '+', '-', 'COUNT', 1);
+    // On the connection the Queue uses as given (shared, not duplicated): ready now, while our own
+    // fail-fast client may still be connecting ("Stream isn't writeable").
+    const last = await this.#given[0]!.xrevrange(this.#queue.keys.events!, '+', '-', 'COUNT', 1);
     (this.#events.opts as QueueEventsOptions).lastEventId = last[0]?.[0] ?? '0-0';
     this.#events.run().catch((err: Error) => this.#health.suspect(err));
   }
