@@ -1,6 +1,5 @@
 // `didactic-engine models list|fetch|remove` as a user runs them (dist/cli/main.js), and every
 // place that meets a missing Demucs model naming the exact command that installs it.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,26 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { beatThisHparams, beatThisState, lightningCheckpoint } from '../helpers/lightningCheckpoint.js';
 import { type Mirror, startMirror } from '../helpers/mirrorServer.js';
+import { runCliAsync } from '../helpers/cliRun.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'cli', 'main.js');
 const dir = useTempDir('cli-models-');
 const models = join(dir, 'models');
 const env = { ...process.env, DIDACTIC_MODELS_DIR: models, DIDACTIC_MODELS_MIRROR: '' };
 let mirror: Mirror;
 
-// A synchronous spawn would block the event loop the loopback mirror answers on; run the CLI asynchronously.
-async function run(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = (...args: string[]) => runCliAsync(env, ...args);
 
 beforeAll(async () => {
   mkdirSync(models, { recursive: true });

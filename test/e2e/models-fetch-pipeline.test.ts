@@ -2,7 +2,6 @@
 // package format (written here in Node with seeded weights: the real ones cannot be downloaded in
 // CI) installed with `models fetch htdemucs --from <file> --unverified`, then the main job on a
 // song: four real stems from the converted model, per-stem MIDI, nothing degraded.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,22 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { writeWav } from '../../lib/index.js';
 import { demucsCheckpoint } from '../helpers/lightningCheckpoint.js';
 import { melodySong } from '../helpers/signals.js';
+import { runCliAsync } from '../helpers/cliRun.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'cli', 'main.js');
 const dir = useTempDir('models-fetch-pipeline-');
 
-async function run(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = runCliAsync;
 
 describe('models fetch htdemucs --from, then the main job', () => {
   it('separates with the converted model and transcribes every stem', async () => {
