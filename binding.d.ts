@@ -234,6 +234,41 @@ export interface NativeAnalyzeResult {
   beat?: NativeBeatResult;
 }
 
+/** One pass over samples: count at or beyond full scale, largest |x|, float64 sum of x² in order. */
+export interface NativeSampleLevels {
+  clipped: number;
+  peak: number;
+  sumSquares: number;
+}
+
+/** pydub's silence windows: each start (ms, ascending) opens a window of minSilenceMs. */
+export interface NativeSilenceWindows {
+  sampleRate: number;
+  minSilenceMs: number;
+  seekStepMs: number;
+  starts: Float64Array;
+}
+
+export interface NativeSignalOverviewOptions {
+  /** Waveform points (0: none). */
+  points: number;
+  windows: NativeSilenceWindows | null;
+}
+
+export interface NativeSignalOverview {
+  min: Float32Array;
+  max: Float32Array;
+  /** Per window start: floor(RMS) on the int16 scale (audioop.rms); null without windows. */
+  windowRms: Float64Array | null;
+}
+
+export interface NativeNormalized {
+  peak: number;
+  gain: number;
+  /** Null when the peak is 0 (nothing scaled). */
+  audio: Float32Array | null;
+}
+
 export interface NativeBinding {
   readonly napiVersion: number;
   readonly CancelToken: new () => NativeCancelToken;
@@ -243,6 +278,11 @@ export interface NativeBinding {
   writeWav(path: string, samples: Float32Array, options: NativeWriteWavOptions): Promise<NativeWriteWavResult>;
   resample(samples: Float32Array, options: NativeResampleOptions, cancel?: NativeCancelToken): Promise<Float32Array>;
   libraryVersions(): NativeLibraryVersions;
+  sampleLevels(samples: Float32Array): Promise<NativeSampleLevels>;
+  signalOverview(samples: Float32Array, options: NativeSignalOverviewOptions): Promise<NativeSignalOverview>;
+  normalizePeak(samples: Float32Array, options: { targetPeak: number }): Promise<NativeNormalized>;
+  /** Float64 sums of x² over [ranges[2i], ranges[2i+1]). */
+  rangeEnergies(samples: Float32Array | Float64Array, ranges: Float64Array): Promise<Float64Array>;
   ortLoad(libraryPath: string): Promise<NativeRuntimeInfo>;
   ortInfo(): NativeRuntimeInfo | null;
   createSession(model: string | Uint8Array, options: NativeSessionOptions): Promise<{ handle: NativeSessionHandle; info: NativeSessionInfo }>;

@@ -1,4 +1,5 @@
 import { decodeAudio, type Truncation } from './decode.js';
+import { sampleLevels } from './levels.js';
 
 /**
  * audioInfo's summary of a file: container and sample format, sample rate (Hz), channels, frames,
@@ -24,13 +25,7 @@ export interface AudioInfo {
  */
 export async function audioInfo(path: string, options: { signal?: AbortSignal } = {}): Promise<AudioInfo> {
   const audio = await decodeAudio(path, { signal: options.signal });
-  let peak = 0;
-  let sumSquares = 0;
-  for (const s of audio.samples) {
-    const a = Math.abs(s);
-    if (a > peak) peak = a;
-    sumSquares += s * s;
-  }
+  const { peak, sumSquares } = await sampleLevels(audio.samples);
   return {
     path,
     container: audio.container,

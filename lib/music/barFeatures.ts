@@ -16,6 +16,7 @@
  * (no frame centre inside it, e.g. a tiny clamped last bar) uses the single frame nearest its
  * midpoint, instead of falling back to a different extractor.
  */
+import { rangeEnergies } from '../audio/levels.js';
 import { InvalidArgumentError } from '../errors.js';
 import { features } from '../analysis/spectral.js';
 import { type BarBoundary, barSampleRange } from './segmentation.js';
@@ -130,8 +131,12 @@ function matrixAccessor(m: FeatureMatrix, numFrames: number, name: string): (row
   return m.layout === 'coefficient-major' ? (r, f) => d[r * numFrames + f]! : (r, f) => d[f * m.rows + r]!;
 }
 
-/** Aggregates frame features and sample energy per bar. Bars without samples are left out. */
-export function aggregateBarFeatures(input: AggregateBarFeaturesInput): BarFeatureColumns {
+/**
+ * Aggregates frame features and sample energy per bar. Bars without samples are left out. The
+ * energies (float64 sums of x² over each bar's samples, in order) are summed in the addon, on a
+ * worker thread.
+ */
+export async function aggregateBarFeatures(input: AggregateBarFeaturesInput): Promise<BarFeatureColumns> {
   const op = 'aggregateBarFeatures';
   const { samples, sampleRate, frames, bars } = input;
   if (!(sampleRate > 0)) throw new InvalidArgumentError(`${op}: sampleRate must be positive, got ${sampleRate}`, { op });
@@ -177,10 +182,15 @@ export function aggregateBarFeatures(input: AggregateBarFeaturesInput): BarFeatu
     chromaMean: new Float64Array(n * nChroma),
   };
   const set = (column: ArrayLike<number>, i: number, v: number) => ((column as Float64Array)[i] = v);
+  const ranges = new Float64Array(2 * n);
+  kept.forEach(({ samples: [s, e] }, i) => {
+    ranges[2 * i] = s;
+    ranges[2 * i + 1] = e;
+  });
+  const energies = await rangeEnergies(samples, ranges);
 
   kept.forEach(({ bar, samples: [s, e], frames: [f0, f1] }, i) => {
-    let energy = 0;
-    for (let k = s; k < e; k++) energy += samples[k]! * samples[k]!;
+    const energy = energies[i]!;
     set(out.barIndex, i, bar.barIndex);
     set(out.startS, i, bar.startS);
     set(out.endS, i, bar.endS);

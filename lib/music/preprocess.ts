@@ -5,7 +5,9 @@
  * pipeline can put every time it writes back on the input's timeline.
  */
 
-import { forEachChunk, SAMPLE_CHUNK } from '../util/chunked.js';
+import type { NativeSilenceWindows } from '../../binding.js';
+import { InvalidArgumentError } from '../errors.js';
+import { normalizeToPeak, signalOverview } from '../audio/levels.js';
 
 export interface TrimOptions {
   /** dBFS; a 100 ms window is silent when its RMS is at or below this. */
@@ -15,6 +17,11 @@ export interface TrimOptions {
   /** pydub's window length and step (ms). */
   minSilenceMs?: number;
   seekStepMs?: number;
+  /**
+   * The windows' RMS when already measured over the same audio (signalOverview with
+   * silenceWindows(audio.length, sampleRate, minSilenceMs, seekStepMs)), so the samples are read once.
+   */
+  windowRms?: Float64Array;
 }
 
 export interface TrimResult {
@@ -32,21 +39,30 @@ function msToSamples(ms: number, sampleRate: number): number {
   return Math.floor((ms * sampleRate) / 1000);
 }
 
-/** Sum of squares (int16 scale, float64) of audio[a, b). */
-function sumSquares(audio: Float32Array, a: number, b: number): number {
-  let sum = 0;
-  for (let i = a; i < b; i++) {
-    const s = audio[i]! * INT16_FULL_SCALE;
-    sum += s * s;
-  }
-  return sum;
+function lengthMsOf(samples: number, sampleRate: number): number {
+  return Math.round((1000 * samples) / sampleRate);
+}
+
+/**
+ * The windows pydub's detect_nonsilent measures on `samples` samples at `sampleRate`: one every
+ * `seekStepMs` and a last one flush with the end, each `minSilenceMs` long. Null when the audio is
+ * shorter than one window (it is never silent then).
+ */
+export function silenceWindows(samples: number, sampleRate: number, minSilenceMs = 100, seekStepMs = 10): NativeSilenceWindows | null {
+  const lengthMs = lengthMsOf(samples, sampleRate);
+  if (lengthMs < minSilenceMs) return null;
+  const lastStart = lengthMs - minSilenceMs;
+  const starts: number[] = [];
+  for (let ms = 0; ms <= lastStart; ms += seekStepMs) starts.push(ms);
+  if (lastStart % seekStepMs !== 0) starts.push(lastStart);
+  return { sampleRate, minSilenceMs, seekStepMs, starts: Float64Array.from(starts) };
 }
 
 /**
  * pydub's detect_nonsilent on float audio: 100 ms windows every 10 ms, RMS (on the int16 scale,
  * truncated like audioop.rms) compared with the threshold, silent windows merged into ranges.
- * Returns [startMs, endMs] ranges. Runs in event-loop-sized chunks (a 20-minute song is 26 M
- * samples at 22,050 Hz).
+ * Returns [startMs, endMs] ranges. The windows are measured in the addon, off the event loop
+ * (a 20-minute song is 26 M samples at 22,050 Hz), unless `windowRms` brings them.
  */
 export async function detectNonsilentMs(
   audio: Float32Array,
@@ -54,48 +70,20 @@ export async function detectNonsilentMs(
   silenceThreshDbfs: number,
   minSilenceMs = 100,
   seekStepMs = 10,
+  windowRms?: Float64Array,
 ): Promise<Array<[number, number]>> {
-  const lengthMs = Math.round((1000 * audio.length) / sampleRate);
-  if (lengthMs < minSilenceMs) return [[0, lengthMs]];
+  const lengthMs = lengthMsOf(audio.length, sampleRate);
+  const windows = silenceWindows(audio.length, sampleRate, minSilenceMs, seekStepMs);
+  if (!windows) return [[0, lengthMs]];
   const threshold = 10 ** (silenceThreshDbfs / 20) * INT16_FULL_SCALE;
-  const lastStart = lengthMs - minSilenceMs;
-  const starts: number[] = [];
-  for (let ms = 0; ms <= lastStart; ms += seekStepMs) starts.push(ms);
-  if (lastStart % seekStepMs !== 0) starts.push(lastStart);
-  const bound = (ms: number) => Math.min(audio.length, msToSamples(ms, sampleRate));
-  const perChunk = (ms: number) => Math.max(1, Math.floor(SAMPLE_CHUNK / Math.max(1, msToSamples(ms, sampleRate))));
-  // Windows on the step grid are sums of whole steps: sum each step once (a small table instead
-  // of a per-sample prefix array), then each window adds minSilenceMs / seekStepMs of them.
-  const onGrid = minSilenceMs % seekStepMs === 0;
-  const perWindow = minSilenceMs / seekStepMs;
-  const stepSums = new Float64Array(onGrid ? Math.ceil((lastStart + minSilenceMs) / seekStepMs) : 0);
-  await forEachChunk(
-    stepSums.length,
-    (k0, k1) => {
-      for (let k = k0; k < k1; k++) stepSums[k] = sumSquares(audio, bound(k * seekStepMs), bound((k + 1) * seekStepMs));
-    },
-    perChunk(seekStepMs),
-  );
+  const rms = windowRms ?? (await signalOverview(audio, 0, windows)).windowRms!;
+  if (rms.length !== windows.starts.length) {
+    throw new InvalidArgumentError(`detectNonsilentMs: windowRms has ${rms.length} windows, the audio has ${windows.starts.length}`, {
+      op: 'detectNonsilentMs',
+    });
+  }
   const silenceStarts: number[] = [];
-  await forEachChunk(
-    starts.length,
-    (i0, i1) => {
-      for (let i = i0; i < i1; i++) {
-        const ms = starts[i]!;
-        const a = bound(ms);
-        const n = bound(ms + minSilenceMs) - a;
-        let sum = 0;
-        if (onGrid && ms % seekStepMs === 0) {
-          for (let k = ms / seekStepMs; k < ms / seekStepMs + perWindow; k++) sum += stepSums[k]!;
-        } else {
-          sum = sumSquares(audio, a, a + n);
-        }
-        const rms = n > 0 ? Math.floor(Math.sqrt(sum / n)) : 0;
-        if (rms <= threshold) silenceStarts.push(ms);
-      }
-    },
-    onGrid ? SAMPLE_CHUNK : perChunk(minSilenceMs),
-  );
+  for (let i = 0; i < rms.length; i++) if (rms[i]! <= threshold) silenceStarts.push(windows.starts[i]!);
   if (silenceStarts.length === 0) return [[0, lengthMs]];
 
   const silent: Array<[number, number]> = [];
@@ -128,9 +116,9 @@ export async function detectNonsilentMs(
 
 /** Trims leading and trailing silence; all-silent audio is returned untouched (as the original). */
 export async function trimSilence(audio: Float32Array, sampleRate: number, options: TrimOptions): Promise<TrimResult> {
-  const ranges = await detectNonsilentMs(audio, sampleRate, options.silenceThreshDbfs, options.minSilenceMs, options.seekStepMs);
+  const ranges = await detectNonsilentMs(audio, sampleRate, options.silenceThreshDbfs, options.minSilenceMs, options.seekStepMs, options.windowRms);
   if (ranges.length === 0) return { audio, offsetS: 0, trimmed: false };
-  const lengthMs = Math.round((1000 * audio.length) / sampleRate);
+  const lengthMs = lengthMsOf(audio.length, sampleRate);
   const startMs = Math.max(0, ranges[0]![0] - options.keepSilenceMs);
   const endMs = Math.min(lengthMs, ranges[ranges.length - 1]![1] + options.keepSilenceMs);
   const a = Math.min(audio.length, msToSamples(startMs, sampleRate));
@@ -144,18 +132,6 @@ export async function trimSilence(audio: Float32Array, sampleRate: number, optio
  * left alone. Returns the gain applied.
  */
 export async function normalizePeak(audio: Float32Array, headroomDb = 0.1): Promise<{ audio: Float32Array; gain: number }> {
-  let peak = 0;
-  await forEachChunk(audio.length, (start, end) => {
-    for (let i = start; i < end; i++) {
-      const a = Math.abs(audio[i]!);
-      if (a > peak) peak = a;
-    }
-  });
-  if (peak === 0) return { audio, gain: 1 };
-  const gain = 10 ** (-headroomDb / 20) / peak;
-  const out = new Float32Array(audio.length);
-  await forEachChunk(audio.length, (start, end) => {
-    for (let i = start; i < end; i++) out[i] = Math.max(-1, Math.min(1, audio[i]! * gain));
-  });
-  return { audio: out, gain };
+  const scaled = await normalizeToPeak(audio, 10 ** (-headroomDb / 20));
+  return scaled.audio ? { audio: scaled.audio, gain: scaled.gain } : { audio, gain: 1 };
 }

@@ -182,6 +182,11 @@ export class SongContext implements SongRunEnvironment {
    */
   waveform: WaveformPeaks | null = null;
   /**
+   * The silence trim's window RMS over the analysis input (silenceWindows), measured in step 2 in
+   * the same pass as the waveform; step 3 takes it. Undefined when the trim is off.
+   */
+  silenceWindowRms: Float64Array | undefined;
+  /**
    * The full mix's whole-signal frame features (step 7's spectral analysis), when they were computed
    * ahead, beside step 4 (run.ts, plans with songConcurrency ≥ 2 and separation off); step 7 takes them.
    */

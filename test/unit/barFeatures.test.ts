@@ -42,8 +42,8 @@ describe('aggregateBarFeatures', () => {
   const numFrames = 400; // ≈ 9.3 s
   const samples = new Float32Array(Math.round(9 * SR)).fill(0.5);
 
-  it('aggregates the right frames and float64 energy', () => {
-    const out = aggregateBarFeatures({
+  it('aggregates the right frames and float64 energy', async () => {
+    const out = await aggregateBarFeatures({
       samples,
       sampleRate: SR,
       frames: indexFrames(numFrames),
@@ -67,26 +67,26 @@ describe('aggregateBarFeatures', () => {
     expect(out.rms[0]).toBe(0.5);
   });
 
-  it('accepts frame-major matrices with the same result', () => {
+  it('accepts frame-major matrices with the same result', async () => {
     const bars = [{ barIndex: 3, startS: 1.1, endS: 2.9 }];
-    const a = aggregateBarFeatures({ samples, sampleRate: SR, frames: indexFrames(numFrames), bars });
-    const b = aggregateBarFeatures({ samples, sampleRate: SR, frames: indexFrames(numFrames, 'frame-major'), bars });
+    const a = await aggregateBarFeatures({ samples, sampleRate: SR, frames: indexFrames(numFrames), bars });
+    const b = await aggregateBarFeatures({ samples, sampleRate: SR, frames: indexFrames(numFrames, 'frame-major'), bars });
     expect(Array.from(b.mfccMean)).toEqual(Array.from(a.mfccMean));
     expect(Array.from(b.chromaMean)).toEqual(Array.from(a.chromaMean));
   });
 
-  it('keeps quiet bars late in long audio exact (float32 running sums lost them)', () => {
+  it('keeps quiet bars late in long audio exact (float32 running sums lost them)', async () => {
     const long = new Float32Array(10 * 60 * SR);
     for (let i = 0; i < long.length; i++) long[i] = i % 2 ? 0.1 : -0.1;
     const quietStart = long.length - 4 * SR;
     for (let i = quietStart; i < long.length; i++) long[i] = i % 2 ? 0.01 : -0.01;
     const frames = indexFrames(Math.floor(long.length / HOP) + 1);
-    const out = aggregateBarFeatures({ samples: long, sampleRate: SR, frames, bars: [{ barIndex: 299, startS: 598, endS: 600 }] });
+    const out = await aggregateBarFeatures({ samples: long, sampleRate: SR, frames, bars: [{ barIndex: 299, startS: 598, endS: 600 }] });
     expect(out.rms[0]).toBeCloseTo(0.01, 6);
   });
 
-  it('skips bars without samples and validates shapes', () => {
-    const out = aggregateBarFeatures({
+  it('skips bars without samples and validates shapes', async () => {
+    const out = await aggregateBarFeatures({
       samples: samples.subarray(0, SR),
       sampleRate: SR,
       frames: indexFrames(numFrames),
@@ -94,9 +94,9 @@ describe('aggregateBarFeatures', () => {
     });
     expect(out.barIndex.length).toBe(0);
     const bad = { ...indexFrames(10), zcr: new Float64Array(9) };
-    expect(() => aggregateBarFeatures({ samples, sampleRate: SR, frames: bad, bars: [] })).toThrow(InvalidArgumentError);
+    await expect(aggregateBarFeatures({ samples, sampleRate: SR, frames: bad, bars: [] })).rejects.toThrow(InvalidArgumentError);
     const badMatrix = { ...indexFrames(10), mfcc: { data: new Float32Array(5), rows: 13, layout: 'frame-major' as const } };
-    expect(() => aggregateBarFeatures({ samples, sampleRate: SR, frames: badMatrix, bars: [] })).toThrow(/13 × 10/);
+    await expect(aggregateBarFeatures({ samples, sampleRate: SR, frames: badMatrix, bars: [] })).rejects.toThrow(/13 × 10/);
   });
 });
 

@@ -3,14 +3,14 @@ import { copyFile, stat, utimes } from 'node:fs/promises';
 import { basename } from 'node:path';
 
 import { decodeAudio } from '../../audio/decode.js';
+import { sampleLevels, signalOverview } from '../../audio/levels.js';
 import { mixToMonoYielding } from '../../audio/mix.js';
 import { resample } from '../../audio/resample.js';
 import { writeWav } from '../../audio/write.js';
 import { DidacticError } from '../../errors.js';
-import { normalizePeak, trimSilence } from '../../music/preprocess.js';
-import { waveformPeaks } from '../../reports/html/peaks.js';
+import { normalizePeak, silenceWindows, trimSilence } from '../../music/preprocess.js';
+import { DEFAULT_PEAK_POINTS } from '../../reports/html/peaks.js';
 import { toWriteError } from '../../util/atomic.js';
-import { forEachChunk } from '../../util/chunked.js';
 import type { SongContext } from '../context.js';
 import { checkDecodedMemory } from '../memory.js';
 
@@ -60,14 +60,15 @@ export async function ingest(ctx: SongContext): Promise<void> {
   ctx.results.sample_rate = cfg.analysisSr;
   ctx.results.duration_s = ctx.durationS;
   ctx.log.info(`Loaded audio: duration=${ctx.durationS.toFixed(2)}s, sr=${cfg.analysisSr}`);
-  ctx.quality.clipped_input_samples = await countClipped(decoded.samples);
-  if (cfg.htmlReport) {
-    // The report's waveform, taken now: step 10 runs after the audio is released.
-    try {
-      ctx.waveform = await waveformPeaks(analysisInput, cfg.analysisSr);
-    } catch (err) {
-      ctx.log.warn(`HTML report: no waveform overview (${(err as Error).message})`);
-    }
+  ctx.quality.clipped_input_samples = (await sampleLevels(decoded.samples)).clipped;
+  // One pass over the analysis input: the report's waveform (taken now: step 10 runs after the
+  // audio is released) and the windows step 3's silence trim measures.
+  const windows = cfg.usePydubPreprocess && cfg.preprocessTrimSilence ? silenceWindows(analysisInput.length, cfg.analysisSr) : null;
+  const points = cfg.htmlReport ? Math.min(DEFAULT_PEAK_POINTS, analysisInput.length) : 0;
+  if (points > 0 || windows) {
+    const overview = await signalOverview(analysisInput, points, windows);
+    if (points > 0) ctx.waveform = { durationS: analysisInput.length / cfg.analysisSr, min: overview.min, max: overview.max };
+    if (overview.windowRms) ctx.silenceWindowRms = overview.windowRms;
   }
 }
 
@@ -92,9 +93,12 @@ export async function preprocessAudio(ctx: SongContext): Promise<(() => Promise<
   }
   let audio = ctx.analysisInput;
   if (cfg.preprocessTrimSilence) {
+    const windowRms = ctx.silenceWindowRms;
+    ctx.silenceWindowRms = undefined;
     const trimmed = await trimSilence(audio, cfg.analysisSr, {
       silenceThreshDbfs: cfg.preprocessSilenceThreshDbfs,
       keepSilenceMs: cfg.preprocessKeepSilenceMs,
+      ...(windowRms ? { windowRms } : {}),
     });
     audio = trimmed.audio;
     ctx.trimOffsetS = trimmed.offsetS;
@@ -110,16 +114,4 @@ export async function preprocessAudio(ctx: SongContext): Promise<(() => Promise<
     await writeWav(staging.stage('preprocessed', name), forFile, { sampleRate: cfg.preprocessTargetSr });
     ctx.log.info(`Saved preprocessed audio to ${ctx.results.preprocessed_path as string}`);
   };
-}
-
-/** Samples at or beyond full scale, counted in chunks that leave the event loop free in between. */
-async function countClipped(samples: Float32Array): Promise<number> {
-  let n = 0;
-  await forEachChunk(samples.length, (start, end) => {
-    for (let i = start; i < end; i++) {
-      const s = samples[i]!;
-      if (s >= 1 || s <= -1) n++;
-    }
-  });
-  return n;
 }

@@ -3,6 +3,7 @@
  * (what wavesurfer.js draws from precomputed peaks), so a 20-minute song costs kilobytes, not the
  * megabytes of its samples, and the report never decodes audio in the browser.
  */
+import { signalOverview } from '../../audio/levels.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { forEachChunk } from '../../util/chunked.js';
 
@@ -19,30 +20,16 @@ export const DEFAULT_PEAK_POINTS = 3000;
 
 /**
  * Min/max peaks of mono `samples` in `points` equal slices (fewer when the audio is shorter),
- * over the chunked loop so a long song does not hold the event loop.
+ * measured in the addon so a long song does not hold the event loop.
  */
 export async function waveformPeaks(samples: Float32Array, sampleRate: number, points = DEFAULT_PEAK_POINTS): Promise<WaveformPeaks> {
   if (!(sampleRate > 0)) throw new InvalidArgumentError(`waveformPeaks: sampleRate (${sampleRate}) must be positive`, { op: 'waveformPeaks' });
   if (!Number.isInteger(points) || points < 1) {
     throw new InvalidArgumentError(`waveformPeaks: points (${points}) must be a positive integer`, { op: 'waveformPeaks' });
   }
+  // The addon walks the samples on a worker thread; the slices are those of min(points, n) equal parts.
+  const { min, max } = await signalOverview(samples, Math.min(points, samples.length), null);
   const n = samples.length;
-  const count = Math.max(0, Math.min(points, n));
-  const min = new Float32Array(count);
-  const max = new Float32Array(count);
-  if (count > 0) {
-    min.fill(Infinity);
-    max.fill(-Infinity);
-    const perPoint = n / count;
-    await forEachChunk(n, (start, end) => {
-      for (let i = start; i < end; i++) {
-        const p = Math.min(count - 1, Math.floor(i / perPoint));
-        const s = samples[i]!;
-        if (s < min[p]!) min[p] = s;
-        if (s > max[p]!) max[p] = s;
-      }
-    });
-  }
   return { durationS: n / sampleRate, min, max };
 }
 

@@ -3,8 +3,13 @@
 // thread.
 #include "audio/audio_binding.h"
 
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
 #include "audio/decode.h"
 #include "audio/encode.h"
+#include "audio/levels.h"
 #include "audio/resample.h"
 #include "napi/worker.h"
 
@@ -154,6 +159,125 @@ Napi::Value Resample(const Napi::CallbackInfo& info) {
       [](Napi::Env env, std::vector<float>& output) { return napi::toFloat32Array(env, std::move(output)); });
 }
 
+// A Float64Array that copies `values` (they are small: windows, bars).
+Napi::Float64Array toFloat64Array(Napi::Env env, const std::vector<double>& values) {
+  Napi::Float64Array out = Napi::Float64Array::New(env, values.size());
+  std::copy(values.begin(), values.end(), out.Data());
+  return out;
+}
+
+Napi::Value SampleLevelsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  napi::PinnedFloats samples = napi::pinFloat32(env, info[0], "sampleLevels", "samples");
+  return napi::queueTask(
+      env, "sampleLevels",
+      [samples = std::move(samples)] { return sampleLevels(samples.data, static_cast<int64_t>(samples.size)); },
+      [](Napi::Env env, const SampleLevels& levels) {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("clipped", Napi::Number::New(env, static_cast<double>(levels.clipped)));
+        out.Set("peak", Napi::Number::New(env, levels.peak));
+        out.Set("sumSquares", Napi::Number::New(env, levels.sumSquares));
+        return out;
+      });
+}
+
+Napi::Value SignalOverviewJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string op = "signalOverview";
+  napi::PinnedFloats samples = napi::pinFloat32(env, info[0], op, "samples");
+  Napi::Object opts = napi::objectArg(env, info, 1, op);
+  const int64_t points = napi::intField(env, opts, "points", op, 0, int64_t{1} << 40);
+  std::optional<SilenceWindows> windows;
+  Napi::Value w = opts.Get("windows");
+  if (!w.IsNull() && !w.IsUndefined()) {
+    if (!w.IsObject()) napi::throwInvalidArgument(env, op, "option 'windows' must be an object or null");
+    Napi::Object wo = w.As<Napi::Object>();
+    SilenceWindows sw;
+    sw.sampleRate = napi::rangeField(env, wo, "sampleRate", op, 1e-6, limits::kMaxSampleRate);
+    sw.minSilenceMs = napi::rangeField(env, wo, "minSilenceMs", op, 1e-6, 1e12);
+    sw.seekStepMs = napi::rangeField(env, wo, "seekStepMs", op, 1e-6, 1e12);
+    Napi::Value starts = wo.Get("starts");
+    if (!starts.IsTypedArray() || starts.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+      napi::throwInvalidArgument(env, op, "option 'starts' must be a Float64Array");
+    }
+    Napi::Float64Array s = starts.As<Napi::Float64Array>();
+    sw.starts.assign(s.Data(), s.Data() + s.ElementLength());
+    for (size_t i = 0; i < sw.starts.size(); ++i) {
+      if (!(sw.starts[i] >= 0) || (i > 0 && !(sw.starts[i] > sw.starts[i - 1]))) {
+        napi::throwInvalidArgument(env, op, "window starts must be non-negative and ascending");
+      }
+    }
+    windows = std::move(sw);
+  }
+  return napi::queueTask(
+      env, "signalOverview",
+      [samples = std::move(samples), points, windows = std::move(windows)] {
+        return signalOverview(samples.data, static_cast<int64_t>(samples.size), points, windows ? &*windows : nullptr);
+      },
+      [hasWindows = windows.has_value()](Napi::Env env, SignalOverview& o) {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("min", napi::toFloat32Array(env, std::move(o.min)));
+        out.Set("max", napi::toFloat32Array(env, std::move(o.max)));
+        out.Set("windowRms", hasWindows ? Napi::Value(toFloat64Array(env, o.windowRms)) : env.Null());
+        return out;
+      });
+}
+
+Napi::Value NormalizePeakJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string op = "normalizePeak";
+  napi::PinnedFloats samples = napi::pinFloat32(env, info[0], op, "samples");
+  Napi::Object opts = napi::objectArg(env, info, 1, op);
+  const double targetPeak = napi::rangeField(env, opts, "targetPeak", op, 0, 1e300);
+  return napi::queueTask(
+      env, "normalizePeak",
+      [samples = std::move(samples), targetPeak] {
+        return normalizePeak(samples.data, static_cast<int64_t>(samples.size), targetPeak);
+      },
+      [](Napi::Env env, Normalized& n) {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("peak", Napi::Number::New(env, n.peak));
+        out.Set("gain", Napi::Number::New(env, n.gain));
+        out.Set("audio", n.peak == 0 ? env.Null() : Napi::Value(napi::toFloat32Array(env, std::move(n.audio))));
+        return out;
+      });
+}
+
+Napi::Value RangeEnergiesJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string op = "rangeEnergies";
+  if (info.Length() < 2 || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    napi::throwInvalidArgument(env, op, "ranges must be a Float64Array");
+  }
+  Napi::Float64Array r = info[1].As<Napi::Float64Array>();
+  if (r.ElementLength() % 2 != 0) napi::throwInvalidArgument(env, op, "ranges must hold start/end pairs");
+  std::vector<int64_t> ranges(r.ElementLength());
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const double v = r[i];
+    if (!(v >= 0 && v <= 9007199254740991.0) || v != std::floor(v)) {
+      napi::throwInvalidArgument(env, op, "ranges must be non-negative integers");
+    }
+    ranges[i] = static_cast<int64_t>(v);
+  }
+  auto toJs = [](Napi::Env env, const std::vector<double>& e) { return toFloat64Array(env, e); };
+  if (info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array) {
+    Napi::Float64Array samples = info[0].As<Napi::Float64Array>();
+    return napi::queueTask(
+        env, "rangeEnergies",
+        [pin = Napi::Persistent(samples), data = samples.Data(), n = static_cast<int64_t>(samples.ElementLength()),
+         ranges = std::move(ranges)] { return rangeEnergies(data, n, ranges); },
+        toJs);
+  }
+  napi::PinnedFloats samples = napi::pinFloat32(env, info[0], op, "samples");
+  return napi::queueTask(
+      env, "rangeEnergies",
+      [samples = std::move(samples), ranges = std::move(ranges)] {
+        return rangeEnergies(samples.data, static_cast<int64_t>(samples.size), ranges);
+      },
+      toJs);
+}
+
 Napi::Value LibraryVersions(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
@@ -171,6 +295,10 @@ void RegisterAudio(Napi::Env env, Napi::Object exports) {
   exports.Set("probeFile", Napi::Function::New(env, ProbeFile, "probeFile"));
   exports.Set("writeWav", Napi::Function::New(env, WriteWav, "writeWav"));
   exports.Set("resample", Napi::Function::New(env, Resample, "resample"));
+  exports.Set("sampleLevels", Napi::Function::New(env, SampleLevelsJs, "sampleLevels"));
+  exports.Set("signalOverview", Napi::Function::New(env, SignalOverviewJs, "signalOverview"));
+  exports.Set("normalizePeak", Napi::Function::New(env, NormalizePeakJs, "normalizePeak"));
+  exports.Set("rangeEnergies", Napi::Function::New(env, RangeEnergiesJs, "rangeEnergies"));
   exports.Set("libraryVersions", Napi::Function::New(env, LibraryVersions, "libraryVersions"));
 }
 
