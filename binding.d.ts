@@ -454,6 +454,8 @@ export interface NativeRhythmOptions {
   oddMeters: boolean;
   /** Backbeat template: beat phase, level and downbeat parity from the kick / snare alternation. */
   percussiveBackbeat: boolean;
+  /** Sections tracked half a beat off or at half / twice the song's tempo brought back to the song's phase and level. */
+  sectionRepair: boolean;
 }
 
 export interface NativeRhythmResult {

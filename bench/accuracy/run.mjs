@@ -37,6 +37,7 @@ const groupOf = (kind) => (kind === 'click' || kind === 'drums' ? 'synthetic' : 
 // --percussive: which parts of the percussive-onset evidence the learned tracker uses (ablation):
 // off, obs (fused into the DBN observation), grid (off-beat / half-tempo check), both (the two).
 // bb: the backbeat template alone; all: observation, template and grid check (default).
+// --no-section-repair: without the one-phase, one-tempo-level repair of the decoded sections.
 const PERCUSSIVE = {
   off: { percussiveObservation: false, percussiveGrid: false, percussiveBackbeat: false },
   obs: { percussiveObservation: true, percussiveGrid: false, percussiveBackbeat: false },
@@ -60,6 +61,7 @@ const { values } = parseArgs({
     rebuild: { type: 'boolean', default: false },
     produced: { type: 'string' },
     percussive: { type: 'string', default: 'all' },
+    'no-section-repair': { type: 'boolean', default: false },
   },
 });
 
@@ -108,6 +110,7 @@ async function beatnetTracker(model, percussive = 'all', labelled = false) {
       const opts = {
         ...(detectMeter ? { meters, detectMeter: true } : { detectMeter: false, beatsPerBar: piece.beatsPerBar ?? 4 }),
         ...PERCUSSIVE[percussive],
+        ...(values['no-section-repair'] ? { sectionRepair: false } : {}),
         // DIDACTIC_BENCH_METERS=off: without the compound and 5/7 checks (the before of issue 24's item 4)
         ...(process.env.DIDACTIC_BENCH_METERS === 'off' ? { compoundMeters: false, oddMeters: false } : {}),
       };

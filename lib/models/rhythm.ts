@@ -94,6 +94,13 @@ export const RhythmDecodeOptionsSchema = z
      * to `percussiveGrid` alone.
      */
     percussiveBackbeat: z.boolean().default(true),
+    /**
+     * One phase and one tempo level for the whole song (default on): a section the DBN tracked half
+     * a beat off the rest, or at half or twice the song's tempo, is brought back, unless its own
+     * beats carry twice the activation of the points half a beat away. Off: the DBN's sections as
+     * decoded.
+     */
+    sectionRepair: z.boolean().default(true),
     /** Return the CRNN's [frames x 3] softmax (beat, downbeat, no beat). */
     returnActivations: z.boolean().default(false),
     signal: z.instanceof(AbortSignal).optional(),
@@ -188,6 +195,7 @@ function nativeOptions(o: z.output<typeof RhythmDecodeOptionsSchema>): NativeRhy
     compoundMeters: o.compoundMeters,
     oddMeters: o.oddMeters,
     percussiveBackbeat: o.percussiveBackbeat,
+    sectionRepair: o.sectionRepair,
   };
 }
 

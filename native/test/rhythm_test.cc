@@ -363,3 +363,143 @@ TEST_CASE("rhythm: decodeRhythm with percussive evidence moves an off-beat lock 
   const RhythmResult off = decodeRhythm(act3.data(), frames, nullptr, 0, 22050.0, p, nullptr, nullptr, perc.data());
   CHECK(off.beatFrames == before.beatFrames);  // the ablation flags switch the evidence off
 }
+
+namespace {
+
+// Beat + downbeat activation 0.8 at the given frames, 0.01 elsewhere ([frames x 2]).
+std::vector<float> peaksAt(int64_t frames, const std::vector<int64_t>& at) {
+  std::vector<float> act(static_cast<size_t>(2 * frames), 0.01f);
+  for (int64_t t : at)
+    if (t >= 0 && t < frames) act[2 * t] = 0.8f;
+  return act;
+}
+
+// Share of `got` within one frame of a beat of `truth`.
+double onGrid(const std::vector<int64_t>& got, const std::vector<int64_t>& truth) {
+  size_t hit = 0;
+  for (int64_t g : got) {
+    for (int64_t t : truth) {
+      if (std::llabs(g - t) <= 1) {
+        ++hit;
+        break;
+      }
+    }
+  }
+  return got.empty() ? 0.0 : static_cast<double>(hit) / static_cast<double>(got.size());
+}
+
+}  // namespace
+
+TEST_CASE("rhythm: unifyPhase moves a section decoded half a beat off back onto the song's beats") {
+  // 120 BPM (25 frames a beat); the activation is on the beats throughout, but the decoded beats
+  // slide over three beats onto the off-beats from beat 40 on (a syncopated passage).
+  const int64_t frames = 1600;
+  const std::vector<int64_t> truth = grid(frames, 25, 10);
+  std::vector<int64_t> decoded;
+  for (size_t i = 0; i < truth.size(); ++i) {
+    const int64_t slide = i < 40 ? 0 : (i < 43 ? static_cast<int64_t>(4 * (i - 39)) : 12);
+    if (truth[i] + slide < frames) decoded.push_back(truth[i] + slide);
+  }
+  const std::vector<float> act = peaksAt(frames, truth);
+  const PhaseJumps fixed = unifyPhase(decoded, act.data(), frames);
+  CHECK(fixed.jumps == 1);
+  CHECK(fixed.repaired == 1);
+  CHECK(onGrid(decoded, truth) < 0.7);
+  CHECK(onGrid(fixed.beatFrames, truth) > 0.95);
+  CHECK(fixed.beatFrames.size() + 2 >= truth.size());
+  for (size_t i = 1; i < fixed.beatFrames.size(); ++i) CHECK(fixed.beatFrames[i] - fixed.beatFrames[i - 1] >= 15);
+}
+
+TEST_CASE("rhythm: unifyPhase keeps a half-beat shift the music makes, and a tempo ramp") {
+  const int64_t frames = 1600;
+  // The shift is in the music: the activation moves with the decoded beats (9:1 against the
+  // points half a beat away), so nothing moves.
+  std::vector<int64_t> decoded;
+  for (int64_t t = 10, i = 0; t < frames; t += 25, ++i) decoded.push_back(i < 40 ? t : t + 12);
+  while (!decoded.empty() && decoded.back() >= frames) decoded.pop_back();
+  const std::vector<float> act = peaksAt(frames, decoded);
+  const PhaseJumps kept = unifyPhase(decoded, act.data(), frames);
+  CHECK(kept.jumps == 1);
+  CHECK(kept.repaired == 0);
+  CHECK(kept.beatFrames == decoded);
+  // A ramp from 100 to 150 BPM (30 to 20 frames a beat) has no jump.
+  std::vector<int64_t> ramp;
+  double t = 5.0;
+  for (int i = 0; i < 64; ++i, t += 30.0 - 10.0 * i / 63.0) ramp.push_back(std::llround(t));
+  const std::vector<float> rampAct = peaksAt(static_cast<int64_t>(t) + 10, ramp);
+  const PhaseJumps none = unifyPhase(ramp, rampAct.data(), static_cast<int64_t>(t) + 10);
+  CHECK(none.jumps == 0);
+  CHECK(none.beatFrames == ramp);
+}
+
+TEST_CASE("rhythm: unifyTempoOctave brings a half- and a double-tempo section to the song's level") {
+  const int64_t frames = 2000;
+  const std::vector<int64_t> truth = grid(frames, 25, 10);
+  std::vector<int64_t> decoded;
+  // beats 0-29 at the song's tempo, 30-49 at half (every other beat), 50-69 again, then twice as
+  // fast (a beat at every half beat) to the end
+  for (size_t i = 0; i < truth.size(); ++i) {
+    if (i >= 30 && i < 50 && i % 2 == 1) continue;
+    decoded.push_back(truth[i]);
+    if (i >= 70 && truth[i] + 12 < frames) decoded.push_back(truth[i] + 12);
+  }
+  const std::vector<float> act = peaksAt(frames, truth);
+  int sections = 0;
+  const std::vector<int64_t> fixed = unifyTempoOctave(decoded, act.data(), frames, &sections);
+  CHECK(sections == 2);
+  CHECK(onGrid(fixed, truth) > 0.97);
+  CHECK(fixed.size() + 1 >= truth.size());
+  CHECK(fixed.size() <= truth.size());
+  // A song at one level is left alone.
+  int none = 0;
+  CHECK(unifyTempoOctave(truth, act.data(), frames, &none) == truth);
+  CHECK(none == 0);
+}
+
+TEST_CASE("rhythm: backbeat template refuses a shift onto weaker onsets and doubling past 195 BPM") {
+  // 120 BPM: accents on 1 and 3 (kick and noise strongest there, no backbeat on the beats) and a
+  // hat alternating between the beats, half as strong: a backbeat only on its face.
+  const int64_t frames = 1500;
+  const std::vector<int64_t> beats = grid(frames, 25, 10);
+  auto song = [&](float offKick, float offHatA, float offHatB, std::vector<float>& perc, std::vector<float>& noise) {
+    perc.assign(static_cast<size_t>(2 * frames), 0.0f);
+    noise.assign(static_cast<size_t>(frames), 0.0f);
+    for (size_t i = 0; i < beats.size(); ++i) {
+      const int64_t t = beats[i], u = t + 12;
+      perc[2 * t] = i % 2 ? 0.4f : 0.8f;
+      noise[t] = i % 2 ? 0.2f : 0.7f;
+      if (u < frames) {
+        perc[2 * u] = offKick;
+        noise[u] = i % 2 ? offHatB : offHatA;
+      }
+    }
+  };
+  std::vector<float> perc, noise;
+  song(0.24f, 0.5f, 0.2f, perc, noise);
+  BackbeatFix fix = percussiveBackbeat(beats, perc.data(), noise.data(), frames, 50.0, 55.0, 215.0);
+  CHECK(fix.kind == BackbeatFix::kKeep);
+  // The same shift with the kicks and a loud snare half a beat later is taken.
+  song(0.9f, 0.95f, 0.1f, perc, noise);
+  fix = percussiveBackbeat(beats, perc.data(), noise.data(), frames, 50.0, 55.0, 215.0);
+  CHECK(fix.kind == BackbeatFix::kShift);
+
+  // Kick and snare alternating at 200 BPM (15 frames), decoded at 100 BPM on the kicks: doubling
+  // would give 200 BPM, past the 195 BPM a doubled backbeat may reach; at 180 BPM it doubles.
+  for (const double bpm : {200.0, 180.0}) {
+    const double period = 60.0 * 50.0 / bpm;
+    std::vector<float> p2(static_cast<size_t>(2 * frames), 0.0f), n2(static_cast<size_t>(frames), 0.0f);
+    std::vector<int64_t> half;
+    for (int k = 0;; ++k) {
+      const int64_t t = 5 + std::llround(k * period);
+      if (t >= frames) break;
+      if (k % 2 == 0) {
+        p2[2 * t] = 1.0f;
+        half.push_back(t);
+      } else {
+        n2[t] = 1.0f;
+      }
+    }
+    const BackbeatFix d = percussiveBackbeat(half, p2.data(), n2.data(), frames, 50.0, 55.0, 215.0);
+    CHECK((d.kind == BackbeatFix::kDouble) == (bpm < 195.0));
+  }
+}

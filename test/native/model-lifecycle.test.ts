@@ -224,6 +224,7 @@ describe('RhythmTracker lifecycle (the shared model handle)', () => {
       compoundMeters: true,
       oddMeters: true,
       percussiveBackbeat: true,
+      sectionRepair: true,
     };
     // A rhythm handle is not a session handle, and a session call refuses it.
     expect(() => binding.sessionRun(opened.handle as never, {})).toThrow(expect.objectContaining({ code: 'DE_INVALID_ARGUMENT' }));

@@ -217,6 +217,7 @@ describe('trackRhythm: features -> CRNN -> DBN -> refinement in one native call'
         percussiveObservation: false,
         percussiveGrid: false,
         percussiveBackbeat: false,
+        sectionRepair: false,
       });
       const ref = readF32(f.activations.beatnet_3!.file);
       expect(r.activations!.length).toBe(ref.length);

@@ -15,10 +15,22 @@
 namespace de::beat {
 namespace {
 
-constexpr float kSilence = 1e-5f;              // -100 dBFS: digital silence with a little dither or rounding
-constexpr double kPercussiveWeight = 0.8;      // share of the non-beat probability an onset of 1 adds
-constexpr double kBackbeatConsistency = 0.6;   // share of beat pairs that must alternate kick / snare
-constexpr double kBackbeatHalveMinBpm = 80.0;  // the slowest backbeat the halved grid may give
+constexpr float kSilence = 1e-5f;                // -100 dBFS: digital silence with a little dither or rounding
+constexpr double kPercussiveWeight = 0.8;        // share of the non-beat probability an onset of 1 adds
+constexpr double kBackbeatConsistency = 0.6;     // share of beat pairs that must alternate kick / snare
+constexpr double kBackbeatHalveMinBpm = 80.0;    // the slowest backbeat the halved grid may give
+constexpr double kBackbeatDoubleMaxBpm = 195.0;  // the fastest backbeat the doubled grid may give
+constexpr double kBackbeatDoubleMinScore = 0.3;  // doubling is the largest change: a clear backbeat
+constexpr double kBackbeatShiftMinScore = 0.2;   // after scaling by the onset strength kept
+// How far the kick's alternation may argue against the snare's: the decoded grid gets the benefit
+// of the doubt (a fat snare reaches into the kick band), a candidate grid does not.
+constexpr double kBackbeatKeepKickTolerance = 0.5;
+constexpr double kBackbeatMoveKickTolerance = 0.25;
+constexpr size_t kPhaseContext = 8;      // beats that set the grid a jump is measured against
+constexpr size_t kPhaseSlide = 3;        // beats a jump may take to settle
+constexpr size_t kPhaseConfirm = 4;      // beats that must agree on a jump
+constexpr double kPhaseKeepRatio = 2.0;  // evidence a half-beat-shifted section needs to stay shifted
+constexpr size_t kOctaveMinRun = 4;      // intervals at twice or half the song's that make a section
 
 // CPU time of the calling thread (ORT runs a single-threaded session on the caller's thread).
 double threadCpu() {
@@ -400,13 +412,18 @@ BackbeatFix percussiveBackbeat(const std::vector<int64_t>& beatFrames, const flo
   // kBackbeatConsistency of the beat pairs the snare beat has more snare noise plus less kick than
   // the kick beat. Without that, an accent pattern of another period (a 3/4 click's downbeat) or
   // the normalised noise of an empty band passes for a backbeat on its mean.
-  auto score = [&](const std::vector<int64_t>& g, int* parity) {
+  auto score = [&](const std::vector<int64_t>& g, int* parity, double kickTolerance, double* onsets = nullptr) {
     const size_t pairs = g.size() / 2;
     if (pairs < 4) return 0.0;
     std::vector<double> k(2 * pairs), s(2 * pairs);
     for (size_t j = 0; j < 2 * pairs; ++j) {
       k[j] = at(g[j], 0);
       s[j] = at(g[j], 1);
+    }
+    if (onsets) {
+      double sum = 0.0;
+      for (size_t j = 0; j < 2 * pairs; ++j) sum += k[j] + s[j];
+      *onsets = sum / static_cast<double>(2 * pairs);
     }
     double best = 0.0;
     for (int p = 0; p < 2; ++p) {  // kick parity p: snares on the other parity
@@ -422,7 +439,7 @@ BackbeatFix percussiveBackbeat(const std::vector<int64_t>& beatFrames, const flo
       kick /= static_cast<double>(pairs);
       // the snare carries the cue: a kick alternation alone (a four-on-the-floor with an off-beat
       // bass) is no backbeat
-      if (snare < minScore || kick < -0.25 * snare) continue;
+      if (snare < minScore || kick < -kickTolerance * snare) continue;
       if (static_cast<double>(agree) < kBackbeatConsistency * static_cast<double>(pairs)) continue;
       const double v = snare + std::max(0.0, kick);
       if (v > best) {
@@ -436,31 +453,197 @@ BackbeatFix percussiveBackbeat(const std::vector<int64_t>& beatFrames, const flo
   for (size_t i = 0; i + 1 < nb; ++i) ibis.push_back(static_cast<double>(beatFrames[i + 1] - beatFrames[i]));
   const double bpm = 60.0 * fps / median(ibis);
   int parity = -1;
-  fix.keep = score(beatFrames, &parity);
+  double decodedOnsets = 0.0;
+  fix.keep = score(beatFrames, &parity, kBackbeatKeepKickTolerance, &decodedOnsets);
   fix.best = fix.keep;
   fix.kickParity = parity;
-  auto consider = [&](BackbeatFix::Kind kind) {
+  auto consider = [&](BackbeatFix::Kind kind, double floor) {
     int p = -1;
-    const double v = score(backbeatGrid(beatFrames, kind), &p);
-    if (v > fix.best && v >= 1.5 * fix.keep) {
+    double onsets = 0.0;
+    const double v = score(backbeatGrid(beatFrames, kind), &p, kBackbeatMoveKickTolerance, &onsets);
+    // Half a beat later the beats may sit on weaker onsets than the decoded ones (a hat pattern
+    // between accented beats): the shifted grid's score counts in proportion to the onset strength
+    // (kick + snare) it keeps, and must still reach kBackbeatShiftMinScore.
+    if (kind == BackbeatFix::kShift &&
+        v * std::min(1.0, onsets / std::max(decodedOnsets, 1e-9)) < kBackbeatShiftMinScore)
+      return;
+    if (v > fix.best && v >= 1.5 * fix.keep && v >= floor) {
       fix.best = v;
       fix.kind = kind;
       fix.kickParity = p;
     }
   };
-  consider(BackbeatFix::kShift);
-  if (2.0 * bpm <= maxBpm) consider(BackbeatFix::kDouble);
+  consider(BackbeatFix::kShift, 0.0);
+  if (2.0 * bpm <= std::min(maxBpm, kBackbeatDoubleMaxBpm)) consider(BackbeatFix::kDouble, kBackbeatDoubleMinScore);
   // Halving undoes a network that counted eighths (a fast grid, >= 160 BPM); below that an accent
   // every other beat (a click's downbeat) would pass for a backbeat at half tempo.
   if (0.5 * bpm >= std::max(minBpm, kBackbeatHalveMinBpm)) {
-    consider(BackbeatFix::kHalveEven);
-    consider(BackbeatFix::kHalveOdd);
+    consider(BackbeatFix::kHalveEven, 0.0);
+    consider(BackbeatFix::kHalveOdd, 0.0);
   }
   if (fix.best < minScore) {
     fix.kind = BackbeatFix::kKeep;
     fix.kickParity = -1;
   }
   return fix;
+}
+
+PhaseJumps unifyPhase(const std::vector<int64_t>& beatFrames, const float* act2, int64_t frames) {
+  PhaseJumps out;
+  out.beatFrames = beatFrames;
+  const size_t n = beatFrames.size();
+  if (n < 2 * kPhaseContext + kPhaseConfirm) return out;
+  const auto& b = beatFrames;
+  auto ibiAround = [&](size_t lo, size_t hi) {  // median interval ending at beats [lo, hi), clamped
+    std::vector<double> v;
+    for (size_t k = std::max<size_t>(lo, 1); k < std::min(hi, n); ++k)
+      v.push_back(static_cast<double>(b[k] - b[k - 1]));
+    return v.empty() ? 0.0 : median(v);
+  };
+  // Jumps: after kPhaseContext beats, up to kPhaseSlide beats may slide, and the next
+  // kPhaseConfirm beats all sit 0.3-0.5 of a beat off the earlier beats' grid, consistently, on a
+  // grid of about the same tempo (the mean of the two intervals spans the gap, so a ramp is no jump).
+  std::vector<size_t> at;     // first beat of each new segment
+  std::vector<double> shift;  // its offset from the previous segment, in beats (about +-0.5)
+  for (size_t i = kPhaseContext; i + kPhaseSlide + kPhaseConfirm <= n;) {
+    const double m = ibiAround(i - kPhaseContext + 1, i);
+    const size_t c0 = i + kPhaseSlide, c1 = c0 + kPhaseConfirm;
+    const double m2 = static_cast<double>(b[c1 - 1] - b[c0]) / static_cast<double>(kPhaseConfirm - 1);
+    if (m <= 0 || std::abs(m2 / m - 1.0) > 0.08) {
+      ++i;
+      continue;
+    }
+    auto offset = [&](size_t k) {
+      const double x = static_cast<double>(b[k] - b[i - 1]) / (0.5 * (m + m2));
+      return x - std::round(x);
+    };
+    double lo = 1.0, hi = -1.0, mean = 0.0;
+    for (size_t k = c0; k < c1; ++k) {
+      const double d = offset(k);
+      lo = std::min(lo, d);
+      hi = std::max(hi, d);
+      mean += std::abs(d);
+    }
+    mean /= static_cast<double>(kPhaseConfirm);
+    // all on one side, or straddling +-0.5 (the same half-beat offset measured both ways)
+    const bool half =
+        mean >= 0.3 && ((lo >= 0.3) || (hi <= -0.3) || (lo <= -0.4 && hi >= 0.4 && std::min(std::abs(lo), hi) >= 0.4));
+    if (half && (lo * hi < 0 || hi - lo <= 0.2)) {
+      // the new segment starts at the first beat nearer the new phase
+      size_t first = c0;
+      for (size_t k = i; k < c0; ++k) {
+        if (std::abs(offset(k)) >= 0.25) {
+          first = k;
+          break;
+        }
+      }
+      at.push_back(first);
+      shift.push_back(offset(c0) >= 0 ? 0.5 : -0.5);
+      i = c1;
+    } else {
+      ++i;
+    }
+  }
+  out.jumps = static_cast<int>(at.size());
+  if (at.empty()) return out;
+  // Segments and their offsets (in half beats, from the first segment's phase).
+  std::vector<size_t> start{0};
+  std::vector<int> half{0};
+  for (size_t j = 0; j < at.size(); ++j) {
+    start.push_back(at[j]);
+    half.push_back(half.back() + (shift[j] > 0 ? 1 : -1));
+  }
+  start.push_back(n);
+  auto ev = [&](double f) {
+    const int64_t c = std::llround(f);
+    float m = 0.0f;
+    for (int64_t q = std::max<int64_t>(0, c - 1); q <= std::min<int64_t>(frames - 1, c + 1); ++q)
+      m = std::max(m, act2[2 * q] + act2[2 * q + 1]);
+    return static_cast<double>(m);
+  };
+  // Each segment's evidence: its beats' against the points half a beat away (act2 is beat +
+  // downbeat). The phase class (even or odd number of half-beat jumps) with the larger summed
+  // advantage is the song's; a segment of the other class keeps its phase only when its own beats
+  // carry kPhaseKeepRatio times the evidence of its half-beat points (a real shift in the music).
+  std::vector<double> on(start.size() - 1, 0.0), off(start.size() - 1, 0.0);
+  double advantage[2] = {0.0, 0.0};
+  for (size_t j = 0; j + 1 < start.size(); ++j) {
+    for (size_t k = start[j]; k < start[j + 1]; ++k) {
+      const double m = ibiAround(k > 4 ? k - 4 : 1, k + 5);
+      on[j] += ev(static_cast<double>(b[k]));
+      off[j] += 0.5 * (ev(static_cast<double>(b[k]) - 0.5 * m) + ev(static_cast<double>(b[k]) + 0.5 * m));
+    }
+    advantage[(half[j] % 2 + 2) % 2] += on[j] - off[j];
+  }
+  const int keepClass = advantage[1] > advantage[0] ? 1 : 0;
+  for (size_t j = 0; j + 1 < start.size(); ++j) {
+    const size_t a = start[j], e = start[j + 1];
+    if ((half[j] % 2 + 2) % 2 == keepClass || on[j] > kPhaseKeepRatio * off[j]) continue;
+    // Half a beat toward a neighbouring segment (both are of the song's class), so the seam closes.
+    const int neighbour = j > 0 ? half[j - 1] : half[j + 1];
+    const double dir = 0.5 * (neighbour - half[j]);
+    for (size_t k = a; k < e; ++k) {
+      const double m = ibiAround(k > 4 ? k - 4 : 1, k + 5);
+      out.beatFrames[k] = std::llround(static_cast<double>(b[k]) + dir * m);
+    }
+    ++out.repaired;
+  }
+  // Seams: a moved segment can leave two beats closer than half a beat (or a beat past the end).
+  std::vector<int64_t> clean;
+  const double mAll = ibiAround(1, n);
+  for (int64_t f : out.beatFrames) {
+    if (f < 0 || f >= frames) continue;
+    if (!clean.empty() && static_cast<double>(f - clean.back()) < 0.6 * mAll) continue;
+    clean.push_back(f);
+  }
+  out.beatFrames = std::move(clean);
+  return out;
+}
+
+std::vector<int64_t> unifyTempoOctave(const std::vector<int64_t>& beatFrames, const float* act2, int64_t frames,
+                                      int* sections) {
+  *sections = 0;
+  const size_t n = beatFrames.size();
+  if (n < 3 * kOctaveMinRun) return beatFrames;
+  std::vector<double> ibi;
+  for (size_t i = 1; i < n; ++i) ibi.push_back(static_cast<double>(beatFrames[i] - beatFrames[i - 1]));
+  const double m = median(ibi);
+  auto level = [&](double v) { return v > 1.7 * m && v < 2.3 * m ? 2 : (v > 0.4 * m && v < 0.6 * m ? -2 : 0); };
+  auto ev = [&](int64_t c) {
+    float e = 0.0f;
+    for (int64_t q = std::max<int64_t>(0, c - 1); q <= std::min<int64_t>(frames - 1, c + 1); ++q)
+      e = std::max(e, act2[2 * q] + act2[2 * q + 1]);
+    return static_cast<double>(e);
+  };
+  std::vector<int64_t> out;
+  size_t i = 0;  // intervals [i, i + run) share a level
+  out.push_back(beatFrames[0]);
+  while (i < ibi.size()) {
+    const int lv = level(ibi[i]);
+    size_t run = 1;
+    while (i + run < ibi.size() && lv != 0 && level(ibi[i + run]) == lv) ++run;
+    if (lv == 2 && run >= kOctaveMinRun) {
+      // half tempo: a beat halfway through each interval
+      for (size_t k = i; k < i + run; ++k) {
+        out.push_back((beatFrames[k] + beatFrames[k + 1]) / 2);
+        out.push_back(beatFrames[k + 1]);
+      }
+      ++*sections;
+    } else if (lv == -2 && run >= kOctaveMinRun) {
+      // double tempo: every other beat, the parity with the stronger activation (the run's first
+      // beat, already in out, is parity 0)
+      double even = 0.0, odd = 0.0;
+      for (size_t k = i; k <= i + run; ++k) ((k - i) % 2 ? odd : even) += ev(beatFrames[k]);
+      if (odd > even) out.pop_back();
+      for (size_t k = i + 1; k <= i + run; ++k)
+        if (((k - i) % 2 == 1) == (odd > even)) out.push_back(beatFrames[k]);
+      ++*sections;
+    } else {
+      for (size_t k = i; k < i + run; ++k) out.push_back(beatFrames[k + 1]);
+    }
+    i += run;
+  }
+  return out;
 }
 
 BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<double>& beats, const float* act3,
@@ -613,6 +796,27 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
         path.backpointerBytes = std::max(path.backpointerBytes, d.backpointerBytes);
         d = std::move(path);
       }
+    }
+  }
+  if (p.sectionRepair) {
+    PhaseJumps pj = unifyPhase(d.beatFrames, act2.data(), frames);
+    if (pj.repaired > 0) {
+      d.beatFrames = std::move(pj.beatFrames);
+      const int m = std::max(d.beatsPerBar, 1);
+      d.beatNumbers.assign(d.beatFrames.size(), 0);
+      for (size_t i = 0; i < d.beatFrames.size(); ++i)
+        d.beatNumbers[i] = static_cast<int>(i % static_cast<size_t>(m)) + 1;
+    }
+  }
+  if (p.sectionRepair) {
+    int sections = 0;
+    std::vector<int64_t> g = unifyTempoOctave(d.beatFrames, act2.data(), frames, &sections);
+    if (sections > 0) {
+      d.beatFrames = std::move(g);
+      const int m = std::max(d.beatsPerBar, 1);
+      d.beatNumbers.assign(d.beatFrames.size(), 0);
+      for (size_t i = 0; i < d.beatFrames.size(); ++i)
+        d.beatNumbers[i] = static_cast<int>(i % static_cast<size_t>(m)) + 1;
     }
   }
   int kickParity = -1;  // of d.beatFrames' indices; -1 no backbeat

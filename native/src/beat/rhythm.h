@@ -42,6 +42,9 @@ struct RhythmParams {
   // snare, and, when it moves the grid, puts the downbeats on kick beats. Runs before percussiveGrid, which then only
   // sees songs without a clear backbeat.
   bool percussiveBackbeat = true;
+  // sectionRepair brings sections the DBN tracked half a beat off (unifyPhase) or at half or twice
+  // the song's tempo (unifyTempoOctave) back to the song's phase and level, before the backbeat template.
+  bool sectionRepair = true;
 };
 
 // Per-frame percussive onset strengths in [0, 1] (frame-major [frames x 2]: low band, mid band):
@@ -95,17 +98,42 @@ std::vector<int64_t> backbeatGrid(const std::vector<int64_t>& beats, BackbeatFix
 // grid (the decoded beats; half a beat later; doubled; every other beat, either parity) the score is the snare
 // envelope's mean on the snare beats minus on the kick beats, plus the kick's (perc's low band) the other way round,
 // for the parity that makes the snare's term positive and at least minScore; the kick's term may not argue against it
-// by more than a quarter of the snare's (double-kick metal has kicks everywhere; the snare carries the cue), and in at
-// least 60 % of the beat pairs the alternation must hold on its own. The snare envelope is `noise` (bands above 5 kHz)
+// by more than a quarter of the snare's on a candidate grid, half on the decoded one (double-kick metal has kicks
+// everywhere, a fat snare reaches into the kick band; the snare carries the cue), and in at least 60 % of the beat
+// pairs the alternation must hold on its own. The snare envelope is `noise` (bands above 5 kHz)
 // when given, else perc's mid band. Anything that repeats every beat or every half beat (distorted guitars, hats, a
 // four-on-the-floor kick) adds the same to both parities and cancels, which is why this holds where the band energies
 // at the beats and between them (percussiveGridCheck) do not. A grid at the wrong level or phase scores about half or
 // nothing. The grid with the highest score is chosen when it reaches `minScore` and beats the decoded grid's score by
-// half again; kickParity is set whenever the chosen grid's score reaches minScore. Doubling stays within maxBpm;
-// halving needs a decoded grid of at least 160 BPM (a halved backbeat of at least 80 BPM and minBpm).
+// half again; kickParity is set whenever the chosen grid's score reaches minScore. The shifted grid's score, scaled
+// by the onset strength (kick + snare at its beats, at most 1 of the decoded grid's) it keeps, must reach 0.2: a hat
+// alternating between accented beats is no backbeat half a beat away. Doubling needs a score of 0.3 and stays within
+// maxBpm and 195 BPM (above, a kick / snare alternation is more often the eighths of a groove half as fast: house's
+// off-beat claps, double-kick metal); halving needs a decoded grid of at least 160 BPM (a halved backbeat of at
+// least 80 BPM and minBpm).
 BackbeatFix percussiveBackbeat(const std::vector<int64_t>& beatFrames, const float* perc, const float* noise,
                                int64_t frames, double fps, double minBpm, double maxBpm,
                                double minScore = kBackbeatMinScore);
+
+struct PhaseJumps {
+  std::vector<int64_t> beatFrames;
+  int jumps = 0;     // half-beat phase jumps found
+  int repaired = 0;  // segments moved back to the song's phase
+};
+
+// The DBN can slide onto the off-beats for a section and back (a syncopated passage pulls the
+// network's activation there). A jump is a run of beats that sits half a beat off the grid of the
+// beats before it; the phase class (even or odd number of half-beat jumps) holding most beats is the
+// song's, and each segment of the other class moves half a beat back unless its own beats carry
+// 1.5 times the evidence (act2: beat + downbeat) of the points half a beat away.
+PhaseJumps unifyPhase(const std::vector<int64_t>& beatFrames, const float* act2, int64_t frames);
+
+// Sections the DBN tracked at half or twice the song's tempo (at least four intervals in a row at
+// 1.7-2.3 or 0.4-0.6 times the median interval) brought to the song's level: a beat halfway through
+// each long interval, or every other beat (the parity with more activation) of the short ones. A
+// tempo change inside a song must be a change in the music; an octave jump is the tracker's.
+std::vector<int64_t> unifyTempoOctave(const std::vector<int64_t>& beatFrames, const float* act2, int64_t frames,
+                                      int* sections);
 
 // -0.1 dBFS: the peak the pipeline's preprocessing normalises to, so a preprocessed song reaches
 // the network unchanged and a raw or rescaled one reaches it as if it had been preprocessed.

@@ -125,6 +125,7 @@ RhythmParams readRhythmParams(Napi::Env env, const Napi::Object& opts, const std
   p.compoundMeters = napi::boolField(env, opts, "compoundMeters", op);
   p.oddMeters = napi::boolField(env, opts, "oddMeters", op);
   p.percussiveBackbeat = napi::boolField(env, opts, "percussiveBackbeat", op);
+  p.sectionRepair = napi::boolField(env, opts, "sectionRepair", op);
   return p;
 }
 
