@@ -503,3 +503,42 @@ TEST_CASE("rhythm: backbeat template refuses a shift onto weaker onsets and doub
     CHECK((d.kind == BackbeatFix::kDouble) == (bpm < 195.0));
   }
 }
+
+TEST_CASE("rhythm: the confidence's onset term rewards beats on onsets, not beats on noise, and its tempo prior") {
+  const int64_t frames = 1500;
+  // Kicks and snares every 25 frames (120 BPM), one band at a time (the mean of the two is 0.5
+  // there): beats on them stand halfway to the ceiling above a random frame.
+  const std::vector<float> perc = drums(frames, 50, 10, 35);
+  const std::vector<int64_t> on = grid(frames, 25, 10), between = grid(frames, 25, 22);
+  CHECK(onsetConfidence(on, perc.data(), frames) > 0.45);
+  CHECK(onsetConfidence(between, perc.data(), frames) < 0.05);
+  // Noise: bumps everywhere, so even beats placed on its local maxima gain little.
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> noise(static_cast<size_t>(2 * frames));
+  for (float& v : noise) v = u(rng);
+  std::vector<int64_t> bumps;
+  for (int64_t t = 10; t < frames; t += 25) {
+    int64_t best = t;
+    for (int64_t q = t - 3; q <= t + 3; ++q)
+      if (noise[2 * q] + noise[2 * q + 1] > noise[2 * best] + noise[2 * best + 1]) best = q;
+    bumps.push_back(best);
+  }
+  CHECK(onsetConfidence(bumps, noise.data(), frames) < 0.4);
+  CHECK(onsetConfidence(on, nullptr, frames) == 0.0);
+  // The same evidence at 120 and at 240 BPM: an octave from 120 costs exp(-1/2).
+  DbnResult none;
+  const double at120 = rawRhythmConfidence(none, nullptr, frames, perc.data(), on, 120.0);
+  const double at240 = rawRhythmConfidence(none, nullptr, frames, perc.data(), on, 240.0);
+  CHECK_NEAR(at240 / at120, std::exp(-0.5), 1e-9);
+  CHECK(rawRhythmConfidence(none, nullptr, frames, perc.data(), on, 0.0) == 0.0);
+  // Calibrated, it reads as an expected beat F: monotonic, 0 at 0, 1 from raw 0.8.
+  CHECK(calibrateRhythmConfidence(0.0) == 0.0);
+  CHECK(calibrateRhythmConfidence(0.8) == 1.0);
+  double last = 0.0;
+  for (double r = 0.0; r <= 1.0; r += 0.01) {
+    const double c = calibrateRhythmConfidence(r);
+    CHECK(c >= last);
+    last = c;
+  }
+}
