@@ -20,6 +20,7 @@ import { manifestProblem } from './manifest.js';
 import { ModelCache } from './models.js';
 import { createPipelineBreakers, type PipelineBreakers } from './resilience.js';
 import { runSong } from './run.js';
+import { removeStaleStaging } from './songLock.js';
 import type { PipelineServices } from './services.js';
 
 /** The result object of one song (the original's keys in its order, plus additive keys). */
@@ -172,6 +173,9 @@ async function runBatchSong(run: BatchRun, index: number, songId: string, inputP
     if (options.resume) {
       const problem = await resumeProblem(config);
       if (problem === null) {
+        // A run killed after its manifest but before it let go of its lock leaves the lock file
+        // behind; a skipped song clears such leftovers as a processed one does.
+        for (const name of await removeStaleStaging(config.outDir)) log.info(`Removed the leftovers of a killed run: ${name}`);
         const summary = join(config.analysisDir, 'combined.json');
         log.info(`  ↷ Skipped (complete outputs from an earlier run, manifest verified): ${summary}`);
         return { kind: 'skip', v: [songId, inputPath, summary], stepMetrics };

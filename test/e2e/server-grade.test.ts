@@ -4,11 +4,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { AudioPipeline, processBatch, writeWav } from '../../lib/index.js';
-import { manifestProblem } from '../../lib/pipeline/manifest.js';
+import { manifestProblem, writeSongManifest } from '../../lib/pipeline/manifest.js';
 import { PipelineConfig } from '../../lib/pipeline/config.js';
 import { runFingerprint } from '../../lib/pipeline/fingerprint.js';
 import { toWriteError } from '../../lib/util/atomic.js';
@@ -102,8 +102,15 @@ describe('server-grade pipeline and CLI', () => {
       const args = ['--wav', song, '--song-id', 's', '--out', out, ...FAST, '--no-transcription'];
       expect(runCli(args).status).toBe(0);
       expect(existsSync(join(out, 'analysis', 's', 'manifest.json'))).toBe(true);
+      // A run killed after writing its manifest but before letting go of its lock left the lock
+      // file: the skipped song clears it (a dead pid on this host), as a processed song would.
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+      mkdirSync(join(out, '.didactic-staging'), { recursive: true });
+      writeFileSync(join(out, '.didactic-staging', 's.lock'), JSON.stringify({ pid: dead, host: hostname(), since: new Date().toISOString() }));
       const skipped = runCli([...args, '--resume']);
       expect(skipped.stderr).toMatch(/↷ Skipped \(complete outputs from an earlier run, manifest verified\)/);
+      expect(skipped.stderr).toMatch(/Removed the leftovers of a killed run: s\.lock/);
+      expect(existsSync(join(out, '.didactic-staging'))).toBe(false);
       unlinkSync(join(out, 'chunks', 's', 'full_mix', 'bar_0001.wav'));
       expect(runCli([...args, '--resume']).stderr).toMatch(/Processing again \(--resume\): chunks\/s\/full_mix\/bar_0001\.wav is missing/);
       expect(existsSync(join(out, 'chunks', 's', 'full_mix', 'bar_0001.wav'))).toBe(true);
@@ -127,6 +134,11 @@ describe('server-grade pipeline and CLI', () => {
       await new AudioPipeline(settings).run();
       const config = new PipelineConfig(settings);
       const fingerprint = await runFingerprint(config);
+      expect(await manifestProblem(config, fingerprint)).toBeNull();
+      // The run hashed its input copy and chunks while it went on (SongStaging.prehash); a digest
+      // whose size no longer matches the file is not trusted, the file is hashed again.
+      const input = join(out, 'input', 'm', basename(song));
+      await writeSongManifest(config, fingerprint, false, new Map([[input, Promise.resolve({ bytes: 1, sha256: '0'.repeat(64) })]]));
       expect(await manifestProblem(config, fingerprint)).toBeNull();
       expect(await manifestProblem(config.with({ hopLength: 256 }), await runFingerprint(config.with({ hopLength: 256 })))).toBe(
         'made from another input or config',
