@@ -35,6 +35,18 @@ export function manifestPath(config: PipelineConfig): string {
   return join(config.analysisDir, MANIFEST_NAME);
 }
 
+/** Size and SHA-256 of one output file. */
+export interface FileDigest {
+  bytes: number;
+  sha256: string;
+}
+
+/** The digest of a file as it is now (read in the thread pool, hashed chunk by chunk). */
+export async function fileDigest(path: string): Promise<FileDigest> {
+  const bytes = (await stat(path)).size;
+  return { bytes, sha256: await sha256Of(path) };
+}
+
 async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -52,14 +64,25 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Hashes every committed output file of the song and writes the manifest atomically. */
-export async function writeSongManifest(config: PipelineConfig, fingerprint: string, degraded: boolean): Promise<string> {
+/**
+ * Hashes every committed output file of the song and writes the manifest atomically. `digests`
+ * (final path -> digest) are files hashed while the run went on (SongStaging.prehash): a file of
+ * the same size takes its digest from there instead of being read again.
+ */
+export async function writeSongManifest(
+  config: PipelineConfig,
+  fingerprint: string,
+  degraded: boolean,
+  digests?: ReadonlyMap<string, Promise<FileDigest | null>>,
+): Promise<string> {
   const files: ManifestEntry[] = [];
   for (const [property] of OUTPUT_DIRECTORY_KINDS) {
     for (const path of (await listFiles(config[property])).sort()) {
       if (path === manifestPath(config)) continue;
       const info = await stat(path);
-      files.push({ path: relative(config.outDir, path).split(sep).join('/'), bytes: info.size, sha256: await sha256Of(path) });
+      const early = await digests?.get(path);
+      const sha256 = early && early.bytes === info.size ? early.sha256 : await sha256Of(path);
+      files.push({ path: relative(config.outDir, path).split(sep).join('/'), bytes: info.size, sha256 });
     }
   }
   const manifest: SongManifest = { version: MANIFEST_VERSION, song_id: config.songId, run_fingerprint: fingerprint, degraded, files };

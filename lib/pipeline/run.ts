@@ -95,7 +95,7 @@ export async function runSong(env: SongRunEnvironment, records: StepRecords): Pr
       throw err;
     }
     // The manifest is the last act: a song without a verifying manifest is redone by --resume.
-    await writeSongManifest(cfg, ctx.fingerprint, ctx.results.degraded === true);
+    await writeSongManifest(cfg, ctx.fingerprint, ctx.results.degraded === true, staging.digests);
     log.info(`Pipeline completed ${ctx.results.degraded ? 'with degradation' : 'successfully'} for ${cfg.songId}`);
     return { results: ctx.results, ...records };
   } finally {

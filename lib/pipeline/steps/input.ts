@@ -34,6 +34,7 @@ export async function copyInput(ctx: SongContext): Promise<void> {
   } catch (err) {
     throw toWriteError(err, staged, 'copyInput');
   }
+  staging.prehash(staged);
   ctx.results.input_copy = staging.final('input', inputName);
 }
 
@@ -112,6 +113,7 @@ export async function preprocessAudio(ctx: SongContext): Promise<(() => Promise<
     const forFile =
       cfg.preprocessTargetSr === cfg.analysisSr ? audio : await resample(audio, { inRate: cfg.analysisSr, outRate: cfg.preprocessTargetSr, signal });
     await writeWav(staging.stage('preprocessed', name), forFile, { sampleRate: cfg.preprocessTargetSr });
+    staging.prehash(staging.stage('preprocessed', name));
     ctx.log.info(`Saved preprocessed audio to ${ctx.results.preprocessed_path as string}`);
   };
 }

@@ -50,7 +50,9 @@ export async function separateStems(ctx: SongContext): Promise<void> {
   const inputStem = basename(cfg.inputWav, extname(cfg.inputWav));
   await mkdir(ctx.staging.stage('stems', modelName, inputStem), { recursive: true });
   for (const s of stems) {
-    await writeWav(ctx.staging.stage('stems', modelName, inputStem, `${s.name}.wav`), s.samples, { sampleRate: s.sampleRate, channels: s.channels });
+    const staged = ctx.staging.stage('stems', modelName, inputStem, `${s.name}.wav`);
+    await writeWav(staged, s.samples, { sampleRate: s.sampleRate, channels: s.channels });
+    ctx.staging.prehash(staged);
   }
   ctx.results.stems = stems.map((s) => s.name);
   log.info(`Separated into ${stems.length} stems: [${stems.map((s) => `'${s.name}'`).join(', ')}]`);

@@ -189,6 +189,7 @@ async function barFeaturesAndChunks(ctx: SongContext, stem: StemAudio): Promise<
             const [a, b] = barSampleRange(bar, cfg.analysisSr, stem.mono.length);
             await writeWav(staging.stage('chunks', stem.name, name), stem.mono.subarray(a, b), { sampleRate: cfg.analysisSr });
           }
+          staging.prehash(staging.stage('chunks', stem.name, name));
           chunkPaths[i] = staging.final('chunks', stem.name, name);
         }
         done++;
