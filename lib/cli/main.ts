@@ -192,6 +192,9 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
   });
   // Only effective before the libuv pool starts, which is why the CLI sets it this early.
   process.env.UV_THREADPOOL_SIZE ??= String(plan.uvThreadpoolSize);
+  // Every song writes Parquet: start that thread now (after UV_THREADPOOL_SIZE is set), so its start-up
+  // (WebAssembly compilation) overlaps with loading the pipeline's modules instead of holding step 7.
+  (await import('../datasets/parquetThread.js')).warmParquetThread();
   // The pipeline's module graph is loaded here, when a job runs (--version and --help stay light).
   const [{ processBatch }, { ModelCache }] = await Promise.all([import('../pipeline/batch.js'), import('../pipeline/models.js')]);
   const models = new ModelCache();
