@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Option } from './commander.js';
 
 import { DidacticError } from '../errors.js';
 import type { BatchOptions, BatchResult, processBatch as ProcessBatch } from '../pipeline/batch.js';

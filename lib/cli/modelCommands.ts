@@ -6,7 +6,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
-import { type Command, Option } from 'commander';
+import { type Command, Option } from './commander.js';
 
 import { writeWav, WavSubtypeSchema } from '../audio/write.js';
 import { DidacticError } from '../errors.js';
