@@ -1,7 +1,8 @@
 /**
  * Arrow data from a batch's buffers (columns.ts lays them out, validated, from typed arrays, never
- * from row objects: a million-row table stays well under a second). Loaded by the Parquet thread,
- * which encodes the batches, and by readers of Parquet files, not by the main thread of a pipeline run.
+ * from row objects: a million-row table stays well under a second), and the dataset schemas as
+ * Arrow schemas (checkParquetDataset). Writing does not load this module: the Parquet thread writes
+ * the IPC stream itself (ipc.ts), which the tests hold to this module's tableToIPC.
  */
 import { Bool, type Data, type DataType, Field, Float64, Int64, List, makeData, RecordBatch, Schema, Struct, Table, tableToIPC, Utf8 } from 'apache-arrow';
 

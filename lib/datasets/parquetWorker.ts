@@ -3,7 +3,7 @@
  * compilation nor an encode holds the main event loop. Started by parquetThread.ts; one per process.
  *
  * Protocol (one reply per request, matched by `req`): `append` (a batch's validated column buffers,
- * built into Arrow data here; the first one of a stream opens it),
+ * written here as an Arrow IPC stream (ipc.ts); the first one of a stream opens it),
  * `close`, `abort`, `read` (file bytes → Arrow IPC stream), `info` (file bytes → footer facts).
  * Appends are acknowledged once the encoder has taken the batch (backpressure: the caller holds at
  * most one batch per stream in flight, the encoder at most one row group).
@@ -14,8 +14,8 @@ import { parentPort, threadId } from 'node:worker_threads';
 import { Compression, ParquetFile, readParquet, Table as WasmTable, transformParquetStream, WriterPropertiesBuilder, WriterVersion } from 'parquet-wasm';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 
-import { ipcFromBuffers } from './arrow.js';
 import type { ColumnBuffers } from './columns.js';
+import { ipcStream } from './ipc.js';
 import type { DatasetSchema } from './schema.js';
 
 /** A request to the Parquet thread. */
@@ -105,7 +105,7 @@ async function append(msg: Extract<ParquetRequest, { op: 'append' }>): Promise<n
     stream = startStream(msg.open.temp, msg.open.maxRowGroupSize);
     streams.set(msg.id, stream);
   }
-  const table = WasmTable.fromIPCStream(ipcFromBuffers(msg.schema, msg.columns));
+  const table = WasmTable.fromIPCStream(ipcStream(msg.schema, msg.columns));
   const s = stream;
   if (s.settled) return null; // the encoder failed: close() reports it
   try {

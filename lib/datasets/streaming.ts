@@ -2,8 +2,8 @@
  * Streaming Parquet writer: batches are encoded into row groups and flushed to a temp file as
  * they arrive (parquet-wasm's transformParquetStream over Rust's ArrowWriter), so memory holds at
  * most one row group, not the dataset. Batches are validated and laid out as Arrow buffers here
- * (columns.ts) and transferred to the Parquet thread (parquetWorker.ts), which builds the Arrow data
- * and encodes it off the main event loop (so the main thread never loads apache-arrow); append()
+ * (columns.ts) and transferred to the Parquet thread (parquetWorker.ts), which writes them as Arrow
+ * IPC (ipc.ts) and encodes them off the main event loop (apache-arrow is not loaded to write); append()
  * resolves once the encoder has taken the batch. close() renames the finished file into place; abort() or a failure removes the temp
  * file. Same physical format as writeParquetDataset (SNAPPY, V1 pages, nullable columns, ARROW:schema).
  */
