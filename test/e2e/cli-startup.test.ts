@@ -62,11 +62,11 @@ describe('what the CLI loads', () => {
     await writeWav(song, exampleSong(44100, 1), { sampleRate: 44100, channels: 2 });
   });
 
-  it('--version loads neither the pipeline nor the models', () => {
+  it('--version loads neither the pipeline nor the models, nor the config validation (zod)', () => {
     const r = runRecorded(dir, ['--version']);
     expect(r.status).toBe(0);
     const all = packages(r.loaded);
-    for (const name of [...NEVER, ...NOT_ON_MAIN_THREAD, 'apache-arrow']) expect(all.has(name), name).toBe(false);
+    for (const name of [...NEVER, ...NOT_ON_MAIN_THREAD, 'apache-arrow', 'zod']) expect(all.has(name), name).toBe(false);
     expect(r.loaded.some((m) => m.url.endsWith('/dist/pipeline/batch.js'))).toBe(false);
     expect(r.loaded.some((m) => m.url.endsWith('.node'))).toBe(false);
   });
