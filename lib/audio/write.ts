@@ -4,9 +4,10 @@ import { InvalidArgumentError } from '../errors.js';
 import { callNative } from '../native/call.js';
 import { parseOptions } from '../util/validate.js';
 import { SampleRateSchema } from './limits.js';
+import { WAV_SUBTYPES } from './wavSubtypes.js';
 
 /** Zod schema of the WAV sample formats writeWav can write: 16-bit PCM, 24-bit PCM or 32-bit float. */
-export const WavSubtypeSchema = z.enum(['PCM_16', 'PCM_24', 'FLOAT']);
+export const WavSubtypeSchema = z.enum(WAV_SUBTYPES);
 /** A WAV sample format: `PCM_16`, `PCM_24` or `FLOAT` (python-soundfile's names). */
 export type WavSubtype = z.infer<typeof WavSubtypeSchema>;
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError as CommanderArgError } from 'commander';
+import { InvalidArgumentError as CommanderArgError } from './commander.js';
 
 /** argparse's `type=int` / `type=float` messages for option values. */
 export function intArg(value: string): number {

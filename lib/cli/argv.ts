@@ -4,7 +4,7 @@
  * it is given more than once (several files after one `--wav` stay a batch), and `--progress`
  * with `--no-progress` is a usage error.
  */
-import { CommanderError, type Command } from 'commander';
+import { CommanderError, type Command } from './commander.js';
 
 /** A usage error: exit code 2, one line and a hint (as argparse prints them). */
 export function usageError(message: string): CommanderError {

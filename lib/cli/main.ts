@@ -7,21 +7,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Option } from './commander.js';
 
 import { DidacticError } from '../errors.js';
 import type { BatchOptions, BatchResult, processBatch as ProcessBatch } from '../pipeline/batch.js';
 import { batchSongIds, songIdOf } from '../pipeline/batchInputs.js';
 import { MAX_INTRA_OP_THREADS } from '../models/limits.js';
-import {
-  BASIC_PITCH_BACKENDS,
-  BEAT_THIS_POSTPROCESS_MODES,
-  BEAT_TRACKERS,
-  checkConfigFields,
-  isConfigBoundError,
-  PipelineConfig,
-  readPipelineConfigFile,
-} from '../pipeline/config.js';
+import type { PipelineConfig } from '../pipeline/config.js';
+import { BASIC_PITCH_BACKENDS, BEAT_THIS_POSTPROCESS_MODES, BEAT_TRACKERS } from '../pipeline/configChoices.js';
 import { planConcurrency } from '../pipeline/concurrency.js';
 import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '../util/logger.js';
 import { boundedIntArg, intArg, timeoutArg } from './args.js';
@@ -172,6 +165,8 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
   // A config file's out_dir applies unless --out is given; its song_id names the single song
   // unless --song-id is given, and is refused in batch mode (ids come from file names); its
   // input_wav is refused (the inputs are --wav).
+  // The config's validation (zod) is loaded by the commands that run something (--version and --help stay light).
+  const { checkConfigFields, PipelineConfig, readPipelineConfigFile } = await import('../pipeline/config.js');
   const fromFile = opts.config ? await readPipelineConfigFile(opts.config) : {};
   if (fromFile.inputWav !== undefined) throw usageError(`the config file sets input_wav; give the input with --wav instead`);
   if (!single && fromFile.songId !== undefined) throw usageError('the config file sets song_id, which batch mode cannot use (song ids come from file names)');
@@ -192,6 +187,9 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
   });
   // Only effective before the libuv pool starts, which is why the CLI sets it this early.
   process.env.UV_THREADPOOL_SIZE ??= String(plan.uvThreadpoolSize);
+  // Every song writes Parquet: start that thread now (after UV_THREADPOOL_SIZE is set), so its start-up
+  // (WebAssembly compilation) overlaps with loading the pipeline's modules instead of holding step 7.
+  (await import('../datasets/parquetThread.js')).warmParquetThread();
   // The pipeline's module graph is loaded here, when a job runs (--version and --help stay light).
   const [{ processBatch }, { ModelCache }] = await Promise.all([import('../pipeline/batch.js'), import('../pipeline/models.js')]);
   const models = new ModelCache();
@@ -493,7 +491,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     // Expected errors are one line with their code; a stack only with --verbose.
     if (err instanceof DidacticError) {
       // A value outside the engine's bounds is a usage error; the original's own rules exit 1 as there.
-      const bound = isConfigBoundError(err);
+      const bound = err.code === 'DE_INVALID_CONFIG' && (await import('../pipeline/config.js')).isConfigBoundError(err);
       reportFailure(argv, err.code, err.message, bound);
       if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
       if (bound) return 2;

@@ -6,9 +6,9 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
-import { type Command, Option } from 'commander';
+import { type Command, Option } from './commander.js';
 
-import { writeWav, WavSubtypeSchema } from '../audio/write.js';
+import { WAV_SUBTYPES } from '../audio/wavSubtypes.js';
 import { DidacticError } from '../errors.js';
 import { toWriteError } from '../util/atomic.js';
 import { floatArg, intArg } from './args.js';
@@ -123,7 +123,7 @@ export function addModelCommands(program: Command): void {
     .option('--shifts <n>', 'random time shifts averaged (Demucs --shifts)', intArg, 0)
     .option('--seed <n>', 'seed of the shifts', intArg, 0)
     .option('--overlap <fraction>', 'segment overlap (Demucs --overlap)', floatArg, 0.25)
-    .addOption(new Option('--subtype <subtype>', 'WAV sample format').choices([...WavSubtypeSchema.options]).default('PCM_16'))
+    .addOption(new Option('--subtype <subtype>', 'WAV sample format').choices([...WAV_SUBTYPES]).default('PCM_16'))
     .option('--json', 'print a JSON summary on stdout')
     .action(async (audio: string, flags: SeparateFlags) => {
       const { createSeparator } = await import('../models/demucs/index.js');
@@ -150,6 +150,7 @@ export function addModelCommands(program: Command): void {
       const files: string[] = [];
       let clipped = 0;
       try {
+        const { writeWav } = await import('../audio/write.js');
         for (const stem of result.stems) {
           const w = await writeWav(join(staging, `${stem.name}.wav`), stem.samples, { sampleRate: result.sampleRate, channels: 2, subtype: flags.subtype });
           clipped += w.clippedSamples;

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 
-import { type Command, Option } from 'commander';
+import { type Command, Option } from './commander.js';
 
 import { planConcurrency } from '../pipeline/concurrency.js';
 import { jsonLogger, LOG_LEVELS, textLogger, type Logger, type LogLevel } from '../util/logger.js';

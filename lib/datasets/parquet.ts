@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 
 import type { Table } from 'apache-arrow';
 
-import type { ColumnBatch } from './arrow.js';
+import type { ColumnBatch } from './columns.js';
 import { parquetRequest } from './parquetThread.js';
 import type { DatasetSchema } from './schema.js';
 import { StreamingParquetWriter, type StreamingWriterOptions } from './streaming.js';

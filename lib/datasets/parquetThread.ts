@@ -57,7 +57,6 @@ function spawn(): Worker {
     if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
     w = new Worker(workerEntry(), { name: 'didactic-parquet', execArgv: [] });
   }
-  w.unref();
   const fail = (err: Error) => {
     if (worker === w) worker = null;
     const waiting = [...pending.values()];
@@ -74,6 +73,9 @@ function spawn(): Worker {
   });
   w.on('error', (err) => fail(err));
   w.on('exit', (code) => fail(new Error(`the Parquet worker thread exited (code ${code})`)));
+  // After the listeners: adding a 'message' listener refs the worker's port again, and a thread
+  // started ahead of any request (warmParquetThread) would then keep the process alive.
+  w.unref();
   return w;
 }
 

@@ -2,7 +2,8 @@
  * The Parquet thread: every parquet-wasm call of the process runs here, on a worker thread, so that neither the 5 MB WebAssembly module's
  * compilation nor an encode holds the main event loop. Started by parquetThread.ts; one per process.
  *
- * Protocol (one reply per request, matched by `req`): `append` (the first one of a stream opens it),
+ * Protocol (one reply per request, matched by `req`): `append` (a batch's validated column buffers,
+ * written here as an Arrow IPC stream (ipc.ts); the first one of a stream opens it),
  * `close`, `abort`, `read` (file bytes → Arrow IPC stream), `info` (file bytes → footer facts).
  * Appends are acknowledged once the encoder has taken the batch (backpressure: the caller holds at
  * most one batch per stream in flight, the encoder at most one row group).
@@ -13,9 +14,13 @@ import { parentPort, threadId } from 'node:worker_threads';
 import { Compression, ParquetFile, readParquet, Table as WasmTable, transformParquetStream, WriterPropertiesBuilder, WriterVersion } from 'parquet-wasm';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 
+import type { ColumnBuffers } from './columns.js';
+import { ipcStream } from './ipc.js';
+import type { DatasetSchema } from './schema.js';
+
 /** A request to the Parquet thread. */
 export type ParquetRequest =
-  | { op: 'append'; req: number; id: number; ipc: Uint8Array; open?: { temp: string; maxRowGroupSize: number } }
+  | { op: 'append'; req: number; id: number; schema: DatasetSchema; columns: ColumnBuffers; open?: { temp: string; maxRowGroupSize: number } }
   | { op: 'close' | 'abort'; req: number; id: number }
   | { op: 'read' | 'info'; req: number; bytes: Uint8Array };
 
@@ -100,7 +105,7 @@ async function append(msg: Extract<ParquetRequest, { op: 'append' }>): Promise<n
     stream = startStream(msg.open.temp, msg.open.maxRowGroupSize);
     streams.set(msg.id, stream);
   }
-  const table = WasmTable.fromIPCStream(msg.ipc);
+  const table = WasmTable.fromIPCStream(ipcStream(msg.schema, msg.columns));
   const s = stream;
   if (s.settled) return null; // the encoder failed: close() reports it
   try {

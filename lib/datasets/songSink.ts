@@ -5,7 +5,7 @@
  */
 import type { BarBoundary } from '../music/segmentation.js';
 import { BAR_FEATURES_SCHEMA, BAR_GRID_SCHEMA, BARS_SCHEMA, BEATS_SCHEMA, EVENTS_SCHEMA } from './schema.js';
-import { StreamingParquetWriter } from './streaming.js';
+import { type ParquetWriteResult, StreamingParquetWriter } from './streaming.js';
 import {
   barFeaturesBatch,
   barGridBatch,
@@ -93,11 +93,17 @@ export class SongDatasetSink {
       await this.#writers.bar_grid.append(barGridBatch(this.songId, barGrid.bars, this.beatTimes, barGrid.beatsPerBar, this.tempoBpm));
       this.observer?.addBarGrid(barGrid.bars);
     }
+    // Closed together: each close is a round trip to the Parquet thread and a file synced to disk,
+    // which need not wait for one another. The keys keep the original's order.
+    const names = ['events', 'beats', 'bars', 'bar_features', 'bar_grid'] as const;
+    const settled = await Promise.allSettled(names.map((name) => this.#writers[name].close()));
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
     const result: SongDatasetsResult = {};
-    for (const name of ['events', 'beats', 'bars', 'bar_features', 'bar_grid'] as const) {
-      const written = await this.#writers[name].close();
+    names.forEach((name, i) => {
+      const written = (settled[i] as PromiseFulfilledResult<ParquetWriteResult | null>).value;
       if (written) result[name] = written;
-    }
+    });
     return result;
   }
 

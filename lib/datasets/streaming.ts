@@ -1,8 +1,9 @@
 /**
  * Streaming Parquet writer: batches are encoded into row groups and flushed to a temp file as
  * they arrive (parquet-wasm's transformParquetStream over Rust's ArrowWriter), so memory holds at
- * most one row group, not the dataset. Batches are built into Arrow IPC here and transferred to
- * the Parquet thread (parquetWorker.ts), which encodes them off the main event loop; append()
+ * most one row group, not the dataset. Batches are validated and laid out as Arrow buffers here
+ * (columns.ts) and transferred to the Parquet thread (parquetWorker.ts), which writes them as Arrow
+ * IPC (ipc.ts) and encodes them off the main event loop (apache-arrow is not loaded to write); append()
  * resolves once the encoder has taken the batch. close() renames the finished file into place; abort() or a failure removes the temp
  * file. Same physical format as writeParquetDataset (SNAPPY, V1 pages, nullable columns, ARROW:schema).
  */
@@ -10,7 +11,7 @@ import { rename, rm } from 'node:fs/promises';
 
 import { DatasetWriteError } from '../errors.js';
 import { tempPathFor } from '../util/atomic.js';
-import { type ColumnBatch, recordBatchIpc } from './arrow.js';
+import { type ColumnBatch, columnBuffers, transferList } from './columns.js';
 import { parquetRequest, warmParquetThread } from './parquetThread.js';
 import type { DatasetSchema } from './schema.js';
 
@@ -62,12 +63,12 @@ export class StreamingParquetWriter {
     if (this.#state !== 'open') throw new DatasetWriteError(`${this.schema.name}: append after close`, { op: 'append' });
     if (batch.length === 0) return;
     // Built (and validated) here, before the stream starts: an invalid first batch creates no file.
-    const built = recordBatchIpc(this.schema, batch);
-    const ipc = built.byteOffset === 0 && built.byteLength === built.buffer.byteLength ? built : built.slice();
+    const columns = columnBuffers(this.schema, batch);
+    const transfer = transferList(columns, batch);
     const open = this.#started ? undefined : { temp: this.#temp, maxRowGroupSize: this.#options.maxRowGroupSize ?? 65_536 };
     this.#started = true;
     try {
-      await parquetRequest({ op: 'append', id: this.#id, ipc, ...(open ? { open } : {}) }, [ipc.buffer as ArrayBuffer]);
+      await parquetRequest({ op: 'append', id: this.#id, schema: this.schema, columns, ...(open ? { open } : {}) }, transfer);
     } catch (err) {
       // The Parquet thread failed (e.g. it died): a write failure like any other.
       throw new DatasetWriteError(`Could not write ${this.schema.name} dataset: ${(err as Error).message}`, {

@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { NoteAlignment } from '../music/align.js';
 import type { BarFeatureColumns } from '../music/barFeatures.js';
 import type { BarBoundary } from '../music/segmentation.js';
-import type { ColumnBatch } from './arrow.js';
+import type { ColumnBatch } from './columns.js';
 import type { ParquetWriteResult } from './parquet.js';
 import { N_CHROMA, N_MFCC } from './schema.js';
 

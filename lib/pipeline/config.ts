@@ -17,15 +17,17 @@ import { MAX_HOP, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../audio/limits.js';
 import { ConfigError } from '../errors.js';
 import { MAX_BEATS_PER_BAR } from '../models/limits.js';
 
-export const BASIC_PITCH_BACKENDS = ['tf', 'onnx', 'tflite', 'coreml'] as const;
+import {
+  BASIC_PITCH_BACKENDS,
+  type BasicPitchBackend,
+  BEAT_THIS_POSTPROCESS_MODES,
+  type BeatThisPostprocessMode,
+  BEAT_TRACKERS,
+  type BeatTracker,
+} from './configChoices.js';
 
-export const BEAT_TRACKERS = ['auto', 'beatnet', 'beat-this', 'librosa'] as const;
-export type BeatTracker = (typeof BEAT_TRACKERS)[number];
-/** `beat_this_postprocess` values: 'auto' is 'dbn' with `detect_meter`, else 'minimal'. */
-export const BEAT_THIS_POSTPROCESS_MODES = ['auto', 'minimal', 'dbn'] as const;
-/** One of BEAT_THIS_POSTPROCESS_MODES. */
-export type BeatThisPostprocessMode = (typeof BEAT_THIS_POSTPROCESS_MODES)[number];
-export type BasicPitchBackend = (typeof BASIC_PITCH_BACKENDS)[number];
+export { BASIC_PITCH_BACKENDS, BEAT_THIS_POSTPROCESS_MODES, BEAT_TRACKERS };
+export type { BasicPitchBackend, BeatThisPostprocessMode, BeatTracker };
 
 /** Allowed `time_signature_den` values (the original's rule 5). */
 export const TIME_SIGNATURE_DENOMINATORS = [1, 2, 4, 8, 16, 32] as const;

@@ -10,8 +10,8 @@ import { basename, extname } from 'node:path';
 import { BeatThisTracker, installedBeatThisModel } from '../models/beatThis.js';
 import { RhythmTracker } from '../models/rhythm.js';
 import { DidacticError } from '../errors.js';
-import { createTranscriber, notesToMidiNotes, resolveBasicPitchBackend } from '../models/basicPitch/index.js';
-import { createSeparator, demucsModelPath } from '../models/demucs/index.js';
+// Basic Pitch and Demucs are imported when first opened: a run without transcription or separation never loads them.
+import { demucsModelPath } from '../models/paths.js';
 import { missingModelHint } from '../models/registry.js';
 import type { PipelineConfig } from './config.js';
 import type { StemSeparator, NoteTranscriber } from './services.js';
@@ -64,6 +64,7 @@ export class ModelCache {
    * `basic_pitch_backend` keeps the original's values; every one of them runs the same model here.
    */
   async transcriber(cfg: PipelineConfig, intraOpThreads: number): Promise<NoteTranscriber> {
+    const { resolveBasicPitchBackend } = await import('../models/basicPitch/index.js');
     const backend = resolveBasicPitchBackend(cfg.basicPitchBackend);
     const model = process.env.DIDACTIC_BASIC_PITCH_MODEL || undefined;
     const t = await this.#cached(this.#transcribers, `${model ?? 'default'}\u0000${intraOpThreads}`, () => openTranscriber(model, intraOpThreads));
@@ -125,6 +126,7 @@ export class ModelCache {
 }
 
 async function openSeparator(path: string, device: 'cpu' | 'cuda', intraOpThreads: number): Promise<StemSeparator & { handle: Closable }> {
+  const { createSeparator } = await import('../models/demucs/index.js');
   const separator = await createSeparator(path, { device, intraOpThreads });
   // Demucs names its output folder after the model (`-n htdemucs` → stems/<id>/htdemucs/…).
   const modelName = basename(path, extname(path));
@@ -144,6 +146,7 @@ async function openSeparator(path: string, device: 'cpu' | 'cuda', intraOpThread
 }
 
 async function openTranscriber(model: string | undefined, intraOpThreads: number): Promise<NoteTranscriber & { handle: Closable }> {
+  const { createTranscriber, notesToMidiNotes } = await import('../models/basicPitch/index.js');
   const transcriber = await createTranscriber({ ...(model ? { model } : {}), intraOpThreads });
   return {
     handle: transcriber as Closable,

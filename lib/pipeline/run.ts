@@ -14,7 +14,7 @@ import { SongContext, type SongRunEnvironment } from './context.js';
 import { writeSongManifest } from './manifest.js';
 import { checkInputMemory } from './memory.js';
 import { removeStaleStaging, SongLock } from './songLock.js';
-import { analyzeRhythm, computeBars } from './steps/analyze.js';
+import { analyzeRhythm, computeBars, prefetchRhythmModel } from './steps/analyze.js';
 import { buildDatasets, writeDatasets } from './steps/datasets.js';
 import { copyInput, ingest, preprocess, preprocessAudio } from './steps/input.js';
 import { exportReports } from './steps/reports.js';
@@ -80,6 +80,7 @@ export async function runSong(env: SongRunEnvironment, records: StepRecords): Pr
   const lock = await SongLock.acquire(cfg.outDir, cfg.songId);
   try {
     await staging.create();
+    prefetchRhythmModel(ctx);
     try {
       if (ctx.plan.songConcurrency > 1) await runOverlapped(ctx, records);
       else for (let index = 0; index < STEPS.length; index++) await runStep(ctx, records, index);

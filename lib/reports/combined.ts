@@ -58,8 +58,16 @@ export function stepTimingKey(stepName: string): string {
   return stepName.toLowerCase().replace(/:/g, '').replace(/ /g, '_').replace(/_+/g, '_');
 }
 
-/** Python's `platform.platform()` shape: `Linux-6.1.0-18-amd64-x86_64-with-glibc2.36`. */
+let platformString: string | undefined;
+
+/** Python's `platform.platform()` shape: `Linux-6.1.0-18-amd64-x86_64-with-glibc2.36`. Computed once per process. */
 export function pythonStylePlatform(): string {
+  // A diagnostic report takes 10-20 ms (more with worker threads running, which it interrupts); the answer never changes.
+  platformString ??= computePlatform();
+  return platformString;
+}
+
+function computePlatform(): string {
   let libc = '';
   try {
     const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;

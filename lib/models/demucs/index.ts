@@ -4,7 +4,6 @@
  * overlap-add run in C++ (native/src/ml/demucs.cc). Contract: docs/models.md, "Demucs (htdemucs)".
  */
 import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
 
 import { z } from 'zod';
 
@@ -16,7 +15,7 @@ import { parseOptions } from '../../util/validate.js';
 import { ModelLifecycle } from '../handle.js';
 import { audioInputArg } from '../input.js';
 import { MAX_INTRA_OP_THREADS } from '../limits.js';
-import { modelsDir as defaultModelsDir } from '../paths.js';
+import { demucsModelPath } from '../paths.js';
 import { missingModelHint } from '../registry.js';
 import { ensureOrtRuntime } from '../runtime.js';
 import { ExecutionProviderSchema } from '../session.js';
@@ -114,10 +113,7 @@ export function resolveDemucsModel(model: string, modelsDir?: string): string {
 }
 
 /** Where a model name or path points (resolveDemucsModel's rule), whether or not the file exists. */
-export function demucsModelPath(model: string, modelsDir?: string): string {
-  const looksLikePath = model.includes('/') || model.includes('\\') || model.endsWith('.onnx') || isAbsolute(model);
-  return looksLikePath ? resolve(model) : join(modelsDir ?? defaultModelsDir(), `${model}.onnx`);
-}
+export { demucsModelPath };
 
 /**
  * An opened model, reusable across songs; separations may run concurrently. `close()` (or

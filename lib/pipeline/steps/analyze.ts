@@ -43,6 +43,21 @@ export function resolveBeatTracker(cfg: Pick<PipelineConfig, 'beatTracker'>): So
 }
 
 /**
+ * Starts opening the learned tracker's model without waiting for it, so that loading ONNX Runtime
+ * and creating the session overlap steps 1-3 instead of opening step 4. Step 4 then gets that model
+ * (or its error, and falls back as always) from the model cache; a cache that already holds it
+ * returns it at once.
+ */
+export function prefetchRhythmModel(ctx: SongContext): void {
+  const tracker = resolveBeatTracker(ctx.config);
+  if (tracker === 'librosa') return;
+  // Same arguments as step 4's calls (one intra-op thread), hence the same cache entry.
+  const opening = tracker === 'beat-this' ? ctx.models.beatThis(1) : ctx.models.rhythm(1);
+  // Reported by step 4, which asks again.
+  opening.catch(() => undefined);
+}
+
+/**
  * Step 4: tempo and beats, moved back onto the input's timeline. 'auto' (default): Beat This! when
  * installed, else BeatNet; 'beatnet': BeatNet's CRNN and the bar-pointer DBN give beats, downbeats
  * and the meter; 'beat-this': Beat This!'s network and its postprocessor (resolveBeatThisPostprocess) give them; 'librosa':

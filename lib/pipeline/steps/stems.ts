@@ -15,10 +15,9 @@ import { writeWav } from '../../audio/write.js';
 import { SongDatasetSink } from '../../datasets/songSink.js';
 import type { StemBarFeatures, StemEvents } from '../../datasets/tables.js';
 import { AbortError, DidacticError } from '../../errors.js';
-import { writePosteriorsNpy, type Posteriors } from '../../models/basicPitch/index.js';
+import type { Posteriors } from '../../models/basicPitch/index.js';
 import { alignNotesToBeats } from '../../music/align.js';
 import { computeStemBarFeatures } from '../../music/barFeatures.js';
-import { writeStemMidi } from '../../music/midi.js';
 import { barSampleRange } from '../../music/segmentation.js';
 import { ReportDatasetsBuilder } from '../../reports/html/data.js';
 import { anySignal } from '../../util/signals.js';
@@ -214,6 +213,7 @@ async function transcribeStem(ctx: SongContext, stem: StemAudio, transcriber: La
       const { samples, sampleRate, channels } = stem.native;
       const onPosteriors = ctx.savePosteriors
         ? async (p: Posteriors) => {
+            const { writePosteriorsNpy } = await import('../../models/basicPitch/index.js');
             const files = await writePosteriorsNpy(p, staging.stage('midi'), `${stem.fileStem}.`);
             keys[`posteriors_${stemName}`] = files.map((f) => staging.finalFor(f));
           }
@@ -228,6 +228,8 @@ async function transcribeStem(ctx: SongContext, stem: StemAudio, transcriber: La
     outcome.notes = notes;
     const midiName = `${stem.fileStem}.mid`;
     // The MIDI tempo counts quarter notes: a detected 6/8's dotted-quarter beat is 1.5 of them.
+    // Imported here: a run without transcription never loads the MIDI writer (midi-file).
+    const { writeStemMidi } = await import('../../music/midi.js');
     await writeStemMidi(notes, tempoBpm * quartersPerBeat(rhythm), staging.stage('midi', midiName), {
       timeSignature: rhythm.meter,
       trackName: stemName,
