@@ -4,6 +4,7 @@
 #include "audio/levels.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -23,7 +24,12 @@ std::vector<float> randomSamples(int64_t n, unsigned seed) {
   return x;
 }
 
-bool sameBits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+bool sameBits(float a, float b) {
+  uint32_t x = 0, y = 0;
+  std::memcpy(&x, &a, sizeof a);
+  std::memcpy(&y, &b, sizeof b);
+  return x == y;
+}
 
 }  // namespace
 

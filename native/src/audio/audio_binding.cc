@@ -209,12 +209,14 @@ Napi::Value SignalOverviewJs(const Napi::CallbackInfo& info) {
     }
     windows = std::move(sw);
   }
+  // Read before the move below: the two lambdas' captures are unsequenced.
+  const bool hasWindows = windows.has_value();
   return napi::queueTask(
       env, "signalOverview",
       [samples = std::move(samples), points, windows = std::move(windows)] {
         return signalOverview(samples.data, static_cast<int64_t>(samples.size), points, windows ? &*windows : nullptr);
       },
-      [hasWindows = windows.has_value()](Napi::Env env, SignalOverview& o) {
+      [hasWindows](Napi::Env env, SignalOverview& o) {
         Napi::Object out = Napi::Object::New(env);
         out.Set("min", napi::toFloat32Array(env, std::move(o.min)));
         out.Set("max", napi::toFloat32Array(env, std::move(o.max)));
