@@ -148,6 +148,11 @@ interface MainRun {
 }
 
 async function runMain(opts: MainOptions, given: (name: string) => boolean): Promise<number> {
+  // The pipeline's module graph starts loading now, beside the config's: the ESM loader reads
+  // files asynchronously, and two graphs in flight keep the main thread busy while it waits.
+  const pipelineModules = Promise.all([import('../pipeline/batch.js'), import('../pipeline/models.js')]);
+  // Awaited below; a usage error thrown before then must not leave it an unhandled rejection.
+  pipelineModules.catch(() => undefined);
   const log = buildLogger(opts);
   const files = opts.wav ?? [];
   // A missing input is not checked here: the batch reports it (DE_FILE_NOT_FOUND) and goes on
@@ -191,7 +196,7 @@ async function runMain(opts: MainOptions, given: (name: string) => boolean): Pro
   // (WebAssembly compilation) overlaps with loading the pipeline's modules instead of holding step 7.
   (await import('../datasets/parquetThread.js')).warmParquetThread();
   // The pipeline's module graph is loaded here, when a job runs (--version and --help stay light).
-  const [{ processBatch }, { ModelCache }] = await Promise.all([import('../pipeline/batch.js'), import('../pipeline/models.js')]);
+  const [{ processBatch }, { ModelCache }] = await pipelineModules;
   const models = new ModelCache();
   const controller = new AbortController();
   const onSignal = () => {
