@@ -8,23 +8,12 @@ import { normalizeToPeak, rangeEnergies, sampleLevels, signalOverview } from '..
 import { normalizePeak, silenceWindows, trimSilence } from '../../lib/music/preprocess.js';
 import { waveformPeaks } from '../../lib/reports/html/peaks.js';
 import { loopTurnsDuring } from '../helpers/eventLoop.js';
+import { seededRandom } from '../helpers/signals.js';
 import { referenceEnergies, referenceLevels, referenceNormalize, referencePeaks, referenceWindowRms } from '../helpers/levelsReference.js';
-
-/** A seeded generator (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random samples over many magnitudes, with exact ±1, values past full scale and zeros of both signs. */
 function randomSamples(n: number, seed: number): Float32Array {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const u = r();
@@ -38,7 +27,7 @@ function randomSamples(n: number, seed: number): Float32Array {
 
 /** Silence, a tone, silence (with a little noise in the silence so windows sit near the threshold). */
 function paddedTone(sr: number, leadS: number, toneS: number, tailS: number, seed: number): Float32Array {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const lead = Math.round(sr * leadS);
   const tone = Math.round(sr * toneS);
   const out = new Float32Array(lead + tone + Math.round(sr * tailS));

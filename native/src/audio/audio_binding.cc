@@ -159,13 +159,6 @@ Napi::Value Resample(const Napi::CallbackInfo& info) {
       [](Napi::Env env, std::vector<float>& output) { return napi::toFloat32Array(env, std::move(output)); });
 }
 
-// A Float64Array that copies `values` (they are small: windows, bars).
-Napi::Float64Array toFloat64Array(Napi::Env env, const std::vector<double>& values) {
-  Napi::Float64Array out = Napi::Float64Array::New(env, values.size());
-  std::copy(values.begin(), values.end(), out.Data());
-  return out;
-}
-
 Napi::Value SampleLevelsJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   napi::PinnedFloats samples = napi::pinFloat32(env, info[0], "sampleLevels", "samples");
@@ -220,7 +213,7 @@ Napi::Value SignalOverviewJs(const Napi::CallbackInfo& info) {
         Napi::Object out = Napi::Object::New(env);
         out.Set("min", napi::toFloat32Array(env, std::move(o.min)));
         out.Set("max", napi::toFloat32Array(env, std::move(o.max)));
-        out.Set("windowRms", hasWindows ? Napi::Value(toFloat64Array(env, o.windowRms)) : env.Null());
+        out.Set("windowRms", hasWindows ? Napi::Value(napi::toFloat64Array(env, o.windowRms)) : env.Null());
         return out;
       });
 }
@@ -262,7 +255,7 @@ Napi::Value RangeEnergiesJs(const Napi::CallbackInfo& info) {
     }
     ranges[i] = static_cast<int64_t>(v);
   }
-  auto toJs = [](Napi::Env env, const std::vector<double>& e) { return toFloat64Array(env, e); };
+  auto toJs = [](Napi::Env env, const std::vector<double>& e) { return napi::toFloat64Array(env, e); };
   if (info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array) {
     Napi::Float64Array samples = info[0].As<Napi::Float64Array>();
     return napi::queueTask(

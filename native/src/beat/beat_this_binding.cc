@@ -26,12 +26,6 @@ struct Engine {
   std::shared_ptr<ml::Session> session;
 };
 
-Napi::Float64Array toFloat64(Napi::Env env, const std::vector<double>& v) {
-  Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
-  for (size_t i = 0; i < v.size(); ++i) a[i] = v[i];
-  return a;
-}
-
 std::shared_ptr<Engine> openEngine(const ml::ModelSource& model, const ml::SessionOptions& options) {
   auto engine = std::make_shared<Engine>();
   engine->session = ml::Session::create(model.path, model.bytes, options);
@@ -101,15 +95,15 @@ void readDecodeOptions(Napi::Env env, const Napi::Object& opts, const std::strin
 
 Napi::Value trackToJs(Napi::Env env, BeatThisResult& r, bool keepLogits) {
   Napi::Object out = Napi::Object::New(env);
-  out.Set("beats", toFloat64(env, r.beats));
-  out.Set("downbeats", toFloat64(env, r.downbeats));
+  out.Set("beats", napi::toFloat64Array(env, r.beats));
+  out.Set("downbeats", napi::toFloat64Array(env, r.downbeats));
   Napi::Int32Array pos = Napi::Int32Array::New(env, r.positions.size());
   for (size_t i = 0; i < r.positions.size(); ++i) pos[i] = r.positions[i];
   out.Set("beatPositions", pos);
   out.Set("beatsPerBar", Napi::Number::New(env, r.beatsPerBar));
   out.Set("confidence", Napi::Number::New(env, r.confidence));
   out.Set("tempoBpm", Napi::Number::New(env, r.tempoBpm));
-  out.Set("tempoCurve", toFloat64(env, r.tempoCurve));
+  out.Set("tempoCurve", napi::toFloat64Array(env, r.tempoCurve));
   out.Set("frames", Napi::Number::New(env, static_cast<double>(r.frames)));
   out.Set("chunks", Napi::Number::New(env, static_cast<double>(r.chunks)));
   out.Set("meters", metersToJs(env, r.meters));
@@ -206,8 +200,8 @@ Napi::Value BeatThisPostprocessFn(const Napi::CallbackInfo& info) {
       },
       [keepActivations](Napi::Env env, DecodeJob& j) {
         Napi::Object out = Napi::Object::New(env);
-        out.Set("beats", toFloat64(env, j.decoded.beats));
-        out.Set("downbeats", toFloat64(env, j.decoded.downbeats));
+        out.Set("beats", napi::toFloat64Array(env, j.decoded.beats));
+        out.Set("downbeats", napi::toFloat64Array(env, j.decoded.downbeats));
         Napi::Int32Array pos = Napi::Int32Array::New(env, j.decoded.positions.size());
         for (size_t i = 0; i < j.decoded.positions.size(); ++i) pos[i] = j.decoded.positions[i];
         out.Set("beatPositions", pos);

@@ -23,12 +23,6 @@ struct Engine {
   std::shared_ptr<ml::Session> session;
 };
 
-Napi::Float64Array toFloat64(Napi::Env env, const std::vector<double>& v) {
-  Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
-  for (size_t i = 0; i < v.size(); ++i) a[i] = v[i];
-  return a;
-}
-
 Napi::Array metersToJs(Napi::Env env, const std::vector<MeterScore>& meters) {
   Napi::Array out = Napi::Array::New(env, meters.size());
   for (size_t i = 0; i < meters.size(); ++i) {
@@ -75,8 +69,8 @@ DbnParams readDbnParams(Napi::Env env, const Napi::Object& opts, const std::stri
 
 Napi::Object rhythmToJs(Napi::Env env, RhythmResult& r) {
   Napi::Object out = Napi::Object::New(env);
-  out.Set("beats", toFloat64(env, r.beats));
-  out.Set("downbeats", toFloat64(env, r.downbeats));
+  out.Set("beats", napi::toFloat64Array(env, r.beats));
+  out.Set("downbeats", napi::toFloat64Array(env, r.downbeats));
   Napi::Int32Array pos = Napi::Int32Array::New(env, r.positions.size());
   for (size_t i = 0; i < r.positions.size(); ++i) pos[i] = r.positions[i];
   out.Set("beatPositions", pos);
@@ -88,7 +82,7 @@ Napi::Object rhythmToJs(Napi::Env env, RhythmResult& r) {
   out.Set("subdivision", Napi::Number::New(env, r.subdivision));
   out.Set("confidence", Napi::Number::New(env, r.confidence));
   out.Set("tempoBpm", Napi::Number::New(env, r.tempoBpm));
-  out.Set("tempoCurve", toFloat64(env, r.tempoCurve));
+  out.Set("tempoCurve", napi::toFloat64Array(env, r.tempoCurve));
   out.Set("meterScores", metersToJs(env, r.meters));
   out.Set("frames", Napi::Number::New(env, static_cast<double>(r.frames)));
   out.Set("backpointerBytes", Napi::Number::New(env, static_cast<double>(r.backpointerBytes)));

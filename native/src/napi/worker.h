@@ -3,6 +3,7 @@
 
 #include <napi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -154,6 +155,13 @@ inline Napi::Float32Array toFloat32Array(Napi::Env env, std::vector<float>&& sam
       env, owned->data(), owned->size() * sizeof(float),
       [](Napi::Env, void*, std::vector<float>* hint) { delete hint; }, owned);
   return Napi::Float32Array::New(env, owned->size(), buffer, 0);
+}
+
+// A Float64Array copied from small results (beat times, windows, bar energies).
+inline Napi::Float64Array toFloat64Array(Napi::Env env, const std::vector<double>& values) {
+  Napi::Float64Array out = Napi::Float64Array::New(env, values.size());
+  std::copy(values.begin(), values.end(), out.Data());
+  return out;
 }
 
 // Option readers for objects whose fields TS has already validated and filled with defaults.
