@@ -829,26 +829,19 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
       }
     }
   }
+  // A moved grid's bar positions follow the old count (i mod beats per bar) until the bar cues.
+  auto replaceBeats = [&d](std::vector<int64_t>&& frames2) {
+    d.beatFrames = std::move(frames2);
+    const size_t m = static_cast<size_t>(std::max(d.beatsPerBar, 1));
+    d.beatNumbers.assign(d.beatFrames.size(), 0);
+    for (size_t i = 0; i < d.beatFrames.size(); ++i) d.beatNumbers[i] = static_cast<int>(i % m) + 1;
+  };
   if (p.sectionRepair) {
     PhaseJumps pj = unifyPhase(d.beatFrames, act2.data(), frames);
-    if (pj.repaired > 0) {
-      d.beatFrames = std::move(pj.beatFrames);
-      const int m = std::max(d.beatsPerBar, 1);
-      d.beatNumbers.assign(d.beatFrames.size(), 0);
-      for (size_t i = 0; i < d.beatFrames.size(); ++i)
-        d.beatNumbers[i] = static_cast<int>(i % static_cast<size_t>(m)) + 1;
-    }
-  }
-  if (p.sectionRepair) {
+    if (pj.repaired > 0) replaceBeats(std::move(pj.beatFrames));
     int sections = 0;
     std::vector<int64_t> g = unifyTempoOctave(d.beatFrames, act2.data(), frames, &sections);
-    if (sections > 0) {
-      d.beatFrames = std::move(g);
-      const int m = std::max(d.beatsPerBar, 1);
-      d.beatNumbers.assign(d.beatFrames.size(), 0);
-      for (size_t i = 0; i < d.beatFrames.size(); ++i)
-        d.beatNumbers[i] = static_cast<int>(i % static_cast<size_t>(m)) + 1;
-    }
+    if (sections > 0) replaceBeats(std::move(g));
   }
   int kickParity = -1;  // of d.beatFrames' indices; -1 no backbeat
   bool backbeatDecided = false;
@@ -861,12 +854,7 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
         // A moved grid's old bar count means nothing: its downbeats go on the kick beats. A kept
         // grid keeps the bar cues' free choice (an accented click alternates like a backbeat).
         kickParity = bb.kickParity;
-        // The chosen grid's beats; bar positions follow the old count until the bar cues below.
-        std::vector<int64_t> g = backbeatGrid(d.beatFrames, bb.kind);
-        const int m = std::max(d.beatsPerBar, 1);
-        d.beatNumbers.assign(g.size(), 0);
-        for (size_t i = 0; i < g.size(); ++i) d.beatNumbers[i] = static_cast<int>(i % static_cast<size_t>(m)) + 1;
-        d.beatFrames = std::move(g);
+        replaceBeats(backbeatGrid(d.beatFrames, bb.kind));
       }
     }
   }
