@@ -481,7 +481,11 @@ export interface NativeRhythmResult {
 }
 
 export interface NativeBinding {
-  rhythmOpen(model: string | Uint8Array, options: NativeSessionOptions): Promise<{ handle: NativeRhythmHandle; providers: string[] }>;
+  /** runtime 'builtin': the addon's own BeatNet kernels (rejects DE_MODEL_INVALID for another network or a CPU without AVX2/FMA); else ONNX Runtime. */
+  rhythmOpen(
+    model: string | Uint8Array,
+    options: NativeSessionOptions & { runtime?: 'builtin' | 'onnxruntime' },
+  ): Promise<{ handle: NativeRhythmHandle; providers: string[]; runtime: 'builtin' | 'onnxruntime' }>;
   trackRhythm(handle: NativeRhythmHandle, audio22k: Float32Array, options: NativeRhythmOptions, cancel?: NativeCancelToken): Promise<NativeRhythmResult>;
   logSpectFeatures(audio22k: Float32Array, cancel?: NativeCancelToken): Promise<{ frames: number; dims: number; data: Float32Array }>;
   decodeDownbeats(activations: Float32Array, options: NativeRhythmOptions & { columns: 2 | 3 }, cancel?: NativeCancelToken): Promise<NativeRhythmResult>;

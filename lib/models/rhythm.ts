@@ -125,6 +125,13 @@ export const RhythmTrackerOptionsSchema = z.strictObject({
   /** A path or ONNX bytes; default models/beatnet/beatnet_<variant>.onnx in the package. */
   model: z.union([z.string().min(1), z.instanceof(Uint8Array)]).optional(),
   variant: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(DEFAULT_BEATNET_VARIANT as 1 | 2 | 3),
+  /**
+   * What runs the CRNN. 'auto' (default): the addon's own kernels when the model is a BeatNet
+   * export (BDA's exact structure), the providers are ['cpu'] and the CPU has AVX2 and FMA, else
+   * ONNX Runtime; 'builtin': those kernels or an error (DE_MODEL_INVALID); 'onnxruntime': always a
+   * session. The two agree to ~1e-6 in the activations (docs/compatibility.md).
+   */
+  runtime: z.enum(['auto', 'builtin', 'onnxruntime']).default('auto'),
   ...TRACKER_SESSION_OPTIONS,
 });
 /** Options of RhythmTracker.open (see RhythmTrackerOptionsSchema). */
@@ -232,15 +239,34 @@ export class RhythmTracker extends OpenedModel<NativeRhythmHandle> {
     if (typeof model === 'string' && !existsSync(model)) {
       throw new ModelError('DE_MODEL_NOT_FOUND', `${op}: BeatNet model file not found (${model})`, { op });
     }
+    const session = { intraOpThreads: o.intraOpThreads, interOpThreads: o.interOpThreads, providers: [...o.providers] };
+    const modelPath = typeof model === 'string' ? model : undefined;
+    const cpuOnly = o.providers.every((p) => p === 'cpu');
+    if (o.runtime === 'builtin' || (o.runtime === 'auto' && cpuOnly)) {
+      try {
+        return await callNative(op, context, undefined, async (binding) => {
+          const opened = await binding.rhythmOpen(model, { ...session, runtime: 'builtin' });
+          return new RhythmTracker(opened.handle, opened.providers, modelPath, opened.runtime);
+        });
+      } catch (err) {
+        // 'auto' hands any other network (or a CPU without the kernels) to ONNX Runtime, which
+        // reports a truly broken file itself.
+        if (o.runtime === 'builtin' || (err as { code?: string }).code !== 'DE_MODEL_INVALID') throw err;
+      }
+    }
     await ensureOrtRuntime();
     return callNative(op, context, undefined, async (binding) => {
-      const opened = await binding.rhythmOpen(model, {
-        intraOpThreads: o.intraOpThreads,
-        interOpThreads: o.interOpThreads,
-        providers: [...o.providers],
-      });
-      return new RhythmTracker(opened.handle, opened.providers, typeof model === 'string' ? model : undefined);
+      const opened = await binding.rhythmOpen(model, { ...session, runtime: 'onnxruntime' });
+      return new RhythmTracker(opened.handle, opened.providers, modelPath, opened.runtime);
     });
+  }
+
+  /** What runs the CRNN: the addon's own kernels ('builtin') or an ONNX Runtime session. */
+  readonly runtime: 'builtin' | 'onnxruntime';
+
+  private constructor(handle: NativeRhythmHandle, providers: string[], modelPath: string | undefined, runtime: 'builtin' | 'onnxruntime') {
+    super(handle, providers, modelPath);
+    this.runtime = runtime;
   }
 
   /**

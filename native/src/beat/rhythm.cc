@@ -8,6 +8,7 @@
 #include <iterator>
 #include <limits>
 
+#include "beat/beatnet_crnn.h"
 #include "beat/meter.h"
 #include "common/error.h"
 #include "ml/ort.h"
@@ -978,8 +979,9 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
   return res;
 }
 
-RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t n, const RhythmParams& p,
-                         const CancelToken* cancel) {
+RhythmResult trackRhythm(const ml::Session* session, const BeatNetCrnn* builtin, const float* audio, int64_t n,
+                         const RhythmParams& p, const CancelToken* cancel) {
+  if (!session && !builtin) throw Error(code::kInvalidArgument, "trackRhythm: no network");
   for (int64_t i = 0; i < n; ++i) {
     if (!std::isfinite(audio[i]))
       throw Error(code::kNonFiniteSamples, "trackRhythm: the audio contains a non-finite sample");
@@ -1013,12 +1015,18 @@ RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t
   if (cancel) cancel->throwIfRequested("trackRhythm");
   t0 = std::chrono::steady_clock::now();
   c0 = threadCpu();
-  ml::InputView in{"features", {1, feats.frames, feats.dims}, feats.data.data(), feats.data.size()};
-  std::vector<ml::Tensor> out = session.run({in}, {"activations"}, cancel);
-  const double tModel = seconds(t0), cModel = threadCpu() - c0;
-  if (out.size() != 1 || out[0].data.size() != static_cast<size_t>(feats.frames) * 3) {
-    throw Error(code::kModelInvalid, "trackRhythm: the model must map features [1, T, 272] to activations [1, T, 3]");
+  std::vector<float> act3;
+  if (session) {
+    ml::InputView in{"features", {1, feats.frames, feats.dims}, feats.data.data(), feats.data.size()};
+    std::vector<ml::Tensor> out = session->run({in}, {"activations"}, cancel);
+    if (out.size() != 1 || out[0].data.size() != static_cast<size_t>(feats.frames) * 3) {
+      throw Error(code::kModelInvalid, "trackRhythm: the model must map features [1, T, 272] to activations [1, T, 3]");
+    }
+    act3 = std::move(out[0].data);
+  } else {
+    act3 = builtin->run(feats.data.data(), feats.frames, cancel);
   }
+  const double tModel = seconds(t0), cModel = threadCpu() - c0;
   const std::vector<float> chroma = p.barCues ? chromaFromLogSpect(feats, lp) : std::vector<float>{};
   const std::vector<float> perc = p.percussiveObservation || p.percussiveGrid || p.percussiveBackbeat
                                       ? percussiveFromLogSpect(feats, lp)
@@ -1026,7 +1034,7 @@ RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t
   const std::vector<float> noise = p.percussiveBackbeat ? noiseOnsetsFromLogSpect(feats, lp) : std::vector<float>{};
   feats.data.clear();
   feats.data.shrink_to_fit();
-  RhythmResult res = decodeRhythm(out[0].data.data(), feats.frames, audio, n, lp.sampleRate, p, cancel,
+  RhythmResult res = decodeRhythm(act3.data(), feats.frames, audio, n, lp.sampleRate, p, cancel,
                                   chroma.empty() ? nullptr : chroma.data(), perc.empty() ? nullptr : perc.data(),
                                   noise.empty() ? nullptr : noise.data());
   res.secondsFeatures = tFeat;

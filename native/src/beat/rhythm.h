@@ -15,6 +15,8 @@ class Session;
 
 namespace de::beat {
 
+class BeatNetCrnn;
+
 struct RhythmParams {
   DbnParams dbn;
   bool refine = true;  // parabolic peak interpolation + onset snapping within +-1 frame
@@ -228,8 +230,9 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
                           const RhythmParams& p, const CancelToken* cancel, const float* chroma = nullptr,
                           const float* percussive = nullptr, const float* noise = nullptr);
 
-// The whole call on mono audio at 22,050 Hz.
-RhythmResult trackRhythm(const ml::Session& session, const float* audio, int64_t n, const RhythmParams& p,
-                         const CancelToken* cancel);
+// The whole call on mono audio at 22,050 Hz; the CRNN runs on `session` or, when that is null, on
+// `builtin`.
+RhythmResult trackRhythm(const ml::Session* session, const BeatNetCrnn* builtin, const float* audio, int64_t n,
+                         const RhythmParams& p, const CancelToken* cancel);
 
 }  // namespace de::beat

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "beat/beatnet_crnn.h"
 #include "beat/rhythm.h"
 #include "ml/model_binding.h"
 #include "ml/ort.h"
@@ -19,8 +20,10 @@ namespace {
 
 constexpr const char* kKind = "rhythm";
 
+// Exactly one of the two runs the CRNN.
 struct Engine {
   std::shared_ptr<ml::Session> session;
+  std::unique_ptr<BeatNetCrnn> builtin;
 };
 
 Napi::Array metersToJs(Napi::Env env, const std::vector<MeterScore>& meters) {
@@ -125,8 +128,15 @@ RhythmParams readRhythmParams(Napi::Env env, const Napi::Object& opts, const std
 
 // --- rhythmOpen -------------------------------------------------------------------------------
 
-std::shared_ptr<Engine> openEngine(const ml::ModelSource& model, const ml::SessionOptions& options) {
+std::shared_ptr<Engine> openEngine(const ml::ModelSource& model, const ml::SessionOptions& options, bool builtin) {
   auto engine = std::make_shared<Engine>();
+  if (builtin) {
+    std::string why;
+    engine->builtin = model.path.empty() ? BeatNetCrnn::fromOnnx(model.bytes.data(), model.bytes.size(), &why)
+                                         : BeatNetCrnn::fromOnnxFile(model.path, &why);
+    if (!engine->builtin) throw Error(code::kModelInvalid, "rhythmOpen: not for the built-in CRNN: " + why);
+    return engine;
+  }
   engine->session = ml::Session::create(model.path, model.bytes, options);
   bool okIn = false, okOut = false;
   for (const auto& s : engine->session->inputs())
@@ -145,14 +155,22 @@ Napi::Value RhythmOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "rhythmOpen";
   ml::ModelSource model = ml::modelArg(env, info, 0, op);
+  Napi::Object opts = napi::objectArg(env, info, 1, op);
+  // 'builtin': the addon's own kernels (BeatNetCrnn), without ONNX Runtime; else a session.
+  const bool builtin = opts.Has("runtime") && opts.Get("runtime").IsString() &&
+                       opts.Get("runtime").As<Napi::String>().Utf8Value() == "builtin";
   // Every song has its own length T, so the memory-pattern planner would keep one plan per length.
   ml::SessionOptions defaults;
   defaults.memoryPattern = false;
-  ml::SessionOptions options = ml::sessionOptionsField(env, napi::objectArg(env, info, 1, op), op, defaults);
-  return ml::openModel<Engine>(env, "rhythmOpen", kKind, std::move(model), std::move(options), openEngine,
-                               [](Napi::Env env, const Engine& engine, Napi::Object& out) {
-                                 out.Set("providers", napi::stringsToJs(env, engine.session->activeProviders()));
-                               });
+  ml::SessionOptions options = ml::sessionOptionsField(env, opts, op, defaults);
+  return ml::openModel<Engine>(
+      env, "rhythmOpen", kKind, std::move(model), std::move(options),
+      [builtin](const ml::ModelSource& m, const ml::SessionOptions& o) { return openEngine(m, o, builtin); },
+      [](Napi::Env env, const Engine& engine, Napi::Object& out) {
+        out.Set("providers", engine.session ? napi::stringsToJs(env, engine.session->activeProviders())
+                                            : napi::stringsToJs(env, {"cpu"}));
+        out.Set("runtime", Napi::String::New(env, engine.session ? "onnxruntime" : "builtin"));
+      });
 }
 
 // --- trackRhythm ------------------------------------------------------------------------------
@@ -168,7 +186,8 @@ Napi::Value TrackRhythm(const Napi::CallbackInfo& info) {
   return napi::queueModelTask<Engine>(
       env, "trackRhythm", std::move(lease),
       [audio = std::move(audio), p = std::move(p), cancel = std::move(cancel)](Engine& engine) {
-        return trackRhythm(*engine.session, audio.data, static_cast<int64_t>(audio.size), p, cancel.get());
+        return trackRhythm(engine.session.get(), engine.builtin.get(), audio.data, static_cast<int64_t>(audio.size), p,
+                           cancel.get());
       },
       rhythmToJs);
 }

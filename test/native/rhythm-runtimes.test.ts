@@ -1,0 +1,125 @@
+// The BeatNet CRNN runs on the addon's own kernels (native/src/beat/beatnet_crnn.cc) where it can,
+// else on ONNX Runtime: both must reproduce the PyTorch reference activations and give the same
+// beats; 'auto' must pick the kernels only for BDA's exact network on a CPU with AVX2 and FMA.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { RhythmTracker } from '../../lib/index.js';
+import { buildModel } from '../../lib/models/onnxBuilder.js';
+
+const dir = join(import.meta.dirname, '..', 'fixtures', 'rhythm');
+interface Fixture {
+  name: string;
+  input: { file: string; scale: number };
+  activations: Record<string, { file: string; shape: [number, number] }>;
+}
+const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { fixtures: Fixture[] };
+
+function readF32(file: string): Float32Array {
+  const b = readFileSync(join(dir, file));
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+function readInput(f: Fixture): Float32Array {
+  const b = readFileSync(join(dir, f.input.file));
+  const i16 = new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  return Float32Array.from(i16, (v) => v * f.input.scale);
+}
+
+const cpuFlags = (() => {
+  try {
+    return (readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '').trim().split(/\s+/);
+  } catch {
+    return [];
+  }
+})();
+const kernelsRun = process.arch === 'x64' && cpuFlags.includes('avx2') && cpuFlags.includes('fma');
+
+// The raw network, none of the package's additions, so the activations are the CRNN's alone.
+const RAW = {
+  returnActivations: true,
+  refine: false,
+  barCues: false,
+  normalizeLevel: false,
+  percussiveObservation: false,
+  percussiveGrid: false,
+  percussiveBackbeat: false,
+  sectionRepair: false,
+} as const;
+
+/** Same contract as BeatNet (features [1, T, 272] -> activations [1, T, 3]), another network. */
+function notBeatNet(): Uint8Array<ArrayBuffer> {
+  const w = new Float32Array(272 * 3);
+  for (let i = 0; i < w.length; i++) w[i] = ((i * 37) % 11) / 100 - 0.05;
+  return new Uint8Array(
+    buildModel({
+      inputs: [{ name: 'features', shape: [1, 'T', 272] }],
+      outputs: [{ name: 'activations', shape: [1, 'T', 3] }],
+      initializers: [{ name: 'w', dims: [272, 3], data: w }],
+      nodes: [
+        { op: 'MatMul', inputs: ['features', 'w'], outputs: ['z'] },
+        { op: 'Softmax', inputs: ['z'], outputs: ['activations'], attributes: { axis: -1 } },
+      ],
+    }),
+  );
+}
+
+describe('the BeatNet CRNN on the built-in kernels and on ONNX Runtime', () => {
+  const trackers: Record<'auto' | 'onnxruntime', RhythmTracker | undefined> = { auto: undefined, onnxruntime: undefined };
+  beforeAll(async () => {
+    // The fixtures' reference activations are variant 3's.
+    trackers.auto = await RhythmTracker.open({ variant: 3 });
+    trackers.onnxruntime = await RhythmTracker.open({ variant: 3, runtime: 'onnxruntime' });
+  });
+  afterAll(async () => {
+    await trackers.auto?.close();
+    await trackers.onnxruntime?.close();
+  });
+
+  it("'auto' runs the kernels where the CPU has AVX2 and FMA, else ONNX Runtime", () => {
+    expect(trackers.auto!.runtime).toBe(kernelsRun ? 'builtin' : 'onnxruntime');
+    expect(trackers.onnxruntime!.runtime).toBe('onnxruntime');
+  });
+
+  it('both reproduce the PyTorch activations within 1e-4 and decode the same beat frames', async () => {
+    let worst = 0;
+    let between = 0;
+    for (const f of manifest.fixtures) {
+      const audio = readInput(f);
+      const ref = readF32(f.activations.beatnet_3!.file);
+      const a = await trackers.auto!.track(audio, 22050, RAW);
+      const b = await trackers.onnxruntime!.track(audio, 22050, RAW);
+      expect(a.activations!.length).toBe(ref.length);
+      for (let i = 0; i < ref.length; i++) {
+        worst = Math.max(worst, Math.abs(a.activations![i]! - ref[i]!), Math.abs(b.activations![i]! - ref[i]!));
+        between = Math.max(between, Math.abs(a.activations![i]! - b.activations![i]!));
+      }
+      expect(Array.from(a.beatFrames), f.name).toEqual(Array.from(b.beatFrames));
+      expect(a.beatsPerBar, f.name).toBe(b.beatsPerBar);
+    }
+    console.log(`activations vs PyTorch: max abs ${worst.toExponential(2)}; built-in vs ONNX Runtime: ${between.toExponential(2)}`);
+    expect(worst).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('another network with the same contract runs on ONNX Runtime under auto, and is refused by builtin', async () => {
+    const model = notBeatNet();
+    const t = await RhythmTracker.open({ model });
+    try {
+      expect(t.runtime).toBe('onnxruntime');
+      const r = await t.track(readInput(manifest.fixtures[0]!), 22050, { returnActivations: true });
+      expect(r.activations!.length % 3).toBe(0);
+    } finally {
+      await t.close();
+    }
+    await expect(RhythmTracker.open({ model, runtime: 'builtin' })).rejects.toMatchObject({
+      code: 'DE_MODEL_INVALID',
+      message: expect.stringMatching(/not for the built-in CRNN: other operators than BDA's/),
+    });
+  });
+
+  it('bytes that are not an ONNX model are refused with DE_MODEL_INVALID by either runtime', async () => {
+    const junk = new Uint8Array(64).fill(0xff);
+    await expect(RhythmTracker.open({ model: junk, runtime: 'builtin' })).rejects.toMatchObject({ code: 'DE_MODEL_INVALID' });
+    await expect(RhythmTracker.open({ model: junk })).rejects.toMatchObject({ code: 'DE_MODEL_INVALID' });
+  });
+});
