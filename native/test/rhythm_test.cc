@@ -42,52 +42,70 @@ TEST_CASE("logSpect: madmom's filterbank facts for BeatNet (136 bands, unit area
   CHECK(diffFrames(p) == 1);
 }
 
-TEST_CASE("logSpect: Bluestein frames match a direct double-precision DFT (<= 1e-4 relative)") {
-  LogSpectParams p;
-  const int64_t n = 22050 / 4;
-  std::vector<float> x(static_cast<size_t>(n));
-  std::mt19937 rng(7);
-  std::normal_distribution<float> g(0.0f, 0.2f);
-  for (int64_t i = 0; i < n; ++i) x[i] = g(rng) + 0.3f * std::sin(2 * M_PI * 440.0 * i / 22050.0);
-  LogSpectFeatures f = logSpect(x.data(), n, p, nullptr);
-  CHECK(f.frames == (n + 440) / 441);
-  CHECK(f.dims == 272);
-  LogFilterbank fb = makeLogFilterbank(p);
-  std::vector<double> win(1411);
-  for (int i = 0; i < 1411; ++i) win[i] = 0.5 - 0.5 * std::cos(2 * M_PI * i / 1410.0);
-  std::vector<double> prevRow;
-  double worst = 0.0;
-  for (int64_t t = 0; t < f.frames; t += 3) {
-    std::vector<double> frame(1411, 0.0), mag(705);
-    for (int i = 0; i < 1411; ++i) {
-      const int64_t j = t * 441 - 705 + i;
-      frame[i] = (j >= 0 && j < n) ? x[j] * win[i] : 0.0;
-    }
-    for (int k = 0; k < 705; ++k) {
-      double re = 0, im = 0;
+TEST_CASE("logSpect: prime-factor and Bluestein frames match a direct double-precision DFT (<= 1e-4 relative)") {
+  for (bool primeFactor : {true, false}) {
+    LogSpectParams p;
+    p.primeFactor = primeFactor;
+    const int64_t n = 22050 / 4;
+    std::vector<float> x(static_cast<size_t>(n));
+    std::mt19937 rng(7);
+    std::normal_distribution<float> g(0.0f, 0.2f);
+    for (int64_t i = 0; i < n; ++i) x[i] = g(rng) + 0.3f * std::sin(2 * M_PI * 440.0 * i / 22050.0);
+    LogSpectFeatures f = logSpect(x.data(), n, p, nullptr);
+    CHECK(f.frames == (n + 440) / 441);
+    CHECK(f.dims == 272);
+    LogFilterbank fb = makeLogFilterbank(p);
+    std::vector<double> win(1411);
+    for (int i = 0; i < 1411; ++i) win[i] = 0.5 - 0.5 * std::cos(2 * M_PI * i / 1410.0);
+    std::vector<double> prevRow;
+    double worst = 0.0;
+    for (int64_t t = 0; t < f.frames; t += 3) {
+      std::vector<double> frame(1411, 0.0), mag(705);
       for (int i = 0; i < 1411; ++i) {
-        const double a = -2 * M_PI * static_cast<double>((static_cast<int64_t>(k) * i) % 1411) / 1411.0;
-        re += frame[i] * std::cos(a);
-        im += frame[i] * std::sin(a);
+        const int64_t j = t * 441 - 705 + i;
+        frame[i] = (j >= 0 && j < n) ? x[j] * win[i] : 0.0;
       }
-      mag[k] = std::hypot(re, im);
+      for (int k = 0; k < 705; ++k) {
+        double re = 0, im = 0;
+        for (int i = 0; i < 1411; ++i) {
+          const double a = -2 * M_PI * static_cast<double>((static_cast<int64_t>(k) * i) % 1411) / 1411.0;
+          re += frame[i] * std::cos(a);
+          im += frame[i] * std::sin(a);
+        }
+        mag[k] = std::hypot(re, im);
+      }
+      for (size_t b = 0; b < fb.bands.size(); ++b) {
+        double acc = 0;
+        for (size_t k = 0; k < fb.bands[b].weights.size(); ++k)
+          acc += mag[fb.bands[b].start + k] * fb.bands[b].weights[k];
+        const double ref = std::log10(1.0 + acc);
+        const double got = f.data[static_cast<size_t>(t) * 272 + b];
+        worst = std::max(worst, std::fabs(got - ref) / std::max(ref, 1e-3));
+      }
     }
-    for (size_t b = 0; b < fb.bands.size(); ++b) {
-      double acc = 0;
-      for (size_t k = 0; k < fb.bands[b].weights.size(); ++k)
-        acc += mag[fb.bands[b].start + k] * fb.bands[b].weights[k];
-      const double ref = std::log10(1.0 + acc);
-      const double got = f.data[static_cast<size_t>(t) * 272 + b];
-      worst = std::max(worst, std::fabs(got - ref) / std::max(ref, 1e-3));
+    CHECK(worst <= 1e-4);
+    // The difference half: max(spec[t] - spec[t - 1], 0), zero on the first frame.
+    for (int b = 0; b < 136; ++b) CHECK(f.data[136 + b] == 0.0f);
+    for (int b = 0; b < 136; ++b) {
+      const float d = std::max(f.data[272 + b] - f.data[b], 0.0f);
+      CHECK(f.data[272 + 136 + b] == d);
     }
   }
-  CHECK(worst <= 1e-4);
-  // The difference half: max(spec[t] - spec[t - 1], 0), zero on the first frame.
-  for (int b = 0; b < 136; ++b) CHECK(f.data[136 + b] == 0.0f);
-  for (int b = 0; b < 136; ++b) {
-    const float d = std::max(f.data[272 + b] - f.data[b], 0.0f);
-    CHECK(f.data[272 + 136 + b] == d);
-  }
+}
+
+TEST_CASE("logSpect: the prime-factor DFT's AVX2 and portable paths give bit-identical features") {
+  const int64_t n = 22050 * 2 + 123;  // a partial last block of eight frames
+  std::vector<float> x(static_cast<size_t>(n));
+  std::mt19937 rng(11);
+  std::normal_distribution<float> g(0.0f, 0.1f);
+  for (int64_t i = 0; i < n; ++i) x[i] = g(rng) + 0.5f * std::sin(2 * M_PI * 97.0 * i / 22050.0);
+  for (int64_t i = 5000; i < 9000; ++i) x[i] = 0.0f;  // digital silence inside
+  LogSpectParams vec, portable;
+  portable.simd = false;
+  const LogSpectFeatures a = logSpect(x.data(), n, vec, nullptr);
+  const LogSpectFeatures b = logSpect(x.data(), n, portable, nullptr);
+  CHECK(a.frames == b.frames);
+  CHECK(a.data == b.data);
 }
 
 TEST_CASE("logSpect: empty input gives no frames; a lone sample one frame") {

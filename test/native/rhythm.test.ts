@@ -109,7 +109,7 @@ describe('logSpectFeatures: madmom LOG_SPECT as BeatNet configures it', () => {
       `LOG_SPECT vs madmom: normwise relative ${normwise.toExponential(2)}, elementwise relative ${maxRelSpec.toExponential(2)} ` +
         `(bands, floor 1e-2) / ${maxRelDiff.toExponential(2)} (differences), max abs ${maxAbs.toExponential(2)}`,
     );
-    // The 1411-point DFT runs in float32 (Bluestein on 4096 points): its error is relative to the
+    // The 1411-point DFT runs in float32 (prime factors 17 x 83): its error is relative to the
     // frame's loudest bins, so near-silent bands carry ~1e-6 absolute error.
     expect(normwise).toBeLessThanOrEqual(1e-4);
     expect(maxAbs).toBeLessThanOrEqual(1e-5);

@@ -22,6 +22,11 @@ struct LogSpectParams {
   float mul = 1.0f;
   float add = 1.0f;
   double diffRatio = 0.5;
+  // Implementation switches for tests: the prime-factor DFT where the frame size has two coprime
+  // factors (else Bluestein), and its AVX2 kernels where the CPU has them (else portable loops,
+  // bit-identical).
+  bool primeFactor = true;
+  bool simd = true;
 };
 
 // Filterbank as madmom builds it: filters[band] spans bins [start, start + weights.size()).
