@@ -323,7 +323,23 @@ class PrimeFactorDft {
   DE_AVX2 static void firstStageAvx2(const float* x, const int* inIndex, const float* c1, const float* s1, int n1,
                                      int n2, int h1, float* yr, float* yi) {
     for (int b = 0; b < n2; ++b) {
-      for (int k = 0; k < h1; ++k) {
+      int k = 0;
+      for (; k + 1 < h1; k += 2) {  // two k at a time, as in secondStageAvx2
+        __m256 re0 = _mm256_setzero_ps(), im0 = _mm256_setzero_ps(), re1 = _mm256_setzero_ps(),
+               im1 = _mm256_setzero_ps();
+        for (int a = 0; a < n1; ++a) {
+          const __m256 xa = _mm256_loadu_ps(x + static_cast<size_t>(inIndex[a * n2 + b]) * kLanes);
+          re0 = _mm256_add_ps(re0, _mm256_mul_ps(xa, _mm256_set1_ps(c1[k * n1 + a])));
+          im0 = _mm256_sub_ps(im0, _mm256_mul_ps(xa, _mm256_set1_ps(s1[k * n1 + a])));
+          re1 = _mm256_add_ps(re1, _mm256_mul_ps(xa, _mm256_set1_ps(c1[(k + 1) * n1 + a])));
+          im1 = _mm256_sub_ps(im1, _mm256_mul_ps(xa, _mm256_set1_ps(s1[(k + 1) * n1 + a])));
+        }
+        _mm256_storeu_ps(yr + (static_cast<size_t>(k) * n2 + b) * kLanes, re0);
+        _mm256_storeu_ps(yi + (static_cast<size_t>(k) * n2 + b) * kLanes, im0);
+        _mm256_storeu_ps(yr + (static_cast<size_t>(k + 1) * n2 + b) * kLanes, re1);
+        _mm256_storeu_ps(yi + (static_cast<size_t>(k + 1) * n2 + b) * kLanes, im1);
+      }
+      for (; k < h1; ++k) {
         __m256 re = _mm256_setzero_ps(), im = _mm256_setzero_ps();
         for (int a = 0; a < n1; ++a) {
           const __m256 xa = _mm256_loadu_ps(x + static_cast<size_t>(inIndex[a * n2 + b]) * kLanes);
@@ -354,7 +370,35 @@ class PrimeFactorDft {
         im = _mm256_add_ps(im, _mm256_loadu_ps(i + b * kLanes));
       }
       storeMagnitudes(re, im, outBin[k1 * n2], numBins, mags);
-      for (int k2 = 1; k2 <= h2; ++k2) {
+      // Two k2 at a time: eight independent sums keep the adders busy (four were a latency-bound
+      // chain); each sum still adds its terms in b order, as the portable loop does.
+      int k2 = 1;
+      for (; k2 + 1 <= h2; k2 += 2) {
+        __m256 A0 = _mm256_setzero_ps(), B0 = _mm256_setzero_ps(), C0 = _mm256_setzero_ps(), D0 = _mm256_setzero_ps();
+        __m256 A1 = _mm256_setzero_ps(), B1 = _mm256_setzero_ps(), C1 = _mm256_setzero_ps(), D1 = _mm256_setzero_ps();
+        const float* c0 = c2 + static_cast<size_t>(k2) * n2;
+        const float* s0 = s2 + static_cast<size_t>(k2) * n2;
+        const float* c1 = c0 + n2;
+        const float* s1 = s0 + n2;
+        for (int b = 0; b < n2; ++b) {
+          const __m256 rv = _mm256_loadu_ps(r + b * kLanes), iv = _mm256_loadu_ps(i + b * kLanes);
+          const __m256 cb0 = _mm256_set1_ps(c0[b]), sb0 = _mm256_set1_ps(s0[b]);
+          const __m256 cb1 = _mm256_set1_ps(c1[b]), sb1 = _mm256_set1_ps(s1[b]);
+          A0 = _mm256_add_ps(A0, _mm256_mul_ps(rv, cb0));
+          B0 = _mm256_add_ps(B0, _mm256_mul_ps(iv, sb0));
+          C0 = _mm256_add_ps(C0, _mm256_mul_ps(iv, cb0));
+          D0 = _mm256_add_ps(D0, _mm256_mul_ps(rv, sb0));
+          A1 = _mm256_add_ps(A1, _mm256_mul_ps(rv, cb1));
+          B1 = _mm256_add_ps(B1, _mm256_mul_ps(iv, sb1));
+          C1 = _mm256_add_ps(C1, _mm256_mul_ps(iv, cb1));
+          D1 = _mm256_add_ps(D1, _mm256_mul_ps(rv, sb1));
+        }
+        storeMagnitudes(_mm256_add_ps(A0, B0), _mm256_sub_ps(C0, D0), outBin[k1 * n2 + k2], numBins, mags);
+        storeMagnitudes(_mm256_sub_ps(A0, B0), _mm256_add_ps(C0, D0), outBin[k1 * n2 + n2 - k2], numBins, mags);
+        storeMagnitudes(_mm256_add_ps(A1, B1), _mm256_sub_ps(C1, D1), outBin[k1 * n2 + k2 + 1], numBins, mags);
+        storeMagnitudes(_mm256_sub_ps(A1, B1), _mm256_add_ps(C1, D1), outBin[k1 * n2 + n2 - k2 - 1], numBins, mags);
+      }
+      for (; k2 <= h2; ++k2) {
         __m256 A = _mm256_setzero_ps(), B = _mm256_setzero_ps(), C = _mm256_setzero_ps(), D = _mm256_setzero_ps();
         const float* c = c2 + static_cast<size_t>(k2) * n2;
         const float* s = s2 + static_cast<size_t>(k2) * n2;
