@@ -3,10 +3,13 @@
 // intra-op threads 1, UV_THREADPOOL_SIZE=1), beside librosa 0.11's beat_track on the same samples
 // and, when the rhythm reference venv (.venv-rhythm) exists, madmom's DBNDownBeatTrackingProcessor
 // on our activations. Each side runs in its own child process; peak RSS is the child's VmHWM growth.
-// Run: npm run build:ts && node bench/rhythm.mjs [--durations 180,1200] [--repeats 3]
+// --runtimes: which CRNN runtimes to run, one child each (default both: the addon's own kernels,
+// 'auto', and ONNX Runtime), so the ratio between them comes from one run; the open column is the
+// CPU time of RhythmTracker.open (for ONNX Runtime: loading the library and creating the session).
+// Run: npm run build:ts && node bench/rhythm.mjs [--durations 180,1200] [--repeats 3] [--runtimes auto,onnxruntime]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { song } from './bench-song.mjs';
@@ -19,6 +22,8 @@ const { values } = parseArgs({
   options: {
     durations: { type: 'string', default: '180,1200' },
     repeats: { type: 'string', default: '3' },
+    runtimes: { type: 'string', default: 'auto,onnxruntime' },
+    runtime: { type: 'string', default: 'auto' },
     child: { type: 'string' },
     input: { type: 'string' },
     act: { type: 'string' },
@@ -29,7 +34,9 @@ if (values.child === 'ours') {
   const { RhythmTracker } = await import('../dist/index.js');
   const buf = readFileSync(values.input);
   const x = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  const tracker = await RhythmTracker.open({ intraOpThreads: 1, interOpThreads: 1 });
+  const open0 = process.cpuUsage();
+  const tracker = await RhythmTracker.open({ intraOpThreads: 1, interOpThreads: 1, runtime: values.runtime });
+  const openCpu = process.cpuUsage(open0);
   const repeats = Number(values.repeats);
   const rssBefore = vm('VmRSS');
   const times = [];
@@ -70,6 +77,8 @@ if (values.child === 'ours') {
       beats: r.beats.length,
       tempo: r.tempoBpm,
       meter: r.beatsPerBar,
+      runtime: tracker.runtime,
+      openCpu: (openCpu.user + openCpu.system) / 1e6,
     }),
   );
   process.exit(0);
@@ -103,37 +112,43 @@ try {
     const actPath = join(dir, 'act.f32');
     writeFileSync(path, Buffer.from(x.buffer, x.byteOffset, x.byteLength));
     const repeats = seconds >= 600 ? 1 : Number(values.repeats);
-    const ours = JSON.parse(
-      execFileSync(
-        process.execPath,
-        [join(import.meta.dirname, 'rhythm.mjs'), '--child', 'ours', '--input', path, '--repeats', String(repeats), '--act', actPath],
-        {
-          encoding: 'utf8',
-          env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
-        },
+    const runs = values.runtimes.split(',').map((runtime) =>
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          [join(import.meta.dirname, 'rhythm.mjs'), '--child', 'ours', '--input', path, '--repeats', String(repeats), '--act', actPath, '--runtime', runtime],
+          {
+            encoding: 'utf8',
+            env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
+          },
+        ),
       ),
     );
+    const ours = runs[0];
     const pyEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', NUMBA_NUM_THREADS: '1' };
     const lib =
       existsSync(python) && seconds <= 600 ? JSON.parse(execFileSync(python, ['-c', LIBROSA, path, String(repeats)], { encoding: 'utf8', env: pyEnv })) : null;
     const mm =
       existsSync(rhythmPython) && seconds <= 600 ? JSON.parse(execFileSync(rhythmPython, ['-c', MADMOM, actPath], { encoding: 'utf8', env: pyEnv })) : null;
-    rows.push({ seconds, ours, lib, mm });
-    process.stderr.write(`${seconds} s: ours ${med(ours.times).toFixed(3)} s (${JSON.stringify(ours.timings)})\n`);
+    for (const run of runs) {
+      rows.push({ seconds, ours: run, lib, mm });
+      process.stderr.write(`${seconds} s (${run.runtime}): ours ${med(run.times).toFixed(3)} s (${JSON.stringify(run.timings)})\n`);
+    }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical cores), Node ${process.version}`);
 const f = (v) => (v === undefined || v === null || Number.isNaN(v) ? 'n/a' : `${v.toFixed(3)} s`);
 // CPU time is the process's user + system time during the call (one worker thread, ORT intra-op 1):
 // on a loaded machine it stays close to the unloaded wall time while the wall time does not.
 console.log(
-  '| song | ours: whole call (wall) | ours: CPU time | features (CPU, min) | CRNN (CPU, min) | DBN (CPU, min) | peak RSS growth | librosa beat_track (wall) | madmom DBN, same activations (wall) | ours: tempo, beats, meter |',
+  '| song | CRNN runtime | open (CPU) | ours: whole call (wall) | ours: CPU time | features (CPU, min) | CRNN (CPU, min) | DBN (CPU, min) | peak RSS growth | librosa beat_track (wall) | madmom DBN, same activations (wall) | ours: tempo, beats, meter |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const t = r.ours.stageMin;
   console.log(
-    `| ${r.seconds} s synthetic | ${f(med(r.ours.times))} | **${f(med(r.ours.cpu))}** | ${f(t.features)} | ${f(t.model)} | ${f(t.decode)} | ${(r.ours.peakBytes / 2 ** 20).toFixed(0)} MiB | ${r.lib ? f(med(r.lib.times)) : 'n/a'} | ${r.mm ? f(r.mm.times[0]) : 'n/a'} | ${r.ours.tempo.toFixed(2)} BPM, ${r.ours.beats}, ${r.ours.meter} |`,
+    `| ${r.seconds} s synthetic | ${r.ours.runtime} | ${f(r.ours.openCpu)} | ${f(med(r.ours.times))} | **${f(med(r.ours.cpu))}** | ${f(t.features)} | ${f(t.model)} | ${f(t.decode)} | ${(r.ours.peakBytes / 2 ** 20).toFixed(0)} MiB | ${r.lib ? f(med(r.lib.times)) : 'n/a'} | ${r.mm ? f(r.mm.times[0]) : 'n/a'} | ${r.ours.tempo.toFixed(2)} BPM, ${r.ours.beats}, ${r.ours.meter} |`,
   );
 }
