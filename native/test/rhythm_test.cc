@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <random>
 #include <vector>
 
@@ -170,7 +169,7 @@ std::vector<float> driftingActivations(int64_t frames, uint32_t seed) {
   for (float& x : act) x = noise(rng);
   double t = 7.0, period = 23.0;
   for (int k = 0; t < static_cast<double>(frames); ++k) {
-    const int meter = t < frames / 2 ? 4 : 3;
+    const int meter = t < static_cast<double>(frames) / 2 ? 4 : 3;
     const int64_t c = static_cast<int64_t>(t);
     for (int64_t q = std::max<int64_t>(c - 2, 0); q <= std::min(c + 2, frames - 1); ++q) {
       const float peak = 0.9f / static_cast<float>(1 + 2 * std::abs(q - c));
@@ -197,9 +196,9 @@ void checkSimdMatchesScalar(const std::vector<float>& act, int64_t frames, DbnPa
   CHECK(v.backpointerBytes == s.backpointerBytes);
   CHECK(v.meters.size() == s.meters.size());
   for (size_t c = 0; c < v.meters.size() && c < s.meters.size(); ++c) {
-    // bit for bit, not merely equal within a tolerance
-    CHECK(std::memcmp(&v.meters[c].logProbability, &s.meters[c].logProbability, sizeof(double)) == 0);
-    CHECK(std::isfinite(s.meters[c].logProbability));
+    // exactly equal (finite and non-zero: the same bits), not merely within a tolerance
+    CHECK(std::isfinite(s.meters[c].logProbability) && s.meters[c].logProbability != 0.0);
+    CHECK(v.meters[c].logProbability == s.meters[c].logProbability);
   }
 }
 

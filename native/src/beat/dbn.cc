@@ -269,16 +269,26 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
   // corpus check in bench/README.md shows no change in beats, downbeats or meter.
   std::vector<double> v(static_cast<size_t>(m.numStates), std::log(1.0 / m.numStates));
   double offset = 0.0;
-  std::vector<int> head(static_cast<size_t>(ni), 0);  // slot of position 0 in each interval's ring
   std::vector<double> last(static_cast<size_t>(firsts));
   // One beat's best predecessor sums and their indices (room for the AVX2 step's whole groups).
   std::vector<double> bestIn(static_cast<size_t>(ni + 3));
   std::vector<int> arg(static_cast<size_t>(ni + 3));
-  std::vector<int> slot0(static_cast<size_t>(ni));  // per interval: the head's slot within a beat
-  // per interval: the slots of positions 1 .. region-1 at regionSlots[regionStart[i] ..]
-  std::vector<int> regionStart(static_cast<size_t>(ni) + 1, 0);
-  for (int i = 0; i < ni; ++i) regionStart[i + 1] = regionStart[i] + std::max(m.beatRegion[i], 1) - 1;
-  std::vector<int> regionSlots(static_cast<size_t>(regionStart[ni]));
+  // Slots (within a beat) of each ring's position 0, then of positions 1 .. region-1 (which see
+  // the beat density instead of d0), interval by interval. A frame steps every one back by one
+  // with wrap-around, the same for all beats, so the beats' updates are plain indexed loops.
+  std::vector<int> slots, slotFirst, slotLast;
+  auto addSlot = [&](int i, int k) {
+    slots.push_back(m.firstOfInterval[i] + k);  // before the first frame's step: position k in slot k
+    slotFirst.push_back(m.firstOfInterval[i]);
+    slotLast.push_back(m.firstOfInterval[i] + m.intervals[i] - 1);
+  };
+  for (int i = 0; i < ni; ++i) addSlot(i, 0);
+  for (int i = 0; i < ni; ++i) {
+    for (int k = 1; k < std::max(m.beatRegion[i], 1); ++k) addSlot(i, k);
+  }
+  const int* slot0 = slots.data();
+  const int* regionSlots = slots.data() + ni;
+  const int regionCount = static_cast<int>(slots.size()) - ni;
   for (int64_t t = 0; t < frames; ++t) {
     if ((t & 511) == 0 && cancel) cancel->throwIfRequested("decodeDownbeats");
     const float a0 = act[2 * t], a1 = act[2 * t + 1];
@@ -290,18 +300,8 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
     for (double& d : dens) {
       if (std::isnan(d)) d = kNegInf;
     }
-    // Every ring steps its head back (the same for all beats): the new head's slot held the
-    // previous frame's last state and becomes position 0; positions 1 .. region-1 see the beat
-    // density instead of d0. Their slots (within a beat) are listed once per frame, so the beats'
-    // updates below are plain indexed loops without the wrap-around tests.
-    for (int i = 0; i < ni; ++i) {
-      const int len = m.intervals[i];
-      const int h = head[i] == 0 ? len - 1 : head[i] - 1;
-      head[i] = h;
-      slot0[i] = m.firstOfInterval[i] + h;
-      for (int k = 1, j = regionStart[i]; j < regionStart[i + 1]; ++k, ++j)
-        regionSlots[j] = m.firstOfInterval[i] + (h + k < len ? h + k : h + k - len);
-    }
+    // Every ring steps its head back: the new head's slot held the previous frame's last state.
+    for (size_t j = 0; j < slots.size(); ++j) slots[j] = slots[j] == slotFirst[j] ? slotLast[j] : slots[j] - 1;
     // The previous frame's last states (by beat, then interval), read before any beat overwrites them.
     for (int b = 0; b < m.beats; ++b) {
       const double* vb = &v[static_cast<size_t>(b) * m.beatStates];
@@ -338,11 +338,11 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
         }
       }
       for (int i = 0; i < ni; ++i) vb[slot0[i]] = bestIn[i] + regionAdd;
-      for (int j : regionSlots) vb[j] += regionAdd;
+      for (int j = 0; j < regionCount; ++j) vb[regionSlots[j]] += regionAdd;
       if (!lazy) {  // the rest of each ring: positions region .. len-1
         for (int i = 0; i < ni; ++i) {
           double* ring = vb + m.firstOfInterval[i];
-          const int len = m.intervals[i], h = head[i];
+          const int len = m.intervals[i], h = slot0[i] - m.firstOfInterval[i];
           for (int k = std::max(m.beatRegion[i], 1); k < len; ++k) ring[h + k < len ? h + k : h + k - len] += restAdd;
         }
       }
@@ -357,9 +357,9 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
   for (int b = 0; b < m.beats; ++b) {
     for (int i = 0; i < ni; ++i) {
       const double* ring = &v[static_cast<size_t>(b) * m.beatStates + m.firstOfInterval[i]];
-      const int len = m.intervals[i];
+      const int len = m.intervals[i], h = slot0[i] - m.firstOfInterval[i];
       for (int k = 0; k < len; ++k) {
-        const double x = ring[(head[i] + k) % len];
+        const double x = ring[h + k < len ? h + k : h + k - len];
         if (state < 0 || x > best) {
           best = x;
           state = b * m.beatStates + m.firstOfInterval[i] + k;
