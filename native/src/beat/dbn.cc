@@ -7,9 +7,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "common/error.h"
+#include "dsp/avx2.h"
+
+#ifdef DE_HAVE_AVX2_KERNELS
+#include <immintrin.h>
+#endif
 
 namespace de::beat {
 namespace {
@@ -59,7 +65,13 @@ struct BarModel {
   // The same transitions in dense form for the Viterbi loop (identical for every beat): to-interval
   // j is reached from intervals [fLo[j], fLo[j] + fCount[j]) with log-probabilities lp[j][...].
   std::vector<int> fLo, fCount;
-  std::vector<double> lp;       // ni x ni, row j holds fCount[j] values from column 0
+  std::vector<double> lp;  // ni x ni, row j holds fCount[j] values from column 0
+  // The same by groups of four to-intervals for the AVX2 step: group g (intervals 4g .. 4g + 3)
+  // is reached from intervals [gLo[g], gHi[g]); gLp[gStart[g] + 4 * (f - gLo[g]) + r] is the
+  // log-probability of f -> 4g + r, -inf where f is no predecessor (or 4g + r >= ni).
+  std::vector<int> gLo, gHi, gStart;
+  std::vector<double> gLp;
+  std::vector<double> fIndex;   // 0, 1, .. ni - 1
   std::vector<int> beatRegion;  // per interval: leading states of a beat in the beat / downbeat region
 };
 
@@ -125,7 +137,7 @@ BarModel buildModel(int beats, const std::vector<int>& intervals, double transit
     }
   }
   m.predStart[static_cast<size_t>(beats) * ni] = static_cast<int32_t>(m.preds.size());
-  m.fLo.assign(static_cast<size_t>(ni), 0);
+  m.fLo.assign(static_cast<size_t>(ni) + 3, 0);  // + 3: the AVX2 step reads whole groups of four
   m.fCount.assign(static_cast<size_t>(ni), 0);
   m.lp.assign(static_cast<size_t>(ni) * ni, 0.0);
   for (int t = 0; t < ni; ++t) {
@@ -140,6 +152,24 @@ BarModel buildModel(int beats, const std::vector<int>& intervals, double transit
     }
     m.fLo[t] = std::max(lo, 0);
     m.fCount[t] = count;
+  }
+  for (int f = 0; f < ni; ++f) m.fIndex.push_back(f);
+  const int groups = (ni + 3) / 4;
+  for (int g = 0; g < groups; ++g) {
+    int lo = ni, hi = 0;
+    for (int t = 4 * g; t < std::min(ni, 4 * g + 4); ++t) {
+      lo = std::min(lo, m.fLo[t]);
+      hi = std::max(hi, m.fLo[t] + m.fCount[t]);
+    }
+    hi = std::max(hi, lo);
+    m.gLo.push_back(lo);
+    m.gHi.push_back(hi);
+    m.gStart.push_back(static_cast<int>(m.gLp.size()));
+    m.gLp.resize(m.gLp.size() + 4 * static_cast<size_t>(hi - lo), kNegInf);
+    for (int t = 4 * g; t < std::min(ni, 4 * g + 4); ++t) {
+      for (int q = 0; q < m.fCount[t]; ++q)
+        m.gLp[m.gStart[g] + 4 * (m.fLo[t] + q - lo) + (t - 4 * g)] = m.lp[static_cast<size_t>(t) * ni + q];
+    }
   }
   m.beatRegion.assign(static_cast<size_t>(ni), 0);
   for (int i = 0; i < ni; ++i) {
@@ -160,12 +190,77 @@ struct Decoded {
   size_t bpBytes = 0;
 };
 
-Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float observationLambda,
+// One beat's tempo transitions, the Viterbi step's inner loop: for every to-interval i,
+// best[i] = max_q (from[fLo[i] + q] + lp[i][q]) over its fCount[i] predecessors, and arg[i] the
+// first q reaching it (madmom keeps the first predecessor, in ascending state order, of equal maxima).
+void bestPredecessorsScalar(const BarModel& m, const double* from, double* best, int* arg) {
+  const int ni = static_cast<int>(m.intervals.size());
+  for (int i = 0; i < ni; ++i) {
+    const double* row = &m.lp[static_cast<size_t>(i) * ni];
+    const double* src = from + m.fLo[i];
+    const int cnt = m.fCount[i];
+    // Four independent maxima (max is exact, so the order does not change the result): the
+    // single running max was a latency-bound dependency chain and half of the decode time.
+    double m0 = kNegInf, m1 = kNegInf, m2 = kNegInf, m3 = kNegInf;
+    int q = 0;
+    for (; q + 4 <= cnt; q += 4) {
+      m0 = std::max(m0, src[q] + row[q]);
+      m1 = std::max(m1, src[q + 1] + row[q + 1]);
+      m2 = std::max(m2, src[q + 2] + row[q + 2]);
+      m3 = std::max(m3, src[q + 3] + row[q + 3]);
+    }
+    for (; q < cnt; ++q) m0 = std::max(m0, src[q] + row[q]);
+    const double b = std::max(std::max(m0, m1), std::max(m2, m3));
+    int a = 0;
+    while (a < cnt - 1 && !(src[a] + row[a] == b)) ++a;
+    best[i] = b;
+    arg[i] = a;
+  }
+}
+
+#ifdef DE_HAVE_AVX2_KERNELS
+// The same for four to-intervals at once (one lane each), walking their predecessors in ascending
+// order: every lane does the scalar loop's additions from[f] + lp (no FMA, no reassociation), keeps
+// an exact running maximum and moves its index only on a strictly greater sum, so it keeps the first
+// predecessor of equal maxima; best and arg are bit-identical to the scalar loop's. A lane meets
+// -inf where f is not its predecessor, which never wins. Against the per-interval loops this has
+// no horizontal reduction, no tail and no data-dependent branch (the scalar search for the first
+// maximum mispredicted at a random position and was a third of the decode). best and arg need
+// room for ni rounded up to 4.
+DE_AVX2 void bestPredecessorsAvx2(const BarModel& m, const double* from, double* best, int* arg) {
+  const int groups = static_cast<int>(m.gLo.size());
+  for (int g = 0; g < groups; ++g) {
+    const int lo = m.gLo[g], hi = m.gHi[g];
+    const double* lp = &m.gLp[static_cast<size_t>(m.gStart[g])];
+    __m256d mx = _mm256_set1_pd(kNegInf);
+    // Each lane starts at its first predecessor: an all -inf lane keeps arg 0, as the scalar loop.
+    const int* flo = &m.fLo[4 * static_cast<size_t>(g)];
+    __m256d idx = _mm256_setr_pd(flo[0], flo[1], flo[2], flo[3]);
+    for (int f = lo; f < hi; ++f, lp += 4) {
+      const __m256d s = _mm256_add_pd(_mm256_broadcast_sd(from + f), _mm256_loadu_pd(lp));
+      const __m256d gt = _mm256_cmp_pd(s, mx, _CMP_GT_OQ);
+      mx = _mm256_max_pd(s, mx);
+      // f from a table, not a running vector sum: that add's latency was the loop's critical path
+      idx = _mm256_blendv_pd(idx, _mm256_broadcast_sd(&m.fIndex[f]), gt);
+    }
+    _mm256_storeu_pd(best + 4 * g, mx);
+    const __m128i first = _mm_loadu_si128(reinterpret_cast<const __m128i*>(flo));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(arg + 4 * g), _mm_sub_epi32(_mm256_cvtpd_epi32(idx), first));
+  }
+}
+#endif
+
+Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float observationLambda, bool simd,
                 const CancelToken* cancel) {
   const int ni = static_cast<int>(m.intervals.size());
   const int firsts = m.beats * ni;
   const int width = m.maxPreds > 255 ? 2 : 1;
   std::vector<uint8_t> bp(static_cast<size_t>(frames) * firsts * width);
+#ifdef DE_HAVE_AVX2_KERNELS
+  const bool avx2 = simd && dsp::avx2::available();
+#else
+  (void)simd;
+#endif
   // Each (beat, interval) block of states is a ring: a frame moves every state one position on,
   // which is a head index stepping back by one, not a copy of the block. The frame's no-beat
   // density d0 is added to every state at once through a common offset (true value = v + offset),
@@ -174,8 +269,26 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
   // corpus check in bench/README.md shows no change in beats, downbeats or meter.
   std::vector<double> v(static_cast<size_t>(m.numStates), std::log(1.0 / m.numStates));
   double offset = 0.0;
-  std::vector<int> head(static_cast<size_t>(ni), 0);  // slot of position 0 in each interval's ring
   std::vector<double> last(static_cast<size_t>(firsts));
+  // One beat's best predecessor sums and their indices (room for the AVX2 step's whole groups).
+  std::vector<double> bestIn(static_cast<size_t>(ni + 3));
+  std::vector<int> arg(static_cast<size_t>(ni + 3));
+  // Slots (within a beat) of each ring's position 0, then of positions 1 .. region-1 (which see
+  // the beat density instead of d0), interval by interval. A frame steps every one back by one
+  // with wrap-around, the same for all beats, so the beats' updates are plain indexed loops.
+  std::vector<int> slots, slotFirst, slotLast;
+  auto addSlot = [&](int i, int k) {
+    slots.push_back(m.firstOfInterval[i] + k);  // before the first frame's step: position k in slot k
+    slotFirst.push_back(m.firstOfInterval[i]);
+    slotLast.push_back(m.firstOfInterval[i] + m.intervals[i] - 1);
+  };
+  for (int i = 0; i < ni; ++i) addSlot(i, 0);
+  for (int i = 0; i < ni; ++i) {
+    for (int k = 1; k < std::max(m.beatRegion[i], 1); ++k) addSlot(i, k);
+  }
+  const int* slot0 = slots.data();
+  const int* regionSlots = slots.data() + ni;
+  const int regionCount = static_cast<int>(slots.size()) - ni;
   for (int64_t t = 0; t < frames; ++t) {
     if ((t & 511) == 0 && cancel) cancel->throwIfRequested("decodeDownbeats");
     const float a0 = act[2 * t], a1 = act[2 * t + 1];
@@ -187,15 +300,13 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
     for (double& d : dens) {
       if (std::isnan(d)) d = kNegInf;
     }
-    // The previous frame's last states (by beat, then interval); their slots become position 0.
+    // Every ring steps its head back: the new head's slot held the previous frame's last state.
+    for (size_t j = 0; j < slots.size(); ++j) slots[j] = slots[j] == slotFirst[j] ? slotLast[j] : slots[j] - 1;
+    // The previous frame's last states (by beat, then interval), read before any beat overwrites them.
     for (int b = 0; b < m.beats; ++b) {
       const double* vb = &v[static_cast<size_t>(b) * m.beatStates];
-      for (int f = 0; f < ni; ++f) {
-        const int h = head[f] == 0 ? m.intervals[f] - 1 : head[f] - 1;
-        last[b * ni + f] = vb[m.firstOfInterval[f] + h];
-      }
+      for (int i = 0; i < ni; ++i) last[b * ni + i] = vb[slot0[i]];
     }
-    for (int f = 0; f < ni; ++f) head[f] = head[f] == 0 ? m.intervals[f] - 1 : head[f] - 1;
     // A -inf d0 cannot go into the offset: fold the offset into the states and add d0 explicitly.
     const bool lazy = std::isfinite(dens[0]);
     if (!lazy) {
@@ -206,42 +317,33 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
     uint8_t* bpRow = &bp[static_cast<size_t>(t) * firsts * width];
     for (int b = 0; b < m.beats; ++b) {
       const double* from = &last[static_cast<size_t>((b + m.beats - 1) % m.beats) * static_cast<size_t>(ni)];
+#ifdef DE_HAVE_AVX2_KERNELS
+      if (avx2) {
+        bestPredecessorsAvx2(m, from, bestIn.data(), arg.data());
+      } else
+#endif
+      {
+        bestPredecessorsScalar(m, from, bestIn.data(), arg.data());
+      }
       const double dFirst = dens[b == 0 ? 2 : 1];
       const double regionAdd = dFirst - shift, restAdd = dens[0] - shift;
       double* vb = &v[static_cast<size_t>(b) * m.beatStates];
-      for (int i = 0; i < ni; ++i) {
-        const int fi = b * ni + i;
-        const double* row = &m.lp[static_cast<size_t>(i) * ni];
-        const double* src = from + m.fLo[i];
-        const int cnt = m.fCount[i];
-        // Four independent maxima (max is exact, so the order does not change the result): the
-        // single running max was a latency-bound dependency chain and half of the decode time.
-        double m0 = kNegInf, m1 = kNegInf, m2 = kNegInf, m3 = kNegInf;
-        int q = 0;
-        for (; q + 4 <= cnt; q += 4) {
-          m0 = std::max(m0, src[q] + row[q]);
-          m1 = std::max(m1, src[q + 1] + row[q + 1]);
-          m2 = std::max(m2, src[q + 2] + row[q + 2]);
-          m3 = std::max(m3, src[q + 3] + row[q + 3]);
+      uint8_t* bpBeat = bpRow + static_cast<size_t>(b) * ni * width;
+      if (width == 1) {
+        for (int i = 0; i < ni; ++i) bpBeat[i] = static_cast<uint8_t>(arg[i]);
+      } else {
+        for (int i = 0; i < ni; ++i) {
+          bpBeat[2 * i] = static_cast<uint8_t>(arg[i] & 0xff);
+          bpBeat[2 * i + 1] = static_cast<uint8_t>(arg[i] >> 8);
         }
-        for (; q < cnt; ++q) m0 = std::max(m0, src[q] + row[q]);
-        const double best = std::max(std::max(m0, m1), std::max(m2, m3));
-        int arg = 0;  // madmom keeps the first predecessor (ascending state) reaching the maximum
-        while (arg < cnt - 1 && !(src[arg] + row[arg] == best)) ++arg;
-        if (width == 1) {
-          bpRow[fi] = static_cast<uint8_t>(arg);
-        } else {
-          bpRow[2 * fi] = static_cast<uint8_t>(arg & 0xff);
-          bpRow[2 * fi + 1] = static_cast<uint8_t>(arg >> 8);
-        }
-        double* ring = vb + m.firstOfInterval[i];
-        const int len = m.intervals[i], h = head[i];
-        ring[h] = best + regionAdd;
-        // Positions 1 .. region-1 see the beat density instead of d0; the rest only the offset.
-        const int region = std::max(m.beatRegion[i], 1);
-        for (int k = 1; k < region; ++k) ring[h + k < len ? h + k : h + k - len] += regionAdd;
-        if (!lazy) {
-          for (int k = region; k < len; ++k) ring[h + k < len ? h + k : h + k - len] += restAdd;
+      }
+      for (int i = 0; i < ni; ++i) vb[slot0[i]] = bestIn[i] + regionAdd;
+      for (int j = 0; j < regionCount; ++j) vb[regionSlots[j]] += regionAdd;
+      if (!lazy) {  // the rest of each ring: positions region .. len-1
+        for (int i = 0; i < ni; ++i) {
+          double* ring = vb + m.firstOfInterval[i];
+          const int len = m.intervals[i], h = slot0[i] - m.firstOfInterval[i];
+          for (int k = std::max(m.beatRegion[i], 1); k < len; ++k) ring[h + k < len ? h + k : h + k - len] += restAdd;
         }
       }
     }
@@ -255,9 +357,9 @@ Decoded viterbi(const BarModel& m, const float* act, int64_t frames, float obser
   for (int b = 0; b < m.beats; ++b) {
     for (int i = 0; i < ni; ++i) {
       const double* ring = &v[static_cast<size_t>(b) * m.beatStates + m.firstOfInterval[i]];
-      const int len = m.intervals[i];
+      const int len = m.intervals[i], h = slot0[i] - m.firstOfInterval[i];
       for (int k = 0; k < len; ++k) {
-        const double x = ring[(head[i] + k) % len];
+        const double x = ring[h + k < len ? h + k : h + k - len];
         if (state < 0 || x > best) {
           best = x;
           state = b * m.beatStates + m.firstOfInterval[i] + k;
@@ -364,7 +466,7 @@ DbnResult decodeDownbeats(const float* act, int64_t frames, const DbnParams& p, 
   BarModel bestModel;
   for (size_t c = 0; c < p.beatsPerBar.size(); ++c) {
     BarModel m = buildModel(p.beatsPerBar[c], intervals, p.transitionLambda, p.observationLambda);
-    Decoded d = viterbi(m, a, n, static_cast<float>(p.observationLambda), cancel);
+    Decoded d = viterbi(m, a, n, static_cast<float>(p.observationLambda), p.simd, cancel);
     r.meters[c].logProbability = d.logProb;
     r.backpointerBytes = std::max(r.backpointerBytes, d.bpBytes);
     if (bestIdx < 0 || d.logProb > best.logProb) {  // np.argmax: first of equal maxima

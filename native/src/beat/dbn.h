@@ -21,6 +21,7 @@ struct DbnParams {
   double threshold = 0.05;
   bool correct = true;
   double fps = 50.0;
+  bool simd = true;  // false: the scalar Viterbi step even where AVX2 is available (tests compare the two)
 };
 
 inline constexpr int kMaxBeatsPerBar = 12;
