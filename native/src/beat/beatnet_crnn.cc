@@ -28,8 +28,9 @@ constexpr int kHidden = 150;
 constexpr int kHiddenPad = 160;         // a multiple of 16: each gate's block of columns
 constexpr int kGates = 4 * kHiddenPad;  // i, o, f, c (ONNX's order), each padded
 constexpr int kRecBlock = 64;           // recurrence columns per register block (8 vectors)
-constexpr int kChunk = 128;             // frames per pass through the layers (a multiple of 4)
-constexpr int kPaddedInput = 288;       // the conv reads 8 lanes past the last output
+constexpr int kChunk =
+    32;  // frames per pass: the gates (80 KB) and one layer's recurrent weights (384 KB) stay in a 512 KB L2
+constexpr int kPaddedInput = 288;  // the conv reads 8 lanes past the last output
 
 }  // namespace
 
