@@ -697,13 +697,30 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
   // at the DBN's fastest tempo, so windows of 100 ms never overlap).
   const double alpha = 1.0 - std::exp(-2.0 * M_PI * 150.0 / sampleRate);
   const int64_t window = static_cast<int64_t>(0.1 * sampleRate);
-  double lp = 0.0;
-  size_t b = 0;
+  std::vector<int64_t> start(count);
+  for (size_t i = 0; i < count; ++i) start[i] = static_cast<int64_t>(beats[i] * sampleRate);
   std::vector<double> energy(count, 0.0);
-  for (int64_t i = 0; i < n && b < count; ++i) {
-    lp += alpha * (static_cast<double>(audio[i]) - lp);
-    while (b < count && i >= static_cast<int64_t>(beats[b] * sampleRate) + window) ++b;
-    if (b < count && i >= static_cast<int64_t>(beats[b] * sampleRate)) energy[b] += lp * lp;
+  // The low-pass runs over every sample up to the last window, in segments between window edges
+  // (the same updates and sums, in the same order, as one loop testing each sample).
+  double lp = 0.0;
+  int64_t pos = 0;
+  size_t b = 0;
+  while (pos < n && b < count) {
+    if (pos >= start[b] + window) {
+      ++b;
+      continue;
+    }
+    if (pos < start[b]) {
+      for (const int64_t stop = std::min(n, start[b]); pos < stop; ++pos)
+        lp += alpha * (static_cast<double>(audio[pos]) - lp);
+      continue;
+    }
+    double e = energy[b];
+    for (const int64_t stop = std::min(n, start[b] + window); pos < stop; ++pos) {
+      lp += alpha * (static_cast<double>(audio[pos]) - lp);
+      e += lp * lp;
+    }
+    energy[b] = e;
   }
   for (size_t i = 0; i < count; ++i) bass[i] = std::log(1e-9 + energy[i]);
   auto zscore = [count](std::vector<double>& v) {
