@@ -124,7 +124,6 @@ try {
         ),
       ),
     );
-    const ours = runs[0];
     const pyEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', NUMBA_NUM_THREADS: '1' };
     const lib =
       existsSync(python) && seconds <= 600 ? JSON.parse(execFileSync(python, ['-c', LIBROSA, path, String(repeats)], { encoding: 'utf8', env: pyEnv })) : null;
