@@ -512,12 +512,15 @@ LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, co
 
   const std::vector<double> win = hanning(p.frameSize);
   std::vector<float> winF(win.begin(), win.end());
-  FrameDft dft(p.frameSize, fb.numBins);
+  int n1 = 0, n2 = 0;
+  const bool primeFactor = p.primeFactor && PrimeFactorDft::factors(p.frameSize, &n1, &n2);
+  // The Bluestein transform (its chirp spectrum costs a transform to set up) only where it runs.
+  std::unique_ptr<FrameDft> dft = primeFactor ? nullptr : std::make_unique<FrameDft>(p.frameSize, fb.numBins);
   std::vector<float> fa(static_cast<size_t>(p.frameSize)), fbuf(static_cast<size_t>(p.frameSize));
   std::vector<float> ma(static_cast<size_t>(fb.numBins)), mb(static_cast<size_t>(fb.numBins));
   const int half = p.frameSize / 2;
 
-  auto fill = [&](int64_t t, float* dst) {       // returns the windowed frame's energy
+  auto window = [&](int64_t t, float* dst) {
     const int64_t start = t * p.hopSize - half;  // FramedSignal, origin 0: centred on t * hop
     if (start >= 0 && start + p.frameSize <= n) {
       for (int i = 0; i < p.frameSize; ++i) dst[i] = x[start + i] * winF[i];
@@ -527,6 +530,9 @@ LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, co
         dst[i] = (j >= 0 && j < n) ? x[j] * winF[i] : 0.0f;
       }
     }
+  };
+  auto fill = [&](int64_t t, float* dst) {  // the windowed frame, returning its energy (Bluestein path)
+    window(t, dst);
     // Four partial sums: a single running sum was a latency-bound chain. The energy only picks
     // the pair's power-of-two scale and spots digital silence (exactly 0 in any order).
     double e0 = 0.0, e1 = 0.0, e2 = 0.0, e3 = 0.0;
@@ -551,7 +557,7 @@ LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, co
   };
   auto spectrum = [&](const float* frame, double energy, float* mag) {
     if (energy == 0.0) std::fill(mag, mag + fb.numBins, 0.0f);  // digital silence: no transform
-    else dft.magnitudes(frame, nullptr, mag, nullptr);
+    else dft->magnitudes(frame, nullptr, mag, nullptr);
   };
 
   // Two frames share one complex transform. The float32 transform's error is relative to the
@@ -569,7 +575,7 @@ LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, co
       const float up = std::ldexp(1.0f, e);
       for (int i = 0; i < p.frameSize; ++i) q[i] *= up;
     }
-    dft.magnitudes(a, b, magA, magB);
+    dft->magnitudes(a, b, magA, magB);
     if (e > 0) {
       float* mq = scaleB ? magB : magA;
       const float down = std::ldexp(1.0f, -e);
@@ -577,8 +583,7 @@ LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, co
     }
     return true;
   };
-  int n1 = 0, n2 = 0;
-  if (p.primeFactor && PrimeFactorDft::factors(p.frameSize, &n1, &n2)) {
+  if (primeFactor) {
     constexpr int kLanes = PrimeFactorDft::kLanes;
     PrimeFactorDft pfa(p.frameSize, n1, n2, fb.numBins, p.simd);
     std::vector<float> frames(static_cast<size_t>(kLanes) * p.frameSize);
@@ -588,7 +593,7 @@ LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, co
       const int count = static_cast<int>(std::min<int64_t>(kLanes, out.frames - t0));
       for (int l = 0; l < kLanes; ++l) {
         float* dst = &frames[static_cast<size_t>(l) * p.frameSize];
-        if (l < count) fill(t0 + l, dst);
+        if (l < count) window(t0 + l, dst);
         else std::fill(dst, dst + p.frameSize, 0.0f);
       }
       pfa.magnitudes(frames.data(), mags.data());
@@ -596,7 +601,7 @@ LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, co
         project(&mags[static_cast<size_t>(l) * fb.numBins], &out.data[static_cast<size_t>(t0 + l) * out.dims]);
     }
   }
-  int64_t t = n1 > 0 ? out.frames : 0;
+  int64_t t = primeFactor ? out.frames : 0;
   while (t < out.frames) {
     if ((t & 255) == 0 && cancel) cancel->throwIfRequested("logSpect");
     const double ea = fill(t, fa.data());
