@@ -2,29 +2,11 @@
 // else on ONNX Runtime: both must reproduce the PyTorch reference activations and give the same
 // beats; 'auto' must pick the kernels only for BDA's exact network on a CPU with AVX2 and FMA.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { RhythmTracker } from '../../lib/index.js';
 import { buildModel } from '../../lib/models/onnxBuilder.js';
-
-const dir = join(import.meta.dirname, '..', 'fixtures', 'rhythm');
-interface Fixture {
-  name: string;
-  input: { file: string; scale: number };
-  activations: Record<string, { file: string; shape: [number, number] }>;
-}
-const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { fixtures: Fixture[] };
-
-function readF32(file: string): Float32Array {
-  const b = readFileSync(join(dir, file));
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
-function readInput(f: Fixture): Float32Array {
-  const b = readFileSync(join(dir, f.input.file));
-  const i16 = new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-  return Float32Array.from(i16, (v) => v * f.input.scale);
-}
+import { readFixtureF32 as readF32, readFixtureInput as readInput, rhythmManifest as manifest } from '../helpers/rhythmFixtures.js';
 
 const cpuFlags = (() => {
   try {

@@ -3,45 +3,11 @@
  * fixtures in test/fixtures/rhythm (madmom 0.16.1 LOG_SPECT features, BeatNet activations and
  * madmom DBNDownBeatTrackingProcessor outputs), plus click tracks and bad input.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeDownbeats, logSpectFeatures } from '../../lib/entries/analysis.js';
 import { RhythmTracker, trackRhythm } from '../../lib/index.js';
-
-const dir = join(import.meta.dirname, '..', 'fixtures', 'rhythm');
-
-interface FixtureDbn {
-  beats_per_bar: number[];
-  beats: [number, number][];
-  chosen_beats_per_bar: number;
-  crop_frames: [number, number];
-  log_prob: Record<string, number | null>;
-}
-interface Fixture {
-  name: string;
-  sr: number;
-  length: number;
-  input: { file: string; scale: number };
-  true_beats?: [number, number][];
-  features: { file: string; shape: [number, number] };
-  activations: Record<string, { file: string; shape: [number, number] }>;
-  dbn: FixtureDbn[];
-}
-const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { fixtures: Fixture[] };
-
-function readF32(file: string): Float32Array {
-  const b = readFileSync(join(dir, file));
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
-function readInput(f: Fixture): Float32Array {
-  const b = readFileSync(join(dir, f.input.file));
-  const i16 = new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-  const out = new Float32Array(i16.length);
-  for (let i = 0; i < i16.length; i++) out[i] = (i16[i] as number) * f.input.scale;
-  return out;
-}
+import { readFixtureF32 as readF32, readFixtureInput as readInput, rhythmManifest as manifest } from '../helpers/rhythmFixtures.js';
 
 /**
  * Woodblock-like clicks (a decaying sine burst plus noise) at `bpm` from `start` s, every
