@@ -93,6 +93,37 @@ TEST_CASE("logSpect: prime-factor and Bluestein frames match a direct double-pre
   }
 }
 
+TEST_CASE(
+    "logSpect: even factors fold their middle terms: prime-factor matches Bluestein (1000 = 8 x 125, 960 = 15 x 64)") {
+  const int64_t n = 22050;
+  std::vector<float> x(static_cast<size_t>(n));
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g(0.0f, 0.2f);
+  for (int64_t i = 0; i < n; ++i) x[i] = g(rng) + 0.4f * std::sin(2 * M_PI * 330.0 * i / 22050.0);
+  for (int frameSize : {1000, 960}) {
+    LogSpectParams bluestein;
+    bluestein.frameSize = frameSize;
+    bluestein.primeFactor = false;
+    const LogSpectFeatures ref = logSpect(x.data(), n, bluestein, nullptr);
+    for (bool simd : {true, false}) {
+      LogSpectParams p = bluestein;
+      p.primeFactor = true;
+      p.simd = simd;
+      const LogSpectFeatures f = logSpect(x.data(), n, p, nullptr);
+      CHECK(f.frames == ref.frames);
+      CHECK(f.dims == ref.dims);
+      double worst = 0.0;
+      const int bands = ref.dims / 2;
+      for (int64_t t = 0; t < f.frames; ++t)
+        for (int b = 0; b < bands; ++b) {
+          const double r = ref.data[static_cast<size_t>(t) * ref.dims + b];
+          worst = std::max(worst, std::fabs(f.data[static_cast<size_t>(t) * f.dims + b] - r) / std::max(r, 1e-3));
+        }
+      CHECK(worst <= 1e-4);
+    }
+  }
+}
+
 TEST_CASE("logSpect: the prime-factor DFT's AVX2 and portable paths give bit-identical features") {
   const int64_t n = 22050 * 2 + 123;  // a partial last block of eight frames
   std::vector<float> x(static_cast<size_t>(n));

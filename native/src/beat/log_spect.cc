@@ -160,7 +160,7 @@ class FrameDft {
 
 // A DFT of size n = n1 * n2 with coprime n1, n2 (Good-Thomas: the index maps remove the twiddles
 // between the stages), each stage a direct DFT, for eight frames at once (one per lane). For
-// BeatNet's 1411 = 17 x 83 this is about a fifth of the Bluestein path's work, and each frame's
+// BeatNet's 1411 = 17 x 83 this is about a tenth of the Bluestein path's multiplies (folded stages), and each frame's
 // error is relative to itself (no pairing). Only magnitudes are needed, so X[k] and its conjugate
 // X[n - k] are interchangeable, and for real input the first stage needs k1 <= n1 / 2 only.
 class PrimeFactorDft {
@@ -222,6 +222,7 @@ class PrimeFactorDft {
     x_.resize(static_cast<size_t>(n) * kLanes);
     yr_.resize(static_cast<size_t>(h1_) * n2 * kLanes);
     yi_.resize(yr_.size());
+    fold_.resize(static_cast<size_t>(std::max(2 * ((n1 - 1) / 2), 4 * ((n2 - 1) / 2))) * kLanes);
   }
 
   // frames[l * n + i] (windowed, kLanes frames) -> mags[l * numBins + k].
@@ -229,32 +230,53 @@ class PrimeFactorDft {
     for (int i = 0; i < n_; ++i)
       for (int l = 0; l < kLanes; ++l)
         x_[static_cast<size_t>(i) * kLanes + l] = frames[static_cast<size_t>(l) * n_ + i];
-    firstStage(x_.data(), inIndex_.data(), c1_.data(), s1_.data(), n1_, n2_, h1_, yr_.data(), yi_.data(), simd_);
-    secondStage(yr_.data(), yi_.data(), c2_.data(), s2_.data(), n2_, h1_, h2_, outBin_.data(), numBins_, mags, simd_);
+    firstStage(x_.data(), inIndex_.data(), c1_.data(), s1_.data(), n1_, n2_, h1_, fold_.data(), yr_.data(), yi_.data(),
+               simd_);
+    secondStage(yr_.data(), yi_.data(), c2_.data(), s2_.data(), n2_, h1_, h2_, outBin_.data(), numBins_, fold_.data(),
+                mags, simd_);
   }
 
  private:
-  // Y[k1][n2] = sum_n1 x[in(n1, n2)] e^{-2 pi i n1 k1 / n1}, k1 <= n1 / 2 (real input). The AVX2
-  // path does each lane's multiplies and adds in the portable loop's order (no FMA): identical.
+  // Both stages fold their inputs first: terms j and m - j of an m-point DFT share the cosine and
+  // negate the sine, so their sum meets the cosines and their difference the sines, and each sum
+  // takes half the multiplies. An even m's middle term (sine 0) is added on its own. The AVX2 path
+  // does each lane's multiplies and adds in the portable loop's order (no FMA): identical.
+
+  // Y[k1][n2] = sum_n1 x[in(n1, n2)] e^{-2 pi i n1 k1 / n1}, k1 <= n1 / 2 (real input).
   static void firstStage(const float* x, const int* inIndex, const float* c1, const float* s1, int n1, int n2, int h1,
-                         float* yr, float* yi, bool simd) {
+                         float* fold, float* yr, float* yi, bool simd) {
 #ifdef DE_HAVE_AVX2_KERNELS
     if (simd && dsp::avx2::available()) {
-      firstStageAvx2(x, inIndex, c1, s1, n1, n2, h1, yr, yi);
+      firstStageAvx2(x, inIndex, c1, s1, n1, n2, h1, fold, yr, yi);
       return;
     }
 #endif
+    const int half = (n1 - 1) / 2;
+    float* sum = fold;
+    float* dif = fold + static_cast<size_t>(half) * kLanes;
     for (int b = 0; b < n2; ++b) {
+      const float* x0 = x + static_cast<size_t>(inIndex[b]) * kLanes;
+      for (int a = 1; a <= half; ++a) {
+        const float* xa = x + static_cast<size_t>(inIndex[a * n2 + b]) * kLanes;
+        const float* xb = x + static_cast<size_t>(inIndex[(n1 - a) * n2 + b]) * kLanes;
+        for (int l = 0; l < kLanes; ++l) {
+          sum[(a - 1) * kLanes + l] = xa[l] + xb[l];
+          dif[(a - 1) * kLanes + l] = xa[l] - xb[l];
+        }
+      }
+      const float* xm = n1 % 2 == 0 ? x + static_cast<size_t>(inIndex[(n1 / 2) * n2 + b]) * kLanes : nullptr;
       for (int k = 0; k < h1; ++k) {
-        float re[kLanes] = {}, im[kLanes] = {};
-        for (int a = 0; a < n1; ++a) {
-          const float* xa = x + static_cast<size_t>(inIndex[a * n2 + b]) * kLanes;
+        float re[kLanes], im[kLanes] = {};
+        for (int l = 0; l < kLanes; ++l) re[l] = x0[l];
+        for (int a = 1; a <= half; ++a) {
           const float c = c1[k * n1 + a], s = s1[k * n1 + a];
           for (int l = 0; l < kLanes; ++l) {
-            re[l] += xa[l] * c;
-            im[l] -= xa[l] * s;
+            re[l] += sum[(a - 1) * kLanes + l] * c;
+            im[l] -= dif[(a - 1) * kLanes + l] * s;
           }
         }
+        if (xm)
+          for (int l = 0; l < kLanes; ++l) re[l] += xm[l] * c1[k * n1 + n1 / 2];
         float* r = yr + (static_cast<size_t>(k) * n2 + b) * kLanes;
         float* i = yi + (static_cast<size_t>(k) * n2 + b) * kLanes;
         for (int l = 0; l < kLanes; ++l) {
@@ -267,12 +289,13 @@ class PrimeFactorDft {
 
   // X[k1][k2] = sum_n2 Y[k1][n2] e^{-2 pi i n2 k2 / n2}; k2 and n2 - k2 share four sums:
   // A = sum r c, B = sum i s, C = sum i c, D = sum r s; X[k2] = (A + B) + i (C - D),
-  // X[n2 - k2] = (A - B) + i (C + D).
+  // X[n2 - k2] = (A - B) + i (C + D). Folded: A and C take r and i summed with their mirror terms,
+  // B and D the differences.
   static void secondStage(const float* yr, const float* yi, const float* c2, const float* s2, int n2, int h1, int h2,
-                          const int* outBin, int numBins, float* mags, bool simd) {
+                          const int* outBin, int numBins, float* fold, float* mags, bool simd) {
 #ifdef DE_HAVE_AVX2_KERNELS
     if (simd && dsp::avx2::available()) {
-      secondStageAvx2(yr, yi, c2, s2, n2, h1, h2, outBin, numBins, mags);
+      secondStageAvx2(yr, yi, c2, s2, n2, h1, h2, outBin, numBins, fold, mags);
       return;
     }
 #endif
@@ -282,28 +305,64 @@ class PrimeFactorDft {
       for (int l = 0; l < kLanes; ++l)
         mags[static_cast<size_t>(l) * numBins + bin] = std::sqrt(re[l] * re[l] + im[l] * im[l]);
     };
+    const int half = (n2 - 1) / 2;
+    const int mid = n2 % 2 == 0 ? n2 / 2 : -1;
+    const size_t span = static_cast<size_t>(half) * kLanes;
+    float* rSum = fold;
+    float* rDif = fold + span;
+    float* iSum = fold + 2 * span;
+    float* iDif = fold + 3 * span;
     for (int k1 = 0; k1 < h1; ++k1) {
       const float* r = yr + static_cast<size_t>(k1) * n2 * kLanes;
       const float* i = yi + static_cast<size_t>(k1) * n2 * kLanes;
-      float re[kLanes] = {}, im[kLanes] = {};
-      for (int b = 0; b < n2; ++b) {
+      for (int b = 1; b <= half; ++b) {
         for (int l = 0; l < kLanes; ++l) {
-          re[l] += r[b * kLanes + l];
-          im[l] += i[b * kLanes + l];
+          const size_t f = static_cast<size_t>(b - 1) * kLanes + l;
+          rSum[f] = r[b * kLanes + l] + r[(n2 - b) * kLanes + l];
+          rDif[f] = r[b * kLanes + l] - r[(n2 - b) * kLanes + l];
+          iSum[f] = i[b * kLanes + l] + i[(n2 - b) * kLanes + l];
+          iDif[f] = i[b * kLanes + l] - i[(n2 - b) * kLanes + l];
+        }
+      }
+      float re[kLanes], im[kLanes];
+      for (int l = 0; l < kLanes; ++l) {
+        re[l] = r[l];
+        im[l] = i[l];
+      }
+      for (int b = 1; b <= half; ++b) {
+        for (int l = 0; l < kLanes; ++l) {
+          re[l] += rSum[(b - 1) * kLanes + l];
+          im[l] += iSum[(b - 1) * kLanes + l];
+        }
+      }
+      if (mid > 0) {
+        for (int l = 0; l < kLanes; ++l) {
+          re[l] += r[mid * kLanes + l];
+          im[l] += i[mid * kLanes + l];
         }
       }
       store(k1, 0, re, im);
       for (int k2 = 1; k2 <= h2; ++k2) {
-        float A[kLanes] = {}, B[kLanes] = {}, C[kLanes] = {}, D[kLanes] = {};
+        float A[kLanes], B[kLanes] = {}, C[kLanes], D[kLanes] = {};
+        for (int l = 0; l < kLanes; ++l) {
+          A[l] = r[l];
+          C[l] = i[l];
+        }
         const float* c = c2 + static_cast<size_t>(k2) * n2;
         const float* s = s2 + static_cast<size_t>(k2) * n2;
-        for (int b = 0; b < n2; ++b) {
+        for (int b = 1; b <= half; ++b) {
           for (int l = 0; l < kLanes; ++l) {
-            const float rv = r[b * kLanes + l], iv = i[b * kLanes + l];
-            A[l] += rv * c[b];
-            B[l] += iv * s[b];
-            C[l] += iv * c[b];
-            D[l] += rv * s[b];
+            const size_t f = static_cast<size_t>(b - 1) * kLanes + l;
+            A[l] += rSum[f] * c[b];
+            B[l] += iDif[f] * s[b];
+            C[l] += iSum[f] * c[b];
+            D[l] += rDif[f] * s[b];
+          }
+        }
+        if (mid > 0) {
+          for (int l = 0; l < kLanes; ++l) {
+            A[l] += r[mid * kLanes + l] * c[mid];
+            C[l] += i[mid * kLanes + l] * c[mid];
           }
         }
         float pr[kLanes], pi[kLanes], mr[kLanes], mi[kLanes];
@@ -321,18 +380,34 @@ class PrimeFactorDft {
 
 #ifdef DE_HAVE_AVX2_KERNELS
   DE_AVX2 static void firstStageAvx2(const float* x, const int* inIndex, const float* c1, const float* s1, int n1,
-                                     int n2, int h1, float* yr, float* yi) {
+                                     int n2, int h1, float* fold, float* yr, float* yi) {
+    const int half = (n1 - 1) / 2;
+    float* sum = fold;
+    float* dif = fold + static_cast<size_t>(half) * kLanes;
     for (int b = 0; b < n2; ++b) {
+      const __m256 x0 = _mm256_loadu_ps(x + static_cast<size_t>(inIndex[b]) * kLanes);
+      for (int a = 1; a <= half; ++a) {
+        const __m256 xa = _mm256_loadu_ps(x + static_cast<size_t>(inIndex[a * n2 + b]) * kLanes);
+        const __m256 xb = _mm256_loadu_ps(x + static_cast<size_t>(inIndex[(n1 - a) * n2 + b]) * kLanes);
+        _mm256_storeu_ps(sum + (a - 1) * kLanes, _mm256_add_ps(xa, xb));
+        _mm256_storeu_ps(dif + (a - 1) * kLanes, _mm256_sub_ps(xa, xb));
+      }
+      const bool even = n1 % 2 == 0;
+      const __m256 xm =
+          even ? _mm256_loadu_ps(x + static_cast<size_t>(inIndex[(n1 / 2) * n2 + b]) * kLanes) : _mm256_setzero_ps();
       int k = 0;
-      for (; k + 1 < h1; k += 2) {  // two k at a time, as in secondStageAvx2
-        __m256 re0 = _mm256_setzero_ps(), im0 = _mm256_setzero_ps(), re1 = _mm256_setzero_ps(),
-               im1 = _mm256_setzero_ps();
-        for (int a = 0; a < n1; ++a) {
-          const __m256 xa = _mm256_loadu_ps(x + static_cast<size_t>(inIndex[a * n2 + b]) * kLanes);
-          re0 = _mm256_add_ps(re0, _mm256_mul_ps(xa, _mm256_set1_ps(c1[k * n1 + a])));
-          im0 = _mm256_sub_ps(im0, _mm256_mul_ps(xa, _mm256_set1_ps(s1[k * n1 + a])));
-          re1 = _mm256_add_ps(re1, _mm256_mul_ps(xa, _mm256_set1_ps(c1[(k + 1) * n1 + a])));
-          im1 = _mm256_sub_ps(im1, _mm256_mul_ps(xa, _mm256_set1_ps(s1[(k + 1) * n1 + a])));
+      for (; k + 1 < h1; k += 2) {  // two k at a time: four independent sums
+        __m256 re0 = x0, im0 = _mm256_setzero_ps(), re1 = x0, im1 = _mm256_setzero_ps();
+        for (int a = 1; a <= half; ++a) {
+          const __m256 sa = _mm256_loadu_ps(sum + (a - 1) * kLanes), da = _mm256_loadu_ps(dif + (a - 1) * kLanes);
+          re0 = _mm256_add_ps(re0, _mm256_mul_ps(sa, _mm256_set1_ps(c1[k * n1 + a])));
+          im0 = _mm256_sub_ps(im0, _mm256_mul_ps(da, _mm256_set1_ps(s1[k * n1 + a])));
+          re1 = _mm256_add_ps(re1, _mm256_mul_ps(sa, _mm256_set1_ps(c1[(k + 1) * n1 + a])));
+          im1 = _mm256_sub_ps(im1, _mm256_mul_ps(da, _mm256_set1_ps(s1[(k + 1) * n1 + a])));
+        }
+        if (even) {
+          re0 = _mm256_add_ps(re0, _mm256_mul_ps(xm, _mm256_set1_ps(c1[k * n1 + n1 / 2])));
+          re1 = _mm256_add_ps(re1, _mm256_mul_ps(xm, _mm256_set1_ps(c1[(k + 1) * n1 + n1 / 2])));
         }
         _mm256_storeu_ps(yr + (static_cast<size_t>(k) * n2 + b) * kLanes, re0);
         _mm256_storeu_ps(yi + (static_cast<size_t>(k) * n2 + b) * kLanes, im0);
@@ -340,12 +415,14 @@ class PrimeFactorDft {
         _mm256_storeu_ps(yi + (static_cast<size_t>(k + 1) * n2 + b) * kLanes, im1);
       }
       for (; k < h1; ++k) {
-        __m256 re = _mm256_setzero_ps(), im = _mm256_setzero_ps();
-        for (int a = 0; a < n1; ++a) {
-          const __m256 xa = _mm256_loadu_ps(x + static_cast<size_t>(inIndex[a * n2 + b]) * kLanes);
-          re = _mm256_add_ps(re, _mm256_mul_ps(xa, _mm256_set1_ps(c1[k * n1 + a])));
-          im = _mm256_sub_ps(im, _mm256_mul_ps(xa, _mm256_set1_ps(s1[k * n1 + a])));
+        __m256 re = x0, im = _mm256_setzero_ps();
+        for (int a = 1; a <= half; ++a) {
+          re =
+              _mm256_add_ps(re, _mm256_mul_ps(_mm256_loadu_ps(sum + (a - 1) * kLanes), _mm256_set1_ps(c1[k * n1 + a])));
+          im =
+              _mm256_sub_ps(im, _mm256_mul_ps(_mm256_loadu_ps(dif + (a - 1) * kLanes), _mm256_set1_ps(s1[k * n1 + a])));
         }
+        if (even) re = _mm256_add_ps(re, _mm256_mul_ps(xm, _mm256_set1_ps(c1[k * n1 + n1 / 2])));
         _mm256_storeu_ps(yr + (static_cast<size_t>(k) * n2 + b) * kLanes, re);
         _mm256_storeu_ps(yi + (static_cast<size_t>(k) * n2 + b) * kLanes, im);
       }
@@ -360,38 +437,69 @@ class PrimeFactorDft {
   }
 
   DE_AVX2 static void secondStageAvx2(const float* yr, const float* yi, const float* c2, const float* s2, int n2,
-                                      int h1, int h2, const int* outBin, int numBins, float* mags) {
+                                      int h1, int h2, const int* outBin, int numBins, float* fold, float* mags) {
+    const int half = (n2 - 1) / 2;
+    const int mid = n2 % 2 == 0 ? n2 / 2 : -1;
+    const size_t span = static_cast<size_t>(half) * kLanes;
+    float* rSum = fold;
+    float* rDif = fold + span;
+    float* iSum = fold + 2 * span;
+    float* iDif = fold + 3 * span;
     for (int k1 = 0; k1 < h1; ++k1) {
       const float* r = yr + static_cast<size_t>(k1) * n2 * kLanes;
       const float* i = yi + static_cast<size_t>(k1) * n2 * kLanes;
-      __m256 re = _mm256_setzero_ps(), im = _mm256_setzero_ps();
-      for (int b = 0; b < n2; ++b) {
-        re = _mm256_add_ps(re, _mm256_loadu_ps(r + b * kLanes));
-        im = _mm256_add_ps(im, _mm256_loadu_ps(i + b * kLanes));
+      __m256 re = _mm256_loadu_ps(r), im = _mm256_loadu_ps(i);
+      for (int b = 1; b <= half; ++b) {
+        const __m256 ra = _mm256_loadu_ps(r + b * kLanes), rb = _mm256_loadu_ps(r + (n2 - b) * kLanes);
+        const __m256 ia = _mm256_loadu_ps(i + b * kLanes), ib = _mm256_loadu_ps(i + (n2 - b) * kLanes);
+        const __m256 rs = _mm256_add_ps(ra, rb), is = _mm256_add_ps(ia, ib);
+        const size_t f = static_cast<size_t>(b - 1) * kLanes;
+        _mm256_storeu_ps(rSum + f, rs);
+        _mm256_storeu_ps(rDif + f, _mm256_sub_ps(ra, rb));
+        _mm256_storeu_ps(iSum + f, is);
+        _mm256_storeu_ps(iDif + f, _mm256_sub_ps(ia, ib));
+        re = _mm256_add_ps(re, rs);
+        im = _mm256_add_ps(im, is);
+      }
+      __m256 rm = _mm256_setzero_ps(), imid = _mm256_setzero_ps();
+      if (mid > 0) {
+        rm = _mm256_loadu_ps(r + mid * kLanes);
+        imid = _mm256_loadu_ps(i + mid * kLanes);
+        re = _mm256_add_ps(re, rm);
+        im = _mm256_add_ps(im, imid);
       }
       storeMagnitudes(re, im, outBin[k1 * n2], numBins, mags);
-      // Two k2 at a time: eight independent sums keep the adders busy (four were a latency-bound
-      // chain); each sum still adds its terms in b order, as the portable loop does.
+      const __m256 r0 = _mm256_loadu_ps(r), i0 = _mm256_loadu_ps(i);
+      // Two k2 at a time: eight independent sums keep the adders busy; each sum still adds its
+      // terms in b order, as the portable loop does.
       int k2 = 1;
       for (; k2 + 1 <= h2; k2 += 2) {
-        __m256 A0 = _mm256_setzero_ps(), B0 = _mm256_setzero_ps(), C0 = _mm256_setzero_ps(), D0 = _mm256_setzero_ps();
-        __m256 A1 = _mm256_setzero_ps(), B1 = _mm256_setzero_ps(), C1 = _mm256_setzero_ps(), D1 = _mm256_setzero_ps();
+        __m256 A0 = r0, B0 = _mm256_setzero_ps(), C0 = i0, D0 = _mm256_setzero_ps();
+        __m256 A1 = r0, B1 = _mm256_setzero_ps(), C1 = i0, D1 = _mm256_setzero_ps();
         const float* c0 = c2 + static_cast<size_t>(k2) * n2;
         const float* s0 = s2 + static_cast<size_t>(k2) * n2;
         const float* c1 = c0 + n2;
         const float* s1 = s0 + n2;
-        for (int b = 0; b < n2; ++b) {
-          const __m256 rv = _mm256_loadu_ps(r + b * kLanes), iv = _mm256_loadu_ps(i + b * kLanes);
+        for (int b = 1; b <= half; ++b) {
+          const size_t f = static_cast<size_t>(b - 1) * kLanes;
+          const __m256 rs = _mm256_loadu_ps(rSum + f), rd = _mm256_loadu_ps(rDif + f);
+          const __m256 is = _mm256_loadu_ps(iSum + f), id = _mm256_loadu_ps(iDif + f);
           const __m256 cb0 = _mm256_set1_ps(c0[b]), sb0 = _mm256_set1_ps(s0[b]);
           const __m256 cb1 = _mm256_set1_ps(c1[b]), sb1 = _mm256_set1_ps(s1[b]);
-          A0 = _mm256_add_ps(A0, _mm256_mul_ps(rv, cb0));
-          B0 = _mm256_add_ps(B0, _mm256_mul_ps(iv, sb0));
-          C0 = _mm256_add_ps(C0, _mm256_mul_ps(iv, cb0));
-          D0 = _mm256_add_ps(D0, _mm256_mul_ps(rv, sb0));
-          A1 = _mm256_add_ps(A1, _mm256_mul_ps(rv, cb1));
-          B1 = _mm256_add_ps(B1, _mm256_mul_ps(iv, sb1));
-          C1 = _mm256_add_ps(C1, _mm256_mul_ps(iv, cb1));
-          D1 = _mm256_add_ps(D1, _mm256_mul_ps(rv, sb1));
+          A0 = _mm256_add_ps(A0, _mm256_mul_ps(rs, cb0));
+          B0 = _mm256_add_ps(B0, _mm256_mul_ps(id, sb0));
+          C0 = _mm256_add_ps(C0, _mm256_mul_ps(is, cb0));
+          D0 = _mm256_add_ps(D0, _mm256_mul_ps(rd, sb0));
+          A1 = _mm256_add_ps(A1, _mm256_mul_ps(rs, cb1));
+          B1 = _mm256_add_ps(B1, _mm256_mul_ps(id, sb1));
+          C1 = _mm256_add_ps(C1, _mm256_mul_ps(is, cb1));
+          D1 = _mm256_add_ps(D1, _mm256_mul_ps(rd, sb1));
+        }
+        if (mid > 0) {
+          A0 = _mm256_add_ps(A0, _mm256_mul_ps(rm, _mm256_set1_ps(c0[mid])));
+          C0 = _mm256_add_ps(C0, _mm256_mul_ps(imid, _mm256_set1_ps(c0[mid])));
+          A1 = _mm256_add_ps(A1, _mm256_mul_ps(rm, _mm256_set1_ps(c1[mid])));
+          C1 = _mm256_add_ps(C1, _mm256_mul_ps(imid, _mm256_set1_ps(c1[mid])));
         }
         storeMagnitudes(_mm256_add_ps(A0, B0), _mm256_sub_ps(C0, D0), outBin[k1 * n2 + k2], numBins, mags);
         storeMagnitudes(_mm256_sub_ps(A0, B0), _mm256_add_ps(C0, D0), outBin[k1 * n2 + n2 - k2], numBins, mags);
@@ -399,16 +507,20 @@ class PrimeFactorDft {
         storeMagnitudes(_mm256_sub_ps(A1, B1), _mm256_add_ps(C1, D1), outBin[k1 * n2 + n2 - k2 - 1], numBins, mags);
       }
       for (; k2 <= h2; ++k2) {
-        __m256 A = _mm256_setzero_ps(), B = _mm256_setzero_ps(), C = _mm256_setzero_ps(), D = _mm256_setzero_ps();
+        __m256 A = r0, B = _mm256_setzero_ps(), C = i0, D = _mm256_setzero_ps();
         const float* c = c2 + static_cast<size_t>(k2) * n2;
         const float* s = s2 + static_cast<size_t>(k2) * n2;
-        for (int b = 0; b < n2; ++b) {
-          const __m256 rv = _mm256_loadu_ps(r + b * kLanes), iv = _mm256_loadu_ps(i + b * kLanes);
+        for (int b = 1; b <= half; ++b) {
+          const size_t f = static_cast<size_t>(b - 1) * kLanes;
           const __m256 cb = _mm256_set1_ps(c[b]), sb = _mm256_set1_ps(s[b]);
-          A = _mm256_add_ps(A, _mm256_mul_ps(rv, cb));
-          B = _mm256_add_ps(B, _mm256_mul_ps(iv, sb));
-          C = _mm256_add_ps(C, _mm256_mul_ps(iv, cb));
-          D = _mm256_add_ps(D, _mm256_mul_ps(rv, sb));
+          A = _mm256_add_ps(A, _mm256_mul_ps(_mm256_loadu_ps(rSum + f), cb));
+          B = _mm256_add_ps(B, _mm256_mul_ps(_mm256_loadu_ps(iDif + f), sb));
+          C = _mm256_add_ps(C, _mm256_mul_ps(_mm256_loadu_ps(iSum + f), cb));
+          D = _mm256_add_ps(D, _mm256_mul_ps(_mm256_loadu_ps(rDif + f), sb));
+        }
+        if (mid > 0) {
+          A = _mm256_add_ps(A, _mm256_mul_ps(rm, _mm256_set1_ps(c[mid])));
+          C = _mm256_add_ps(C, _mm256_mul_ps(imid, _mm256_set1_ps(c[mid])));
         }
         storeMagnitudes(_mm256_add_ps(A, B), _mm256_sub_ps(C, D), outBin[k1 * n2 + k2], numBins, mags);
         storeMagnitudes(_mm256_sub_ps(A, B), _mm256_add_ps(C, D), outBin[k1 * n2 + n2 - k2], numBins, mags);
@@ -420,7 +532,7 @@ class PrimeFactorDft {
   int n_, n1_, n2_, h1_, h2_, numBins_;
   bool simd_;
   std::vector<int> inIndex_, outBin_;
-  std::vector<float> c1_, s1_, c2_, s2_, x_, yr_, yi_;
+  std::vector<float> c1_, s1_, c2_, s2_, x_, yr_, yi_, fold_;
 };
 
 // madmom.audio.filters.log_frequencies
