@@ -31,16 +31,24 @@ constexpr int kRecBlock = 64;           // recurrence columns per register block
 constexpr int kChunk =
     32;  // frames per pass: the gates (80 KB) and one layer's recurrent weights (384 KB) stay in a 512 KB L2
 constexpr int kPaddedInput = 288;  // the conv reads 8 lanes past the last output
+constexpr int kPanel = 16;         // GEMM columns per register block
+
+// Where input-weight (k, col) lives in a K x N matrix packed in panels of kPanel columns: each
+// panel's K x 16 block is contiguous, so it stays in L1 across the rows. (Row-major, its rows sat
+// 640 or 2560 bytes apart and fell into a few L1 sets, which evicted the block every pass.)
+inline size_t panelIndex(int k, int col, int K) {
+  return (static_cast<size_t>(col / kPanel) * K + k) * kPanel + col % kPanel;
+}
 
 }  // namespace
 
 struct BeatNetCrnn::Weights {
   float convW[2][kTaps];
   float convB[2];
-  std::vector<float> w0;  // [kFlat][kHiddenPad], k-major
+  std::vector<float> w0;  // kFlat x kHiddenPad in column panels (panelIndex)
   std::vector<float> b0;  // [kHiddenPad]
   struct Layer {
-    std::vector<float> wt;    // input weights [kHidden][kGates], k-major
+    std::vector<float> wt;    // input weights, kHidden x kGates in column panels (panelIndex)
     std::vector<float> bias;  // [kGates]: ONNX's Wb + Rb
     std::vector<float> rec;   // recurrent weights [kGates / kRecBlock][kHidden][kRecBlock]
   } layers[2];
@@ -193,7 +201,7 @@ std::string recognise(const OnnxGraph& g, Weights& w) {
         L.bias[col] = B->data[row] + B->data[4 * kHidden + row];
         const int blk = col / kRecBlock, lane = col % kRecBlock;
         for (int k = 0; k < kHidden; ++k) {
-          L.wt[static_cast<size_t>(k) * kGates + col] = W->data[static_cast<size_t>(row) * kHidden + k];
+          L.wt[panelIndex(k, col, kHidden)] = W->data[static_cast<size_t>(row) * kHidden + k];
           L.rec[(static_cast<size_t>(blk) * kHidden + k) * kRecBlock + lane] =
               R->data[static_cast<size_t>(row) * kHidden + k];
         }
@@ -216,7 +224,7 @@ std::string recognise(const OnnxGraph& g, Weights& w) {
   w.b0.assign(kHiddenPad, 0.0f);
   for (int j = 0; j < kHidden; ++j) {
     w.b0[j] = b0->data[j];
-    for (int k = 0; k < kFlat; ++k) w.w0[static_cast<size_t>(k) * kHiddenPad + j] = w0->data[j * kFlat + k];
+    for (int k = 0; k < kFlat; ++k) w.w0[panelIndex(k, j, kFlat)] = w0->data[j * kFlat + k];
   }
   for (int k = 0; k < kHidden; ++k) {
     for (int c = 0; c < 3; ++c) w.outW[k][c] = ow->data[k * 3 + c];
@@ -287,8 +295,9 @@ DE_AVX2_FMA inline __m256 tanh8(__m256 x) {
   return _mm256_or_ps(t, sign);
 }
 
-// Y[r][n] = bias[n] + sum_k X[r][k] Wt[k][n] for rows a multiple of 4 and N a multiple of 16. The
-// column block is the outer loop, so its weights (K x 16) stay in L1 across all the rows.
+// Y[r][n] = bias[n] + sum_k X[r][k] Wt[k][n] for rows a multiple of 4 and N a multiple of 16, Wt
+// packed in panels (panelIndex). The panel is the outer loop, so its weights (K x 16) stay in L1
+// across all the rows.
 DE_AVX2_FMA void gemmBias(const float* X, int rows, int ldx, int K, const float* Wt, int N, const float* bias, float* Y,
                           int ldy) {
   for (int n = 0; n < N; n += 16) {
@@ -299,8 +308,8 @@ DE_AVX2_FMA void gemmBias(const float* X, int rows, int ldx, int K, const float*
       const float* x1 = x0 + ldx;
       const float* x2 = x1 + ldx;
       const float* x3 = x2 + ldx;
-      const float* w = Wt + n;
-      for (int k = 0; k < K; ++k, w += N) {
+      const float* w = Wt + static_cast<size_t>(n) * K;
+      for (int k = 0; k < K; ++k, w += kPanel) {
         const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
         __m256 x = _mm256_broadcast_ss(x0 + k);
         a00 = _mm256_fmadd_ps(x, w0, a00);
