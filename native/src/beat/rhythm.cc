@@ -7,10 +7,16 @@
 #include <ctime>
 #include <iterator>
 #include <limits>
+#include <vector>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
 
 #include "beat/beatnet_crnn.h"
 #include "beat/meter.h"
 #include "common/error.h"
+#include "dsp/avx2.h"
 #include "ml/ort.h"
 
 namespace de::beat {
@@ -62,6 +68,28 @@ struct Attack {
   double rise = -std::numeric_limits<double>::infinity();  // log10 energy ratio (1 = 10 dB)
 };
 
+#ifdef DE_HAVE_AVX2_KERNELS
+// ratio[i] for the i-th of count unclipped positions, pre pointing at the first one's prefix sum:
+// the scalar loop's divisions four lanes at a time (IEEE division rounds the same in a lane as in
+// a scalar register, so the ratios are bit-identical).
+DE_AVX2 void attackRatiosAvx2(const double* pre, int64_t count, int64_t wa, int64_t wb, double floor, double* ratio) {
+  const __m256d va = _mm256_set1_pd(static_cast<double>(wa)), vb = _mm256_set1_pd(static_cast<double>(wb));
+  const __m256d fl = _mm256_set1_pd(floor);
+  int64_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const __m256d mid = _mm256_loadu_pd(pre + i);
+    const __m256d after = _mm256_div_pd(_mm256_sub_pd(_mm256_loadu_pd(pre + i + wa), mid), va);
+    const __m256d before = _mm256_div_pd(_mm256_sub_pd(mid, _mm256_loadu_pd(pre + i - wb)), vb);
+    _mm256_storeu_pd(ratio + i, _mm256_div_pd(_mm256_add_pd(after, fl), _mm256_add_pd(before, fl)));
+  }
+  for (; i < count; ++i) {
+    const double after = (pre[i + wa] - pre[i]) / static_cast<double>(wa);
+    const double before = (pre[i] - pre[i - wb]) / static_cast<double>(wb);
+    ratio[i] = (after + floor) / (before + floor);
+  }
+}
+#endif
+
 // The sample in [t0 - radius, t0 + radius] where the energy of the next ~3 ms most exceeds that of
 // the previous ~20 ms (an attack), and that rise.
 Attack strongestAttack(const float* x, int64_t n, double sr, double t0, double radius) {
@@ -72,7 +100,8 @@ Attack strongestAttack(const float* x, int64_t n, double sr, double t0, double r
   const int64_t lo = std::max<int64_t>(0, pc - r), hi = std::min<int64_t>(n - 1, pc + r);
   if (hi <= lo) return {};
   const int64_t s0 = std::max<int64_t>(0, lo - wb), s1 = std::min<int64_t>(n, hi + wa);
-  std::vector<double> pre(static_cast<size_t>(s1 - s0 + 1), 0.0);
+  thread_local std::vector<double> pre, ratio;
+  pre.assign(static_cast<size_t>(s1 - s0 + 1), 0.0);
   for (int64_t i = s0; i < s1; ++i) pre[i - s0 + 1] = pre[i - s0] + static_cast<double>(x[i]) * x[i];
   auto energy = [&](int64_t a, int64_t b) {  // mean square over [a, b) clipped to the signal
     a = std::max(a, s0);
@@ -81,13 +110,28 @@ Attack strongestAttack(const float* x, int64_t n, double sr, double t0, double r
     return (pre[b - s0] - pre[a - s0]) / static_cast<double>(b - a);
   };
   constexpr double kFloor = 1e-10;
+  ratio.resize(static_cast<size_t>(hi - lo + 1));
+  auto scalarRatio = [&](int64_t p) { return (energy(p, p + wa) + kFloor) / (energy(p - wb, p) + kFloor); };
+  // Where neither window is clipped, the ratios need no per-sample bounds (the vector path).
+  const int64_t inFrom = std::max(lo, s0 + wb), inTo = std::min(hi + 1, s1 - wa + 1);
+  int64_t p = lo;
+#ifdef DE_HAVE_AVX2_KERNELS
+  if (inTo > inFrom && dsp::avx2::available()) {
+    for (; p < inFrom; ++p) ratio[p - lo] = scalarRatio(p);
+    attackRatiosAvx2(pre.data() + (inFrom - s0), inTo - inFrom, wa, wb, kFloor, ratio.data() + (inFrom - lo));
+    p = inTo;
+  }
+#else
+  (void)inFrom;
+  (void)inTo;
+#endif
+  for (; p <= hi; ++p) ratio[p - lo] = scalarRatio(p);
   double best = -1.0;  // the ratio itself (the log is monotonic; taken once at the end)
   int64_t bestP = -1;
-  for (int64_t p = lo; p <= hi; ++p) {
-    const double ratio = (energy(p, p + wa) + kFloor) / (energy(p - wb, p) + kFloor);
-    if (ratio > best) {
-      best = ratio;
-      bestP = p;
+  for (int64_t q = lo; q <= hi; ++q) {
+    if (ratio[q - lo] > best) {
+      best = ratio[q - lo];
+      bestP = q;
     }
   }
   if (bestP < 0) return {};
@@ -700,8 +744,8 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
   std::vector<int64_t> start(count);
   for (size_t i = 0; i < count; ++i) start[i] = static_cast<int64_t>(beats[i] * sampleRate);
   std::vector<double> energy(count, 0.0);
-  // The low-pass runs over every sample up to the last window, in segments between window edges
-  // (the same updates and sums, in the same order, as one loop testing each sample).
+  // The low-pass runs over each window and the 30 ms before it.
+  const int64_t kWarmUp = static_cast<int64_t>(0.03 * sampleRate);
   double lp = 0.0;
   int64_t pos = 0;
   size_t b = 0;
@@ -711,6 +755,12 @@ BarChoice selectBars(const std::vector<int64_t>& beatFrames, const std::vector<d
       continue;
     }
     if (pos < start[b]) {
+      // The filter's time constant is about 1 ms, so it starts afresh 30 ms before the window
+      // (e^-28 of the older state would remain) instead of running through the whole gap.
+      if (start[b] - kWarmUp > pos) {
+        pos = std::min(n, start[b] - kWarmUp);
+        lp = 0.0;
+      }
       for (const int64_t stop = std::min(n, start[b]); pos < stop; ++pos)
         lp += alpha * (static_cast<double>(audio[pos]) - lp);
       continue;
