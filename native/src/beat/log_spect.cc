@@ -225,7 +225,8 @@ class PrimeFactorDft {
     fold_.resize(static_cast<size_t>(std::max(2 * ((n1 - 1) / 2), 4 * ((n2 - 1) / 2))) * kLanes);
   }
 
-  // frames[l * n + i] (windowed, kLanes frames) -> mags[l * numBins + k].
+  // frames[l * n + i] (windowed, kLanes frames) -> mags[k * kLanes + l] (bin-major: a bin's lanes
+  // are one vector for the filterbank).
   void magnitudes(const float* frames, float* mags) {
     for (int i = 0; i < n_; ++i)
       for (int l = 0; l < kLanes; ++l)
@@ -303,7 +304,7 @@ class PrimeFactorDft {
       const int bin = outBin[k1 * n2 + k2];
       if (bin < 0) return;
       for (int l = 0; l < kLanes; ++l)
-        mags[static_cast<size_t>(l) * numBins + bin] = std::sqrt(re[l] * re[l] + im[l] * im[l]);
+        mags[static_cast<size_t>(bin) * kLanes + l] = std::sqrt(re[l] * re[l] + im[l] * im[l]);
     };
     const int half = (n2 - 1) / 2;
     const int mid = n2 % 2 == 0 ? n2 / 2 : -1;
@@ -431,9 +432,9 @@ class PrimeFactorDft {
 
   DE_AVX2 static void storeMagnitudes(__m256 re, __m256 im, int bin, int numBins, float* mags) {
     if (bin < 0) return;
-    alignas(32) float m[kLanes];
-    _mm256_store_ps(m, _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(re, re), _mm256_mul_ps(im, im))));
-    for (int l = 0; l < kLanes; ++l) mags[static_cast<size_t>(l) * numBins + bin] = m[l];
+    (void)numBins;
+    _mm256_storeu_ps(mags + static_cast<size_t>(bin) * kLanes,
+                     _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(re, re), _mm256_mul_ps(im, im))));
   }
 
   DE_AVX2 static void secondStageAvx2(const float* yr, const float* yi, const float* c2, const float* s2, int n2,
@@ -534,6 +535,51 @@ class PrimeFactorDft {
   std::vector<int> inIndex_, outBin_;
   std::vector<float> c1_, s1_, c2_, s2_, x_, yr_, yi_, fold_;
 };
+
+// The filterbank and log of kLanes frames whose magnitudes are bin-major (mags[k * kLanes + l]),
+// into rows[l] for l < count: each lane's sum in double, in k order, as the one-frame projection
+// (so the vector path, eight frames per band at once, is bit-identical to it).
+#ifdef DE_HAVE_AVX2_KERNELS
+DE_AVX2 void projectLanesAvx2(const LogFilterbank& fb, const float* mags, double* acc) {
+  constexpr int kLanes = PrimeFactorDft::kLanes;
+  for (size_t b = 0; b < fb.bands.size(); ++b) {
+    const LogFilterbank::Band& band = fb.bands[b];
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    const float* m = mags + static_cast<size_t>(band.start) * kLanes;
+    for (size_t k = 0; k < band.weights.size(); ++k, m += kLanes) {
+      const __m256 v = _mm256_loadu_ps(m);
+      const __m256d w = _mm256_set1_pd(static_cast<double>(band.weights[k]));
+      lo = _mm256_add_pd(lo, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), w));
+      hi = _mm256_add_pd(hi, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), w));
+    }
+    _mm256_storeu_pd(acc + b * kLanes, lo);
+    _mm256_storeu_pd(acc + b * kLanes + 4, hi);
+  }
+}
+#endif
+
+void projectLanes(const LogFilterbank& fb, const float* mags, float mul, float add, bool simd, int count,
+                  float* const* rows) {
+  constexpr int kLanes = PrimeFactorDft::kLanes;
+  thread_local std::vector<double> acc;
+  acc.assign(fb.bands.size() * kLanes, 0.0);
+#ifdef DE_HAVE_AVX2_KERNELS
+  if (simd && dsp::avx2::available()) projectLanesAvx2(fb, mags, acc.data());
+  else
+#endif
+  {
+    (void)simd;
+    for (size_t b = 0; b < fb.bands.size(); ++b) {
+      const LogFilterbank::Band& band = fb.bands[b];
+      for (size_t k = 0; k < band.weights.size(); ++k)
+        for (int l = 0; l < kLanes; ++l)
+          acc[b * kLanes + l] += static_cast<double>(mags[(band.start + k) * kLanes + l]) * band.weights[k];
+    }
+  }
+  for (int l = 0; l < count; ++l)
+    for (size_t b = 0; b < fb.bands.size(); ++b)
+      rows[l][b] = std::log10(static_cast<float>(acc[b * kLanes + l]) * mul + add);
+}
 
 // madmom.audio.filters.log_frequencies
 std::vector<double> logFrequencies(int bandsPerOctave, double fmin, double fmax, double fref) {
@@ -709,8 +755,9 @@ LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, co
         else std::fill(dst, dst + p.frameSize, 0.0f);
       }
       pfa.magnitudes(frames.data(), mags.data());
-      for (int l = 0; l < count; ++l)
-        project(&mags[static_cast<size_t>(l) * fb.numBins], &out.data[static_cast<size_t>(t0 + l) * out.dims]);
+      float* rows[kLanes];
+      for (int l = 0; l < kLanes; ++l) rows[l] = &out.data[static_cast<size_t>(t0 + std::min(l, count - 1)) * out.dims];
+      projectLanes(fb, mags.data(), p.mul, p.add, p.simd, count, rows);
     }
   }
   int64_t t = primeFactor ? out.frames : 0;
