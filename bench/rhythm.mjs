@@ -6,11 +6,15 @@
 // --runtimes: which CRNN runtimes to run, one child each (default both: the addon's own kernels,
 // 'auto', and ONNX Runtime), so the ratio between them comes from one run; the open column is the
 // CPU time of RhythmTracker.open (for ONNX Runtime: loading the library and creating the session).
+// --baseline DIR: also run a built checkout of another commit (its dist/ and build/), alternating
+// with this one in two rounds per runtime, so a before/after comes from one run on one machine.
 // Run: npm run build:ts && node bench/rhythm.mjs [--durations 180,1200] [--repeats 3] [--runtimes auto,onnxruntime]
+//      [--baseline ../didactic-engine-before]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { song } from './bench-song.mjs';
 import { procStatusBytes as vm } from './child.mjs';
@@ -27,11 +31,14 @@ const { values } = parseArgs({
     child: { type: 'string' },
     input: { type: 'string' },
     act: { type: 'string' },
+    package: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 
 if (values.child === 'ours') {
-  const { RhythmTracker } = await import('../dist/index.js');
+  const entry = values.package ? pathToFileURL(join(values.package, 'dist', 'index.js')).href : '../dist/index.js';
+  const { RhythmTracker } = await import(entry);
   const buf = readFileSync(values.input);
   const x = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   const open0 = process.cpuUsage();
@@ -112,18 +119,43 @@ try {
     const actPath = join(dir, 'act.f32');
     writeFileSync(path, Buffer.from(x.buffer, x.byteOffset, x.byteLength));
     const repeats = seconds >= 600 ? 1 : Number(values.repeats);
-    const runs = values.runtimes.split(',').map((runtime) =>
+    const child = (runtime, pkg) =>
       JSON.parse(
         execFileSync(
           process.execPath,
-          [join(import.meta.dirname, 'rhythm.mjs'), '--child', 'ours', '--input', path, '--repeats', String(repeats), '--act', actPath, '--runtime', runtime],
-          {
-            encoding: 'utf8',
-            env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
-          },
+          [
+            join(import.meta.dirname, 'rhythm.mjs'),
+            ...['--child', 'ours', '--input', path, '--repeats', String(repeats), '--act', actPath, '--runtime', runtime],
+            ...(pkg ? ['--package', pkg] : []),
+          ],
+          { encoding: 'utf8', env: { ...process.env, UV_THREADPOOL_SIZE: '1' } },
         ),
-      ),
-    );
+      );
+    const runs = [];
+    for (const runtime of values.runtimes.split(',')) {
+      if (!values.baseline) {
+        runs.push(child(runtime));
+        continue;
+      }
+      // Two alternating rounds per side; times pooled, stage minima over both.
+      const sides = { this: [], baseline: [] };
+      for (let round = 0; round < 2; round++) {
+        sides.baseline.push(child(runtime, resolve(values.baseline)));
+        sides.this.push(child(runtime));
+      }
+      for (const [side, [a, b]] of Object.entries(sides)) {
+        const stageMin = Object.fromEntries(Object.keys(a.stageMin).map((k) => [k, Math.min(a.stageMin[k], b.stageMin[k])]));
+        const label = side === 'this' ? 'this checkout' : `baseline ${basename(resolve(values.baseline))}`;
+        runs.push({
+          ...b,
+          times: [...a.times, ...b.times],
+          cpu: [...a.cpu, ...b.cpu],
+          openCpu: Math.min(a.openCpu, b.openCpu),
+          stageMin,
+          runtime: `${b.runtime} (${label})`,
+        });
+      }
+    }
     const pyEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', NUMBA_NUM_THREADS: '1' };
     const lib =
       existsSync(python) && seconds <= 600 ? JSON.parse(execFileSync(python, ['-c', LIBROSA, path, String(repeats)], { encoding: 'utf8', env: pyEnv })) : null;
