@@ -90,6 +90,37 @@ DE_AVX2 void attackRatiosAvx2(const double* pre, int64_t count, int64_t wa, int6
 }
 #endif
 
+// max |x[i]| (0 for none; a NaN sample is skipped, as std::max(peak, NaN) skips it).
+#ifdef DE_HAVE_AVX2_KERNELS
+DE_AVX2 float peakAbsAvx2(const float* x, int64_t n) {
+  const __m256 mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 m0 = _mm256_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
+  int64_t i = 0;
+  // max_ps returns its second operand when either is NaN: the running maximum survives a NaN.
+  for (; i + 32 <= n; i += 32) {
+    m0 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i), mask), m0);
+    m1 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i + 8), mask), m1);
+    m2 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i + 16), mask), m2);
+    m3 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i + 24), mask), m3);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
+  float peak = 0.0f;
+  for (float v : lanes) peak = std::max(peak, v);
+  for (; i < n; ++i) peak = std::max(peak, std::abs(x[i]));
+  return peak;
+}
+#endif
+
+float peakAbs(const float* x, int64_t n) {
+#ifdef DE_HAVE_AVX2_KERNELS
+  if (dsp::avx2::available()) return peakAbsAvx2(x, n);
+#endif
+  float peak = 0.0f;
+  for (int64_t i = 0; i < n; ++i) peak = std::max(peak, std::abs(x[i]));
+  return peak;
+}
+
 // The sample in [t0 - radius, t0 + radius] where the energy of the next ~3 ms most exceeds that of
 // the previous ~20 ms (an attack), and that rise.
 Attack strongestAttack(const float* x, int64_t n, double sr, double t0, double radius) {
@@ -861,9 +892,7 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
   // Digital silence: the network still emits a (constant) beat probability, which would decode
   // into a metronome; there is nothing to track.
   if (audio) {
-    float peak = 0.0f;
-    for (int64_t i = 0; i < n; ++i) peak = std::max(peak, std::abs(audio[i]));
-    if (peak <= kSilence) return res;
+    if (peakAbs(audio, n) <= kSilence) return res;
   }
   auto t0 = std::chrono::steady_clock::now();
   const double c0 = threadCpu();
@@ -1060,8 +1089,7 @@ RhythmResult trackRhythm(const ml::Session* session, const BeatNetCrnn* builtin,
   // reference peak. Peak is degree-1 homogeneous, so any gain gives the same scaled signal.
   std::vector<float> scaled;
   if (p.normalizeLevel) {
-    float peak = 0.0f;
-    for (int64_t i = 0; i < n; ++i) peak = std::max(peak, std::abs(audio[i]));
+    const float peak = peakAbs(audio, n);
     if (peak > kSilence) {
       const double gain = kReferencePeak / static_cast<double>(peak);
       if (std::abs(gain - 1.0) > 1e-6) {
