@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <memory>
 #include <numeric>
 
@@ -536,6 +539,103 @@ class PrimeFactorDft {
   std::vector<float> c1_, s1_, c2_, s2_, x_, yr_, yi_, fold_;
 };
 
+// log10 of positive normal floats by Cephes's log10f (mantissa polynomial, log10(e) and log10(2)
+// split so the terms add in order of size): within 3 ulp of glibc's, 0 or 1 ulp for 98 % of a
+// song's features. Anything else (zero, negative, subnormal, infinite, NaN) goes to std::log10.
+// The AVX2 loop does the same float operations in the same order (no FMA): identical bits.
+namespace cephes {
+constexpr float kSqrtHalf = 0.707106781186547524f;
+constexpr float kP[9] = {7.0376836292E-2f,  -1.1514610310E-1f, 1.1676998740E-1f,  -1.2420140846E-1f, 1.4249322787E-1f,
+                         -1.6668057665E-1f, 2.0000714765E-1f,  -2.4999993993E-1f, 3.3333331174E-1f};
+constexpr float kLog10_2A = 3.0078125E-1f, kLog10_2B = 2.48745663981195213739E-4f;
+constexpr float kLog10EA = 4.3359375E-1f, kLog10EB = 7.00731903251827651129E-4f;
+
+inline bool normalPositive(float x) {
+  return x >= std::numeric_limits<float>::min() && x <= std::numeric_limits<float>::max();
+}
+
+float log10(float x) {
+  if (!normalPositive(x)) return std::log10(x);
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  int e = static_cast<int>((bits >> 23) & 0xff) - 126;  // x = m 2^e, m in [0.5, 1)
+  bits = (bits & 0x807fffffu) | 0x3f000000u;
+  float m;
+  std::memcpy(&m, &bits, sizeof m);
+  float f;
+  if (m < kSqrtHalf) {
+    e -= 1;
+    f = (m + m) - 1.0f;
+  } else {
+    f = (m + 0.0f) - 1.0f;
+  }
+  const float z = f * f;
+  float poly = kP[0];
+  for (int i = 1; i < 9; ++i) poly = poly * f + kP[i];
+  float y = f * (z * poly);
+  y = y + -0.5f * z;
+  float r = (f + y) * kLog10EB;
+  r = r + y * kLog10EA;
+  r = r + f * kLog10EA;
+  const float fe = static_cast<float>(e);
+  r = r + fe * kLog10_2B;
+  r = r + fe * kLog10_2A;
+  return r;
+}
+
+#ifdef DE_HAVE_AVX2_KERNELS
+DE_AVX2 void log10Avx2(float* v, size_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f), sqrtHalf = _mm256_set1_ps(kSqrtHalf), zero = _mm256_setzero_ps();
+  const __m256 lo = _mm256_set1_ps(std::numeric_limits<float>::min());
+  const __m256 hi = _mm256_set1_ps(std::numeric_limits<float>::max());
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(v + i);
+    const __m256 ok = _mm256_and_ps(_mm256_cmp_ps(x, lo, _CMP_GE_OQ), _mm256_cmp_ps(x, hi, _CMP_LE_OQ));
+    const __m256i bits = _mm256_castps_si256(x);
+    __m256i e = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(0xff)),
+                                 _mm256_set1_epi32(126));
+    const __m256 m = _mm256_castsi256_ps(
+        _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x807fffff)), _mm256_set1_epi32(0x3f000000)));
+    const __m256 small = _mm256_cmp_ps(m, sqrtHalf, _CMP_LT_OQ);
+    e = _mm256_add_epi32(e, _mm256_castps_si256(small));  // all-ones lanes: e - 1
+    const __m256 f = _mm256_sub_ps(_mm256_add_ps(m, _mm256_blendv_ps(zero, m, small)), one);
+    const __m256 z = _mm256_mul_ps(f, f);
+    __m256 poly = _mm256_set1_ps(kP[0]);
+    for (int k = 1; k < 9; ++k) poly = _mm256_add_ps(_mm256_mul_ps(poly, f), _mm256_set1_ps(kP[k]));
+    __m256 y = _mm256_mul_ps(f, _mm256_mul_ps(z, poly));
+    y = _mm256_add_ps(y, _mm256_mul_ps(_mm256_set1_ps(-0.5f), z));
+    __m256 r = _mm256_mul_ps(_mm256_add_ps(f, y), _mm256_set1_ps(kLog10EB));
+    r = _mm256_add_ps(r, _mm256_mul_ps(y, _mm256_set1_ps(kLog10EA)));
+    r = _mm256_add_ps(r, _mm256_mul_ps(f, _mm256_set1_ps(kLog10EA)));
+    const __m256 fe = _mm256_cvtepi32_ps(e);
+    r = _mm256_add_ps(r, _mm256_mul_ps(fe, _mm256_set1_ps(kLog10_2B)));
+    r = _mm256_add_ps(r, _mm256_mul_ps(fe, _mm256_set1_ps(kLog10_2A)));
+    const int good = _mm256_movemask_ps(ok);
+    alignas(32) float xs[8];
+    if (good != 0xff) _mm256_store_ps(xs, x);
+    _mm256_storeu_ps(v + i, r);
+    if (good != 0xff) {
+      for (int l = 0; l < 8; ++l)
+        if (!(good >> l & 1)) v[i + l] = std::log10(xs[l]);
+    }
+  }
+  for (; i < n; ++i) v[i] = log10(v[i]);
+}
+#endif
+
+void log10InPlace(float* v, size_t n, bool simd) {
+#ifdef DE_HAVE_AVX2_KERNELS
+  if (simd && dsp::avx2::available()) {
+    log10Avx2(v, n);
+    return;
+  }
+#endif
+  (void)simd;
+  for (size_t i = 0; i < n; ++i) v[i] = log10(v[i]);
+}
+}  // namespace cephes
+
 // The filterbank and log of kLanes frames whose magnitudes are bin-major (mags[k * kLanes + l]),
 // into rows[l] for l < count: each lane's sum in double, in k order, as the one-frame projection
 // (so the vector path, eight frames per band at once, is bit-identical to it).
@@ -576,9 +676,12 @@ void projectLanes(const LogFilterbank& fb, const float* mags, float mul, float a
           acc[b * kLanes + l] += static_cast<double>(mags[(band.start + k) * kLanes + l]) * band.weights[k];
     }
   }
+  thread_local std::vector<float> level;
+  level.resize(acc.size());
+  for (size_t i = 0; i < acc.size(); ++i) level[i] = static_cast<float>(acc[i]) * mul + add;
+  cephes::log10InPlace(level.data(), level.size(), simd);
   for (int l = 0; l < count; ++l)
-    for (size_t b = 0; b < fb.bands.size(); ++b)
-      rows[l][b] = std::log10(static_cast<float>(acc[b * kLanes + l]) * mul + add);
+    for (size_t b = 0; b < fb.bands.size(); ++b) rows[l][b] = level[b * kLanes + l];
 }
 
 // madmom.audio.filters.log_frequencies
