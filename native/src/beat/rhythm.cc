@@ -392,8 +392,19 @@ std::vector<float> bandOnsets(const LogSpectFeatures& f, const LogSpectParams& p
   for (int64_t t = 0; t < f.frames; ++t) {
     const float* diff = &f.data[static_cast<size_t>(t) * f.dims + f.bands];
     std::fill(sum.begin(), sum.end(), 0.0);
-    for (size_t b = 0; b < band.size(); ++b)
-      if (band[b] >= 0) sum[band[b]] += diff[b];
+    // A range's bands are one ascending run (the bands rise in frequency): its sum gathers in a
+    // register and is stored once, not read back from memory for every band.
+    int cur = -1;
+    double acc = 0.0;
+    for (size_t b = 0; b < band.size(); ++b) {
+      if (band[b] != cur) {
+        if (cur >= 0) sum[cur] += acc;
+        cur = band[b];
+        acc = 0.0;
+      }
+      if (cur >= 0) acc += diff[b];
+    }
+    if (cur >= 0) sum[cur] += acc;
     for (size_t k = 0; k < nr; ++k) env[k][t] = count[k] ? sum[k] / count[k] : 0.0;
   }
   // Onsets stand out from their surroundings: minus the centred 1-s mean (sustained distortion and
