@@ -142,23 +142,17 @@ async function learnedRhythm(ctx: SongContext): Promise<SongRhythm> {
     beatsPerBar: configured,
     ...(signal ? { signal } : {}),
   });
-  const shift = (t: number) => t + ctx.trimOffsetS;
   const detected = cfg.detectMeter && r.beatsPerBar > 0;
-  return {
+  return onInputTimeline(ctx, r, {
     tracker: 'beatnet',
-    tempoBpm: r.tempoBpm,
-    beatTimes: Float64Array.from(r.beats, shift),
     beatPositions: r.beatPositions,
-    downbeatTimes: Float64Array.from(r.downbeats, shift),
     // A detected meter as the tracker spells it (6/8 when the beat divides in three, 7/8 for seven
     // fast beats: native/src/beat/meter.h); a configured one keeps its own spelling.
     meter: detected ? r.meter : { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
     meterDetected: detected,
-    confidence: r.confidence,
     confidenceCalibrated: true,
     postprocess: null,
-    tempoCurve: r.tempoCurve,
-  };
+  });
 }
 
 async function beatThisRhythm(ctx: SongContext): Promise<SongRhythm> {
@@ -171,23 +165,51 @@ async function beatThisRhythm(ctx: SongContext): Promise<SongRhythm> {
   // the minimal postprocessor takes no meter, and any configured one counts its bars.
   const meters = postprocess === 'dbn' && !cfg.detectMeter ? [trackerBeatsPerBar(cfg.timeSignatureNum, cfg.timeSignatureDen)] : [...BEAT_THIS_DBN_METERS];
   const r = await tracker.track(ctx.analysisAudio, cfg.analysisSr, { postprocess, meters, ...(signal ? { signal } : {}) });
-  const shift = (t: number) => t + ctx.trimOffsetS;
   // Its downbeats give the bars when meter detection is on, and with the DBN in a configured
   // meter; the minimal postprocessor without meter detection counts bars from the first beat with
   // the configured meter, as with librosa (peak picking cannot be told a meter).
   const detected = cfg.detectMeter && r.beatsPerBar > 0;
   const positioned = detected || (postprocess === 'dbn' && r.beatsPerBar > 0);
-  return {
+  return onInputTimeline(ctx, r, {
     tracker: 'beat-this',
-    tempoBpm: r.tempoBpm,
-    beatTimes: Float64Array.from(r.beats, shift),
     beatPositions: positioned ? r.beatPositions : null,
-    downbeatTimes: Float64Array.from(r.downbeats, shift),
     meter: detected ? { numerator: r.beatsPerBar, denominator: 4 } : { numerator: cfg.timeSignatureNum, denominator: cfg.timeSignatureDen },
     meterDetected: detected,
-    confidence: r.confidence,
     confidenceCalibrated: false,
     postprocess,
+  });
+}
+
+/** What a learned tracker measured (on the trimmed analysis audio). */
+interface LearnedTrack {
+  tempoBpm: number;
+  beats: ArrayLike<number>;
+  downbeats: ArrayLike<number>;
+  confidence: number;
+  tempoCurve: Float64Array;
+}
+
+/**
+ * A learned tracker's result as the song's rhythm, its beat and downbeat times moved back onto
+ * the input's timeline (by the trim offset); `how` is what the two trackers decide differently.
+ */
+function onInputTimeline(
+  ctx: SongContext,
+  r: LearnedTrack,
+  how: Pick<SongRhythm, 'tracker' | 'beatPositions' | 'meter' | 'meterDetected' | 'confidenceCalibrated' | 'postprocess'>,
+): SongRhythm {
+  const shift = (t: number) => t + ctx.trimOffsetS;
+  return {
+    tracker: how.tracker,
+    tempoBpm: r.tempoBpm,
+    beatTimes: Float64Array.from(r.beats, shift),
+    beatPositions: how.beatPositions,
+    downbeatTimes: Float64Array.from(r.downbeats, shift),
+    meter: how.meter,
+    meterDetected: how.meterDetected,
+    confidence: r.confidence,
+    confidenceCalibrated: how.confidenceCalibrated,
+    postprocess: how.postprocess,
     tempoCurve: r.tempoCurve,
   };
 }
