@@ -163,16 +163,14 @@ try {
       meterMadmom: m.beatsPerBar,
     };
     if (c.truth) {
-      row.truthBeatF = {
-        dbn: fMeasure(c.truth.beats, ours),
-        madmom: fMeasure(c.truth.beats, m.beats),
-        minimal: fMeasure(c.truth.beats, Array.from(min.r.beats)),
-      };
-      row.truthDownbeatF = {
-        dbn: fMeasure(c.truth.downbeats, Array.from(dbn.r.downbeats)),
-        madmom: fMeasure(c.truth.downbeats, m.downbeats),
-        minimal: fMeasure(c.truth.downbeats, Array.from(min.r.downbeats)),
-      };
+      // Each postprocessor's beats (or downbeats) against the annotated grid.
+      const vsTruth = (key) => ({
+        dbn: fMeasure(c.truth[key], Array.from(dbn.r[key])),
+        madmom: fMeasure(c.truth[key], m[key]),
+        minimal: fMeasure(c.truth[key], Array.from(min.r[key])),
+      });
+      row.truthBeatF = vsTruth('beats');
+      row.truthDownbeatF = vsTruth('downbeats');
       row.truthMeter = c.meter;
       row.meterMinimal = min.r.beatsPerBar;
     }
