@@ -184,7 +184,7 @@ class PrimeFactorDft {
   }
 
   PrimeFactorDft(int n, int n1, int n2, int numBins, bool simd)
-      : n_(n), n1_(n1), n2_(n2), h1_(n1 / 2 + 1), h2_(n2 / 2), numBins_(numBins), simd_(simd) {
+      : n_(n), n1_(n1), n2_(n2), h1_(n1 / 2 + 1), h2_(n2 / 2), simd_(simd) {
     inIndex_.resize(static_cast<size_t>(n1) * n2);
     for (int a = 0; a < n1; ++a)
       for (int b = 0; b < n2; ++b) inIndex_[static_cast<size_t>(a) * n2 + b] = (a * n2 + b * n1) % n;
@@ -236,8 +236,8 @@ class PrimeFactorDft {
         x_[static_cast<size_t>(i) * kLanes + l] = frames[static_cast<size_t>(l) * n_ + i];
     firstStage(x_.data(), inIndex_.data(), c1_.data(), s1_.data(), n1_, n2_, h1_, fold_.data(), yr_.data(), yi_.data(),
                simd_);
-    secondStage(yr_.data(), yi_.data(), c2_.data(), s2_.data(), n2_, h1_, h2_, outBin_.data(), numBins_, fold_.data(),
-                mags, simd_);
+    secondStage(yr_.data(), yi_.data(), c2_.data(), s2_.data(), n2_, h1_, h2_, outBin_.data(), fold_.data(), mags,
+                simd_);
   }
 
  private:
@@ -291,15 +291,29 @@ class PrimeFactorDft {
     }
   }
 
+  // The second stage's folded inputs in the scratch: for b = 1 .. half, r and i summed with and
+  // differenced from their mirror terms n2 - b; an even n2's middle term (mid) stays unfolded.
+  struct SecondFold {
+    SecondFold(int n2, float* fold)
+        : half((n2 - 1) / 2),
+          mid(n2 % 2 == 0 ? n2 / 2 : -1),
+          rSum(fold),
+          rDif(fold + static_cast<size_t>(half) * kLanes),
+          iSum(fold + 2 * static_cast<size_t>(half) * kLanes),
+          iDif(fold + 3 * static_cast<size_t>(half) * kLanes) {}
+    int half, mid;
+    float *rSum, *rDif, *iSum, *iDif;
+  };
+
   // X[k1][k2] = sum_n2 Y[k1][n2] e^{-2 pi i n2 k2 / n2}; k2 and n2 - k2 share four sums:
   // A = sum r c, B = sum i s, C = sum i c, D = sum r s; X[k2] = (A + B) + i (C - D),
   // X[n2 - k2] = (A - B) + i (C + D). Folded: A and C take r and i summed with their mirror terms,
   // B and D the differences.
   static void secondStage(const float* yr, const float* yi, const float* c2, const float* s2, int n2, int h1, int h2,
-                          const int* outBin, int numBins, float* fold, float* mags, bool simd) {
+                          const int* outBin, float* fold, float* mags, bool simd) {
 #ifdef DE_HAVE_AVX2_KERNELS
     if (simd && dsp::avx2::available()) {
-      secondStageAvx2(yr, yi, c2, s2, n2, h1, h2, outBin, numBins, fold, mags);
+      secondStageAvx2(yr, yi, c2, s2, n2, h1, h2, outBin, fold, mags);
       return;
     }
 #endif
@@ -309,13 +323,9 @@ class PrimeFactorDft {
       for (int l = 0; l < kLanes; ++l)
         mags[static_cast<size_t>(bin) * kLanes + l] = std::sqrt(re[l] * re[l] + im[l] * im[l]);
     };
-    const int half = (n2 - 1) / 2;
-    const int mid = n2 % 2 == 0 ? n2 / 2 : -1;
-    const size_t span = static_cast<size_t>(half) * kLanes;
-    float* rSum = fold;
-    float* rDif = fold + span;
-    float* iSum = fold + 2 * span;
-    float* iDif = fold + 3 * span;
+    const SecondFold sf(n2, fold);
+    const int half = sf.half, mid = sf.mid;
+    float *rSum = sf.rSum, *rDif = sf.rDif, *iSum = sf.iSum, *iDif = sf.iDif;
     for (int k1 = 0; k1 < h1; ++k1) {
       const float* r = yr + static_cast<size_t>(k1) * n2 * kLanes;
       const float* i = yi + static_cast<size_t>(k1) * n2 * kLanes;
@@ -433,22 +443,17 @@ class PrimeFactorDft {
     }
   }
 
-  DE_AVX2 static void storeMagnitudes(__m256 re, __m256 im, int bin, int numBins, float* mags) {
+  DE_AVX2 static void storeMagnitudes(__m256 re, __m256 im, int bin, float* mags) {
     if (bin < 0) return;
-    (void)numBins;
     _mm256_storeu_ps(mags + static_cast<size_t>(bin) * kLanes,
                      _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(re, re), _mm256_mul_ps(im, im))));
   }
 
   DE_AVX2 static void secondStageAvx2(const float* yr, const float* yi, const float* c2, const float* s2, int n2,
-                                      int h1, int h2, const int* outBin, int numBins, float* fold, float* mags) {
-    const int half = (n2 - 1) / 2;
-    const int mid = n2 % 2 == 0 ? n2 / 2 : -1;
-    const size_t span = static_cast<size_t>(half) * kLanes;
-    float* rSum = fold;
-    float* rDif = fold + span;
-    float* iSum = fold + 2 * span;
-    float* iDif = fold + 3 * span;
+                                      int h1, int h2, const int* outBin, float* fold, float* mags) {
+    const SecondFold sf(n2, fold);
+    const int half = sf.half, mid = sf.mid;
+    float *rSum = sf.rSum, *rDif = sf.rDif, *iSum = sf.iSum, *iDif = sf.iDif;
     for (int k1 = 0; k1 < h1; ++k1) {
       const float* r = yr + static_cast<size_t>(k1) * n2 * kLanes;
       const float* i = yi + static_cast<size_t>(k1) * n2 * kLanes;
@@ -472,7 +477,7 @@ class PrimeFactorDft {
         re = _mm256_add_ps(re, rm);
         im = _mm256_add_ps(im, imid);
       }
-      storeMagnitudes(re, im, outBin[k1 * n2], numBins, mags);
+      storeMagnitudes(re, im, outBin[k1 * n2], mags);
       const __m256 r0 = _mm256_loadu_ps(r), i0 = _mm256_loadu_ps(i);
       // Two k2 at a time: eight independent sums keep the adders busy; each sum still adds its
       // terms in b order, as the portable loop does.
@@ -505,10 +510,10 @@ class PrimeFactorDft {
           A1 = _mm256_add_ps(A1, _mm256_mul_ps(rm, _mm256_set1_ps(c1[mid])));
           C1 = _mm256_add_ps(C1, _mm256_mul_ps(imid, _mm256_set1_ps(c1[mid])));
         }
-        storeMagnitudes(_mm256_add_ps(A0, B0), _mm256_sub_ps(C0, D0), outBin[k1 * n2 + k2], numBins, mags);
-        storeMagnitudes(_mm256_sub_ps(A0, B0), _mm256_add_ps(C0, D0), outBin[k1 * n2 + n2 - k2], numBins, mags);
-        storeMagnitudes(_mm256_add_ps(A1, B1), _mm256_sub_ps(C1, D1), outBin[k1 * n2 + k2 + 1], numBins, mags);
-        storeMagnitudes(_mm256_sub_ps(A1, B1), _mm256_add_ps(C1, D1), outBin[k1 * n2 + n2 - k2 - 1], numBins, mags);
+        storeMagnitudes(_mm256_add_ps(A0, B0), _mm256_sub_ps(C0, D0), outBin[k1 * n2 + k2], mags);
+        storeMagnitudes(_mm256_sub_ps(A0, B0), _mm256_add_ps(C0, D0), outBin[k1 * n2 + n2 - k2], mags);
+        storeMagnitudes(_mm256_add_ps(A1, B1), _mm256_sub_ps(C1, D1), outBin[k1 * n2 + k2 + 1], mags);
+        storeMagnitudes(_mm256_sub_ps(A1, B1), _mm256_add_ps(C1, D1), outBin[k1 * n2 + n2 - k2 - 1], mags);
       }
       for (; k2 <= h2; ++k2) {
         __m256 A = r0, B = _mm256_setzero_ps(), C = i0, D = _mm256_setzero_ps();
@@ -526,14 +531,14 @@ class PrimeFactorDft {
           A = _mm256_add_ps(A, _mm256_mul_ps(rm, _mm256_set1_ps(c[mid])));
           C = _mm256_add_ps(C, _mm256_mul_ps(imid, _mm256_set1_ps(c[mid])));
         }
-        storeMagnitudes(_mm256_add_ps(A, B), _mm256_sub_ps(C, D), outBin[k1 * n2 + k2], numBins, mags);
-        storeMagnitudes(_mm256_sub_ps(A, B), _mm256_add_ps(C, D), outBin[k1 * n2 + n2 - k2], numBins, mags);
+        storeMagnitudes(_mm256_add_ps(A, B), _mm256_sub_ps(C, D), outBin[k1 * n2 + k2], mags);
+        storeMagnitudes(_mm256_sub_ps(A, B), _mm256_add_ps(C, D), outBin[k1 * n2 + n2 - k2], mags);
       }
     }
   }
 #endif
 
-  int n_, n1_, n2_, h1_, h2_, numBins_;
+  int n_, n1_, n2_, h1_, h2_;
   bool simd_;
   std::vector<int> inIndex_, outBin_;
   std::vector<float> c1_, s1_, c2_, s2_, x_, yr_, yi_, fold_;
