@@ -204,6 +204,21 @@ describe('trackRhythm: features -> CRNN -> DBN -> refinement in one native call'
     expect(maxAbs).toBeLessThanOrEqual(1e-4);
   });
 
+  it('rejects a NaN or an infinite sample anywhere (vector body or tail) with DE_NON_FINITE_SAMPLES', async () => {
+    const n = 22050 * 2 + 7; // not a multiple of the 32-sample vector step: the last 7 go through the tail
+    for (const [at, value] of [
+      [0, Number.NaN],
+      [12345, Number.POSITIVE_INFINITY],
+      [n - 40, Number.NEGATIVE_INFINITY],
+      [n - 1, Number.NaN],
+    ] as const) {
+      const x = new Float32Array(n);
+      for (let i = 0; i < n; i++) x[i] = 0.3 * Math.sin(i * 0.05);
+      x[at] = value;
+      await expect(tracker.track(x, 22050), `${value} at ${at}`).rejects.toMatchObject({ code: 'DE_NON_FINITE_SAMPLES' });
+    }
+  });
+
   it("puts a 120 BPM click track's beats within 10 ms of its clicks and reports 120.0 +- 0.5 BPM", async () => {
     const { audio, clicks } = clickTrack(30, 120, 0.5, 4);
     const r = await tracker.track(audio, 22050);

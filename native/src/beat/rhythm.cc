@@ -90,35 +90,79 @@ DE_AVX2 void attackRatiosAvx2(const double* pre, int64_t count, int64_t wa, int6
 }
 #endif
 
-// max |x[i]| (0 for none; a NaN sample is skipped, as std::max(peak, NaN) skips it).
+// max |x[i]| (0 for none; a NaN sample is skipped, as std::max(peak, NaN) skips it), and in *finite
+// whether every sample is finite (one pass for the level and the input check).
 #ifdef DE_HAVE_AVX2_KERNELS
-DE_AVX2 float peakAbsAvx2(const float* x, int64_t n) {
+DE_AVX2 float peakAbsAvx2(const float* x, int64_t n, bool* finite) {
   const __m256 mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  __m256 m0 = _mm256_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
+  const __m256 huge = _mm256_set1_ps(std::numeric_limits<float>::max());
+  __m256 m0 = _mm256_setzero_ps(), m1 = m0, m2 = m0, m3 = m0, bad = m0;
   int64_t i = 0;
   // max_ps returns its second operand when either is NaN: the running maximum survives a NaN.
+  // |x| > FLT_MAX or unordered: infinite or NaN.
   for (; i + 32 <= n; i += 32) {
-    m0 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i), mask), m0);
-    m1 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i + 8), mask), m1);
-    m2 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i + 16), mask), m2);
-    m3 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + i + 24), mask), m3);
+    const __m256 a0 = _mm256_and_ps(_mm256_loadu_ps(x + i), mask);
+    const __m256 a1 = _mm256_and_ps(_mm256_loadu_ps(x + i + 8), mask);
+    const __m256 a2 = _mm256_and_ps(_mm256_loadu_ps(x + i + 16), mask);
+    const __m256 a3 = _mm256_and_ps(_mm256_loadu_ps(x + i + 24), mask);
+    m0 = _mm256_max_ps(a0, m0);
+    m1 = _mm256_max_ps(a1, m1);
+    m2 = _mm256_max_ps(a2, m2);
+    m3 = _mm256_max_ps(a3, m3);
+    const __m256 big =
+        _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(a0, huge, _CMP_NLE_UQ), _mm256_cmp_ps(a1, huge, _CMP_NLE_UQ)),
+                     _mm256_or_ps(_mm256_cmp_ps(a2, huge, _CMP_NLE_UQ), _mm256_cmp_ps(a3, huge, _CMP_NLE_UQ)));
+    bad = _mm256_or_ps(bad, big);
   }
   alignas(32) float lanes[8];
   _mm256_store_ps(lanes, _mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
   float peak = 0.0f;
   for (float v : lanes) peak = std::max(peak, v);
-  for (; i < n; ++i) peak = std::max(peak, std::abs(x[i]));
+  bool ok = _mm256_movemask_ps(bad) == 0;
+  for (; i < n; ++i) {
+    peak = std::max(peak, std::abs(x[i]));
+    ok = ok && std::isfinite(x[i]);
+  }
+  if (finite) *finite = ok;
   return peak;
+}
+
+// out[i] = x[i] * gain in double, rounded to float (the scalar loop's bits).
+DE_AVX2 void scaleAvx2(const float* x, int64_t n, double gain, float* out) {
+  const __m256d g = _mm256_set1_pd(gain);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256d lo = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i)), g);
+    const __m256d hi = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i + 4)), g);
+    _mm_storeu_ps(out + i, _mm256_cvtpd_ps(lo));
+    _mm_storeu_ps(out + i + 4, _mm256_cvtpd_ps(hi));
+  }
+  for (; i < n; ++i) out[i] = static_cast<float>(x[i] * gain);
 }
 #endif
 
-float peakAbs(const float* x, int64_t n) {
+float peakAbs(const float* x, int64_t n, bool* finite) {
 #ifdef DE_HAVE_AVX2_KERNELS
-  if (dsp::avx2::available()) return peakAbsAvx2(x, n);
+  if (dsp::avx2::available()) return peakAbsAvx2(x, n, finite);
 #endif
   float peak = 0.0f;
-  for (int64_t i = 0; i < n; ++i) peak = std::max(peak, std::abs(x[i]));
+  bool ok = true;
+  for (int64_t i = 0; i < n; ++i) {
+    peak = std::max(peak, std::abs(x[i]));
+    ok = ok && std::isfinite(x[i]);
+  }
+  if (finite) *finite = ok;
   return peak;
+}
+
+void scale(const float* x, int64_t n, double gain, float* out) {
+#ifdef DE_HAVE_AVX2_KERNELS
+  if (dsp::avx2::available()) {
+    scaleAvx2(x, n, gain, out);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i] * gain);
 }
 
 // The sample in [t0 - radius, t0 + radius] where the energy of the next ~3 ms most exceeds that of
@@ -903,7 +947,7 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
   // Digital silence: the network still emits a (constant) beat probability, which would decode
   // into a metronome; there is nothing to track.
   if (audio) {
-    if (peakAbs(audio, n) <= kSilence) return res;
+    if (peakAbs(audio, n, nullptr) <= kSilence) return res;
   }
   auto t0 = std::chrono::steady_clock::now();
   const double c0 = threadCpu();
@@ -1089,25 +1133,21 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
 RhythmResult trackRhythm(const ml::Session* session, const BeatNetCrnn* builtin, const float* audio, int64_t n,
                          const RhythmParams& p, const CancelToken* cancel) {
   if (!session && !builtin) throw Error(code::kInvalidArgument, "trackRhythm: no network");
-  for (int64_t i = 0; i < n; ++i) {
-    if (!std::isfinite(audio[i]))
-      throw Error(code::kNonFiniteSamples, "trackRhythm: the audio contains a non-finite sample");
-  }
   LogSpectParams lp;
   auto t0 = std::chrono::steady_clock::now();
   double c0 = threadCpu();
+  bool finite = true;
+  const float peak = peakAbs(audio, n, &finite);
+  if (!finite) throw Error(code::kNonFiniteSamples, "trackRhythm: the audio contains a non-finite sample");
   // Level: everything downstream (features, onset snapping, bar cues) sees the song at the
   // reference peak. Peak is degree-1 homogeneous, so any gain gives the same scaled signal.
   std::vector<float> scaled;
-  if (p.normalizeLevel) {
-    const float peak = peakAbs(audio, n);
-    if (peak > kSilence) {
-      const double gain = kReferencePeak / static_cast<double>(peak);
-      if (std::abs(gain - 1.0) > 1e-6) {
-        scaled.resize(static_cast<size_t>(n));
-        for (int64_t i = 0; i < n; ++i) scaled[i] = static_cast<float>(audio[i] * gain);
-        audio = scaled.data();
-      }
+  if (p.normalizeLevel && peak > kSilence) {
+    const double gain = kReferencePeak / static_cast<double>(peak);
+    if (std::abs(gain - 1.0) > 1e-6) {
+      scaled.resize(static_cast<size_t>(n));
+      scale(audio, n, gain, scaled.data());
+      audio = scaled.data();
     }
   }
   LogSpectFeatures feats = logSpect(audio, n, lp, cancel);
