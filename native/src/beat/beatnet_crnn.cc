@@ -25,9 +25,11 @@ constexpr int kConvOut = 263;  // 272 - 10 + 1
 constexpr int kPooled = 131;   // floor(263 / 2)
 constexpr int kFlat = 2 * kPooled;
 constexpr int kHidden = 150;
-constexpr int kHiddenPad = 160;         // a multiple of 16: each gate's block of columns
-constexpr int kGates = 4 * kHiddenPad;  // i, o, f, c (ONNX's order), each padded
-constexpr int kRecBlock = 64;           // recurrence columns per register block (8 vectors)
+constexpr int kHiddenPad = 152;               // a multiple of 8: each gate's block of columns
+constexpr int kGates = 4 * kHiddenPad;        // i, o, f, c (ONNX's order), each padded; 608, a multiple of 16
+constexpr int kInputPad = 160;                // Linear(262 -> 150)'s output columns, a multiple of 16
+constexpr int kRecBlock = 64;                 // recurrence columns per register block (8 vectors)
+constexpr int kRecTail = kGates % kRecBlock;  // the last block's columns (4 vectors)
 constexpr int kChunk =
     32;  // frames per pass: the gates (80 KB) and one layer's recurrent weights (384 KB) stay in a 512 KB L2
 constexpr int kPaddedInput = 288;  // the conv reads 8 lanes past the last output
@@ -40,17 +42,25 @@ inline size_t panelIndex(int k, int col, int K) {
   return (static_cast<size_t>(col / kPanel) * K + k) * kPanel + col % kPanel;
 }
 
+inline size_t recIndex(int k, int col) {
+  const int start = col - col % kRecBlock;
+  const int width = std::min(kRecBlock, kGates - start);
+  return static_cast<size_t>(start) * kHidden + static_cast<size_t>(k) * width + (col - start);
+}
+
 }  // namespace
 
 struct BeatNetCrnn::Weights {
   float convW[2][kTaps];
   float convB[2];
-  std::vector<float> w0;  // kFlat x kHiddenPad in column panels (panelIndex)
-  std::vector<float> b0;  // [kHiddenPad]
+  std::vector<float> w0;  // kFlat x kInputPad in column panels (panelIndex)
+  std::vector<float> b0;  // [kInputPad]
   struct Layer {
     std::vector<float> wt;    // input weights, kHidden x kGates in column panels (panelIndex)
     std::vector<float> bias;  // [kGates]: ONNX's Wb + Rb
-    std::vector<float> rec;   // recurrent weights [kGates / kRecBlock][kHidden][kRecBlock]
+    // Recurrent weights by blocks of kRecBlock columns (the last one kRecTail wide): block b's
+    // kHidden x width matrix, row-major, starts at b * kRecBlock * kHidden (recIndex).
+    std::vector<float> rec;
   } layers[2];
   float outW[kHidden][3];
   float outB[3];
@@ -199,11 +209,9 @@ std::string recognise(const OnnxGraph& g, Weights& w) {
       for (int j = 0; j < kHidden; ++j) {
         const int row = gate * kHidden + j, col = gate * kHiddenPad + j;
         L.bias[col] = B->data[row] + B->data[4 * kHidden + row];
-        const int blk = col / kRecBlock, lane = col % kRecBlock;
         for (int k = 0; k < kHidden; ++k) {
           L.wt[panelIndex(k, col, kHidden)] = W->data[static_cast<size_t>(row) * kHidden + k];
-          L.rec[(static_cast<size_t>(blk) * kHidden + k) * kRecBlock + lane] =
-              R->data[static_cast<size_t>(row) * kHidden + k];
+          L.rec[recIndex(k, col)] = R->data[static_cast<size_t>(row) * kHidden + k];
         }
       }
     }
@@ -220,8 +228,8 @@ std::string recognise(const OnnxGraph& g, Weights& w) {
     for (int k = 0; k < kTaps; ++k) w.convW[c][k] = cw->data[c * kTaps + k];
     w.convB[c] = cb->data[c];
   }
-  w.w0.assign(static_cast<size_t>(kFlat) * kHiddenPad, 0.0f);
-  w.b0.assign(kHiddenPad, 0.0f);
+  w.w0.assign(static_cast<size_t>(kFlat) * kInputPad, 0.0f);
+  w.b0.assign(kInputPad, 0.0f);
   for (int j = 0; j < kHidden; ++j) {
     w.b0[j] = b0->data[j];
     for (int k = 0; k < kFlat; ++k) w.w0[panelIndex(k, j, kFlat)] = w0->data[j * kFlat + k];
@@ -355,34 +363,25 @@ DE_AVX2_FMA void convPool(const BeatNetCrnn::Weights& w, const float* frame, flo
   }
 }
 
+// g[0, V * 8) += the block's V * 8 columns of R times h (weights row-major, V * 8 wide).
+template <int V>
+DE_AVX2_FMA inline void recurrentBlock(const float* r, const float* h, float* g) {
+  __m256 a[V];
+  for (int v = 0; v < V; ++v) a[v] = _mm256_loadu_ps(g + 8 * v);
+  for (int k = 0; k < kHidden; ++k, r += 8 * V) {
+    const __m256 hk = _mm256_broadcast_ss(h + k);
+    for (int v = 0; v < V; ++v) a[v] = _mm256_fmadd_ps(hk, _mm256_loadu_ps(r + 8 * v), a[v]);
+  }
+  for (int v = 0; v < V; ++v) _mm256_storeu_ps(g + 8 * v, a[v]);
+}
+
 // One LSTM step: g = G_t + R h (in place in G_t's row), then the gates update c and h.
 DE_AVX2_FMA void lstmStep(const BeatNetCrnn::Weights::Layer& L, float* g, float* h, float* c) {
-  for (int blk = 0; blk < kGates / kRecBlock; ++blk) {
-    float* gb = g + blk * kRecBlock;
-    __m256 a0 = _mm256_loadu_ps(gb), a1 = _mm256_loadu_ps(gb + 8), a2 = _mm256_loadu_ps(gb + 16),
-           a3 = _mm256_loadu_ps(gb + 24), a4 = _mm256_loadu_ps(gb + 32), a5 = _mm256_loadu_ps(gb + 40),
-           a6 = _mm256_loadu_ps(gb + 48), a7 = _mm256_loadu_ps(gb + 56);
-    const float* r = L.rec.data() + static_cast<size_t>(blk) * kHidden * kRecBlock;
-    for (int k = 0; k < kHidden; ++k, r += kRecBlock) {
-      const __m256 hk = _mm256_broadcast_ss(h + k);
-      a0 = _mm256_fmadd_ps(hk, _mm256_loadu_ps(r), a0);
-      a1 = _mm256_fmadd_ps(hk, _mm256_loadu_ps(r + 8), a1);
-      a2 = _mm256_fmadd_ps(hk, _mm256_loadu_ps(r + 16), a2);
-      a3 = _mm256_fmadd_ps(hk, _mm256_loadu_ps(r + 24), a3);
-      a4 = _mm256_fmadd_ps(hk, _mm256_loadu_ps(r + 32), a4);
-      a5 = _mm256_fmadd_ps(hk, _mm256_loadu_ps(r + 40), a5);
-      a6 = _mm256_fmadd_ps(hk, _mm256_loadu_ps(r + 48), a6);
-      a7 = _mm256_fmadd_ps(hk, _mm256_loadu_ps(r + 56), a7);
-    }
-    _mm256_storeu_ps(gb, a0);
-    _mm256_storeu_ps(gb + 8, a1);
-    _mm256_storeu_ps(gb + 16, a2);
-    _mm256_storeu_ps(gb + 24, a3);
-    _mm256_storeu_ps(gb + 32, a4);
-    _mm256_storeu_ps(gb + 40, a5);
-    _mm256_storeu_ps(gb + 48, a6);
-    _mm256_storeu_ps(gb + 56, a7);
-  }
+  const float* r = L.rec.data();
+  int col = 0;
+  for (; col + kRecBlock <= kGates; col += kRecBlock)
+    recurrentBlock<kRecBlock / 8>(r + static_cast<size_t>(col) * kHidden, h, g + col);
+  if constexpr (kRecTail > 0) recurrentBlock<kRecTail / 8>(r + static_cast<size_t>(col) * kHidden, h, g + col);
   // Padded columns have zero weights and bias: their c stays 0 and their h 0.
   for (int j = 0; j < kHiddenPad; j += 8) {
     const __m256 i = sigmoid8(_mm256_loadu_ps(g + j));
@@ -398,7 +397,7 @@ DE_AVX2_FMA void lstmStep(const BeatNetCrnn::Weights::Layer& L, float* g, float*
 DE_AVX2_FMA void runKernels(const BeatNetCrnn::Weights& w, const float* features, int64_t frames, float* out,
                             const CancelToken* cancel) {
   std::vector<float> flat(static_cast<size_t>(kChunk) * kFlat);
-  std::vector<float> x0(static_cast<size_t>(kChunk) * kHiddenPad);
+  std::vector<float> x0(static_cast<size_t>(kChunk) * kInputPad);
   std::vector<float> gates(static_cast<size_t>(kChunk) * kGates);
   std::vector<float> h1(static_cast<size_t>(kChunk) * kHiddenPad);
   std::vector<float> h2(static_cast<size_t>(kChunk) * kHiddenPad);
@@ -410,12 +409,13 @@ DE_AVX2_FMA void runKernels(const BeatNetCrnn::Weights& w, const float* features
     for (int t = 0; t < n; ++t) convPool(w, features + (t0 + t) * kInput, &flat[static_cast<size_t>(t) * kFlat]);
     std::fill(flat.begin() + static_cast<ptrdiff_t>(n) * kFlat, flat.begin() + static_cast<ptrdiff_t>(rows) * kFlat,
               0.0f);
-    gemmBias(flat.data(), rows, kFlat, kFlat, w.w0.data(), kHiddenPad, w.b0.data(), x0.data(), kHiddenPad);
+    gemmBias(flat.data(), rows, kFlat, kFlat, w.w0.data(), kInputPad, w.b0.data(), x0.data(), kInputPad);
     const float* in = x0.data();
+    int ldIn = kInputPad;
     float* layerOut[2] = {h1.data(), h2.data()};
     for (int l = 0; l < 2; ++l) {
       const auto& L = w.layers[l];
-      gemmBias(in, rows, kHiddenPad, kHidden, L.wt.data(), kGates, L.bias.data(), gates.data(), kGates);
+      gemmBias(in, rows, ldIn, kHidden, L.wt.data(), kGates, L.bias.data(), gates.data(), kGates);
       float* h = state[l][0];
       float* c = state[l][1];
       for (int t = 0; t < n; ++t) {
@@ -426,6 +426,7 @@ DE_AVX2_FMA void runKernels(const BeatNetCrnn::Weights& w, const float* features
       std::fill(layerOut[l] + static_cast<size_t>(n) * kHiddenPad, layerOut[l] + static_cast<size_t>(rows) * kHiddenPad,
                 0.0f);
       in = layerOut[l];
+      ldIn = kHiddenPad;
     }
     for (int t = 0; t < n; ++t) {
       const float* h = &h2[static_cast<size_t>(t) * kHiddenPad];
