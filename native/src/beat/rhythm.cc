@@ -432,24 +432,39 @@ std::vector<float> bandOnsets(const LogSpectFeatures& f, const LogSpectParams& p
     }
   }
   std::vector<std::vector<double>> env(nr, std::vector<double>(static_cast<size_t>(f.frames)));
-  std::vector<double> sum(nr);
-  for (int64_t t = 0; t < f.frames; ++t) {
-    const float* diff = &f.data[static_cast<size_t>(t) * f.dims + f.bands];
-    std::fill(sum.begin(), sum.end(), 0.0);
-    // A range's bands are one ascending run (the bands rise in frequency): its sum gathers in a
-    // register and is stored once, not read back from memory for every band.
-    int cur = -1;
-    double acc = 0.0;
-    for (size_t b = 0; b < band.size(); ++b) {
-      if (band[b] != cur) {
-        if (cur >= 0) sum[cur] += acc;
-        cur = band[b];
-        acc = 0.0;
+  // Each frame's range sum adds the range's bands in band order; four frames go side by side, so
+  // the four dependent chains of double adds overlap.
+  std::vector<std::vector<int>> members(nr);
+  for (size_t b = 0; b < band.size(); ++b) {
+    if (band[b] >= 0) members[static_cast<size_t>(band[b])].push_back(static_cast<int>(b));
+  }
+  const auto row = [&](int64_t t) { return &f.data[static_cast<size_t>(t) * f.dims + f.bands]; };
+  for (size_t k = 0; k < nr; ++k) {
+    const std::vector<int>& m = members[k];
+    std::vector<double>& e = env[k];
+    if (m.empty()) continue;  // a range without bands stays 0
+    const double n = count[k];
+    int64_t t = 0;
+    for (; t + 4 <= f.frames; t += 4) {
+      const float *d0 = row(t), *d1 = row(t + 1), *d2 = row(t + 2), *d3 = row(t + 3);
+      double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+      for (const int b : m) {
+        s0 += d0[b];
+        s1 += d1[b];
+        s2 += d2[b];
+        s3 += d3[b];
       }
-      if (cur >= 0) acc += diff[b];
+      e[t] = s0 / n;
+      e[t + 1] = s1 / n;
+      e[t + 2] = s2 / n;
+      e[t + 3] = s3 / n;
     }
-    if (cur >= 0) sum[cur] += acc;
-    for (size_t k = 0; k < nr; ++k) env[k][t] = count[k] ? sum[k] / count[k] : 0.0;
+    for (; t < f.frames; ++t) {
+      const float* d = row(t);
+      double s = 0.0;
+      for (const int b : m) s += d[b];
+      e[t] = s / n;
+    }
   }
   // Onsets stand out from their surroundings: minus the centred 1-s mean (sustained distortion and
   // noise raise the flux everywhere), then on the song's own scale.
