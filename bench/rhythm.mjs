@@ -42,7 +42,10 @@ if (values.child === 'ours') {
   const buf = readFileSync(values.input);
   const x = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   const open0 = process.cpuUsage();
-  const tracker = await RhythmTracker.open({ intraOpThreads: 1, interOpThreads: 1, runtime: values.runtime });
+  // 'auto' is the default and not passed, so a baseline from before the runtime option (5a14dd4,
+  // issue 25's starting point, always on ONNX Runtime) opens too.
+  const runtime = values.runtime === 'auto' ? {} : { runtime: values.runtime };
+  const tracker = await RhythmTracker.open({ intraOpThreads: 1, interOpThreads: 1, ...runtime });
   const openCpu = process.cpuUsage(open0);
   const repeats = Number(values.repeats);
   const rssBefore = vm('VmRSS');
