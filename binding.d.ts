@@ -484,7 +484,7 @@ export interface NativeBinding {
   /** runtime 'builtin': the addon's own BeatNet kernels (rejects DE_MODEL_INVALID for another network or a CPU without AVX2/FMA); else ONNX Runtime. */
   rhythmOpen(
     model: string | Uint8Array,
-    options: NativeSessionOptions & { runtime?: 'builtin' | 'onnxruntime' },
+    options: NativeSessionOptions & { runtime?: 'builtin' | 'onnxruntime'; recurrentPrecision?: 'float16' | 'float32' },
   ): Promise<{ handle: NativeRhythmHandle; providers: string[]; runtime: 'builtin' | 'onnxruntime' }>;
   trackRhythm(handle: NativeRhythmHandle, audio22k: Float32Array, options: NativeRhythmOptions, cancel?: NativeCancelToken): Promise<NativeRhythmResult>;
   logSpectFeatures(audio22k: Float32Array, cancel?: NativeCancelToken): Promise<{ frames: number; dims: number; data: Float32Array }>;

@@ -129,9 +129,18 @@ export const RhythmTrackerOptionsSchema = z.strictObject({
    * What runs the CRNN. 'auto' (default): the addon's own kernels when the model is a BeatNet
    * export (BDA's exact structure), the providers are ['cpu'] and the CPU has AVX2 and FMA, else
    * ONNX Runtime; 'builtin': those kernels or an error (DE_MODEL_INVALID); 'onnxruntime': always a
-   * session. The two agree to ~1e-6 in the activations (docs/compatibility.md).
+   * session. With float32 recurrent weights the two agree to ~1e-6 in the activations
+   * (docs/compatibility.md).
    */
   runtime: z.enum(['auto', 'builtin', 'onnxruntime']).default('auto'),
+  /**
+   * The built-in kernels' LSTM recurrent weights. 'float16' (default): half the bytes the
+   * recurrence reads each frame, which bounds its speed (about a fifth off the network's CPU time);
+   * the activations move by up to ~2e-3 and the beat and downbeat F-measures of the accuracy corpus
+   * do not change (bench/README.md). 'float32': PyTorch's activations within ~1e-6. ONNX Runtime
+   * always computes in float32.
+   */
+  recurrentPrecision: z.enum(['float16', 'float32']).default('float16'),
   ...TRACKER_SESSION_OPTIONS,
 });
 /** Options of RhythmTracker.open (see RhythmTrackerOptionsSchema). */
@@ -245,8 +254,8 @@ export class RhythmTracker extends OpenedModel<NativeRhythmHandle> {
     if (o.runtime === 'builtin' || (o.runtime === 'auto' && cpuOnly)) {
       try {
         return await callNative(op, context, undefined, async (binding) => {
-          const opened = await binding.rhythmOpen(model, { ...session, runtime: 'builtin' });
-          return new RhythmTracker(opened.handle, opened.providers, modelPath, opened.runtime);
+          const opened = await binding.rhythmOpen(model, { ...session, runtime: 'builtin', recurrentPrecision: o.recurrentPrecision });
+          return new RhythmTracker(opened.handle, opened.providers, modelPath, opened.runtime, o.recurrentPrecision);
         });
       } catch (err) {
         // 'auto' hands any other network (or a CPU without the kernels) to ONNX Runtime, which
@@ -257,16 +266,25 @@ export class RhythmTracker extends OpenedModel<NativeRhythmHandle> {
     await ensureOrtRuntime();
     return callNative(op, context, undefined, async (binding) => {
       const opened = await binding.rhythmOpen(model, { ...session, runtime: 'onnxruntime' });
-      return new RhythmTracker(opened.handle, opened.providers, modelPath, opened.runtime);
+      return new RhythmTracker(opened.handle, opened.providers, modelPath, opened.runtime, 'float32');
     });
   }
 
   /** What runs the CRNN: the addon's own kernels ('builtin') or an ONNX Runtime session. */
   readonly runtime: 'builtin' | 'onnxruntime';
+  /** The LSTMs' recurrent weights as the network runs them ('float32' on ONNX Runtime). */
+  readonly recurrentPrecision: 'float16' | 'float32';
 
-  private constructor(handle: NativeRhythmHandle, providers: string[], modelPath: string | undefined, runtime: 'builtin' | 'onnxruntime') {
+  private constructor(
+    handle: NativeRhythmHandle,
+    providers: string[],
+    modelPath: string | undefined,
+    runtime: 'builtin' | 'onnxruntime',
+    recurrentPrecision: 'float16' | 'float32',
+  ) {
     super(handle, providers, modelPath);
     this.runtime = runtime;
+    this.recurrentPrecision = recurrentPrecision;
   }
 
   /**
@@ -290,10 +308,12 @@ export class RhythmTracker extends OpenedModel<NativeRhythmHandle> {
  * @throws ModelError DE_MODEL_NOT_FOUND, DE_INFERENCE_FAILED; DecodeError DE_NON_FINITE_SAMPLES; AbortError DE_ABORTED.
  */
 export async function trackRhythm(samples: Float32Array, sampleRate: number, options?: RhythmDecodeOptions & RhythmTrackerOptions): Promise<RhythmResult> {
-  const { model, variant, intraOpThreads, interOpThreads, providers, ...rest } = options ?? {};
+  const { model, variant, runtime, recurrentPrecision, intraOpThreads, interOpThreads, providers, ...rest } = options ?? {};
   const tracker = await RhythmTracker.open({
     ...(model !== undefined ? { model } : {}),
     ...(variant !== undefined ? { variant } : {}),
+    ...(runtime !== undefined ? { runtime } : {}),
+    ...(recurrentPrecision !== undefined ? { recurrentPrecision } : {}),
     ...(intraOpThreads !== undefined ? { intraOpThreads } : {}),
     ...(interOpThreads !== undefined ? { interOpThreads } : {}),
     ...(providers !== undefined ? { providers } : {}),

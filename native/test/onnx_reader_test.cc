@@ -83,7 +83,9 @@ bool parsesOrCodedError(const Bytes& b) {
   try {
     (void)de::ml::readOnnxGraph(b.data(), b.size());
     std::string why;
-    return de::beat::BeatNetCrnn::fromOnnx(b.data(), b.size(), &why) == nullptr && !why.empty();
+    return de::beat::BeatNetCrnn::fromOnnx(b.data(), b.size(), de::beat::RecurrentPrecision::kFloat16, &why) ==
+               nullptr &&
+           !why.empty();
   } catch (const de::Error& e) {
     return std::string(e.code()) == de::code::kModelInvalid;
   }
@@ -106,7 +108,7 @@ TEST_CASE("onnx reader: nodes, attributes, initializers, inputs and outputs") {
   CHECK((g.inputs == std::vector<std::string>{"x"}));
   CHECK((g.outputs == std::vector<std::string>{"y"}));
   std::string why;
-  CHECK(de::beat::BeatNetCrnn::fromOnnx(m.data(), m.size(), &why) == nullptr);
+  CHECK(de::beat::BeatNetCrnn::fromOnnx(m.data(), m.size(), de::beat::RecurrentPrecision::kFloat16, &why) == nullptr);
   CHECK(why.find("features") != std::string::npos);  // not BeatNet's input and output
 }
 

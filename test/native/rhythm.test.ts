@@ -171,38 +171,48 @@ describe('trackRhythm: features -> CRNN -> DBN -> refinement in one native call'
   });
   afterAll(() => tracker?.close());
 
-  it("reproduces the reference CRNN activations and madmom's beats from audio, end to end", async () => {
-    let maxAbs = 0;
-    for (const f of manifest.fixtures) {
-      // BeatNet + madmom as they are: none of this package's additions (bar cues, level, percussive evidence)
-      const r = await tracker.track(readInput(f), 22050, {
-        returnActivations: true,
-        refine: false,
-        barCues: false,
-        normalizeLevel: false,
-        percussiveObservation: false,
-        percussiveGrid: false,
-        percussiveBackbeat: false,
-        sectionRepair: false,
-      });
-      const ref = readF32(f.activations.beatnet_3!.file);
-      expect(r.activations!.length).toBe(ref.length);
-      for (let i = 0; i < ref.length; i++) maxAbs = Math.max(maxAbs, Math.abs((r.activations![i] as number) - (ref[i] as number)));
-      // The DBN on our activations gives madmom's beats on the torch activations, less any beat
-      // in leading or trailing digital silence (the CRNN's start-up transient, which we drop).
-      const d = f.dbn.find((x) => x.beats_per_bar.join() === '2,3,4')!;
-      const want = d.beats.map((b) => Math.round(b[0] * 50));
-      const got = Array.from(r.beatFrames);
-      expect(got.length).toBeGreaterThanOrEqual(want.length - 2);
-      const at = want.indexOf(got[0] as number);
-      expect(at, f.name).toBeGreaterThanOrEqual(0);
-      expect(at).toBeLessThanOrEqual(1);
-      expect(want.slice(at, at + got.length), f.name).toEqual(got);
-      expect(r.beatsPerBar).toBe(d.chosen_beats_per_bar);
-    }
-    console.log(`activations vs torch reference (4 fixtures): max abs ${maxAbs.toExponential(2)}`);
-    expect(maxAbs).toBeLessThanOrEqual(1e-4);
-  });
+  // float32 recurrent weights reproduce PyTorch's activations; the default float16 ones move them by
+  // ~1e-3 (measured 1.0e-3 on these fixtures) and must still give madmom's beats.
+  it.each([
+    ['float32', 1e-4],
+    ['float16', 3e-3],
+  ] as const)(
+    "reproduces the reference CRNN activations (%s recurrent weights, within %s) and madmom's beats from audio, end to end",
+    async (precision, bound) => {
+      const t = precision === 'float16' ? tracker : await RhythmTracker.open({ variant: 3, recurrentPrecision: precision });
+      let maxAbs = 0;
+      for (const f of manifest.fixtures) {
+        // BeatNet + madmom as they are: none of this package's additions (bar cues, level, percussive evidence)
+        const r = await t.track(readInput(f), 22050, {
+          returnActivations: true,
+          refine: false,
+          barCues: false,
+          normalizeLevel: false,
+          percussiveObservation: false,
+          percussiveGrid: false,
+          percussiveBackbeat: false,
+          sectionRepair: false,
+        });
+        const ref = readF32(f.activations.beatnet_3!.file);
+        expect(r.activations!.length).toBe(ref.length);
+        for (let i = 0; i < ref.length; i++) maxAbs = Math.max(maxAbs, Math.abs((r.activations![i] as number) - (ref[i] as number)));
+        // The DBN on our activations gives madmom's beats on the torch activations, less any beat
+        // in leading or trailing digital silence (the CRNN's start-up transient, which we drop).
+        const d = f.dbn.find((x) => x.beats_per_bar.join() === '2,3,4')!;
+        const want = d.beats.map((b) => Math.round(b[0] * 50));
+        const got = Array.from(r.beatFrames);
+        expect(got.length).toBeGreaterThanOrEqual(want.length - 2);
+        const at = want.indexOf(got[0] as number);
+        expect(at, f.name).toBeGreaterThanOrEqual(0);
+        expect(at).toBeLessThanOrEqual(1);
+        expect(want.slice(at, at + got.length), f.name).toEqual(got);
+        expect(r.beatsPerBar).toBe(d.chosen_beats_per_bar);
+      }
+      if (t !== tracker) await t.close();
+      console.log(`activations vs torch reference (4 fixtures, ${precision}): max abs ${maxAbs.toExponential(2)}`);
+      expect(maxAbs).toBeLessThanOrEqual(bound);
+    },
+  );
 
   it('rejects a NaN or an infinite sample anywhere (vector body or tail) with DE_NON_FINITE_SAMPLES', async () => {
     const n = 22050 * 2 + 7; // not a multiple of the 32-sample vector step: the last 7 go through the tail

@@ -10,9 +10,10 @@
 #include "ml/onnx_reader.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 #define DE_CRNN_KERNELS 1
-#define DE_AVX2_FMA __attribute__((target("avx2,fma")))
+#define DE_AVX2_FMA __attribute__((target("avx2,fma,f16c")))
 #endif
 
 namespace de::beat {
@@ -30,8 +31,9 @@ constexpr int kGates = 4 * kHiddenPad;        // i, o, f, c (ONNX's order), each
 constexpr int kInputPad = 160;                // Linear(262 -> 150)'s output columns, a multiple of 16
 constexpr int kRecBlock = 64;                 // recurrence columns per register block (8 vectors)
 constexpr int kRecTail = kGates % kRecBlock;  // the last block's columns (4 vectors)
-constexpr int kChunk =
-    32;  // frames per pass: the gates (80 KB) and one layer's recurrent weights (384 KB) stay in a 512 KB L2
+// Frames per pass: the gates (78 KB) and one layer's recurrent weights (365 KB in float32, half in
+// float16) stay in a 512 KB L2.
+constexpr int kChunk = 32;
 constexpr int kPaddedInput = 288;  // the conv reads 8 lanes past the last output
 constexpr int kPanel = 16;         // GEMM columns per register block
 
@@ -51,6 +53,7 @@ inline size_t recIndex(int k, int col) {
 }  // namespace
 
 struct BeatNetCrnn::Weights {
+  RecurrentPrecision precision = RecurrentPrecision::kFloat32;
   float convW[2][kTaps];
   float convB[2];
   std::vector<float> w0;  // kFlat x kInputPad in column panels (panelIndex)
@@ -59,8 +62,10 @@ struct BeatNetCrnn::Weights {
     std::vector<float> wt;    // input weights, kHidden x kGates in column panels (panelIndex)
     std::vector<float> bias;  // [kGates]: ONNX's Wb + Rb
     // Recurrent weights by blocks of kRecBlock columns (the last one kRecTail wide): block b's
-    // kHidden x width matrix, row-major, starts at b * kRecBlock * kHidden (recIndex).
+    // kHidden x width matrix, row-major, starts at b * kRecBlock * kHidden (recIndex). Float16
+    // precision keeps them as IEEE halves in recHalf (same layout) and rec is empty.
     std::vector<float> rec;
+    std::vector<uint16_t> recHalf;
   } layers[2];
   float outW[kHidden][3];
   float outB[3];
@@ -71,7 +76,11 @@ BeatNetCrnn::~BeatNetCrnn() = default;
 
 bool BeatNetCrnn::supported() {
 #ifdef DE_CRNN_KERNELS
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  // F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports does not know the name.
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+  }();
   return yes;
 #else
   return false;
@@ -243,19 +252,58 @@ std::string recognise(const OnnxGraph& g, Weights& w) {
 
 }  // namespace
 
-std::unique_ptr<BeatNetCrnn> BeatNetCrnn::fromOnnx(const uint8_t* bytes, size_t size, std::string* why) {
+#ifdef DE_CRNN_KERNELS
+namespace {
+
+// IEEE halves of x, rounded to nearest even; false when one would overflow to infinity.
+DE_AVX2_FMA bool toHalves(const std::vector<float>& x, std::vector<uint16_t>& out) {
+  out.resize(x.size());
+  size_t i = 0;
+  for (; i + 8 <= x.size(); i += 8) {
+    const __m256 v = _mm256_loadu_ps(&x[i]);
+    if (_mm256_movemask_ps(
+            _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), v), _mm256_set1_ps(65504.0f), _CMP_NLE_UQ)))
+      return false;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(&out[i]), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+  }
+  for (; i < x.size(); ++i) {
+    if (!(std::abs(x[i]) <= 65504.0f)) return false;
+    out[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
+  }
+  return true;
+}
+
+}  // namespace
+#endif
+
+std::unique_ptr<BeatNetCrnn> BeatNetCrnn::fromOnnx(const uint8_t* bytes, size_t size, RecurrentPrecision precision,
+                                                   std::string* why) {
   const ml::OnnxGraph g = ml::readOnnxGraph(bytes, size);
   auto w = std::make_unique<Weights>();
   std::string reason = recognise(g, *w);
-  if (reason.empty() && !supported()) reason = "this CPU lacks AVX2 or FMA";
+  if (reason.empty() && !supported()) reason = "this CPU lacks AVX2, FMA or F16C";
+#ifdef DE_CRNN_KERNELS
+  if (reason.empty() && precision == RecurrentPrecision::kFloat16) {
+    for (auto& L : w->layers) {
+      if (!toHalves(L.rec, L.recHalf)) {
+        reason = "a recurrent weight is outside float16's range";
+        break;
+      }
+      L.rec.clear();
+      L.rec.shrink_to_fit();
+    }
+  }
+#endif
   if (!reason.empty()) {
     if (why) *why = std::move(reason);
     return nullptr;
   }
+  w->precision = precision;
   return std::make_unique<BeatNetCrnn>(std::move(w));
 }
 
-std::unique_ptr<BeatNetCrnn> BeatNetCrnn::fromOnnxFile(const std::string& path, std::string* why) {
+std::unique_ptr<BeatNetCrnn> BeatNetCrnn::fromOnnxFile(const std::string& path, RecurrentPrecision precision,
+                                                       std::string* why) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) throw Error(code::kModelNotFound, "rhythmOpen: cannot read the model file");
   std::vector<uint8_t> bytes;
@@ -263,7 +311,7 @@ std::unique_ptr<BeatNetCrnn> BeatNetCrnn::fromOnnxFile(const std::string& path, 
   size_t got;
   while ((got = std::fread(buf, 1, sizeof buf, f.get())) > 0) bytes.insert(bytes.end(), buf, buf + got);
   if (std::ferror(f.get())) throw Error(code::kModelInvalid, "rhythmOpen: error reading the model file");
-  return fromOnnx(bytes.data(), bytes.size(), why);
+  return fromOnnx(bytes.data(), bytes.size(), precision, why);
 }
 
 // --- kernels ---------------------------------------------------------------------------------
@@ -363,25 +411,30 @@ DE_AVX2_FMA void convPool(const BeatNetCrnn::Weights& w, const float* frame, flo
   }
 }
 
+DE_AVX2_FMA inline __m256 loadWeights(const float* r) { return _mm256_loadu_ps(r); }
+DE_AVX2_FMA inline __m256 loadWeights(const uint16_t* r) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r)));
+}
+
 // g[0, V * 8) += the block's V * 8 columns of R times h (weights row-major, V * 8 wide).
-template <int V>
-DE_AVX2_FMA inline void recurrentBlock(const float* r, const float* h, float* g) {
+template <int V, typename T>
+DE_AVX2_FMA inline void recurrentBlock(const T* r, const float* h, float* g) {
   __m256 a[V];
   for (int v = 0; v < V; ++v) a[v] = _mm256_loadu_ps(g + 8 * v);
   for (int k = 0; k < kHidden; ++k, r += 8 * V) {
     const __m256 hk = _mm256_broadcast_ss(h + k);
-    for (int v = 0; v < V; ++v) a[v] = _mm256_fmadd_ps(hk, _mm256_loadu_ps(r + 8 * v), a[v]);
+    for (int v = 0; v < V; ++v) a[v] = _mm256_fmadd_ps(hk, loadWeights(r + 8 * v), a[v]);
   }
   for (int v = 0; v < V; ++v) _mm256_storeu_ps(g + 8 * v, a[v]);
 }
 
 // One LSTM step: g = G_t + R h (in place in G_t's row), then the gates update c and h.
-DE_AVX2_FMA void lstmStep(const BeatNetCrnn::Weights::Layer& L, float* g, float* h, float* c) {
-  const float* r = L.rec.data();
+template <typename T>
+DE_AVX2_FMA void lstmStep(const T* rec, float* g, float* h, float* c) {
   int col = 0;
   for (; col + kRecBlock <= kGates; col += kRecBlock)
-    recurrentBlock<kRecBlock / 8>(r + static_cast<size_t>(col) * kHidden, h, g + col);
-  if constexpr (kRecTail > 0) recurrentBlock<kRecTail / 8>(r + static_cast<size_t>(col) * kHidden, h, g + col);
+    recurrentBlock<kRecBlock / 8>(rec + static_cast<size_t>(col) * kHidden, h, g + col);
+  if constexpr (kRecTail > 0) recurrentBlock<kRecTail / 8>(rec + static_cast<size_t>(col) * kHidden, h, g + col);
   // Padded columns have zero weights and bias: their c stays 0 and their h 0.
   for (int j = 0; j < kHiddenPad; j += 8) {
     const __m256 i = sigmoid8(_mm256_loadu_ps(g + j));
@@ -402,6 +455,7 @@ DE_AVX2_FMA void runKernels(const BeatNetCrnn::Weights& w, const float* features
   std::vector<float> h1(static_cast<size_t>(kChunk) * kHiddenPad);
   std::vector<float> h2(static_cast<size_t>(kChunk) * kHiddenPad);
   alignas(32) float state[2][2][kHiddenPad] = {};  // [layer][h, c]
+  const bool half = w.precision == RecurrentPrecision::kFloat16;
   for (int64_t t0 = 0; t0 < frames; t0 += kChunk) {
     if (cancel) cancel->throwIfRequested("trackRhythm");
     const int n = static_cast<int>(std::min<int64_t>(kChunk, frames - t0));
@@ -419,7 +473,9 @@ DE_AVX2_FMA void runKernels(const BeatNetCrnn::Weights& w, const float* features
       float* h = state[l][0];
       float* c = state[l][1];
       for (int t = 0; t < n; ++t) {
-        lstmStep(L, &gates[static_cast<size_t>(t) * kGates], h, c);
+        float* g = &gates[static_cast<size_t>(t) * kGates];
+        if (half) lstmStep(L.recHalf.data(), g, h, c);
+        else lstmStep(L.rec.data(), g, h, c);
         std::memcpy(layerOut[l] + static_cast<size_t>(t) * kHiddenPad, h, sizeof(float) * kHiddenPad);
       }
       // Rows past n (the last chunk's padding) are never read as a next layer's real input.

@@ -128,12 +128,14 @@ RhythmParams readRhythmParams(Napi::Env env, const Napi::Object& opts, const std
 
 // --- rhythmOpen -------------------------------------------------------------------------------
 
-std::shared_ptr<Engine> openEngine(const ml::ModelSource& model, const ml::SessionOptions& options, bool builtin) {
+std::shared_ptr<Engine> openEngine(const ml::ModelSource& model, const ml::SessionOptions& options, bool builtin,
+                                   RecurrentPrecision precision) {
   auto engine = std::make_shared<Engine>();
   if (builtin) {
     std::string why;
-    engine->builtin = model.path.empty() ? BeatNetCrnn::fromOnnx(model.bytes.data(), model.bytes.size(), &why)
-                                         : BeatNetCrnn::fromOnnxFile(model.path, &why);
+    engine->builtin = model.path.empty()
+                          ? BeatNetCrnn::fromOnnx(model.bytes.data(), model.bytes.size(), precision, &why)
+                          : BeatNetCrnn::fromOnnxFile(model.path, precision, &why);
     if (!engine->builtin) throw Error(code::kModelInvalid, "rhythmOpen: not for the built-in CRNN: " + why);
     return engine;
   }
@@ -159,13 +161,23 @@ Napi::Value RhythmOpen(const Napi::CallbackInfo& info) {
   // 'builtin': the addon's own kernels (BeatNetCrnn), without ONNX Runtime; else a session.
   const bool builtin = opts.Has("runtime") && opts.Get("runtime").IsString() &&
                        opts.Get("runtime").As<Napi::String>().Utf8Value() == "builtin";
+  RecurrentPrecision precision = RecurrentPrecision::kFloat16;
+  if (opts.Has("recurrentPrecision")) {
+    const Napi::Value v = opts.Get("recurrentPrecision");
+    const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+    if (s != "float16" && s != "float32")
+      napi::throwInvalidArgument(env, op, "option 'recurrentPrecision' must be 'float16' or 'float32'");
+    if (s == "float32") precision = RecurrentPrecision::kFloat32;
+  }
   // Every song has its own length T, so the memory-pattern planner would keep one plan per length.
   ml::SessionOptions defaults;
   defaults.memoryPattern = false;
   ml::SessionOptions options = ml::sessionOptionsField(env, opts, op, defaults);
   return ml::openModel<Engine>(
       env, "rhythmOpen", kKind, std::move(model), std::move(options),
-      [builtin](const ml::ModelSource& m, const ml::SessionOptions& o) { return openEngine(m, o, builtin); },
+      [builtin, precision](const ml::ModelSource& m, const ml::SessionOptions& o) {
+        return openEngine(m, o, builtin, precision);
+      },
       [](Napi::Env env, const Engine& engine, Napi::Object& out) {
         out.Set("providers", engine.session ? napi::stringsToJs(env, engine.session->activeProviders())
                                             : napi::stringsToJs(env, {"cpu"}));
