@@ -7,6 +7,7 @@
 //     --meters 2,3,4      candidate beats per bar (meter detection on)
 //     --no-detect-meter   decode every piece with its annotated beats per bar instead
 //     --trackers L        librosa,beatnet (default both)
+//     --recurrent-precision float16|float32   the built-in CRNN's LSTM weights (default float16)
 //     --only TEXT         pieces whose name contains TEXT
 //     --results FILE      also score precomputed results (repeatable), e.g. BeatNet's own Python
 //                         pipeline from reference-beatnet.py: {name, pieces: {piece: {beats, downbeats, beatsPerBar, tempoBpm}}}
@@ -62,6 +63,7 @@ const { values } = parseArgs({
     produced: { type: 'string' },
     percussive: { type: 'string', default: 'all' },
     'no-section-repair': { type: 'boolean', default: false },
+    'recurrent-precision': { type: 'string' },
   },
 });
 
@@ -101,7 +103,9 @@ async function beatnetTracker(model, percussive = 'all', labelled = false) {
     console.error('bench:accuracy: trackRhythm is not exported by dist/index.js; running librosa only');
     return null;
   }
-  const tracker = lib.RhythmTracker ? await lib.RhythmTracker.open(model ? { model } : {}) : null;
+  // --recurrent-precision float32|float16: the built-in CRNN's LSTM weights (default float16)
+  const precision = values['recurrent-precision'] ? { recurrentPrecision: values['recurrent-precision'] } : {};
+  const tracker = lib.RhythmTracker ? await lib.RhythmTracker.open({ ...(model ? { model } : {}), ...precision }) : null;
   const base = model ? `beatnet:${basename(model, '.onnx')}` : `beatnet:${basename(lib.beatnetModelPath?.() ?? 'default', '.onnx')}`;
   const label = labelled ? `${base}+${percussive}` : base;
   return {
