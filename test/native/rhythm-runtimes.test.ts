@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { RhythmTracker } from '../../lib/index.js';
+import { RhythmTracker, trackRhythm } from '../../lib/index.js';
 import { buildModel } from '../../lib/models/onnxBuilder.js';
 import { readFixtureF32 as readF32, readFixtureInput as readInput, rhythmManifest as manifest } from '../helpers/rhythmFixtures.js';
 
@@ -107,6 +107,21 @@ describe('the BeatNet CRNN on the built-in kernels and on ONNX Runtime', () => {
     // Measured 1.0e-3 on these fixtures (variant 3); the float32 weights give ~1e-6.
     expect(worst).toBeLessThanOrEqual(3e-3);
     if (kernelsRun) expect(worst).toBeGreaterThan(1e-5);
+  });
+
+  it('the one-shot trackRhythm opens its tracker with the runtime and recurrent precision given', async () => {
+    const audio = readInput(manifest.fixtures[0]!);
+    const a = await trackRhythm(audio, 22050, { variant: 3, runtime: 'onnxruntime', ...RAW });
+    const b = await trackRhythm(audio, 22050, { variant: 3, recurrentPrecision: 'float32', ...RAW });
+    const c = await trackRhythm(audio, 22050, { variant: 3, ...RAW });
+    let ab = 0;
+    let ac = 0;
+    for (let i = 0; i < a.activations!.length; i++) {
+      ab = Math.max(ab, Math.abs(a.activations![i]! - b.activations![i]!));
+      ac = Math.max(ac, Math.abs(a.activations![i]! - c.activations![i]!));
+    }
+    expect(ab).toBeLessThanOrEqual(1e-4);
+    if (kernelsRun) expect(ac).toBeGreaterThan(ab);
   });
 
   it('refuses a recurrent precision other than float16 or float32', async () => {
