@@ -87,7 +87,7 @@ if (values.child === 'ours') {
       beats: r.beats.length,
       tempo: r.tempoBpm,
       meter: r.beatsPerBar,
-      runtime: tracker.runtime,
+      runtime: tracker.runtime ?? 'onnxruntime', // builds before the runtime option always used ONNX Runtime
       openCpu: (openCpu.user + openCpu.system) / 1e6,
     }),
   );
