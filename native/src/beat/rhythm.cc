@@ -973,14 +973,15 @@ RhythmResult decodeRhythm(const float* act3, int64_t frames, const float* audio,
   }
   if (percussive && p.percussiveObservation) fusePercussive(act2.data(), frames, percussive, kPercussiveWeight);
   DbnResult d = decodeDownbeats(act2.data(), frames, p.dbn, cancel);
-  if (p.barCues && audio && n > 0 && p.dbn.beatsPerBar.size() > 1 &&
-      onsetSupport(d.beatFrames, p.dbn.fps, audio, n, sampleRate) < 0.75) {
+  const double supportBest = p.barCues && audio && n > 0 && p.dbn.beatsPerBar.size() > 1
+                                 ? onsetSupport(d.beatFrames, p.dbn.fps, audio, n, sampleRate)
+                                 : 1.0;
+  if (supportBest < 0.75) {
     // The most probable path (madmom's choice among the meters' separate paths) is poorly
     // supported by the audio's attacks: each meter's own path is decoded, and one whose beats the
     // attacks support clearly better is kept. On a 3/4 sine click at 90 BPM the most probable path
     // was 2 beats per bar at 60 BPM, half of its beats between the clicks. Dense music has attacks
     // near any beat and skips this.
-    const double supportBest = onsetSupport(d.beatFrames, p.dbn.fps, audio, n, sampleRate);
     double supportChosen = supportBest;
     for (int m : p.dbn.beatsPerBar) {
       if (m == d.beatsPerBar) continue;
