@@ -228,12 +228,12 @@ class PrimeFactorDft {
     fold_.resize(static_cast<size_t>(std::max(2 * ((n1 - 1) / 2), 4 * ((n2 - 1) / 2))) * kLanes);
   }
 
-  // frames[l * n + i] (windowed, kLanes frames) -> mags[k * kLanes + l] (bin-major: a bin's lanes
-  // are one vector for the filterbank).
-  void magnitudes(const float* frames, float* mags) {
-    for (int i = 0; i < n_; ++i)
-      for (int l = 0; l < kLanes; ++l)
-        x_[static_cast<size_t>(i) * kLanes + l] = frames[static_cast<size_t>(l) * n_ + i];
+  // The input of transform(): lanes()[i * kLanes + l] is sample i of frame l (windowed).
+  float* lanes() { return x_.data(); }
+
+  // The frames in lanes() -> mags[k * kLanes + l] (bin-major: a bin's lanes are one vector for the
+  // filterbank).
+  void transform(float* mags) {
     firstStage(x_.data(), inIndex_.data(), c1_.data(), s1_.data(), n1_, n2_, h1_, fold_.data(), yr_.data(), yi_.data(),
                simd_);
     secondStage(yr_.data(), yi_.data(), c2_.data(), s2_.data(), n2_, h1_, h2_, outBin_.data(), fold_.data(), mags,
@@ -764,6 +764,43 @@ int diffFrames(const LogSpectParams& p) {
   return static_cast<int>(std::max(1.0, std::nearbyint(diffSamples / p.hopSize)));
 }
 
+namespace {
+
+// Eight consecutive frames, all inside the signal, windowed into the lane-interleaved layout:
+// out[i * 8 + l] = x[l * hop + i] * win[i]. Eight samples of the eight frames are multiplied as
+// eight vectors and transposed in registers (the same float products as the scalar loop).
+#ifdef DE_HAVE_AVX2_KERNELS
+DE_AVX2 void windowLanesAvx2(const float* x, int hop, const float* win, int n, float* out) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 w = _mm256_loadu_ps(win + i);
+    __m256 r[8];
+    for (int l = 0; l < 8; ++l) r[l] = _mm256_mul_ps(_mm256_loadu_ps(x + static_cast<size_t>(l) * hop + i), w);
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    float* o = out + static_cast<size_t>(i) * 8;
+    _mm256_storeu_ps(o, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(o + 8, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(o + 16, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(o + 24, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(o + 32, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(o + 40, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(o + 48, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(o + 56, _mm256_permute2f128_ps(u3, u7, 0x31));
+  }
+  for (; i < n; ++i)
+    for (int l = 0; l < 8; ++l) out[static_cast<size_t>(i) * 8 + l] = x[static_cast<size_t>(l) * hop + i] * win[i];
+}
+#endif
+
+}  // namespace
+
 LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, const CancelToken* cancel) {
   if (p.frameSize < 8 || p.hopSize < 1) throw Error(code::kInvalidArgument, "logSpect: bad frame or hop size");
   const LogFilterbank fb = makeLogFilterbank(p);
@@ -852,17 +889,32 @@ LogSpectFeatures logSpect(const float* x, int64_t n, const LogSpectParams& p, co
   if (primeFactor) {
     constexpr int kLanes = PrimeFactorDft::kLanes;
     PrimeFactorDft pfa(p.frameSize, n1, n2, fb.numBins, p.simd);
-    std::vector<float> frames(static_cast<size_t>(kLanes) * p.frameSize);
     std::vector<float> mags(static_cast<size_t>(kLanes) * fb.numBins);
+    float* lanes = pfa.lanes();
+#ifdef DE_HAVE_AVX2_KERNELS
+    const bool avx2 = p.simd && dsp::avx2::available();
+#endif
     for (int64_t t0 = 0; t0 < out.frames; t0 += kLanes) {
       if ((t0 & 255) == 0 && cancel) cancel->throwIfRequested("logSpect");
       const int count = static_cast<int>(std::min<int64_t>(kLanes, out.frames - t0));
-      for (int l = 0; l < kLanes; ++l) {
-        float* dst = &frames[static_cast<size_t>(l) * p.frameSize];
-        if (l < count) window(t0 + l, dst);
-        else std::fill(dst, dst + p.frameSize, 0.0f);
+      const int64_t first = t0 * p.hopSize - half;  // FramedSignal, origin 0: centred on t * hop
+      bool done = false;
+#ifdef DE_HAVE_AVX2_KERNELS
+      if (avx2 && count == kLanes && first >= 0 && first + (kLanes - 1) * p.hopSize + p.frameSize <= n) {
+        windowLanesAvx2(x + first, p.hopSize, winF.data(), p.frameSize, lanes);
+        done = true;
       }
-      pfa.magnitudes(frames.data(), mags.data());
+#endif
+      if (!done) {
+        for (int l = 0; l < kLanes; ++l) {
+          const int64_t start = first + static_cast<int64_t>(l) * p.hopSize;
+          for (int i = 0; i < p.frameSize; ++i) {
+            const int64_t j = start + i;
+            lanes[static_cast<size_t>(i) * kLanes + l] = l < count && j >= 0 && j < n ? x[j] * winF[i] : 0.0f;
+          }
+        }
+      }
+      pfa.transform(mags.data());
       float* rows[kLanes];
       for (int l = 0; l < kLanes; ++l) rows[l] = &out.data[static_cast<size_t>(t0 + std::min(l, count - 1)) * out.dims];
       projectLanes(fb, mags.data(), p.mul, p.add, p.simd, count, rows);
