@@ -3,10 +3,11 @@
 // beats; 'auto' must pick the kernels only for BDA's exact network on a CPU with AVX2, FMA and F16C.
 // The kernels' default float16 recurrent weights stay within a looser bound and give the same beats.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { RhythmTracker, trackRhythm } from '../../lib/index.js';
-import { buildModel } from '../../lib/models/onnxBuilder.js';
+import { beatnetModelPath, RhythmTracker, trackRhythm } from '../../lib/index.js';
+import { buildModel, parseModel } from '../../lib/models/onnxBuilder.js';
 import { readFixtureF32 as readF32, readFixtureInput as readInput, rhythmManifest as manifest } from '../helpers/rhythmFixtures.js';
 
 const cpuFlags = (() => {
@@ -122,6 +123,34 @@ describe('the BeatNet CRNN on the built-in kernels and on ONNX Runtime', () => {
     }
     expect(ab).toBeLessThanOrEqual(1e-4);
     if (kernelsRun) expect(ac).toBeGreaterThan(ab);
+  });
+
+  it('a BeatNet export whose recurrent weights overflow float16 runs in float32: ONNX Runtime under auto, the kernels only when asked', async () => {
+    const model = parseModel(readFileSync(beatnetModelPath(3)));
+    const lstm = model.graph!.node!.find((n) => n.opType === 'LSTM')!;
+    const r = model.graph!.initializer!.find((t) => t.name === lstm.input![2])!;
+    // The exporter writes raw little-endian floats; one weight past float16's 65504.
+    const raw = Buffer.from(r.rawData!);
+    raw.writeFloatLE(1e6, 0);
+    r.rawData = raw;
+    const require = createRequire(import.meta.url);
+    const { onnx } = require('onnx-proto') as typeof import('onnx-proto');
+    const bytes = new Uint8Array(onnx.ModelProto.encode(model).finish());
+    const auto = await RhythmTracker.open({ model: bytes });
+    try {
+      expect(auto.runtime).toBe('onnxruntime');
+      expect(auto.recurrentPrecision).toBe('float32');
+    } finally {
+      await auto.close();
+    }
+    if (!kernelsRun) return;
+    await expect(RhythmTracker.open({ model: bytes, runtime: 'builtin' })).rejects.toMatchObject({
+      code: 'DE_MODEL_INVALID',
+      message: expect.stringMatching(/outside float16's range/),
+    });
+    const single = await RhythmTracker.open({ model: bytes, runtime: 'builtin', recurrentPrecision: 'float32' });
+    expect(single.runtime).toBe('builtin');
+    await single.close();
   });
 
   it('refuses a recurrent precision other than float16 or float32', async () => {
