@@ -127,7 +127,7 @@ export const RhythmTrackerOptionsSchema = z.strictObject({
   variant: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(DEFAULT_BEATNET_VARIANT as 1 | 2 | 3),
   /**
    * What runs the CRNN. 'auto' (default): the addon's own kernels when the model is a BeatNet
-   * export (BDA's exact structure), the providers are ['cpu'] and the CPU has AVX2 and FMA, else
+   * export (BDA's exact structure), the providers are ['cpu'] and the CPU has AVX2, FMA and F16C, else
    * ONNX Runtime; 'builtin': those kernels or an error (DE_MODEL_INVALID); 'onnxruntime': always a
    * session. With float32 recurrent weights the two agree to ~1e-6 in the activations
    * (docs/compatibility.md).

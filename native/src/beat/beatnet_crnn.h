@@ -3,8 +3,8 @@
 // same ONNX export that ONNX Runtime would run (models/beatnet/README.md). The network is small and
 // sequential: ONNX Runtime spends about twice these kernels' time on it (its LSTM issues a GEMM call
 // per step), and opening the runtime and a session costs ~0.1 s of CPU that a run without other
-// models then never pays. Any model that is not exactly this network, and any CPU without AVX2 and
-// FMA, stays on ONNX Runtime.
+// models then never pays. Any model that is not exactly this network, and any CPU without AVX2, FMA
+// and F16C, stays on ONNX Runtime.
 #pragma once
 
 #include <cstddef>
