@@ -38,3 +38,15 @@ export function readFixtureInput(f: RhythmFixture): Float32Array {
   for (let i = 0; i < i16.length; i++) out[i] = (i16[i] as number) * f.input.scale;
   return out;
 }
+
+/** Decode options for BeatNet and madmom as they are: the raw network's activations, none of this package's additions (refinement, bar cues, level, percussive evidence, section repair). */
+export const RAW_BEATNET = {
+  returnActivations: true,
+  refine: false,
+  barCues: false,
+  normalizeLevel: false,
+  percussiveObservation: false,
+  percussiveGrid: false,
+  percussiveBackbeat: false,
+  sectionRepair: false,
+} as const;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { beatnetModelPath, RhythmTracker, trackRhythm } from '../../lib/index.js';
 import { buildModel, parseModel } from '../../lib/models/onnxBuilder.js';
-import { readFixtureF32 as readF32, readFixtureInput as readInput, rhythmManifest as manifest } from '../helpers/rhythmFixtures.js';
+import { RAW_BEATNET, readFixtureF32 as readF32, readFixtureInput as readInput, rhythmManifest as manifest } from '../helpers/rhythmFixtures.js';
 
 const cpuFlags = (() => {
   try {
@@ -18,18 +18,6 @@ const cpuFlags = (() => {
   }
 })();
 const kernelsRun = process.arch === 'x64' && ['avx2', 'fma', 'f16c'].every((f) => cpuFlags.includes(f));
-
-// The raw network, none of the package's additions, so the activations are the CRNN's alone.
-const RAW = {
-  returnActivations: true,
-  refine: false,
-  barCues: false,
-  normalizeLevel: false,
-  percussiveObservation: false,
-  percussiveGrid: false,
-  percussiveBackbeat: false,
-  sectionRepair: false,
-} as const;
 
 /** Same contract as BeatNet (features [1, T, 272] -> activations [1, T, 3]), another network. */
 function notBeatNet(): Uint8Array<ArrayBuffer> {
@@ -79,8 +67,8 @@ describe('the BeatNet CRNN on the built-in kernels and on ONNX Runtime', () => {
     for (const f of manifest.fixtures) {
       const audio = readInput(f);
       const ref = readF32(f.activations.beatnet_3!.file);
-      const a = await trackers.auto!.track(audio, 22050, RAW);
-      const b = await trackers.onnxruntime!.track(audio, 22050, RAW);
+      const a = await trackers.auto!.track(audio, 22050, RAW_BEATNET);
+      const b = await trackers.onnxruntime!.track(audio, 22050, RAW_BEATNET);
       expect(a.activations!.length).toBe(ref.length);
       for (let i = 0; i < ref.length; i++) {
         worst = Math.max(worst, Math.abs(a.activations![i]! - ref[i]!), Math.abs(b.activations![i]! - ref[i]!));
@@ -98,8 +86,8 @@ describe('the BeatNet CRNN on the built-in kernels and on ONNX Runtime', () => {
     for (const f of manifest.fixtures) {
       const audio = readInput(f);
       const ref = readF32(f.activations.beatnet_3!.file);
-      const a = await trackers.half!.track(audio, 22050, RAW);
-      const b = await trackers.auto!.track(audio, 22050, RAW);
+      const a = await trackers.half!.track(audio, 22050, RAW_BEATNET);
+      const b = await trackers.auto!.track(audio, 22050, RAW_BEATNET);
       for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(a.activations![i]! - ref[i]!));
       expect(Array.from(a.beatFrames), f.name).toEqual(Array.from(b.beatFrames));
       expect(a.beatsPerBar, f.name).toBe(b.beatsPerBar);
@@ -112,9 +100,9 @@ describe('the BeatNet CRNN on the built-in kernels and on ONNX Runtime', () => {
 
   it('the one-shot trackRhythm opens its tracker with the runtime and recurrent precision given', async () => {
     const audio = readInput(manifest.fixtures[0]!);
-    const a = await trackRhythm(audio, 22050, { variant: 3, runtime: 'onnxruntime', ...RAW });
-    const b = await trackRhythm(audio, 22050, { variant: 3, recurrentPrecision: 'float32', ...RAW });
-    const c = await trackRhythm(audio, 22050, { variant: 3, ...RAW });
+    const a = await trackRhythm(audio, 22050, { variant: 3, runtime: 'onnxruntime', ...RAW_BEATNET });
+    const b = await trackRhythm(audio, 22050, { variant: 3, recurrentPrecision: 'float32', ...RAW_BEATNET });
+    const c = await trackRhythm(audio, 22050, { variant: 3, ...RAW_BEATNET });
     let ab = 0;
     let ac = 0;
     for (let i = 0; i < a.activations!.length; i++) {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeDownbeats, logSpectFeatures } from '../../lib/entries/analysis.js';
 import { RhythmTracker, trackRhythm } from '../../lib/index.js';
-import { readFixtureF32 as readF32, readFixtureInput as readInput, rhythmManifest as manifest } from '../helpers/rhythmFixtures.js';
+import { RAW_BEATNET, readFixtureF32 as readF32, readFixtureInput as readInput, rhythmManifest as manifest } from '../helpers/rhythmFixtures.js';
 
 /**
  * Woodblock-like clicks (a decaying sine burst plus noise) at `bpm` from `start` s, every
@@ -183,16 +183,7 @@ describe('trackRhythm: features -> CRNN -> DBN -> refinement in one native call'
       let maxAbs = 0;
       for (const f of manifest.fixtures) {
         // BeatNet + madmom as they are: none of this package's additions (bar cues, level, percussive evidence)
-        const r = await t.track(readInput(f), 22050, {
-          returnActivations: true,
-          refine: false,
-          barCues: false,
-          normalizeLevel: false,
-          percussiveObservation: false,
-          percussiveGrid: false,
-          percussiveBackbeat: false,
-          sectionRepair: false,
-        });
+        const r = await t.track(readInput(f), 22050, RAW_BEATNET);
         const ref = readF32(f.activations.beatnet_3!.file);
         expect(r.activations!.length).toBe(ref.length);
         for (let i = 0; i < ref.length; i++) maxAbs = Math.max(maxAbs, Math.abs((r.activations![i] as number) - (ref[i] as number)));
